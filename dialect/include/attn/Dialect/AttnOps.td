@@ -1,0 +1,164 @@
+//===- AttnOps.td - attn operations --------------------------*- tablegen -*-===//
+//
+// Level 1 (`attn.attention`) and Level 2 (`attn.contract`, `attn.map`,
+// `attn.reduce`) of the design, plus the region terminator.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_DIALECT_ATTNOPS_TD
+#define ATTN_DIALECT_ATTNOPS_TD
+
+include "attn/Dialect/AttnDialect.td"
+include "attn/Dialect/AttnAttrs.td"
+include "mlir/IR/OpBase.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// attn.attention
+//===----------------------------------------------------------------------===//
+
+def Attn_AttentionOp : Attn_Op<"attention", [
+    IsolatedFromAbove, RecursiveMemoryEffects]> {
+  let summary = "an attention variant: scores, score/mask regions, normalizer, P·V";
+  let description = [{
+    Computes `o[b,h,i,:] = Σ_j p[b,h,i,j] · v[b,h/G,j,:]` with G = Hq/Hkv and
+    `p` the normalizer applied, over the unmasked keys j of row i, to
+    `s = score(scale · q[b,h,i,:]·k[b,h/G,j,:], b, h, i, j, nq, nk, captures…)`.
+
+    Shapes: q `[B,Hq,Nq,D]`, k `[B,Hkv,Nk,D]`, v `[B,Hkv,Nk,Dv]`,
+    o `[B,Hq,Nq,Dv]`, optional lse `[B,Hq,Nq]` (f32, natural log, softmax
+    only). Head dims are static; batch and lengths may be dynamic.
+
+    Regions (both optional, both isolated from above: captured values come in
+    as trailing block arguments):
+    - `score(%s: f32, %b, %h, %i, %j, %nq, %nk: index, captures…)` yields the
+      modified score (f32);
+    - `mask(%b, %h, %i, %j, %nq, %nk: index, captures…)` yields i1, true = attend.
+
+    Order of evaluation: scores → scale → score region → mask (masked p = 0;
+    for softmax, masked scores are −inf) → normalizer → P·V. A fully masked
+    row gives o = 0 and lse = −inf.
+
+    ```mlir
+    %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
+        : tensor<1x8x?x64xf16>, tensor<1x8x?x64xf16>, tensor<1x8x?x64xf16>
+        -> tensor<1x8x?x64xf16>
+        mask {
+        ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
+          %c = arith.cmpi ule, %j, %i : index
+          attn.yield %c : i1
+        }
+    ```
+  }];
+  let arguments = (ins
+    AnyRankedTensor:$q,
+    AnyRankedTensor:$k,
+    AnyRankedTensor:$v,
+    Variadic<AnyType>:$captures,
+    Attn_NormalizerAttr:$normalizer,
+    OptionalAttr<F64Attr>:$scale
+  );
+  let results = (outs AnyRankedTensor:$o, Optional<AnyRankedTensor>:$lse);
+  let regions = (region MaxSizedRegion<1>:$score, MaxSizedRegion<1>:$mask);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v (`captures` `(` $captures^ `:` type($captures) `)`)?
+    attr-dict `:` type($q) `,` type($k) `,` type($v)
+    `->` type($o) (`,` type($lse)^)?
+    (`score` $score^)? (`mask` $mask^)?
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The scale applied to q·k: the `scale` attribute, or 1/sqrt(D).
+    double getEffectiveScale();
+    /// Number of query heads sharing one KV head (Hq / Hkv).
+    int64_t getGroupSize();
+    /// Number of leading index block arguments of the score region
+    /// (s, b, h, i, j, nq, nk) and of the mask region (b, h, i, j, nq, nk).
+    static constexpr unsigned kNumScoreLeadingArgs = 7;
+    static constexpr unsigned kNumMaskLeadingArgs = 6;
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Level 2: the einsum cascade
+//===----------------------------------------------------------------------===//
+
+def Attn_ContractOp : Attn_Op<"contract", [Pure]> {
+  let summary = "extended einsum: combine elements, reduce over dropped letters";
+  let description = [{
+    `%s = attn.contract "bhid,bhjd->bhij" combine(mul) reduce(add) %q, %k`
+    computes, for every output index, the `reduce`-fold over all letters that
+    appear in an input but not in the output of the `combine` of the inputs'
+    elements. The identity of the fold is 0 for `add` and −inf for `max`.
+    Each letter has one size; every output letter appears in some input.
+  }];
+  let arguments = (ins
+    StrAttr:$equation,
+    Attn_CombineKind:$combine,
+    Attn_ReduceKind:$reduce,
+    Variadic<AnyRankedTensor>:$inputs
+  );
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $equation `combine` `(` $combine `)` `reduce` `(` $reduce `)` $inputs
+    attr-dict `:` type($inputs) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_ReduceOp : Attn_Op<"reduce", [Pure]> {
+  let summary = "reduce a tensor over one letter";
+  let description = [{
+    `%m = attn.reduce max "bhij->bhi" %s` folds the one letter missing from
+    the output with `max` (identity −inf) or `add` (identity 0).
+  }];
+  let arguments = (ins
+    Attn_ReduceKind:$kind,
+    StrAttr:$equation,
+    AnyRankedTensor:$input
+  );
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $kind $equation $input attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_MapOp : Attn_Op<"map", [
+    IsolatedFromAbove, RecursiveMemoryEffects, AttrSizedOperandSegments]> {
+  let summary = "elementwise computation with broadcasting by index letters";
+  let description = [{
+    `attn.map "bhij,bhi->bhij" ins(%s, %m : …) captures(%nk : index)` runs its
+    body once per element of the output. The body's block arguments are one
+    `index` per output letter (the loop indices), then one scalar per input
+    (the input element at those indices; an input indexed by fewer letters is
+    broadcast), then the captured values unchanged. It yields the output
+    element. Every output letter appears in some input, which fixes its size.
+  }];
+  let arguments = (ins
+    StrAttr:$equation,
+    Variadic<AnyRankedTensor>:$inputs,
+    Variadic<AnyType>:$captures
+  );
+  let results = (outs AnyRankedTensor:$result);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $equation (`ins` `(` $inputs^ `:` type($inputs) `)`)?
+    (`captures` `(` $captures^ `:` type($captures) `)`)?
+    attr-dict `->` type($result) $body
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+}
+
+def Attn_YieldOp : Attn_Op<"yield", [
+    Pure, Terminator, ReturnLike, HasParent<"AttentionOp, MapOp">]> {
+  let summary = "yields the value of a score, mask or map region";
+  let arguments = (ins Variadic<AnyType>:$values);
+  let builders = [OpBuilder<(ins), [{ /* nothing */ }]>];
+  let assemblyFormat = "attr-dict ($values^ `:` type($values))?";
+}
+
+#endif // ATTN_DIALECT_ATTNOPS_TD

@@ -1,0 +1,175 @@
+//===- AttnAttrs.cpp - attn enums and attributes --------------------------===//
+//
+// Custom syntax and verifiers of #attn.normalizer and #attn.gen.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Dialect/AttnDialect.h"
+
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+using namespace mlir;
+using namespace attn;
+
+#include "attn/Dialect/AttnEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "attn/Dialect/AttnAttrs.cpp.inc"
+
+void AttnDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "attn/Dialect/AttnAttrs.cpp.inc"
+      >();
+}
+
+/// Parses `kind` as one of the cases of an enum, reporting the valid cases.
+template <typename EnumT>
+static FailureOr<EnumT>
+parseEnumKeyword(AsmParser &parser, llvm::StringRef what,
+                 std::optional<EnumT> (*symbolize)(llvm::StringRef),
+                 llvm::StringRef valid) {
+  llvm::SMLoc loc = parser.getCurrentLocation();
+  std::string keyword;
+  if (parser.parseKeywordOrString(&keyword))
+    return failure();
+  std::optional<EnumT> kind = symbolize(keyword);
+  if (!kind) {
+    parser.emitError(loc) << "unknown " << what << " '" << keyword
+                          << "'; expected one of: " << valid;
+    return failure();
+  }
+  return *kind;
+}
+
+/// Prints a float as the shortest literal that reads back to the same double
+/// ("0.0", "-4.0", "0.125"), not in printFloat's fixed exponent form.
+static void printShortFloat(AsmPrinter &printer, FloatAttr value) {
+  char buf[64];
+  double d = value.getValueAsDouble();
+  for (int precision = 1; precision <= 17; ++precision) {
+    snprintf(buf, sizeof(buf), "%.*g", precision, d);
+    if (strtod(buf, nullptr) == d)
+      break;
+  }
+  std::string text = buf;
+  if (text.find_first_of(".eEn") == std::string::npos)
+    text += ".0";
+  printer << text;
+}
+
+static FloatAttr parseF64(AsmParser &parser) {
+  double value;
+  if (parser.parseFloat(value))
+    return {};
+  return FloatAttr::get(Float64Type::get(parser.getContext()), value);
+}
+
+//===----------------------------------------------------------------------===//
+// NormalizerAttr
+//===----------------------------------------------------------------------===//
+
+Attribute NormalizerAttr::parse(AsmParser &parser, Type) {
+  if (parser.parseLess())
+    return {};
+  FailureOr<NormalizerKind> kind = parseEnumKeyword<NormalizerKind>(
+      parser, "normalizer", symbolizeNormalizerKind,
+      "softmax, sigmoid, softplus, none");
+  if (failed(kind))
+    return {};
+  FloatAttr bias;
+  if (succeeded(parser.parseOptionalComma())) {
+    if (parser.parseKeyword("bias") || parser.parseEqual() ||
+        !(bias = parseF64(parser)))
+      return {};
+  }
+  if (parser.parseGreater())
+    return {};
+  return getChecked([&] { return parser.emitError(parser.getNameLoc()); },
+                    parser.getContext(), *kind, bias);
+}
+
+void NormalizerAttr::print(AsmPrinter &printer) const {
+  printer << "<" << stringifyNormalizerKind(getKind());
+  if (getBias()) {
+    printer << ", bias = ";
+    printShortFloat(printer, getBias());
+  }
+  printer << ">";
+}
+
+LogicalResult
+NormalizerAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       NormalizerKind kind, FloatAttr bias) {
+  if (bias && kind != NormalizerKind::Sigmoid)
+    return emitError() << "normalizer '" << stringifyNormalizerKind(kind)
+                       << "' takes no bias (only sigmoid does)";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GenAttr
+//===----------------------------------------------------------------------===//
+
+Attribute GenAttr::parse(AsmParser &parser, Type) {
+  if (parser.parseLess())
+    return {};
+  FailureOr<GenKind> kind = parseEnumKeyword<GenKind>(
+      parser, "input generator", symbolizeGenKind,
+      "normal, uniform, int_range, segments");
+  if (failed(kind))
+    return {};
+  FloatAttr lo, hi;
+  if (succeeded(parser.parseOptionalComma())) {
+    if (!(lo = parseF64(parser)) || parser.parseComma() ||
+        !(hi = parseF64(parser)))
+      return {};
+  }
+  if (parser.parseGreater())
+    return {};
+  return getChecked([&] { return parser.emitError(parser.getNameLoc()); },
+                    parser.getContext(), *kind, lo, hi);
+}
+
+void GenAttr::print(AsmPrinter &printer) const {
+  printer << "<" << stringifyGenKind(getKind());
+  if (getLo()) {
+    printer << ", ";
+    printShortFloat(printer, getLo());
+    printer << ", ";
+    printShortFloat(printer, getHi());
+  }
+  printer << ">";
+}
+
+LogicalResult GenAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                              GenKind kind, FloatAttr lo, FloatAttr hi) {
+  bool hasRange = lo && hi;
+  if (kind == GenKind::Normal) {
+    if (lo || hi)
+      return emitError() << "generator 'normal' takes no range";
+    return success();
+  }
+  if (!hasRange)
+    return emitError() << "generator '" << stringifyGenKind(kind)
+                       << "' needs a range: #attn.gen<"
+                       << stringifyGenKind(kind) << ", lo, hi>";
+  double l = lo.getValueAsDouble(), h = hi.getValueAsDouble();
+  auto str = [](double d) {
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%g", d);
+    return std::string(buf);
+  };
+  if (l > h)
+    return emitError() << "generator range is empty: lo " << str(l)
+                       << " > hi " << str(h);
+  if (kind == GenKind::Segments && l < 1)
+    return emitError() << "segment lengths must be at least 1, got lo = "
+                       << str(l);
+  return success();
+}

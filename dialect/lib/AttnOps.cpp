@@ -1,0 +1,316 @@
+//===- AttnOps.cpp - attn operations --------------------------------------===//
+//
+// Verifiers of the attention op and of the cascade ops. Every message names
+// the operand and, for shapes, the dimension at fault.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Dialect/AttnDialect.h"
+#include "attn/Dialect/Equation.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+#include <cmath>
+#include <map>
+
+using namespace mlir;
+using namespace attn;
+
+#define GET_OP_CLASSES
+#include "attn/Dialect/AttnOps.cpp.inc"
+
+static bool isDyn(int64_t d) { return ShapedType::isDynamic(d); }
+static bool compatible(int64_t a, int64_t b) {
+  return isDyn(a) || isDyn(b) || a == b;
+}
+static std::string dimStr(int64_t d) {
+  return isDyn(d) ? std::string("dynamic (?)") : std::to_string(d);
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+double AttentionOp::getEffectiveScale() {
+  if (FloatAttr s = getScaleAttr())
+    return s.getValueAsDouble();
+  int64_t d = getQ().getType().getDimSize(3);
+  return 1.0 / std::sqrt(static_cast<double>(d));
+}
+
+int64_t AttentionOp::getGroupSize() {
+  int64_t hq = getQ().getType().getDimSize(1);
+  int64_t hkv = getK().getType().getDimSize(1);
+  if (isDyn(hq) || isDyn(hkv) || hkv == 0)
+    return ShapedType::kDynamic;
+  return hq / hkv;
+}
+
+static bool isSupportedElementType(Type t) {
+  return t.isF16() || t.isBF16() || t.isF32();
+}
+
+/// A pair (operand name, dimension index) for shape diagnostics.
+struct DimRef {
+  const char *name;
+  RankedTensorType type;
+  unsigned dim;
+  int64_t size() const { return type.getDimSize(dim); }
+};
+
+/// Checks that two dimensions that must be equal can be equal.
+static LogicalResult checkSameDim(Operation *op, const char *what, DimRef a,
+                                  DimRef b) {
+  if (compatible(a.size(), b.size()))
+    return success();
+  return op->emitOpError() << what << " of '" << b.name << "' (dimension "
+                           << b.dim << ") is " << b.size() << " but '"
+                           << a.name << "' (dimension " << a.dim << ") has "
+                           << a.size();
+}
+
+LogicalResult AttentionOp::verify() {
+  Operation *op = getOperation();
+  auto qT = getQ().getType(), kT = getK().getType(), vT = getV().getType();
+  auto oT = getO().getType();
+  struct Named {
+    const char *name;
+    RankedTensorType type;
+  } tensors[] = {{"q", qT}, {"k", kT}, {"v", vT}, {"o", oT}};
+  const char *layout[] = {"[B,Hq,Nq,D]", "[B,Hkv,Nk,D]", "[B,Hkv,Nk,Dv]",
+                          "[B,Hq,Nq,Dv]"};
+  for (auto [idx, t] : llvm::enumerate(tensors)) {
+    if (t.type.getRank() != 4)
+      return emitOpError() << "'" << t.name << "' must have rank 4 "
+                           << layout[idx] << ", got rank " << t.type.getRank();
+    if (!isSupportedElementType(t.type.getElementType()))
+      return emitOpError() << "element type of '" << t.name << "' is "
+                           << t.type.getElementType()
+                           << "; supported: f16, bf16, f32";
+  }
+  for (auto t : {tensors[1], tensors[2], tensors[3]})
+    if (t.type.getElementType() != qT.getElementType())
+      return emitOpError() << "element type of '" << t.name << "' ("
+                           << t.type.getElementType()
+                           << ") differs from that of 'q' ("
+                           << qT.getElementType() << ")";
+  for (auto t : {tensors[0], tensors[1], tensors[2], tensors[3]})
+    if (isDyn(t.type.getDimSize(3)))
+      return emitOpError() << "head dim of '" << t.name
+                           << "' (dimension 3) must be static";
+
+  DimRef qB{"q", qT, 0}, kB{"k", kT, 0}, vB{"v", vT, 0}, oB{"o", oT, 0};
+  DimRef qH{"q", qT, 1}, kH{"k", kT, 1}, vH{"v", vT, 1}, oH{"o", oT, 1};
+  DimRef qN{"q", qT, 2}, kN{"k", kT, 2}, vN{"v", vT, 2}, oN{"o", oT, 2};
+  DimRef qD{"q", qT, 3}, kD{"k", kT, 3}, vD{"v", vT, 3}, oD{"o", oT, 3};
+  if (failed(checkSameDim(op, "batch size", qB, kB)) ||
+      failed(checkSameDim(op, "batch size", qB, vB)) ||
+      failed(checkSameDim(op, "batch size", qB, oB)) ||
+      failed(checkSameDim(op, "number of KV heads", kH, vH)) ||
+      failed(checkSameDim(op, "number of heads", qH, oH)) ||
+      failed(checkSameDim(op, "head dim", qD, kD)) ||
+      failed(checkSameDim(op, "sequence length", kN, vN)) ||
+      failed(checkSameDim(op, "sequence length", qN, oN)) ||
+      failed(checkSameDim(op, "value head dim", vD, oD)))
+    return failure();
+  if (!isDyn(qH.size()) && !isDyn(kH.size())) {
+    if (kH.size() == 0 || qH.size() % kH.size() != 0)
+      return emitOpError() << "number of query heads of 'q' (dimension 1, "
+                           << qH.size()
+                           << ") must be a multiple of the number of KV heads "
+                              "of 'k' (dimension 1, "
+                           << kH.size() << ")";
+  }
+
+  if (Value lse = getLse()) {
+    if (getNormalizer().getKind() != NormalizerKind::Softmax)
+      return emitOpError() << "an 'lse' result is defined for the softmax "
+                              "normalizer only, not for '"
+                           << stringifyNormalizerKind(getNormalizer().getKind())
+                           << "'";
+    auto lT = cast<RankedTensorType>(lse.getType());
+    if (lT.getRank() != 3 || !lT.getElementType().isF32())
+      return emitOpError() << "'lse' must be a rank-3 f32 tensor [B,Hq,Nq], "
+                              "got "
+                           << lT;
+    for (unsigned d = 0; d < 3; ++d)
+      if (!compatible(lT.getDimSize(d), qT.getDimSize(d)))
+        return emitOpError() << "dimension " << d << " of 'lse' is "
+                             << lT.getDimSize(d) << " but 'q' has "
+                             << qT.getDimSize(d);
+  }
+
+  if (FloatAttr s = getScaleAttr())
+    if (!std::isfinite(s.getValueAsDouble()))
+      return emitOpError() << "'scale' must be finite, got "
+                           << s.getValueAsDouble();
+
+  for (auto [idx, c] : llvm::enumerate(getCaptures())) {
+    Type t = c.getType();
+    if (auto rt = dyn_cast<RankedTensorType>(t))
+      t = rt.getElementType();
+    if (!t.isIntOrIndexOrFloat())
+      return emitOpError() << "capture " << idx << " has type " << c.getType()
+                           << "; captures are ranked tensors or scalars of "
+                              "integer, index or float type";
+  }
+  return success();
+}
+
+/// Checks a score/mask/map region: its block arguments are `leading` followed
+/// by the capture types, and it yields exactly one value of `yieldType`.
+static LogicalResult verifyScalarRegion(Operation *op, Region &region,
+                                        StringRef regionName,
+                                        ArrayRef<Type> leading,
+                                        StringRef leadingDoc,
+                                        TypeRange captures, Type yieldType) {
+  Block &block = region.front();
+  size_t expected = leading.size() + captures.size();
+  if (block.getNumArguments() != expected)
+    return op->emitOpError()
+           << "'" << regionName << "' region must have " << expected
+           << " block arguments (" << leadingDoc << ", then " << captures.size()
+           << " capture(s)), got " << block.getNumArguments();
+  for (unsigned i = 0; i < expected; ++i) {
+    Type want = i < leading.size() ? leading[i] : captures[i - leading.size()];
+    Type got = block.getArgument(i).getType();
+    if (got != want)
+      return op->emitOpError()
+             << "'" << regionName << "' region argument " << i << " has type "
+             << got << ", expected " << want;
+  }
+  auto yield = dyn_cast<YieldOp>(block.getTerminator());
+  if (!yield)
+    return op->emitOpError() << "'" << regionName
+                             << "' region must end with attn.yield";
+  if (yield.getValues().size() != 1 ||
+      yield.getValues().front().getType() != yieldType)
+    return yield.emitOpError()
+           << "in the '" << regionName << "' region must yield one value of "
+           << "type " << yieldType << ", got " << yield.getValues().getTypes();
+  return success();
+}
+
+LogicalResult AttentionOp::verifyRegions() {
+  MLIRContext *ctx = getContext();
+  Type idx = IndexType::get(ctx);
+  TypeRange captures = getCaptures().getTypes();
+  if (!getScore().empty()) {
+    Type f32 = Float32Type::get(ctx);
+    Type leading[] = {f32, idx, idx, idx, idx, idx, idx};
+    if (failed(verifyScalarRegion(*this, getScore(), "score", leading,
+                                  "s: f32, b, h, i, j, nq, nk: index",
+                                  captures, f32)))
+      return failure();
+  }
+  if (!getMask().empty()) {
+    Type leading[] = {idx, idx, idx, idx, idx, idx};
+    if (failed(verifyScalarRegion(*this, getMask(), "mask", leading,
+                                  "b, h, i, j, nq, nk: index", captures,
+                                  IntegerType::get(ctx, 1))))
+      return failure();
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Cascade ops: shared equation checks
+//===----------------------------------------------------------------------===//
+
+/// Parses and checks `equation` against the operand and result types: input
+/// count and ranks, one size per letter, every output letter in an input.
+static FailureOr<Equation> verifyEquation(Operation *op, StringRef text,
+                                          TypeRange inputs, Type result) {
+  std::string error;
+  std::optional<Equation> eq = Equation::parse(text, error);
+  if (!eq)
+    return op->emitOpError() << "malformed equation: " << error;
+  if (eq->inputs.size() != inputs.size())
+    return op->emitOpError() << "equation '" << text << "' has "
+                             << eq->inputs.size() << " input term(s) but the "
+                             << "op has " << inputs.size() << " input(s)";
+  std::map<char, std::pair<int64_t, std::string>> sizes;
+  auto record = [&](char letter, int64_t size,
+                    const std::string &where) -> LogicalResult {
+    auto [it, inserted] = sizes.try_emplace(letter, size, where);
+    if (inserted)
+      return success();
+    if (isDyn(it->second.first)) {
+      it->second = {size, where};
+      return success();
+    }
+    if (isDyn(size) || size == it->second.first)
+      return success();
+    return op->emitOpError()
+           << "letter '" << letter << "' has two sizes: "
+           << it->second.first << " (" << it->second.second << ") and " << size
+           << " (" << where << ")";
+  };
+  for (auto [idx, type] : llvm::enumerate(inputs)) {
+    auto t = cast<RankedTensorType>(type);
+    const std::string &term = eq->inputs[idx];
+    if (t.getRank() != static_cast<int64_t>(term.size()))
+      return op->emitOpError()
+             << "input " << idx << " has rank " << t.getRank()
+             << " but its term '" << term << "' has " << term.size()
+             << " letter(s)";
+    for (auto [d, letter] : llvm::enumerate(term))
+      if (failed(record(letter, t.getDimSize(d),
+                        "input " + std::to_string(idx) + ", dimension " +
+                            std::to_string(d))))
+        return failure();
+  }
+  auto rt = cast<RankedTensorType>(result);
+  if (rt.getRank() != static_cast<int64_t>(eq->output.size()))
+    return op->emitOpError() << "result has rank " << rt.getRank()
+                             << " but the output term '" << eq->output
+                             << "' has " << eq->output.size() << " letter(s)";
+  for (auto [d, letter] : llvm::enumerate(eq->output)) {
+    if (!sizes.count(letter))
+      return op->emitOpError() << "output letter '" << letter
+                               << "' appears in no input of equation '" << text
+                               << "'";
+    if (failed(record(letter, rt.getDimSize(d),
+                      "result, dimension " + std::to_string(d))))
+      return failure();
+  }
+  return *eq;
+}
+
+LogicalResult ContractOp::verify() {
+  if (getInputs().empty())
+    return emitOpError() << "needs at least one input";
+  return verifyEquation(*this, getEquation(), getInputs().getTypes(),
+                        getResult().getType());
+}
+
+LogicalResult ReduceOp::verify() {
+  FailureOr<Equation> eq = verifyEquation(
+      *this, getEquation(), getInput().getType(), getResult().getType());
+  if (failed(eq))
+    return failure();
+  std::string reduced = eq->reducedLetters();
+  if (reduced.size() != 1)
+    return emitOpError() << "must reduce exactly one letter, equation '"
+                         << getEquation() << "' reduces " << reduced.size()
+                         << (reduced.empty() ? "" : " ('" + reduced + "')");
+  return success();
+}
+
+LogicalResult MapOp::verify() {
+  return verifyEquation(*this, getEquation(), getInputs().getTypes(),
+                        getResult().getType());
+}
+
+LogicalResult MapOp::verifyRegions() {
+  SmallVector<Type> leading;
+  auto resultType = getResult().getType();
+  leading.append(resultType.getRank(), IndexType::get(getContext()));
+  for (Type t : getInputs().getTypes())
+    leading.push_back(cast<RankedTensorType>(t).getElementType());
+  return verifyScalarRegion(
+      *this, getBody(), "body", leading,
+      "one index per output letter, one element per input",
+      getCaptures().getTypes(), resultType.getElementType());
+}

@@ -1,0 +1,23 @@
+//===- Passes.h - attn passes -------------------------------------*- C++ -*-===//
+//
+// Pass declarations and the registration shared by every attn tool.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_PASSES_PASSES_H
+#define ATTN_PASSES_PASSES_H
+
+#include "attn/Dialect/AttnDialect.h"
+#include "mlir/Pass/Pass.h"
+
+namespace attn {
+
+#define GEN_PASS_DECL
+#include "attn/Passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "attn/Passes/Passes.h.inc"
+
+} // namespace attn
+
+#endif // ATTN_PASSES_PASSES_H

@@ -1,0 +1,414 @@
+// RUN: attn-opt %s --split-input-file --verify-diagnostics
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
+  // expected-error @+1 {{'k' must have rank 4 [B,Hkv,Nk,D], got rank 3}}
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf64>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
+  // expected-error @+1 {{element type of 'q' is 'f64'; supported: f16, bf16, f32}}
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf64>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf32>, %v: tensor<1x4x?x64xf16>) {
+  // expected-error @+1 {{element type of 'k' ('f32') differs from that of 'q' ('f16')}}
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf32>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x?xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
+  // expected-error @+1 {{head dim of 'q' (dimension 3) must be static}}
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x?xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<2x4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
+  // expected-error @+1 {{batch size of 'k' (dimension 0) is 2 but 'q' (dimension 0) has 1}}
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<2x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x2x?x64xf16>) {
+  // expected-error @+1 {{number of KV heads of 'v' (dimension 1) is 2 but 'k' (dimension 1) has 4}}
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x2x?x64xf16> -> tensor<1x4x?x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
+  // expected-error @+1 {{number of heads of 'o' (dimension 1) is 8 but 'q' (dimension 1) has 4}}
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x8x?x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x32xf16>, %v: tensor<1x4x?x64xf16>) {
+  // expected-error @+1 {{head dim of 'k' (dimension 3) is 32 but 'q' (dimension 3) has 64}}
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x4x?x32xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x10x64xf16>, %v: tensor<1x4x20x64xf16>) {
+  // expected-error @+1 {{sequence length of 'v' (dimension 2) is 20 but 'k' (dimension 2) has 10}}
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x4x10x64xf16>, tensor<1x4x20x64xf16> -> tensor<1x4x?x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x7x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
+  // expected-error @+1 {{sequence length of 'o' (dimension 2) is 5 but 'q' (dimension 2) has 7}}
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x4x7x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x5x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
+  // expected-error @+1 {{value head dim of 'o' (dimension 3) is 32 but 'v' (dimension 3) has 64}}
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x32xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x6x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
+  // expected-error @+1 {{number of query heads of 'q' (dimension 1, 6) must be a multiple of the number of KV heads of 'k' (dimension 1, 4)}}
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x6x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x6x?x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
+  // expected-error @+1 {{an 'lse' result is defined for the softmax normalizer only, not for 'sigmoid'}}
+  %o, %l = attn.attention %q, %k, %v {normalizer = #attn.normalizer<sigmoid>} : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16>, tensor<1x4x?xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
+  // expected-error @+1 {{'lse' must be a rank-3 f32 tensor [B,Hq,Nq], got 'tensor<1x4x?xf16>'}}
+  %o, %l = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16>, tensor<1x4x?xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
+  // expected-error @+1 {{dimension 1 of 'lse' is 3 but 'q' has 4}}
+  %o, %l = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16>, tensor<1x3x?xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
+  // expected-error @+1 {{'scale' must be finite, got INF}}
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>, scale = 0x7FF0000000000000 : f64} : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>, %c: tuple<i32>) {
+  // expected-error @+1 {{capture 0 has type 'tuple<i32>'; captures are ranked tensors or scalars of integer, index or float type}}
+  %o = attn.attention %q, %k, %v captures(%c : tuple<i32>) {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
+  // expected-error @+1 {{'score' region must have 7 block arguments (s: f32, b, h, i, j, nq, nk: index, then 0 capture(s)), got 6}}
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16> score {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
+    %c = arith.constant 0.0 : f32
+    attn.yield %c : f32
+  }
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
+  // expected-error @+1 {{'score' region argument 0 has type 'f16', expected 'f32'}}
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16> score {
+  ^bb0(%s: f16, %b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
+    %c = arith.constant 0.0 : f32
+    attn.yield %c : f32
+  }
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>, %c: tensor<4xf32>) {
+  // expected-error @+1 {{'mask' region argument 6 has type 'tensor<3xf32>', expected 'tensor<4xf32>'}}
+  %o = attn.attention %q, %k, %v captures(%c : tensor<4xf32>) {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16> mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index, %x: tensor<3xf32>):
+    %t = arith.constant true
+    attn.yield %t : i1
+  }
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>, %c: index) {
+  // expected-error @+1 {{'mask' region must have 7 block arguments (b, h, i, j, nq, nk: index, then 1 capture(s)), got 6}}
+  %o = attn.attention %q, %k, %v captures(%c : index) {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16> mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
+    %t = arith.constant true
+    attn.yield %t : i1
+  }
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
+      : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16>
+      mask {
+      ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
+        %c = arith.constant 0.0 : f32
+        // expected-error @+1 {{'attn.yield' op in the 'mask' region must yield one value of type 'i1', got 'f32'}}
+        attn.yield %c : f32
+      }
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
+      : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16>
+      score {
+      ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
+        // expected-error @+1 {{'attn.yield' op in the 'score' region must yield one value of type 'f32', got 'f32', 'f32'}}
+        attn.yield %s, %s : f32, f32
+      }
+  return
+}
+
+// -----
+
+func.func @f() {
+  %c = arith.constant 0.0 : f32
+  // expected-error @+1 {{'attn.yield' op expects parent op to be one of 'attn.attention, attn.map'}}
+  attn.yield %c : f32
+}
+
+// -----
+
+// expected-error @+1 {{normalizer 'softmax' takes no bias (only sigmoid does)}}
+func.func @f() attributes {n = #attn.normalizer<softmax, bias = 1.0>} { return }
+
+// -----
+
+// expected-error @+1 {{unknown normalizer 'relu'; expected one of: softmax, sigmoid, softplus, none}}
+func.func @f() attributes {n = #attn.normalizer<relu>} { return }
+
+// -----
+
+// expected-error @+1 {{generator 'normal' takes no range}}
+func.func @f() attributes {g = #attn.gen<normal, 0.0, 1.0>} { return }
+
+// -----
+
+// expected-error @+1 {{generator 'uniform' needs a range: #attn.gen<uniform, lo, hi>}}
+func.func @f() attributes {g = #attn.gen<uniform>} { return }
+
+// -----
+
+// expected-error @+1 {{generator range is empty: lo 2 > hi 1}}
+func.func @f() attributes {g = #attn.gen<int_range, 2.0, 1.0>} { return }
+
+// -----
+
+// expected-error @+1 {{segment lengths must be at least 1, got lo = 0}}
+func.func @f() attributes {g = #attn.gen<segments, 0.0, 8.0>} { return }
+
+// -----
+
+// expected-error @+1 {{unknown input generator 'zeros'; expected one of: normal, uniform, int_range, segments}}
+func.func @f() attributes {g = #attn.gen<zeros>} { return }
+
+// -----
+
+// expected-error @+1 {{argument 0: 'attn.gen' must be a #attn.gen<...> generator}}
+func.func @f(%a: tensor<4xf32> {attn.gen = 1 : i32}) { return }
+
+// -----
+
+// expected-error @+1 {{argument 0: 'attn.dims' has 1 entries but the argument has rank 2}}
+func.func @f(%a: tensor<?x?xi32> {attn.dims = ["nk"]}) { return }
+
+// -----
+
+// expected-error @+1 {{argument 0: 'attn.dims' entry 0 is 'n'; expected one of b, hq, hkv, nq, nk or an integer}}
+func.func @f(%a: tensor<?xi32> {attn.dims = ["n"]}) { return }
+
+// -----
+
+// expected-error @+1 {{argument 0: 'attn.dims' entry 0 is 3 but dimension 0 of the argument is 4}}
+func.func @f(%a: tensor<4xi32> {attn.dims = [3]}) { return }
+
+// -----
+
+// expected-error @+1 {{argument 0: 'attn.dims' must be an array on a ranked tensor argument}}
+func.func @f(%a: index {attn.dims = ["nk"]}) { return }
+
+// -----
+
+// expected-error @+1 {{argument 0: unknown attn argument attribute 'attn.generator' (known: attn.gen, attn.dims)}}
+func.func @f(%a: index {attn.generator = 1}) { return }
+
+
+// -----
+
+func.func @f(%a0: tensor<1x2x3x4xf32>, %a1: tensor<1x2x3x4xf32>) {
+  // expected-error @+1 {{malformed equation: equation 'bhid,bhjd' has no '->'}}
+  %r = attn.contract "bhid,bhjd" combine(mul) reduce(add) %a0, %a1 : tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32> -> tensor<1x2x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a0: tensor<1x2x3x4xf32>, %a1: tensor<1x2x3x4xf32>) {
+  // expected-error @+1 {{malformed equation: invalid character 'I' in input 0 'bhId' (letters a-z only)}}
+  %r = attn.contract "bhId,bhjd->bhij" combine(mul) reduce(add) %a0, %a1 : tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32> -> tensor<1x2x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a0: tensor<1x2x3x4xf32>, %a1: tensor<1x2x3x4xf32>) {
+  // expected-error @+1 {{malformed equation: letter 'h' repeated in output 'bhih'}}
+  %r = attn.contract "bhid,bhjd->bhih" combine(mul) reduce(add) %a0, %a1 : tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32> -> tensor<1x2x3x2xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a0: tensor<1x2x3x4xf32>, %a1: tensor<1x2x3x4xf32>) {
+  // expected-error @+1 {{equation 'bhid->bhi' has 1 input term(s) but the op has 2 input(s)}}
+  %r = attn.contract "bhid->bhi" combine(mul) reduce(add) %a0, %a1 : tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32> -> tensor<1x2x3xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a0: tensor<1x2x3x4xf32>, %a1: tensor<1x3x4xf32>) {
+  // expected-error @+1 {{input 1 has rank 3 but its term 'bhjd' has 4 letter(s)}}
+  %r = attn.contract "bhid,bhjd->bhij" combine(mul) reduce(add) %a0, %a1 : tensor<1x2x3x4xf32>, tensor<1x3x4xf32> -> tensor<1x2x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a0: tensor<1x2x3x4xf32>, %a1: tensor<1x2x3x8xf32>) {
+  // expected-error @+1 {{letter 'd' has two sizes: 4 (input 0, dimension 3) and 8 (input 1, dimension 3)}}
+  %r = attn.contract "bhid,bhjd->bhij" combine(mul) reduce(add) %a0, %a1 : tensor<1x2x3x4xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a0: tensor<1x2x3x4xf32>, %a1: tensor<1x2x3x4xf32>) {
+  // expected-error @+1 {{output letter 'x' appears in no input of equation 'bhid,bhjd->bhix'}}
+  %r = attn.contract "bhid,bhjd->bhix" combine(mul) reduce(add) %a0, %a1 : tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32> -> tensor<1x2x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a0: tensor<1x2x3x4xf32>, %a1: tensor<1x2x3x4xf32>) {
+  // expected-error @+1 {{result has rank 3 but the output term 'bhij' has 4 letter(s)}}
+  %r = attn.contract "bhid,bhjd->bhij" combine(mul) reduce(add) %a0, %a1 : tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32> -> tensor<1x2x3xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a0: tensor<1x2x3x4xf32>, %a1: tensor<1x2x5x4xf32>) {
+  // expected-error @+1 {{letter 'j' has two sizes: 5 (input 1, dimension 2) and 6 (result, dimension 3)}}
+  %r = attn.contract "bhid,bhjd->bhij" combine(mul) reduce(add) %a0, %a1 : tensor<1x2x3x4xf32>, tensor<1x2x5x4xf32> -> tensor<1x2x3x6xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a0: tensor<1x2x3x4xf32>) {
+  // expected-error @+1 {{must reduce exactly one letter, equation 'bhij->bh' reduces 2 ('ij')}}
+  %r = attn.reduce max "bhij->bh" %a0 : tensor<1x2x3x4xf32> -> tensor<1x2xf32>
+  return
+}
+
+// -----
+
+func.func @f(%a0: tensor<1x2x3x4xf32>) {
+  // expected-error @+1 {{must reduce exactly one letter, equation 'bhij->bhij' reduces 0}}
+  %r = attn.reduce add "bhij->bhij" %a0 : tensor<1x2x3x4xf32> -> tensor<1x2x3x4xf32>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{'attn.contract' op needs at least one input}}
+  %r = "attn.contract"() <{equation = "->", combine = 0 : i32, reduce = 0 : i32}> : () -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @f(%s: tensor<2x3xf32>) {
+  // expected-error @+1 {{'body' region must have 3 block arguments (one index per output letter, one element per input, then 0 capture(s)), got 2}}
+  %r = attn.map "ij->ij" ins(%s : tensor<2x3xf32>) -> tensor<2x3xf32> {
+  ^bb0(%i: index, %x: f32):
+    attn.yield %x : f32
+  }
+  return
+}
+
+// -----
+
+func.func @f(%s: tensor<2x3xf32>) {
+  // expected-error @+1 {{'body' region argument 2 has type 'f16', expected 'f32'}}
+  %r = attn.map "ij->ij" ins(%s : tensor<2x3xf32>) -> tensor<2x3xf32> {
+  ^bb0(%i: index, %j: index, %x: f16):
+    %c = arith.constant 0.0 : f32
+    attn.yield %c : f32
+  }
+  return
+}
+
+// -----
+
+func.func @f(%s: tensor<2x3xf32>) {
+  %r = attn.map "ij->ij" ins(%s : tensor<2x3xf32>) -> tensor<2x3xi1> {
+  ^bb0(%i: index, %j: index, %x: f32):
+    // expected-error @+1 {{'attn.yield' op in the 'body' region must yield one value of type 'i1', got 'f32'}}
+    attn.yield %x : f32
+  }
+  return
+}
