@@ -1,10 +1,381 @@
+//===- Decompose.cpp - attn.attention to its einsum cascade ---------------===//
+//
+// -attn-decompose: rewrites attn.attention into attn.contract / attn.map /
+// attn.reduce (the 3-pass reference cascade of FuseMax). Each normalizer is
+// defined here by its cascade; the later passes read the cascade, not the
+// normalizer's name.
+//
+//===----------------------------------------------------------------------===//
+
 #include "attn/Passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <limits>
+
 namespace attn {
 #define GEN_PASS_DEF_ATTNDECOMPOSE
 #include "attn/Passes/Passes.h.inc"
-}
+} // namespace attn
+
+using namespace mlir;
+using namespace attn;
+
 namespace {
-struct AttnDecomposePass : attn::impl::AttnDecomposeBase<AttnDecomposePass> {
-  void runOnOperation() override {}
+
+/// The index letters of one attention, and the size of every letter. With
+/// GQA (G > 1) the query head splits into (KV head `k`, group member `g`),
+/// so every contraction stays a plain einsum.
+struct Letters {
+  bool grouped;
+  std::string heads; // "h" or "kg"
+  std::string q, k, v, scores, rows, out;
+  std::map<char, int64_t> size;
+
+  RankedTensorType type(StringRef term, Type element) const {
+    SmallVector<int64_t> shape;
+    for (char c : term)
+      shape.push_back(size.at(c));
+    return RankedTensorType::get(shape, element);
+  }
 };
+
+/// Builds the cascade of one attention op.
+class CascadeBuilder {
+public:
+  CascadeBuilder(AttentionOp op, OpBuilder &b) : op(op), b(b), loc(op.getLoc()) {}
+
+  LogicalResult build();
+
+private:
+  /// Creates an attn.map over `inputs` whose body `fill` computes the
+  /// element from (indices, input elements, captures).
+  using BodyFn = function_ref<mlir::Value(OpBuilder &, Location, ValueRange idx,
+                                          ValueRange in, ValueRange caps)>;
+  mlir::Value map(StringRef eq, ValueRange inputs, ValueRange captures,
+                  RankedTensorType type, BodyFn fill);
+  mlir::Value scores();
+  mlir::Value contractPV(mlir::Value p);
+  mlir::Value f32Const(OpBuilder &bb, double v) {
+    return arith::ConstantOp::create(bb, loc, bb.getF32FloatAttr(v));
+  }
+  /// select(cond, 0, value): guards fully masked rows against 0/0 and
+  /// -inf - -inf.
+  mlir::Value zeroIf(OpBuilder &bb, mlir::Value cond, mlir::Value value) {
+    return arith::SelectOp::create(bb, loc, cond, f32Const(bb, 0.0), value);
+  }
+  /// Inlines `region`'s body with its block arguments bound to `args` and
+  /// returns the yielded value.
+  mlir::Value inlineRegion(OpBuilder &bb, Region &region, ValueRange args);
+
+  AttentionOp op;
+  OpBuilder &b;
+  Location loc;
+  Letters L;
+  mlir::Value nq, nk;
+  Type f32;
+};
+
+} // namespace
+
+mlir::Value CascadeBuilder::inlineRegion(OpBuilder &bb, Region &region,
+                                         ValueRange args) {
+  IRMapping mapping;
+  Block &block = region.front();
+  mapping.map(block.getArguments(), args);
+  for (Operation &inner : block.without_terminator())
+    bb.clone(inner, mapping);
+  return mapping.lookup(block.getTerminator()->getOperand(0));
 }
+
+mlir::Value CascadeBuilder::map(StringRef eq, ValueRange inputs,
+                                ValueRange captures, RankedTensorType type,
+                                BodyFn fill) {
+  auto mapOp = MapOp::create(b, loc, type, b.getStringAttr(eq), inputs,
+                             captures);
+  Block *body = new Block();
+  mapOp.getBody().push_back(body);
+  size_t rank = type.getRank();
+  for (size_t d = 0; d < rank; ++d)
+    body->addArgument(b.getIndexType(), loc);
+  for (mlir::Value in : inputs)
+    body->addArgument(cast<RankedTensorType>(in.getType()).getElementType(),
+                      loc);
+  for (mlir::Value c : captures)
+    body->addArgument(c.getType(), loc);
+  OpBuilder bb = OpBuilder::atBlockEnd(body);
+  auto args = body->getArguments();
+  mlir::Value result =
+      fill(bb, loc, args.take_front(rank),
+           args.slice(rank, inputs.size()), args.drop_front(rank + inputs.size()));
+  YieldOp::create(bb, loc, result);
+  return mapOp.getResult();
+}
+
+/// s = score(scale · q·k, b, h, i, j, nq, nk, captures…), masked entries
+/// replaced by the normalizer's "no weight" value (−inf, or 0 for `none`).
+mlir::Value CascadeBuilder::scores() {
+  mlir::Value q = op.getQ();
+  if (L.grouped) {
+    // [B, Hq, Nq, D] -> [B, Hkv, G, Nq, D].
+    auto type = L.type(L.q, cast<RankedTensorType>(q.getType()).getElementType());
+    q = tensor::ExpandShapeOp::create(
+        b, loc, type, q, SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+  }
+  auto qk = ContractOp::create(b, loc, L.type(L.scores, f32),
+                               b.getStringAttr(L.q + "," + L.k + "->" + L.scores),
+                               CombineKind::Mul, ReduceKind::Add,
+                               ValueRange{q, op.getK()});
+  SmallVector<mlir::Value> captures{nq, nk};
+  captures.append(op.getCaptures().begin(), op.getCaptures().end());
+  double scale = op.getEffectiveScale();
+  bool isNone = op.getNormalizer().getKind() == NormalizerKind::None;
+  int64_t group = L.size.count('g') ? L.size.at('g') : 1;
+  bool grouped = L.grouped;
+  Region &scoreRegion = op.getScore(), &maskRegion = op.getMask();
+  return map(L.scores + "->" + L.scores, qk.getResult(), captures,
+             L.type(L.scores, f32),
+             [&](OpBuilder &bb, Location loc, ValueRange idx, ValueRange in,
+                 ValueRange caps) -> mlir::Value {
+               // Query head h = k·G + g when grouped.
+               mlir::Value bIdx = idx[0], h = idx[1];
+               ValueRange rest = idx.drop_front(grouped ? 3 : 2);
+               if (grouped) {
+                 auto g = arith::ConstantIndexOp::create(bb, loc, group);
+                 auto kg = arith::MulIOp::create(bb, loc, idx[1], g);
+                 h = arith::AddIOp::create(bb, loc, kg, idx[2]);
+               }
+               mlir::Value i = rest[0], j = rest[1];
+               mlir::Value s = arith::MulFOp::create(bb, loc, in[0],
+                                                     f32Const(bb, scale));
+               SmallVector<mlir::Value> indexArgs{bIdx, h, i, j, caps[0], caps[1]};
+               ValueRange userCaps = caps.drop_front(2);
+               if (!scoreRegion.empty()) {
+                 SmallVector<mlir::Value> args{s};
+                 args.append(indexArgs);
+                 args.append(userCaps.begin(), userCaps.end());
+                 s = inlineRegion(bb, scoreRegion, args);
+               }
+               if (!maskRegion.empty()) {
+                 SmallVector<mlir::Value> args(indexArgs);
+                 args.append(userCaps.begin(), userCaps.end());
+                 mlir::Value attend = inlineRegion(bb, maskRegion, args);
+                 double masked =
+                     isNone ? 0.0 : -std::numeric_limits<double>::infinity();
+                 s = arith::SelectOp::create(bb, loc, attend, s,
+                                             f32Const(bb, masked));
+               }
+               return s;
+             });
+}
+
+mlir::Value CascadeBuilder::contractPV(mlir::Value p) {
+  return ContractOp::create(b, loc, L.type(L.out, f32),
+                            b.getStringAttr(L.scores + "," + L.v + "->" + L.out),
+                            CombineKind::Mul, ReduceKind::Add,
+                            ValueRange{p, op.getV()});
+}
+
+LogicalResult CascadeBuilder::build() {
+  auto qT = op.getQ().getType(), kT = op.getK().getType(),
+       vT = op.getV().getType();
+  int64_t hq = qT.getDimSize(1), hkv = kT.getDimSize(1);
+  // With both head counts dynamic the cascade indexes q and k by the same
+  // head letter (the interpreter reports a runtime mismatch); a single
+  // dynamic one leaves the group size unknown.
+  if (ShapedType::isDynamic(hq) != ShapedType::isDynamic(hkv))
+    return op.emitOpError()
+           << "-attn-decompose needs both head counts (q dimension 1, k "
+              "dimension 1) static, or both dynamic for Hq = Hkv";
+  f32 = b.getF32Type();
+  L.grouped = hq != hkv;
+  int64_t kvN = !ShapedType::isDynamic(kT.getDimSize(2)) ? kT.getDimSize(2)
+                                                          : vT.getDimSize(2);
+  int64_t batch = qT.getDimSize(0);
+  for (auto t : {kT, vT})
+    if (ShapedType::isDynamic(batch))
+      batch = t.getDimSize(0);
+  L.size = {{'b', batch},          {'i', qT.getDimSize(2)}, {'j', kvN},
+            {'d', qT.getDimSize(3)}, {'f', vT.getDimSize(3)}};
+  if (L.grouped) {
+    L.size['k'] = hkv;
+    L.size['g'] = hq / hkv;
+    L.heads = "kg";
+    L.k = "bkjd";
+    L.v = "bkjf";
+  } else {
+    L.size['h'] = hq;
+    L.heads = "h";
+    L.k = "bhjd";
+    L.v = "bhjf";
+  }
+  L.q = "b" + L.heads + "id";
+  L.scores = "b" + L.heads + "ij";
+  L.rows = "b" + L.heads + "i";
+  L.out = "b" + L.heads + "if";
+
+  nq = tensor::DimOp::create(b, loc, op.getQ(), 2);
+  nk = tensor::DimOp::create(b, loc, op.getK(), 2);
+  mlir::Value s = scores();
+  std::string sRows = L.scores + "->" + L.rows;
+  std::string sWithRows = L.scores + "," + L.rows + "->" + L.scores;
+  auto scoresType = L.type(L.scores, f32), rowsType = L.type(L.rows, f32);
+  mlir::Value o, lse;
+  NormalizerAttr norm = op.getNormalizer();
+  switch (norm.getKind()) {
+  case NormalizerKind::Softmax: {
+    // m = max_j s; e = exp(s - m); l = Σ_j e; p = e / l; o = p·v;
+    // lse = m + log l. Rows with no attended key have m = -inf and l = 0:
+    // e, p and o are 0 there and lse is -inf.
+    mlir::Value m = ReduceOp::create(b, loc, rowsType, ReduceKind::Max,
+                                     b.getStringAttr(sRows), s);
+    mlir::Value e = map(
+        sWithRows, ValueRange{s, m}, {}, scoresType,
+        [&](OpBuilder &bb, Location loc, ValueRange, ValueRange in,
+            ValueRange) -> mlir::Value {
+          auto emptyRow = arith::CmpFOp::create(
+              bb, loc, arith::CmpFPredicate::OEQ, in[1],
+              f32Const(bb, -std::numeric_limits<double>::infinity()));
+          auto d = arith::SubFOp::create(bb, loc, in[0], in[1]);
+          auto ex = math::ExpOp::create(bb, loc, d);
+          return zeroIf(bb, emptyRow, ex);
+        });
+    mlir::Value l = ReduceOp::create(b, loc, rowsType, ReduceKind::Add,
+                                     b.getStringAttr(sRows), e);
+    mlir::Value p = map(sWithRows, ValueRange{e, l}, {}, scoresType,
+                        [&](OpBuilder &bb, Location loc, ValueRange,
+                            ValueRange in, ValueRange) -> mlir::Value {
+                          auto zero = arith::CmpFOp::create(
+                              bb, loc, arith::CmpFPredicate::OEQ, in[1],
+                              f32Const(bb, 0.0));
+                          auto r = arith::DivFOp::create(bb, loc, in[0], in[1]);
+                          return zeroIf(bb, zero, r);
+                        });
+    o = contractPV(p);
+    if (op.getLse())
+      lse = map(L.rows + "," + L.rows + "->" + L.rows, ValueRange{m, l}, {},
+                rowsType,
+                [&](OpBuilder &bb, Location loc, ValueRange, ValueRange in,
+                    ValueRange) -> mlir::Value {
+                  auto zero = arith::CmpFOp::create(
+                      bb, loc, arith::CmpFPredicate::OEQ, in[1],
+                      f32Const(bb, 0.0));
+                  auto logL = math::LogOp::create(bb, loc, in[1]);
+                  auto sum = arith::AddFOp::create(bb, loc, in[0], logL);
+                  return arith::SelectOp::create(
+                      bb, loc, zero,
+                      f32Const(bb, -std::numeric_limits<double>::infinity()),
+                      sum);
+                });
+    break;
+  }
+  case NormalizerKind::Sigmoid: {
+    // p = σ(s + bias), bias = -ln(nk) unless given; masked s = -inf gives 0.
+    FloatAttr bias = norm.getBias();
+    mlir::Value p = map(
+        L.scores + "->" + L.scores, s, nk, scoresType,
+        [&](OpBuilder &bb, Location loc, ValueRange, ValueRange in,
+            ValueRange caps) -> mlir::Value {
+          mlir::Value bv;
+          if (bias) {
+            bv = f32Const(bb, bias.getValueAsDouble());
+          } else {
+            auto n = arith::IndexCastOp::create(bb, loc, bb.getI64Type(), caps[0]);
+            auto nf = arith::SIToFPOp::create(bb, loc, f32, n);
+            auto logN = math::LogOp::create(bb, loc, nf);
+            bv = arith::NegFOp::create(bb, loc, logN);
+          }
+          auto x = arith::AddFOp::create(bb, loc, in[0], bv);
+          auto negX = arith::NegFOp::create(bb, loc, x);
+          auto ex = math::ExpOp::create(bb, loc, negX);
+          auto den = arith::AddFOp::create(bb, loc, f32Const(bb, 1.0), ex);
+          return arith::DivFOp::create(bb, loc, f32Const(bb, 1.0), den);
+        });
+    o = contractPV(p);
+    break;
+  }
+  case NormalizerKind::Softplus: {
+    // p = softplus(s) = max(s, 0) + log1p(exp(-|s|)); l = Σ_j p; o = (p/l)·v.
+    mlir::Value p = map(
+        L.scores + "->" + L.scores, s, {}, scoresType,
+        [&](OpBuilder &bb, Location loc, ValueRange, ValueRange in,
+            ValueRange) -> mlir::Value {
+          auto isMasked = arith::CmpFOp::create(
+              bb, loc, arith::CmpFPredicate::OEQ, in[0],
+              f32Const(bb, -std::numeric_limits<double>::infinity()));
+          auto pos = arith::MaximumFOp::create(bb, loc, in[0], f32Const(bb, 0.0));
+          auto abs = math::AbsFOp::create(bb, loc, in[0]);
+          auto negAbs = arith::NegFOp::create(bb, loc, abs);
+          auto ex = math::ExpOp::create(bb, loc, negAbs);
+          auto lp = math::Log1pOp::create(bb, loc, ex);
+          auto sp = arith::AddFOp::create(bb, loc, pos, lp);
+          return zeroIf(bb, isMasked, sp);
+        });
+    mlir::Value l = ReduceOp::create(b, loc, rowsType, ReduceKind::Add,
+                                     b.getStringAttr(sRows), p);
+    mlir::Value a = map(sWithRows, ValueRange{p, l}, {}, scoresType,
+                        [&](OpBuilder &bb, Location loc, ValueRange,
+                            ValueRange in, ValueRange) -> mlir::Value {
+                          auto zero = arith::CmpFOp::create(
+                              bb, loc, arith::CmpFPredicate::OEQ, in[1],
+                              f32Const(bb, 0.0));
+                          auto r = arith::DivFOp::create(bb, loc, in[0], in[1]);
+                          return zeroIf(bb, zero, r);
+                        });
+    o = contractPV(a);
+    break;
+  }
+  case NormalizerKind::None:
+    o = contractPV(s);
+    break;
+  }
+
+  // Back to the op's result types: element type of o, [B, Hq, ...] heads.
+  Type oElement = op.getO().getType().getElementType();
+  if (oElement != f32)
+    o = map(L.out + "->" + L.out, o, {}, L.type(L.out, oElement),
+            [&](OpBuilder &bb, Location loc, ValueRange, ValueRange in,
+                ValueRange) -> mlir::Value {
+              return arith::TruncFOp::create(bb, loc, oElement, in[0]);
+            });
+  if (L.grouped) {
+    o = tensor::CollapseShapeOp::create(
+        b, loc, op.getO().getType(), o,
+        SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+    if (lse)
+      lse = tensor::CollapseShapeOp::create(
+          b, loc, op.getLse().getType(), lse,
+          SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}});
+  }
+  auto castIfNeeded = [&](mlir::Value v, Type want) -> mlir::Value {
+    if (v.getType() == want)
+      return v;
+    return tensor::CastOp::create(b, loc, want, v);
+  };
+  SmallVector<mlir::Value> results{castIfNeeded(o, op.getO().getType())};
+  if (op.getLse())
+    results.push_back(castIfNeeded(lse, op.getLse().getType()));
+  op->replaceAllUsesWith(results);
+  op->erase();
+  return success();
+}
+
+namespace {
+struct AttnDecomposePass
+    : attn::impl::AttnDecomposeBase<AttnDecomposePass> {
+  void runOnOperation() override {
+    SmallVector<AttentionOp> ops;
+    getOperation()->walk([&](AttentionOp op) { ops.push_back(op); });
+    for (AttentionOp op : ops) {
+      OpBuilder b(op);
+      CascadeBuilder builder(op, b);
+      if (failed(builder.build()))
+        return signalPassFailure();
+    }
+  }
+};
+} // namespace

@@ -1,0 +1,51 @@
+//===- Interpreter.h - the float64 reference interpreter ----------*- C++ -*-===//
+//
+// Executes attn programs on host buffers in float64: Level 1 (attn.attention,
+// computed directly from the formulas of the design), Level 2 (attn.contract,
+// attn.map, attn.reduce, scf.for with iter_args) and the scalar bodies of
+// score/mask/map regions (arith, math, tensor.extract/dim on captures). It is
+// the oracle every pass and kernel is checked against. An op it cannot
+// execute is reported by name, never guessed.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_INTERPRETER_INTERPRETER_H
+#define ATTN_INTERPRETER_INTERPRETER_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace attn::interp {
+
+/// A host value: a row-major contiguous tensor of `shape`, or a scalar (empty
+/// shape, one element). Elements are stored as double whatever the MLIR
+/// element type; integer and index values are exact up to 2^53.
+struct Tensor {
+  std::vector<int64_t> shape;
+  std::vector<double> data;
+
+  /// A scalar value.
+  static Tensor scalar(double v) { return Tensor{{}, {v}}; }
+  /// A tensor of `shape` filled with `fill`.
+  static Tensor filled(std::vector<int64_t> shape, double fill);
+  /// Number of elements (1 for a scalar).
+  int64_t numElements() const;
+  /// Row-major linear offset of `index` (one entry per dimension).
+  int64_t offset(const int64_t *index) const;
+};
+
+/// Runs `func` on `args` (one per function argument; tensor arguments must
+/// have shapes compatible with their types) and returns its results.
+llvm::Expected<std::vector<Tensor>> runFunction(mlir::func::FuncOp func,
+                                               llvm::ArrayRef<Tensor> args);
+
+/// Rounds `v` to the nearest value representable in `type` (f16, bf16, f32 or
+/// f64; integers are left as they are).
+double roundToType(double v, mlir::Type type);
+
+} // namespace attn::interp
+
+#endif // ATTN_INTERPRETER_INTERPRETER_H

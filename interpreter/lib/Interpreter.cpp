@@ -1,0 +1,561 @@
+//===- Interpreter.cpp - the float64 reference interpreter ----------------===//
+//
+// Level 1 is computed directly from the formulas of the design (it shares no
+// code with -attn-decompose); Level 2 ops are executed as the einsums they
+// are. Scalar region bodies run through ScalarProgram.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Interpreter/Interpreter.h"
+#include "ScalarProgram.h"
+
+#include "attn/Dialect/AttnDialect.h"
+#include "attn/Dialect/Equation.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/APFloat.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace attn;
+using namespace attn::interp;
+
+static constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+Tensor Tensor::filled(std::vector<int64_t> shape, double fill) {
+  Tensor v{std::move(shape), {}};
+  v.data.assign(v.numElements(), fill);
+  return v;
+}
+
+int64_t Tensor::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+int64_t Tensor::offset(const int64_t *index) const {
+  int64_t off = 0;
+  for (size_t d = 0; d < shape.size(); ++d)
+    off = off * shape[d] + index[d];
+  return off;
+}
+
+double attn::interp::roundToType(double v, Type type) {
+  const llvm::fltSemantics *sem = nullptr;
+  if (type.isF16())
+    sem = &llvm::APFloat::IEEEhalf();
+  else if (type.isBF16())
+    sem = &llvm::APFloat::BFloat();
+  else if (type.isF32())
+    return static_cast<double>(static_cast<float>(v));
+  if (!sem)
+    return v;
+  llvm::APFloat f(v);
+  bool losesInfo;
+  f.convert(*sem, llvm::APFloat::rmNearestTiesToEven, &losesInfo);
+  f.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven,
+            &losesInfo);
+  return f.convertToDouble();
+}
+
+namespace {
+
+/// Walks a function body op by op, holding every SSA value on the host.
+class Interpreter {
+public:
+  llvm::Expected<std::vector<Tensor>> runBlock(Block &block,
+                                              llvm::ArrayRef<Tensor> args);
+
+private:
+  llvm::Error execute(Operation &op);
+  llvm::Error executeAttention(AttentionOp op);
+  llvm::Error executeContract(Operation *op, StringRef equation,
+                              ValueRange inputs, bool combineAdd,
+                              bool reduceMax);
+  llvm::Error executeMap(MapOp op);
+  llvm::Error executeFor(scf::ForOp op);
+  llvm::Error executeReshape(Operation *op);
+  llvm::Error executeScalar(Operation &op);
+
+  const Tensor &get(mlir::Value v) { return env.find(v)->second; }
+  bool has(mlir::Value v) { return env.count(v); }
+
+  llvm::DenseMap<mlir::Value, Tensor> env;
+};
+
+} // namespace
+
+llvm::Expected<std::vector<Tensor>>
+Interpreter::runBlock(Block &block, llvm::ArrayRef<Tensor> args) {
+  for (auto [arg, value] : llvm::zip(block.getArguments(), args))
+    env[arg] = value;
+  for (Operation &op : block) {
+    if (op.hasTrait<OpTrait::IsTerminator>()) {
+      std::vector<Tensor> results;
+      for (mlir::Value v : op.getOperands())
+        results.push_back(get(v));
+      return results;
+    }
+    if (llvm::Error e = execute(op))
+      return std::move(e);
+  }
+  return std::vector<Tensor>{};
+}
+
+llvm::Error Interpreter::execute(Operation &op) {
+  for (mlir::Value operand : op.getOperands())
+    if (!has(operand))
+      return errorAt(&op, "operand has no value (defined outside the "
+                          "interpreted function?)");
+  if (auto a = dyn_cast<AttentionOp>(op))
+    return executeAttention(a);
+  if (auto c = dyn_cast<ContractOp>(op))
+    return executeContract(&op, c.getEquation(), c.getInputs(),
+                           c.getCombine() == CombineKind::Add,
+                           c.getReduce() == ReduceKind::Max);
+  if (auto r = dyn_cast<ReduceOp>(op))
+    return executeContract(&op, r.getEquation(), r.getInput(),
+                           /*combineAdd=*/false,
+                           r.getKind() == ReduceKind::Max);
+  if (auto m = dyn_cast<MapOp>(op))
+    return executeMap(m);
+  if (auto f = dyn_cast<scf::ForOp>(op))
+    return executeFor(f);
+  if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op))
+    return executeReshape(&op);
+  if (auto c = dyn_cast<tensor::CastOp>(op)) {
+    env[c.getResult()] = get(c.getSource());
+    return llvm::Error::success();
+  }
+  if (auto e = dyn_cast<tensor::EmptyOp>(op)) {
+    auto type = e.getType();
+    std::vector<int64_t> shape;
+    unsigned dyn = 0;
+    for (int64_t d : type.getShape())
+      shape.push_back(ShapedType::isDynamic(d)
+                          ? static_cast<int64_t>(
+                                get(e.getDynamicSizes()[dyn++]).data[0])
+                          : d);
+    env[e.getResult()] = Tensor::filled(shape, 0.0);
+    return llvm::Error::success();
+  }
+  return executeScalar(op);
+}
+
+/// Ops outside regions that produce one scalar (arith on index, tensor.dim).
+llvm::Error Interpreter::executeScalar(Operation &op) {
+  if (op.getNumResults() != 1 || isa<ShapedType>(op.getResult(0).getType()))
+    return errorAt(&op, "the reference interpreter cannot execute this op");
+  llvm::SmallVector<double> operands;
+  llvm::SmallVector<const Tensor *> tensors;
+  for (mlir::Value v : op.getOperands()) {
+    const Tensor &value = get(v);
+    if (isa<ShapedType>(v.getType())) {
+      tensors.push_back(&value);
+      operands.push_back(0.0);
+    } else {
+      operands.push_back(value.data[0]);
+    }
+  }
+  llvm::Expected<double> r = ScalarProgram::evalOne(&op, operands, tensors);
+  if (!r)
+    return r.takeError();
+  env[op.getResult(0)] = Tensor::scalar(*r);
+  return llvm::Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Level 1: attn.attention, straight from the formulas of the design
+//===----------------------------------------------------------------------===//
+
+llvm::Error Interpreter::executeAttention(AttentionOp op) {
+  const Tensor &q = get(op.getQ()), &k = get(op.getK()), &v = get(op.getV());
+  int64_t B = q.shape[0], Hq = q.shape[1], Nq = q.shape[2], D = q.shape[3];
+  int64_t Hkv = k.shape[1], Nk = k.shape[2], Dv = v.shape[3];
+  if (k.shape[0] != B || v.shape[0] != B || k.shape[3] != D ||
+      v.shape[1] != Hkv || v.shape[2] != Nk || Hkv == 0 || Hq % Hkv != 0)
+    return errorAt(op, "runtime shapes of q, k, v do not form an attention");
+  int64_t G = Hq / Hkv;
+  // Kernels (and the decomposed cascade) apply scale and bias as f32
+  // constants; the oracle uses the same values so the comparison is exact.
+  double scale = static_cast<float>(op.getEffectiveScale());
+  NormalizerAttr norm = op.getNormalizer();
+
+  std::optional<ScalarProgram> score, mask;
+  if (!op.getScore().empty()) {
+    auto p = ScalarProgram::compile(op.getScore().front());
+    if (!p)
+      return p.takeError();
+    score = std::move(*p);
+  }
+  if (!op.getMask().empty()) {
+    auto p = ScalarProgram::compile(op.getMask().front());
+    if (!p)
+      return p.takeError();
+    mask = std::move(*p);
+  }
+  // Region arguments: scalars by value, captured tensors by pointer.
+  llvm::SmallVector<double> captureScalars;
+  llvm::SmallVector<const Tensor *> captureTensors;
+  for (mlir::Value c : op.getCaptures()) {
+    const Tensor &value = get(c);
+    bool isTensor = isa<ShapedType>(c.getType());
+    captureScalars.push_back(isTensor ? 0.0 : value.data[0]);
+    captureTensors.push_back(isTensor ? &value : nullptr);
+  }
+  size_t numCaptures = captureScalars.size();
+  llvm::SmallVector<double> scoreArgs(7 + numCaptures), maskArgs(6 + numCaptures);
+  llvm::SmallVector<const Tensor *> scoreTensors(7, nullptr),
+      maskTensors(6, nullptr);
+  for (size_t c = 0; c < numCaptures; ++c) {
+    scoreArgs[7 + c] = maskArgs[6 + c] = captureScalars[c];
+    scoreTensors.push_back(captureTensors[c]);
+    maskTensors.push_back(captureTensors[c]);
+  }
+
+  Tensor o = Tensor::filled({B, Hq, Nq, Dv}, 0.0);
+  Tensor lse = Tensor::filled({B, Hq, Nq}, kNegInf);
+  std::vector<double> s(Nk), p(Nk);
+  std::vector<char> attend(Nk);
+  llvm::SmallVector<double, 1> out;
+  double sigmoidBias =
+      norm.getBias() ? static_cast<float>(norm.getBias().getValueAsDouble())
+                     : -std::log(static_cast<double>(Nk));
+
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < Hq; ++h)
+      for (int64_t i = 0; i < Nq; ++i) {
+        int64_t hk = h / G;
+        const double *qrow = &q.data[((b * Hq + h) * Nq + i) * D];
+        for (int64_t j = 0; j < Nk; ++j) {
+          const double *krow = &k.data[((b * Hkv + hk) * Nk + j) * D];
+          double dot = 0;
+          for (int64_t d = 0; d < D; ++d)
+            dot += qrow[d] * krow[d];
+          double sij = scale * dot;
+          double idx[6] = {double(b), double(h), double(i),
+                           double(j), double(Nq), double(Nk)};
+          if (score) {
+            scoreArgs[0] = sij;
+            std::copy(idx, idx + 6, scoreArgs.begin() + 1);
+            if (llvm::Error e = score->run(scoreArgs, scoreTensors, out))
+              return e;
+            sij = out[0];
+          }
+          bool keep = true;
+          if (mask) {
+            std::copy(idx, idx + 6, maskArgs.begin());
+            if (llvm::Error e = mask->run(maskArgs, maskTensors, out))
+              return e;
+            keep = out[0] != 0;
+          }
+          s[j] = sij;
+          attend[j] = keep;
+        }
+        // Normalizer: p over the unmasked keys, masked p = 0.
+        double denom = 1.0;
+        switch (norm.getKind()) {
+        case NormalizerKind::Softmax: {
+          double m = kNegInf;
+          for (int64_t j = 0; j < Nk; ++j)
+            if (attend[j])
+              m = std::max(m, s[j]);
+          double sum = 0;
+          for (int64_t j = 0; j < Nk; ++j) {
+            p[j] = attend[j] && m != kNegInf ? std::exp(s[j] - m) : 0.0;
+            sum += p[j];
+          }
+          denom = sum;
+          lse.data[(b * Hq + h) * Nq + i] =
+              sum > 0 ? m + std::log(sum) : kNegInf;
+          break;
+        }
+        case NormalizerKind::Sigmoid:
+          for (int64_t j = 0; j < Nk; ++j)
+            p[j] = attend[j] ? 1.0 / (1.0 + std::exp(-(s[j] + sigmoidBias)))
+                             : 0.0;
+          break;
+        case NormalizerKind::Softplus: {
+          double sum = 0;
+          for (int64_t j = 0; j < Nk; ++j) {
+            // softplus(x) = log(1 + e^x), evaluated without overflow.
+            double x = s[j];
+            p[j] = attend[j] ? (x > 0 ? x + std::log1p(std::exp(-x))
+                                      : std::log1p(std::exp(x)))
+                             : 0.0;
+            sum += p[j];
+          }
+          denom = sum;
+          break;
+        }
+        case NormalizerKind::None:
+          for (int64_t j = 0; j < Nk; ++j)
+            p[j] = attend[j] ? s[j] : 0.0;
+          break;
+        }
+        double *orow = &o.data[((b * Hq + h) * Nq + i) * Dv];
+        if (denom == 0)
+          continue; // No attended key (or all weights 0): o = 0, never NaN.
+        for (int64_t j = 0; j < Nk; ++j) {
+          if (p[j] == 0)
+            continue;
+          const double *vrow = &v.data[((b * Hkv + hk) * Nk + j) * Dv];
+          double w = p[j] / denom;
+          for (int64_t f = 0; f < Dv; ++f)
+            orow[f] += w * vrow[f];
+        }
+      }
+  env[op.getO()] = std::move(o);
+  if (op.getLse())
+    env[op.getLse()] = std::move(lse);
+  return llvm::Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Level 2: einsums
+//===----------------------------------------------------------------------===//
+
+/// Sizes of every letter of `eq`, from the runtime shapes of the inputs.
+static llvm::Expected<std::map<char, int64_t>>
+letterSizes(Operation *op, const Equation &eq,
+            llvm::ArrayRef<const Tensor *> inputs) {
+  std::map<char, int64_t> sizes;
+  for (auto [term, input] : llvm::zip(eq.inputs, inputs)) {
+    if (input->shape.size() != term.size())
+      return errorAt(op, "runtime rank of an input does not match '" + term +
+                             "'");
+    for (auto [d, letter] : llvm::enumerate(term)) {
+      auto [it, inserted] = sizes.try_emplace(letter, input->shape[d]);
+      if (!inserted && it->second != input->shape[d])
+        return errorAt(op, "letter '" + llvm::Twine(letter) +
+                               "' has runtime sizes " +
+                               llvm::Twine(it->second) + " and " +
+                               llvm::Twine(input->shape[d]));
+    }
+  }
+  return sizes;
+}
+
+/// Row-major strides of `term` over the loop letters `loop` (0 for letters
+/// the term does not have: broadcasting).
+static std::vector<int64_t> stridesFor(const std::string &term,
+                                       const std::vector<int64_t> &shape,
+                                       const std::string &loop) {
+  std::vector<int64_t> strides(loop.size(), 0);
+  int64_t stride = 1;
+  for (int d = static_cast<int>(term.size()) - 1; d >= 0; --d) {
+    strides[loop.find(term[d])] = stride;
+    stride *= shape[d];
+  }
+  return strides;
+}
+
+llvm::Error Interpreter::executeContract(Operation *op, StringRef equation,
+                                         ValueRange inputs, bool combineAdd,
+                                         bool reduceMax) {
+  std::string err;
+  std::optional<Equation> eq = Equation::parse(equation, err);
+  if (!eq)
+    return errorAt(op, err);
+  llvm::SmallVector<const Tensor *> in;
+  for (mlir::Value v : inputs)
+    in.push_back(&get(v));
+  auto sizes = letterSizes(op, *eq, in);
+  if (!sizes)
+    return sizes.takeError();
+  std::string loop = eq->output + eq->reducedLetters();
+  std::vector<int64_t> extent;
+  for (char c : loop)
+    extent.push_back((*sizes)[c]);
+  std::vector<std::vector<int64_t>> strides;
+  for (auto [term, value] : llvm::zip(eq->inputs, in))
+    strides.push_back(stridesFor(term, value->shape, loop));
+
+  std::vector<int64_t> outShape(extent.begin(),
+                                extent.begin() + eq->output.size());
+  double init = reduceMax ? kNegInf : 0.0;
+  Tensor result = Tensor::filled(outShape, init);
+  size_t numOut = eq->output.size(), numLoop = loop.size();
+  std::vector<int64_t> index(numLoop, 0);
+  int64_t total = 1;
+  for (int64_t e : extent)
+    total *= e;
+  int64_t outElems = result.numElements();
+  int64_t inner = outElems ? total / outElems : 0;
+  // The odometer walks output letters outermost, reduced letters innermost,
+  // so each output element is folded in one contiguous stretch.
+  for (int64_t flat = 0; flat < total; ++flat) {
+    double combined = combineAdd ? 0.0 : 1.0;
+    for (size_t t = 0; t < in.size(); ++t) {
+      int64_t off = 0;
+      for (size_t l = 0; l < numLoop; ++l)
+        off += index[l] * strides[t][l];
+      double x = in[t]->data[off];
+      combined = combineAdd ? combined + x : combined * x;
+    }
+    double &acc = result.data[flat / inner];
+    acc = reduceMax ? std::max(acc, combined) : acc + combined;
+    for (int l = static_cast<int>(numLoop) - 1; l >= 0; --l) {
+      if (++index[l] < extent[l])
+        break;
+      index[l] = 0;
+    }
+  }
+  (void)numOut;
+  env[op->getResult(0)] = std::move(result);
+  return llvm::Error::success();
+}
+
+llvm::Error Interpreter::executeMap(MapOp op) {
+  std::string err;
+  std::optional<Equation> eq = Equation::parse(op.getEquation(), err);
+  if (!eq)
+    return errorAt(op, err);
+  llvm::SmallVector<const Tensor *> in;
+  for (mlir::Value v : op.getInputs())
+    in.push_back(&get(v));
+  auto sizes = letterSizes(op, *eq, in);
+  if (!sizes)
+    return sizes.takeError();
+  auto program = ScalarProgram::compile(op.getBody().front());
+  if (!program)
+    return program.takeError();
+  const std::string &loop = eq->output;
+  std::vector<int64_t> shape;
+  for (char c : loop)
+    shape.push_back((*sizes)[c]);
+  std::vector<std::vector<int64_t>> strides;
+  for (auto [term, value] : llvm::zip(eq->inputs, in))
+    strides.push_back(stridesFor(term, value->shape, loop));
+
+  size_t rank = loop.size(), numIn = in.size();
+  llvm::SmallVector<double> args(rank + numIn);
+  llvm::SmallVector<const Tensor *> tensors(rank + numIn, nullptr);
+  for (mlir::Value c : op.getCaptures()) {
+    const Tensor &value = get(c);
+    bool isTensor = isa<ShapedType>(c.getType());
+    args.push_back(isTensor ? 0.0 : value.data[0]);
+    tensors.push_back(isTensor ? &value : nullptr);
+  }
+  Tensor result = Tensor::filled(shape, 0.0);
+  std::vector<int64_t> index(rank, 0);
+  llvm::SmallVector<double, 1> out;
+  for (int64_t flat = 0, n = result.numElements(); flat < n; ++flat) {
+    for (size_t l = 0; l < rank; ++l)
+      args[l] = static_cast<double>(index[l]);
+    for (size_t t = 0; t < numIn; ++t) {
+      int64_t off = 0;
+      for (size_t l = 0; l < rank; ++l)
+        off += index[l] * strides[t][l];
+      args[rank + t] = in[t]->data[off];
+    }
+    if (llvm::Error e = program->run(args, tensors, out))
+      return e;
+    result.data[flat] = out[0];
+    for (int l = static_cast<int>(rank) - 1; l >= 0; --l) {
+      if (++index[l] < shape[l])
+        break;
+      index[l] = 0;
+    }
+  }
+  env[op.getResult()] = std::move(result);
+  return llvm::Error::success();
+}
+
+llvm::Error Interpreter::executeFor(scf::ForOp op) {
+  auto asInt = [&](mlir::Value v) {
+    return static_cast<int64_t>(get(v).data[0]);
+  };
+  int64_t lb = asInt(op.getLowerBound()), ub = asInt(op.getUpperBound()),
+          step = asInt(op.getStep());
+  if (step <= 0)
+    return errorAt(op, "loop step must be positive, got " + llvm::Twine(step));
+  std::vector<Tensor> carried;
+  for (mlir::Value init : op.getInitArgs())
+    carried.push_back(get(init));
+  for (int64_t iv = lb; iv < ub; iv += step) {
+    std::vector<Tensor> args{Tensor::scalar(static_cast<double>(iv))};
+    args.insert(args.end(), carried.begin(), carried.end());
+    auto results = runBlock(*op.getBody(), args);
+    if (!results)
+      return results.takeError();
+    carried = std::move(*results);
+  }
+  for (auto [res, value] : llvm::zip(op.getResults(), carried))
+    env[res] = value;
+  return llvm::Error::success();
+}
+
+llvm::Error Interpreter::executeReshape(Operation *op) {
+  Tensor value = get(op->getOperand(0));
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+  SmallVector<ReassociationIndices> groups;
+  if (auto e = dyn_cast<tensor::ExpandShapeOp>(op))
+    groups = e.getReassociationIndices();
+  else
+    groups = cast<tensor::CollapseShapeOp>(op).getReassociationIndices();
+  std::vector<int64_t> shape(resultType.getRank());
+  if (auto e = dyn_cast<tensor::ExpandShapeOp>(op)) {
+    // Each source dim splits into its group; at most one dynamic size per
+    // group, recovered from the source size.
+    for (auto [srcDim, group] : llvm::enumerate(groups)) {
+      int64_t known = 1, dynIdx = -1;
+      for (int64_t d : group) {
+        int64_t s = resultType.getDimSize(d);
+        if (ShapedType::isDynamic(s))
+          dynIdx = d;
+        else
+          known *= s;
+        shape[d] = s;
+      }
+      if (dynIdx >= 0)
+        shape[dynIdx] = known ? value.shape[srcDim] / known : 0;
+    }
+  } else {
+    for (auto [dstDim, group] : llvm::enumerate(groups)) {
+      int64_t size = 1;
+      for (int64_t d : group)
+        size *= value.shape[d];
+      shape[dstDim] = size;
+    }
+  }
+  value.shape = std::move(shape);
+  env[op->getResult(0)] = std::move(value);
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::vector<Tensor>>
+attn::interp::runFunction(func::FuncOp func, llvm::ArrayRef<Tensor> args) {
+  if (func.isExternal())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "function '" + func.getName().str() +
+                                       "' has no body");
+  if (args.size() != func.getNumArguments())
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "function '" + func.getName().str() + "' takes " +
+            std::to_string(func.getNumArguments()) + " arguments, got " +
+            std::to_string(args.size()));
+  for (auto [idx, pair] :
+       llvm::enumerate(llvm::zip(func.getArgumentTypes(), args))) {
+    auto [type, value] = pair;
+    auto tensorType = dyn_cast<RankedTensorType>(type);
+    size_t rank = tensorType ? tensorType.getRank() : 0;
+    bool ok = value.shape.size() == rank &&
+              static_cast<int64_t>(value.data.size()) == value.numElements();
+    for (size_t d = 0; ok && d < rank; ++d)
+      ok = ShapedType::isDynamic(tensorType.getDimSize(d)) ||
+           tensorType.getDimSize(d) == value.shape[d];
+    if (!ok)
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "argument " + std::to_string(idx) + " does not match its type");
+  }
+  Interpreter interpreter;
+  return interpreter.runBlock(func.getBody().front(), args);
+}
