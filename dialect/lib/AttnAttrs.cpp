@@ -9,6 +9,7 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -51,15 +52,12 @@ parseEnumKeyword(AsmParser &parser, llvm::StringRef what,
 /// ("0.0", "-4.0", "0.125"), not in printFloat's fixed exponent form.
 static void printShortFloat(AsmPrinter &printer, FloatAttr value) {
   char buf[64];
-  double d = value.getValueAsDouble();
-  for (int precision = 1; precision <= 17; ++precision) {
-    snprintf(buf, sizeof(buf), "%.*g", precision, d);
-    if (strtod(buf, nullptr) == d)
-      break;
-  }
-  std::string text = buf;
-  if (text.find_first_of(".eEn") == std::string::npos)
-    text += ".0";
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf),
+                                 value.getValueAsDouble());
+  std::string text(buf, ec == std::errc() ? end : buf);
+  // MLIR float literals need a '.' before any exponent ("1.0e+20").
+  if (text.find_first_of(".ni") == std::string::npos)
+    text.insert(std::min(text.find_first_of("eE"), text.size()), ".0");
   printer << text;
 }
 

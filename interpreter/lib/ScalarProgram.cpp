@@ -24,7 +24,16 @@ using namespace attn::interp;
 llvm::Error attn::interp::errorAt(Operation *op, const llvm::Twine &message) {
   std::string text;
   llvm::raw_string_ostream os(text);
-  os << op->getLoc() << ": '" << op->getName() << "': " << message;
+  // Locations print as file:line:col, like compiler diagnostics.
+  Location loc = op->getLoc();
+  if (auto named = dyn_cast<NameLoc>(loc))
+    loc = named.getChildLoc();
+  if (auto file = dyn_cast<FileLineColLoc>(loc))
+    os << file.getFilename().getValue() << ":" << file.getLine() << ":"
+       << file.getColumn();
+  else
+    os << loc;
+  os << ": '" << op->getName() << "': " << message;
   return llvm::createStringError(llvm::inconvertibleErrorCode(), os.str());
 }
 

@@ -1,0 +1,275 @@
+//===- Npy.cpp - reading and writing NumPy .npy files ---------------------===//
+//
+// Implements the .npy format (version 1.0 on writing; 1.0, 2.0 and 3.0 on
+// reading): the magic "\x93NUMPY", a version, a little-endian header length,
+// an ASCII dict header padded with spaces to a multiple of 64 bytes and ending
+// in '\n', then the C-order data.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Interpreter/Npy.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MathExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+using namespace attn::interp;
+using llvm::StringRef;
+
+static constexpr char kMagic[] = "\x93NUMPY";
+static constexpr size_t kMagicSize = 6;
+
+StringRef attn::interp::npyDescr(NpyDType dtype) {
+  switch (dtype) {
+  case NpyDType::F4:
+    return "<f4";
+  case NpyDType::F8:
+    return "<f8";
+  case NpyDType::I4:
+    return "<i4";
+  case NpyDType::I8:
+    return "<i8";
+  }
+  return "<f8";
+}
+
+/// Size in bytes of one element of `dtype`.
+static size_t elementSize(NpyDType dtype) {
+  return dtype == NpyDType::F4 || dtype == NpyDType::I4 ? 4 : 8;
+}
+
+static llvm::Error makeError(StringRef path, const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 path + ": " + message);
+}
+
+/// Number of elements of `shape` (1 for a 0-d array).
+static int64_t product(llvm::ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+/// The header dict of an array of `shape` and `dtype`, padded and terminated.
+static std::string makeHeader(llvm::ArrayRef<int64_t> shape, NpyDType dtype) {
+  std::string dims;
+  for (auto [i, d] : llvm::enumerate(shape))
+    dims += (i ? ", " : "") + std::to_string(d);
+  if (shape.size() == 1)
+    dims += ",";
+  std::string dict = "{'descr': '" + npyDescr(dtype).str() +
+                     "', 'fortran_order': False, 'shape': (" + dims + ")";
+  dict += ", }";
+  // magic (6) + version (2) + length (2) + header, a multiple of 64.
+  size_t total = kMagicSize + 4 + dict.size() + 1;
+  size_t padded = (total + 63) / 64 * 64;
+  dict.append(padded - total, ' ');
+  dict += '\n';
+  return dict;
+}
+
+/// Appends `v` as one element of `dtype`; fails for an integer dtype if `v` is
+/// not an integer in range.
+static bool appendElement(std::string &out, double v, NpyDType dtype) {
+  char bytes[8];
+  switch (dtype) {
+  case NpyDType::F4:
+    llvm::support::endian::write32le(bytes, llvm::bit_cast<uint32_t>(float(v)));
+    out.append(bytes, 4);
+    return true;
+  case NpyDType::F8:
+    llvm::support::endian::write64le(bytes, llvm::bit_cast<uint64_t>(v));
+    out.append(bytes, 8);
+    return true;
+  case NpyDType::I4:
+    if (!(std::trunc(v) == v && v >= -2147483648.0 && v <= 2147483647.0))
+      return false;
+    llvm::support::endian::write32le(bytes, uint32_t(int32_t(v)));
+    out.append(bytes, 4);
+    return true;
+  case NpyDType::I8:
+    if (!(std::trunc(v) == v && v >= -9223372036854775808.0 &&
+          v < 9223372036854775808.0))
+      return false;
+    llvm::support::endian::write64le(bytes, uint64_t(int64_t(v)));
+    out.append(bytes, 8);
+    return true;
+  }
+  return false;
+}
+
+llvm::Error attn::interp::writeNpy(StringRef path, const Tensor &value,
+                                   NpyDType dtype) {
+  if (static_cast<int64_t>(value.data.size()) != product(value.shape))
+    return makeError(path, "value has " + llvm::Twine(value.data.size()) +
+                               " elements but its shape holds " +
+                               llvm::Twine(product(value.shape)));
+  std::string out(kMagic, kMagicSize);
+  out += '\x01';
+  out += '\x00';
+  std::string header = makeHeader(value.shape, dtype);
+  out += char(header.size() & 0xff);
+  out += char(header.size() >> 8);
+  out += header;
+  out.reserve(out.size() + value.data.size() * elementSize(dtype));
+  for (auto [i, v] : llvm::enumerate(value.data))
+    if (!appendElement(out, v, dtype))
+      return makeError(path,
+                       "element " + llvm::Twine(i) + " (" + std::to_string(v) +
+                           ") is not representable as " + npyDescr(dtype));
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return makeError(path, "cannot open for writing: " + ec.message());
+  os << out;
+  os.close();
+  if (os.has_error())
+    return makeError(path, "write failed: " + os.error().message());
+  return llvm::Error::success();
+}
+
+/// Extracts the value text of `key` from the header dict (up to the next
+/// top-level comma or closing brace; a tuple is returned with parentheses).
+static std::optional<StringRef> headerField(StringRef dict, StringRef key) {
+  for (StringRef quote : {"'", "\""}) {
+    std::string pattern = (quote + key + quote).str();
+    size_t pos = dict.find(pattern);
+    if (pos == StringRef::npos)
+      continue;
+    StringRef rest = dict.drop_front(pos + pattern.size()).ltrim();
+    if (!rest.consume_front(":"))
+      return std::nullopt;
+    rest = rest.ltrim();
+    if (rest.starts_with("(")) {
+      size_t close = rest.find(')');
+      if (close == StringRef::npos)
+        return std::nullopt;
+      return rest.take_front(close + 1);
+    }
+    size_t end = rest.find_first_of(",}");
+    return rest.take_front(end).rtrim();
+  }
+  return std::nullopt;
+}
+
+/// Parses "(2, 3)", "(5,)" or "()".
+static std::optional<std::vector<int64_t>> parseShape(StringRef text) {
+  if (!text.consume_front("(") || !text.consume_back(")"))
+    return std::nullopt;
+  std::vector<int64_t> shape;
+  llvm::SmallVector<StringRef> parts;
+  text.split(parts, ',');
+  for (StringRef part : parts) {
+    part = part.trim();
+    if (part.empty())
+      continue;
+    int64_t d;
+    if (part.getAsInteger(10, d) || d < 0)
+      return std::nullopt;
+    shape.push_back(d);
+  }
+  return shape;
+}
+
+static std::optional<NpyDType> parseDescr(StringRef text) {
+  text = text.trim();
+  if (text.size() < 2)
+    return std::nullopt;
+  text = text.drop_front().drop_back(); // quotes
+  if (text == "<f4")
+    return NpyDType::F4;
+  if (text == "<f8")
+    return NpyDType::F8;
+  if (text == "<i4")
+    return NpyDType::I4;
+  if (text == "<i8")
+    return NpyDType::I8;
+  return std::nullopt;
+}
+
+/// Decodes one element of `dtype` at `p`.
+static double readElement(const char *p, NpyDType dtype) {
+  using namespace llvm::support::endian;
+  switch (dtype) {
+  case NpyDType::F4:
+    return llvm::bit_cast<float>(read32le(p));
+  case NpyDType::F8:
+    return llvm::bit_cast<double>(read64le(p));
+  case NpyDType::I4:
+    return double(int32_t(read32le(p)));
+  case NpyDType::I8:
+    return double(int64_t(read64le(p)));
+  }
+  return 0;
+}
+
+llvm::Expected<Tensor> attn::interp::readNpy(StringRef path, NpyDType *dtype) {
+  auto bufferOr = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                              /*RequiresNullTerminator=*/false);
+  if (!bufferOr)
+    return makeError(path, "cannot read: " + bufferOr.getError().message());
+  StringRef bytes = (*bufferOr)->getBuffer();
+  if (bytes.size() < kMagicSize + 4 ||
+      !bytes.starts_with(StringRef(kMagic, kMagicSize)))
+    return makeError(path, "not a .npy file (bad magic)");
+  unsigned major = uint8_t(bytes[kMagicSize]);
+  size_t headerLen, headerStart;
+  if (major == 1) {
+    headerLen = llvm::support::endian::read16le(bytes.data() + 8);
+    headerStart = 10;
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12)
+      return makeError(path, "truncated header");
+    headerLen = llvm::support::endian::read32le(bytes.data() + 8);
+    headerStart = 12;
+  } else {
+    return makeError(path, "unsupported .npy version " + llvm::Twine(major));
+  }
+  if (bytes.size() < headerStart + headerLen)
+    return makeError(path, "truncated header");
+  StringRef dict = bytes.substr(headerStart, headerLen);
+
+  auto descrText = headerField(dict, "descr");
+  std::optional<NpyDType> type =
+      descrText ? parseDescr(*descrText) : std::nullopt;
+  if (!type)
+    return makeError(path, "unsupported dtype " +
+                               (descrText ? *descrText : StringRef("(none)")) +
+                               " (supported: <f4, <f8, <i4, <i8)");
+  auto fortran = headerField(dict, "fortran_order");
+  if (!fortran || *fortran != "False")
+    return makeError(path, "only C-order arrays are supported");
+  auto shapeText = headerField(dict, "shape");
+  std::optional<std::vector<int64_t>> shape =
+      shapeText ? parseShape(*shapeText) : std::nullopt;
+  if (!shape)
+    return makeError(path, "cannot parse the shape in the header");
+
+  int64_t count = 1;
+  for (int64_t d : *shape)
+    if (llvm::MulOverflow(count, d, count) || count > (int64_t(1) << 40))
+      return makeError(path, "the shape in the header is too large");
+  size_t size = elementSize(*type);
+  StringRef data = bytes.drop_front(headerStart + headerLen);
+  if (data.size() != size_t(count) * size)
+    return makeError(path, "expected " + llvm::Twine(count) + " elements (" +
+                               llvm::Twine(count * size) + " bytes) but has " +
+                               llvm::Twine(data.size()) + " data bytes");
+  Tensor value;
+  value.shape = *shape;
+  value.data.resize(count);
+  for (int64_t i = 0; i < count; ++i)
+    value.data[i] = readElement(data.data() + i * size, *type);
+  if (dtype)
+    *dtype = *type;
+  return value;
+}

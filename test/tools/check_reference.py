@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""Independent check of attn-run's reference interpreter with numpy.
+
+For a handful of examples, runs `attn-run --save DIR` on ragged sizes, then
+recomputes o (and lse) from the saved inputs with the formulas of the design
+(docs: DESIGN.md, "Level 1"), written here from scratch:
+
+  s[b,h,i,j] = scale * sum_d q[b,h,i,d] * k[b,h//G,j,d]   (G = Hq/Hkv,
+               scale = 1/sqrt(D)), then the variant's score function,
+  mask       : masked keys do not take part,
+  softmax    : p = exp(s - max_j s) / sum_j exp(s - max_j s),
+               lse = max_j s + log(sum_j exp(s - max_j s)) (natural log);
+               a fully masked row gives o = 0 and lse = -inf,
+  sigmoid    : p = 1 / (1 + exp(-(s + bias))), bias = -ln(nk), no reduction,
+  o[b,h,i,:] = sum_j p[b,h,i,j] * v[b,h//G,j,:].
+
+attn-run saves float32 outputs, so the comparison tolerance is ~1e-6.
+With --pipeline (e.g. attn-decompose) the transformed program is checked.
+Prints "PASS <variant>" or "FAIL <variant>: <why>" per variant; exits 1 on
+any failure.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+RTOL = 1e-6
+ATOL = 1e-6
+
+
+def causal(i, j, nq, nk):
+    return j <= i
+
+
+def bottom_right(i, j, nq, nk):
+    return j <= i + nk - nq
+
+
+def alibi_score(s, h, i, j, slopes):
+    return s + slopes[h][:, None, None] * (j - i)
+
+
+# name -> (example file, attn-run size flags, mask, score, normalizer, has lse)
+VARIANTS = {
+    "softmax": ("softmax.mlir", ["--b=2", "--nq=37"], None, None, "softmax",
+                True),
+    "causal": ("causal.mlir", ["--nq=37"], causal, None, "softmax", True),
+    "causal_bottom_right": ("causal_bottom_right.mlir", ["--nq=45", "--nk=30"],
+                            bottom_right, None, "softmax", True),
+    "alibi": ("alibi.mlir", ["--nq=37"], causal, alibi_score, "softmax",
+              False),
+    "sigmoid": ("sigmoid.mlir", ["--nq=37", "--nk=29"], None, None, "sigmoid",
+                False),
+    "gqa": ("gqa.mlir", ["--nq=37"], causal, None, "softmax", True),
+    "cross_attention": ("cross_attention.mlir", ["--nq=19", "--nk=41"], None,
+                        None, "softmax", False),
+}
+
+
+def reference(inputs, mask, score, normalizer):
+    """o (and lse) of one variant, in float64, from the saved inputs."""
+    q, k, v = (inputs[n].astype(np.float64) for n in ("q", "k", "v"))
+    B, Hq, Nq, D = q.shape
+    Hkv, Nk = k.shape[1], k.shape[2]
+    group = Hq // Hkv
+    # Expand k and v to the query heads: head h reads KV head h // G.
+    kh = np.repeat(k, group, axis=1)
+    vh = np.repeat(v, group, axis=1)
+    s = np.einsum("bhid,bhjd->bhij", q, kh) / np.sqrt(D)
+    h = np.arange(Hq)[:, None, None]
+    i = np.arange(Nq)[None, :, None]
+    j = np.arange(Nk)[None, None, :]
+    if score is not None:
+        s = score(s, np.arange(Hq), i, j, inputs["capture0"].astype(np.float64))
+    allowed = np.ones((Hq, Nq, Nk), dtype=bool)
+    if mask is not None:
+        allowed = np.broadcast_to(mask(i, j, Nq, Nk), (Hq, Nq, Nk))
+    allowed = np.broadcast_to(allowed, s.shape)
+    del h
+    if normalizer == "sigmoid":
+        p = 1.0 / (1.0 + np.exp(-(s - np.log(Nk))))
+        p = np.where(allowed, p, 0.0)
+        return np.einsum("bhij,bhjf->bhif", p, vh), None
+    masked = np.where(allowed, s, -np.inf)
+    m = masked.max(axis=-1, keepdims=True)
+    empty = ~allowed.any(axis=-1, keepdims=True)
+    m_safe = np.where(empty, 0.0, m)
+    p = np.where(allowed, np.exp(masked - m_safe), 0.0)
+    l = p.sum(axis=-1, keepdims=True)
+    l_safe = np.where(empty, 1.0, l)
+    o = np.einsum("bhij,bhjf->bhif", p / l_safe, vh)
+    lse = np.where(empty, -np.inf, m_safe + np.log(l_safe))[..., 0]
+    return o, lse
+
+
+def compare(name, got, want):
+    """Returns an error message, or None when `got` matches `want`."""
+    if got.shape != want.shape:
+        return f"{name}: shape {got.shape} != {want.shape}"
+    if np.isnan(got).any():
+        return f"{name}: NaN in the output"
+    inf_got, inf_want = np.isinf(got), np.isinf(want)
+    if (inf_got != inf_want).any() or (got[inf_got] != want[inf_want]).any():
+        return f"{name}: infinities differ"
+    g, w = got[~inf_got].astype(np.float64), want[~inf_want]
+    norm = np.linalg.norm(w)
+    rel = np.linalg.norm(g - w) / (norm if norm > 0 else 1.0)
+    if rel > RTOL or not np.allclose(g, w, rtol=RTOL * 10, atol=ATOL):
+        return f"{name}: rel_err={rel:.3e} max_abs={np.abs(g - w).max():.3e}"
+    return None
+
+
+def check_variant(attn_run, examples, workdir, name, pipeline=""):
+    example, flags, mask, score, normalizer, has_lse = VARIANTS[name]
+    out = os.path.join(workdir, name)
+    cmd = [attn_run, os.path.join(examples, example), "--seed=1",
+           "--save", out] + flags
+    if pipeline:
+        cmd.append("--pipeline=" + pipeline)
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0:
+        return f"attn-run failed ({run.returncode}): {run.stderr.strip()}"
+    inputs = {}
+    for f in os.listdir(out):
+        inputs[f[:-4]] = np.load(os.path.join(out, f))
+    o, lse = reference(inputs, mask, score, normalizer)
+    errors = [compare("o", inputs["o"], o)]
+    if has_lse:
+        if "lse" not in inputs:
+            errors.append("lse.npy missing")
+        else:
+            errors.append(compare("lse", inputs["lse"], lse))
+    if name == "causal_bottom_right":
+        nq, nk = inputs["q"].shape[2], inputs["k"].shape[2]
+        dead = nq - nk
+        if not (inputs["o"][:, :, :dead, :] == 0).all():
+            errors.append("fully masked rows: o is not exactly 0")
+        if not np.isneginf(inputs["lse"][:, :, :dead]).all():
+            errors.append("fully masked rows: lse is not -inf")
+        if np.isinf(inputs["lse"][:, :, dead:]).any():
+            errors.append("rows with keys have an infinite lse")
+    errors = [e for e in errors if e]
+    return "; ".join(errors) if errors else None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--attn-run", default="attn-run")
+    parser.add_argument("--examples", required=True)
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--pipeline", default="",
+                        help="pass pipeline attn-run applies before running")
+    parser.add_argument("variants", nargs="*", default=sorted(VARIANTS))
+    args = parser.parse_args()
+    os.makedirs(args.workdir, exist_ok=True)
+    failed = False
+    for name in args.variants:
+        error = check_variant(args.attn_run, args.examples, args.workdir, name,
+                              args.pipeline)
+        if error:
+            failed = True
+            print(f"FAIL {name}: {error}")
+        else:
+            print(f"PASS {name}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
