@@ -1,0 +1,231 @@
+//===- InterpreterTest.cpp - unit tests of the reference interpreter ------===//
+//
+// Checks the interpreter's semantics on small programs against values worked
+// out by hand or by a dense loop written here.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Interpreter/Interpreter.h"
+
+#include "attn/Dialect/AttnDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+using namespace attn::interp;
+
+namespace {
+
+class InterpreterTest : public ::testing::Test {
+protected:
+  InterpreterTest() {
+    ctx.loadDialect<attn::AttnDialect, mlir::func::FuncDialect,
+                    mlir::scf::SCFDialect>();
+  }
+
+  /// Parses `source` and runs its first function on `args`.
+  llvm::Expected<std::vector<Tensor>> run(llvm::StringRef source,
+                                          llvm::ArrayRef<Tensor> args) {
+    module = mlir::parseSourceString<mlir::ModuleOp>(source, &ctx);
+    if (!module)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "parse error");
+    return runFunction(*module->getOps<mlir::func::FuncOp>().begin(), args);
+  }
+
+  /// Runs a scalar function of index arguments and returns its one result.
+  double scalar(llvm::StringRef body, llvm::ArrayRef<double> args,
+                llvm::StringRef argTypes = "index, index",
+                llvm::StringRef resultType = "index") {
+    std::string source = ("func.func @f(%a: " + argTypes.split(", ").first +
+                          ", %b: " + argTypes.split(", ").second + ") -> " +
+                          resultType + " {\n" + body + "\n}")
+                             .str();
+    std::vector<Tensor> in;
+    for (double a : args)
+      in.push_back(Tensor::scalar(a));
+    auto out = run(source, in);
+    EXPECT_TRUE(bool(out)) << llvm::toString(out.takeError());
+    return out && !out->empty() ? (*out)[0].data[0] : NAN;
+  }
+
+  static Tensor random(std::vector<int64_t> shape, unsigned seed) {
+    std::mt19937 gen(seed);
+    std::normal_distribution<double> dist;
+    Tensor t = Tensor::filled(std::move(shape), 0);
+    for (double &x : t.data)
+      x = dist(gen);
+    return t;
+  }
+
+  mlir::MLIRContext ctx;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+};
+
+TEST_F(InterpreterTest, IntegerArithmeticWrapsAndRoundsLikeArith) {
+  // floordiv / ceildiv round towards -inf / +inf; divsi towards zero.
+  EXPECT_EQ(scalar("%r = arith.floordivsi %a, %b : index\nreturn %r : index",
+                   {-7, 2}),
+            -4);
+  EXPECT_EQ(scalar("%r = arith.ceildivsi %a, %b : index\nreturn %r : index",
+                   {7, 2}),
+            4);
+  EXPECT_EQ(scalar("%r = arith.divsi %a, %b : index\nreturn %r : index",
+                   {-7, 2}),
+            -3);
+  EXPECT_EQ(scalar("%r = arith.remsi %a, %b : index\nreturn %r : index",
+                   {-7, 2}),
+            -1);
+  // i8 wraps: 100 + 100 = -56.
+  EXPECT_EQ(scalar("%r = arith.addi %a, %b : i8\nreturn %r : i8", {100, 100},
+                   "i8, i8", "i8"),
+            -56);
+  // Unsigned comparison sees -1 as the largest value.
+  EXPECT_EQ(scalar("%r = arith.cmpi ult, %a, %b : index\nreturn %r : i1",
+                   {-1, 5}, "index, index", "i1"),
+            0);
+  EXPECT_EQ(scalar("%r = arith.cmpi slt, %a, %b : index\nreturn %r : i1",
+                   {-1, 5}, "index, index", "i1"),
+            1);
+}
+
+TEST_F(InterpreterTest, IntegerDivisionByZeroIsAnError) {
+  auto out = run("func.func @f(%a: index, %b: index) -> index {\n"
+                 "  %r = arith.divsi %a, %b : index\n  return %r : index\n}",
+                 {Tensor::scalar(3), Tensor::scalar(0)});
+  ASSERT_FALSE(bool(out));
+  std::string message = llvm::toString(out.takeError());
+  EXPECT_NE(message.find("division by zero"), std::string::npos) << message;
+  EXPECT_NE(message.find("arith.divsi"), std::string::npos) << message;
+}
+
+TEST_F(InterpreterTest, UnsupportedOpIsReportedByName) {
+  auto out = run("func.func @f(%a: f32, %b: f32) -> f32 {\n"
+                 "  %r = math.cbrt %a : f32\n  return %r : f32\n}",
+                 {Tensor::scalar(8), Tensor::scalar(0)});
+  ASSERT_FALSE(bool(out));
+  std::string message = llvm::toString(out.takeError());
+  EXPECT_NE(message.find("'math.cbrt'"), std::string::npos) << message;
+  EXPECT_NE(message.find("cannot execute"), std::string::npos) << message;
+}
+
+TEST_F(InterpreterTest, ContractMatchesADenseLoop) {
+  Tensor a = random({2, 3, 5}, 1), b = random({2, 4, 5}, 2);
+  auto out = run(R"(
+    func.func @f(%a: tensor<2x3x5xf32>, %b: tensor<2x4x5xf32>) -> (tensor<2x3x4xf32>, tensor<2x3xf32>) {
+      %c = attn.contract "xid,xjd->xij" combine(mul) reduce(add) %a, %b
+          : tensor<2x3x5xf32>, tensor<2x4x5xf32> -> tensor<2x3x4xf32>
+      %m = attn.reduce max "xij->xi" %c : tensor<2x3x4xf32> -> tensor<2x3xf32>
+      return %c, %m : tensor<2x3x4xf32>, tensor<2x3xf32>
+    })",
+                 {a, b});
+  ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+  const Tensor &c = (*out)[0], &m = (*out)[1];
+  ASSERT_EQ(c.shape, (std::vector<int64_t>{2, 3, 4}));
+  for (int x = 0; x < 2; ++x)
+    for (int i = 0; i < 3; ++i) {
+      double rowMax = -INFINITY;
+      for (int j = 0; j < 4; ++j) {
+        double dot = 0;
+        for (int d = 0; d < 5; ++d)
+          dot += a.data[(x * 3 + i) * 5 + d] * b.data[(x * 4 + j) * 5 + d];
+        EXPECT_NEAR(c.data[(x * 3 + i) * 4 + j], dot, 1e-12);
+        rowMax = std::max(rowMax, dot);
+      }
+      EXPECT_EQ(m.data[x * 3 + i], rowMax);
+    }
+}
+
+TEST_F(InterpreterTest, MapBroadcastsAndSeesLoopIndices) {
+  Tensor rows = random({3}, 3);
+  auto out = run(R"(
+    func.func @f(%r: tensor<3xf32>, %m: tensor<3x4xf32>) -> tensor<3x4xf32> {
+      %o = attn.map "i,ij->ij" ins(%r, %m : tensor<3xf32>, tensor<3x4xf32>) -> tensor<3x4xf32> {
+      ^bb0(%i: index, %j: index, %x: f32, %y: f32):
+        %jj = arith.index_cast %j : index to i64
+        %jf = arith.sitofp %jj : i64 to f32
+        %s = arith.addf %x, %jf : f32
+        attn.yield %s : f32
+      }
+      return %o : tensor<3x4xf32>
+    })",
+                 {rows, Tensor::filled({3, 4}, 1.0)});
+  ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 4; ++j)
+      EXPECT_EQ((*out)[0].data[i * 4 + j], rows.data[i] + j);
+}
+
+TEST_F(InterpreterTest, FullyMaskedRowsGiveZeroAndMinusInfinity) {
+  // Bottom-right causal with nq = 3 > nk = 2: row 0 sees no key.
+  Tensor q = random({1, 1, 3, 4}, 4), k = random({1, 1, 2, 4}, 5),
+         v = random({1, 1, 2, 4}, 6);
+  auto out = run(R"(
+    func.func @f(%q: tensor<1x1x?x4xf32>, %k: tensor<1x1x?x4xf32>, %v: tensor<1x1x?x4xf32>)
+        -> (tensor<1x1x?x4xf32>, tensor<1x1x?xf32>) {
+      %o, %l = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
+          : tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>
+          -> tensor<1x1x?x4xf32>, tensor<1x1x?xf32>
+          mask {
+          ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
+            %lhs = arith.addi %j, %nq : index
+            %rhs = arith.addi %i, %nk : index
+            %c = arith.cmpi sle, %lhs, %rhs : index
+            attn.yield %c : i1
+          }
+      return %o, %l : tensor<1x1x?x4xf32>, tensor<1x1x?xf32>
+    })",
+                 {q, k, v});
+  ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+  const Tensor &o = (*out)[0], &lse = (*out)[1];
+  for (int f = 0; f < 4; ++f)
+    EXPECT_EQ(o.data[f], 0.0);
+  EXPECT_TRUE(std::isinf(lse.data[0]) && lse.data[0] < 0);
+  // Row 1 sees key 0 only: o = v[0], lse = scale·q1·k0.
+  double dot = 0;
+  for (int d = 0; d < 4; ++d)
+    dot += q.data[4 + d] * k.data[d];
+  EXPECT_NEAR(lse.data[1], 0.5 * dot, 1e-12);
+  for (int f = 0; f < 4; ++f)
+    EXPECT_NEAR(o.data[4 + f], v.data[f], 1e-12);
+}
+
+TEST_F(InterpreterTest, ForLoopCarriesIterArgs) {
+  auto out = run(R"(
+    func.func @f(%n: index, %x: f32) -> f32 {
+      %c0 = arith.constant 0 : index
+      %c1 = arith.constant 1 : index
+      %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %x) -> (f32) {
+        %ii = arith.index_cast %i : index to i64
+        %f = arith.sitofp %ii : i64 to f32
+        %s = arith.addf %acc, %f : f32
+        scf.yield %s : f32
+      }
+      return %r : f32
+    })",
+                 {Tensor::scalar(5), Tensor::scalar(0.5)});
+  ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+  EXPECT_EQ((*out)[0].data[0], 0.5 + 0 + 1 + 2 + 3 + 4);
+}
+
+TEST(RoundToType, RoundsToHalfAndBFloat) {
+  mlir::MLIRContext ctx;
+  mlir::Builder b(&ctx);
+  // 1 + 2^-11 is exactly half-way between two f16 values: ties to even.
+  EXPECT_EQ(roundToType(1.0 + std::ldexp(1.0, -11), b.getF16Type()), 1.0);
+  EXPECT_EQ(roundToType(1.0 + std::ldexp(1.0, -10), b.getF16Type()),
+            1.0 + std::ldexp(1.0, -10));
+  EXPECT_EQ(roundToType(1.0 + std::ldexp(1.0, -9), b.getBF16Type()), 1.0);
+  EXPECT_EQ(roundToType(0.1, b.getF32Type()), static_cast<double>(0.1f));
+  EXPECT_EQ(roundToType(0.1, b.getF64Type()), 0.1);
+}
+
+} // namespace
