@@ -24,9 +24,6 @@ static bool isDyn(int64_t d) { return ShapedType::isDynamic(d); }
 static bool compatible(int64_t a, int64_t b) {
   return isDyn(a) || isDyn(b) || a == b;
 }
-static std::string dimStr(int64_t d) {
-  return isDyn(d) ? std::string("dynamic (?)") : std::to_string(d);
-}
 
 //===----------------------------------------------------------------------===//
 // AttentionOp

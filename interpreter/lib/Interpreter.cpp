@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/Interpreter/Interpreter.h"
-#include "ScalarProgram.h"
+#include "attn/Interpreter/ScalarProgram.h"
 
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Dialect/Equation.h"

@@ -364,18 +364,20 @@ LogicalResult CascadeBuilder::build() {
   return success();
 }
 
+LogicalResult attn::decomposeAttention(AttentionOp op) {
+  OpBuilder b(op);
+  return CascadeBuilder(op, b).build();
+}
+
 namespace {
 struct AttnDecomposePass
     : attn::impl::AttnDecomposeBase<AttnDecomposePass> {
   void runOnOperation() override {
     SmallVector<AttentionOp> ops;
     getOperation()->walk([&](AttentionOp op) { ops.push_back(op); });
-    for (AttentionOp op : ops) {
-      OpBuilder b(op);
-      CascadeBuilder builder(op, b);
-      if (failed(builder.build()))
+    for (AttentionOp op : ops)
+      if (failed(decomposeAttention(op)))
         return signalPassFailure();
-    }
   }
 };
 } // namespace

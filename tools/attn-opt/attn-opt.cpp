@@ -1,7 +1,8 @@
 //===- attn-opt.cpp - the attn compiler driver ----------------------------===//
 //
 // mlir-opt for attn: parses, verifies, runs passes and prints IR. Registers
-// the attn dialect with the upstream dialects its regions and cascades use.
+// the attn dialect with the upstream dialects its regions and cascades use,
+// and adds `--report=json` (tile and pass-count report for concrete sizes).
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,8 +14,78 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
+
+/// Rewrites the `--report=json` shorthand into the -attn-report pass:
+/// `--report=json --nq=N --nk=N --b=N --block-m=M --block-n=N --captures=..`
+/// becomes `--attn-report="nq=N nk=N ..."` and, unless an output file is
+/// given, `-o /dev/null` so that only the JSON reaches stdout. Returns false
+/// (after printing why) for an unknown report format.
+static bool expandReportFlags(std::vector<std::string> &args) {
+  static const char *const reportOptions[] = {"nq", "nk", "b", "block-m",
+                                              "block-n", "captures"};
+  bool report = false, hasOutput = false;
+  std::string options;
+  std::vector<std::string> kept;
+  for (const std::string &arg : args) {
+    llvm::StringRef a(arg);
+    if (a.consume_front("--report=")) {
+      if (a != "json") {
+        llvm::errs() << "attn-opt: unknown report format '" << a
+                     << "' (supported: json)\n";
+        return false;
+      }
+      report = true;
+      continue;
+    }
+    bool isReportOption = false;
+    for (const char *name : reportOptions) {
+      llvm::StringRef value = arg;
+      if (value.consume_front("--") && value.consume_front(name) &&
+          value.consume_front("=")) {
+        options += std::string(options.empty() ? "" : " ") +
+                   (llvm::StringRef(name) == "b" ? "batch" : name) + "=" +
+                   value.str();
+        isReportOption = true;
+      }
+    }
+    if (a == "-o" || a.starts_with("-o=") || a.starts_with("--o="))
+      hasOutput = true;
+    if (!isReportOption)
+      kept.push_back(arg);
+  }
+  if (!report) {
+    if (!options.empty()) {
+      llvm::errs() << "attn-opt: --nq/--nk/--b/--block-m/--block-n/--captures "
+                      "are report options; add --report=json\n";
+      return false;
+    }
+    return true;
+  }
+  kept.push_back("--attn-report=" + options);
+  if (!hasOutput) {
+    kept.push_back("-o");
+    kept.push_back("/dev/null");
+  }
+  args = std::move(kept);
+  return true;
+}
 
 int main(int argc, char **argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  if (!expandReportFlags(args))
+    return 1;
+  std::vector<char *> newArgv;
+  for (std::string &arg : args)
+    newArgv.push_back(arg.data());
+  newArgv.push_back(nullptr);
+  argc = static_cast<int>(args.size());
+  argv = newArgv.data();
+
   mlir::DialectRegistry registry;
   registry.insert<attn::AttnDialect, mlir::func::FuncDialect,
                   mlir::arith::ArithDialect, mlir::math::MathDialect,

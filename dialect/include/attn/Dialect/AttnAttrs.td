@@ -57,9 +57,32 @@ def Attn_GenKind : I32EnumAttr<"GenKind",
 }
 
 
+def Attn_SparsityKind : I32EnumAttr<"SparsityKind",
+    "what the mask analysis found out about an attention's mask", [
+      I32EnumAttrCase<"Dense", 0, "dense">,
+      I32EnumAttrCase<"Static", 1, "static">,
+      I32EnumAttrCase<"Runtime", 2, "runtime">
+    ]> {
+  let cppNamespace = "::attn";
+  let genSpecializedAttr = 0;
+}
+
 //===----------------------------------------------------------------------===//
 // Attributes
 //===----------------------------------------------------------------------===//
+
+def Attn_SparsityAttr : EnumAttr<Attn_Dialect, Attn_SparsityKind, "sparsity"> {
+  let summary = "result of -attn-sparsify on an attention op";
+  let description = [{
+    `#attn.sparsity<dense>`: no mask, every tile is full.
+    `#attn.sparsity<static>`: tiles are classified (full / empty / partial)
+    from the mask's index arithmetic alone, for any sizes, at compile time
+    or launch time, without evaluating the mask per element.
+    `#attn.sparsity<runtime>`: the mask reads captured tensors; tiles are
+    classified at run time from per-tile summaries of those tensors.
+  }];
+  let assemblyFormat = "`<` $value `>`";
+}
 
 def Attn_NormalizerAttr : AttrDef<Attn_Dialect, "Normalizer"> {
   let mnemonic = "normalizer";

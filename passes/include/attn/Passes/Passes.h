@@ -15,6 +15,11 @@ namespace attn {
 #define GEN_PASS_DECL
 #include "attn/Passes/Passes.h.inc"
 
+/// Rewrites one attention op into its einsum cascade (what -attn-decompose
+/// does to every op). Fails, with a diagnostic on `op`, when the op cannot be
+/// decomposed.
+mlir::LogicalResult decomposeAttention(AttentionOp op);
+
 #define GEN_PASS_REGISTRATION
 #include "attn/Passes/Passes.h.inc"
 

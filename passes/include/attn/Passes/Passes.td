@@ -47,4 +47,44 @@ def AttnAnalyze : Pass<"attn-analyze"> {
   }];
 }
 
+def AttnSparsify : Pass<"attn-sparsify"> {
+  let summary = "Analyse attention masks: dense, static or runtime sparsity";
+  let description = [{
+    Sets `attn.sparsity` on every `attn.attention`: `#attn.sparsity<dense>`
+    without a mask; `#attn.sparsity<static>` when the mask is index
+    arithmetic (and captured scalars) only, so that every tile can be
+    classified full / empty / partial by the interval-and-affine analysis of
+    `attn/Analysis/MaskAnalysis.h`; `#attn.sparsity<runtime>` when it reads
+    captured tensors (document ids, block maps). Ops the analysis does not
+    model make tiles partial (never wrong); the pass says which, as a remark.
+  }];
+  let dependentDialects = ["::attn::AttnDialect"];
+}
+
+def AttnReport : Pass<"attn-report"> {
+  let summary = "Print the tile report of every attention op as JSON";
+  let description = [{
+    For concrete sizes and a tile shape, prints one JSON object per
+    `attn.attention` to stdout: tile config, Q tiles, KV tiles visited vs
+    total, tiles that evaluate the mask (partial), full tiles, the sparsity
+    kind and the FuseMax pass count (as written / after the online rewrite).
+    Counts are for one (batch, head) slice when the mask ignores b and h,
+    else totals over all slices. `attn-opt --report=json --nq=N --nk=N
+    --block-m=M --block-n=N` is a shorthand for this pass.
+  }];
+  let options = [
+    Option<"nq", "nq", "int64_t", "1024", "query length">,
+    Option<"nk", "nk", "int64_t", "-1", "key length (default: nq)">,
+    Option<"batch", "batch", "int64_t", "1", "batch size (dynamic batch)">,
+    Option<"blockM", "block-m", "int64_t", "64", "query rows per tile">,
+    Option<"blockN", "block-n", "int64_t", "64", "key columns per tile">,
+    ListOption<"captures", "captures", "int64_t",
+               "values of the captured integer scalars, in order">
+  ];
+  let dependentDialects = [
+    "::attn::AttnDialect", "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // ATTN_PASSES_TD

@@ -1,4 +1,4 @@
-//===- ScalarProgram.h - compiled scalar regions (internal) -------*- C++ -*-===//
+//===- ScalarProgram.h - compiled scalar regions ------------------*- C++ -*-===//
 //
 // A score, mask or map body runs once per attention element, so it is
 // compiled once into a flat list of instructions over numbered slots instead

@@ -1,0 +1,337 @@
+//===- MaskAnalysisTest.cpp - exhaustive soundness of tile classes --------===//
+//
+// For a corpus of masks (causal, bottom-right causal, sliding windows, sink
+// tokens, prefix-LM, chunked local attention, NATTEN neighborhoods in 1-D,
+// 2-D and 3-D with clamping and dilation, algebraic rewrites) and many sizes,
+// captured values and tile shapes, every tile's class is checked against
+// element-wise evaluation of the region by the interpreter. A wrong "full" or
+// "empty" fails; for masks whose every comparison is affine in i and j the
+// classes must also be exact (no "partial" tile that is really uniform).
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Analysis/MaskAnalysis.h"
+
+#include "attn/Dialect/AttnDialect.h"
+#include "attn/Interpreter/ScalarProgram.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include <gtest/gtest.h>
+
+using namespace attn;
+
+namespace {
+
+/// One mask of the corpus: its body (arguments %b %h %i %j %nq %nk and, if
+/// `usesCapture`, %p: index), whether the analysis must be exact on it, and
+/// the capture values to try.
+struct MaskCase {
+  const char *name;
+  const char *body;
+  bool exact;
+  bool usesCapture = false;
+};
+
+const MaskCase kCorpus[] = {
+    {"causal", "%r = arith.cmpi ule, %j, %i : index", true},
+    {"causal_swapped", "%r = arith.cmpi uge, %i, %j : index", true},
+    {"causal_noop_arith", R"(
+      %c5 = arith.constant 5 : index
+      %c1 = arith.constant 1 : index
+      %x = arith.addi %i, %c5 : index
+      %y = arith.addi %c5, %j : index
+      %z = arith.muli %y, %c1 : index
+      %r = arith.cmpi sle, %z, %x : index)",
+     true},
+    {"causal_via_i64", R"(
+      %ii = arith.index_cast %i : index to i64
+      %jj = arith.index_cast %j : index to i64
+      %d = arith.subi %ii, %jj : i64
+      %z = arith.constant 0 : i64
+      %r = arith.cmpi sge, %d, %z : i64)",
+     true},
+    {"bottom_right", R"(
+      %lhs = arith.addi %j, %nq : index
+      %rhs = arith.addi %i, %nk : index
+      %r = arith.cmpi sle, %lhs, %rhs : index)",
+     true},
+    {"bottom_right_rewritten", R"(
+      %d = arith.subi %j, %i : index
+      %off = arith.subi %nk, %nq : index
+      %r = arith.cmpi sle, %d, %off : index)",
+     true},
+    {"sliding_window", R"(
+      %w = arith.constant 20 : index
+      %causal = arith.cmpi ule, %j, %i : index
+      %jw = arith.addi %j, %w : index
+      %in = arith.cmpi uge, %jw, %i : index
+      %r = arith.andi %causal, %in : i1)",
+     true},
+    {"sliding_window_rewritten", R"(
+      %w = arith.constant 20 : index
+      %d = arith.subi %i, %j : index
+      %z = arith.constant 0 : index
+      %a = arith.cmpi sle, %d, %w : index
+      %b2 = arith.cmpi sge, %d, %z : index
+      %r = arith.andi %b2, %a : i1)",
+     true},
+    {"sliding_window_unsigned_wrap", R"(
+      %w = arith.constant 20 : index
+      %lo = arith.subi %i, %w : index
+      %a = arith.cmpi uge, %j, %lo : index
+      %c = arith.cmpi ule, %j, %i : index
+      %r = arith.andi %a, %c : i1)",
+     false},
+    {"window_and_sinks", R"(
+      %w = arith.constant 16 : index
+      %s = arith.constant 4 : index
+      %causal = arith.cmpi ule, %j, %i : index
+      %jw = arith.addi %j, %w : index
+      %in = arith.cmpi uge, %jw, %i : index
+      %band = arith.andi %causal, %in : i1
+      %sink = arith.cmpi ult, %j, %s : index
+      %r = arith.ori %band, %sink : i1)",
+     false},
+    {"prefix_lm", R"(
+      %causal = arith.cmpi ule, %j, %i : index
+      %pre = arith.cmpi ult, %j, %p : index
+      %r = arith.ori %causal, %pre : i1)",
+     false, true},
+    {"chunked_local", R"(
+      %c = arith.constant 24 : index
+      %qi = arith.divui %i, %c : index
+      %kj = arith.divui %j, %c : index
+      %same = arith.cmpi eq, %qi, %kj : index
+      %causal = arith.cmpi ule, %j, %i : index
+      %r = arith.andi %same, %causal : i1)",
+     false},
+    {"natten_1d", R"(
+      %ks = arith.constant 7 : index
+      %rad = arith.constant 3 : index
+      %z = arith.constant 0 : index
+      %a = arith.subi %i, %rad : index
+      %last = arith.subi %nk, %ks : index
+      %b0 = arith.minsi %a, %last : index
+      %start = arith.maxsi %b0, %z : index
+      %end = arith.addi %start, %ks : index
+      %ge = arith.cmpi sge, %j, %start : index
+      %lt = arith.cmpi slt, %j, %end : index
+      %r = arith.andi %ge, %lt : i1)",
+     false},
+    {"natten_1d_dilated", R"(
+      %ks = arith.constant 3 : index
+      %rad = arith.constant 1 : index
+      %d = arith.constant 2 : index
+      %z = arith.constant 0 : index
+      %gi = arith.remsi %i, %d : index
+      %gj = arith.remsi %j, %d : index
+      %same = arith.cmpi eq, %gi, %gj : index
+      %pi = arith.divsi %i, %d : index
+      %pj = arith.divsi %j, %d : index
+      %ng0 = arith.subi %nk, %gi : index
+      %ng = arith.ceildivsi %ng0, %d : index
+      %a = arith.subi %pi, %rad : index
+      %last = arith.subi %ng, %ks : index
+      %b0 = arith.minsi %a, %last : index
+      %start = arith.maxsi %b0, %z : index
+      %end = arith.addi %start, %ks : index
+      %ge = arith.cmpi sge, %pj, %start : index
+      %lt = arith.cmpi slt, %pj, %end : index
+      %in = arith.andi %ge, %lt : i1
+      %r = arith.andi %in, %same : i1)",
+     false},
+    {"natten_2d", R"(
+      %w = arith.constant 8 : index
+      %ks = arith.constant 3 : index
+      %rad = arith.constant 1 : index
+      %z = arith.constant 0 : index
+      %h2 = arith.divui %nk, %w : index
+      %qr = arith.divui %i, %w : index
+      %qc = arith.remui %i, %w : index
+      %kr = arith.divui %j, %w : index
+      %kc = arith.remui %j, %w : index
+      %ar = arith.subi %qr, %rad : index
+      %lr = arith.subi %h2, %ks : index
+      %br = arith.minsi %ar, %lr : index
+      %sr = arith.maxsi %br, %z : index
+      %er = arith.addi %sr, %ks : index
+      %ac = arith.subi %qc, %rad : index
+      %lc = arith.subi %w, %ks : index
+      %bc = arith.minsi %ac, %lc : index
+      %sc = arith.maxsi %bc, %z : index
+      %ec = arith.addi %sc, %ks : index
+      %r1 = arith.cmpi sge, %kr, %sr : index
+      %r2 = arith.cmpi slt, %kr, %er : index
+      %c1 = arith.cmpi sge, %kc, %sc : index
+      %c2 = arith.cmpi slt, %kc, %ec : index
+      %rr = arith.andi %r1, %r2 : i1
+      %cc = arith.andi %c1, %c2 : i1
+      %r = arith.andi %rr, %cc : i1)",
+     false},
+    {"natten_3d", R"(
+      %w = arith.constant 4 : index
+      %plane = arith.constant 16 : index
+      %one = arith.constant 1 : index
+      %qz = arith.divui %i, %plane : index
+      %kz = arith.divui %j, %plane : index
+      %qyx = arith.remui %i, %plane : index
+      %kyx = arith.remui %j, %plane : index
+      %qy = arith.divui %qyx, %w : index
+      %ky = arith.divui %kyx, %w : index
+      %qx = arith.remui %qyx, %w : index
+      %kx = arith.remui %kyx, %w : index
+      %dz = arith.subi %qz, %kz : index
+      %dy = arith.subi %qy, %ky : index
+      %dx = arith.subi %qx, %kx : index
+      %az = math.absi %dz : index
+      %ay = arith.maxsi %dy, %dy : index
+      %ny = arith.subi %ky, %qy : index
+      %ay2 = arith.maxsi %ay, %ny : index
+      %nx = arith.subi %kx, %qx : index
+      %ax = arith.maxsi %dx, %nx : index
+      %okz = arith.cmpi sle, %az, %one : index
+      %oky = arith.cmpi sle, %ay2, %one : index
+      %okx = arith.cmpi sle, %ax, %one : index
+      %a = arith.andi %okz, %oky : i1
+      %r = arith.andi %a, %okx : i1)",
+     false},
+    {"float_math", R"(
+      %ii = arith.index_cast %i : index to i64
+      %jj = arith.index_cast %j : index to i64
+      %fi = arith.sitofp %ii : i64 to f32
+      %fj = arith.sitofp %jj : i64 to f32
+      %r = arith.cmpf ole, %fj, %fi : f32)",
+     false},
+    {"select_based", R"(
+      %even = arith.constant 2 : index
+      %m = arith.remui %i, %even : index
+      %z = arith.constant 0 : index
+      %isEven = arith.cmpi eq, %m, %z : index
+      %causal = arith.cmpi ule, %j, %i : index
+      %t = arith.constant true
+      %r = arith.select %isEven, %causal, %t : i1)",
+     false},
+};
+
+class MaskAnalysisTest : public ::testing::TestWithParam<MaskCase> {
+protected:
+  MaskAnalysisTest() {
+    ctx.loadDialect<AttnDialect, mlir::func::FuncDialect,
+                    mlir::math::MathDialect>();
+  }
+
+  /// Parses an attention op whose mask region has `body`.
+  mlir::Region *parseMask(const MaskCase &c) {
+    std::string capture = c.usesCapture ? ", %p: index" : "";
+    std::string captures =
+        c.usesCapture ? " captures(%cp : index)" : "";
+    std::string source =
+        "func.func @f(%q: tensor<1x1x?x8xf32>, %k: tensor<1x1x?x8xf32>, "
+        "%v: tensor<1x1x?x8xf32>" +
+        std::string(c.usesCapture ? ", %cp: index" : "") +
+        ") -> tensor<1x1x?x8xf32> {\n"
+        "  %o = attn.attention %q, %k, %v" +
+        captures +
+        " {normalizer = #attn.normalizer<softmax>} : tensor<1x1x?x8xf32>, "
+        "tensor<1x1x?x8xf32>, tensor<1x1x?x8xf32> -> tensor<1x1x?x8xf32>\n"
+        "  mask {\n  ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: "
+        "index, %nk: index" +
+        capture + "):\n" + c.body + "\n    attn.yield %r : i1\n  }\n"
+        "  return %o : tensor<1x1x?x8xf32>\n}\n";
+    module = mlir::parseSourceString<mlir::ModuleOp>(source, &ctx);
+    if (!module)
+      return nullptr;
+    mlir::Region *mask = nullptr;
+    module->walk([&](AttentionOp op) { mask = &op.getMask(); });
+    return mask;
+  }
+
+  mlir::MLIRContext ctx;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+};
+
+TEST_P(MaskAnalysisTest, EveryTileClassIsSound) {
+  const MaskCase &c = GetParam();
+  mlir::Region *mask = parseMask(c);
+  ASSERT_TRUE(mask) << "cannot parse mask " << c.name;
+  MaskAnalysis analysis(*mask);
+  auto program = interp::ScalarProgram::compile(mask->front());
+  ASSERT_TRUE(bool(program)) << llvm::toString(program.takeError());
+
+  const int64_t lengths[] = {1, 7, 33, 64, 100, 131};
+  const std::pair<int64_t, int64_t> tiles[] = {
+      {16, 16}, {64, 64}, {32, 16}, {13, 7}, {1, 1}};
+  std::vector<int64_t> captureValues =
+      c.usesCapture ? std::vector<int64_t>{0, 5, 40} : std::vector<int64_t>{0};
+  int64_t checked = 0, partial = 0, looseTiles = 0;
+  for (int64_t nq : lengths)
+    for (int64_t nk : lengths)
+      for (auto [bm, bn] : tiles)
+        for (int64_t p : captureValues) {
+          if (bm == 1 && nq * nk > 4096)
+            continue; // 1x1 tiles: small sizes only, to bound the run time.
+          MaskContext context{0, 0, nq, nk, {}};
+          if (c.usesCapture)
+            context.captureScalars.push_back(p);
+          std::vector<double> args = {0, 0, 0, 0, double(nq), double(nk),
+                                      double(p)};
+          args.resize(mask->front().getNumArguments());
+          llvm::SmallVector<double, 1> out;
+          for (int64_t i0 = 0; i0 < nq; i0 += bm)
+            for (int64_t j0 = 0; j0 < nk; j0 += bn) {
+              Tile tile{i0, std::min(i0 + bm, nq), j0, std::min(j0 + bn, nk)};
+              TileClass cls = analysis.classify(context, tile);
+              int64_t attended = 0, total = 0;
+              for (int64_t i = tile.i0; i < tile.i1; ++i)
+                for (int64_t j = tile.j0; j < tile.j1; ++j) {
+                  args[2] = double(i);
+                  args[3] = double(j);
+                  llvm::Error e = program->run(args, {}, out);
+                  ASSERT_FALSE(bool(e)) << llvm::toString(std::move(e));
+                  attended += out[0] != 0;
+                  ++total;
+                }
+              std::string where = std::string(c.name) +
+                                  ": nq=" + std::to_string(nq) +
+                                  " nk=" + std::to_string(nk) +
+                                  " p=" + std::to_string(p) + " tile [" +
+                                  std::to_string(tile.i0) + "," +
+                                  std::to_string(tile.i1) + ")x[" +
+                                  std::to_string(tile.j0) + "," +
+                                  std::to_string(tile.j1) + ")";
+              ++checked;
+              if (cls == TileClass::Full)
+                ASSERT_EQ(attended, total) << "wrong 'full' for " << where;
+              else if (cls == TileClass::Empty)
+                ASSERT_EQ(attended, 0) << "wrong 'empty' for " << where;
+              else {
+                ++partial;
+                bool uniform = attended == 0 || attended == total;
+                looseTiles += uniform;
+                if (c.exact)
+                  ASSERT_FALSE(uniform)
+                      << "'partial' for a uniform tile of an exact mask: "
+                      << where;
+              }
+            }
+        }
+  // The measured inefficiency: partial tiles that a tighter analysis could
+  // have proven full or empty.
+  RecordProperty("tiles", checked);
+  RecordProperty("loose_partial_tiles", looseTiles);
+  std::printf("  %-28s %6lld tiles, %6lld partial, %5lld of them uniform\n",
+              c.name, (long long)checked, (long long)partial,
+              (long long)looseTiles);
+}
+
+INSTANTIATE_TEST_SUITE_P(Corpus, MaskAnalysisTest,
+                         ::testing::ValuesIn(kCorpus),
+                         [](const ::testing::TestParamInfo<MaskCase> &info) {
+                           return std::string(info.param.name);
+                         });
+
+} // namespace
