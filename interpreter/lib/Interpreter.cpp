@@ -80,6 +80,7 @@ private:
   llvm::Error executeMap(MapOp op);
   llvm::Error executeFor(scf::ForOp op);
   llvm::Error executeReshape(Operation *op);
+  llvm::Error executeSlice(tensor::ExtractSliceOp op);
   llvm::Error executeScalar(Operation &op);
 
   const Tensor &get(mlir::Value v) { return env.find(v)->second; }
@@ -128,6 +129,20 @@ llvm::Error Interpreter::execute(Operation &op) {
     return executeFor(f);
   if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op))
     return executeReshape(&op);
+  if (auto s = dyn_cast<tensor::SplatOp>(op)) {
+    auto type = s.getType();
+    std::vector<int64_t> shape;
+    unsigned dyn = 0;
+    for (int64_t d : type.getShape())
+      shape.push_back(ShapedType::isDynamic(d)
+                          ? static_cast<int64_t>(
+                                get(s.getDynamicSizes()[dyn++]).data[0])
+                          : d);
+    env[s.getResult()] = Tensor::filled(shape, get(s.getInput()).data[0]);
+    return llvm::Error::success();
+  }
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
+    return executeSlice(slice);
   if (auto c = dyn_cast<tensor::CastOp>(op)) {
     env[c.getResult()] = get(c.getSource());
     return llvm::Error::success();
@@ -526,6 +541,46 @@ llvm::Error Interpreter::executeReshape(Operation *op) {
   }
   value.shape = std::move(shape);
   env[op->getResult(0)] = std::move(value);
+  return llvm::Error::success();
+}
+
+llvm::Error Interpreter::executeSlice(tensor::ExtractSliceOp op) {
+  const Tensor &source = get(op.getSource());
+  auto resolve = [&](ArrayRef<OpFoldResult> mixed) {
+    std::vector<int64_t> values;
+    for (OpFoldResult ofr : mixed) {
+      if (auto attr = dyn_cast<Attribute>(ofr))
+        values.push_back(cast<IntegerAttr>(attr).getInt());
+      else
+        values.push_back(static_cast<int64_t>(
+            get(cast<mlir::Value>(ofr)).data[0]));
+    }
+    return values;
+  };
+  std::vector<int64_t> offsets = resolve(op.getMixedOffsets()),
+                       sizes = resolve(op.getMixedSizes()),
+                       strides = resolve(op.getMixedStrides());
+  if (offsets.size() != source.shape.size())
+    return errorAt(op, "rank-reducing slices are not supported");
+  for (size_t d = 0; d < offsets.size(); ++d)
+    if (offsets[d] < 0 || sizes[d] < 0 || strides[d] < 1 ||
+        (sizes[d] > 0 &&
+         offsets[d] + (sizes[d] - 1) * strides[d] >= source.shape[d]))
+      return errorAt(op, "slice out of bounds in dimension " +
+                             llvm::Twine(d));
+  Tensor result = Tensor::filled(sizes, 0.0);
+  std::vector<int64_t> index(sizes.size(), 0), src(sizes.size());
+  for (int64_t flat = 0, n = result.numElements(); flat < n; ++flat) {
+    for (size_t d = 0; d < sizes.size(); ++d)
+      src[d] = offsets[d] + index[d] * strides[d];
+    result.data[flat] = source.data[source.offset(src.data())];
+    for (int d = static_cast<int>(sizes.size()) - 1; d >= 0; --d) {
+      if (++index[d] < sizes[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  env[op.getResult()] = std::move(result);
   return llvm::Error::success();
 }
 

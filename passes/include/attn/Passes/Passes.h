@@ -8,6 +8,7 @@
 #define ATTN_PASSES_PASSES_H
 
 #include "attn/Dialect/AttnDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Pass/Pass.h"
 
 namespace attn {

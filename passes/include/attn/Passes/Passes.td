@@ -87,4 +87,34 @@ def AttnReport : Pass<"attn-report"> {
   ];
 }
 
+def AttnOnline : Pass<"attn-online"> {
+  let summary = "FuseMax online rewrite: the cascade in its fewest passes";
+  let description = [{
+    Rewrites a function's einsum cascade into one pass over K/V when the
+    pass-count analysis says the online rewrite reaches 1: an `scf.for` over
+    KV tiles of `tile-n` keys whose iter_args are a running value for every
+    reduction over the KV letter. Everything is derived from the cascade:
+    - a `max` reduction becomes a running max; the map that consumes it
+      through exp(x - max) gives the correction of every sum that depends on
+      it, by evaluating that map's own body at (old max, new max);
+    - an `add` reduction or contraction becomes a running sum, rescaled by
+      that correction when the max changes;
+    - a map that only scales a KV-iterating value by a completed sum (the
+      division by the softmax denominator) is deferred past the linear
+      contraction that consumes it and applied once after the loop.
+    Softmax becomes the one-pass form of the design (running max,
+    denominator, numerator); sigmoid is a loop with one running sum;
+    softplus gets deferred normalisation. Cascades that need more than one
+    pass, or that the rewrite does not understand, are left as they are with
+    a remark saying why.
+  }];
+  let options = [
+    Option<"tileN", "tile-n", "int64_t", "64", "keys per KV tile">
+  ];
+  let dependentDialects = [
+    "::attn::AttnDialect", "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // ATTN_PASSES_TD
