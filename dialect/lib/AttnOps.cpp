@@ -311,3 +311,16 @@ LogicalResult MapOp::verifyRegions() {
       "one index per output letter, one element per input",
       getCaptures().getTypes(), resultType.getElementType());
 }
+
+//===----------------------------------------------------------------------===//
+// TileClassOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult TileClassOp::verifyRegions() {
+  Type idx = IndexType::get(getContext());
+  Type leading[] = {idx, idx, idx, idx, idx, idx};
+  return verifyScalarRegion(*this, getMask(), "mask", leading,
+                            "b, h, i, j, nq, nk: index",
+                            getCaptures().getTypes(),
+                            IntegerType::get(getContext(), 1));
+}

@@ -9,6 +9,7 @@
 #include "attn/Interpreter/Interpreter.h"
 #include "attn/Interpreter/ScalarProgram.h"
 
+#include "attn/Analysis/MaskAnalysis.h"
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Dialect/Equation.h"
 
@@ -68,6 +69,7 @@ namespace {
 /// Walks a function body op by op, holding every SSA value on the host.
 class Interpreter {
 public:
+  explicit Interpreter(Counters *counters) : counters(counters) {}
   llvm::Expected<std::vector<Tensor>> runBlock(Block &block,
                                               llvm::ArrayRef<Tensor> args);
 
@@ -81,12 +83,16 @@ private:
   llvm::Error executeFor(scf::ForOp op);
   llvm::Error executeReshape(Operation *op);
   llvm::Error executeSlice(tensor::ExtractSliceOp op);
+  llvm::Error executeInsertSlice(tensor::InsertSliceOp op);
+  llvm::Error executeIf(scf::IfOp op);
+  llvm::Error executeTileClass(TileClassOp op);
   llvm::Error executeScalar(Operation &op);
 
   const Tensor &get(mlir::Value v) { return env.find(v)->second; }
   bool has(mlir::Value v) { return env.count(v); }
 
   llvm::DenseMap<mlir::Value, Tensor> env;
+  Counters *counters;
 };
 
 } // namespace
@@ -143,6 +149,12 @@ llvm::Error Interpreter::execute(Operation &op) {
   }
   if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
     return executeSlice(slice);
+  if (auto insert = dyn_cast<tensor::InsertSliceOp>(op))
+    return executeInsertSlice(insert);
+  if (auto ifOp = dyn_cast<scf::IfOp>(op))
+    return executeIf(ifOp);
+  if (auto tc = dyn_cast<TileClassOp>(op))
+    return executeTileClass(tc);
   if (auto c = dyn_cast<tensor::CastOp>(op)) {
     env[c.getResult()] = get(c.getSource());
     return llvm::Error::success();
@@ -544,48 +556,135 @@ llvm::Error Interpreter::executeReshape(Operation *op) {
   return llvm::Error::success();
 }
 
-llvm::Error Interpreter::executeSlice(tensor::ExtractSliceOp op) {
-  const Tensor &source = get(op.getSource());
-  auto resolve = [&](ArrayRef<OpFoldResult> mixed) {
-    std::vector<int64_t> values;
-    for (OpFoldResult ofr : mixed) {
-      if (auto attr = dyn_cast<Attribute>(ofr))
-        values.push_back(cast<IntegerAttr>(attr).getInt());
-      else
-        values.push_back(static_cast<int64_t>(
-            get(cast<mlir::Value>(ofr)).data[0]));
-    }
-    return values;
-  };
-  std::vector<int64_t> offsets = resolve(op.getMixedOffsets()),
-                       sizes = resolve(op.getMixedSizes()),
-                       strides = resolve(op.getMixedStrides());
-  if (offsets.size() != source.shape.size())
+/// The element positions of a strided slice of `whole`, in row-major order
+/// of the slice; fails naming the dimension that leaves the tensor.
+static llvm::Expected<std::vector<int64_t>>
+slicePositions(Operation *op, const std::vector<int64_t> &whole,
+               const std::vector<int64_t> &offsets,
+               const std::vector<int64_t> &sizes,
+               const std::vector<int64_t> &strides) {
+  if (offsets.size() != whole.size())
     return errorAt(op, "rank-reducing slices are not supported");
   for (size_t d = 0; d < offsets.size(); ++d)
     if (offsets[d] < 0 || sizes[d] < 0 || strides[d] < 1 ||
         (sizes[d] > 0 &&
-         offsets[d] + (sizes[d] - 1) * strides[d] >= source.shape[d]))
+         offsets[d] + (sizes[d] - 1) * strides[d] >= whole[d]))
       return errorAt(op, "slice out of bounds in dimension " +
                              llvm::Twine(d));
-  Tensor result = Tensor::filled(sizes, 0.0);
-  std::vector<int64_t> index(sizes.size(), 0), src(sizes.size());
-  for (int64_t flat = 0, n = result.numElements(); flat < n; ++flat) {
+  Tensor shape{whole, {}};
+  std::vector<int64_t> positions;
+  int64_t count = 1;
+  for (int64_t s : sizes)
+    count *= s;
+  positions.reserve(count);
+  std::vector<int64_t> index(sizes.size(), 0), at(sizes.size());
+  for (int64_t flat = 0; flat < count; ++flat) {
     for (size_t d = 0; d < sizes.size(); ++d)
-      src[d] = offsets[d] + index[d] * strides[d];
-    result.data[flat] = source.data[source.offset(src.data())];
+      at[d] = offsets[d] + index[d] * strides[d];
+    positions.push_back(shape.offset(at.data()));
     for (int d = static_cast<int>(sizes.size()) - 1; d >= 0; --d) {
       if (++index[d] < sizes[d])
         break;
       index[d] = 0;
     }
   }
+  return positions;
+}
+
+/// Resolves mixed static/dynamic slice parameters to integers.
+template <typename Env>
+static std::vector<int64_t> resolveMixed(ArrayRef<OpFoldResult> mixed,
+                                         Env &&get) {
+  std::vector<int64_t> values;
+  for (OpFoldResult ofr : mixed) {
+    if (auto attr = dyn_cast<Attribute>(ofr))
+      values.push_back(cast<IntegerAttr>(attr).getInt());
+    else
+      values.push_back(
+          static_cast<int64_t>(get(cast<mlir::Value>(ofr)).data[0]));
+  }
+  return values;
+}
+
+llvm::Error Interpreter::executeSlice(tensor::ExtractSliceOp op) {
+  const Tensor &source = get(op.getSource());
+  auto getter = [&](mlir::Value v) -> const Tensor & { return get(v); };
+  std::vector<int64_t> sizes = resolveMixed(op.getMixedSizes(), getter);
+  auto positions = slicePositions(
+      op, source.shape, resolveMixed(op.getMixedOffsets(), getter), sizes,
+      resolveMixed(op.getMixedStrides(), getter));
+  if (!positions)
+    return positions.takeError();
+  Tensor result = Tensor::filled(sizes, 0.0);
+  for (size_t k = 0; k < positions->size(); ++k)
+    result.data[k] = source.data[(*positions)[k]];
   env[op.getResult()] = std::move(result);
   return llvm::Error::success();
 }
 
+llvm::Error Interpreter::executeInsertSlice(tensor::InsertSliceOp op) {
+  const Tensor &source = get(op.getSource());
+  Tensor dest = get(op.getDest());
+  auto getter = [&](mlir::Value v) -> const Tensor & { return get(v); };
+  std::vector<int64_t> sizes = resolveMixed(op.getMixedSizes(), getter);
+  if (sizes != source.shape)
+    return errorAt(op, "inserted tensor does not have the slice's sizes");
+  auto positions = slicePositions(
+      op, dest.shape, resolveMixed(op.getMixedOffsets(), getter), sizes,
+      resolveMixed(op.getMixedStrides(), getter));
+  if (!positions)
+    return positions.takeError();
+  for (size_t k = 0; k < positions->size(); ++k)
+    dest.data[(*positions)[k]] = source.data[k];
+  env[op.getResult()] = std::move(dest);
+  return llvm::Error::success();
+}
+
+llvm::Error Interpreter::executeIf(scf::IfOp op) {
+  bool cond = get(op.getCondition()).data[0] != 0;
+  Region &region = cond ? op.getThenRegion() : op.getElseRegion();
+  if (region.empty())
+    return llvm::Error::success();
+  auto results = runBlock(region.front(), {});
+  if (!results)
+    return results.takeError();
+  for (auto [res, value] : llvm::zip(op.getResults(), *results))
+    env[res] = value;
+  return llvm::Error::success();
+}
+
+llvm::Error Interpreter::executeTileClass(TileClassOp op) {
+  auto index = [&](mlir::Value v) {
+    return static_cast<int64_t>(get(v).data[0]);
+  };
+  MaskContext context{index(op.getB()), index(op.getH()), index(op.getNq()),
+                      index(op.getNk()), {}};
+  for (mlir::Value c : op.getCaptures()) {
+    std::optional<int64_t> value;
+    if (c.getType().isIntOrIndex())
+      value = index(c);
+    context.captureScalars.push_back(value);
+  }
+  Tile tile{index(op.getI0()), index(op.getI1()), index(op.getJ0()),
+            index(op.getJ1())};
+  if (tile.i0 >= tile.i1 || tile.j0 >= tile.j1)
+    return errorAt(op, "empty tile");
+  TileClass cls = MaskAnalysis(op.getMask()).classify(context, tile);
+  int64_t result = cls == TileClass::Empty  ? TileClassOp::kEmpty
+                   : cls == TileClass::Full ? TileClassOp::kFull
+                                            : TileClassOp::kPartial;
+  if (counters) {
+    counters->tilesEmpty += cls == TileClass::Empty;
+    counters->tilesFull += cls == TileClass::Full;
+    counters->tilesPartial += cls == TileClass::Partial;
+  }
+  env[op.getResult()] = Tensor::scalar(static_cast<double>(result));
+  return llvm::Error::success();
+}
+
 llvm::Expected<std::vector<Tensor>>
-attn::interp::runFunction(func::FuncOp func, llvm::ArrayRef<Tensor> args) {
+attn::interp::runFunction(func::FuncOp func, llvm::ArrayRef<Tensor> args,
+                          Counters *counters) {
   if (func.isExternal())
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "function '" + func.getName().str() +
@@ -611,6 +710,6 @@ attn::interp::runFunction(func::FuncOp func, llvm::ArrayRef<Tensor> args) {
           llvm::inconvertibleErrorCode(),
           "argument " + std::to_string(idx) + " does not match its type");
   }
-  Interpreter interpreter;
+  Interpreter interpreter(counters);
   return interpreter.runBlock(func.getBody().front(), args);
 }

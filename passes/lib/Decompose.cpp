@@ -10,6 +10,7 @@
 #include "attn/Passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
@@ -59,6 +60,9 @@ private:
   mlir::Value map(StringRef eq, ValueRange inputs, ValueRange captures,
                   RankedTensorType type, BodyFn fill);
   mlir::Value scores();
+  /// The mask region kept as a private function (b, h, i, j, nq, nk,
+  /// captures…) -> i1 beside the op's function, for tile classification.
+  FlatSymbolRefAttr maskFunction();
   mlir::Value contractPV(mlir::Value p);
   mlir::Value f32Const(OpBuilder &bb, double v) {
     return arith::ConstantOp::create(bb, loc, bb.getF32FloatAttr(v));
@@ -166,11 +170,36 @@ mlir::Value CascadeBuilder::scores() {
                  mlir::Value attend = inlineRegion(bb, maskRegion, args);
                  double masked =
                      isNone ? 0.0 : -std::numeric_limits<double>::infinity();
-                 s = arith::SelectOp::create(bb, loc, attend, s,
-                                             f32Const(bb, masked));
+                 auto select = arith::SelectOp::create(bb, loc, attend, s,
+                                                       f32Const(bb, masked));
+                 // -attn-fuse finds the mask here to drop it on full tiles,
+                 // and classifies tiles with the mask kept as a function.
+                 FlatSymbolRefAttr fn = maskFunction();
+                 select->setAttr("attn.mask",
+                                 fn ? Attribute(fn) : bb.getUnitAttr());
+                 s = select;
                }
                return s;
              });
+}
+
+FlatSymbolRefAttr CascadeBuilder::maskFunction() {
+  auto parent = op->getParentOfType<func::FuncOp>();
+  auto module = parent ? parent->getParentOfType<ModuleOp>() : ModuleOp();
+  if (!module)
+    return {};
+  Block &mask = op.getMask().front();
+  OpBuilder mb(parent);
+  auto type = mb.getFunctionType(mask.getArgumentTypes(), mb.getI1Type());
+  auto fn = func::FuncOp::create(mb, loc, parent.getName().str() + "_mask",
+                                 type);
+  fn.setPrivate();
+  SymbolTable(module).insert(fn); // Renames on a clash.
+  Block *body = fn.addEntryBlock();
+  OpBuilder fb = OpBuilder::atBlockEnd(body);
+  mlir::Value attend = inlineRegion(fb, op.getMask(), body->getArguments());
+  func::ReturnOp::create(fb, loc, attend);
+  return FlatSymbolRefAttr::get(fn.getSymNameAttr());
 }
 
 mlir::Value CascadeBuilder::contractPV(mlir::Value p) {

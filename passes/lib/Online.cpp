@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CascadeUtils.h"
 #include "attn/Dialect/Equation.h"
 #include "attn/Passes/PassCount.h"
 #include "attn/Passes/Passes.h"
@@ -33,31 +34,10 @@ using namespace attn;
 
 namespace {
 
-/// The equation of a cascade op.
-Equation equationOf(Operation *op) {
-  StringRef text;
-  if (auto c = dyn_cast<ContractOp>(op))
-    text = c.getEquation();
-  else if (auto m = dyn_cast<MapOp>(op))
-    text = m.getEquation();
-  else
-    text = cast<ReduceOp>(op).getEquation();
-  std::string error;
-  return *Equation::parse(text, error); // Verified: always parses.
-}
+using attn::equationOf;
+using attn::inputsOf;
 
-/// The tensor inputs of a cascade op, in equation order.
-OperandRange inputsOf(Operation *op) {
-  if (auto c = dyn_cast<ContractOp>(op))
-    return c.getInputs();
-  if (auto m = dyn_cast<MapOp>(op))
-    return m.getInputs();
-  return cast<ReduceOp>(op)->getOperands();
-}
-
-bool has(const std::string &term, char c) {
-  return term.find(c) != std::string::npos;
-}
+bool has(const std::string &term, char c) { return hasLetter(term, c); }
 
 /// How a reduction over the KV letter becomes a running value.
 struct Running {
@@ -76,8 +56,8 @@ struct Running {
 /// Rewrites one function's cascade; `why` explains a refusal.
 class OnlineRewriter {
 public:
-  OnlineRewriter(func::FuncOp func, char kv, int64_t tileN)
-      : func(func), kv(kv), tileN(tileN) {}
+  OnlineRewriter(Block &block, char kv, int64_t tileN)
+      : block(block), kv(kv), tileN(tileN) {}
 
   LogicalResult analyze();
   void rewrite();
@@ -104,7 +84,7 @@ private:
   Operation *cloneIntoTile(OpBuilder &b, Operation *op, IRMapping &mapping,
                            mlir::Value tileStart);
 
-  func::FuncOp func;
+  Block &block;
   char kv;
   int64_t tileN;
   llvm::SetVector<Operation *> kvOps;
@@ -152,7 +132,6 @@ bool OnlineRewriter::isScaleMap(MapOp map, unsigned scaleInput) const {
 }
 
 LogicalResult OnlineRewriter::analyze() {
-  Block &block = func.getBody().front();
   for (Operation &op : block) {
     if (!isa<ContractOp, MapOp, ReduceOp>(op))
       continue;
@@ -269,19 +248,12 @@ OpFoldResult OnlineRewriter::letterSize(OpBuilder &b, char letter) {
   auto it = sizes.find(letter);
   if (it != sizes.end())
     return it->second;
-  for (Operation *op : kvOps) {
-    Equation eq = equationOf(op);
-    for (auto [term, value] : llvm::zip(eq.inputs, inputsOf(op))) {
-      if (kvOps.contains(value.getDefiningOp()) || !has(term, letter))
-        continue;
-      int64_t d = term.find(letter);
-      OpFoldResult size =
-          tensor::getMixedSize(b, func.getLoc(), value, d);
-      sizes[letter] = size;
-      return size;
-    }
-  }
-  llvm_unreachable("every output letter appears in an input");
+  OpFoldResult size =
+      letterSizeFromInputs(b, SmallVector<Operation *>(kvOps.getArrayRef()),
+                           letter);
+  assert(size && "every output letter appears in an input");
+  sizes[letter] = size;
+  return size;
 }
 
 mlir::Value OnlineRewriter::rowMap(
@@ -365,18 +337,13 @@ Operation *OnlineRewriter::cloneIntoTile(OpBuilder &b, Operation *op,
     return clone;
   // The body reads the KV index: pass the tile start as a new capture and
   // add it to the local index.
-  SmallVector<mlir::Value> captures(map.getCaptures());
-  captures.push_back(tileStart);
-  auto wider = MapOp::create(b, map.getLoc(), map.getResult().getType(),
-                             map.getEquationAttr(), map.getInputs(), captures);
-  wider.getBody().takeBody(map.getBody());
+  SmallVector<mlir::Value> added;
+  MapOp wider = appendCaptures(b, map, tileStart, added);
   Block &body = wider.getBody().front();
-  mlir::Value start = body.addArgument(b.getIndexType(), map.getLoc());
   mlir::Value local = body.getArgument(pos);
   OpBuilder bb = OpBuilder::atBlockBegin(&body);
-  auto global = arith::AddIOp::create(bb, map.getLoc(), local, start);
+  auto global = arith::AddIOp::create(bb, wider.getLoc(), local, added[0]);
   local.replaceAllUsesExcept(global, global);
-  map->erase();
   return wider;
 }
 
@@ -411,7 +378,7 @@ void OnlineRewriter::rewrite() {
 
   auto zero = arith::ConstantIndexOp::create(b, loc, 0);
   auto step = arith::ConstantIndexOp::create(b, loc, tileN);
-  auto loop = scf::ForOp::create(
+  scf::ForOp loop = scf::ForOp::create(
       b, loc, zero, nk, step, inits,
       [&](OpBuilder &lb, Location loc, mlir::Value t, ValueRange iters) {
         auto left = arith::SubIOp::create(lb, loc, nk, t);
@@ -503,6 +470,9 @@ void OnlineRewriter::rewrite() {
         scf::YieldOp::create(lb, loc, yields);
       });
 
+  // Later passes (-attn-fuse) find the KV loop by this tag.
+  loop->setAttr("attn.kv_loop", b.getUnitAttr());
+
   // After the loop: final values, deferred scale maps applied once.
   b.setInsertionPointAfter(loop);
   SmallVector<mlir::Value> finals(loop.getResults());
@@ -535,6 +505,24 @@ void OnlineRewriter::rewrite() {
     op->erase();
 }
 
+/// The KV letter of the cascade directly in `block`: the letter folded by
+/// the last contraction that reduces a letter some cascade op produces (P·V
+/// reduces the key letter of the scores; q·k reduces the head dim, which no
+/// op produces). 0 if there is none.
+static char kvLetterOf(Block &block) {
+  std::string produced;
+  char kv = 0;
+  for (Operation &op : block)
+    if (isa<ContractOp, MapOp, ReduceOp>(op))
+      produced += equationOf(&op).output;
+  for (Operation &op : block)
+    if (isa<ContractOp>(op))
+      for (char c : equationOf(&op).reducedLetters())
+        if (has(produced, c))
+          kv = c;
+  return kv;
+}
+
 namespace {
 struct AttnOnlinePass : attn::impl::AttnOnlineBase<AttnOnlinePass> {
   using AttnOnlineBase::AttnOnlineBase;
@@ -545,19 +533,31 @@ struct AttnOnlinePass : attn::impl::AttnOnlineBase<AttnOnlinePass> {
     }
     getOperation()->walk([&](func::FuncOp func) {
       PassCount count = analyzePassCount(func);
-      if (!count.hasCascade || !count.kvLetter)
-        return;
-      if (count.online > 1) {
+      if (count.hasCascade && count.online > 1) {
         func.emitRemark() << "not rewritten: the cascade needs "
                           << count.online << " passes over K/V even online";
         return;
       }
-      OnlineRewriter rewriter(func, count.kvLetter, tileN);
-      if (failed(rewriter.analyze())) {
-        func.emitRemark() << "not rewritten: " << rewriter.why;
-        return;
+      // The cascade sits in the function body, or in the body of the grid
+      // loops of -attn-tile: rewrite every block that holds one.
+      SmallVector<Block *> blocks;
+      func.walk([&](Block *block) {
+        if (llvm::any_of(*block, [](Operation &op) {
+              return isa<ContractOp>(op);
+            }))
+          blocks.push_back(block);
+      });
+      for (Block *block : blocks) {
+        char kv = kvLetterOf(*block);
+        if (!kv)
+          continue;
+        OnlineRewriter rewriter(*block, kv, tileN);
+        if (failed(rewriter.analyze())) {
+          func.emitRemark() << "not rewritten: " << rewriter.why;
+          continue;
+        }
+        rewriter.rewrite();
       }
-      rewriter.rewrite();
     });
   }
 };

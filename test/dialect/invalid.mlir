@@ -213,7 +213,7 @@ func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x
 
 func.func @f() {
   %c = arith.constant 0.0 : f32
-  // expected-error @+1 {{'attn.yield' op expects parent op to be one of 'attn.attention, attn.map'}}
+  // expected-error @+1 {{'attn.yield' op expects parent op to be one of 'attn.attention, attn.map, attn.tile_class'}}
   attn.yield %c : f32
 }
 

@@ -106,6 +106,11 @@ static cl::opt<std::string> loadDir("load",
                                     cl::desc("Read the inputs from .npy files "
                                              "in this directory"),
                                     cl::cat(runCategory));
+static cl::opt<bool>
+    counters("counters",
+             cl::desc("Print what the run did: KV tiles skipped, run "
+                      "without the mask (full) and with it (partial)"),
+             cl::cat(runCategory));
 static cl::opt<bool> json("json", cl::desc("Print one JSON object"),
                           cl::cat(runCategory));
 
@@ -494,6 +499,7 @@ struct Report {
   std::vector<std::pair<std::string, std::vector<int64_t>>> inputs;
   std::vector<Tensor> results;
   std::vector<Comparison> checks;
+  attn::interp::Counters counters;
 };
 
 /// `x` as a JSON number (`null` when not finite), `digits` significant.
@@ -555,7 +561,14 @@ static void printJson(const Report &r, llvm::raw_ostream &os) {
        << ", \"rel_err\": " << jsonNumber(c.relErr)
        << ", \"tol\": " << jsonNumber(tolerance, 6)
        << ", \"pass\": " << (c.pass ? "true" : "false") << "}";
-  os << "]}\n";
+  os << "]";
+  if (counters) {
+    const attn::interp::Counters &c = r.counters;
+    os << ", \"counters\": {\"tiles_empty\": " << c.tilesEmpty
+       << ", \"tiles_full\": " << c.tilesFull
+       << ", \"tiles_partial\": " << c.tilesPartial << "}";
+  }
+  os << "}\n";
 }
 
 static std::string formatDouble(const char *format, double x) {
@@ -595,6 +608,10 @@ static void printSummary(const Report &r, llvm::raw_ostream &os) {
       os << " " << formatDouble("%.6g", value.data[j]);
     os << "\n";
   }
+  if (counters)
+    os << "counters: tiles_empty=" << r.counters.tilesEmpty
+       << " tiles_full=" << r.counters.tilesFull
+       << " tiles_partial=" << r.counters.tilesPartial << "\n";
   for (const Comparison &c : r.checks)
     os << formatCheck(c) << "\n";
 }
@@ -682,7 +699,8 @@ static int runTool() {
     if (llvm::Error err = saveInputs(saveDir, refFunc, *inputs))
       return fail(std::move(err));
 
-  auto results = attn::interp::runFunction(runFunc, *inputs);
+  attn::interp::Counters runCounters;
+  auto results = attn::interp::runFunction(runFunc, *inputs, &runCounters);
   if (!results)
     return fail("running '@" + funcName +
                 "': " + llvm::toString(results.takeError()));
@@ -696,6 +714,7 @@ static int runTool() {
   report.dtype = typeString(elementTypeOf(refFunc.getArgumentTypes()[0]));
   report.sizes = shapes->sizes;
   report.seed = seed;
+  report.counters = runCounters;
   for (unsigned i = 0; i < refFunc.getNumArguments(); ++i)
     report.inputs.push_back({inputName(i), shapes->args[i]});
   report.results = std::move(*results);

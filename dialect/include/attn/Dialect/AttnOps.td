@@ -153,8 +153,45 @@ def Attn_MapOp : Attn_Op<"map", [
   let hasRegionVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Level 3: kernel IR
+//===----------------------------------------------------------------------===//
+
+def Attn_TileClassOp : Attn_Op<"tile_class", [
+    IsolatedFromAbove, RecursiveMemoryEffects]> {
+  let summary = "classify one tile of a mask: empty, full or partial";
+  let description = [{
+    Returns 0 when the mask attends to no element of the tile
+    [i0, i1) x [j0, j1) of slice (b, h) (the tile is skipped), 1 when it
+    attends to all (the tile runs without mask code) and 2 otherwise (the
+    mask is evaluated per element). The region is the mask, with the
+    arguments of attn.attention's mask region (b, h, i, j, nq, nk,
+    captures…); it is never evaluated per element: the class comes from the
+    abstract interpretation of its index arithmetic over the tile
+    (attn/Analysis/MaskAnalysis.h), which is sound — "empty" and "full" are
+    proofs, "partial" may be conservative.
+  }];
+  let arguments = (ins
+    Index:$b, Index:$h, Index:$i0, Index:$i1, Index:$j0, Index:$j1,
+    Index:$nq, Index:$nk, Variadic<AnyType>:$captures
+  );
+  let results = (outs Index:$tileClass);
+  let regions = (region SizedRegion<1>:$mask);
+  let assemblyFormat = [{
+    `slice` `(` $b `,` $h `)` `rows` `(` $i0 `,` $i1 `)` `cols` `(` $j0 `,` $j1 `)`
+    `sizes` `(` $nq `,` $nk `)`
+    (`captures` `(` $captures^ `:` type($captures) `)`)? `mask` $mask attr-dict
+  }];
+  let hasRegionVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The values of the result.
+    static constexpr int64_t kEmpty = 0, kFull = 1, kPartial = 2;
+  }];
+}
+
 def Attn_YieldOp : Attn_Op<"yield", [
-    Pure, Terminator, ReturnLike, HasParent<"AttentionOp, MapOp">]> {
+    Pure, Terminator, ReturnLike,
+    HasParent<"AttentionOp, MapOp, TileClassOp">]> {
   let summary = "yields the value of a score, mask or map region";
   let arguments = (ins Variadic<AnyType>:$values);
   let builders = [OpBuilder<(ins), [{ /* nothing */ }]>];

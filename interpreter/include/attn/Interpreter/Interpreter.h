@@ -37,10 +37,19 @@ struct Tensor {
   int64_t offset(const int64_t *index) const;
 };
 
+/// What the interpreter saw while running kernel IR: every attn.tile_class
+/// it executed, by result. (Counts of the tiles a kernel visits and of those
+/// that evaluate the mask, measured by running it.)
+struct Counters {
+  int64_t tilesEmpty = 0, tilesFull = 0, tilesPartial = 0;
+};
+
 /// Runs `func` on `args` (one per function argument; tensor arguments must
-/// have shapes compatible with their types) and returns its results.
+/// have shapes compatible with their types) and returns its results. When
+/// `counters` is given, it accumulates what the run did.
 llvm::Expected<std::vector<Tensor>> runFunction(mlir::func::FuncOp func,
-                                               llvm::ArrayRef<Tensor> args);
+                                               llvm::ArrayRef<Tensor> args,
+                                               Counters *counters = nullptr);
 
 /// Rounds `v` to the nearest value representable in `type` (f16, bf16, f32 or
 /// f64; integers are left as they are).

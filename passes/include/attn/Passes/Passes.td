@@ -117,4 +117,56 @@ def AttnOnline : Pass<"attn-online"> {
   ];
 }
 
+def AttnTile : Pass<"attn-tile"> {
+  let summary = "Tile the cascade over the kernel grid: batch, heads, Q tiles";
+  let description = [{
+    Level 3, step 1. Wraps a function's (decomposed) cascade in the grid of
+    the kernel: one `scf.for` per grid letter — batch, heads (the KV head
+    and the group member for GQA), and query rows in tiles of `block-m` —
+    each tagged `attn.grid = "<letter>"`. Inside, every input is sliced to
+    the tile (ragged last Q tile included), the cascade runs on the tile,
+    maps that read a tiled index see the tile offset added, and the results
+    are inserted into the full outputs. The grid letters are those the P·V
+    contraction keeps from the scores. `warps` and `stages` are recorded on
+    the grid for the code generator (`attn.warps`, `attn.stages`).
+    Run -attn-online afterwards to get the KV loop inside each tile, then
+    -attn-fuse.
+  }];
+  let options = [
+    Option<"blockM", "block-m", "int64_t", "64", "query rows per tile">,
+    Option<"warps", "warps", "int64_t", "4", "warps per CTA (recorded)">,
+    Option<"stages", "stages", "int64_t", "2",
+           "K/V pipeline stages (recorded)">
+  ];
+  let dependentDialects = [
+    "::attn::AttnDialect", "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def AttnFuse : Pass<"attn-fuse"> {
+  let summary = "Fuse mask classification into the KV loop: skip, full, partial";
+  let description = [{
+    Level 3, step 2 (after -attn-tile and -attn-online). In every KV loop
+    (`attn.kv_loop`) whose scores map applies a mask, classifies the tile
+    with `attn.tile_class` — from the mask's index arithmetic, never per
+    element — and branches: an empty tile is skipped (the running values
+    pass through), a full tile runs the scores without any mask code, and
+    only a partial tile evaluates the mask. The mask comes from the private
+    function -attn-decompose keeps beside the variant (`attn.mask` on the
+    scores map's select names it). The tile's (b, h) and row range come from
+    the grid loops (`attn.grid`), so -attn-tile must have run.
+  }];
+  let options = [
+    Option<"testForceClass", "test-force-class", "int64_t", "-1",
+           "testing only: branch as if every tile had this class (0 empty, "
+           "1 full, 2 partial), to prove the harness catches a wrongly "
+           "skipped tile or a missing mask">
+  ];
+  let dependentDialects = [
+    "::attn::AttnDialect", "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
 #endif // ATTN_PASSES_TD

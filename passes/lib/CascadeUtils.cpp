@@ -1,0 +1,60 @@
+//===- CascadeUtils.cpp - queries on cascade ops --------------------------===//
+
+#include "CascadeUtils.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/SmallPtrSet.h"
+
+using namespace mlir;
+using namespace attn;
+
+Equation attn::equationOf(Operation *op) {
+  StringRef text;
+  if (auto c = dyn_cast<ContractOp>(op))
+    text = c.getEquation();
+  else if (auto m = dyn_cast<MapOp>(op))
+    text = m.getEquation();
+  else
+    text = cast<ReduceOp>(op).getEquation();
+  std::string error;
+  return *Equation::parse(text, error); // Verified: always parses.
+}
+
+OperandRange attn::inputsOf(Operation *op) {
+  if (auto c = dyn_cast<ContractOp>(op))
+    return c.getInputs();
+  if (auto m = dyn_cast<MapOp>(op))
+    return m.getInputs();
+  return cast<ReduceOp>(op)->getOperands();
+}
+
+OpFoldResult attn::letterSizeFromInputs(OpBuilder &b, ArrayRef<Operation *> ops,
+                                        char letter) {
+  llvm::SmallPtrSet<Operation *, 16> inSet(ops.begin(), ops.end());
+  for (Operation *op : ops) {
+    Equation eq = equationOf(op);
+    for (auto [term, value] : llvm::zip(eq.inputs, inputsOf(op))) {
+      if (inSet.contains(value.getDefiningOp()) || !hasLetter(term, letter))
+        continue;
+      return tensor::getMixedSize(b, value.getLoc(), value, term.find(letter));
+    }
+  }
+  return {};
+}
+
+MapOp attn::appendCaptures(OpBuilder &b, MapOp map, ValueRange extra,
+                           SmallVectorImpl<mlir::Value> &newArgs) {
+  SmallVector<mlir::Value> captures(map.getCaptures());
+  captures.append(extra.begin(), extra.end());
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(map);
+  auto wider = MapOp::create(b, map.getLoc(), map.getResult().getType(),
+                             map.getEquationAttr(), map.getInputs(), captures);
+  wider.getBody().takeBody(map.getBody());
+  for (mlir::Value v : extra)
+    newArgs.push_back(
+        wider.getBody().front().addArgument(v.getType(), map.getLoc()));
+  map.getResult().replaceAllUsesWith(wider.getResult());
+  map->erase();
+  return wider;
+}

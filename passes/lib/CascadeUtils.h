@@ -1,0 +1,47 @@
+//===- CascadeUtils.h - queries on cascade ops (internal) ---------*- C++ -*-===//
+//
+// Small helpers shared by the passes that restructure einsum cascades
+// (-attn-online, -attn-tile, -attn-fuse).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_PASSES_CASCADEUTILS_H
+#define ATTN_PASSES_CASCADEUTILS_H
+
+#include "attn/Dialect/AttnDialect.h"
+#include "attn/Dialect/Equation.h"
+
+namespace attn {
+
+/// True for attn.contract, attn.map and attn.reduce.
+inline bool isCascadeOp(mlir::Operation *op) {
+  return mlir::isa<ContractOp, MapOp, ReduceOp>(op);
+}
+
+/// The (verified) equation of a cascade op.
+Equation equationOf(mlir::Operation *op);
+
+/// The tensor inputs of a cascade op, in equation order.
+mlir::OperandRange inputsOf(mlir::Operation *op);
+
+/// True when `term` contains `letter`.
+inline bool hasLetter(const std::string &term, char letter) {
+  return term.find(letter) != std::string::npos;
+}
+
+/// The size of `letter`, read from the first input of the cascade ops in
+/// `ops` that is not produced by one of them and is indexed by the letter
+/// (a constant when static, else a tensor.dim created at `b`'s insertion
+/// point). Returns null if no such input exists.
+mlir::OpFoldResult letterSizeFromInputs(mlir::OpBuilder &b,
+                                        llvm::ArrayRef<mlir::Operation *> ops,
+                                        char letter);
+
+/// Clones `map` with `extra` appended to its captures, and returns the new
+/// map (the old one is erased) and the block arguments added for them.
+MapOp appendCaptures(mlir::OpBuilder &b, MapOp map, mlir::ValueRange extra,
+                     llvm::SmallVectorImpl<mlir::Value> &newArgs);
+
+} // namespace attn
+
+#endif // ATTN_PASSES_CASCADEUTILS_H

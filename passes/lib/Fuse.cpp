@@ -1,0 +1,216 @@
+//===- Fuse.cpp - -attn-fuse: tile classification in the KV loop ----------===//
+//
+// Puts the mask analysis into the kernel: every KV tile is classified once
+// (attn.tile_class) and the loop body branches on the class, so empty tiles
+// cost one scalar test, full tiles carry no mask code, and only partial
+// tiles evaluate the mask per element.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CascadeUtils.h"
+#include "attn/Passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace attn {
+#define GEN_PASS_DEF_ATTNFUSE
+#include "attn/Passes/Passes.h.inc"
+} // namespace attn
+
+using namespace mlir;
+using namespace attn;
+
+namespace {
+
+/// The select that applies the mask in a KV loop's scores map, if any.
+arith::SelectOp findMaskSelect(Block &body, MapOp &map) {
+  arith::SelectOp found;
+  for (Operation &op : body) {
+    auto m = dyn_cast<MapOp>(op);
+    if (!m)
+      continue;
+    m.getBody().walk([&](arith::SelectOp select) {
+      if (select->hasAttr("attn.mask")) {
+        found = select;
+        map = m;
+      }
+    });
+  }
+  return found;
+}
+
+/// Removes the mask from a cloned scores map: the select yields the score,
+/// and the mask computation, now unused, is erased.
+void dropMask(MapOp map) {
+  map.getBody().walk([&](arith::SelectOp select) {
+    if (!select->hasAttr("attn.mask"))
+      return;
+    select.getResult().replaceAllUsesWith(select.getTrueValue());
+    select->erase();
+  });
+  Block &body = map.getBody().front();
+  bool erased = true;
+  while (erased) {
+    erased = false;
+    for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
+      if (!op.hasTrait<OpTrait::IsTerminator>() && op.use_empty() &&
+          isMemoryEffectFree(&op)) {
+        op.erase();
+        erased = true;
+      }
+  }
+}
+
+/// Fuses classification into one KV loop; `why` explains a refusal.
+struct LoopFuser {
+  scf::ForOp loop;
+  /// Testing only: the class every tile branches on (-1: the real one).
+  int64_t forcedClass;
+  std::string why;
+
+  LogicalResult run();
+};
+
+} // namespace
+
+LogicalResult LoopFuser::run() {
+  Block &body = *loop.getBody();
+  MapOp scores;
+  arith::SelectOp select = findMaskSelect(body, scores);
+  if (!select)
+    return success(); // No mask: every tile is full.
+  auto symbol = dyn_cast<FlatSymbolRefAttr>(select->getAttr("attn.mask"));
+  auto fn = symbol ? SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+                         loop, symbol)
+                   : func::FuncOp();
+  if (!fn) {
+    why = "the mask function named by 'attn.mask' is missing";
+    return failure();
+  }
+  // The grid around the loop: offsets of b, h (or KV head and group
+  // member), and the row tile.
+  std::map<char, scf::ForOp> grid;
+  for (Operation *p = loop->getParentOp(); p; p = p->getParentOp())
+    if (auto g = dyn_cast<scf::ForOp>(p))
+      if (auto letter = g->getAttrOfType<StringAttr>("attn.grid"))
+        grid[letter.getValue()[0]] = g;
+  if (!grid.count('i')) {
+    why = "no Q-tile grid loop around the KV loop (run -attn-tile first)";
+    return failure();
+  }
+
+  OpBuilder b(&body, body.begin());
+  Location loc = loop.getLoc();
+  auto ivOr0 = [&](char letter) -> mlir::Value {
+    if (grid.count(letter))
+      return grid[letter].getInductionVar();
+    return arith::ConstantIndexOp::create(b, loc, 0);
+  };
+  auto tileEnd = [&](scf::ForOp l) -> mlir::Value {
+    auto end = arith::AddIOp::create(b, loc, l.getInductionVar(), l.getStep());
+    return arith::MinSIOp::create(b, loc, end, l.getUpperBound());
+  };
+  mlir::Value h;
+  if (grid.count('k') && grid.count('g')) {
+    auto kg = arith::MulIOp::create(b, loc, grid['k'].getInductionVar(),
+                                    grid['g'].getUpperBound());
+    h = arith::AddIOp::create(b, loc, kg, grid['g'].getInductionVar());
+  } else {
+    h = ivOr0('h');
+  }
+  // Scores map captures: nq, nk, the variant's captures, then offsets.
+  ValueRange caps = scores.getCaptures();
+  unsigned numUser = fn.getNumArguments() - 6;
+  if (caps.size() < 2 + numUser) {
+    why = "the scores map does not carry the mask's captures";
+    return failure();
+  }
+  auto cls = TileClassOp::create(
+      b, loc, b.getIndexType(), ivOr0('b'), h,
+      grid['i'].getInductionVar(), tileEnd(grid['i']),
+      loop.getInductionVar(), tileEnd(loop), caps[0], caps[1],
+      caps.slice(2, numUser));
+  {
+    Block *mask = new Block();
+    cls.getMask().push_back(mask);
+    for (Type t : fn.getArgumentTypes())
+      mask->addArgument(t, loc);
+    OpBuilder mb = OpBuilder::atBlockEnd(mask);
+    IRMapping mapping;
+    Block &src = fn.getBody().front();
+    mapping.map(src.getArguments(), mask->getArguments());
+    for (Operation &op : src.without_terminator())
+      mb.clone(op, mapping);
+    YieldOp::create(mb, loc,
+                    mapping.lookup(src.getTerminator()->getOperand(0)));
+  }
+
+  // Everything after the classification moves into the branches.
+  Operation *terminator = body.getTerminator();
+  SmallVector<Operation *> work;
+  for (Operation *op = cls->getNextNode(); op != terminator;
+       op = op->getNextNode())
+    work.push_back(op);
+  mlir::Value tileClass = cls;
+  if (forcedClass >= 0)
+    tileClass = arith::ConstantIndexOp::create(b, loc, forcedClass);
+
+  TypeRange types = loop.getResultTypes();
+  auto cEmpty = arith::ConstantIndexOp::create(b, loc, TileClassOp::kEmpty);
+  auto cFull = arith::ConstantIndexOp::create(b, loc, TileClassOp::kFull);
+  auto isEmpty = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                       tileClass, cEmpty);
+  auto skip = scf::IfOp::create(b, loc, types, isEmpty, /*withElse=*/true);
+  {
+    OpBuilder tb = skip.getThenBodyBuilder();
+    scf::YieldOp::create(tb, loc, loop.getRegionIterArgs());
+  }
+  OpBuilder eb = skip.getElseBodyBuilder();
+  auto isFull = arith::CmpIOp::create(eb, loc, arith::CmpIPredicate::eq,
+                                      tileClass, cFull);
+  auto branch = scf::IfOp::create(eb, loc, types, isFull, /*withElse=*/true);
+  scf::YieldOp::create(eb, loc, branch.getResults());
+  for (bool full : {true, false}) {
+    OpBuilder bb = full ? branch.getThenBodyBuilder()
+                        : branch.getElseBodyBuilder();
+    IRMapping mapping;
+    for (Operation *op : work) {
+      Operation *clone = bb.clone(*op, mapping);
+      if (full && op == scores.getOperation())
+        dropMask(cast<MapOp>(clone));
+    }
+    SmallVector<mlir::Value> yields;
+    for (mlir::Value v : terminator->getOperands())
+      yields.push_back(mapping.lookupOrDefault(v));
+    scf::YieldOp::create(bb, loc, yields);
+  }
+  branch->setAttr("attn.tile_branch", b.getStringAttr("full_or_partial"));
+  terminator->setOperands(skip.getResults());
+  for (Operation *op : llvm::reverse(work))
+    op->erase();
+  return success();
+}
+
+namespace {
+struct AttnFusePass : attn::impl::AttnFuseBase<AttnFusePass> {
+  using AttnFuseBase::AttnFuseBase;
+  void runOnOperation() override {
+    SmallVector<scf::ForOp> loops;
+    getOperation()->walk([&](scf::ForOp loop) {
+      if (loop->hasAttr("attn.kv_loop"))
+        loops.push_back(loop);
+    });
+    for (scf::ForOp loop : loops) {
+      LoopFuser fuser{loop, testForceClass, {}};
+      if (failed(fuser.run())) {
+        loop.emitError() << "-attn-fuse: " << fuser.why;
+        return signalPassFailure();
+      }
+    }
+  }
+};
+} // namespace

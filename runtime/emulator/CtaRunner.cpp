@@ -1,0 +1,466 @@
+//===- CtaRunner.cpp - Runs the CTAs of a launch as fibers ------------------===//
+//
+// The fiber scheduler, barriers, warp collectives, shared memory and cp.async
+// of the emulator. See CtaRunner.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CtaRunner.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+
+namespace ctx = boost::context::detail;
+
+namespace attn::emu {
+
+/// The runner whose fiber executes on this OS thread. thread_local lives here
+/// in the emulator library, never in a kernel .so.
+thread_local CtaRunner *activeRunner = nullptr;
+
+namespace {
+constexpr unsigned char kPoisonByte = 0xff; // NaN as f32, f16 and bf16
+constexpr std::size_t kSharedAlignment = 128;
+
+std::size_t alignUp(std::size_t value, std::size_t alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
+unsigned char *alignPointer(unsigned char *p, std::size_t alignment) {
+  auto address = reinterpret_cast<std::uintptr_t>(p);
+  return p + (alignUp(address, alignment) - address);
+}
+bool sameSite(const char *fileA, unsigned lineA, const char *fileB,
+              unsigned lineB) {
+  return lineA == lineB && (fileA == fileB || std::strcmp(fileA, fileB) == 0);
+}
+std::string hex(std::uintptr_t value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "0x%llx",
+                static_cast<unsigned long long>(value));
+  return buffer;
+}
+/// "0-15, 17" style list of the set bits of `mask`.
+std::string laneList(unsigned mask) {
+  std::string out;
+  for (unsigned lane = 0; lane < 32;) {
+    if (!(mask & (1u << lane))) {
+      ++lane;
+      continue;
+    }
+    unsigned end = lane;
+    while (end + 1 < 32 && (mask & (1u << (end + 1))))
+      ++end;
+    if (!out.empty())
+      out += ", ";
+    out += std::to_string(lane);
+    if (end != lane)
+      out += "-" + std::to_string(end);
+    lane = end + 1;
+  }
+  return out;
+}
+} // namespace
+
+void LaunchState::recordError(std::string message) {
+  std::lock_guard<std::mutex> lock(resultMutex);
+  ++result.errorCount;
+  if (result.errors.size() < config.maxErrorMessages)
+    result.errors.push_back(std::move(message));
+}
+
+CtaRunner::CtaRunner(LaunchState &launch) : launch(launch) {
+  const dim3 &block = launch.config.block;
+  numThreads = block.x * block.y * block.z;
+  fibers.resize(numThreads);
+  warps.resize((numThreads + 31) / 32);
+
+  // One mapping for all stacks, each with a PROT_NONE guard page below it so
+  // that a fiber overflowing its stack faults instead of corrupting the next.
+  std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  std::size_t stackBytes = alignUp(launch.config.fiberStackBytes, page);
+  stackSlotBytes = stackBytes + page;
+  stackMappingBytes = stackSlotBytes * numThreads;
+  void *mapping = mmap(nullptr, stackMappingBytes, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mapping == MAP_FAILED)
+    throw std::runtime_error("emulator: cannot map fiber stacks");
+  stacks = static_cast<unsigned char *>(mapping);
+  for (unsigned i = 0; i < numThreads; ++i)
+    mprotect(stacks + i * stackSlotBytes, page, PROT_NONE);
+
+  staticSharedStorage.reset(
+      new unsigned char[kStaticSharedCapacity + kSharedAlignment]);
+  staticSharedBase = alignPointer(staticSharedStorage.get(), kSharedAlignment);
+  dynamicSharedStorage.reset(
+      new unsigned char[launch.config.dynamicSharedBytes + kSharedAlignment]);
+  dynamicSharedBase =
+      alignPointer(dynamicSharedStorage.get(), kSharedAlignment);
+}
+
+CtaRunner::~CtaRunner() {
+  if (stacks)
+    munmap(stacks, stackMappingBytes);
+}
+
+void CtaRunner::run() {
+  activeRunner = this;
+  while (!launch.aborted.load(std::memory_order_relaxed)) {
+    std::uint64_t cta = launch.nextCta.fetch_add(1, std::memory_order_relaxed);
+    if (cta >= launch.numCtas)
+      break;
+    runCta(cta);
+  }
+  activeRunner = nullptr;
+  std::lock_guard<std::mutex> lock(launch.resultMutex);
+  launch.result.ctasCompleted += ctasCompleted;
+  launch.result.globalLoads += loads;
+  launch.result.globalStores += stores;
+  launch.result.globalBytesRead += bytesRead;
+  launch.result.globalBytesWritten += bytesWritten;
+}
+
+void CtaRunner::prepareCta(std::uint64_t linearCta) {
+  const LaunchConfig &config = launch.config;
+  const dim3 &grid = config.grid, &block = config.block;
+  ctaid = {static_cast<unsigned>(linearCta % grid.x),
+           static_cast<unsigned>(linearCta / grid.x % grid.y),
+           static_cast<unsigned>(linearCta / grid.x / grid.y)};
+  ctaAborted = false;
+  blockArrived = exitedCount = 0;
+  blockFile = nullptr;
+  staticSharedUsed = 0;
+  staticAllocations.clear();
+  std::memset(dynamicSharedBase, kPoisonByte, config.dynamicSharedBytes);
+
+  for (Warp &warp : warps) {
+    warp.arrived = warp.exited = warp.opCount = 0;
+    warp.op = nullptr;
+  }
+  for (unsigned i = 0; i < numThreads; ++i) {
+    Fiber &fiber = fibers[i];
+    ThreadState &pub = fiber.pub;
+    pub.tid = {i % block.x, i / block.x % block.y, i / block.x / block.y};
+    pub.ctaid = ctaid;
+    pub.ntid = block;
+    pub.nctaid = grid;
+    pub.linearTid = i;
+    pub.laneId = i % 32;
+    unsigned warpBase = i / 32 * 32;
+    unsigned lanes = std::min(32u, numThreads - warpBase);
+    pub.warpLaneMask = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1;
+    pub.flags = config.countGlobalAccesses ? kTraceGlobalAccesses : 0u;
+    pub.dynamicShared = dynamicSharedBase;
+    fiber.runner = this;
+    fiber.state = FiberState::Ready;
+    fiber.copies.clear();
+    fiber.groupEnds.clear();
+    unsigned char *stackTop = stacks + (i + 1) * stackSlotBytes;
+    fiber.context = ctx::make_fcontext(
+        stackTop, stackSlotBytes - static_cast<std::size_t>(sysconf(_SC_PAGESIZE)),
+        &CtaRunner::fiberMain);
+  }
+}
+
+void CtaRunner::runCta(std::uint64_t linearCta) {
+  prepareCta(linearCta);
+  // Round-robin over ready fibers. A fiber runs until it blocks or exits; the
+  // last arrival at a barrier releases the others and continues, so a pass
+  // without progress means no thread can ever proceed.
+  while (true) {
+    bool progressed = false;
+    for (Fiber &fiber : fibers) {
+      if (fiber.state != FiberState::Ready)
+        continue;
+      resume(fiber);
+      progressed = true;
+      if (ctaAborted)
+        return;
+    }
+    if (exitedCount == numThreads) {
+      ++ctasCompleted;
+      return;
+    }
+    if (!progressed) {
+      diagnoseDeadlock();
+      return;
+    }
+  }
+}
+
+void CtaRunner::resume(Fiber &fiber) {
+  running = &fiber;
+  ctx::transfer_t transfer = ctx::jump_fcontext(fiber.context, &fiber);
+  fiber.context = transfer.fctx;
+  running = nullptr;
+}
+
+void CtaRunner::suspend() {
+  ctx::transfer_t transfer = ctx::jump_fcontext(schedulerContext, nullptr);
+  schedulerContext = transfer.fctx;
+}
+
+void CtaRunner::fiberMain(ctx::transfer_t transfer) {
+  auto *fiber = static_cast<Fiber *>(transfer.data);
+  CtaRunner *runner = fiber->runner;
+  runner->schedulerContext = transfer.fctx;
+  // Exceptions must not unwind past this frame: the fiber's stack has no
+  // caller to unwind into.
+  try {
+    runner->launch.entry(runtimeTable(), runner->launch.params);
+  } catch (const std::exception &e) {
+    runner->threadError(std::string("kernel threw an exception: ") + e.what());
+  } catch (...) {
+    runner->threadError("kernel threw an exception");
+  }
+  runner->threadExited(*fiber);
+  runner->suspend();
+  std::abort(); // an exited fiber is never resumed
+}
+
+void CtaRunner::threadExited(Fiber &fiber) {
+  fiber.state = FiberState::Exited;
+  ++exitedCount;
+  Warp &warp = warps[fiber.pub.linearTid / 32];
+  unsigned bit = 1u << fiber.pub.laneId;
+  warp.exited |= bit;
+  if (blockArrived > 0)
+    fatal("__syncthreads at " + site(blockFile, blockLine) +
+          " can never complete: " + threadName(fiber) +
+          " exited without reaching it while " + std::to_string(blockArrived) +
+          " of " + std::to_string(numThreads) + " threads wait there");
+  if (warp.arrived && (warp.mask & bit))
+    fatal(std::string(warp.op) + " at " + site(warp.file, warp.line) +
+          " can never complete: lane " + std::to_string(fiber.pub.laneId) +
+          " of warp " + std::to_string(fiber.pub.linearTid / 32) +
+          " exited without reaching it while lanes " +
+          laneList(warp.arrived) + " wait there");
+}
+
+void CtaRunner::syncThreads(const char *file, unsigned line) {
+  Fiber &fiber = *running;
+  if (exitedCount > 0) {
+    const Fiber *gone = nullptr;
+    for (const Fiber &f : fibers)
+      if (f.state == FiberState::Exited) {
+        gone = &f;
+        break;
+      }
+    fatal("__syncthreads at " + site(file, line) + " can never complete: " +
+          std::to_string(exitedCount) + " of " + std::to_string(numThreads) +
+          " threads exited without reaching it (first: " + threadName(*gone) +
+          ")");
+  }
+  if (blockArrived == 0) {
+    blockFile = file;
+    blockLine = line;
+    blockFirstWaiter = fiber.pub.linearTid;
+  } else if (!sameSite(blockFile, blockLine, file, line)) {
+    fatal("divergent __syncthreads: " + threadName(fibers[blockFirstWaiter]) +
+          " waits at " + site(blockFile, blockLine) + " but " +
+          threadName(fiber) + " reached " + site(file, line));
+  }
+  fiber.state = FiberState::AtBlockBarrier;
+  fiber.waitFile = file;
+  fiber.waitLine = line;
+  if (++blockArrived == numThreads) {
+    blockArrived = 0;
+    for (Fiber &f : fibers)
+      f.state = FiberState::Ready;
+    return; // the last arrival continues without a switch
+  }
+  suspend();
+}
+
+void CtaRunner::syncWarp(unsigned mask, const char *op, const char *file,
+                         unsigned line) {
+  Fiber &fiber = *running;
+  unsigned warpIndex = fiber.pub.linearTid / 32;
+  Warp &warp = warps[warpIndex];
+  unsigned bit = 1u << fiber.pub.laneId;
+  mask &= fiber.pub.warpLaneMask;
+  // Built only on the error paths: this is the emulator's hottest function.
+  auto where = [&] { return std::string(op) + " at " + site(file, line); };
+  if (!(mask & bit))
+    fatal(where() + ": " + threadName(fiber) + " passes mask " + hex(mask) +
+          ", which does not include its own lane");
+  if (mask & warp.exited)
+    fatal(where() + " can never complete: lanes " + laneList(mask & warp.exited) +
+          " of warp " + std::to_string(warpIndex) +
+          " exited without reaching it");
+  if (warp.arrived == 0) {
+    warp.mask = mask;
+    warp.op = op;
+    warp.file = file;
+    warp.line = line;
+  } else if (warp.mask != mask || std::strcmp(warp.op, op) != 0 ||
+             !sameSite(warp.file, warp.line, file, line)) {
+    fatal("divergent warp collectives in warp " + std::to_string(warpIndex) +
+          ": lanes " + laneList(warp.arrived) + " wait at " + warp.op +
+          " at " + site(warp.file, warp.line) + " (mask " + hex(warp.mask) +
+          ") but lane " + std::to_string(fiber.pub.laneId) + " reached " +
+          where() + " (mask " + hex(mask) + ")");
+  }
+  warp.arrived |= bit;
+  fiber.state = FiberState::AtWarpBarrier;
+  fiber.waitOp = op;
+  fiber.waitFile = file;
+  fiber.waitLine = line;
+  fiber.waitMask = mask;
+  if (warp.arrived == mask) {
+    warp.arrived = 0;
+    ++warp.opCount; // later collectives use the other scratch buffer
+    release(warpIndex * 32, 32, mask);
+    return;
+  }
+  suspend();
+}
+
+void CtaRunner::release(unsigned first, unsigned count, unsigned mask) {
+  for (unsigned lane = 0; lane < count && first + lane < numThreads; ++lane)
+    if (mask & (1u << lane))
+      fibers[first + lane].state = FiberState::Ready;
+}
+
+unsigned char *CtaRunner::warpScratch() {
+  Warp &warp = warps[running->pub.linearTid / 32];
+  return warp.scratch[warp.opCount & 1];
+}
+
+void CtaRunner::diagnoseDeadlock() {
+  std::string message = "deadlock: no thread can proceed;";
+  if (blockArrived)
+    message += " " + std::to_string(blockArrived) + " of " +
+               std::to_string(numThreads) + " threads wait at __syncthreads at " +
+               site(blockFile, blockLine) + ";";
+  for (unsigned w = 0; w < warps.size(); ++w)
+    if (warps[w].arrived)
+      message += " warp " + std::to_string(w) + " lanes " +
+                 laneList(warps[w].arrived) + " wait at " + warps[w].op +
+                 " at " + site(warps[w].file, warps[w].line) + " (mask " +
+                 hex(warps[w].mask) + ");";
+  if (exitedCount)
+    message += " " + std::to_string(exitedCount) + " threads exited;";
+  launch.recordError(ctaPrefix() + message);
+  launch.aborted = true;
+}
+
+void CtaRunner::fatal(const std::string &message) {
+  launch.recordError(ctaPrefix() + message);
+  launch.aborted = true;
+  ctaAborted = true;
+  suspend();
+  std::abort(); // an abandoned CTA's fibers are never resumed
+}
+
+void CtaRunner::threadError(const std::string &message) {
+  launch.recordError(ctaPrefix() +
+                     (running ? threadName(*running) + ": " : std::string()) +
+                     message);
+}
+
+ThreadState *CtaRunner::current() { return &running->pub; }
+
+void *CtaRunner::staticShared(const void *key, std::size_t bytes,
+                              const char *name) {
+  for (const StaticAllocation &a : staticAllocations)
+    if (a.key == key)
+      return staticSharedBase + a.offset;
+  std::size_t offset = alignUp(staticSharedUsed, kSharedAlignment);
+  if (offset + bytes > kStaticSharedCapacity)
+    fatal("static shared memory '" + std::string(name) + "' (" +
+          std::to_string(bytes) + " bytes) exceeds the emulator's " +
+          std::to_string(kStaticSharedCapacity) + "-byte capacity");
+  // Poisoned when first claimed in this CTA: uninitialised reads give NaN.
+  std::memset(staticSharedBase + offset, kPoisonByte, bytes);
+  staticAllocations.push_back({key, offset, bytes});
+  staticSharedUsed = offset + bytes;
+  return staticSharedBase + offset;
+}
+
+bool CtaRunner::isShared(const void *address, std::size_t bytes) const {
+  auto p = reinterpret_cast<std::uintptr_t>(address);
+  auto inside = [&](const unsigned char *base, std::size_t size) {
+    auto b = reinterpret_cast<std::uintptr_t>(base);
+    return p >= b && p + bytes <= b + size;
+  };
+  return inside(staticSharedBase, staticSharedUsed) ||
+         inside(dynamicSharedBase, launch.config.dynamicSharedBytes);
+}
+
+void CtaRunner::cpAsync(void *dst, const void *src, unsigned bytes,
+                        unsigned srcBytes, const char *file, unsigned line) {
+  auto where = [&] { return "cp_async at " + site(file, line); };
+  if (!isShared(dst, bytes))
+    return threadError(where() + ": destination " +
+                       hex(reinterpret_cast<std::uintptr_t>(dst)) +
+                       " is not inside this CTA's shared memory");
+  if (reinterpret_cast<std::uintptr_t>(dst) % bytes ||
+      (srcBytes && reinterpret_cast<std::uintptr_t>(src) % bytes))
+    return threadError(where() + ": addresses must be " + std::to_string(bytes) +
+                       "-byte aligned");
+  PendingCopy copy;
+  copy.dst = dst;
+  copy.bytes = bytes;
+  // The source is read now (it is global memory the kernel does not write
+  // meanwhile); the destination is written at the wait, so shared memory
+  // stays poisoned until then.
+  std::memcpy(copy.data, src, srcBytes);
+  std::memset(copy.data + srcBytes, 0, bytes - srcBytes);
+  running->copies.push_back(copy);
+}
+
+void CtaRunner::cpAsyncCommit() {
+  running->groupEnds.push_back(running->copies.size());
+}
+
+void CtaRunner::cpAsyncWait(unsigned pendingGroups) {
+  Fiber &fiber = *running;
+  if (fiber.groupEnds.size() <= pendingGroups)
+    return;
+  std::size_t groupsToLand = fiber.groupEnds.size() - pendingGroups;
+  landCopies(fiber, fiber.groupEnds[groupsToLand - 1]);
+  fiber.groupEnds.erase(fiber.groupEnds.begin(),
+                        fiber.groupEnds.begin() + groupsToLand);
+}
+
+void CtaRunner::landCopies(Fiber &fiber, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i)
+    std::memcpy(fiber.copies[i].dst, fiber.copies[i].data,
+                fiber.copies[i].bytes);
+  fiber.copies.erase(fiber.copies.begin(), fiber.copies.begin() + count);
+  for (std::size_t &end : fiber.groupEnds)
+    end -= count;
+}
+
+void CtaRunner::globalAccess(std::size_t bytes, bool isStore) {
+  if (isStore) {
+    ++stores;
+    bytesWritten += bytes;
+  } else {
+    ++loads;
+    bytesRead += bytes;
+  }
+}
+
+std::string CtaRunner::ctaPrefix() const {
+  return "kernel '" + launch.config.kernelName + "' CTA (" +
+         std::to_string(ctaid.x) + "," + std::to_string(ctaid.y) + "," +
+         std::to_string(ctaid.z) + "): ";
+}
+
+std::string CtaRunner::threadName(const Fiber &fiber) const {
+  return "thread (" + std::to_string(fiber.pub.tid.x) + "," +
+         std::to_string(fiber.pub.tid.y) + "," +
+         std::to_string(fiber.pub.tid.z) + ")";
+}
+
+std::string CtaRunner::site(const char *file, unsigned line) {
+  return std::string(file ? file : "?") + ":" + std::to_string(line);
+}
+
+} // namespace attn::emu

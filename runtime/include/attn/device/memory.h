@@ -1,0 +1,191 @@
+//===- memory.h - Device library: shared memory, global accessors, cp.async -*- C++ -*-===//
+//
+// Generated kernels reach memory only through this header:
+//  - shared memory is declared with ATTN_SHARED / ATTN_DYNAMIC_SHARED (CUDA's
+//    `extern __shared__` cannot be rewritten by a macro, so the project owns
+//    the spelling on both sides);
+//  - every global load and store goes through ld_global / st_global (or their
+//    predicated forms), which carry the extent of the tensor they touch. On the
+//    GPU they are plain accesses; in the emulator they bounds-check (memcheck)
+//    and feed the access counters, the hook points DESIGN.md asks for;
+//  - tiles are staged with cp_async, which zero-fills past the extent so ragged
+//    tiles need no branches. In the emulator a copy lands only at the
+//    cp_async_wait that covers its group, so a missing wait reads the 0xFF
+//    poison of shared memory instead of passing by luck.
+//
+// Indices and extents are in elements of T, relative to `ptr`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_DEVICE_MEMORY_H
+#define ATTN_DEVICE_MEMORY_H
+
+#include "attn/device/config.h"
+
+#if ATTN_DEVICE_CUDA
+/// Declares a static shared array `type name[count]`, 16-byte aligned (the
+/// emulator's definition is in cuda_emu.h).
+#define ATTN_SHARED(type, name, count) __shared__ __align__(16) type name[count]
+/// Binds `type *name` to the CTA's dynamic shared memory. One byte array for
+/// every kernel and type, so several kernels in one module never conflict.
+#define ATTN_DYNAMIC_SHARED(type, name)                                        \
+  extern __shared__ __align__(16) unsigned char attnDynamicShared[];           \
+  type *const name = reinterpret_cast<type *>(attnDynamicShared)
+#endif
+
+namespace attn::device {
+
+#if ATTN_DEVICE_CUDA
+
+/// Loads ptr[index]; the caller guarantees 0 <= index < extent (checked and
+/// reported in the emulator).
+template <typename T>
+ATTN_DEVICE_FN T ld_global(const T *ptr, int64_t index, int64_t extent) {
+  return ptr[index];
+}
+/// Stores ptr[index] = value; the caller guarantees 0 <= index < extent.
+template <typename T>
+ATTN_DEVICE_FN void st_global(T *ptr, int64_t index, int64_t extent, T value) {
+  ptr[index] = value;
+}
+/// ptr[index] when 0 <= index < extent, else `fallback` (no access).
+template <typename T>
+ATTN_DEVICE_FN T ld_global_or(const T *ptr, int64_t index, int64_t extent,
+                              T fallback) {
+  return index >= 0 && index < extent ? ptr[index] : fallback;
+}
+/// Stores ptr[index] = value only when 0 <= index < extent.
+template <typename T>
+ATTN_DEVICE_FN void st_global_if(T *ptr, int64_t index, int64_t extent,
+                                 T value) {
+  if (index >= 0 && index < extent)
+    ptr[index] = value;
+}
+
+/// Asynchronously copies `Bytes` (4, 8 or 16) bytes from &gmem[index] to
+/// `smem`; bytes of elements at or past `extent` are zero-filled instead of
+/// read. Both addresses must be `Bytes`-aligned. Lands at cp_async_wait.
+template <int Bytes, typename T>
+ATTN_DEVICE_FN void cp_async(void *smem, const T *gmem, int64_t index,
+                             int64_t extent) {
+  static_assert(Bytes == 4 || Bytes == 8 || Bytes == 16,
+                "cp.async copies 4, 8 or 16 bytes");
+  int64_t available = (extent - index) * static_cast<int64_t>(sizeof(T));
+  unsigned srcBytes =
+      available <= 0 ? 0u : (available >= Bytes ? Bytes : unsigned(available));
+  // With src-size 0 nothing is read, so the base pointer stands in for a
+  // possibly out-of-range address.
+  const void *src = srcBytes ? static_cast<const void *>(gmem + index)
+                             : static_cast<const void *>(gmem);
+  unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  if constexpr (Bytes == 16)
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst),
+                 "l"(src), "r"(srcBytes)
+                 : "memory");
+  else
+    asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;\n" ::"r"(dst),
+                 "l"(src), "n"(Bytes), "r"(srcBytes)
+                 : "memory");
+}
+/// Closes the calling thread's current group of cp_async copies.
+ATTN_DEVICE_FN void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+/// Waits until at most `Pending` of the thread's committed groups are still
+/// in flight. Other threads see the data only after a following barrier.
+template <int Pending> ATTN_DEVICE_FN void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(Pending) : "memory");
+}
+
+#else
+
+namespace detail {
+inline void traceGlobal(const void *address, std::size_t bytes, bool isStore) {
+  if (__builtin_expect(emu::detail::self().flags & emu::kTraceGlobalAccesses,
+                       0))
+    emu::detail::rt().globalAccess(address, bytes, isStore);
+}
+} // namespace detail
+
+/// Loads ptr[index]; the caller guarantees 0 <= index < extent. Out of range
+/// is reported as a memcheck error and yields T{} without touching memory.
+template <typename T>
+ATTN_DEVICE_FN T ld_global(const T *ptr, int64_t index, int64_t extent,
+                           const char *file = __builtin_FILE(),
+                           unsigned line = __builtin_LINE()) {
+  if (__builtin_expect(index < 0 || index >= extent, 0)) {
+    emu::detail::rt().outOfBounds("ld_global", ptr, index, extent, file, line);
+    return T{};
+  }
+  detail::traceGlobal(ptr + index, sizeof(T), false);
+  return ptr[index];
+}
+/// Stores ptr[index] = value; the caller guarantees 0 <= index < extent. Out
+/// of range is reported as a memcheck error and the store is dropped.
+template <typename T>
+ATTN_DEVICE_FN void st_global(T *ptr, int64_t index, int64_t extent, T value,
+                              const char *file = __builtin_FILE(),
+                              unsigned line = __builtin_LINE()) {
+  if (__builtin_expect(index < 0 || index >= extent, 0)) {
+    emu::detail::rt().outOfBounds("st_global", ptr, index, extent, file, line);
+    return;
+  }
+  detail::traceGlobal(ptr + index, sizeof(T), true);
+  ptr[index] = value;
+}
+/// ptr[index] when 0 <= index < extent, else `fallback` (no access).
+template <typename T>
+ATTN_DEVICE_FN T ld_global_or(const T *ptr, int64_t index, int64_t extent,
+                              T fallback) {
+  if (index < 0 || index >= extent)
+    return fallback;
+  detail::traceGlobal(ptr + index, sizeof(T), false);
+  return ptr[index];
+}
+/// Stores ptr[index] = value only when 0 <= index < extent.
+template <typename T>
+ATTN_DEVICE_FN void st_global_if(T *ptr, int64_t index, int64_t extent,
+                                 T value) {
+  if (index < 0 || index >= extent)
+    return;
+  detail::traceGlobal(ptr + index, sizeof(T), true);
+  ptr[index] = value;
+}
+
+/// Asynchronously copies `Bytes` (4, 8 or 16) bytes from &gmem[index] to
+/// `smem`; bytes of elements at or past `extent` are zero-filled instead of
+/// read. Both addresses must be `Bytes`-aligned. The emulator reads the source
+/// now and writes shared memory at the cp_async_wait covering this copy.
+template <int Bytes, typename T>
+ATTN_DEVICE_FN void cp_async(void *smem, const T *gmem, int64_t index,
+                             int64_t extent,
+                             const char *file = __builtin_FILE(),
+                             unsigned line = __builtin_LINE()) {
+  static_assert(Bytes == 4 || Bytes == 8 || Bytes == 16,
+                "cp.async copies 4, 8 or 16 bytes");
+  if (__builtin_expect(index < 0, 0)) {
+    emu::detail::rt().outOfBounds("cp_async", gmem, index, extent, file, line);
+    return;
+  }
+  int64_t available = (extent - index) * static_cast<int64_t>(sizeof(T));
+  unsigned srcBytes =
+      available <= 0 ? 0u : (available >= Bytes ? Bytes : unsigned(available));
+  const T *src = srcBytes ? gmem + index : gmem;
+  if (srcBytes)
+    detail::traceGlobal(src, srcBytes, false);
+  emu::detail::rt().cpAsync(smem, src, Bytes, srcBytes, file, line);
+}
+/// Closes the calling thread's current group of cp_async copies.
+ATTN_DEVICE_FN void cp_async_commit() { emu::detail::rt().cpAsyncCommit(); }
+/// Waits until at most `Pending` of the thread's committed groups are still
+/// in flight; in the emulator the older groups land in shared memory now.
+template <int Pending> ATTN_DEVICE_FN void cp_async_wait() {
+  static_assert(Pending >= 0, "cp.async.wait_group takes a count >= 0");
+  emu::detail::rt().cpAsyncWait(Pending);
+}
+
+#endif
+
+} // namespace attn::device
+
+#endif // ATTN_DEVICE_MEMORY_H

@@ -1,0 +1,424 @@
+//===- cuda_emu.h - CUDA keywords and builtins for the CPU emulator -*- C++ -*-===//
+//
+// Lets a CUDA kernel source compile as plain host C++ (clang++/g++ with
+// `-x c++ -include attn/emu/cuda_emu.h`) so that the emulator can run it with
+// one fiber per CUDA thread. It defines the CUDA keywords, the thread-index
+// builtins, barriers, warp shuffles and votes, and the emulator's side of the
+// project's shared-memory macros.
+//
+// Everything that needs per-thread or per-CTA state calls into the emulator
+// through a table of function pointers (`attn::emu::Runtime`) that the kernel's
+// entry point receives at every launch. That keeps a kernel .so free of
+// undefined symbols and of `thread_local` (which makes dlclose unreliable): the
+// emulator library owns all thread-local state, the kernel only calls it.
+//
+// The contract between this header and the emulator library is versioned by
+// `kAbiVersion`; bump it whenever `Runtime` or `ThreadState` changes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_EMU_CUDA_EMU_H
+#define ATTN_EMU_CUDA_EMU_H
+
+#if defined(__CUDACC__) || defined(__CUDACC_RTC__)
+#error "attn/emu/cuda_emu.h is for host C++ builds of CUDA sources only"
+#endif
+
+#include <atomic>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+//===----------------------------------------------------------------------===//
+// Keywords
+//===----------------------------------------------------------------------===//
+
+#define __global__
+#define __device__
+#define __host__
+#define __constant__
+#define __forceinline__ inline __attribute__((always_inline))
+// __noinline__ is deliberately not defined: libstdc++ spells GCC's attribute
+// `__attribute__((__noinline__))`, which such a macro would break. Generated
+// code does not use it.
+#define __launch_bounds__(...)
+#define __align__(n) __attribute__((aligned(n)))
+// __restrict__ is understood by both clang and gcc as is.
+
+/// CUDA's built-in vector of three unsigned components (threadIdx, blockIdx).
+struct uint3 {
+  unsigned x, y, z;
+};
+
+/// CUDA's launch-dimension type; unspecified components default to 1.
+struct dim3 {
+  unsigned x, y, z;
+  constexpr dim3(unsigned x = 1, unsigned y = 1, unsigned z = 1)
+      : x(x), y(y), z(z) {}
+};
+
+namespace attn::emu {
+
+/// Version of the kernel <-> emulator contract below. The emulator rejects a
+/// kernel built against another version instead of misreading its state.
+inline constexpr unsigned kAbiVersion = 1;
+
+/// Bytes of per-warp scratch for one warp collective (shuffle slots, mma and
+/// ldmatrix fragments). Two such buffers alternate so that a lane running
+/// ahead into the next collective never overwrites data a slower lane of the
+/// same warp has not read yet.
+inline constexpr unsigned kWarpScratchBytes = 2048;
+
+/// Bits of `ThreadState::flags`.
+enum ThreadFlags : unsigned {
+  /// Report every global access to `Runtime::globalAccess` (counters).
+  kTraceGlobalAccesses = 1u << 0,
+};
+
+/// What kernel code may read about the CUDA thread it runs as. Owned by the
+/// emulator; valid while the thread's fiber runs.
+struct ThreadState {
+  uint3 tid;                    ///< threadIdx
+  uint3 ctaid;                  ///< blockIdx
+  dim3 ntid;                    ///< blockDim
+  dim3 nctaid;                  ///< gridDim
+  unsigned linearTid;           ///< x + y*ntid.x + z*ntid.x*ntid.y
+  unsigned laneId;              ///< linearTid % 32
+  unsigned warpLaneMask;        ///< lanes that exist in this thread's warp
+  unsigned flags;               ///< ThreadFlags
+  unsigned char *dynamicShared; ///< this CTA's dynamic shared memory
+};
+
+/// Services the emulator provides to kernel code. One table per process; the
+/// kernel's entry point stores the pointer it is launched with.
+struct Runtime {
+  unsigned abiVersion;
+  /// The CUDA thread whose fiber is running on the calling OS thread.
+  ThreadState *(*current)();
+  /// CTA-wide barrier; `file:line` names it in diagnostics.
+  void (*syncThreads)(const char *file, unsigned line);
+  /// Warp barrier over the lanes of `mask`; `op` names the collective.
+  void (*syncWarp)(unsigned mask, const char *op, const char *file,
+                   unsigned line);
+  /// The scratch buffer the calling lane's warp uses for its next collective.
+  unsigned char *(*warpScratch)();
+  /// Per-CTA storage for one static shared-memory declaration, identified by
+  /// `key` (the address of a static object unique to the declaration).
+  void *(*staticShared)(const void *key, std::size_t bytes, const char *name);
+  /// Starts an asynchronous copy of `srcBytes` bytes (zero-filled up to
+  /// `bytes`) from global to shared memory; it lands at the matching wait.
+  void (*cpAsync)(void *dst, const void *src, unsigned bytes,
+                  unsigned srcBytes, const char *file, unsigned line);
+  /// Closes the calling thread's current cp.async group.
+  void (*cpAsyncCommit)();
+  /// Lands all but the newest `pendingGroups` committed cp.async groups.
+  void (*cpAsyncWait)(unsigned pendingGroups);
+  /// Counter hook: one global access of `bytes` bytes at `address`.
+  void (*globalAccess)(const void *address, std::size_t bytes, bool isStore);
+  /// Memcheck hook: an access outside `[0, extent)` elements of `base`.
+  void (*outOfBounds)(const char *op, const void *base, long long index,
+                      long long extent, const char *file, unsigned line);
+  /// Records an error for the current launch; the kernel keeps running.
+  void (*error)(const char *message);
+};
+
+/// A type-erased kernel entry point: `params` points at the kernel's
+/// parameter struct (or, for in-process launches, at a packed argument list).
+using KernelEntry = void (*)(const Runtime *runtime, const void *params);
+
+namespace detail {
+
+/// The runtime table for this DSO. Hidden so that every kernel .so has its
+/// own copy, set by its entry points; atomic because CTAs of one launch run on
+/// several OS threads that all store the same value.
+__attribute__((visibility("hidden"))) inline std::atomic<const Runtime *>
+    runtimeTable{nullptr};
+
+inline const Runtime &rt() {
+  return *runtimeTable.load(std::memory_order_relaxed);
+}
+inline ThreadState &self() { return *rt().current(); }
+
+/// Stores `runtime` for this DSO; false (with an error recorded) if the kernel
+/// was built against another version of this header.
+inline bool enter(const Runtime *runtime) {
+  if (runtime->abiVersion != kAbiVersion) {
+    runtime->error("kernel was compiled against a different cuda_emu.h ABI "
+                   "version than the emulator runs");
+    return false;
+  }
+  runtimeTable.store(runtime, std::memory_order_relaxed);
+  return true;
+}
+
+/// Calls a `__global__` function that takes one parameter struct by value.
+template <typename Param>
+void invokeWithParams(const Runtime *runtime, void (*kernel)(Param),
+                      const void *params) {
+  using Struct = std::remove_cv_t<std::remove_reference_t<Param>>;
+  if (enter(runtime))
+    kernel(*static_cast<const Struct *>(params));
+}
+/// Calls a `__global__` function without parameters.
+inline void invokeWithParams(const Runtime *runtime, void (*kernel)(),
+                             const void *) {
+  if (enter(runtime))
+    kernel();
+}
+
+/// One lane's value crosses the warp through the scratch: every lane of
+/// `mask` deposits, the warp synchronises, then each reads lane `srcLane`
+/// (or keeps its own value when `srcLane` is negative: CUDA's out-of-segment
+/// rule).
+template <typename T>
+T warpExchange(unsigned mask, T value, int srcLane, const char *op,
+               const char *file, unsigned line) {
+  static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 8,
+                "warp shuffles move at most 8 bytes");
+  ThreadState &me = self();
+  unsigned char *scratch = rt().warpScratch();
+  std::memcpy(scratch + me.laneId * 8, &value, sizeof(T));
+  rt().syncWarp(mask, op, file, line);
+  if (srcLane < 0)
+    return value;
+  if (!(mask & me.warpLaneMask & (1u << srcLane))) {
+    rt().error("warp shuffle reads a lane outside its mask; CUDA leaves the "
+               "result undefined");
+    return value;
+  }
+  T result;
+  std::memcpy(&result, scratch + srcLane * 8, sizeof(T));
+  return result;
+}
+
+/// Start of the `width`-lane segment that `lane` belongs to.
+inline int segmentBase(int lane, int width) { return lane & ~(width - 1); }
+
+/// Key for one static shared-memory declaration: the address of a static
+/// object private to the declaration (distinct objects have distinct
+/// addresses; this is not thread-local state).
+inline void *staticShared(const void *key, std::size_t bytes,
+                          const char *name) {
+  return rt().staticShared(key, bytes, name);
+}
+
+} // namespace detail
+} // namespace attn::emu
+
+//===----------------------------------------------------------------------===//
+// Thread indices
+//===----------------------------------------------------------------------===//
+
+// Macros rather than objects: `threadIdx.x` must read the *current fiber's*
+// index, and a macro keeps `auto i = threadIdx.x` an `unsigned` as in CUDA.
+#define threadIdx (::attn::emu::detail::self().tid)
+#define blockIdx (::attn::emu::detail::self().ctaid)
+#define blockDim (::attn::emu::detail::self().ntid)
+#define gridDim (::attn::emu::detail::self().nctaid)
+/// The warp width, as CUDA's `warpSize`.
+inline constexpr int warpSize = 32;
+
+//===----------------------------------------------------------------------===//
+// Barriers, shuffles, votes
+//===----------------------------------------------------------------------===//
+
+/// CTA-wide barrier. The default arguments record where it is written so that
+/// a barrier that not every thread reaches is reported by file and line.
+inline void __syncthreads(const char *file = __builtin_FILE(),
+                          unsigned line = __builtin_LINE()) {
+  ::attn::emu::detail::rt().syncThreads(file, line);
+}
+
+/// Warp barrier over the lanes of `mask`.
+inline void __syncwarp(unsigned mask = 0xffffffffu,
+                       const char *file = __builtin_FILE(),
+                       unsigned line = __builtin_LINE()) {
+  ::attn::emu::detail::rt().syncWarp(mask, "__syncwarp", file, line);
+}
+
+/// The lanes of the calling warp that exist (the emulator has no divergence
+/// tracking, so this is every lane of a full warp).
+inline unsigned __activemask() {
+  return ::attn::emu::detail::self().warpLaneMask;
+}
+
+/// Reads `var` from lane `srcLane` of the caller's `width`-lane segment.
+template <typename T>
+T __shfl_sync(unsigned mask, T var, int srcLane, int width = warpSize,
+              const char *file = __builtin_FILE(),
+              unsigned line = __builtin_LINE()) {
+  int lane = ::attn::emu::detail::self().laneId;
+  int src = ::attn::emu::detail::segmentBase(lane, width) + (srcLane & (width - 1));
+  return ::attn::emu::detail::warpExchange(mask, var, src, "__shfl_sync", file,
+                                           line);
+}
+
+/// Reads `var` from lane `laneId ^ laneMask`; a source in a later segment
+/// returns the caller's own value, as in CUDA.
+template <typename T>
+T __shfl_xor_sync(unsigned mask, T var, int laneMask, int width = warpSize,
+                  const char *file = __builtin_FILE(),
+                  unsigned line = __builtin_LINE()) {
+  int lane = ::attn::emu::detail::self().laneId;
+  int src = lane ^ laneMask;
+  if (src >= ::attn::emu::detail::segmentBase(lane, width) + width)
+    src = -1;
+  return ::attn::emu::detail::warpExchange(mask, var, src, "__shfl_xor_sync",
+                                           file, line);
+}
+
+/// Reads `var` from lane `laneId + delta` within the caller's segment, else
+/// returns the caller's own value.
+template <typename T>
+T __shfl_down_sync(unsigned mask, T var, unsigned delta, int width = warpSize,
+                   const char *file = __builtin_FILE(),
+                   unsigned line = __builtin_LINE()) {
+  int lane = ::attn::emu::detail::self().laneId;
+  int src = lane + static_cast<int>(delta);
+  if (src >= ::attn::emu::detail::segmentBase(lane, width) + width)
+    src = -1;
+  return ::attn::emu::detail::warpExchange(mask, var, src, "__shfl_down_sync",
+                                           file, line);
+}
+
+/// Reads `var` from lane `laneId - delta` within the caller's segment, else
+/// returns the caller's own value.
+template <typename T>
+T __shfl_up_sync(unsigned mask, T var, unsigned delta, int width = warpSize,
+                 const char *file = __builtin_FILE(),
+                 unsigned line = __builtin_LINE()) {
+  int lane = ::attn::emu::detail::self().laneId;
+  int src = lane - static_cast<int>(delta);
+  if (src < ::attn::emu::detail::segmentBase(lane, width))
+    src = -1;
+  return ::attn::emu::detail::warpExchange(mask, var, src, "__shfl_up_sync",
+                                           file, line);
+}
+
+/// Bit i set iff lane i of `mask` passes a non-zero `predicate`.
+inline unsigned __ballot_sync(unsigned mask, int predicate,
+                              const char *file = __builtin_FILE(),
+                              unsigned line = __builtin_LINE()) {
+  using namespace ::attn::emu::detail;
+  ::attn::emu::ThreadState &me = self();
+  unsigned char *scratch = rt().warpScratch();
+  scratch[me.laneId * 8] = predicate != 0;
+  rt().syncWarp(mask, "__ballot_sync", file, line);
+  unsigned ballot = 0;
+  for (unsigned lane = 0; lane < 32; ++lane)
+    if ((mask & me.warpLaneMask & (1u << lane)) && scratch[lane * 8])
+      ballot |= 1u << lane;
+  return ballot;
+}
+
+/// True iff any lane of `mask` passes a non-zero `predicate`.
+inline int __any_sync(unsigned mask, int predicate,
+                      const char *file = __builtin_FILE(),
+                      unsigned line = __builtin_LINE()) {
+  return __ballot_sync(mask, predicate, file, line) != 0;
+}
+
+/// True iff every lane of `mask` passes a non-zero `predicate`.
+inline int __all_sync(unsigned mask, int predicate,
+                      const char *file = __builtin_FILE(),
+                      unsigned line = __builtin_LINE()) {
+  unsigned lanes = mask & ::attn::emu::detail::self().warpLaneMask;
+  return __ballot_sync(mask, predicate, file, line) == lanes;
+}
+
+//===----------------------------------------------------------------------===//
+// Atomics and scalar builtins
+//===----------------------------------------------------------------------===//
+
+// CTAs of one launch run on several OS threads, so device atomics are real
+// atomics.
+
+/// CUDA atomicAdd on int/unsigned/unsigned long long: returns the old value.
+template <typename T, typename = std::enable_if_t<std::is_integral_v<T>>>
+inline T atomicAdd(T *address, T value) {
+  return __atomic_fetch_add(address, value, __ATOMIC_RELAXED);
+}
+/// CUDA atomicAdd on float: returns the old value.
+inline float atomicAdd(float *address, float value) {
+  float old, desired;
+  __atomic_load(address, &old, __ATOMIC_RELAXED);
+  do
+    desired = old + value;
+  while (!__atomic_compare_exchange(address, &old, &desired, false,
+                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+  return old;
+}
+/// CUDA atomicMax on integers: returns the old value.
+template <typename T, typename = std::enable_if_t<std::is_integral_v<T>>>
+inline T atomicMax(T *address, T value) {
+  T old = __atomic_load_n(address, __ATOMIC_RELAXED);
+  while (old < value && !__atomic_compare_exchange_n(address, &old, value, false,
+                                                     __ATOMIC_RELAXED,
+                                                     __ATOMIC_RELAXED))
+    ;
+  return old;
+}
+
+inline float __int_as_float(int x) {
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+inline float __uint_as_float(unsigned x) {
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+inline int __float_as_int(float f) {
+  int x;
+  std::memcpy(&x, &f, 4);
+  return x;
+}
+inline unsigned __float_as_uint(float f) {
+  unsigned x;
+  std::memcpy(&x, &f, 4);
+  return x;
+}
+inline float __expf(float x) { return std::exp(x); }
+inline float __logf(float x) { return std::log(x); }
+inline float __fdividef(float a, float b) { return a / b; }
+inline float __frcp_rn(float x) { return 1.0f / x; }
+inline float __saturatef(float x) {
+  return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x);
+}
+inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+/// Read-only-cache load: an ordinary load on the CPU.
+template <typename T> inline T __ldg(const T *p) { return *p; }
+
+//===----------------------------------------------------------------------===//
+// Shared memory (the emulator's half of the project's macros)
+//===----------------------------------------------------------------------===//
+
+/// `ATTN_SHARED(type, name, count)` declares a static shared array of `count`
+/// elements (16-byte aligned); `name` is usable as a `type *`. In the emulator
+/// it is a per-CTA buffer, poisoned with 0xFF bytes when the CTA starts.
+#define ATTN_SHARED(type, name, count)                                         \
+  static const char name##AttnSharedKey = 0;                                   \
+  type *const name = static_cast<type *>(::attn::emu::detail::staticShared(    \
+      &name##AttnSharedKey, sizeof(type) * static_cast<std::size_t>(count),    \
+      #name))
+
+/// `ATTN_DYNAMIC_SHARED(type, name)` binds `name` (a `type *`) to the CTA's
+/// dynamic shared memory (the launch's dynamicSharedBytes, 0xFF-poisoned).
+#define ATTN_DYNAMIC_SHARED(type, name)                                        \
+  type *const name =                                                           \
+      reinterpret_cast<type *>(::attn::emu::detail::self().dynamicShared)
+
+/// Exports `kernel` (an `extern "C"` __global__ function taking one parameter
+/// struct by value, or nothing) as `attn_emu_entry_<kernel>` for
+/// `attn::emu::KernelLibrary`. Expands to nothing under CUDA.
+#define ATTN_KERNEL_ENTRY(kernel)                                              \
+  extern "C" __attribute__((visibility("default"))) void                       \
+      attn_emu_entry_##kernel(                                                 \
+      const ::attn::emu::Runtime *runtime, const void *params) {               \
+    ::attn::emu::detail::invokeWithParams(runtime, kernel, params);            \
+  }
+
+#endif // ATTN_EMU_CUDA_EMU_H
