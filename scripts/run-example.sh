@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# The main job: builds attn, compiles an example variant and runs it.
+# The main job: builds attn, compiles an example variant down to the kernel IR
+# (decompose → grid tiling → online rewrite → tile classification) and runs
+# it, checking it against the float64 reference interpreter on Level 1.
+# Until the CUDA backend lands, the compiled kernel IR runs on the reference
+# device (the interpreter executes the grid, the KV loop and the skipped /
+# full / partial tiles); see README "Status".
 # Usage: scripts/run-example.sh [example.mlir] [attn-run flags...]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -7,9 +12,14 @@ build="${ATTN_BUILD_DIR:-$root/build}"
 "$root/scripts/build.sh" >/dev/null
 example="${1:-$root/examples/causal.mlir}"
 shift || true
-echo "== attn-opt --attn-decompose $example"
-"$build/tools/attn-opt/attn-opt" --attn-decompose "$example"
-echo "== attn-opt --attn-decompose --attn-analyze"
-"$build/tools/attn-opt/attn-opt" --attn-decompose --attn-analyze "$example" -o /dev/null
-echo "== attn-run --check $example"
-"$build/tools/attn-run/attn-run" "$example" --nq=333 --nk=333 --check "$@"
+pipeline="attn-decompose,attn-tile{block-m=64},attn-online{tile-n=64},attn-fuse"
+echo "== pass count and tile report (attn-opt --report=json, nq = nk = 1024, 64x64 tiles)"
+"$build/tools/attn-opt/attn-opt" "$example" --report=json --nq=1024 --nk=1024 --block-m=64 --block-n=64
+ir="$(mktemp)"
+trap 'rm -f "$ir"' EXIT
+"$build/tools/attn-opt/attn-opt" "$example" --pass-pipeline="builtin.module($pipeline,cse)" -o "$ir"
+echo "== kernel IR: $(wc -l < "$ir") lines (attn-opt --pass-pipeline='builtin.module($pipeline,cse)'); the KV loop:"
+sed -n '/attn.tile_class/,/mask {/p' "$ir" | head -3
+echo "== attn-run --check (ragged sizes, f16 inputs)"
+"$build/tools/attn-run/attn-run" "$example" --nq=333 --nk=333 --dtype=f16 \
+  --pipeline="$pipeline" --check --counters "$@"
