@@ -91,9 +91,12 @@ private:
   Tri compare(arith::CmpIPredicate p, const Abs &a, const Abs &b) const;
   Abs transfer(Operation &op);
 
+  Abs extract(tensor::ExtractOp op);
+
   const MaskContext &ctx;
   const Tile &tile;
   llvm::DenseMap<mlir::Value, Abs> values;
+  llvm::DenseMap<mlir::Value, const TensorView *> tensors;
 };
 
 } // namespace
@@ -231,6 +234,47 @@ Tri TileEvaluator::compare(arith::CmpIPredicate p, const Abs &a,
   }
 }
 
+/// An extraction from a captured integer tensor whose contents are known:
+/// the range of the tensor over the box of index ranges (bounded in size, as
+/// a kernel's per-tile summary would be).
+Abs TileEvaluator::extract(tensor::ExtractOp op) {
+  const TensorView *view = tensors.lookup(op.getTensor());
+  if (!view || !op.getType().isIntOrIndex())
+    return Abs::unknown();
+  size_t rank = view->shape.size();
+  SmallVector<int64_t> lo(rank), hi(rank);
+  int64_t boxSize = 1;
+  for (size_t d = 0; d < rank; ++d) {
+    Abs index = values.lookup(op.getIndices()[d]);
+    if (!index.known || view->shape[d] == 0)
+      return Abs::unknown();
+    // Out-of-range indices fail at run time; the classes only have to be
+    // right for the elements that exist.
+    lo[d] = std::clamp<int64_t>(index.lo, 0, view->shape[d] - 1);
+    hi[d] = std::clamp<int64_t>(index.hi, 0, view->shape[d] - 1);
+    if (lo[d] > hi[d])
+      return Abs::unknown();
+    boxSize *= hi[d] - lo[d] + 1;
+    if (boxSize > (int64_t(1) << 16))
+      return Abs::unknown();
+  }
+  SmallVector<int64_t> at(lo);
+  double mn = std::numeric_limits<double>::infinity(), mx = -mn;
+  for (int64_t k = 0; k < boxSize; ++k) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < rank; ++d)
+      offset = offset * view->shape[d] + at[d];
+    mn = std::min(mn, view->data[offset]);
+    mx = std::max(mx, view->data[offset]);
+    for (int d = static_cast<int>(rank) - 1; d >= 0; --d) {
+      if (++at[d] <= hi[d])
+        break;
+      at[d] = lo[d];
+    }
+  }
+  return interval(static_cast<int64_t>(mn), static_cast<int64_t>(mx));
+}
+
 /// The transfer function of one op.
 Abs TileEvaluator::transfer(Operation &op) {
   auto in = [&](unsigned k) { return values.lookup(op.getOperand(k)); };
@@ -353,6 +397,9 @@ Abs TileEvaluator::transfer(Operation &op) {
           return Abs::unknown();
         return interval(std::min(t.lo, f.lo), std::max(t.hi, f.hi));
       })
+      .Case([&](tensor::ExtractOp e) {
+        return isBool ? Abs::boolean(Tri::Unknown) : extract(e);
+      })
       .Default([&](Operation *) {
         return isBool ? Abs::boolean(Tri::Unknown) : Abs::unknown();
       });
@@ -373,6 +420,9 @@ Tri TileEvaluator::run(Block &block) {
       values[arg] = constant(*ctx.captureScalars[idx - 6]);
     else
       values[arg] = Abs::unknown();
+    if (idx >= 6 && idx - 6 < ctx.captureTensors.size() &&
+        ctx.captureTensors[idx - 6])
+      tensors[arg] = &*ctx.captureTensors[idx - 6];
   }
   for (Operation &op : block) {
     if (op.hasTrait<OpTrait::IsTerminator>())

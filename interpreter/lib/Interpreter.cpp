@@ -658,12 +658,16 @@ llvm::Error Interpreter::executeTileClass(TileClassOp op) {
     return static_cast<int64_t>(get(v).data[0]);
   };
   MaskContext context{index(op.getB()), index(op.getH()), index(op.getNq()),
-                      index(op.getNk()), {}};
+                      index(op.getNk()), {}, {}};
   for (mlir::Value c : op.getCaptures()) {
     std::optional<int64_t> value;
+    std::optional<TensorView> view;
     if (c.getType().isIntOrIndex())
       value = index(c);
+    else if (isa<RankedTensorType>(c.getType()))
+      view = TensorView{get(c).shape, get(c).data};
     context.captureScalars.push_back(value);
+    context.captureTensors.push_back(view);
   }
   Tile tile{index(op.getI0()), index(op.getI1()), index(op.getJ0()),
             index(op.getJ1())};

@@ -73,7 +73,7 @@ struct AttnReportPass : attn::impl::AttnReportBase<AttnReportPass> {
       return c;
     }
     Block &mask = op.getMask().front();
-    MaskContext context{0, 0, nq, keys, {}};
+    MaskContext context{0, 0, nq, keys, {}, {}};
     unsigned nextCapture = 0;
     for (mlir::Value capture : op.getCaptures()) {
       std::optional<int64_t> value;

@@ -32,11 +32,22 @@ enum class TileClass { Full, Empty, Partial };
 /// Prints "full", "empty" or "partial".
 const char *stringifyTileClass(TileClass c);
 
+/// The contents of a captured tensor, row-major, when known (at run time).
+struct TensorView {
+  llvm::ArrayRef<int64_t> shape;
+  llvm::ArrayRef<double> data;
+};
+
 /// Concrete values of the mask region's non-tile arguments. A captured
-/// scalar left unset is unknown (its uses make tiles partial).
+/// scalar left unset is unknown (its uses make tiles partial). A captured
+/// integer tensor whose contents are given is summarised per tile: an
+/// extraction over the tile's index ranges reads the range [min, max] of the
+/// tensor over that box (the run-time block classification: sorted document
+/// ids give exact classes); without contents, extractions are unknown.
 struct MaskContext {
   int64_t b = 0, h = 0, nq = 0, nk = 0;
   llvm::SmallVector<std::optional<int64_t>> captureScalars;
+  llvm::SmallVector<std::optional<TensorView>> captureTensors;
 };
 
 /// A half-open tile of query rows [i0, i1) and key columns [j0, j1).
