@@ -117,6 +117,22 @@ def AttnOnline : Pass<"attn-online"> {
   ];
 }
 
+def AttnFoldExp2 : Pass<"attn-fold-exp2"> {
+  let summary = "Fold log2(e) into the scores after the score region; exp -> exp2";
+  let description = [{
+    GPUs evaluate 2^x natively (ex2.approx); e^x costs an extra multiply per
+    element. On a decomposed cascade, multiplies the scores by log2(e) right
+    after the score region and the mask (so user code still sees natural-log
+    scores) and propagates the scaling through row maxima. A map that reads
+    scaled values only as exp(a - b) with both a and b scaled becomes
+    exp2(a' - b') — the same number; any other use is unscaled first (lse,
+    say), so the result never changes. Run before -attn-tile / -attn-online:
+    the online rewrite then derives its correction from the exp2 map.
+    Cascades without an exp over the scores are left alone.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect"];
+}
+
 def AttnTile : Pass<"attn-tile"> {
   let summary = "Tile the cascade over the kernel grid: batch, heads, Q tiles";
   let description = [{
