@@ -89,6 +89,17 @@ private:
   llvm::Error executeScalar(Operation &op);
 
   const Tensor &get(mlir::Value v) { return env.find(v)->second; }
+  /// The runtime shape of `type`, its dynamic sizes read from `dynamic`.
+  std::vector<int64_t> resolveShape(RankedTensorType type,
+                                    ValueRange dynamic) {
+    std::vector<int64_t> shape;
+    unsigned next = 0;
+    for (int64_t d : type.getShape())
+      shape.push_back(ShapedType::isDynamic(d)
+                          ? static_cast<int64_t>(get(dynamic[next++]).data[0])
+                          : d);
+    return shape;
+  }
   bool has(mlir::Value v) { return env.count(v); }
 
   llvm::DenseMap<mlir::Value, Tensor> env;
@@ -136,15 +147,9 @@ llvm::Error Interpreter::execute(Operation &op) {
   if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op))
     return executeReshape(&op);
   if (auto s = dyn_cast<tensor::SplatOp>(op)) {
-    auto type = s.getType();
-    std::vector<int64_t> shape;
-    unsigned dyn = 0;
-    for (int64_t d : type.getShape())
-      shape.push_back(ShapedType::isDynamic(d)
-                          ? static_cast<int64_t>(
-                                get(s.getDynamicSizes()[dyn++]).data[0])
-                          : d);
-    env[s.getResult()] = Tensor::filled(shape, get(s.getInput()).data[0]);
+    env[s.getResult()] =
+        Tensor::filled(resolveShape(s.getType(), s.getDynamicSizes()),
+                       get(s.getInput()).data[0]);
     return llvm::Error::success();
   }
   if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
@@ -160,15 +165,8 @@ llvm::Error Interpreter::execute(Operation &op) {
     return llvm::Error::success();
   }
   if (auto e = dyn_cast<tensor::EmptyOp>(op)) {
-    auto type = e.getType();
-    std::vector<int64_t> shape;
-    unsigned dyn = 0;
-    for (int64_t d : type.getShape())
-      shape.push_back(ShapedType::isDynamic(d)
-                          ? static_cast<int64_t>(
-                                get(e.getDynamicSizes()[dyn++]).data[0])
-                          : d);
-    env[e.getResult()] = Tensor::filled(shape, 0.0);
+    env[e.getResult()] =
+        Tensor::filled(resolveShape(e.getType(), e.getDynamicSizes()), 0.0);
     return llvm::Error::success();
   }
   return executeScalar(op);

@@ -17,6 +17,7 @@
 #include "attn/Dialect/Equation.h"
 #include "attn/Passes/PassCount.h"
 #include "attn/Passes/Passes.h"
+#include "CascadeUtils.h"
 
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/DenseMap.h"
@@ -41,25 +42,14 @@ namespace {
 // Cascade op queries
 //===----------------------------------------------------------------------===//
 
-bool isCascadeOp(Operation *op) {
-  return isa<attn::ContractOp, attn::MapOp, attn::ReduceOp>(op);
-}
+using attn::isCascadeOp;
 
-/// The parsed equation of a cascade op; std::nullopt for other ops. The
-/// verifier has checked the equation, so a parse failure only means "not a
-/// cascade op we understand" and the op is treated as transparent.
+/// The equation of a cascade op; std::nullopt for other ops (which the
+/// analysis treats as transparent).
 std::optional<attn::Equation> equationOf(Operation *op) {
-  StringRef text;
-  if (auto contract = dyn_cast<attn::ContractOp>(op))
-    text = contract.getEquation();
-  else if (auto map = dyn_cast<attn::MapOp>(op))
-    text = map.getEquation();
-  else if (auto reduce = dyn_cast<attn::ReduceOp>(op))
-    text = reduce.getEquation();
-  else
+  if (!isCascadeOp(op))
     return std::nullopt;
-  std::string error;
-  return attn::Equation::parse(text, error);
+  return attn::equationOf(op);
 }
 
 /// True when `op` is a cascade op with `kv` in an input or its output term.

@@ -58,3 +58,27 @@ MapOp attn::appendCaptures(OpBuilder &b, MapOp map, ValueRange extra,
   map->erase();
   return wider;
 }
+
+MapOp attn::buildMap(OpBuilder &b, Location loc, StringRef eq,
+                     ValueRange inputs, ValueRange captures,
+                     RankedTensorType type, MapBodyFn fill) {
+  auto map = MapOp::create(b, loc, type, b.getStringAttr(eq), inputs,
+                           captures);
+  Block *body = new Block();
+  map.getBody().push_back(body);
+  unsigned rank = type.getRank();
+  for (unsigned d = 0; d < rank; ++d)
+    body->addArgument(b.getIndexType(), loc);
+  for (mlir::Value in : inputs)
+    body->addArgument(cast<RankedTensorType>(in.getType()).getElementType(),
+                      loc);
+  for (mlir::Value c : captures)
+    body->addArgument(c.getType(), loc);
+  OpBuilder bb = OpBuilder::atBlockEnd(body);
+  auto args = body->getArguments();
+  mlir::Value result =
+      fill(bb, loc, args.take_front(rank), args.slice(rank, inputs.size()),
+           args.drop_front(rank + inputs.size()));
+  YieldOp::create(bb, loc, result);
+  return map;
+}

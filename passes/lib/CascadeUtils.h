@@ -37,6 +37,18 @@ mlir::OpFoldResult letterSizeFromInputs(mlir::OpBuilder &b,
                                         llvm::ArrayRef<mlir::Operation *> ops,
                                         char letter);
 
+/// Fills the body of a new attn.map: receives the index arguments, the input
+/// elements and the captures, returns the element to yield.
+using MapBodyFn = llvm::function_ref<mlir::Value(
+    mlir::OpBuilder &, mlir::Location, mlir::ValueRange indices,
+    mlir::ValueRange inputs, mlir::ValueRange captures)>;
+
+/// Creates an attn.map with equation `eq` over `inputs` and `captures`,
+/// result `type`, and the body built by `fill`.
+MapOp buildMap(mlir::OpBuilder &b, mlir::Location loc, llvm::StringRef eq,
+               mlir::ValueRange inputs, mlir::ValueRange captures,
+               mlir::RankedTensorType type, MapBodyFn fill);
+
 /// Clones `map` with `extra` appended to its captures, and returns the new
 /// map (the old one is erased) and the block arguments added for them.
 MapOp appendCaptures(mlir::OpBuilder &b, MapOp map, mlir::ValueRange extra,

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CascadeUtils.h"
 #include "attn/Passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -55,10 +56,11 @@ public:
 private:
   /// Creates an attn.map over `inputs` whose body `fill` computes the
   /// element from (indices, input elements, captures).
-  using BodyFn = function_ref<mlir::Value(OpBuilder &, Location, ValueRange idx,
-                                          ValueRange in, ValueRange caps)>;
+  using BodyFn = MapBodyFn;
   mlir::Value map(StringRef eq, ValueRange inputs, ValueRange captures,
                   RankedTensorType type, BodyFn fill);
+  /// x / rowSum, with 0 where the row sum is 0 (a row with no weight).
+  mlir::Value divideByRowSum(mlir::Value x, mlir::Value rowSum);
   mlir::Value scores();
   /// The mask region kept as a private function (b, h, i, j, nq, nk,
   /// captures…) -> i1 beside the op's function, for tile classification.
@@ -99,25 +101,7 @@ mlir::Value CascadeBuilder::inlineRegion(OpBuilder &bb, Region &region,
 mlir::Value CascadeBuilder::map(StringRef eq, ValueRange inputs,
                                 ValueRange captures, RankedTensorType type,
                                 BodyFn fill) {
-  auto mapOp = MapOp::create(b, loc, type, b.getStringAttr(eq), inputs,
-                             captures);
-  Block *body = new Block();
-  mapOp.getBody().push_back(body);
-  size_t rank = type.getRank();
-  for (size_t d = 0; d < rank; ++d)
-    body->addArgument(b.getIndexType(), loc);
-  for (mlir::Value in : inputs)
-    body->addArgument(cast<RankedTensorType>(in.getType()).getElementType(),
-                      loc);
-  for (mlir::Value c : captures)
-    body->addArgument(c.getType(), loc);
-  OpBuilder bb = OpBuilder::atBlockEnd(body);
-  auto args = body->getArguments();
-  mlir::Value result =
-      fill(bb, loc, args.take_front(rank),
-           args.slice(rank, inputs.size()), args.drop_front(rank + inputs.size()));
-  YieldOp::create(bb, loc, result);
-  return mapOp.getResult();
+  return buildMap(b, loc, eq, inputs, captures, type, fill).getResult();
 }
 
 /// s = score(scale · q·k, b, h, i, j, nq, nk, captures…), masked entries
@@ -202,6 +186,18 @@ FlatSymbolRefAttr CascadeBuilder::maskFunction() {
   return FlatSymbolRefAttr::get(fn.getSymNameAttr());
 }
 
+mlir::Value CascadeBuilder::divideByRowSum(mlir::Value x, mlir::Value rowSum) {
+  return map(L.scores + "," + L.rows + "->" + L.scores, ValueRange{x, rowSum},
+             {}, L.type(L.scores, f32),
+             [&](OpBuilder &bb, Location loc, ValueRange, ValueRange in,
+                 ValueRange) -> mlir::Value {
+               auto zero = arith::CmpFOp::create(
+                   bb, loc, arith::CmpFPredicate::OEQ, in[1], f32Const(bb, 0.0));
+               auto r = arith::DivFOp::create(bb, loc, in[0], in[1]);
+               return zeroIf(bb, zero, r);
+             });
+}
+
 mlir::Value CascadeBuilder::contractPV(mlir::Value p) {
   return ContractOp::create(b, loc, L.type(L.out, f32),
                             b.getStringAttr(L.scores + "," + L.v + "->" + L.out),
@@ -275,15 +271,7 @@ LogicalResult CascadeBuilder::build() {
         });
     mlir::Value l = ReduceOp::create(b, loc, rowsType, ReduceKind::Add,
                                      b.getStringAttr(sRows), e);
-    mlir::Value p = map(sWithRows, ValueRange{e, l}, {}, scoresType,
-                        [&](OpBuilder &bb, Location loc, ValueRange,
-                            ValueRange in, ValueRange) -> mlir::Value {
-                          auto zero = arith::CmpFOp::create(
-                              bb, loc, arith::CmpFPredicate::OEQ, in[1],
-                              f32Const(bb, 0.0));
-                          auto r = arith::DivFOp::create(bb, loc, in[0], in[1]);
-                          return zeroIf(bb, zero, r);
-                        });
+    mlir::Value p = divideByRowSum(e, l);
     o = contractPV(p);
     if (op.getLse())
       lse = map(L.rows + "," + L.rows + "->" + L.rows, ValueRange{m, l}, {},
@@ -346,15 +334,7 @@ LogicalResult CascadeBuilder::build() {
         });
     mlir::Value l = ReduceOp::create(b, loc, rowsType, ReduceKind::Add,
                                      b.getStringAttr(sRows), p);
-    mlir::Value a = map(sWithRows, ValueRange{p, l}, {}, scoresType,
-                        [&](OpBuilder &bb, Location loc, ValueRange,
-                            ValueRange in, ValueRange) -> mlir::Value {
-                          auto zero = arith::CmpFOp::create(
-                              bb, loc, arith::CmpFPredicate::OEQ, in[1],
-                              f32Const(bb, 0.0));
-                          auto r = arith::DivFOp::create(bb, loc, in[0], in[1]);
-                          return zeroIf(bb, zero, r);
-                        });
+    mlir::Value a = divideByRowSum(p, l);
     o = contractPV(a);
     break;
   }

@@ -170,19 +170,14 @@ static void foldBlock(Block &block) {
       OpBuilder ub(user);
       auto type = cast<RankedTensorType>(v.getType());
       std::string term = equationOf(v.getDefiningOp()).output;
-      auto unscale = MapOp::create(ub, user->getLoc(), type,
-                                   ub.getStringAttr(term + "->" + term),
-                                   ValueRange{v}, ValueRange{});
-      Block *ubody = new Block();
-      unscale.getBody().push_back(ubody);
-      for (int64_t d = 0; d < type.getRank(); ++d)
-        ubody->addArgument(ub.getIndexType(), user->getLoc());
-      mlir::Value x = ubody->addArgument(type.getElementType(), user->getLoc());
-      OpBuilder bb = OpBuilder::atBlockEnd(ubody);
-      auto k = arith::ConstantOp::create(
-          bb, user->getLoc(), bb.getFloatAttr(x.getType(), 1.0 / kLog2e));
-      auto r = arith::MulFOp::create(bb, user->getLoc(), x, k);
-      YieldOp::create(bb, user->getLoc(), r.getResult());
+      MapOp unscale = buildMap(
+          ub, user->getLoc(), term + "->" + term, ValueRange{v}, {}, type,
+          [&](OpBuilder &bb, Location loc, ValueRange, ValueRange in,
+              ValueRange) -> mlir::Value {
+            auto k = arith::ConstantOp::create(
+                bb, loc, bb.getFloatAttr(in[0].getType(), 1.0 / kLog2e));
+            return arith::MulFOp::create(bb, loc, in[0], k);
+          });
       use.set(unscale.getResult());
     }
 }

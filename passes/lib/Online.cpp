@@ -72,10 +72,7 @@ private:
   OpFoldResult letterSize(OpBuilder &b, char letter);
   mlir::Value rowMap(OpBuilder &b, Location loc, const std::string &eq,
                      ValueRange inputs, ValueRange captures, Type type,
-                     function_ref<mlir::Value(OpBuilder &, Location,
-                                              ValueRange idx, ValueRange in,
-                                              ValueRange caps)>
-                         body);
+                     MapBodyFn fill);
   mlir::Value cloneBodyAt(OpBuilder &b, Location loc, MapOp source,
                           const std::string &outTerm,
                           ArrayRef<std::string> inputTerms,
@@ -256,31 +253,13 @@ OpFoldResult OnlineRewriter::letterSize(OpBuilder &b, char letter) {
   return size;
 }
 
-mlir::Value OnlineRewriter::rowMap(
-    OpBuilder &b, Location loc, const std::string &eq, ValueRange inputs,
-    ValueRange captures, Type type,
-    function_ref<mlir::Value(OpBuilder &, Location, ValueRange, ValueRange,
-                             ValueRange)>
-        fill) {
-  auto map = MapOp::create(b, loc, type, b.getStringAttr(eq), inputs, captures);
-  Block *body = new Block();
-  map.getBody().push_back(body);
-  auto rt = cast<RankedTensorType>(type);
-  for (int64_t d = 0; d < rt.getRank(); ++d)
-    body->addArgument(b.getIndexType(), loc);
-  for (mlir::Value in : inputs)
-    body->addArgument(cast<RankedTensorType>(in.getType()).getElementType(),
-                      loc);
-  for (mlir::Value c : captures)
-    body->addArgument(c.getType(), loc);
-  OpBuilder bb = OpBuilder::atBlockEnd(body);
-  auto args = body->getArguments();
-  unsigned rank = rt.getRank();
-  mlir::Value r = fill(bb, loc, args.take_front(rank),
-                       args.slice(rank, inputs.size()),
-                       args.drop_front(rank + inputs.size()));
-  YieldOp::create(bb, loc, r);
-  return map.getResult();
+mlir::Value OnlineRewriter::rowMap(OpBuilder &b, Location loc,
+                                   const std::string &eq, ValueRange inputs,
+                                   ValueRange captures, Type type,
+                                   MapBodyFn fill) {
+  return buildMap(b, loc, eq, inputs, captures, cast<RankedTensorType>(type),
+                  fill)
+      .getResult();
 }
 
 /// A new map over `outTerm` whose inputs (`inputs`, indexed by
