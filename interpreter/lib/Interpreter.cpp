@@ -625,7 +625,15 @@ llvm::Error Interpreter::executeInsertSlice(tensor::InsertSliceOp op) {
   Tensor dest = get(op.getDest());
   auto getter = [&](mlir::Value v) -> const Tensor & { return get(v); };
   std::vector<int64_t> sizes = resolveMixed(op.getMixedSizes(), getter);
-  if (sizes != source.shape)
+  // A rank-reducing insert drops unit dimensions of the slice.
+  std::vector<int64_t> nonUnit, sourceNonUnit;
+  for (int64_t d : sizes)
+    if (d != 1)
+      nonUnit.push_back(d);
+  for (int64_t d : source.shape)
+    if (d != 1)
+      sourceNonUnit.push_back(d);
+  if (nonUnit != sourceNonUnit)
     return errorAt(op, "inserted tensor does not have the slice's sizes");
   auto positions = slicePositions(
       op, dest.shape, resolveMixed(op.getMixedOffsets(), getter), sizes,

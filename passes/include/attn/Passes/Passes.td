@@ -185,4 +185,35 @@ def AttnFuse : Pass<"attn-fuse"> {
   ];
 }
 
+def AttnSplitKV : Pass<"attn-split-kv"> {
+  let summary = "Split-KV launch plan: partial states per KV split, then a merge";
+  let description = [{
+    For short query lengths (decoding) one CTA per (batch, head, Q tile)
+    leaves the GPU idle; split-KV also spreads the KV loop over `splits`
+    CTAs. Run after -attn-tile and -attn-online (before -attn-fuse). Inside
+    each grid tile, the KV loop becomes a loop over splits tagged
+    `attn.grid = "s"` (a grid dimension: one CTA per split), each running the
+    KV loop over its own range of whole KV tiles and writing its running
+    values to a workspace indexed by split; what follows (the merge kernel of
+    the plan) combines the partial states with the variant's own combine —
+    the running max by max, every sum rescaled by the correction map of the
+    online rewrite evaluated at (split max, total max) — and then runs the
+    original epilogue. The merge is derived from the cascade, so sigmoid
+    (plain sums) and softplus (numerator and denominator sums) merge
+    correctly too. By default the plan is a new function `<name>_split_kv`
+    (the runtime picks it from the lengths at launch time;
+    `attn.split_kv_plan` on the original names it); `in-place` rewrites the
+    function itself, for testing.
+  }];
+  let options = [
+    Option<"splits", "splits", "int64_t", "4", "number of KV splits">,
+    Option<"inPlace", "in-place", "bool", "false",
+           "rewrite the function itself instead of adding a plan">
+  ];
+  let dependentDialects = [
+    "::attn::AttnDialect", "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // ATTN_PASSES_TD
