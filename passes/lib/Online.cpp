@@ -87,7 +87,8 @@ private:
   llvm::SetVector<Operation *> kvOps;
   SmallVector<Running> running;
   llvm::DenseMap<Operation *, unsigned> runningIndex;
-  llvm::DenseMap<Operation *, MapOp> deferredOf; // deferred map -> itself
+  /// The scale maps deferred past the sums that consume them.
+  llvm::DenseSet<Operation *> deferredMaps;
   llvm::DenseMap<char, OpFoldResult> sizes;
 };
 
@@ -209,7 +210,7 @@ LogicalResult OnlineRewriter::analyze() {
           return refuse("a sum over the KV letter takes two deferred maps");
         running[it->second].deferred = map;
       }
-      deferredOf[map] = map;
+      deferredMaps.insert(map);
     }
   }
 
@@ -224,7 +225,7 @@ LogicalResult OnlineRewriter::analyze() {
       Operation *def = v.getDefiningOp();
       auto it = dependsOnMax.find(def);
       if (it == dependsOnMax.end() || !it->second ||
-          (runningIndex.count(def) && !deferredOf.count(op)))
+          (runningIndex.count(def) && !deferredMaps.contains(op)))
         continue;
       if (dep && dep != it->second)
         return refuse("an op depends on two running maxima");
@@ -385,7 +386,7 @@ void OnlineRewriter::rewrite() {
         SmallVector<mlir::Value> yields(running.size());
         llvm::DenseMap<Operation *, mlir::Value> correction;
         for (Operation *op : kvOps) {
-          if (auto map = dyn_cast<MapOp>(op); map && deferredOf.count(op)) {
+          if (auto map = dyn_cast<MapOp>(op); map && deferredMaps.contains(op)) {
             // Deferred past the sum: the loop sums the unscaled value (the
             // input indexed by the KV letter).
             for (auto [term, in] :
