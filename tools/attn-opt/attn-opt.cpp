@@ -2,10 +2,12 @@
 //
 // mlir-opt for attn: parses, verifies, runs passes and prints IR. Registers
 // the attn dialect with the upstream dialects its regions and cascades use,
-// and adds `--report=json` (tile and pass-count report for concrete sizes).
+// and adds `--report=json` (tile and pass-count report for concrete sizes)
+// and `--emit=cuda` (CUDA C++ from kernel IR instead of MLIR).
 //
 //===----------------------------------------------------------------------===//
 
+#include "attn/Codegen/CudaEmitter.h"
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Passes/Passes.h"
 
@@ -75,9 +77,73 @@ static bool expandReportFlags(std::vector<std::string> &args) {
   return true;
 }
 
+/// Rewrites `--emit=cuda [--emit-debug=MODE]` into the -attn-emit-cuda pass
+/// at the end of the pipeline, writing to the `-o` file (stdout by default)
+/// while the MLIR output goes to /dev/null. `--emit=mlir` is the default.
+/// Returns false (after printing why) for an unknown format.
+static bool expandEmitFlags(std::vector<std::string> &args) {
+  bool cuda = false;
+  std::string output = "-", debug = "none";
+  std::vector<std::string> kept;
+  for (size_t k = 0; k < args.size(); ++k) {
+    llvm::StringRef a(args[k]);
+    if (a.consume_front("--emit=")) {
+      if (a != "cuda" && a != "mlir") {
+        llvm::errs() << "attn-opt: unknown --emit format '" << a
+                     << "' (supported: mlir, cuda)\n";
+        return false;
+      }
+      cuda = a == "cuda";
+      continue;
+    }
+    if (a.consume_front("--emit-debug=")) {
+      debug = a.str();
+      continue;
+    }
+    kept.push_back(args[k]);
+  }
+  if (!cuda)
+    return debug == "none" || (llvm::errs() << "attn-opt: --emit-debug needs "
+                                               "--emit=cuda\n",
+                               false);
+  // Take over -o: the CUDA source goes there, the MLIR nowhere.
+  std::vector<std::string> rest;
+  for (size_t k = 0; k < kept.size(); ++k) {
+    llvm::StringRef a(kept[k]);
+    if (a == "-o" && k + 1 < kept.size()) {
+      output = kept[++k];
+      continue;
+    }
+    if (a.consume_front("-o=") || a.consume_front("--o=")) {
+      output = a.str();
+      continue;
+    }
+    rest.push_back(kept[k]);
+  }
+  std::string pass = "attn-emit-cuda{output=" + output + " debug=" + debug + "}";
+  bool inPipeline = false;
+  for (std::string &arg : rest) {
+    llvm::StringRef a(arg);
+    if (a.consume_front("--pass-pipeline=") && a.ends_with(")")) {
+      // builtin.module(a,b) -> builtin.module(a,b,attn-emit-cuda{..})
+      std::string text = a.str();
+      bool emptyList = llvm::StringRef(text).ends_with("()");
+      text.insert(text.size() - 1, (emptyList ? "" : ",") + pass);
+      arg = "--pass-pipeline=" + text;
+      inPipeline = true;
+    }
+  }
+  if (!inPipeline)
+    rest.push_back("--attn-emit-cuda=output=" + output + " debug=" + debug);
+  rest.push_back("-o");
+  rest.push_back("/dev/null");
+  args = std::move(rest);
+  return true;
+}
+
 int main(int argc, char **argv) {
   std::vector<std::string> args(argv, argv + argc);
-  if (!expandReportFlags(args))
+  if (!expandReportFlags(args) || !expandEmitFlags(args))
     return 1;
   std::vector<char *> newArgv;
   for (std::string &arg : args)
@@ -93,6 +159,7 @@ int main(int argc, char **argv) {
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   attn::registerAttnPasses();
+  attn::codegen::registerCodegenPasses();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "attn compiler driver: attention variants to kernels\n",
       registry));

@@ -2,9 +2,10 @@
 //
 // Parses a variant (a func.func taking q, k, v and captures), binds its sizes,
 // draws seeded inputs (or loads them from .npy files), optionally applies a
-// pass pipeline, runs it on a device (for now only `ref`, the float64
-// interpreter) and prints a summary or JSON. With --check the run is compared
-// against the interpreter on the untransformed function.
+// pass pipeline, runs it on a device (`ref`, the float64 interpreter, or
+// `emu`: the kernel IR emitted as CUDA C++ and run on the CPU emulator) and
+// prints a summary or JSON. With --check the run is compared against the
+// interpreter on the untransformed function.
 //
 // Exit codes: 0 success, 1 a --check comparison failed, 2 any error (bad
 // flags, unparsable input, shapes that contradict the IR, failed passes,
@@ -12,6 +13,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "EmuDevice.h"
+
+#include "attn/Codegen/CudaEmitter.h"
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Interpreter/Inputs.h"
 #include "attn/Interpreter/Interpreter.h"
@@ -38,6 +42,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -83,8 +88,30 @@ static cl::opt<std::string>
               cl::cat(runCategory));
 static cl::opt<std::string> deviceName("device",
                                        cl::desc("Device: ref (the float64 "
-                                                "interpreter)"),
+                                                "interpreter) or emu (CUDA "
+                                                "on the CPU emulator)"),
                                        cl::init("ref"), cl::cat(runCategory));
+static cl::opt<int64_t> blockM("block-m",
+                               cl::desc("emu: Q-tile rows (threads per CTA) "
+                                        "when attn-run compiles Level 1 IR"),
+                               cl::init(64), cl::cat(runCategory));
+static cl::opt<int64_t> blockN("block-n",
+                               cl::desc("emu: KV-tile columns when attn-run "
+                                        "compiles Level 1 IR"),
+                               cl::init(64), cl::cat(runCategory));
+static cl::opt<std::string>
+    layoutName("layout",
+               cl::desc("emu: memory layout of q, k, v and o: bhsd "
+                        "(default) or bshd"),
+               cl::init("bhsd"), cl::cat(runCategory));
+static cl::opt<std::string>
+    emitDebug("emit-debug",
+              cl::desc("emu: deliberately broken kernels (drop-mask, "
+                       "kv-bound) to test that --check catches them"),
+              cl::init("none"), cl::cat(runCategory));
+static cl::opt<std::string>
+    keepCuda("keep-cuda", cl::desc("emu: write the emitted CUDA to this file"),
+             cl::cat(runCategory));
 static cl::opt<std::string>
     pipeline("pipeline",
              cl::desc("Pass pipeline applied before running, e.g. "
@@ -189,13 +216,14 @@ static llvm::Expected<Type> parseDType(StringRef name, MLIRContext &ctx) {
                    "' (expected f16, bf16 or f32)");
 }
 
-/// Checks --device: only the reference interpreter exists so far.
+/// Checks --device: the reference interpreter and the CPU emulator.
 static llvm::Error checkDevice(StringRef name) {
-  if (name == "ref")
+  if (name == "ref" || name == "emu")
     return llvm::Error::success();
-  if (name == "emu" || name == "cuda" || name == "auto")
-    return makeError("device '" + name + "' is not available yet; only 'ref'");
-  return makeError("unknown device '" + name + "'; only 'ref' is available");
+  if (name == "cuda" || name == "auto")
+    return makeError("device '" + name +
+                     "' is not available yet; use 'ref' or 'emu'");
+  return makeError("unknown device '" + name + "'; use 'ref' or 'emu'");
 }
 
 //===----------------------------------------------------------------------===//
@@ -419,6 +447,245 @@ static llvm::Error saveResults(StringRef dir, func::FuncOp func,
 }
 
 //===----------------------------------------------------------------------===//
+// The emulator device
+//===----------------------------------------------------------------------===//
+
+/// True while `func` still holds Level 1 attn.attention ops.
+static bool isLevel1(func::FuncOp func) {
+  return !func.getOps<attn::AttentionOp>().empty();
+}
+
+/// The kernel pipeline attn-run applies for emu to Level 1 IR.
+static std::string kernelPipeline() {
+  return "attn-decompose,attn-tile{block-m=" + std::to_string(blockM) +
+         "},attn-online{tile-n=" + std::to_string(blockN) + "},attn-fuse,cse";
+}
+
+/// A tensor in device memory: bytes, element type and strides (elements).
+struct DeviceBuffer {
+  std::vector<uint64_t> storage; // 8-byte aligned
+  Type elementType;
+  std::vector<int64_t> shape, strides;
+  int64_t extent = 0;
+  void *data() { return storage.data(); }
+};
+
+/// Strides of `shape` in the given layout: BSHD swaps the head and sequence
+/// dimensions of a rank-4 (or rank-3 lse-like) tensor's memory order.
+static std::vector<int64_t> layoutStrides(llvm::ArrayRef<int64_t> shape,
+                                          bool bshd) {
+  size_t rank = shape.size();
+  std::vector<size_t> order(rank); // memory order, outermost first
+  for (size_t d = 0; d < rank; ++d)
+    order[d] = d;
+  if (bshd && rank == 4)
+    std::swap(order[1], order[2]);
+  std::vector<int64_t> strides(rank);
+  int64_t stride = 1;
+  for (size_t k = rank; k-- > 0;) {
+    strides[order[k]] = stride;
+    stride *= shape[order[k]];
+  }
+  return strides;
+}
+
+static unsigned elementBytes(Type type) {
+  if (type.isF16() || type.isBF16())
+    return 2;
+  if (type.isIndex())
+    return 8;
+  return (type.getIntOrFloatBitWidth() + 7) / 8;
+}
+
+/// Bits of `x` as an element of `type` (round to nearest even).
+static uint64_t encode(double x, Type type) {
+  if (auto f = dyn_cast<FloatType>(type)) {
+    APFloat v(x);
+    bool lost = false;
+    v.convert(f.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    return v.bitcastToAPInt().getZExtValue();
+  }
+  return static_cast<uint64_t>(static_cast<int64_t>(x));
+}
+
+static double decode(uint64_t bits, Type type) {
+  if (auto f = dyn_cast<FloatType>(type)) {
+    APFloat v(f.getFloatSemantics(), APInt(f.getWidth(), bits));
+    return v.convertToDouble();
+  }
+  unsigned width = type.isIndex() ? 64 : type.getIntOrFloatBitWidth();
+  return static_cast<double>(APInt(width, bits).getSExtValue());
+}
+
+static DeviceBuffer makeBuffer(Type elementType, llvm::ArrayRef<int64_t> shape,
+                               bool bshd) {
+  DeviceBuffer b;
+  b.elementType = elementType;
+  b.shape.assign(shape.begin(), shape.end());
+  b.strides = layoutStrides(shape, bshd);
+  b.extent = 1;
+  for (int64_t d : shape)
+    b.extent *= d;
+  b.storage.assign((b.extent * elementBytes(elementType) + 7) / 8, 0);
+  return b;
+}
+
+/// Calls `fn(linearIndex, offset)` for every element, row-major.
+template <typename Fn>
+static void forEachElement(const DeviceBuffer &b, Fn fn) {
+  std::vector<int64_t> at(b.shape.size(), 0);
+  for (int64_t n = 0; n < b.extent; ++n) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < at.size(); ++d)
+      offset += at[d] * b.strides[d];
+    fn(n, offset);
+    for (size_t d = at.size(); d-- > 0;) {
+      if (++at[d] < b.shape[d])
+        break;
+      at[d] = 0;
+    }
+  }
+}
+
+static void storeElement(DeviceBuffer &b, int64_t offset, uint64_t bits) {
+  unsigned size = elementBytes(b.elementType);
+  std::memcpy(reinterpret_cast<char *>(b.data()) + offset * size, &bits, size);
+}
+
+static uint64_t loadElement(const DeviceBuffer &b, int64_t offset) {
+  uint64_t bits = 0;
+  unsigned size = elementBytes(b.elementType);
+  std::memcpy(&bits,
+              reinterpret_cast<const char *>(b.storage.data()) + offset * size,
+              size);
+  return bits;
+}
+
+/// Compiles `func` (kernel IR) to CUDA, runs it on the emulator with
+/// `inputs`, and returns o (and lse).
+static llvm::Expected<std::vector<Tensor>>
+runEmu(func::FuncOp func, llvm::ArrayRef<Tensor> inputs,
+       const BoundShapes &shapes, attn::run::EmuTimes &times) {
+  attn::codegen::CudaEmitOptions options;
+  if (!attn::codegen::parseEmitDebug(emitDebug, options.debug))
+    return makeError("unknown --emit-debug '" + emitDebug +
+                     "' (none, drop-mask, kv-bound)");
+  auto kernel = attn::codegen::emitCudaKernel(func, options);
+  if (failed(kernel))
+    return makeError("the CUDA emitter failed on '@" + func.getSymName() + "'");
+  if (layoutName != "bhsd" && layoutName != "bshd")
+    return makeError("unknown --layout '" + layoutName + "' (bhsd, bshd)");
+  bool bshd = layoutName == "bshd";
+
+  std::map<std::string, uint64_t> fields;
+  std::vector<DeviceBuffer> args;
+  static const char *const qkv[] = {"q", "k", "v"};
+  for (unsigned a = 0; a < func.getNumArguments(); ++a) {
+    Type type = func.getArgumentTypes()[a];
+    std::string name = a < 3 ? qkv[a] : "c" + std::to_string(a - 3);
+    auto tensorType = dyn_cast<RankedTensorType>(type);
+    if (!tensorType) {
+      double x = inputs[a].data[0];
+      uint64_t bits;
+      if (isa<FloatType>(type))
+        std::memcpy(&bits, &x, 8);
+      else
+        bits = static_cast<uint64_t>(static_cast<int64_t>(x));
+      fields[name] = bits;
+      args.emplace_back();
+      continue;
+    }
+    DeviceBuffer b = makeBuffer(tensorType.getElementType(), inputs[a].shape,
+                                bshd && a < 3);
+    forEachElement(b, [&](int64_t n, int64_t offset) {
+      storeElement(b, offset, encode(inputs[a].data[n], b.elementType));
+    });
+    args.push_back(std::move(b));
+  }
+  // Outputs, poisoned with NaN so that an unwritten element fails the check.
+  std::vector<DeviceBuffer> outs;
+  const auto &sizes = shapes.sizes;
+  int64_t B = sizes.at("b"), Hq = sizes.at("hq"), Nq = sizes.at("nq");
+  for (unsigned r = 0; r < func.getNumResults(); ++r) {
+    auto type = cast<RankedTensorType>(func.getResultTypes()[r]);
+    std::vector<int64_t> shape = {B, Hq, Nq};
+    if (type.getRank() == 4)
+      shape.push_back(type.getDimSize(3));
+    DeviceBuffer b = makeBuffer(type.getElementType(), shape, bshd && r == 0);
+    uint64_t nan = encode(NAN, b.elementType);
+    forEachElement(b, [&](int64_t, int64_t offset) {
+      storeElement(b, offset, nan);
+    });
+    outs.push_back(std::move(b));
+  }
+  auto bind = [&](const std::string &name, DeviceBuffer *b) {
+    fields[name] = b ? reinterpret_cast<uint64_t>(b->data()) : 0;
+    int64_t extent = 0;
+    if (b) {
+      extent = 1;
+      for (auto [n, s] : llvm::zip(b->shape, b->strides))
+        extent += (n - 1) * s;
+    }
+    fields[name + "_extent"] = static_cast<uint64_t>(extent);
+    for (size_t d = 0; b && d < b->shape.size(); ++d) {
+      fields[name + "_s" + std::to_string(d)] = b->strides[d];
+      fields[name + "_n" + std::to_string(d)] = b->shape[d];
+    }
+  };
+  for (unsigned a = 0; a < args.size(); ++a)
+    if (!args[a].shape.empty() || args[a].extent)
+      bind(a < 3 ? qkv[a] : "c" + std::to_string(a - 3), &args[a]);
+  bind("o", &outs[0]);
+  bind("lse", outs.size() > 1 ? &outs[1] : nullptr);
+  fields["B"] = B;
+  fields["Hq"] = Hq;
+  fields["Hkv"] = sizes.at("hkv");
+  fields["Nq"] = Nq;
+  fields["Nk"] = sizes.at("nk");
+
+  std::vector<uint64_t> params;
+  for (const attn::codegen::ParamField &f : kernel->params)
+    params.push_back(fields.count(f.name) ? fields[f.name] : 0);
+
+  attn::run::EmuLaunch launch;
+  launch.source = kernel->source;
+  launch.kernelName = kernel->name;
+  launch.params = params.data();
+  launch.grid[0] = static_cast<unsigned>((Nq + kernel->blockM - 1) /
+                                         kernel->blockM);
+  launch.grid[1] = static_cast<unsigned>(Hq);
+  launch.grid[2] = static_cast<unsigned>(B);
+  launch.block = static_cast<unsigned>(kernel->blockM);
+  launch.keepSourcePath = keepCuda;
+  std::string error;
+  if (Nq > 0 && !attn::run::runOnEmulator(launch, times, &error))
+    return makeError(error);
+
+  std::vector<Tensor> results;
+  for (DeviceBuffer &b : outs) {
+    Tensor t;
+    t.shape = b.shape;
+    t.data.resize(b.extent);
+    forEachElement(b, [&](int64_t n, int64_t offset) {
+      t.data[n] = decode(loadElement(b, offset), b.elementType);
+    });
+    results.push_back(std::move(t));
+  }
+  return results;
+}
+
+/// The default --check tolerance of a device for the function's dtype.
+static double defaultTolerance(StringRef device, Type dtype) {
+  if (device != "emu")
+    return 1e-12;
+  if (dtype.isF16())
+    return 2e-3;
+  if (dtype.isBF16())
+    return 1.6e-2;
+  return 1e-5;
+}
+
+//===----------------------------------------------------------------------===//
 // Statistics and comparison
 //===----------------------------------------------------------------------===//
 
@@ -500,6 +767,8 @@ struct Report {
   std::vector<Tensor> results;
   std::vector<Comparison> checks;
   attn::interp::Counters counters;
+  /// emu only: seconds to build the kernel .so and to run the launch.
+  double emuCompileSeconds = -1, emuLaunchSeconds = -1;
 };
 
 /// `x` as a JSON number (`null` when not finite), `digits` significant.
@@ -608,6 +877,9 @@ static void printSummary(const Report &r, llvm::raw_ostream &os) {
       os << " " << formatDouble("%.6g", value.data[j]);
     os << "\n";
   }
+  if (r.emuCompileSeconds >= 0)
+    os << "emu:      compile " << formatDouble("%.2f", r.emuCompileSeconds)
+       << " s, launch " << formatDouble("%.3f", r.emuLaunchSeconds) << " s\n";
   if (counters)
     os << "counters: tiles_empty=" << r.counters.tilesEmpty
        << " tiles_full=" << r.counters.tilesFull
@@ -679,6 +951,11 @@ static int runTool() {
   auto runFunc = runModule->lookupSymbol<func::FuncOp>(funcName);
   if (!runFunc)
     return fail("the pipeline removed '@" + funcName + "'");
+  if (deviceName == "emu" && isLevel1(runFunc)) {
+    if (llvm::Error err = runPipeline(*runModule, kernelPipeline()))
+      return fail(std::move(err));
+    runFunc = runModule->lookupSymbol<func::FuncOp>(funcName);
+  }
 
   SizeBindings bindings = bindingsFromFlags();
   if (!loadDir.empty())
@@ -700,7 +977,10 @@ static int runTool() {
       return fail(std::move(err));
 
   attn::interp::Counters runCounters;
-  auto results = attn::interp::runFunction(runFunc, *inputs, &runCounters);
+  attn::run::EmuTimes emuTimes;
+  auto results = deviceName == "emu"
+                     ? runEmu(runFunc, *inputs, *shapes, emuTimes)
+                     : attn::interp::runFunction(runFunc, *inputs, &runCounters);
   if (!results)
     return fail("running '@" + funcName +
                 "': " + llvm::toString(results.takeError()));
@@ -715,6 +995,10 @@ static int runTool() {
   report.sizes = shapes->sizes;
   report.seed = seed;
   report.counters = runCounters;
+  if (deviceName == "emu") {
+    report.emuCompileSeconds = emuTimes.compile;
+    report.emuLaunchSeconds = emuTimes.launch;
+  }
   for (unsigned i = 0; i < refFunc.getNumArguments(); ++i)
     report.inputs.push_back({inputName(i), shapes->args[i]});
   report.results = std::move(*results);
@@ -724,6 +1008,9 @@ static int runTool() {
     if (!reference)
       return fail("running the reference of '@" + funcName +
                   "': " + llvm::toString(reference.takeError()));
+    if (!tolerance.getNumOccurrences())
+      tolerance = defaultTolerance(
+          deviceName, elementTypeOf(refFunc.getArgumentTypes()[0]));
     report.checks = compareResults(report.results, *reference, tolerance);
   }
 

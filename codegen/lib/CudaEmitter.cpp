@@ -1,0 +1,1897 @@
+//===- CudaEmitter.cpp - kernel IR to CUDA C++ (SIMT path) ----------------===//
+//
+// A visitor over one kernel-IR function that writes CUDA C++ (see
+// CudaEmitter.h for the kernel's shape). Every IR value becomes one of:
+//  - a scalar: a C++ expression (usually a `const` local) of an arith type;
+//  - a view: a tensor in global memory (a kernel argument or a slice of one):
+//    base pointer, extent, and per-dimension offset, stride and size;
+//  - a tile: a per-thread value. Its storage follows its letters: grid
+//    letters are scalars (the Q tile's letter is the thread's own row), other
+//    letters are array dimensions (static sizes; the KV letter's capacity is
+//    the KV loop's step).
+// attn.map / attn.reduce / attn.contract become loop nests over the array
+// letters of their output with the scalar region inlined; scf.for / scf.if
+// become C++ loops and branches writing the results' storage; the grid loops
+// become blockIdx-derived indices; attn.tile_class becomes straight-line
+// calls into attn/device/tile_class.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Codegen/CudaEmitter.h"
+
+#include "attn/Dialect/AttnDialect.h"
+#include "attn/Dialect/Equation.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Pass/Pass.h"
+#include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "mlir/Support/FileUtilities.h"
+
+#include <optional>
+
+using namespace mlir;
+using namespace attn;
+using attn::codegen::CudaEmitOptions;
+using attn::codegen::CudaKernel;
+using attn::codegen::EmitDebug;
+using attn::codegen::ParamField;
+
+bool attn::codegen::parseEmitDebug(StringRef text, EmitDebug &out) {
+  std::optional<EmitDebug> d = llvm::StringSwitch<std::optional<EmitDebug>>(text)
+                                   .Case("none", EmitDebug::None)
+                                   .Case("drop-mask", EmitDebug::DropMask)
+                                   .Case("kv-bound", EmitDebug::KvBound)
+                                   .Default(std::nullopt);
+  if (d)
+    out = *d;
+  return d.has_value();
+}
+
+namespace {
+
+/// Reduction loops with a static trip count up to this are fully unrolled;
+/// longer static ones (a head dimension) are unrolled by kPartialUnroll:
+/// fully unrolled 64-long dot products with 64-bit address arithmetic reach
+/// 255 registers and spill.
+constexpr int64_t kMaxUnroll = 16;
+constexpr int64_t kPartialUnroll = 4;
+/// Loops that walk a per-thread array are unrolled (which keeps the array in
+/// registers) only up to this size: a head dimension of 64 in registers for
+/// every live running value spills at 255 registers, so this SIMT version
+/// keeps such arrays in local memory (the stack frame, not spills). The mma
+/// path holds them as fragments instead.
+constexpr int64_t kMaxUnrollArray = 8;
+
+/// How one dimension of a tile is stored per thread.
+enum class Role { Unit, Row, Array };
+
+/// A per-thread tile value.
+struct Tile {
+  std::string var;
+  SmallVector<Role> roles;
+  /// Array capacity per dimension (1 for Unit/Row).
+  SmallVector<int64_t> caps;
+  /// Actual size per dimension (a C++ expression; "1" when not needed).
+  SmallVector<std::string> sizes;
+};
+
+/// A tensor in global memory.
+struct View {
+  std::string ptr, extent, elemType;
+  Type elem;
+  SmallVector<std::string> offsets, strides, sizes;
+};
+
+/// Writes C++ with indentation.
+class Writer {
+public:
+  void line(const Twine &text) {
+    out.append(indent * 2, ' ');
+    out += text.str();
+    out += '\n';
+  }
+  void open(const Twine &text) {
+    line(text + " {");
+    ++indent;
+  }
+  void close(StringRef suffix = "") {
+    --indent;
+    line("}" + suffix);
+  }
+  /// Closes the then-branch of an open `if` and opens its else-branch.
+  void elseBranch() {
+    --indent;
+    line("} else {");
+    ++indent;
+  }
+  /// Opens a bare scope.
+  void openScope() {
+    line("{");
+    ++indent;
+  }
+  std::string out;
+  unsigned indent = 0;
+};
+
+/// "a + b" with "0" folded away.
+std::string addExpr(const std::string &a, const std::string &b) {
+  if (a == "0")
+    return b;
+  if (b == "0")
+    return a;
+  return "(" + a + " + " + b + ")";
+}
+
+/// "a * b" with "1" folded away.
+std::string mulExpr(const std::string &a, const std::string &b) {
+  if (a == "1")
+    return b;
+  if (b == "1")
+    return a;
+  return a + " * " + b;
+}
+
+/// C++ spelling of a float constant: hex literals are exact and
+/// locale-independent; non-finite values go through their bit pattern.
+std::string floatLiteral(const APFloat &value, Type type) {
+  APFloat v = value;
+  bool lost = false;
+  if (type.isF64()) {
+    if (!v.isFinite())
+      return v.isNaN() ? "__longlong_as_double(0x7ff8000000000000LL)"
+                       : (v.isNegative() ? "(-1.0 / 0.0)" : "(1.0 / 0.0)");
+    char buf[64];
+    v.convertToHexString(buf, 0, false, APFloat::rmNearestTiesToEven);
+    return buf;
+  }
+  v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+  if (!v.isFinite()) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "sc::f32_bits(0x%08xu)",
+             static_cast<unsigned>(v.bitcastToAPInt().getZExtValue()));
+    return buf;
+  }
+  char buf[64];
+  v.convertToHexString(buf, 0, false, APFloat::rmNearestTiesToEven);
+  return std::string(buf) + "f";
+}
+
+/// The C++ type holding a scalar of `type` in registers.
+std::optional<std::string> cType(Type type, bool isUnsigned = false) {
+  if (type.isIndex() || type.isInteger(64))
+    return std::string(isUnsigned ? "unsigned long long" : "long long");
+  if (type.isInteger(32))
+    return std::string(isUnsigned ? "unsigned int" : "int");
+  if (type.isInteger(16))
+    return std::string(isUnsigned ? "unsigned short" : "short");
+  if (type.isInteger(8))
+    return std::string(isUnsigned ? "unsigned char" : "signed char");
+  if (type.isInteger(1))
+    return std::string("bool");
+  if (type.isF32() || type.isF16() || type.isBF16())
+    return std::string("float");
+  if (type.isF64())
+    return std::string("double");
+  return std::nullopt;
+}
+
+/// The C++ type of an element in memory.
+std::optional<std::string> memType(Type type) {
+  if (type.isF16())
+    return std::string("f16");
+  if (type.isBF16())
+    return std::string("bf16");
+  return cType(type);
+}
+
+/// The emitter of one function.
+class KernelEmitter {
+public:
+  KernelEmitter(func::FuncOp func, const CudaEmitOptions &options)
+      : func(func), options(options) {}
+
+  FailureOr<CudaKernel> run();
+
+private:
+  // Setup.
+  LogicalResult collectGrid();
+  LogicalResult resolveOutputs();
+  void declareParams();
+  View argView(unsigned argIndex);
+  View outputView(unsigned resultIndex);
+
+  // Walking.
+  LogicalResult emitBlock(Block &block,
+                          function_ref<LogicalResult(scf::YieldOp)> onYield);
+  LogicalResult emitOp(Operation &op);
+  LogicalResult emitGridLoop(scf::ForOp loop);
+  LogicalResult emitSerialLoop(scf::ForOp loop);
+  LogicalResult emitIf(scf::IfOp op);
+  LogicalResult emitScalarOp(Operation &op);
+  LogicalResult emitTensorOp(Operation &op);
+  LogicalResult emitTileClass(TileClassOp op);
+  LogicalResult emitMap(MapOp op);
+  LogicalResult emitReduce(ReduceOp op);
+  LogicalResult emitContract(ContractOp op);
+  LogicalResult emitInsertSlice(tensor::InsertSliceOp op);
+  LogicalResult emitSplat(tensor::SplatOp op);
+
+  // Values.
+  std::string fresh(StringRef prefix) {
+    return (prefix + Twine(counter++)).str();
+  }
+  std::optional<std::string> scalar(Value v);
+  FailureOr<std::string> ofr(Operation *op, OpFoldResult r);
+  std::optional<std::string> letters(Value v);
+  std::optional<std::string> lettersImpl(Value v, DenseSet<Value> &seen);
+  FailureOr<Tile> tileFor(Operation *op, Value v, StringRef letterHint = "");
+  void declareTile(const Tile &t);
+  void copyTile(const Tile &dst, const Tile &src);
+  FailureOr<std::string> elementAccess(Operation *op, Value v, StringRef term,
+                                       const llvm::StringMap<std::string> &idx);
+  std::string loadView(const View &view, ArrayRef<std::string> index);
+  /// Size of `letter` from the first of `operands` (with `terms`) having it.
+  FailureOr<std::string> letterSize(Operation *op, char letter,
+                                    ArrayRef<Value> operands,
+                                    ArrayRef<std::string> terms,
+                                    std::optional<int64_t> &staticSize);
+  void openLetterLoop(char letter, const std::string &size,
+                      std::optional<int64_t> staticSize,
+                      llvm::StringMap<std::string> &idx,
+                      int64_t maxUnroll = kMaxUnrollArray);
+  void bindGridLetters(llvm::StringMap<std::string> &idx, StringRef term);
+  LogicalResult assign(Operation *op, Value dst, Value src);
+  LogicalResult emitRegionBody(Block &body, unsigned numIndexArgs,
+                               ArrayRef<std::string> indexArgs,
+                               ArrayRef<std::string> inputArgs,
+                               ValueRange captures, std::string &result);
+  int64_t kvCapacity() const { return kvSteps.empty() ? -1 : kvSteps.back(); }
+
+  func::FuncOp func;
+  const CudaEmitOptions &options;
+  Writer w;
+  unsigned counter = 0;
+
+  SmallVector<scf::ForOp> gridLoops;
+  std::string rowLetter;
+  std::string gridLetters;
+  int64_t blockM = 0;
+  SmallVector<int64_t> kvSteps;
+
+  DenseMap<Value, std::string> scalars;
+  DenseMap<Value, View> views;
+  DenseMap<Value, Tile> tiles;
+  /// tensor.empty ops that are outputs: result index and reassociation of
+  /// the collapse on their way to the return (empty when none).
+  DenseMap<Operation *, std::pair<unsigned, SmallVector<ReassociationIndices>>>
+      outputs;
+  std::vector<ParamField> params;
+};
+
+//===----------------------------------------------------------------------===//
+// Setup
+//===----------------------------------------------------------------------===//
+
+LogicalResult KernelEmitter::collectGrid() {
+  func.walk<WalkOrder::PreOrder>([&](scf::ForOp loop) {
+    if (loop->hasAttr("attn.grid"))
+      gridLoops.push_back(loop);
+  });
+  if (gridLoops.empty())
+    return func.emitError("CUDA emitter: no grid loops (attn.grid) in '@")
+           << func.getSymName()
+           << "'; run attn-tile, attn-online and attn-fuse first";
+  for (size_t k = 1; k < gridLoops.size(); ++k)
+    if (gridLoops[k]->getParentOp() != gridLoops[k - 1].getOperation())
+      return gridLoops[k].emitError(
+          "CUDA emitter: grid loops must be perfectly nested");
+  for (scf::ForOp loop : gridLoops)
+    gridLetters += cast<StringAttr>(loop->getAttr("attn.grid")).getValue();
+  scf::ForOp inner = gridLoops.back();
+  rowLetter = cast<StringAttr>(inner->getAttr("attn.grid")).getValue().str();
+  auto step = getConstantIntValue(inner.getStep());
+  if (!step || *step <= 0 || *step > 1024)
+    return inner.emitError("CUDA emitter: the Q-tile loop needs a constant "
+                           "step in [1, 1024] (one thread per row)");
+  blockM = *step;
+  if (auto attr = gridLoops.front()->getAttrOfType<IntegerAttr>("attn.block_m"))
+    if (attr.getInt() != blockM)
+      return inner.emitError("CUDA emitter: attn.block_m = ")
+             << attr.getInt() << " but the Q-tile loop steps by " << blockM;
+  return success();
+}
+
+LogicalResult KernelEmitter::resolveOutputs() {
+  auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  for (auto [r, value] : llvm::enumerate(ret.getOperands())) {
+    Value v = value;
+    SmallVector<ReassociationIndices> reassoc;
+    while (true) {
+      Operation *def = v.getDefiningOp();
+      if (auto loop = dyn_cast_or_null<scf::ForOp>(def)) {
+        v = loop.getInitArgs()[cast<OpResult>(v).getResultNumber()];
+        continue;
+      }
+      if (auto collapse = dyn_cast_or_null<tensor::CollapseShapeOp>(def)) {
+        if (!reassoc.empty())
+          return collapse.emitError("CUDA emitter: nested collapse_shape");
+        reassoc = collapse.getReassociationIndices();
+        v = collapse.getSrc();
+        continue;
+      }
+      if (auto empty = dyn_cast_or_null<tensor::EmptyOp>(def)) {
+        outputs[empty] = {static_cast<unsigned>(r), reassoc};
+        break;
+      }
+      return ret.emitError("CUDA emitter: result ")
+             << r << " does not come from a tensor.empty through the grid";
+    }
+  }
+  if (ret.getNumOperands() < 1 || ret.getNumOperands() > 2)
+    return ret.emitError("CUDA emitter: expected results o and optional lse");
+  return success();
+}
+
+void KernelEmitter::declareParams() {
+  auto add = [&](std::string name, ParamField::Kind kind) {
+    params.push_back({std::move(name), kind});
+  };
+  using K = ParamField::Kind;
+  for (const char *t : {"q", "k", "v", "o", "lse"})
+    add(t, K::Pointer);
+  for (const char *t : {"q", "k", "v", "o", "lse"}) {
+    add(std::string(t) + "_extent", K::Int64);
+    for (int d = 0; d < (std::string(t) == "lse" ? 3 : 4); ++d)
+      add(std::string(t) + "_s" + std::to_string(d), K::Int64);
+  }
+  for (const char *t : {"B", "Hq", "Hkv", "Nq", "Nk"})
+    add(t, K::Int64);
+  for (unsigned a = 3; a < func.getNumArguments(); ++a) {
+    std::string c = "c" + std::to_string(a - 3);
+    Type type = func.getArgument(a).getType();
+    if (auto tensor = dyn_cast<RankedTensorType>(type)) {
+      add(c, K::Pointer);
+      add(c + "_extent", K::Int64);
+      for (int64_t d = 0; d < tensor.getRank(); ++d)
+        add(c + "_n" + std::to_string(d), K::Int64);
+      for (int64_t d = 0; d < tensor.getRank(); ++d)
+        add(c + "_s" + std::to_string(d), K::Int64);
+    } else {
+      add(c, isa<FloatType>(type) ? K::Float64 : K::Int64);
+    }
+  }
+}
+
+/// The whole-tensor view of function argument `a`.
+View KernelEmitter::argView(unsigned a) {
+  auto type = cast<RankedTensorType>(func.getArgument(a).getType());
+  View v;
+  v.elem = type.getElementType();
+  v.elemType = *memType(v.elem);
+  static const char *const qkv[] = {"q", "k", "v"};
+  std::string name = a < 3 ? qkv[a] : "c" + std::to_string(a - 3);
+  v.ptr = "p." + name;
+  v.extent = "p." + name + "_extent";
+  static const char *const qSizes[] = {"p.B", "p.Hq", "p.Nq", ""};
+  static const char *const kvSizes[] = {"p.B", "p.Hkv", "p.Nk", ""};
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    v.offsets.push_back("0");
+    v.strides.push_back("p." + name + "_s" + std::to_string(d));
+    if (!type.isDynamicDim(d))
+      v.sizes.push_back(std::to_string(type.getDimSize(d)));
+    else if (a < 3)
+      v.sizes.push_back((a == 0 ? qSizes : kvSizes)[d]);
+    else
+      v.sizes.push_back("p." + name + "_n" + std::to_string(d));
+  }
+  return v;
+}
+
+/// The view of result `r` (o: [B, Hq, Nq, Dv], lse: [B, Hq, Nq]).
+View KernelEmitter::outputView(unsigned r) {
+  auto type = cast<RankedTensorType>(func.getResultTypes()[r]);
+  View v;
+  v.elem = type.getElementType();
+  v.elemType = *memType(v.elem);
+  std::string name = r == 0 ? "o" : "lse";
+  v.ptr = "p." + name;
+  v.extent = "p." + name + "_extent";
+  static const char *const sizes[] = {"p.B", "p.Hq", "p.Nq", ""};
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    v.offsets.push_back("0");
+    v.strides.push_back("p." + name + "_s" + std::to_string(d));
+    v.sizes.push_back(type.isDynamicDim(d) ? sizes[d]
+                                           : std::to_string(type.getDimSize(d)));
+  }
+  return v;
+}
+
+/// `view` split per `reassoc` into `type`'s dimensions (the view of an
+/// expand_shape): inner dimensions of a group keep the source stride.
+static View expandView(const View &src, ArrayRef<ReassociationIndices> reassoc,
+                       RankedTensorType type, ArrayRef<std::string> sizes) {
+  View v = src;
+  v.offsets.assign(type.getRank(), "0");
+  v.strides.assign(type.getRank(), "0");
+  v.sizes.assign(sizes.begin(), sizes.end());
+  for (auto [s, group] : llvm::enumerate(reassoc)) {
+    std::string stride = src.strides[s];
+    for (int64_t k = static_cast<int64_t>(group.size()) - 1; k >= 0; --k) {
+      v.strides[group[k]] = stride;
+      stride = "(" + mulExpr(stride, v.sizes[group[k]]) + ")";
+    }
+    v.offsets[group.front()] = src.offsets[s];
+  }
+  return v;
+}
+
+//===----------------------------------------------------------------------===//
+// Values
+//===----------------------------------------------------------------------===//
+
+std::optional<std::string> KernelEmitter::scalar(Value v) {
+  auto it = scalars.find(v);
+  if (it == scalars.end())
+    return std::nullopt;
+  return it->second;
+}
+
+FailureOr<std::string> KernelEmitter::ofr(Operation *op, OpFoldResult r) {
+  if (auto attr = dyn_cast<Attribute>(r))
+    return std::to_string(cast<IntegerAttr>(attr).getInt());
+  if (auto s = scalar(cast<Value>(r)))
+    return *s;
+  return op->emitError("CUDA emitter: index operand is not a scalar");
+}
+
+/// The letters of a tile value: its producer's equation, or those its users
+/// give it (splats and loop-carried values have no equation of their own).
+std::optional<std::string> KernelEmitter::letters(Value v) {
+  DenseSet<Value> seen;
+  return lettersImpl(v, seen);
+}
+
+std::optional<std::string> KernelEmitter::lettersImpl(Value v,
+                                                      DenseSet<Value> &seen) {
+  if (!seen.insert(v).second)
+    return std::nullopt;
+  auto outputLetters = [](StringRef eq) -> std::optional<std::string> {
+    std::string err;
+    auto e = Equation::parse(eq, err);
+    return e ? std::optional<std::string>(e->output) : std::nullopt;
+  };
+  if (Operation *def = v.getDefiningOp()) {
+    if (auto m = dyn_cast<MapOp>(def))
+      return outputLetters(m.getEquation());
+    if (auto r = dyn_cast<ReduceOp>(def))
+      return outputLetters(r.getEquation());
+    if (auto c = dyn_cast<ContractOp>(def))
+      return outputLetters(c.getEquation());
+    if (auto loop = dyn_cast<scf::ForOp>(def))
+      if (auto l = lettersImpl(
+              loop.getInitArgs()[cast<OpResult>(v).getResultNumber()], seen))
+        return l;
+    if (auto ifOp = dyn_cast<scf::IfOp>(def))
+      if (auto l = lettersImpl(
+              ifOp.thenYield().getOperand(cast<OpResult>(v).getResultNumber()),
+              seen))
+        return l;
+  }
+  // From the users.
+  for (OpOperand &use : v.getUses()) {
+    Operation *user = use.getOwner();
+    std::string err;
+    auto fromTerm = [&](StringRef eqText,
+                        unsigned input) -> std::optional<std::string> {
+      auto e = Equation::parse(eqText, err);
+      if (e && input < e->inputs.size())
+        return e->inputs[input];
+      return std::nullopt;
+    };
+    std::optional<std::string> l;
+    if (auto m = dyn_cast<MapOp>(user)) {
+      if (use.getOperandNumber() < m.getInputs().size())
+        l = fromTerm(m.getEquation(), use.getOperandNumber());
+    } else if (auto r = dyn_cast<ReduceOp>(user)) {
+      l = fromTerm(r.getEquation(), 0);
+    } else if (auto c = dyn_cast<ContractOp>(user)) {
+      l = fromTerm(c.getEquation(), use.getOperandNumber());
+    } else if (auto loop = dyn_cast<scf::ForOp>(user)) {
+      unsigned n = use.getOperandNumber() - loop.getNumControlOperands();
+      l = lettersImpl(loop.getRegionIterArgs()[n], seen);
+      if (!l)
+        l = lettersImpl(loop.getResult(n), seen);
+    } else if (auto y = dyn_cast<scf::YieldOp>(user)) {
+      Operation *parent = y->getParentOp();
+      if (isa<scf::IfOp, scf::ForOp>(parent))
+        l = lettersImpl(parent->getResult(use.getOperandNumber()), seen);
+    }
+    if (l)
+      return l;
+  }
+  return std::nullopt;
+}
+
+/// The storage of tile value `v` (not yet declared).
+FailureOr<Tile> KernelEmitter::tileFor(Operation *op, Value v,
+                                       StringRef letterHint) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type)
+    return op->emitError("CUDA emitter: expected a tensor value");
+  if (!isa<FloatType>(type.getElementType()))
+    return op->emitError("CUDA emitter: per-thread tiles of ")
+           << type.getElementType() << " are not supported";
+  std::string l = letterHint.str();
+  if (l.empty()) {
+    auto found = letters(v);
+    if (!found)
+      return op->emitError("CUDA emitter: cannot tell the letters of a tile "
+                           "value (no attn op defines or uses it)");
+    l = *found;
+  }
+  if (static_cast<int64_t>(l.size()) != type.getRank())
+    return op->emitError("CUDA emitter: letters '")
+           << l << "' do not match the rank of " << type;
+  Tile t;
+  t.var = fresh("t");
+  for (auto [d, c] : llvm::enumerate(l)) {
+    if (std::string(1, c) == rowLetter) {
+      t.roles.push_back(Role::Row);
+      t.caps.push_back(1);
+    } else if (gridLetters.find(c) != std::string::npos) {
+      t.roles.push_back(Role::Unit);
+      t.caps.push_back(1);
+    } else if (!type.isDynamicDim(d)) {
+      t.roles.push_back(Role::Array);
+      t.caps.push_back(type.getDimSize(d));
+    } else {
+      if (kvCapacity() <= 0)
+        return op->emitError("CUDA emitter: dynamic tile dimension '")
+               << c << "' outside a KV loop with a constant step";
+      t.roles.push_back(Role::Array);
+      t.caps.push_back(kvCapacity());
+    }
+    t.sizes.push_back(type.isDynamicDim(d) ? "1"
+                                           : std::to_string(type.getDimSize(d)));
+  }
+  return t;
+}
+
+void KernelEmitter::declareTile(const Tile &t) {
+  std::string dims;
+  for (auto [role, cap] : llvm::zip(t.roles, t.caps))
+    if (role == Role::Array)
+      dims += "[" + std::to_string(cap) + "]";
+  w.line("float " + t.var + dims + ";");
+}
+
+void KernelEmitter::copyTile(const Tile &dst, const Tile &src) {
+  std::string index;
+  unsigned opened = 0;
+  for (auto [d, role] : llvm::enumerate(dst.roles)) {
+    if (role != Role::Array)
+      continue;
+    std::string var = fresh("c");
+    w.line("#pragma unroll " +
+           std::to_string(dst.caps[d] <= kMaxUnrollArray ? dst.caps[d] : 1));
+    w.open("for (int " + var + " = 0; " + var + " < " +
+           std::to_string(dst.caps[d]) + "; ++" + var + ")");
+    index += "[" + var + "]";
+    ++opened;
+  }
+  w.line(dst.var + index + " = " + src.var + index + ";");
+  for (unsigned k = 0; k < opened; ++k)
+    w.close();
+}
+
+std::string KernelEmitter::loadView(const View &view,
+                                    ArrayRef<std::string> index) {
+  std::string offset = "0";
+  for (auto [d, i] : llvm::enumerate(index))
+    offset = addExpr(offset, mulExpr(addExpr(view.offsets[d], i),
+                                     view.strides[d]));
+  std::string load = "ld_global(" + view.ptr + ", " + offset + ", " +
+                     view.extent + ")";
+  if (isa<FloatType>(view.elem))
+    return "to_float(" + load + ")";
+  return load;
+}
+
+/// The element of `v` (a tile or a view, indexed through `term`'s letters).
+FailureOr<std::string>
+KernelEmitter::elementAccess(Operation *op, Value v, StringRef term,
+                             const llvm::StringMap<std::string> &idx) {
+  auto indexOf = [&](char c) -> std::string {
+    auto it = idx.find(StringRef(&c, 1));
+    return it == idx.end() ? "0" : it->second;
+  };
+  if (auto it = tiles.find(v); it != tiles.end()) {
+    std::string s = it->second.var;
+    for (auto [d, role] : llvm::enumerate(it->second.roles))
+      if (role == Role::Array)
+        s += "[" + indexOf(term[d]) + "]";
+    return s;
+  }
+  if (auto it = views.find(v); it != views.end()) {
+    SmallVector<std::string> index;
+    for (char c : term)
+      index.push_back(indexOf(c));
+    return loadView(it->second, index);
+  }
+  return op->emitError("CUDA emitter: operand is neither a tile nor a view");
+}
+
+FailureOr<std::string> KernelEmitter::letterSize(
+    Operation *op, char letter, ArrayRef<Value> operands,
+    ArrayRef<std::string> terms, std::optional<int64_t> &staticSize) {
+  for (auto [v, term] : llvm::zip(operands, terms)) {
+    size_t d = term.find(letter);
+    if (d == std::string::npos)
+      continue;
+    auto type = cast<RankedTensorType>(v.getType());
+    if (!type.isDynamicDim(d)) {
+      staticSize = type.getDimSize(d);
+      return std::to_string(type.getDimSize(d));
+    }
+    if (auto it = views.find(v); it != views.end())
+      return it->second.sizes[d];
+    if (auto it = tiles.find(v); it != tiles.end())
+      if (it->second.sizes[d] != "1")
+        return it->second.sizes[d];
+  }
+  return op->emitError("CUDA emitter: no operand gives the size of letter '")
+         << letter << "'";
+}
+
+void KernelEmitter::openLetterLoop(char letter, const std::string &size,
+                                   std::optional<int64_t> staticSize,
+                                   llvm::StringMap<std::string> &idx,
+                                   int64_t maxUnroll) {
+  std::string var = fresh(std::string(1, letter));
+  // Bounded unrolling: full for small static trip counts, none otherwise
+  // (fully unrolled KV loops blow up NVRTC compile times).
+  if (staticSize && *staticSize <= maxUnroll)
+    w.line("#pragma unroll " + std::to_string(*staticSize));
+  else if (staticSize && maxUnroll == kMaxUnroll &&
+           *staticSize % kPartialUnroll == 0)
+    w.line("#pragma unroll " + std::to_string(kPartialUnroll));
+  else
+    w.line("#pragma unroll 1");
+  w.open("for (long long " + var + " = 0; " + var + " < " + size + "; ++" +
+         var + ")");
+  idx[StringRef(&letter, 1)] = var;
+}
+
+void KernelEmitter::bindGridLetters(llvm::StringMap<std::string> &idx,
+                                    StringRef term) {
+  for (char c : term) {
+    if (std::string(1, c) == rowLetter)
+      idx[StringRef(&c, 1)] = "tr";
+    else if (gridLetters.find(c) != std::string::npos)
+      idx[StringRef(&c, 1)] = "0";
+  }
+}
+
+/// dst = src for values of the same kind (scalar or tile).
+LogicalResult KernelEmitter::assign(Operation *op, Value dst, Value src) {
+  if (dst == src)
+    return success();
+  if (auto d = scalar(dst)) {
+    auto s = scalar(src);
+    if (!s)
+      return op->emitError("CUDA emitter: yielded value is not a scalar");
+    if (*d != *s)
+      w.line(*d + " = " + *s + ";");
+    return success();
+  }
+  auto dt = tiles.find(dst), st = tiles.find(src);
+  if (dt == tiles.end() || st == tiles.end())
+    return op->emitError("CUDA emitter: yielded value is not a tile");
+  if (dt->second.var != st->second.var)
+    copyTile(dt->second, st->second);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Walking
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+KernelEmitter::emitBlock(Block &block,
+                         function_ref<LogicalResult(scf::YieldOp)> onYield) {
+  for (Operation &op : block) {
+    if (auto y = dyn_cast<scf::YieldOp>(op)) {
+      if (failed(onYield(y)))
+        return failure();
+      continue;
+    }
+    if (isa<func::ReturnOp>(op))
+      continue;
+    if (failed(emitOp(op)))
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult KernelEmitter::emitOp(Operation &op) {
+  if (auto loop = dyn_cast<scf::ForOp>(op))
+    return loop->hasAttr("attn.grid") ? emitGridLoop(loop)
+                                      : emitSerialLoop(loop);
+  if (auto ifOp = dyn_cast<scf::IfOp>(op))
+    return emitIf(ifOp);
+  if (auto tc = dyn_cast<TileClassOp>(op))
+    return emitTileClass(tc);
+  if (auto m = dyn_cast<MapOp>(op))
+    return emitMap(m);
+  if (auto r = dyn_cast<ReduceOp>(op))
+    return emitReduce(r);
+  if (auto c = dyn_cast<ContractOp>(op))
+    return emitContract(c);
+  if (op.getDialect() && op.getDialect()->getNamespace() == "tensor")
+    return emitTensorOp(op);
+  return emitScalarOp(op);
+}
+
+/// A grid loop is not a loop: its index comes from blockIdx.
+LogicalResult KernelEmitter::emitGridLoop(scf::ForOp loop) {
+  size_t k = llvm::find(gridLoops, loop) - gridLoops.begin();
+  auto lb = scalar(loop.getLowerBound()), ub = scalar(loop.getUpperBound()),
+       step = scalar(loop.getStep());
+  if (!lb || !ub || !step)
+    return loop.emitError("CUDA emitter: grid loop bounds are not scalars");
+  std::string iv = fresh("g");
+  std::string letter =
+      cast<StringAttr>(loop->getAttr("attn.grid")).getValue().str();
+  std::string position;
+  if (k + 1 == gridLoops.size())
+    position = "(long long)blockIdx.x";
+  else if (k == 0 && gridLoops.size() >= 3)
+    position = "(long long)blockIdx.z";
+  else {
+    // Middle loops share blockIdx.y, row-major over their trip counts.
+    std::string inner = "1";
+    for (size_t m = k + 1; m + 1 < gridLoops.size(); ++m) {
+      scf::ForOp other = gridLoops[m];
+      // Inner head loops may define their constant bounds inside the grid.
+      auto u = getConstantIntValue(other.getUpperBound());
+      auto l = getConstantIntValue(other.getLowerBound());
+      auto s = getConstantIntValue(other.getStep());
+      if (u && l && s && *s > 0) {
+        inner = mulExpr(inner, std::to_string((*u - *l + *s - 1) / *s));
+        continue;
+      }
+      auto us = scalar(other.getUpperBound()), ls = scalar(other.getLowerBound()),
+           ss = scalar(other.getStep());
+      if (!us || !ls || !ss)
+        return other.emitError("CUDA emitter: grid loop bounds must be "
+                               "constants or defined before the grid");
+      inner = mulExpr(inner, "((" + *us + " - " + *ls + " + " + *ss +
+                                 " - 1) / " + *ss + ")");
+    }
+    position = "((long long)blockIdx.y / " + inner + ")";
+    std::string trip = "((" + *ub + " - " + *lb + " + " + *step + " - 1) / " +
+                       *step + ")";
+    bool firstMiddle = (gridLoops.size() >= 3 && k == 1) ||
+                       (gridLoops.size() < 3 && k == 0);
+    if (!firstMiddle)
+      position = "(" + position + " % " + trip + ")";
+  }
+  w.line("// grid letter '" + letter + "'");
+  w.line("const long long " + iv + " = " + addExpr(*lb, mulExpr(position, *step)) +
+         ";");
+  w.line("if (" + iv + " >= " + *ub + ") return;");
+  scalars[loop.getInductionVar()] = iv;
+  if (k + 1 == gridLoops.size()) {
+    w.line("// One thread per query row of the Q tile.");
+    w.line("const long long tr = threadIdx.x;");
+    w.line("if (" + iv + " + tr >= " + *ub + ") return;");
+  }
+  // Loop-carried outputs alias their initial value (a global view).
+  for (auto [init, arg, res] : llvm::zip(loop.getInitArgs(),
+                                         loop.getRegionIterArgs(),
+                                         loop.getResults())) {
+    auto it = views.find(init);
+    if (it == views.end())
+      return loop.emitError("CUDA emitter: grid loop carries a value that is "
+                            "not an output");
+    View v = it->second;
+    views[arg] = v;
+    views[res] = v;
+  }
+  return emitBlock(*loop.getBody(), [](scf::YieldOp) { return success(); });
+}
+
+/// Declares storage for a loop/branch result that mirrors `like`.
+static bool isTensor(Value v) { return isa<RankedTensorType>(v.getType()); }
+
+LogicalResult KernelEmitter::emitSerialLoop(scf::ForOp loop) {
+  auto lb = scalar(loop.getLowerBound()), ub = scalar(loop.getUpperBound()),
+       step = scalar(loop.getStep());
+  if (!lb || !ub || !step)
+    return loop.emitError("CUDA emitter: loop bounds are not scalars");
+  auto constStep = getConstantIntValue(loop.getStep());
+  bool isKv = loop->hasAttr("attn.kv_loop");
+  // Loop-carried values live in storage declared before the loop.
+  for (auto [init, arg, res] : llvm::zip(loop.getInitArgs(),
+                                         loop.getRegionIterArgs(),
+                                         loop.getResults())) {
+    if (isTensor(init)) {
+      auto it = tiles.find(init);
+      if (it == tiles.end())
+        return loop.emitError("CUDA emitter: loop-carried tensor is not a "
+                              "per-thread tile");
+      Tile t = it->second;
+      t.var = fresh("t");
+      declareTile(t);
+      copyTile(t, it->second);
+      tiles[arg] = t;
+      tiles[res] = t;
+    } else {
+      auto s = scalar(init);
+      auto ty = cType(init.getType());
+      if (!s || !ty)
+        return loop.emitError("CUDA emitter: unsupported loop-carried value");
+      std::string var = fresh("s");
+      w.line(*ty + " " + var + " = " + *s + ";");
+      scalars[arg] = var;
+      scalars[res] = var;
+    }
+  }
+  std::string iv = fresh(isKv ? "kv" : "n");
+  std::string bound = *ub;
+  if (isKv && options.debug == EmitDebug::KvBound)
+    bound = "(" + *ub + " - " + *step + ")"; // deliberate bug
+  if (isKv)
+    w.line("// KV loop");
+  w.line("#pragma unroll 1");
+  w.open("for (long long " + iv + " = " + *lb + "; " + iv + " < " + bound +
+         "; " + iv + " += " + *step + ")");
+  scalars[loop.getInductionVar()] = iv;
+  if (isKv || constStep)
+    kvSteps.push_back(constStep ? *constStep : -1);
+  LogicalResult result = emitBlock(*loop.getBody(), [&](scf::YieldOp y) {
+    for (auto [arg, value] : llvm::zip(loop.getRegionIterArgs(), y.getOperands()))
+      if (failed(assign(y, arg, value)))
+        return failure();
+    return success();
+  });
+  if (isKv || constStep)
+    kvSteps.pop_back();
+  w.close();
+  return result;
+}
+
+LogicalResult KernelEmitter::emitIf(scf::IfOp op) {
+  auto cond = scalar(op.getCondition());
+  if (!cond)
+    return op.emitError("CUDA emitter: condition is not a scalar");
+  for (Value res : op.getResults()) {
+    if (isTensor(res)) {
+      auto t = tileFor(op, res);
+      if (failed(t))
+        return failure();
+      // Sizes of array dimensions come from the branches; only static ones
+      // can cross the branch boundary.
+      for (auto [d, role] : llvm::enumerate(t->roles))
+        if (role == Role::Array &&
+            cast<RankedTensorType>(res.getType()).isDynamicDim(d))
+          return op.emitError("CUDA emitter: a KV-sized tile cannot leave "
+                              "an scf.if");
+      declareTile(*t);
+      tiles[res] = *t;
+    } else {
+      auto ty = cType(res.getType());
+      if (!ty)
+        return op.emitError("CUDA emitter: unsupported scf.if result type");
+      std::string var = fresh("s");
+      w.line(*ty + " " + var + ";");
+      scalars[res] = var;
+    }
+  }
+  auto onYield = [&](scf::YieldOp y) {
+    for (auto [res, value] : llvm::zip(op.getResults(), y.getOperands()))
+      if (failed(assign(y, res, value)))
+        return failure();
+    return success();
+  };
+  if (auto branch = op->getAttrOfType<StringAttr>("attn.tile_branch"))
+    w.line("// tile branch: " + branch.getValue().str());
+  w.open("if (" + *cond + ")");
+  if (failed(emitBlock(op.getThenRegion().front(), onYield)))
+    return failure();
+  if (!op.getElseRegion().empty()) {
+    w.elseBranch();
+    if (failed(emitBlock(op.getElseRegion().front(), onYield)))
+      return failure();
+  }
+  w.close();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Scalars
+//===----------------------------------------------------------------------===//
+
+static std::string cmpiExpr(arith::CmpIPredicate p, const std::string &a,
+                            const std::string &b, const std::string &utype) {
+  using P = arith::CmpIPredicate;
+  auto u = [&](const std::string &x) { return "(" + utype + ")" + x; };
+  switch (p) {
+  case P::eq: return "(" + a + " == " + b + ")";
+  case P::ne: return "(" + a + " != " + b + ")";
+  case P::slt: return "(" + a + " < " + b + ")";
+  case P::sle: return "(" + a + " <= " + b + ")";
+  case P::sgt: return "(" + a + " > " + b + ")";
+  case P::sge: return "(" + a + " >= " + b + ")";
+  case P::ult: return "(" + u(a) + " < " + u(b) + ")";
+  case P::ule: return "(" + u(a) + " <= " + u(b) + ")";
+  case P::ugt: return "(" + u(a) + " > " + u(b) + ")";
+  case P::uge: return "(" + u(a) + " >= " + u(b) + ")";
+  }
+  return "false";
+}
+
+static std::string cmpfExpr(arith::CmpFPredicate p, const std::string &a,
+                            const std::string &b) {
+  using P = arith::CmpFPredicate;
+  std::string ord = "(" + a + " == " + a + " && " + b + " == " + b + ")";
+  switch (p) {
+  case P::AlwaysFalse: return "false";
+  case P::AlwaysTrue: return "true";
+  case P::OEQ: return "(" + a + " == " + b + ")";
+  case P::OGT: return "(" + a + " > " + b + ")";
+  case P::OGE: return "(" + a + " >= " + b + ")";
+  case P::OLT: return "(" + a + " < " + b + ")";
+  case P::OLE: return "(" + a + " <= " + b + ")";
+  case P::ONE: return "(" + ord + " && " + a + " != " + b + ")";
+  case P::ORD: return ord;
+  case P::UEQ: return "!(" + a + " < " + b + " || " + a + " > " + b + ")";
+  case P::UGT: return "!(" + a + " <= " + b + ")";
+  case P::UGE: return "!(" + a + " < " + b + ")";
+  case P::ULT: return "!(" + a + " >= " + b + ")";
+  case P::ULE: return "!(" + a + " > " + b + ")";
+  case P::UNE: return "!(" + a + " == " + b + ")";
+  case P::UNO: return "!" + ord;
+  }
+  return "false";
+}
+
+LogicalResult KernelEmitter::emitScalarOp(Operation &op) {
+  if (op.getNumResults() != 1)
+    return op.emitError("CUDA emitter: unsupported op '")
+           << op.getName() << "'";
+  Value result = op.getResult(0);
+  Type type = result.getType();
+  auto ty = cType(type);
+  if (!ty)
+    return op.emitError("CUDA emitter: unsupported result type ")
+           << type << " of '" << op.getName() << "'";
+  SmallVector<std::string> in;
+  for (Value v : op.getOperands()) {
+    auto s = scalar(v);
+    if (!s)
+      return op.emitError("CUDA emitter: unsupported op '")
+             << op.getName() << "' (operand is not a scalar)";
+    in.push_back(*s);
+  }
+  Type inType = op.getNumOperands() ? op.getOperand(0).getType() : type;
+  std::string utype = cType(inType, true).value_or("unsigned long long");
+  auto bin = [&](StringRef o) { return "(" + in[0] + " " + o.str() + " " + in[1] + ")"; };
+  auto call = [&](StringRef f) {
+    std::string s = f.str() + "(" + in[0];
+    for (size_t k = 1; k < in.size(); ++k)
+      s += ", " + in[k];
+    return s + ")";
+  };
+  bool isBool = type.isInteger(1);
+  std::optional<std::string> expr =
+      llvm::TypeSwitch<Operation *, std::optional<std::string>>(&op)
+          .Case([&](arith::ConstantOp c) -> std::optional<std::string> {
+            if (auto f = dyn_cast<FloatAttr>(c.getValue()))
+              return floatLiteral(f.getValue(), type);
+            if (auto i = dyn_cast<IntegerAttr>(c.getValue())) {
+              if (isBool)
+                return std::string(i.getValue().getBoolValue() ? "true"
+                                                               : "false");
+              int64_t x = i.getValue().getSExtValue();
+              return std::to_string(x) + (type.isInteger(32) ? "" : "LL");
+            }
+            return std::nullopt;
+          })
+          .Case([&](arith::AddFOp) { return bin("+"); })
+          .Case([&](arith::SubFOp) { return bin("-"); })
+          .Case([&](arith::MulFOp) { return bin("*"); })
+          .Case([&](arith::DivFOp) { return bin("/"); })
+          .Case([&](arith::RemFOp) { return call("sc::rem"); })
+          .Case([&](arith::NegFOp) { return "(-" + in[0] + ")"; })
+          .Case([&](arith::MaximumFOp) { return call("sc::maximumf"); })
+          .Case([&](arith::MinimumFOp) { return call("sc::minimumf"); })
+          .Case([&](arith::MaxNumFOp) { return call("sc::maxnumf"); })
+          .Case([&](arith::MinNumFOp) { return call("sc::minnumf"); })
+          .Case([&](arith::AddIOp) { return bin("+"); })
+          .Case([&](arith::SubIOp) { return bin("-"); })
+          .Case([&](arith::MulIOp) { return bin("*"); })
+          .Case([&](arith::DivSIOp) { return bin("/"); })
+          .Case([&](arith::RemSIOp) { return bin("%"); })
+          .Case([&](arith::DivUIOp) {
+            return "(" + *ty + ")((" + utype + ")" + in[0] + " / (" + utype +
+                   ")" + in[1] + ")";
+          })
+          .Case([&](arith::RemUIOp) {
+            return "(" + *ty + ")((" + utype + ")" + in[0] + " % (" + utype +
+                   ")" + in[1] + ")";
+          })
+          .Case([&](arith::FloorDivSIOp) { return call("sc::floordivsi"); })
+          .Case([&](arith::CeilDivSIOp) { return call("sc::ceildivsi"); })
+          .Case([&](arith::MaxSIOp) {
+            return "(" + in[0] + " > " + in[1] + " ? " + in[0] + " : " + in[1] + ")";
+          })
+          .Case([&](arith::MinSIOp) {
+            return "(" + in[0] + " < " + in[1] + " ? " + in[0] + " : " + in[1] + ")";
+          })
+          .Case([&](arith::MaxUIOp) {
+            return "((" + utype + ")" + in[0] + " > (" + utype + ")" + in[1] +
+                   " ? " + in[0] + " : " + in[1] + ")";
+          })
+          .Case([&](arith::MinUIOp) {
+            return "((" + utype + ")" + in[0] + " < (" + utype + ")" + in[1] +
+                   " ? " + in[0] + " : " + in[1] + ")";
+          })
+          .Case([&](arith::AndIOp) { return bin(isBool ? "&&" : "&"); })
+          .Case([&](arith::OrIOp) { return bin(isBool ? "||" : "|"); })
+          .Case([&](arith::XOrIOp) { return bin(isBool ? "!=" : "^"); })
+          .Case([&](arith::ShLIOp) { return bin("<<"); })
+          .Case([&](arith::ShRSIOp) { return bin(">>"); })
+          .Case([&](arith::ShRUIOp) {
+            return "(" + *ty + ")((" + utype + ")" + in[0] + " >> " + in[1] + ")";
+          })
+          .Case([&](arith::CmpIOp c) {
+            return cmpiExpr(c.getPredicate(), in[0], in[1], utype);
+          })
+          .Case([&](arith::CmpFOp c) {
+            return cmpfExpr(c.getPredicate(), in[0], in[1]);
+          })
+          .Case([&](arith::SelectOp) {
+            return "(" + in[0] + " ? " + in[1] + " : " + in[2] + ")";
+          })
+          .Case<arith::IndexCastOp, arith::SIToFPOp, arith::FPToSIOp,
+                arith::FPToUIOp, arith::ExtFOp>([&](auto) {
+            return "(" + *ty + ")" + in[0];
+          })
+          .Case<arith::IndexCastUIOp, arith::UIToFPOp>([&](auto) {
+            return "(" + *ty + ")(" + utype + ")" + in[0];
+          })
+          .Case([&](arith::TruncFOp) -> std::optional<std::string> {
+            if (type.isF16())
+              return "sc::round_f16(" + in[0] + ")";
+            if (type.isBF16())
+              return "sc::round_bf16(" + in[0] + ")";
+            return "(" + *ty + ")" + in[0];
+          })
+          .Case([&](arith::ExtSIOp) -> std::string {
+            if (inType.isInteger(1))
+              return "(" + in[0] + " ? (" + *ty + ")-1 : (" + *ty + ")0)";
+            return "(" + *ty + ")" + in[0];
+          })
+          .Case([&](arith::ExtUIOp) -> std::string {
+            if (inType.isInteger(1))
+              return "(" + in[0] + " ? (" + *ty + ")1 : (" + *ty + ")0)";
+            return "(" + *ty + ")(" + utype + ")" + in[0];
+          })
+          .Case([&](arith::TruncIOp) -> std::string {
+            if (isBool)
+              return "((" + in[0] + " & 1) != 0)";
+            return "(" + *ty + ")" + in[0];
+          })
+          .Case([&](math::ExpOp) { return call("sc::exp"); })
+          .Case([&](math::Exp2Op) { return call("sc::exp2"); })
+          .Case([&](math::ExpM1Op) { return call("sc::expm1"); })
+          .Case([&](math::LogOp) { return call("sc::log"); })
+          .Case([&](math::Log2Op) { return call("sc::log2"); })
+          .Case([&](math::Log10Op) { return call("sc::log10"); })
+          .Case([&](math::Log1pOp) { return call("sc::log1p"); })
+          .Case([&](math::TanhOp) { return call("sc::tanh"); })
+          .Case([&](math::SqrtOp) { return call("sc::sqrt"); })
+          .Case([&](math::RsqrtOp) { return call("sc::rsqrt"); })
+          .Case([&](math::AbsFOp) { return call("sc::abs"); })
+          .Case([&](math::AbsIOp) {
+            return "(" + in[0] + " < 0 ? -" + in[0] + " : " + in[0] + ")";
+          })
+          .Case([&](math::SinOp) { return call("sc::sin"); })
+          .Case([&](math::CosOp) { return call("sc::cos"); })
+          .Case([&](math::TanOp) { return call("sc::tan"); })
+          .Case([&](math::AtanOp) { return call("sc::atan"); })
+          .Case([&](math::Atan2Op) { return call("sc::atan2"); })
+          .Case([&](math::ErfOp) { return call("sc::erf"); })
+          .Case([&](math::PowFOp) { return call("sc::pow"); })
+          .Case([&](math::FloorOp) { return call("sc::floor"); })
+          .Case([&](math::CeilOp) { return call("sc::ceil"); })
+          .Case([&](math::RoundOp) { return call("sc::round"); })
+          .Case([&](math::CopySignOp) { return call("sc::copysign"); })
+          .Default([](Operation *) { return std::nullopt; });
+  if (!expr)
+    return op.emitError("CUDA emitter: unsupported op '")
+           << op.getName() << "'";
+  if (isa<arith::ConstantOp>(op)) {
+    scalars[result] = *expr;
+    return success();
+  }
+  std::string var = fresh("x");
+  w.line("const " + *ty + " " + var + " = " + *expr + ";");
+  scalars[result] = var;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Tensors
+//===----------------------------------------------------------------------===//
+
+LogicalResult KernelEmitter::emitTensorOp(Operation &op) {
+  if (auto dim = dyn_cast<tensor::DimOp>(op)) {
+    auto index = getConstantIntValue(dim.getIndex());
+    if (!index)
+      return op.emitError("CUDA emitter: tensor.dim needs a constant index");
+    Value src = dim.getSource();
+    if (auto arg = dyn_cast<BlockArgument>(src);
+        arg && arg.getOwner() == &func.getBody().front()) {
+      scalars[dim] = argView(arg.getArgNumber()).sizes[*index];
+      return success();
+    }
+    if (auto it = views.find(src); it != views.end()) {
+      scalars[dim] = it->second.sizes[*index];
+      return success();
+    }
+    if (auto it = tiles.find(src); it != tiles.end()) {
+      scalars[dim] = it->second.sizes[*index];
+      return success();
+    }
+    return op.emitError("CUDA emitter: tensor.dim of an unknown tensor");
+  }
+  if (auto empty = dyn_cast<tensor::EmptyOp>(op)) {
+    auto it = outputs.find(&op);
+    if (it == outputs.end())
+      return op.emitError("CUDA emitter: tensor.empty that is not an output");
+    View v = outputView(it->second.first);
+    if (!it->second.second.empty()) {
+      SmallVector<std::string> sizes;
+      unsigned dynamic = 0;
+      for (int64_t d = 0; d < empty.getType().getRank(); ++d) {
+        if (empty.getType().isDynamicDim(d)) {
+          auto s = scalar(empty.getDynamicSizes()[dynamic++]);
+          if (!s)
+            return op.emitError("CUDA emitter: unknown size");
+          sizes.push_back(*s);
+        } else {
+          sizes.push_back(std::to_string(empty.getType().getDimSize(d)));
+        }
+      }
+      v = expandView(v, it->second.second, empty.getType(), sizes);
+    }
+    views[empty] = v;
+    return success();
+  }
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
+    Value src = expand.getSrc();
+    std::optional<View> view;
+    if (auto arg = dyn_cast<BlockArgument>(src);
+        arg && arg.getOwner() == &func.getBody().front())
+      view = argView(arg.getArgNumber());
+    else if (auto it = views.find(src); it != views.end())
+      view = it->second;
+    if (!view)
+      return op.emitError("CUDA emitter: expand_shape of a non-global tensor");
+    SmallVector<std::string> sizes;
+    for (OpFoldResult r : expand.getMixedOutputShape()) {
+      auto s = ofr(&op, r);
+      if (failed(s))
+        return failure();
+      sizes.push_back(*s);
+    }
+    views[expand] = expandView(*view, expand.getReassociationIndices(),
+                               expand.getResultType(), sizes);
+    return success();
+  }
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+    Value src = slice.getSource();
+    std::optional<View> view;
+    if (auto arg = dyn_cast<BlockArgument>(src);
+        arg && arg.getOwner() == &func.getBody().front())
+      view = argView(arg.getArgNumber());
+    else if (auto it = views.find(src); it != views.end())
+      view = it->second;
+    if (!view)
+      return op.emitError("CUDA emitter: extract_slice of a per-thread tile "
+                          "is not supported");
+    if (slice.getResultType().getRank() != slice.getSourceType().getRank())
+      return op.emitError("CUDA emitter: rank-reducing slices are not "
+                          "supported");
+    for (OpFoldResult s : slice.getMixedStrides())
+      if (getConstantIntValue(s) != 1)
+        return op.emitError("CUDA emitter: strided slices are not supported");
+    View v = *view;
+    for (auto [d, r] : llvm::enumerate(slice.getMixedOffsets())) {
+      auto o = ofr(&op, r);
+      if (failed(o))
+        return failure();
+      v.offsets[d] = addExpr(v.offsets[d], *o);
+    }
+    for (auto [d, r] : llvm::enumerate(slice.getMixedSizes())) {
+      auto s = ofr(&op, r);
+      if (failed(s))
+        return failure();
+      v.sizes[d] = *s;
+    }
+    views[slice] = v;
+    return success();
+  }
+  if (auto splat = dyn_cast<tensor::SplatOp>(op))
+    return emitSplat(splat);
+  if (auto insert = dyn_cast<tensor::InsertSliceOp>(op))
+    return emitInsertSlice(insert);
+  if (isa<tensor::CollapseShapeOp>(op)) {
+    // Only on the way from the grid to the return (see resolveOutputs).
+    for (Operation *user : op.getUsers())
+      if (!isa<func::ReturnOp>(user))
+        return op.emitError("CUDA emitter: collapse_shape inside the kernel");
+    return success();
+  }
+  return op.emitError("CUDA emitter: unsupported op '") << op.getName() << "'";
+}
+
+LogicalResult KernelEmitter::emitSplat(tensor::SplatOp op) {
+  auto t = tileFor(op, op.getResult());
+  if (failed(t))
+    return failure();
+  auto value = scalar(op.getInput());
+  if (!value)
+    return op.emitError("CUDA emitter: splat of a non-scalar");
+  unsigned dynamic = 0;
+  auto type = op.getType();
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      if (auto s = scalar(op.getDynamicSizes()[dynamic++]))
+        t->sizes[d] = *s;
+  declareTile(*t);
+  Tile src = *t;
+  src.var = "(" + *value + ")";
+  // Broadcast: the source has no array dimensions.
+  std::string index;
+  unsigned opened = 0;
+  for (auto [d, role] : llvm::enumerate(t->roles)) {
+    if (role != Role::Array)
+      continue;
+    std::string var = fresh("c");
+    w.line("#pragma unroll " +
+           std::to_string(t->caps[d] <= kMaxUnrollArray ? t->caps[d] : 1));
+    w.open("for (int " + var + " = 0; " + var + " < " +
+           std::to_string(t->caps[d]) + "; ++" + var + ")");
+    index += "[" + var + "]";
+    ++opened;
+  }
+  w.line(t->var + index + " = " + *value + ";");
+  for (unsigned k = 0; k < opened; ++k)
+    w.close();
+  tiles[op.getResult()] = *t;
+  return success();
+}
+
+LogicalResult KernelEmitter::emitInsertSlice(tensor::InsertSliceOp op) {
+  auto dest = views.find(op.getDest());
+  if (dest == views.end())
+    return op.emitError("CUDA emitter: insert_slice into a non-output tensor");
+  auto src = tiles.find(op.getSource());
+  if (src == tiles.end())
+    return op.emitError("CUDA emitter: insert_slice of a non-tile value");
+  if (op.getSourceType().getRank() != op.getDestType().getRank())
+    return op.emitError("CUDA emitter: rank-reducing insert_slice");
+  const View &view = dest->second;
+  const Tile &tile = src->second;
+  SmallVector<std::string> index;
+  std::string access = tile.var;
+  unsigned opened = 0;
+  for (auto [d, r] : llvm::enumerate(op.getMixedOffsets())) {
+    auto o = ofr(op, r);
+    if (failed(o))
+      return failure();
+    std::string local = "0";
+    if (tile.roles[d] == Role::Row) {
+      local = "tr";
+    } else if (tile.roles[d] == Role::Array) {
+      std::string var = fresh("c");
+      auto type = op.getSourceType();
+      std::string size = type.isDynamicDim(d) ? tile.sizes[d]
+                                              : std::to_string(type.getDimSize(d));
+      if (!type.isDynamicDim(d) && type.getDimSize(d) <= kMaxUnrollArray)
+        w.line("#pragma unroll " + std::to_string(type.getDimSize(d)));
+      else
+        w.line("#pragma unroll 1");
+      w.open("for (long long " + var + " = 0; " + var + " < " + size + "; ++" +
+             var + ")");
+      ++opened;
+      local = var;
+      access += "[" + var + "]";
+    }
+    index.push_back(addExpr(*o, local));
+  }
+  std::string offset = "0";
+  for (auto [d, i] : llvm::enumerate(index))
+    offset = addExpr(offset, mulExpr(addExpr(view.offsets[d], i),
+                                     view.strides[d]));
+  std::string value = view.elemType == "float"
+                          ? access
+                          : "from_float<" + view.elemType + ">(" + access + ")";
+  w.line("st_global(" + view.ptr + ", " + offset + ", " + view.extent + ", " +
+         value + ");");
+  for (unsigned k = 0; k < opened; ++k)
+    w.close();
+  views[op.getResult()] = view;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// attn ops
+//===----------------------------------------------------------------------===//
+
+/// Emits a map or mask body inline. Index arguments are `indexArgs`, then
+/// `inputArgs`, then the captures; sets `result` to the yielded expression.
+LogicalResult KernelEmitter::emitRegionBody(Block &body, unsigned numIndexArgs,
+                                            ArrayRef<std::string> indexArgs,
+                                            ArrayRef<std::string> inputArgs,
+                                            ValueRange captures,
+                                            std::string &result) {
+  unsigned a = 0;
+  for (const std::string &s : indexArgs)
+    scalars[body.getArgument(a++)] = s;
+  for (const std::string &s : inputArgs)
+    scalars[body.getArgument(a++)] = s;
+  for (Value c : captures) {
+    Value arg = body.getArgument(a++);
+    if (auto s = scalar(c))
+      scalars[arg] = *s;
+    else if (auto arg0 = dyn_cast<BlockArgument>(c);
+             arg0 && arg0.getOwner() == &func.getBody().front())
+      views[arg] = argView(arg0.getArgNumber());
+    else if (auto it = views.find(c); it != views.end())
+      views[arg] = it->second;
+    else
+      return body.getParentOp()->emitError(
+          "CUDA emitter: unsupported capture");
+  }
+  for (Operation &op : body) {
+    if (auto y = dyn_cast<YieldOp>(op)) {
+      auto s = scalar(y.getOperand(0));
+      if (!s)
+        return y.emitError("CUDA emitter: yielded value is not a scalar");
+      result = *s;
+      return success();
+    }
+    if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
+      auto it = views.find(extract.getTensor());
+      if (it == views.end())
+        return op.emitError("CUDA emitter: tensor.extract from an unknown "
+                            "tensor");
+      SmallVector<std::string> index;
+      for (Value i : extract.getIndices()) {
+        auto s = scalar(i);
+        if (!s)
+          return op.emitError("CUDA emitter: index is not a scalar");
+        index.push_back(*s);
+      }
+      auto ty = cType(extract.getType());
+      if (!ty)
+        return op.emitError("CUDA emitter: unsupported element type");
+      std::string var = fresh("x");
+      w.line("const " + *ty + " " + var + " = " + loadView(it->second, index) +
+             ";");
+      scalars[extract] = var;
+      continue;
+    }
+    if (failed(emitScalarOp(op)))
+      return failure();
+  }
+  (void)numIndexArgs;
+  return failure();
+}
+
+LogicalResult KernelEmitter::emitMap(MapOp op) {
+  std::string err;
+  auto eq = Equation::parse(op.getEquation(), err);
+  if (!eq)
+    return op.emitError("CUDA emitter: ") << err;
+  auto t = tileFor(op, op.getResult(), eq->output);
+  if (failed(t))
+    return failure();
+  SmallVector<Value> inputs(op.getInputs().begin(), op.getInputs().end());
+  // Sizes of the output's dimensions, from the inputs.
+  for (auto [d, c] : llvm::enumerate(eq->output)) {
+    std::optional<int64_t> st;
+    if (t->roles[d] == Role::Unit)
+      continue;
+    auto size = letterSize(op, c, inputs, eq->inputs, st);
+    if (succeeded(size))
+      t->sizes[d] = *size;
+    else if (t->roles[d] == Role::Array)
+      return failure();
+  }
+  declareTile(*t);
+  tiles[op.getResult()] = *t;
+  llvm::StringMap<std::string> idx;
+  bindGridLetters(idx, eq->output);
+  unsigned opened = 0;
+  std::string access = t->var;
+  for (auto [d, c] : llvm::enumerate(eq->output)) {
+    if (t->roles[d] != Role::Array)
+      continue;
+    std::optional<int64_t> st;
+    auto size = letterSize(op, c, inputs, eq->inputs, st);
+    openLetterLoop(c, *size, st, idx);
+    ++opened;
+    access += "[" + idx[StringRef(&c, 1)] + "]";
+  }
+  SmallVector<std::string> indexArgs, inputArgs;
+  for (char c : eq->output)
+    indexArgs.push_back(idx[StringRef(&c, 1)]);
+  for (auto [v, term] : llvm::zip(inputs, eq->inputs)) {
+    auto e = elementAccess(op, v, term, idx);
+    if (failed(e))
+      return failure();
+    inputArgs.push_back(*e);
+  }
+  std::string result;
+  if (failed(emitRegionBody(op.getBody().front(), indexArgs.size(), indexArgs,
+                            inputArgs, op.getCaptures(), result)))
+    return failure();
+  w.line(access + " = " + result + ";");
+  for (unsigned k = 0; k < opened; ++k)
+    w.close();
+  return success();
+}
+
+static std::string reduceInit(ReduceKind kind) {
+  return kind == ReduceKind::Max ? "sc::f32_bits(0xff800000u)" : "0.0f";
+}
+
+static std::string reduceStep(ReduceKind kind, const std::string &acc,
+                              const std::string &x) {
+  if (kind == ReduceKind::Max)
+    return acc + " = sc::maximumf(" + acc + ", " + x + ");";
+  return acc + " += " + x + ";";
+}
+
+LogicalResult KernelEmitter::emitReduce(ReduceOp op) {
+  std::string err;
+  auto eq = Equation::parse(op.getEquation(), err);
+  if (!eq)
+    return op.emitError("CUDA emitter: ") << err;
+  auto t = tileFor(op, op.getResult(), eq->output);
+  if (failed(t))
+    return failure();
+  SmallVector<Value> inputs = {op.getInput()};
+  for (auto [d, c] : llvm::enumerate(eq->output)) {
+    std::optional<int64_t> st;
+    if (t->roles[d] == Role::Unit)
+      continue;
+    auto size = letterSize(op, c, inputs, eq->inputs, st);
+    if (succeeded(size))
+      t->sizes[d] = *size;
+  }
+  declareTile(*t);
+  tiles[op.getResult()] = *t;
+  llvm::StringMap<std::string> idx;
+  bindGridLetters(idx, eq->inputs[0]);
+  unsigned opened = 0;
+  std::string access = t->var;
+  for (auto [d, c] : llvm::enumerate(eq->output)) {
+    if (t->roles[d] != Role::Array)
+      continue;
+    std::optional<int64_t> st;
+    auto size = letterSize(op, c, inputs, eq->inputs, st);
+    if (failed(size))
+      return failure();
+    openLetterLoop(c, *size, st, idx);
+    ++opened;
+    access += "[" + idx[StringRef(&c, 1)] + "]";
+  }
+  std::string acc = fresh("acc");
+  w.line("float " + acc + " = " + reduceInit(op.getKind()) + ";");
+  unsigned reduced = 0;
+  for (char c : eq->reducedLetters()) {
+    std::optional<int64_t> st;
+    auto size = letterSize(op, c, inputs, eq->inputs, st);
+    if (failed(size))
+      return failure();
+    openLetterLoop(c, *size, st, idx, kMaxUnroll);
+    ++reduced;
+  }
+  auto x = elementAccess(op, op.getInput(), eq->inputs[0], idx);
+  if (failed(x))
+    return failure();
+  w.line(reduceStep(op.getKind(), acc, *x));
+  for (unsigned k = 0; k < reduced; ++k)
+    w.close();
+  w.line(access + " = " + acc + ";");
+  for (unsigned k = 0; k < opened; ++k)
+    w.close();
+  return success();
+}
+
+LogicalResult KernelEmitter::emitContract(ContractOp op) {
+  std::string err;
+  auto eq = Equation::parse(op.getEquation(), err);
+  if (!eq)
+    return op.emitError("CUDA emitter: ") << err;
+  auto t = tileFor(op, op.getResult(), eq->output);
+  if (failed(t))
+    return failure();
+  SmallVector<Value> inputs(op.getInputs().begin(), op.getInputs().end());
+  for (auto [d, c] : llvm::enumerate(eq->output)) {
+    std::optional<int64_t> st;
+    if (t->roles[d] == Role::Unit)
+      continue;
+    auto size = letterSize(op, c, inputs, eq->inputs, st);
+    if (succeeded(size))
+      t->sizes[d] = *size;
+  }
+  declareTile(*t);
+  tiles[op.getResult()] = *t;
+  llvm::StringMap<std::string> idx;
+  for (const std::string &term : eq->inputs)
+    bindGridLetters(idx, term);
+  unsigned opened = 0;
+  std::string access = t->var;
+  for (auto [d, c] : llvm::enumerate(eq->output)) {
+    if (t->roles[d] != Role::Array)
+      continue;
+    std::optional<int64_t> st;
+    auto size = letterSize(op, c, inputs, eq->inputs, st);
+    if (failed(size))
+      return failure();
+    openLetterLoop(c, *size, st, idx);
+    ++opened;
+    access += "[" + idx[StringRef(&c, 1)] + "]";
+  }
+  std::string acc = fresh("acc");
+  w.line("float " + acc + " = " + reduceInit(op.getReduce()) + ";");
+  unsigned reduced = 0;
+  for (char c : eq->reducedLetters()) {
+    if (gridLetters.find(c) != std::string::npos)
+      return op.emitError("CUDA emitter: reduction over grid letter '")
+             << c << "'";
+    std::optional<int64_t> st;
+    auto size = letterSize(op, c, inputs, eq->inputs, st);
+    if (failed(size))
+      return failure();
+    openLetterLoop(c, *size, st, idx, kMaxUnroll);
+    ++reduced;
+  }
+  std::string combined;
+  for (auto [v, term] : llvm::zip(inputs, eq->inputs)) {
+    auto e = elementAccess(op, v, term, idx);
+    if (failed(e))
+      return failure();
+    combined = combined.empty()
+                   ? *e
+                   : combined +
+                         (op.getCombine() == CombineKind::Mul ? " * " : " + ") +
+                         *e;
+  }
+  w.line(reduceStep(op.getReduce(), acc, combined));
+  for (unsigned k = 0; k < reduced; ++k)
+    w.close();
+  w.line(access + " = " + acc + ";");
+  for (unsigned k = 0; k < opened; ++k)
+    w.close();
+  return success();
+}
+
+/// The tc:: call for one op of a mask region (see tile_class.h).
+static std::optional<std::string>
+tileClassCall(Operation &op, ArrayRef<std::string> in) {
+  Type type = op.getNumResults() == 1 ? op.getResult(0).getType() : Type();
+  bool isBool = type && type.isInteger(1);
+  auto t2 = [&](StringRef f) {
+    return "tc::" + f.str() + "(tcT, " + in[0] + ", " + in[1] + ")";
+  };
+  std::string unknown = isBool ? "tc::boolean(tc::kUnknown)" : "tc::unknown()";
+  return llvm::TypeSwitch<Operation *, std::optional<std::string>>(&op)
+      .Case([&](arith::ConstantOp c) -> std::optional<std::string> {
+        if (auto i = dyn_cast<IntegerAttr>(c.getValue())) {
+          if (isBool)
+            return std::string(i.getValue().getBoolValue()
+                                   ? "tc::boolean(tc::kTrue)"
+                                   : "tc::boolean(tc::kFalse)");
+          return "tc::constant(tcT, " +
+                 std::to_string(i.getValue().getSExtValue()) + "LL)";
+        }
+        return unknown;
+      })
+      .Case([&](arith::AddIOp) { return t2("addi"); })
+      .Case([&](arith::SubIOp) { return t2("subi"); })
+      .Case([&](arith::MulIOp) { return t2("muli"); })
+      .Case([&](arith::FloorDivSIOp) { return t2("floordivsi"); })
+      .Case([&](arith::DivSIOp) { return t2("divsi"); })
+      .Case([&](arith::DivUIOp) { return t2("divui"); })
+      .Case([&](arith::CeilDivSIOp) { return t2("ceildivsi"); })
+      .Case([&](arith::RemSIOp) { return t2("remsi"); })
+      .Case([&](arith::RemUIOp) { return t2("remui"); })
+      .Case([&](math::AbsIOp) { return "tc::absi(tcT, " + in[0] + ")"; })
+      .Case([&](arith::MaxSIOp) { return t2("maxsi"); })
+      .Case([&](arith::MinSIOp) { return t2("minsi"); })
+      .Case([&](arith::MaxUIOp) { return t2("maxui"); })
+      .Case([&](arith::MinUIOp) { return t2("minui"); })
+      .Case<arith::IndexCastOp, arith::IndexCastUIOp, arith::ExtSIOp,
+            arith::ExtUIOp, arith::TruncIOp>([&](auto) -> std::string {
+        if (op.getOperand(0).getType().isInteger(1))
+          return "tc::extBool(tcT, " + in[0] + ", " +
+                 (isa<arith::ExtSIOp>(op) ? "true" : "false") + ")";
+        if (isBool)
+          return unknown;
+        return "tc::cast(" + in[0] + ")";
+      })
+      .Case([&](arith::CmpIOp c) -> std::string {
+        std::string pred = std::to_string(static_cast<int>(c.getPredicate()));
+        if (op.getOperand(0).getType().isInteger(1))
+          return "tc::cmpiBool(" + pred + ", " + in[0] + ", " + in[1] + ")";
+        return "tc::cmpi(tcT, " + pred + " /*" +
+               arith::stringifyCmpIPredicate(c.getPredicate()).str() + "*/, " +
+               in[0] + ", " + in[1] + ")";
+      })
+      .Case<arith::AndIOp, arith::OrIOp, arith::XOrIOp>([&](auto) -> std::string {
+        if (!isBool)
+          return "tc::bitwise(tcT, " +
+                 std::string(isa<arith::AndIOp>(op)  ? "0"
+                             : isa<arith::OrIOp>(op) ? "1"
+                                                     : "2") +
+                 ", " + in[0] + ", " + in[1] + ")";
+        return std::string(isa<arith::AndIOp>(op)  ? "tc::andBool("
+                           : isa<arith::OrIOp>(op) ? "tc::orBool("
+                                                   : "tc::xorBool(") +
+               in[0] + ", " + in[1] + ")";
+      })
+      .Case([&](arith::SelectOp) -> std::string {
+        return "tc::select(tcT, " + in[0] + ", " + in[1] + ", " + in[2] +
+               ", " + (isBool ? "true" : "false") + ")";
+      })
+      .Default([&](Operation *) { return unknown; });
+}
+
+LogicalResult KernelEmitter::emitTileClass(TileClassOp op) {
+  SmallVector<std::string> args;
+  for (Value v : {op.getB(), op.getH(), op.getI0(), op.getI1(), op.getJ0(),
+                  op.getJ1(), op.getNq(), op.getNk()}) {
+    auto s = scalar(v);
+    if (!s)
+      return op.emitError("CUDA emitter: tile_class operand is not a scalar");
+    args.push_back(*s);
+  }
+  std::string var = fresh("cls");
+  w.line("// attn.tile_class: 0 = skip, 1 = full, 2 = partial");
+  w.line("long long " + var + ";");
+  w.openScope();
+  w.line("const tc::Tile tcT = {" + args[2] + ", " + args[3] + ", " + args[4] +
+         ", " + args[5] + "};");
+  Block &body = op.getMask().front();
+  DenseMap<Value, std::string> abs;
+  // Region arguments: b, h, i, j, nq, nk, captures.
+  std::string fixed[] = {"tc::constant(tcT, " + args[0] + ")",
+                         "tc::constant(tcT, " + args[1] + ")",
+                         "tc::rowIndex(tcT)", "tc::colIndex(tcT)",
+                         "tc::constant(tcT, " + args[6] + ")",
+                         "tc::constant(tcT, " + args[7] + ")"};
+  for (auto [k, arg] : llvm::enumerate(body.getArguments())) {
+    std::string name = fresh("a");
+    std::string init = "tc::unknown()";
+    if (k < 6) {
+      init = fixed[k];
+    } else if (arg.getType().isIntOrIndex()) {
+      if (auto s = scalar(op.getCaptures()[k - 6]))
+        init = "tc::constant(tcT, " + *s + ")";
+    }
+    // Captured tensors are unknown here (no per-tile summaries yet), which
+    // only makes tiles partial.
+    w.line("const tc::Val " + name + " = " + init + ";");
+    abs[arg] = name;
+  }
+  std::string result;
+  for (Operation &inner : body) {
+    if (auto y = dyn_cast<YieldOp>(inner)) {
+      result = abs.lookup(y.getOperand(0));
+      break;
+    }
+    if (inner.getNumResults() != 1)
+      continue;
+    SmallVector<std::string> in;
+    for (Value v : inner.getOperands()) {
+      std::string s = abs.lookup(v);
+      in.push_back(s.empty() ? "tc::unknown()" : s);
+    }
+    auto call = tileClassCall(inner, in);
+    std::string name = fresh("a");
+    w.line("const tc::Val " + name + " = " + *call + ";");
+    abs[inner.getResult(0)] = name;
+  }
+  if (result.empty())
+    return op.emitError("CUDA emitter: mask region without a yielded value");
+  if (options.debug == EmitDebug::DropMask)
+    w.line(var + " = tc::kFull; // deliberately broken: mask dropped");
+  else
+    w.line(var + " = tc::classify(" + result + ");");
+  w.close();
+  scalars[op.getResult()] = var;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Driver
+//===----------------------------------------------------------------------===//
+
+FailureOr<CudaKernel> KernelEmitter::run() {
+  if (func.getNumArguments() < 3)
+    return func.emitError("CUDA emitter: expected arguments q, k, v");
+  if (failed(collectGrid()) || failed(resolveOutputs()))
+    return failure();
+  declareParams();
+  CudaKernel kernel;
+  kernel.name = "attn_" + func.getSymName().str();
+  kernel.blockM = blockM;
+  kernel.params = params;
+  std::string paramsType = kernel.name + "_params";
+
+  w.line("// Generated by attn's CUDA emitter (SIMT path) from @" +
+         func.getSymName().str() + ".");
+  w.line("// One thread per query row; f32 arithmetic; K/V read from global");
+  w.line("// memory (shared-memory staging and tensor cores: later steps).");
+  w.line("// Launch: grid (ceil(Nq / " + std::to_string(blockM) +
+         "), Hq, B), block (" + std::to_string(blockM) + ").");
+  w.line("#include \"attn/device/attn_device.h\"");
+  w.line("#include \"attn/device/scalar.h\"");
+  w.line("#include \"attn/device/tile_class.h\"");
+  w.line("");
+  w.line("using namespace attn::device;");
+  w.line("namespace tc = attn::device::tc;");
+  w.line("namespace sc = attn::device::sc;");
+  w.line("");
+  w.line("/// Kernel parameters (every field 8 bytes; strides in elements).");
+  w.open("struct " + paramsType);
+  auto elemOf = [&](StringRef name) -> std::string {
+    if (name == "q" || name == "k" || name == "v")
+      return *memType(cast<ShapedType>(
+                          func.getArgument(name == "q" ? 0 : name == "k" ? 1 : 2)
+                              .getType())
+                          .getElementType());
+    if (name == "o")
+      return *memType(
+          cast<ShapedType>(func.getResultTypes()[0]).getElementType());
+    return "float";
+  };
+  for (const ParamField &f : params) {
+    StringRef name = f.name;
+    if (f.kind == ParamField::Kind::Int64) {
+      w.line("long long " + f.name + ";");
+      continue;
+    }
+    if (f.kind == ParamField::Kind::Float64) {
+      w.line("double " + f.name + ";");
+      continue;
+    }
+    std::string elem;
+    if (name.starts_with("c")) {
+      unsigned a = 3 + std::stoi(name.drop_front().str());
+      elem = *memType(
+          cast<ShapedType>(func.getArgument(a).getType()).getElementType());
+    } else {
+      elem = elemOf(name);
+    }
+    bool isOut = name == "o" || name == "lse";
+    w.line((isOut ? "" : "const ") + elem + " *" + f.name + ";");
+  }
+  w.close(";");
+  w.line("");
+  w.line("extern \"C\" __global__ void __launch_bounds__(" +
+         std::to_string(blockM) + ")");
+  w.open(kernel.name + "(const " + paramsType + " p)");
+  // Scalar captures are kernel parameters.
+  for (unsigned a = 3; a < func.getNumArguments(); ++a) {
+    Value arg = func.getArgument(a);
+    if (isa<RankedTensorType>(arg.getType()))
+      continue;
+    auto ty = cType(arg.getType());
+    if (!ty)
+      return func.emitError("CUDA emitter: unsupported capture type ")
+             << arg.getType();
+    scalars[arg] = "(" + *ty + ")p.c" + std::to_string(a - 3);
+  }
+  if (failed(emitBlock(func.getBody().front(),
+                       [](scf::YieldOp) { return success(); })))
+    return failure();
+  w.close();
+  w.line("ATTN_KERNEL_ENTRY(" + kernel.name + ")");
+  kernel.source = std::move(w.out);
+  return kernel;
+}
+
+} // namespace
+
+FailureOr<CudaKernel>
+attn::codegen::emitCudaKernel(func::FuncOp func,
+                              const CudaEmitOptions &options) {
+  KernelEmitter emitter(func, options);
+  return emitter.run();
+}
+
+LogicalResult attn::codegen::emitCudaModule(ModuleOp module,
+                                            llvm::raw_ostream &os,
+                                            const CudaEmitOptions &options) {
+  bool any = false;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (!func.isPublic() || func.isExternal())
+      continue;
+    auto kernel = emitCudaKernel(func, options);
+    if (failed(kernel))
+      return failure();
+    os << kernel->source;
+    any = true;
+  }
+  if (!any)
+    return module.emitError("CUDA emitter: no public function to emit");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// -attn-emit-cuda
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Prints the module's CUDA source to a file (`-` = stdout). Hand-written
+/// rather than in Passes.td so that the pass lives with the emitter and the
+/// passes library does not depend on codegen.
+struct EmitCudaPass
+    : public PassWrapper<EmitCudaPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(EmitCudaPass)
+  EmitCudaPass() = default;
+  EmitCudaPass(const EmitCudaPass &other) : PassWrapper(other) {}
+  StringRef getArgument() const final { return "attn-emit-cuda"; }
+  StringRef getDescription() const final {
+    return "Print CUDA C++ for kernel IR (the SIMT emitter); attn-opt "
+           "--emit=cuda is its shorthand";
+  }
+  void runOnOperation() final {
+    attn::codegen::CudaEmitOptions opts;
+    if (!attn::codegen::parseEmitDebug(debug, opts.debug)) {
+      getOperation().emitError("unknown debug mode '") << debug << "'";
+      return signalPassFailure();
+    }
+    std::string error;
+    auto file = openOutputFile(output, &error);
+    if (!file) {
+      getOperation().emitError(error);
+      return signalPassFailure();
+    }
+    if (failed(attn::codegen::emitCudaModule(getOperation(), file->os(), opts)))
+      return signalPassFailure();
+    file->keep();
+  }
+  Option<std::string> output{*this, "output",
+                             llvm::cl::desc("Output file ('-': stdout)"),
+                             llvm::cl::init("-")};
+  Option<std::string> debug{
+      *this, "debug",
+      llvm::cl::desc("Deliberately broken kernels for testing the checks: "
+                     "none, drop-mask, kv-bound"),
+      llvm::cl::init("none")};
+};
+} // namespace
+
+void attn::codegen::registerCodegenPasses() {
+  PassRegistration<EmitCudaPass>();
+}

@@ -1,0 +1,329 @@
+//===- tile_class.h - Device library: run-time tile classification -*- C++ -*-===//
+//
+// The abstract domain of analysis/lib/MaskAnalysis.cpp (TileEvaluator), as
+// plain functions usable on the host, in the emulator and under NVRTC. The
+// CUDA emitter turns each op of an attn.tile_class mask region into one call,
+// so a kernel classifies its (Q tile, KV tile) pair with straight-line code
+// and the compiler-side analysis and the kernel share one definition of the
+// transfer functions. Keep both in step: the unit test
+// test/unit/device/TileClassTest.cpp compares them on the analysis corpus.
+//
+// Integer values are exact affine forms c0 + ci·i + cj·j with their range
+// [lo, hi] over the tile, or intervals once the arithmetic leaves the affine
+// world; i1 values are true, false or unknown. Tensor reads are unknown here
+// (the interpreter summarises captured tensors per tile; a kernel will get
+// such summaries from a classification pre-pass, a later step), which only
+// makes tiles partial.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_DEVICE_TILE_CLASS_H
+#define ATTN_DEVICE_TILE_CLASS_H
+
+#include "attn/device/config.h"
+
+#if ATTN_DEVICE_CUDA
+#define ATTN_TC_FN __host__ __device__ __forceinline__
+#else
+#define ATTN_TC_FN inline
+#endif
+
+namespace attn::device::tc {
+
+/// Three-valued truth.
+enum Tri : int { kFalse = 0, kTrue = 1, kUnknown = 2 };
+
+/// arith.cmpi predicates, numbered as mlir::arith::CmpIPredicate.
+enum Pred : int {
+  kEq = 0, kNe = 1, kSlt = 2, kSle = 3, kSgt = 4, kSge = 5,
+  kUlt = 6, kUle = 7, kUgt = 8, kUge = 9
+};
+
+/// Tile classes, numbered as attn.tile_class's result (TileClassOp::kEmpty..).
+enum Class : int { kEmpty = 0, kFull = 1, kPartial = 2 };
+
+/// A half-open tile [i0, i1) x [j0, j1) of the attention matrix.
+struct Tile {
+  int64_t i0, i1, j0, j1;
+};
+
+/// An abstract value (see MaskAnalysis.cpp's Abs).
+struct Val {
+  bool known, affine;
+  int64_t c0, ci, cj, lo, hi;
+  int truth;
+};
+
+ATTN_TC_FN int64_t min2(int64_t a, int64_t b) { return a < b ? a : b; }
+ATTN_TC_FN int64_t max2(int64_t a, int64_t b) { return a > b ? a : b; }
+ATTN_TC_FN int64_t clampTo(int64_t x, int64_t lo, int64_t hi) {
+  return x < lo ? lo : x > hi ? hi : x;
+}
+
+ATTN_TC_FN int notT(int a) { return a == kUnknown ? a : (a == kTrue ? kFalse : kTrue); }
+ATTN_TC_FN int andT(int a, int b) {
+  if (a == kFalse || b == kFalse)
+    return kFalse;
+  return a == kTrue && b == kTrue ? kTrue : kUnknown;
+}
+ATTN_TC_FN int orT(int a, int b) {
+  if (a == kTrue || b == kTrue)
+    return kTrue;
+  return a == kFalse && b == kFalse ? kFalse : kUnknown;
+}
+ATTN_TC_FN int ofBool(bool b) { return b ? kTrue : kFalse; }
+
+/// Nothing known (data, float math, unmodelled ops).
+ATTN_TC_FN Val unknown() { return Val{false, false, 0, 0, 0, 0, 0, kUnknown}; }
+/// An i1 value.
+ATTN_TC_FN Val boolean(int t) {
+  Val v = unknown();
+  v.known = t != kUnknown;
+  v.truth = t;
+  return v;
+}
+ATTN_TC_FN bool isConstant(const Val &a) { return a.known && a.lo == a.hi; }
+
+/// c0 + ci·i + cj·j with its exact range over `t`.
+ATTN_TC_FN Val affine(const Tile &t, int64_t c0, int64_t ci, int64_t cj) {
+  Val a = unknown();
+  a.known = a.affine = true;
+  a.c0 = c0;
+  a.ci = ci;
+  a.cj = cj;
+  int64_t iLast = t.i1 - 1, jLast = t.j1 - 1;
+  a.lo = c0 + min2(ci * t.i0, ci * iLast) + min2(cj * t.j0, cj * jLast);
+  a.hi = c0 + max2(ci * t.i0, ci * iLast) + max2(cj * t.j0, cj * jLast);
+  return a;
+}
+ATTN_TC_FN Val constant(const Tile &t, int64_t c) { return affine(t, c, 0, 0); }
+/// The query row index i and the key column index j.
+ATTN_TC_FN Val rowIndex(const Tile &t) { return affine(t, 0, 1, 0); }
+ATTN_TC_FN Val colIndex(const Tile &t) { return affine(t, 0, 0, 1); }
+
+ATTN_TC_FN Val interval(const Tile &t, int64_t lo, int64_t hi) {
+  if (lo == hi)
+    return constant(t, lo);
+  Val a = unknown();
+  a.known = true;
+  a.lo = lo;
+  a.hi = hi;
+  return a;
+}
+
+/// a + sign·b.
+ATTN_TC_FN Val add(const Tile &t, const Val &a, const Val &b, int64_t sign) {
+  if (!a.known || !b.known)
+    return unknown();
+  if (a.affine && b.affine)
+    return affine(t, a.c0 + sign * b.c0, a.ci + sign * b.ci, a.cj + sign * b.cj);
+  return sign > 0 ? interval(t, a.lo + b.lo, a.hi + b.hi)
+                  : interval(t, a.lo - b.hi, a.hi - b.lo);
+}
+ATTN_TC_FN Val addi(const Tile &t, const Val &a, const Val &b) { return add(t, a, b, 1); }
+ATTN_TC_FN Val subi(const Tile &t, const Val &a, const Val &b) { return add(t, a, b, -1); }
+
+ATTN_TC_FN Val muli(const Tile &t, const Val &a, const Val &b) {
+  if (!a.known || !b.known)
+    return unknown();
+  if (a.affine && isConstant(b))
+    return affine(t, a.c0 * b.lo, a.ci * b.lo, a.cj * b.lo);
+  if (b.affine && isConstant(a))
+    return affine(t, b.c0 * a.lo, b.ci * a.lo, b.cj * a.lo);
+  int64_t c0 = a.lo * b.lo, c1 = a.lo * b.hi, c2 = a.hi * b.lo, c3 = a.hi * b.hi;
+  return interval(t, min2(min2(c0, c1), min2(c2, c3)),
+                  max2(max2(c0, c1), max2(c2, c3)));
+}
+
+ATTN_TC_FN int64_t floorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b, r = a % b;
+  return (r != 0 && ((r < 0) != (b < 0))) ? q - 1 : q;
+}
+
+ATTN_TC_FN Val divByConstant(const Tile &t, const Val &a, int64_t c, bool floor) {
+  if (!a.known || c <= 0)
+    return unknown();
+  if (c == 1)
+    return a;
+  if (floor)
+    return interval(t, floorDiv(a.lo, c), floorDiv(a.hi, c));
+  return interval(t, a.lo / c, a.hi / c);
+}
+
+/// arith.floordivsi, arith.divsi, arith.divui.
+ATTN_TC_FN Val floordivsi(const Tile &t, const Val &a, const Val &d) {
+  return isConstant(d) ? divByConstant(t, a, d.lo, true) : unknown();
+}
+ATTN_TC_FN Val divsi(const Tile &t, const Val &a, const Val &d) {
+  return isConstant(d) ? divByConstant(t, a, d.lo, a.lo >= 0) : unknown();
+}
+ATTN_TC_FN Val divui(const Tile &t, const Val &a, const Val &d) {
+  if (a.lo < 0)
+    return unknown();
+  return isConstant(d) ? divByConstant(t, a, d.lo, true) : unknown();
+}
+ATTN_TC_FN Val ceildivsi(const Tile &t, const Val &a, const Val &d) {
+  if (!a.known || !isConstant(d) || d.lo <= 0)
+    return unknown();
+  return interval(t, -floorDiv(-a.lo, d.lo), -floorDiv(-a.hi, d.lo));
+}
+
+ATTN_TC_FN Val remByConstant(const Tile &t, const Val &a, int64_t c) {
+  if (!a.known || c <= 0)
+    return unknown();
+  if (a.lo >= 0) {
+    if (a.lo / c == a.hi / c)
+      return interval(t, a.lo % c, a.hi % c);
+    return interval(t, 0, c - 1);
+  }
+  if (a.hi <= 0 && a.lo / c == a.hi / c)
+    return interval(t, a.lo % c, a.hi % c);
+  return interval(t, -(c - 1), c - 1);
+}
+ATTN_TC_FN Val remsi(const Tile &t, const Val &a, const Val &d) {
+  return isConstant(d) ? remByConstant(t, a, d.lo) : unknown();
+}
+ATTN_TC_FN Val remui(const Tile &t, const Val &a, const Val &d) {
+  if (a.lo < 0)
+    return unknown();
+  return remsi(t, a, d);
+}
+
+ATTN_TC_FN Val absi(const Tile &t, const Val &a) {
+  if (!a.known || a.lo >= 0)
+    return a;
+  if (a.hi <= 0)
+    return add(t, constant(t, 0), a, -1);
+  return interval(t, 0, max2(-a.lo, a.hi));
+}
+
+ATTN_TC_FN Val minMax(const Tile &t, const Val &a, const Val &b, bool isMax) {
+  if (!a.known || !b.known)
+    return unknown();
+  // One side dominating over the whole tile keeps its (affine) form.
+  Val diff = add(t, a, b, -1);
+  if (diff.lo >= 0)
+    return isMax ? a : b;
+  if (diff.hi <= 0)
+    return isMax ? b : a;
+  return isMax ? interval(t, max2(a.lo, b.lo), max2(a.hi, b.hi))
+               : interval(t, min2(a.lo, b.lo), min2(a.hi, b.hi));
+}
+ATTN_TC_FN Val maxsi(const Tile &t, const Val &a, const Val &b) { return minMax(t, a, b, true); }
+ATTN_TC_FN Val minsi(const Tile &t, const Val &a, const Val &b) { return minMax(t, a, b, false); }
+ATTN_TC_FN Val maxui(const Tile &t, const Val &a, const Val &b) {
+  return a.lo < 0 || b.lo < 0 ? unknown() : minMax(t, a, b, true);
+}
+ATTN_TC_FN Val minui(const Tile &t, const Val &a, const Val &b) {
+  return a.lo < 0 || b.lo < 0 ? unknown() : minMax(t, a, b, false);
+}
+
+/// index_cast / index_castui / extsi / extui / trunci between integer types
+/// (values stay far from the wrap-around limits).
+ATTN_TC_FN Val cast(const Val &a) { return a; }
+/// extsi / extui (isSigned) of an i1: true is -1 (signed) or 1.
+ATTN_TC_FN Val extBool(const Tile &t, const Val &a, bool isSigned) {
+  if (a.truth == kUnknown)
+    return interval(t, isSigned ? -1 : 0, isSigned ? 0 : 1);
+  return constant(t, a.truth == kTrue ? (isSigned ? -1 : 1) : 0);
+}
+
+ATTN_TC_FN int compare(const Tile &t, int p, const Val &a, const Val &b) {
+  if (!a.known || !b.known)
+    return kUnknown;
+  bool isUnsigned = p == kUlt || p == kUle || p == kUgt || p == kUge;
+  if (isUnsigned) {
+    // Unsigned order is signed order for same-sign sides; a negative value
+    // is larger than any non-negative one.
+    bool aNeg = a.hi < 0, bNeg = b.hi < 0;
+    bool aNonNeg = a.lo >= 0, bNonNeg = b.lo >= 0;
+    if (!((aNeg || aNonNeg) && (bNeg || bNonNeg)))
+      return kUnknown;
+    if (aNeg != bNeg) {
+      bool aLarger = aNeg;
+      return (p == kUlt || p == kUle) ? ofBool(!aLarger) : ofBool(aLarger);
+    }
+    p = p == kUlt ? kSlt : p == kUle ? kSle : p == kUgt ? kSgt : kSge;
+  }
+  // d = a - b over the tile (exact for affine forms); b - a is [-hi, -lo].
+  // No recursion (unlike MaskAnalysis.cpp's compare) so that it inlines.
+  Val d = add(t, a, b, -1);
+  int eq = (d.lo == 0 && d.hi == 0) ? kTrue
+           : (d.lo > 0 || d.hi < 0) ? kFalse
+                                    : kUnknown;
+  switch (p) {
+  case kEq:
+    return eq;
+  case kNe:
+    return notT(eq);
+  case kSlt:
+    return d.hi < 0 ? kTrue : d.lo >= 0 ? kFalse : kUnknown;
+  case kSle:
+    return d.hi <= 0 ? kTrue : d.lo > 0 ? kFalse : kUnknown;
+  case kSgt: // b < a
+    return d.lo > 0 ? kTrue : d.hi <= 0 ? kFalse : kUnknown;
+  case kSge: // b <= a
+    return d.lo >= 0 ? kTrue : d.hi < 0 ? kFalse : kUnknown;
+  default:
+    return kUnknown;
+  }
+}
+/// arith.cmpi on integers / index.
+ATTN_TC_FN Val cmpi(const Tile &t, int p, const Val &a, const Val &b) {
+  return boolean(compare(t, p, a, b));
+}
+/// arith.cmpi on i1 operands.
+ATTN_TC_FN Val cmpiBool(int p, const Val &a, const Val &b) {
+  if (a.truth == kUnknown || b.truth == kUnknown)
+    return boolean(kUnknown);
+  if (p == kEq)
+    return boolean(ofBool(a.truth == b.truth));
+  if (p == kNe)
+    return boolean(ofBool(a.truth != b.truth));
+  return boolean(kUnknown);
+}
+
+/// arith.andi / ori / xori on i1 values.
+ATTN_TC_FN Val andBool(const Val &a, const Val &b) { return boolean(andT(a.truth, b.truth)); }
+ATTN_TC_FN Val orBool(const Val &a, const Val &b) { return boolean(orT(a.truth, b.truth)); }
+ATTN_TC_FN Val xorBool(const Val &a, const Val &b) {
+  if (a.truth == kUnknown || b.truth == kUnknown)
+    return boolean(kUnknown);
+  return boolean(ofBool(a.truth != b.truth));
+}
+/// arith.andi / ori / xori (op 0, 1, 2) on integers: constants only.
+ATTN_TC_FN Val bitwise(const Tile &t, int op, const Val &a, const Val &b) {
+  if (!isConstant(a) || !isConstant(b))
+    return unknown();
+  return constant(t, op == 0 ? (a.lo & b.lo) : op == 1 ? (a.lo | b.lo) : (a.lo ^ b.lo));
+}
+
+/// arith.select of integers (isBool false) or i1 values.
+ATTN_TC_FN Val select(const Tile &t, const Val &c, const Val &tv, const Val &fv,
+                      bool isBool) {
+  if (c.truth == kTrue)
+    return tv;
+  if (c.truth == kFalse)
+    return fv;
+  if (isBool) {
+    if (tv.truth == fv.truth)
+      return tv;
+    if (fv.truth == kFalse)
+      return boolean(andT(c.truth, tv.truth));
+    if (tv.truth == kTrue)
+      return boolean(orT(c.truth, fv.truth));
+    return boolean(kUnknown);
+  }
+  if (!tv.known || !fv.known)
+    return unknown();
+  return interval(t, min2(tv.lo, fv.lo), max2(tv.hi, fv.hi));
+}
+
+/// The class of the tile from the region's yielded i1.
+ATTN_TC_FN int classify(const Val &result) {
+  return result.truth == kTrue ? kFull : result.truth == kFalse ? kEmpty : kPartial;
+}
+
+} // namespace attn::device::tc
+
+#endif // ATTN_DEVICE_TILE_CLASS_H

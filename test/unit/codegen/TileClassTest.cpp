@@ -1,0 +1,371 @@
+//===- TileClassTest.cpp - device tile classification == MaskAnalysis ------===//
+//
+// attn/device/tile_class.h is what emitted kernels call to classify tiles;
+// MaskAnalysis is what the compiler and the interpreter use. On the masks of
+// MaskAnalysisTest's corpus (copied below) and many tiles, evaluating the
+// mask region op by op with the header's functions (the same dispatch as the
+// emitter's) must give exactly MaskAnalysis::classify's class.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/device/tile_class.h"
+
+#include "attn/Analysis/MaskAnalysis.h"
+#include "attn/Dialect/AttnDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/ADT/DenseMap.h"
+
+#include <gtest/gtest.h>
+
+using namespace attn;
+namespace tc = attn::device::tc;
+
+namespace {
+
+struct MaskCase {
+  const char *name;
+  const char *body;
+  bool exact;
+  bool usesCapture = false;
+};
+
+// Copied from test/unit/MaskAnalysisTest.cpp.
+const MaskCase kCorpus[] = {
+    {"causal", "%r = arith.cmpi ule, %j, %i : index", true},
+    {"causal_swapped", "%r = arith.cmpi uge, %i, %j : index", true},
+    {"causal_noop_arith", R"(
+      %c5 = arith.constant 5 : index
+      %c1 = arith.constant 1 : index
+      %x = arith.addi %i, %c5 : index
+      %y = arith.addi %c5, %j : index
+      %z = arith.muli %y, %c1 : index
+      %r = arith.cmpi sle, %z, %x : index)",
+     true},
+    {"causal_via_i64", R"(
+      %ii = arith.index_cast %i : index to i64
+      %jj = arith.index_cast %j : index to i64
+      %d = arith.subi %ii, %jj : i64
+      %z = arith.constant 0 : i64
+      %r = arith.cmpi sge, %d, %z : i64)",
+     true},
+    {"bottom_right", R"(
+      %lhs = arith.addi %j, %nq : index
+      %rhs = arith.addi %i, %nk : index
+      %r = arith.cmpi sle, %lhs, %rhs : index)",
+     true},
+    {"bottom_right_rewritten", R"(
+      %d = arith.subi %j, %i : index
+      %off = arith.subi %nk, %nq : index
+      %r = arith.cmpi sle, %d, %off : index)",
+     true},
+    {"sliding_window", R"(
+      %w = arith.constant 20 : index
+      %causal = arith.cmpi ule, %j, %i : index
+      %jw = arith.addi %j, %w : index
+      %in = arith.cmpi uge, %jw, %i : index
+      %r = arith.andi %causal, %in : i1)",
+     true},
+    {"sliding_window_rewritten", R"(
+      %w = arith.constant 20 : index
+      %d = arith.subi %i, %j : index
+      %z = arith.constant 0 : index
+      %a = arith.cmpi sle, %d, %w : index
+      %b2 = arith.cmpi sge, %d, %z : index
+      %r = arith.andi %b2, %a : i1)",
+     true},
+    {"sliding_window_unsigned_wrap", R"(
+      %w = arith.constant 20 : index
+      %lo = arith.subi %i, %w : index
+      %a = arith.cmpi uge, %j, %lo : index
+      %c = arith.cmpi ule, %j, %i : index
+      %r = arith.andi %a, %c : i1)",
+     false},
+    {"window_and_sinks", R"(
+      %w = arith.constant 16 : index
+      %s = arith.constant 4 : index
+      %causal = arith.cmpi ule, %j, %i : index
+      %jw = arith.addi %j, %w : index
+      %in = arith.cmpi uge, %jw, %i : index
+      %band = arith.andi %causal, %in : i1
+      %sink = arith.cmpi ult, %j, %s : index
+      %r = arith.ori %band, %sink : i1)",
+     false},
+    {"prefix_lm", R"(
+      %causal = arith.cmpi ule, %j, %i : index
+      %pre = arith.cmpi ult, %j, %p : index
+      %r = arith.ori %causal, %pre : i1)",
+     false, true},
+    {"chunked_local", R"(
+      %c = arith.constant 24 : index
+      %qi = arith.divui %i, %c : index
+      %kj = arith.divui %j, %c : index
+      %same = arith.cmpi eq, %qi, %kj : index
+      %causal = arith.cmpi ule, %j, %i : index
+      %r = arith.andi %same, %causal : i1)",
+     false},
+    {"natten_1d", R"(
+      %ks = arith.constant 7 : index
+      %rad = arith.constant 3 : index
+      %z = arith.constant 0 : index
+      %a = arith.subi %i, %rad : index
+      %last = arith.subi %nk, %ks : index
+      %b0 = arith.minsi %a, %last : index
+      %start = arith.maxsi %b0, %z : index
+      %end = arith.addi %start, %ks : index
+      %ge = arith.cmpi sge, %j, %start : index
+      %lt = arith.cmpi slt, %j, %end : index
+      %r = arith.andi %ge, %lt : i1)",
+     false},
+    {"natten_1d_dilated", R"(
+      %ks = arith.constant 3 : index
+      %rad = arith.constant 1 : index
+      %d = arith.constant 2 : index
+      %z = arith.constant 0 : index
+      %gi = arith.remsi %i, %d : index
+      %gj = arith.remsi %j, %d : index
+      %same = arith.cmpi eq, %gi, %gj : index
+      %pi = arith.divsi %i, %d : index
+      %pj = arith.divsi %j, %d : index
+      %ng0 = arith.subi %nk, %gi : index
+      %ng = arith.ceildivsi %ng0, %d : index
+      %a = arith.subi %pi, %rad : index
+      %last = arith.subi %ng, %ks : index
+      %b0 = arith.minsi %a, %last : index
+      %start = arith.maxsi %b0, %z : index
+      %end = arith.addi %start, %ks : index
+      %ge = arith.cmpi sge, %pj, %start : index
+      %lt = arith.cmpi slt, %pj, %end : index
+      %in = arith.andi %ge, %lt : i1
+      %r = arith.andi %in, %same : i1)",
+     false},
+    {"natten_2d", R"(
+      %w = arith.constant 8 : index
+      %ks = arith.constant 3 : index
+      %rad = arith.constant 1 : index
+      %z = arith.constant 0 : index
+      %h2 = arith.divui %nk, %w : index
+      %qr = arith.divui %i, %w : index
+      %qc = arith.remui %i, %w : index
+      %kr = arith.divui %j, %w : index
+      %kc = arith.remui %j, %w : index
+      %ar = arith.subi %qr, %rad : index
+      %lr = arith.subi %h2, %ks : index
+      %br = arith.minsi %ar, %lr : index
+      %sr = arith.maxsi %br, %z : index
+      %er = arith.addi %sr, %ks : index
+      %ac = arith.subi %qc, %rad : index
+      %lc = arith.subi %w, %ks : index
+      %bc = arith.minsi %ac, %lc : index
+      %sc = arith.maxsi %bc, %z : index
+      %ec = arith.addi %sc, %ks : index
+      %r1 = arith.cmpi sge, %kr, %sr : index
+      %r2 = arith.cmpi slt, %kr, %er : index
+      %c1 = arith.cmpi sge, %kc, %sc : index
+      %c2 = arith.cmpi slt, %kc, %ec : index
+      %rr = arith.andi %r1, %r2 : i1
+      %cc = arith.andi %c1, %c2 : i1
+      %r = arith.andi %rr, %cc : i1)",
+     false},
+    {"natten_3d", R"(
+      %w = arith.constant 4 : index
+      %plane = arith.constant 16 : index
+      %one = arith.constant 1 : index
+      %qz = arith.divui %i, %plane : index
+      %kz = arith.divui %j, %plane : index
+      %qyx = arith.remui %i, %plane : index
+      %kyx = arith.remui %j, %plane : index
+      %qy = arith.divui %qyx, %w : index
+      %ky = arith.divui %kyx, %w : index
+      %qx = arith.remui %qyx, %w : index
+      %kx = arith.remui %kyx, %w : index
+      %dz = arith.subi %qz, %kz : index
+      %dy = arith.subi %qy, %ky : index
+      %dx = arith.subi %qx, %kx : index
+      %az = math.absi %dz : index
+      %ay = arith.maxsi %dy, %dy : index
+      %ny = arith.subi %ky, %qy : index
+      %ay2 = arith.maxsi %ay, %ny : index
+      %nx = arith.subi %kx, %qx : index
+      %ax = arith.maxsi %dx, %nx : index
+      %okz = arith.cmpi sle, %az, %one : index
+      %oky = arith.cmpi sle, %ay2, %one : index
+      %okx = arith.cmpi sle, %ax, %one : index
+      %a = arith.andi %okz, %oky : i1
+      %r = arith.andi %a, %okx : i1)",
+     false},
+    {"float_math", R"(
+      %ii = arith.index_cast %i : index to i64
+      %jj = arith.index_cast %j : index to i64
+      %fi = arith.sitofp %ii : i64 to f32
+      %fj = arith.sitofp %jj : i64 to f32
+      %r = arith.cmpf ole, %fj, %fi : f32)",
+     false},
+    {"select_based", R"(
+      %even = arith.constant 2 : index
+      %m = arith.remui %i, %even : index
+      %z = arith.constant 0 : index
+      %isEven = arith.cmpi eq, %m, %z : index
+      %causal = arith.cmpi ule, %j, %i : index
+      %t = arith.constant true
+      %r = arith.select %isEven, %causal, %t : i1)",
+     false},
+};
+
+/// Evaluates `block` (b, h, i, j, nq, nk, captures) on `tile` with the
+/// header's functions, one call per op, as the emitted kernel does.
+int deviceClass(mlir::Block &block, const tc::Tile &t, int64_t b, int64_t h,
+                int64_t nq, int64_t nk, std::optional<int64_t> capture) {
+  using namespace mlir;
+  llvm::DenseMap<Value, tc::Val> v;
+  int64_t fixed[] = {b, h, 0, 0, nq, nk};
+  for (auto [k, arg] : llvm::enumerate(block.getArguments())) {
+    if (k == 2)
+      v[arg] = tc::rowIndex(t);
+    else if (k == 3)
+      v[arg] = tc::colIndex(t);
+    else if (k < 6)
+      v[arg] = tc::constant(t, fixed[k]);
+    else
+      v[arg] = capture && arg.getType().isIntOrIndex()
+                   ? tc::constant(t, *capture)
+                   : tc::unknown();
+  }
+  for (Operation &op : block) {
+    if (op.hasTrait<OpTrait::IsTerminator>())
+      return tc::classify(v.lookup(op.getOperand(0)));
+    if (op.getNumResults() != 1)
+      continue;
+    auto in = [&](unsigned k) { return v.lookup(op.getOperand(k)); };
+    bool isBool = op.getResult(0).getType().isInteger(1);
+    tc::Val unknown = isBool ? tc::boolean(tc::kUnknown) : tc::unknown();
+    tc::Val r = unknown;
+    if (auto c = dyn_cast<arith::ConstantOp>(op)) {
+      if (auto i = dyn_cast<IntegerAttr>(c.getValue()))
+        r = isBool ? tc::boolean(i.getValue().getBoolValue() ? tc::kTrue
+                                                             : tc::kFalse)
+                   : tc::constant(t, i.getValue().getSExtValue());
+    } else if (isa<arith::AddIOp>(op)) r = tc::addi(t, in(0), in(1));
+    else if (isa<arith::SubIOp>(op)) r = tc::subi(t, in(0), in(1));
+    else if (isa<arith::MulIOp>(op)) r = tc::muli(t, in(0), in(1));
+    else if (isa<arith::FloorDivSIOp>(op)) r = tc::floordivsi(t, in(0), in(1));
+    else if (isa<arith::DivSIOp>(op)) r = tc::divsi(t, in(0), in(1));
+    else if (isa<arith::DivUIOp>(op)) r = tc::divui(t, in(0), in(1));
+    else if (isa<arith::CeilDivSIOp>(op)) r = tc::ceildivsi(t, in(0), in(1));
+    else if (isa<arith::RemSIOp>(op)) r = tc::remsi(t, in(0), in(1));
+    else if (isa<arith::RemUIOp>(op)) r = tc::remui(t, in(0), in(1));
+    else if (isa<math::AbsIOp>(op)) r = tc::absi(t, in(0));
+    else if (isa<arith::MaxSIOp>(op)) r = tc::maxsi(t, in(0), in(1));
+    else if (isa<arith::MinSIOp>(op)) r = tc::minsi(t, in(0), in(1));
+    else if (isa<arith::MaxUIOp>(op)) r = tc::maxui(t, in(0), in(1));
+    else if (isa<arith::MinUIOp>(op)) r = tc::minui(t, in(0), in(1));
+    else if (isa<arith::IndexCastOp, arith::IndexCastUIOp, arith::ExtSIOp,
+                 arith::ExtUIOp, arith::TruncIOp>(op)) {
+      if (op.getOperand(0).getType().isInteger(1))
+        r = tc::extBool(t, in(0), isa<arith::ExtSIOp>(op));
+      else if (!isBool)
+        r = tc::cast(in(0));
+    } else if (auto c = dyn_cast<arith::CmpIOp>(op)) {
+      int p = static_cast<int>(c.getPredicate());
+      r = op.getOperand(0).getType().isInteger(1)
+              ? tc::cmpiBool(p, in(0), in(1))
+              : tc::cmpi(t, p, in(0), in(1));
+    } else if (isa<arith::AndIOp, arith::OrIOp, arith::XOrIOp>(op)) {
+      int kind = isa<arith::AndIOp>(op) ? 0 : isa<arith::OrIOp>(op) ? 1 : 2;
+      if (!isBool)
+        r = tc::bitwise(t, kind, in(0), in(1));
+      else
+        r = kind == 0 ? tc::andBool(in(0), in(1))
+            : kind == 1 ? tc::orBool(in(0), in(1))
+                        : tc::xorBool(in(0), in(1));
+    } else if (isa<arith::SelectOp>(op)) {
+      r = tc::select(t, in(0), in(1), in(2), isBool);
+    }
+    v[op.getResult(0)] = r;
+  }
+  return tc::kPartial;
+}
+
+class TileClassTest : public ::testing::TestWithParam<MaskCase> {
+protected:
+  TileClassTest() {
+    ctx.loadDialect<AttnDialect, mlir::func::FuncDialect,
+                    mlir::math::MathDialect, mlir::arith::ArithDialect,
+                    mlir::tensor::TensorDialect>();
+  }
+  mlir::Region *parseMask(const MaskCase &c) {
+    std::string capture = c.usesCapture ? ", %p: index" : "";
+    std::string captures = c.usesCapture ? " captures(%cp : index)" : "";
+    std::string source =
+        "func.func @f(%q: tensor<1x1x?x8xf32>, %k: tensor<1x1x?x8xf32>, "
+        "%v: tensor<1x1x?x8xf32>" +
+        std::string(c.usesCapture ? ", %cp: index" : "") +
+        ") -> tensor<1x1x?x8xf32> {\n  %o = attn.attention %q, %k, %v" +
+        captures +
+        " {normalizer = #attn.normalizer<softmax>} : tensor<1x1x?x8xf32>, "
+        "tensor<1x1x?x8xf32>, tensor<1x1x?x8xf32> -> tensor<1x1x?x8xf32>\n"
+        "  mask {\n  ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: "
+        "index, %nk: index" +
+        capture + "):\n" + c.body + "\n    attn.yield %r : i1\n  }\n"
+        "  return %o : tensor<1x1x?x8xf32>\n}\n";
+    module = mlir::parseSourceString<mlir::ModuleOp>(source, &ctx);
+    if (!module)
+      return nullptr;
+    mlir::Region *mask = nullptr;
+    module->walk([&](AttentionOp op) { mask = &op.getMask(); });
+    return mask;
+  }
+  mlir::MLIRContext ctx;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+};
+
+TEST_P(TileClassTest, HeaderMatchesMaskAnalysis) {
+  const MaskCase &c = GetParam();
+  mlir::Region *mask = parseMask(c);
+  ASSERT_TRUE(mask);
+  MaskAnalysis analysis(*mask);
+  const int64_t lengths[] = {1, 33, 100, 131};
+  const std::pair<int64_t, int64_t> tiles[] = {{16, 16}, {64, 64}, {13, 7}};
+  std::vector<int64_t> captures =
+      c.usesCapture ? std::vector<int64_t>{0, 5, 40} : std::vector<int64_t>{0};
+  int64_t checked = 0;
+  for (int64_t nq : lengths)
+    for (int64_t nk : lengths)
+      for (auto [bm, bn] : tiles)
+        for (int64_t p : captures) {
+          MaskContext context{0, 0, nq, nk, {}, {}};
+          if (c.usesCapture)
+            context.captureScalars.push_back(p);
+          for (int64_t i0 = 0; i0 < nq; i0 += bm)
+            for (int64_t j0 = 0; j0 < nk; j0 += bn) {
+              Tile tile{i0, std::min(i0 + bm, nq), j0, std::min(j0 + bn, nk)};
+              TileClass expected = analysis.classify(context, tile);
+              int want = expected == TileClass::Empty  ? tc::kEmpty
+                         : expected == TileClass::Full ? tc::kFull
+                                                       : tc::kPartial;
+              int got = deviceClass(
+                  mask->front(), tc::Tile{tile.i0, tile.i1, tile.j0, tile.j1},
+                  0, 0, nq, nk,
+                  c.usesCapture ? std::optional<int64_t>(p) : std::nullopt);
+              ASSERT_EQ(got, want)
+                  << c.name << ": nq=" << nq << " nk=" << nk << " p=" << p
+                  << " tile [" << tile.i0 << "," << tile.i1 << ")x["
+                  << tile.j0 << "," << tile.j1 << ")";
+              ++checked;
+            }
+        }
+  EXPECT_GT(checked, 100);
+}
+
+INSTANTIATE_TEST_SUITE_P(Corpus, TileClassTest, ::testing::ValuesIn(kCorpus),
+                         [](const ::testing::TestParamInfo<MaskCase> &info) {
+                           return std::string(info.param.name);
+                         });
+
+} // namespace
