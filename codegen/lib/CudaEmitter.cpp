@@ -1234,6 +1234,29 @@ LogicalResult KernelEmitter::emitTensorOp(Operation &op) {
     views[slice] = v;
     return success();
   }
+  if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
+    // A scalar read from a captured tensor at the grid level: the closed-form
+    // key range of a mask that reads, say, per-head window sizes.
+    auto arg = dyn_cast<BlockArgument>(extract.getTensor());
+    if (!arg || arg.getOwner() != &func.getBody().front())
+      return op.emitError("CUDA emitter: tensor.extract from a tensor that "
+                          "is not a kernel argument");
+    SmallVector<std::string> index;
+    for (Value i : extract.getIndices()) {
+      auto s = scalar(i);
+      if (!s)
+        return op.emitError("CUDA emitter: index is not a scalar");
+      index.push_back(*s);
+    }
+    auto ty = cType(extract.getType());
+    if (!ty)
+      return op.emitError("CUDA emitter: unsupported element type");
+    std::string var = fresh("x");
+    w.line("const " + *ty + " " + var + " = " +
+           loadView(argView(arg.getArgNumber()), index) + ";");
+    scalars[extract] = var;
+    return success();
+  }
   if (auto splat = dyn_cast<tensor::SplatOp>(op))
     return emitSplat(splat);
   if (auto insert = dyn_cast<tensor::InsertSliceOp>(op))

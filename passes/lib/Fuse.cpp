@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CascadeUtils.h"
+#include "KeyRange.h"
 #include "attn/Passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -68,6 +69,8 @@ void dropMask(MapOp map) {
 /// Fuses classification into one KV loop; `why` explains a refusal.
 struct LoopFuser {
   scf::ForOp loop;
+  /// Narrow the KV loop to the key range of the tile's rows.
+  bool boundKeys;
   /// Testing only: the class every tile branches on (-1: the real one).
   int64_t forcedClass;
   std::string why;
@@ -103,25 +106,29 @@ LogicalResult LoopFuser::run() {
     return failure();
   }
 
-  OpBuilder b(&body, body.begin());
+  // The tile's slice and rows are fixed for the whole KV loop: computed
+  // once before it, with the key range they allow.
+  OpBuilder pre(loop);
   Location loc = loop.getLoc();
   auto ivOr0 = [&](char letter) -> mlir::Value {
     if (grid.count(letter))
       return grid[letter].getInductionVar();
-    return arith::ConstantIndexOp::create(b, loc, 0);
+    return arith::ConstantIndexOp::create(pre, loc, 0);
   };
-  auto tileEnd = [&](scf::ForOp l) -> mlir::Value {
-    auto end = arith::AddIOp::create(b, loc, l.getInductionVar(), l.getStep());
-    return arith::MinSIOp::create(b, loc, end, l.getUpperBound());
+  auto tileEnd = [&](OpBuilder &at, scf::ForOp l) -> mlir::Value {
+    auto end = arith::AddIOp::create(at, loc, l.getInductionVar(), l.getStep());
+    return arith::MinSIOp::create(at, loc, end, l.getUpperBound());
   };
   mlir::Value h;
   if (grid.count('k') && grid.count('g')) {
-    auto kg = arith::MulIOp::create(b, loc, grid['k'].getInductionVar(),
+    auto kg = arith::MulIOp::create(pre, loc, grid['k'].getInductionVar(),
                                     grid['g'].getUpperBound());
-    h = arith::AddIOp::create(b, loc, kg, grid['g'].getInductionVar());
+    h = arith::AddIOp::create(pre, loc, kg, grid['g'].getInductionVar());
   } else {
     h = ivOr0('h');
   }
+  mlir::Value batch = ivOr0('b'), i0 = grid['i'].getInductionVar();
+  mlir::Value i1 = tileEnd(pre, grid['i']);
   // Scores map captures: nq, nk, the variant's captures, then offsets.
   ValueRange caps = scores.getCaptures();
   unsigned numUser = fn.getNumArguments() - 6;
@@ -129,11 +136,31 @@ LogicalResult LoopFuser::run() {
     why = "the scores map does not carry the mask's captures";
     return failure();
   }
+  if (boundKeys) {
+    // Visit only the KV tiles of the keys the tile's rows can attend to:
+    // [lo, hi] from the mask's arithmetic, widened to whole tiles.
+    mlir::Value iLast = arith::SubIOp::create(
+        pre, loc, i1, arith::ConstantIndexOp::create(pre, loc, 1));
+    KeyRange keys = emitKeyRange(pre, loc, fn, batch, h, i0, iLast, caps[0],
+                                 caps[1], caps.slice(2, numUser));
+    mlir::Value step = loop.getStep();
+    auto one = arith::ConstantIndexOp::create(pre, loc, 1);
+    auto firstTile = arith::MulIOp::create(
+        pre, loc, arith::FloorDivSIOp::create(pre, loc, keys.lo, step), step);
+    auto pastLast = arith::MulIOp::create(
+        pre, loc,
+        arith::CeilDivSIOp::create(
+            pre, loc, arith::AddIOp::create(pre, loc, keys.hi, one), step),
+        step);
+    auto lb = arith::MaxSIOp::create(pre, loc, loop.getLowerBound(), firstTile);
+    auto ub = arith::MinSIOp::create(pre, loc, loop.getUpperBound(), pastLast);
+    loop.setLowerBound(lb);
+    loop.setUpperBound(ub);
+  }
+  OpBuilder b(&body, body.begin());
   auto cls = TileClassOp::create(
-      b, loc, b.getIndexType(), ivOr0('b'), h,
-      grid['i'].getInductionVar(), tileEnd(grid['i']),
-      loop.getInductionVar(), tileEnd(loop), caps[0], caps[1],
-      caps.slice(2, numUser));
+      b, loc, b.getIndexType(), batch, h, i0, i1, loop.getInductionVar(),
+      tileEnd(b, loop), caps[0], caps[1], caps.slice(2, numUser));
   {
     Block *mask = new Block();
     cls.getMask().push_back(mask);
@@ -205,7 +232,7 @@ struct AttnFusePass : attn::impl::AttnFuseBase<AttnFusePass> {
         loops.push_back(loop);
     });
     for (scf::ForOp loop : loops) {
-      LoopFuser fuser{loop, testForceClass, {}};
+      LoopFuser fuser{loop, keyBounds, testForceClass, {}};
       if (failed(fuser.run())) {
         loop.emitError() << "-attn-fuse: " << fuser.why;
         return signalPassFailure();

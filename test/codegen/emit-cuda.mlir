@@ -40,7 +40,8 @@
 // CHECK: float [[ACC0:t[0-9]+]][64];
 // CHECK: // KV loop
 // CHECK-NEXT: #pragma unroll 1
-// CHECK-NEXT: for (long long [[KV:kv[0-9]+]] = 0LL; [[KV]] < p.Nk; [[KV]] += 64LL) {
+// The loop bounds are the closed-form key range of the Q tile (-attn-fuse).
+// CHECK-NEXT: for (long long [[KV:kv[0-9]+]] = [[LO:x[0-9]+]]; [[KV]] < [[HI:x[0-9]+]]; [[KV]] += 64LL) {
 // CHECK: long long [[CLS:cls[0-9]+]];
 // CHECK: const tc::Tile tcT = {[[I0]], {{x[0-9]+}}, [[KV]], {{x[0-9]+}}};
 // CHECK: const tc::Val [[I:a[0-9]+]] = tc::rowIndex(tcT);
@@ -76,7 +77,7 @@
 
 // EDIT: __launch_bounds__(32)
 // EDIT: blockIdx.x * 32LL
-// EDIT: for (long long [[KV:kv[0-9]+]] = 0LL; [[KV]] < p.Nk; [[KV]] += 32LL) {
+// EDIT: for (long long [[KV:kv[0-9]+]] = {{x[0-9]+}}; [[KV]] < {{x[0-9]+}}; [[KV]] += 32LL) {
 // EDIT: float {{t[0-9]+}}[32];
 
 func.func @causal(%q: tensor<?x8x?x64xf16>, %k: tensor<?x8x?x64xf16>, %v: tensor<?x8x?x64xf16>) -> (tensor<?x8x?x64xf16>, tensor<?x8x?xf32>) {

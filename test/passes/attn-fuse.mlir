@@ -11,11 +11,19 @@
 // CHECK: scf.for %[[B:[a-z0-9_]+]] =
 // CHECK: scf.for %[[H:[a-z0-9_]+]] =
 // CHECK: scf.for %[[I:[a-z0-9_]+]] = %{{.*}} to %[[NQ:.*]] step %[[BM:[a-z0-9_]+]]
-// CHECK: scf.for %[[T:[a-z0-9_]+]] = %{{.*}} to %[[NK:.*]] step %[[BN:[a-z0-9_]+]] iter_args(%[[M:[a-z0-9_]+]] = %{{.*}}, %[[D:[a-z0-9_]+]] = %{{.*}}, %[[N:[a-z0-9_]+]] = %{{.*}})
-// CHECK:   %[[IE:.*]] = arith.addi %[[I]], %[[BM]]
-// CHECK:   %[[I1:.*]] = arith.minsi %[[IE]], %[[NQ]]
+// The row tile, and the closed-form key range of its rows (j <= i or j < p:
+// keys up to max(i1 - 1, p - 1)), widened to whole KV tiles, bound the loop.
+// CHECK: %[[IE:.*]] = arith.addi %[[I]], %[[BM]]
+// CHECK: %[[I1:.*]] = arith.minsi %[[IE]], %[[NQ]]
+// CHECK: %[[FD:.*]] = arith.floordivsi %{{.*}}, %[[BN:c16[a-z0-9_]*]] : index
+// CHECK: %[[FIRST:.*]] = arith.muli %[[FD]], %[[BN]] : index
+// CHECK: %[[CD:.*]] = arith.ceildivsi %{{.*}}, %[[BN]] : index
+// CHECK: %[[PAST:.*]] = arith.muli %[[CD]], %[[BN]] : index
+// CHECK: %[[LB:.*]] = arith.maxsi %{{.*}}, %[[FIRST]] : index
+// CHECK: %[[UB:.*]] = arith.minsi %{{.*}}, %[[PAST]] : index
+// CHECK: scf.for %[[T:[a-z0-9_]+]] = %[[LB]] to %[[UB]] step %[[BN]] iter_args(%[[M:[a-z0-9_]+]] = %{{.*}}, %[[D:[a-z0-9_]+]] = %{{.*}}, %[[N:[a-z0-9_]+]] = %{{.*}})
 // CHECK:   %[[JE:.*]] = arith.addi %[[T]], %[[BN]]
-// CHECK:   %[[J1:.*]] = arith.minsi %[[JE]], %[[NK]]
+// CHECK:   %[[J1:.*]] = arith.minsi %[[JE]], %[[UB]]
 // CHECK:   %[[CLS:.*]] = attn.tile_class slice(%[[B]], %[[H]]) rows(%[[I]], %[[I1]]) cols(%[[T]], %[[J1]]) sizes(%{{.*}}, %{{.*}}) captures(%[[P]] : index) mask {
 // CHECK:     arith.cmpi ule
 // CHECK:     arith.cmpi ult

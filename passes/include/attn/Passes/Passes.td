@@ -168,12 +168,20 @@ def AttnFuse : Pass<"attn-fuse"> {
     with `attn.tile_class` — from the mask's index arithmetic, never per
     element — and branches: an empty tile is skipped (the running values
     pass through), a full tile runs the scores without any mask code, and
-    only a partial tile evaluates the mask. The mask comes from the private
+    only a partial tile evaluates the mask. Before the loop, the key range
+    the Q tile's rows can attend to is computed in closed form from the
+    mask's arithmetic (bounds of comparisons affine in j, evaluated at the
+    extreme rows; "and" intersects, "or" joins) and the loop is narrowed to
+    the KV tiles covering it, so band masks visit only their band. The mask
+    comes from the private
     function -attn-decompose keeps beside the variant (`attn.mask` on the
     scores map's select names it). The tile's (b, h) and row range come from
     the grid loops (`attn.grid`), so -attn-tile must have run.
   }];
   let options = [
+    Option<"keyBounds", "key-bounds", "bool", "true",
+           "narrow each KV loop to the key range its Q tile's rows can "
+           "attend to (closed-form bounds from the mask's arithmetic)">,
     Option<"testForceClass", "test-force-class", "int64_t", "-1",
            "testing only: branch as if every tile had this class (0 empty, "
            "1 full, 2 partial), to prove the harness catches a wrongly "

@@ -1,0 +1,345 @@
+//===- KeyRange.cpp - per-Q-tile key range of a mask ----------------------===//
+//
+// A symbolic walk of the mask: index values are affine forms c + ci·i + cj·j
+// whose constant part c is IR (it may depend on nq, nk, b, h and captures,
+// all fixed for a tile), or ranges over the tile's rows for j-free values
+// the walk cannot keep affine (min, max, division by constants); booleans
+// are the range of keys they may hold for. A comparison that is affine in j
+// bounds j from the extreme row; "and" intersects, "or" joins ranges.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KeyRange.h"
+
+#include "attn/Dialect/AttnDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace attn;
+
+namespace {
+
+/// An index value cj·j + rest, where rest is affine c + ci·i (exact) or a
+/// range [lo, hi] over the tile's rows; or unknown.
+struct Sym {
+  enum Kind { Affine, Rows, Unknown } kind = Unknown;
+  mlir::Value c;
+  int64_t ci = 0, cj = 0;
+  mlir::Value lo, hi;
+};
+
+class KeyRangeBuilder {
+public:
+  KeyRangeBuilder(OpBuilder &b, Location loc, mlir::Value i0,
+                  mlir::Value iLast, mlir::Value nk)
+      : b(b), loc(loc), i0(i0), iLast(iLast), nk(nk) {}
+
+  KeyRange run(func::FuncOp mask, ArrayRef<mlir::Value> args);
+
+private:
+  mlir::Value cst(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  mlir::Value add(mlir::Value x, mlir::Value y) {
+    return arith::AddIOp::create(b, loc, x, y);
+  }
+  mlir::Value sub(mlir::Value x, mlir::Value y) {
+    return arith::SubIOp::create(b, loc, x, y);
+  }
+  mlir::Value mul(mlir::Value x, int64_t k) {
+    return k == 1 ? x : arith::MulIOp::create(b, loc, x, cst(k)).getResult();
+  }
+  mlir::Value min(mlir::Value x, mlir::Value y) {
+    return arith::MinSIOp::create(b, loc, x, y);
+  }
+  mlir::Value max(mlir::Value x, mlir::Value y) {
+    return arith::MaxSIOp::create(b, loc, x, y);
+  }
+  KeyRange all() { return {cst(0), sub(nk, cst(1))}; }
+  KeyRange none() { return {cst(0), cst(-1)}; }
+
+  Sym affine(mlir::Value c, int64_t ci, int64_t cj) {
+    Sym s;
+    s.kind = Sym::Affine;
+    s.c = c;
+    s.ci = ci;
+    s.cj = cj;
+    return s;
+  }
+  /// The range over the tile's rows of a j-free value.
+  /// The range over the tile's rows of the j-free part of a value.
+  std::pair<mlir::Value, mlir::Value> rowRange(const Sym &s) {
+    if (s.kind == Sym::Rows)
+      return {s.lo, s.hi};
+    mlir::Value a = add(s.c, mul(i0, s.ci)), z = add(s.c, mul(iLast, s.ci));
+    return s.ci >= 0 ? std::make_pair(a, z) : std::make_pair(z, a);
+  }
+  Sym rows(mlir::Value lo, mlir::Value hi) {
+    Sym s;
+    s.kind = Sym::Rows;
+    s.lo = lo;
+    s.hi = hi;
+    return s;
+  }
+  bool jFree(const Sym &s) { return s.kind != Sym::Unknown && s.cj == 0; }
+
+  Sym addSym(const Sym &x, const Sym &y, int64_t sign);
+  Sym transferInt(Operation &op);
+  KeyRange compare(arith::CmpIPredicate p, const Sym &x, const Sym &y);
+  KeyRange transferBool(Operation &op);
+
+  OpBuilder &b;
+  Location loc;
+  mlir::Value i0, iLast, nk;
+  llvm::DenseMap<mlir::Value, Sym> ints;
+  llvm::DenseMap<mlir::Value, KeyRange> bools;
+  IRMapping constants; // Mask values computable once per tile.
+};
+
+} // namespace
+
+Sym KeyRangeBuilder::addSym(const Sym &x, const Sym &y, int64_t sign) {
+  if (x.kind == Sym::Unknown || y.kind == Sym::Unknown)
+    return Sym();
+  Sym r;
+  if (x.kind == Sym::Affine && y.kind == Sym::Affine) {
+    r = affine(sign > 0 ? add(x.c, y.c) : sub(x.c, y.c), x.ci + sign * y.ci,
+               0);
+  } else {
+    auto [xl, xh] = rowRange(x);
+    auto [yl, yh] = rowRange(y);
+    r = sign > 0 ? rows(add(xl, yl), add(xh, yh))
+                 : rows(sub(xl, yh), sub(xh, yl));
+  }
+  r.cj = x.cj + sign * y.cj;
+  return r;
+}
+
+/// Integer (index) ops. Anything not modelled is unknown, which only widens
+/// the ranges.
+Sym KeyRangeBuilder::transferInt(Operation &op) {
+  auto in = [&](unsigned k) { return ints.lookup(op.getOperand(k)); };
+  auto constOf = [&](unsigned k) -> std::optional<int64_t> {
+    Sym s = in(k);
+    if (s.kind != Sym::Affine || s.ci || s.cj)
+      return std::nullopt;
+    if (auto c = s.c.getDefiningOp<arith::ConstantIndexOp>())
+      return c.value();
+    return std::nullopt;
+  };
+  // Ops of j- and i-free operands are computed as they are, once per tile.
+  auto perTile = [&](mlir::Value v) {
+    Sym s = ints.lookup(v);
+    return (s.kind == Sym::Affine && !s.ci && !s.cj) || constants.contains(v);
+  };
+  bool computable =
+      op.getNumResults() == 1 && op.getNumRegions() == 0 &&
+      (isa<arith::ArithDialect>(op.getDialect()) ||
+       isa<tensor::ExtractOp, math::AbsIOp>(op)) &&
+      llvm::all_of(op.getOperands(), perTile);
+  if (computable) {
+    IRMapping mapping;
+    for (mlir::Value v : op.getOperands())
+      mapping.map(v, constants.contains(v) ? constants.lookup(v)
+                                           : ints.lookup(v).c);
+    mlir::Value raw = b.clone(op, mapping)->getResult(0);
+    // Later clones read the value in its own type; the affine form in index.
+    constants.map(op.getResult(0), raw);
+    mlir::Value r = raw;
+    if (!r.getType().isIndex())
+      r = arith::IndexCastOp::create(b, loc, b.getIndexType(), r);
+    return affine(r, 0, 0);
+  }
+  return llvm::TypeSwitch<Operation *, Sym>(&op)
+      .Case([&](arith::AddIOp) { return addSym(in(0), in(1), 1); })
+      .Case([&](arith::SubIOp) { return addSym(in(0), in(1), -1); })
+      .Case([&](arith::MulIOp) -> Sym {
+        Sym x = in(0), y = in(1);
+        std::optional<int64_t> k = constOf(1);
+        if (!k) {
+          std::swap(x, y);
+          k = constOf(0);
+        }
+        if (!k || x.kind != Sym::Affine)
+          return Sym();
+        Sym r = affine(mul(x.c, *k), x.ci * *k, 0);
+        r.cj = x.cj * *k;
+        return r;
+      })
+      .Case<arith::IndexCastOp, arith::IndexCastUIOp, arith::ExtSIOp,
+            arith::ExtUIOp>([&](auto) {
+        return op.getOperand(0).getType().isInteger(1) ? Sym() : in(0);
+      })
+      .Case<arith::MinSIOp, arith::MaxSIOp>([&](auto) -> Sym {
+        Sym x = in(0), y = in(1);
+        if (!jFree(x) || !jFree(y))
+          return Sym();
+        auto [xl, xh] = rowRange(x);
+        auto [yl, yh] = rowRange(y);
+        return isa<arith::MinSIOp>(op) ? rows(min(xl, yl), min(xh, yh))
+                                       : rows(max(xl, yl), max(xh, yh));
+      })
+      .Case<arith::FloorDivSIOp, arith::DivSIOp, arith::DivUIOp>(
+          [&](auto) -> Sym {
+            std::optional<int64_t> k = constOf(1);
+            Sym x = in(0);
+            if (!k || *k <= 0 || !jFree(x))
+              return Sym();
+            auto [xl, xh] = rowRange(x);
+            // Floor division by k > 0 is monotone; for the truncating
+            // forms the extra rounding towards zero stays inside
+            // [floor(lo/k), floor(hi/k) + 1].
+            mlir::Value kv = cst(*k);
+            mlir::Value lo = arith::FloorDivSIOp::create(b, loc, xl, kv);
+            mlir::Value hi = arith::FloorDivSIOp::create(b, loc, xh, kv);
+            if (!isa<arith::FloorDivSIOp>(op))
+              hi = add(hi, cst(1));
+            return rows(lo, hi);
+          })
+      .Default([&](Operation *) { return Sym(); });
+}
+
+/// The keys for which `x pred y` may hold, over the tile's rows.
+KeyRange KeyRangeBuilder::compare(arith::CmpIPredicate p, const Sym &x,
+                                  const Sym &y) {
+  using P = arith::CmpIPredicate;
+  bool isUnsigned = p == P::ult || p == P::ule || p == P::ugt || p == P::uge;
+  // Normalise to d = x - y with d <= 0 (sle) or d <= -1 (slt).
+  Sym d;
+  int64_t slack;
+  switch (p) {
+  case P::sle: case P::ule: d = addSym(x, y, -1); slack = 0; break;
+  case P::slt: case P::ult: d = addSym(x, y, -1); slack = -1; break;
+  case P::sge: case P::uge: d = addSym(y, x, -1); slack = 0; break;
+  case P::sgt: case P::ugt: d = addSym(y, x, -1); slack = -1; break;
+  case P::eq: {
+    KeyRange a = compare(P::sle, x, y), c = compare(P::sge, x, y);
+    return {max(a.lo, c.lo), min(a.hi, c.hi)};
+  }
+  default:
+    return all();
+  }
+  if (d.kind == Sym::Unknown)
+    return all();
+  KeyRange r;
+  if (jFree(d)) {
+    // No key dependence: all keys if some row may satisfy it, else none.
+    auto [dl, dh] = rowRange(d);
+    auto some = arith::CmpIOp::create(b, loc, P::sle, dl, cst(slack));
+    KeyRange a = all(), n = none();
+    r = {arith::SelectOp::create(b, loc, some, a.lo, n.lo),
+         arith::SelectOp::create(b, loc, some, a.hi, n.hi)};
+  } else {
+    // cj·j + rest <= slack, rest over the rows in [restLo, restHi].
+    Sym rest = d;
+    rest.cj = 0;
+    auto [restLo, restHi] = rowRange(rest);
+    mlir::Value bound = sub(cst(slack), restLo); // cj·j <= bound (some row)
+    mlir::Value a = cst(std::abs(d.cj));
+    if (d.cj > 0)
+      r = {cst(0), arith::FloorDivSIOp::create(b, loc, bound, a)};
+    else // -|cj|·j <= bound  <=>  j >= ceil(-bound / |cj|)
+      r = {arith::CeilDivSIOp::create(b, loc, sub(cst(0), bound), a),
+           sub(nk, cst(1))};
+    (void)restHi;
+  }
+  if (!isUnsigned)
+    return r;
+  // Unsigned order is the signed one when neither side can be negative;
+  // otherwise give up (at run time) on this comparison.
+  auto nonNegative = [&](const Sym &s) -> mlir::Value {
+    if (s.kind == Sym::Unknown)
+      return arith::ConstantIntOp::create(b, loc, 0, 1);
+    mlir::Value lo;
+    if (jFree(s)) {
+      lo = rowRange(s).first;
+    } else {
+      Sym rest = s;
+      rest.cj = 0;
+      lo = add(rowRange(rest).first,
+               s.cj >= 0 ? cst(0) : mul(sub(nk, cst(1)), s.cj));
+    }
+    return arith::CmpIOp::create(b, loc, P::sge, lo, cst(0));
+  };
+  auto ok = arith::AndIOp::create(b, loc, nonNegative(x), nonNegative(y));
+  KeyRange a = all();
+  return {arith::SelectOp::create(b, loc, ok, r.lo, a.lo),
+          arith::SelectOp::create(b, loc, ok, r.hi, a.hi)};
+}
+
+KeyRange KeyRangeBuilder::transferBool(Operation &op) {
+  auto in = [&](unsigned k) {
+    auto it = bools.find(op.getOperand(k));
+    return it == bools.end() ? all() : it->second;
+  };
+  return llvm::TypeSwitch<Operation *, KeyRange>(&op)
+      .Case([&](arith::ConstantOp c) {
+        auto v = dyn_cast<IntegerAttr>(c.getValue());
+        return v && v.getValue().isZero() ? none() : all();
+      })
+      .Case([&](arith::CmpIOp c) {
+        if (c.getLhs().getType().isInteger(1))
+          return all();
+        return compare(c.getPredicate(), ints.lookup(c.getLhs()),
+                       ints.lookup(c.getRhs()));
+      })
+      .Case([&](arith::AndIOp) -> KeyRange {
+        KeyRange x = in(0), y = in(1);
+        return {max(x.lo, y.lo), min(x.hi, y.hi)};
+      })
+      .Case([&](arith::OrIOp) -> KeyRange {
+        KeyRange x = in(0), y = in(1);
+        return {min(x.lo, y.lo), max(x.hi, y.hi)};
+      })
+      .Case([&](arith::SelectOp) -> KeyRange {
+        KeyRange x = in(1), y = in(2);
+        return {min(x.lo, y.lo), max(x.hi, y.hi)};
+      })
+      .Default([&](Operation *) { return all(); });
+}
+
+KeyRange KeyRangeBuilder::run(func::FuncOp mask, ArrayRef<mlir::Value> args) {
+  Block &body = mask.getBody().front();
+  // Arguments: b, h, i, j, nq, nk, captures…
+  for (auto [k, arg] : llvm::enumerate(body.getArguments())) {
+    if (k == 2)
+      ints[arg] = affine(cst(0), 1, 0);
+    else if (k == 3)
+      ints[arg] = affine(cst(0), 0, 1);
+    else if (arg.getType().isIndex())
+      ints[arg] = affine(args[k], 0, 0);
+    else if (isa<IntegerType>(arg.getType())) {
+      ints[arg] = affine(arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                                    args[k]),
+                         0, 0);
+      constants.map(arg, args[k]);
+    }
+    else
+      constants.map(arg, args[k]); // Tensors, floats: usable as they are.
+  }
+  for (Operation &op : body) {
+    if (isa<func::ReturnOp>(op)) {
+      auto it = bools.find(op.getOperand(0));
+      return it == bools.end() ? all() : it->second;
+    }
+    if (op.getNumResults() != 1)
+      continue;
+    mlir::Value r = op.getResult(0);
+    if (r.getType().isInteger(1))
+      bools[r] = transferBool(op);
+    else if (r.getType().isIntOrIndex())
+      ints[r] = transferInt(op);
+  }
+  return all();
+}
+
+KeyRange attn::emitKeyRange(OpBuilder &b, Location loc, func::FuncOp mask,
+                            mlir::Value batch, mlir::Value head,
+                            mlir::Value i0, mlir::Value iLast, mlir::Value nq,
+                            mlir::Value nk, ValueRange captures) {
+  SmallVector<mlir::Value> args{batch, head, i0, i0, nq, nk};
+  args.append(captures.begin(), captures.end());
+  return KeyRangeBuilder(b, loc, i0, iLast, nk).run(mask, args);
+}
