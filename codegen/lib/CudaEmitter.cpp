@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/Codegen/CudaEmitter.h"
+#include "attn/Codegen/Nvrtc.h"
 
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Dialect/Equation.h"
@@ -34,9 +35,11 @@
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "mlir/Support/FileUtilities.h"
 
+#include <cmath>
 #include <optional>
 
 using namespace mlir;
@@ -1875,9 +1878,11 @@ LogicalResult attn::codegen::emitCudaModule(ModuleOp module,
 //===----------------------------------------------------------------------===//
 
 namespace {
-/// Prints the module's CUDA source to a file (`-` = stdout). Hand-written
-/// rather than in Passes.td so that the pass lives with the emitter and the
-/// passes library does not depend on codegen.
+/// Prints the module's CUDA source to a file (`-` = stdout), or compiles it
+/// with NVRTC and writes the PTX or cubin; with `report=json` (cubin only)
+/// also prints ptxas' per-kernel resources and the launch-limit checks as
+/// JSON on stdout. Hand-written rather than in Passes.td so that the pass
+/// lives with the emitter and the passes library does not depend on codegen.
 struct EmitCudaPass
     : public PassWrapper<EmitCudaPass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(EmitCudaPass)
@@ -1885,25 +1890,126 @@ struct EmitCudaPass
   EmitCudaPass(const EmitCudaPass &other) : PassWrapper(other) {}
   StringRef getArgument() const final { return "attn-emit-cuda"; }
   StringRef getDescription() const final {
-    return "Print CUDA C++ for kernel IR (the SIMT emitter); attn-opt "
-           "--emit=cuda is its shorthand";
+    return "Print CUDA C++ for kernel IR (the SIMT emitter), or PTX / a cubin "
+           "compiled from it with NVRTC; attn-opt --emit=cuda|ptx|cubin is "
+           "its shorthand";
   }
   void runOnOperation() final {
     attn::codegen::CudaEmitOptions opts;
+    ModuleOp module = getOperation();
     if (!attn::codegen::parseEmitDebug(debug, opts.debug)) {
-      getOperation().emitError("unknown debug mode '") << debug << "'";
+      module.emitError("unknown debug mode '") << debug << "'";
+      return signalPassFailure();
+    }
+    if (format != "cuda" && format != "ptx" && format != "cubin") {
+      module.emitError("unknown emit format '")
+          << format << "' (supported: cuda, ptx, cubin)";
+      return signalPassFailure();
+    }
+    if (report != "none" && (report != "json" || format != "cubin")) {
+      module.emitError("report=")
+          << report << " needs format=cubin and report=json (the resource "
+          << "report comes from ptxas)";
+      return signalPassFailure();
+    }
+    std::optional<attn::codegen::CudaArch> cudaArch;
+    if (format != "cuda" && !(cudaArch = attn::codegen::lookupCudaArch(arch))) {
+      module.emitError("unknown CUDA arch '")
+          << arch << "' (supported: " << attn::codegen::supportedCudaArchs()
+          << ")";
       return signalPassFailure();
     }
     std::string error;
     auto file = openOutputFile(output, &error);
     if (!file) {
-      getOperation().emitError(error);
+      module.emitError(error);
       return signalPassFailure();
     }
-    if (failed(attn::codegen::emitCudaModule(getOperation(), file->os(), opts)))
+    if (format == "cuda") {
+      if (failed(attn::codegen::emitCudaModule(module, file->os(), opts)))
+        return signalPassFailure();
+      file->keep();
+      return;
+    }
+    // Kernel by kernel (rather than emitCudaModule) to know each kernel's
+    // threads per CTA for the register-file check.
+    std::string source;
+    llvm::StringMap<int64_t> threads;
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (!func.isPublic() || func.isExternal())
+        continue;
+      auto kernel = attn::codegen::emitCudaKernel(func, opts);
+      if (failed(kernel))
+        return signalPassFailure();
+      source += kernel->source;
+      threads[kernel->name] = kernel->blockM;
+    }
+    if (threads.empty()) {
+      module.emitError("CUDA emitter: no public function to emit");
       return signalPassFailure();
+    }
+    auto compiled = attn::codegen::compileWithNvrtc(
+        source, "attn_kernels.cu", *cudaArch,
+        format == "ptx" ? attn::codegen::NvrtcTarget::Ptx
+                        : attn::codegen::NvrtcTarget::Cubin);
+    if (!compiled) {
+      module.emitError(llvm::toString(compiled.takeError()));
+      return signalPassFailure();
+    }
+    file->os() << compiled->binary;
     file->keep();
+    if (report == "json")
+      printResources(*compiled, *cudaArch, threads);
   }
+
+  /// The resource report: per kernel, ptxas' figures and whether one CTA
+  /// fits the SM's register file and the arch's shared memory. The emitter
+  /// uses no dynamic shared memory yet, so ptxas' static figure is the CTA's.
+  static void printResources(const attn::codegen::NvrtcOutput &out,
+                             const attn::codegen::CudaArch &arch,
+                             const llvm::StringMap<int64_t> &threads) {
+    llvm::json::OStream j(llvm::outs(), /*IndentSize=*/2);
+    bool allOk = true;
+    j.object([&] {
+      j.attribute("arch", arch.name);
+      // Whole milliseconds: the figure varies more than that between runs.
+      j.attribute("nvrtc_compile_ms",
+                  static_cast<int64_t>(std::llround(out.compileMs)));
+      j.attribute("cubin_bytes", static_cast<int64_t>(out.binary.size()));
+      j.attribute("registers_per_sm", arch.registersPerSm);
+      j.attribute("static_smem_limit_bytes", attn::codegen::kMaxStaticSmem);
+      j.attribute("smem_limit_bytes", arch.maxSmemPerBlock);
+      j.attributeArray("kernels", [&] {
+        for (const attn::codegen::KernelResources &k : out.kernels) {
+          int64_t n = threads.lookup(k.name);
+          bool regsOk = n > 0 && k.registers * n <= arch.registersPerSm;
+          bool smemOk = k.staticSmemBytes <= attn::codegen::kMaxStaticSmem &&
+                        k.staticSmemBytes <= arch.maxSmemPerBlock;
+          bool spillOk = k.spillStoreBytes == 0 && k.spillLoadBytes == 0;
+          allOk &= regsOk && smemOk && spillOk;
+          j.object([&] {
+            j.attribute("name", k.name);
+            j.attribute("threads", n);
+            j.attribute("registers", k.registers);
+            j.attribute("register_file", k.registers * n);
+            j.attribute("static_smem_bytes", k.staticSmemBytes);
+            j.attribute("dynamic_smem_bytes", 0);
+            j.attribute("spill_stores_bytes", k.spillStoreBytes);
+            j.attribute("spill_loads_bytes", k.spillLoadBytes);
+            j.attribute("stack_frame_bytes", k.stackFrameBytes);
+            j.attribute("registers_ok", regsOk);
+            j.attribute("smem_ok", smemOk);
+            j.attribute("no_spills", spillOk);
+          });
+        }
+      });
+      // No kernel in ptxas' report would make every check vacuous.
+      j.attribute("ok", allOk && !out.kernels.empty());
+    });
+    llvm::outs() << "\n";
+    llvm::outs().flush();
+  }
+
   Option<std::string> output{*this, "output",
                              llvm::cl::desc("Output file ('-': stdout)"),
                              llvm::cl::init("-")};
@@ -1911,6 +2017,20 @@ struct EmitCudaPass
       *this, "debug",
       llvm::cl::desc("Deliberately broken kernels for testing the checks: "
                      "none, drop-mask, kv-bound"),
+      llvm::cl::init("none")};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("cuda (source), ptx or cubin (compiled with NVRTC)"),
+      llvm::cl::init("cuda")};
+  Option<std::string> arch{
+      *this, "arch",
+      llvm::cl::desc("Target for ptx/cubin: sm_80, sm_86, sm_89, sm_90, "
+                     "sm_90a"),
+      llvm::cl::init("sm_80")};
+  Option<std::string> report{
+      *this, "report",
+      llvm::cl::desc("none, or json: per-kernel ptxas resources and launch "
+                     "limit checks on stdout (format=cubin)"),
       llvm::cl::init("none")};
 };
 } // namespace

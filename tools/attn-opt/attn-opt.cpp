@@ -2,12 +2,15 @@
 //
 // mlir-opt for attn: parses, verifies, runs passes and prints IR. Registers
 // the attn dialect with the upstream dialects its regions and cascades use,
-// and adds `--report=json` (tile and pass-count report for concrete sizes)
-// and `--emit=cuda` (CUDA C++ from kernel IR instead of MLIR).
+// and adds `--report=json` (tile and pass-count report for concrete sizes),
+// `--emit=cuda` (CUDA C++ from kernel IR instead of MLIR) and
+// `--emit=ptx|cubin --arch=sm_XX` (that CUDA compiled with NVRTC; with
+// `--report=json`, ptxas' per-kernel resources instead of the tile report).
 //
 //===----------------------------------------------------------------------===//
 
 #include "attn/Codegen/CudaEmitter.h"
+#include "attn/Codegen/Nvrtc.h"
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Passes/Passes.h"
 
@@ -27,9 +30,21 @@
 /// becomes `--attn-report="nq=N nk=N ..."` and, unless an output file is
 /// given, `-o /dev/null` so that only the JSON reaches stdout. Returns false
 /// (after printing why) for an unknown report format.
+static const char *const reportOptions[] = {"nq",      "nk",      "b",
+                                            "block-m", "block-n", "captures"};
+
+/// True if `args` asks for PTX or a cubin: then `--report=json` means the
+/// resource report of the emit pass (expandEmitFlags), not -attn-report.
+static bool emitsCompiled(const std::vector<std::string> &args) {
+  for (const std::string &arg : args)
+    if (arg == "--emit=ptx" || arg == "--emit=cubin")
+      return true;
+  return false;
+}
+
 static bool expandReportFlags(std::vector<std::string> &args) {
-  static const char *const reportOptions[] = {"nq", "nk", "b", "block-m",
-                                              "block-n", "captures"};
+  if (emitsCompiled(args))
+    return true;
   bool report = false, hasOutput = false;
   std::string options;
   std::vector<std::string> kept;
@@ -77,50 +92,112 @@ static bool expandReportFlags(std::vector<std::string> &args) {
   return true;
 }
 
-/// Rewrites `--emit=cuda [--emit-debug=MODE]` into the -attn-emit-cuda pass
-/// at the end of the pipeline, writing to the `-o` file (stdout by default)
-/// while the MLIR output goes to /dev/null. `--emit=mlir` is the default.
-/// Returns false (after printing why) for an unknown format.
+/// Rewrites `--emit=cuda|ptx|cubin [--arch=sm_XX] [--report=json]
+/// [--emit-debug=MODE]` into the -attn-emit-cuda pass at the end of the
+/// pipeline, writing to the `-o` file (stdout by default) while the MLIR
+/// output goes to /dev/null. `--emit=mlir` is the default. A cubin is binary,
+/// so it needs `-o` (`-o -` for stdout) unless `--report=json` asks for the
+/// resource report only. Returns false (after printing why) for bad flags.
 static bool expandEmitFlags(std::vector<std::string> &args) {
-  bool cuda = false;
-  std::string output = "-", debug = "none";
+  std::string format = "mlir", output = "-", debug = "none", arch;
+  bool report = false, hasOutput = false;
   std::vector<std::string> kept;
   for (size_t k = 0; k < args.size(); ++k) {
     llvm::StringRef a(args[k]);
     if (a.consume_front("--emit=")) {
-      if (a != "cuda" && a != "mlir") {
+      if (a != "cuda" && a != "mlir" && a != "ptx" && a != "cubin") {
         llvm::errs() << "attn-opt: unknown --emit format '" << a
-                     << "' (supported: mlir, cuda)\n";
+                     << "' (supported: mlir, cuda, ptx, cubin)\n";
         return false;
       }
-      cuda = a == "cuda";
+      format = a.str();
       continue;
     }
     if (a.consume_front("--emit-debug=")) {
       debug = a.str();
       continue;
     }
+    if (a.consume_front("--arch=")) {
+      arch = a.str();
+      continue;
+    }
+    // Only left over when emitsCompiled(): the resource report.
+    if (a == "--report=json") {
+      report = true;
+      continue;
+    }
     kept.push_back(args[k]);
   }
-  if (!cuda)
-    return debug == "none" || (llvm::errs() << "attn-opt: --emit-debug needs "
-                                               "--emit=cuda\n",
-                               false);
-  // Take over -o: the CUDA source goes there, the MLIR nowhere.
+  bool compiled = format == "ptx" || format == "cubin";
+  if (!compiled && !arch.empty()) {
+    llvm::errs() << "attn-opt: --arch needs --emit=ptx or --emit=cubin\n";
+    return false;
+  }
+  if (compiled) {
+    if (arch.empty()) {
+      llvm::errs() << "attn-opt: --emit=" << format
+                   << " needs --arch=sm_80|sm_86|sm_89|sm_90|sm_90a\n";
+      return false;
+    }
+    if (!attn::codegen::lookupCudaArch(arch)) {
+      llvm::errs() << "attn-opt: unknown --arch '" << arch
+                   << "' (supported: " << attn::codegen::supportedCudaArchs()
+                   << ")\n";
+      return false;
+    }
+    if (report && format != "cubin") {
+      llvm::errs() << "attn-opt: --report=json with --emit=" << format
+                   << ": resources come from ptxas; use --emit=cubin\n";
+      return false;
+    }
+    for (const std::string &arg : kept)
+      for (const char *name : reportOptions)
+        if (llvm::StringRef(arg).starts_with(std::string("--") + name + "=")) {
+          llvm::errs() << "attn-opt: " << arg
+                       << " is a tile-report option; with --emit=" << format
+                       << " --report=json is the resource report\n";
+          return false;
+        }
+  }
+  if (format == "mlir") {
+    if (debug != "none") {
+      llvm::errs() << "attn-opt: --emit-debug needs --emit=cuda\n";
+      return false;
+    }
+    // Drop the consumed --emit=mlir (MlirOptMain does not know it).
+    args = std::move(kept);
+    return true;
+  }
+  // Take over -o: the emitted output goes there, the MLIR nowhere.
   std::vector<std::string> rest;
   for (size_t k = 0; k < kept.size(); ++k) {
     llvm::StringRef a(kept[k]);
     if (a == "-o" && k + 1 < kept.size()) {
       output = kept[++k];
+      hasOutput = true;
       continue;
     }
     if (a.consume_front("-o=") || a.consume_front("--o=")) {
       output = a.str();
+      hasOutput = true;
       continue;
     }
     rest.push_back(kept[k]);
   }
-  std::string pass = "attn-emit-cuda{output=" + output + " debug=" + debug + "}";
+  if (format == "cubin" && !hasOutput) {
+    if (!report) {
+      llvm::errs() << "attn-opt: --emit=cubin writes a binary: give -o FILE "
+                      "(-o - for stdout)\n";
+      return false;
+    }
+    // Only the resource report was asked for.
+    output = "/dev/null";
+  }
+  std::string options = "output=" + output + " debug=" + debug;
+  if (compiled)
+    options +=
+        " format=" + format + " arch=" + arch + (report ? " report=json" : "");
+  std::string pass = "attn-emit-cuda{" + options + "}";
   bool inPipeline = false;
   for (std::string &arg : rest) {
     llvm::StringRef a(arg);
@@ -134,7 +211,7 @@ static bool expandEmitFlags(std::vector<std::string> &args) {
     }
   }
   if (!inPipeline)
-    rest.push_back("--attn-emit-cuda=output=" + output + " debug=" + debug);
+    rest.push_back("--attn-emit-cuda=" + options);
   rest.push_back("-o");
   rest.push_back("/dev/null");
   args = std::move(rest);

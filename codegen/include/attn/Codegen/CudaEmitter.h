@@ -82,7 +82,8 @@ mlir::FailureOr<CudaKernel> emitCudaKernel(mlir::func::FuncOp func,
 mlir::LogicalResult emitCudaModule(mlir::ModuleOp module, llvm::raw_ostream &os,
                                    const CudaEmitOptions &options = {});
 
-/// Registers `-attn-emit-cuda` (prints the module's CUDA source).
+/// Registers `-attn-emit-cuda` (prints the module's CUDA source, or PTX / a
+/// cubin compiled from it with NVRTC and ptxas' resource report).
 void registerCodegenPasses();
 
 } // namespace attn::codegen
