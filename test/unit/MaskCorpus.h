@@ -10,6 +10,8 @@
 #ifndef ATTN_TEST_UNIT_MASKCORPUS_H
 #define ATTN_TEST_UNIT_MASKCORPUS_H
 
+#include <string>
+
 namespace attn::test {
 
 /// One mask of the corpus: its body (arguments %b %h %i %j %nq %nk and, if
@@ -202,6 +204,24 @@ inline const MaskCase kCorpus[] = {
       %r = arith.select %isEven, %causal, %t : i1)",
      false},
 };
+
+/// A function holding one attn.attention whose mask region has `c`'s body
+/// (and, if it uses one, the captured index %p).
+inline std::string maskVariantSource(const MaskCase &c) {
+  std::string capture = c.usesCapture ? ", %p: index" : "";
+  std::string captures = c.usesCapture ? " captures(%cp : index)" : "";
+  return "func.func @f(%q: tensor<1x1x?x8xf32>, %k: tensor<1x1x?x8xf32>, "
+         "%v: tensor<1x1x?x8xf32>" +
+         std::string(c.usesCapture ? ", %cp: index" : "") +
+         ") -> tensor<1x1x?x8xf32> {\n  %o = attn.attention %q, %k, %v" +
+         captures +
+         " {normalizer = #attn.normalizer<softmax>} : tensor<1x1x?x8xf32>, "
+         "tensor<1x1x?x8xf32>, tensor<1x1x?x8xf32> -> tensor<1x1x?x8xf32>\n"
+         "  mask {\n  ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: "
+         "index, %nk: index" +
+         capture + "):\n" + c.body + "\n    attn.yield %r : i1\n  }\n"
+         "  return %o : tensor<1x1x?x8xf32>\n}\n";
+}
 
 } // namespace attn::test
 

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/Codegen/CudaEmitter.h"
+#include "attn/Codegen/Nvrtc.h"
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Passes/Passes.h"
 
@@ -24,105 +25,14 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <dlfcn.h>
-#include <fstream>
-#include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
 
 namespace {
 
-/// The few NVRTC entry points the test needs, resolved at run time.
-class Nvrtc {
-public:
-  using Program = void *;
-
-  Nvrtc() {
-    for (const char *name :
-         {"libnvrtc.so.13", ATTN_CUDA_ROOT "/lib64/libnvrtc.so", "libnvrtc.so"})
-      if ((handle = dlopen(name, RTLD_NOW | RTLD_LOCAL)))
-        break;
-    if (!handle)
-      return;
-    bool all = resolve(createProgram, "nvrtcCreateProgram") &&
-               resolve(compileProgram, "nvrtcCompileProgram") &&
-               resolve(getLogSize, "nvrtcGetProgramLogSize") &&
-               resolve(getLog, "nvrtcGetProgramLog") &&
-               resolve(getPtxSize, "nvrtcGetPTXSize") &&
-               resolve(getPtx, "nvrtcGetPTX") &&
-               resolve(getCubinSize, "nvrtcGetCUBINSize") &&
-               resolve(getCubin, "nvrtcGetCUBIN") &&
-               resolve(destroyProgram, "nvrtcDestroyProgram");
-    if (!all) {
-      dlclose(handle);
-      handle = nullptr;
-    }
-  }
-  ~Nvrtc() {
-    if (handle)
-      dlclose(handle);
-  }
-  bool available() const { return handle != nullptr; }
-
-  struct Output {
-    int status = -1;
-    std::string log, ptx, cubin;
-  };
-
-  /// Compiles `source`; PTX for compute_* targets, a cubin for sm_* ones.
-  Output compile(const std::string &source,
-                 const std::vector<std::string> &options, bool wantCubin) {
-    Output out;
-    Program program = nullptr;
-    if (createProgram(&program, source.c_str(), "all_primitives.cu", 0,
-                      nullptr, nullptr) != 0)
-      return out;
-    std::vector<const char *> argv;
-    for (const std::string &o : options)
-      argv.push_back(o.c_str());
-    out.status = compileProgram(program, static_cast<int>(argv.size()),
-                                argv.data());
-    size_t size = 0;
-    getLogSize(program, &size);
-    out.log.resize(size);
-    getLog(program, out.log.data());
-    if (out.status == 0) {
-      std::string &dest = wantCubin ? out.cubin : out.ptx;
-      (wantCubin ? getCubinSize : getPtxSize)(program, &size);
-      dest.resize(size);
-      (wantCubin ? getCubin : getPtx)(program, dest.data());
-    }
-    destroyProgram(&program);
-    return out;
-  }
-
-private:
-  template <typename Fn> bool resolve(Fn &fn, const char *name) {
-    fn = reinterpret_cast<Fn>(dlsym(handle, name));
-    return fn != nullptr;
-  }
-
-  void *handle = nullptr;
-  int (*createProgram)(Program *, const char *, const char *, int,
-                       const char *const *, const char *const *) = nullptr;
-  int (*compileProgram)(Program, int, const char *const *) = nullptr;
-  int (*getLogSize)(Program, size_t *) = nullptr;
-  int (*getLog)(Program, char *) = nullptr;
-  int (*getPtxSize)(Program, size_t *) = nullptr;
-  int (*getPtx)(Program, char *) = nullptr;
-  int (*getCubinSize)(Program, size_t *) = nullptr;
-  int (*getCubin)(Program, char *) = nullptr;
-  int (*destroyProgram)(Program *) = nullptr;
-};
-
 class NvrtcEmitTest : public ::testing::TestWithParam<const char *> {};
 
 TEST_P(NvrtcEmitTest, CompilesWithoutSpills) {
-  Nvrtc nvrtc;
-  if (!nvrtc.available())
-    GTEST_SKIP() << "libnvrtc could not be loaded";
   mlir::DialectRegistry registry;
   registry.insert<attn::AttnDialect, mlir::func::FuncDialect,
                   mlir::arith::ArithDialect, mlir::math::MathDialect,
@@ -153,33 +63,29 @@ TEST_P(NvrtcEmitTest, CompilesWithoutSpills) {
       func = f;
   auto kernel = attn::codegen::emitCudaKernel(func);
   ASSERT_TRUE(mlir::succeeded(kernel));
-  for (const char *arch : {"sm_80", "sm_90"}) {
-    auto t0 = std::chrono::steady_clock::now();
-    Nvrtc::Output out = nvrtc.compile(
-        kernel->source,
-        {"-std=c++17", "--include-path=" ATTN_CUDA_ROOT "/include",
-         "--include-path=" ATTN_RUNTIME_INCLUDE_DIR,
-         std::string("-arch=") + arch, "--ptxas-options=-v"},
-        true);
-    double seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - t0)
-                         .count();
-    ASSERT_EQ(out.status, 0) << arch << ":\n" << out.log;
-    EXPECT_NE(out.log.find("0 bytes spill stores, 0 bytes spill loads"),
-              std::string::npos)
-        << arch << " spills:\n" << out.log;
-    std::smatch m;
-    std::string registers = std::regex_search(out.log, m,
-                                              std::regex("Used (\\d+) registers"))
-                                ? m[1].str()
-                                : "?";
-    std::string stack = std::regex_search(out.log, m,
-                                          std::regex("(\\d+) bytes stack frame"))
-                            ? m[1].str()
-                            : "?";
-    std::printf("  %-22s %s: %3s registers, %5s bytes stack, %.2f s\n",
-                GetParam(), arch, registers.c_str(), stack.c_str(), seconds);
-    RecordProperty(std::string(arch) + "_registers", registers);
+  for (const char *archName : {"sm_80", "sm_90"}) {
+    std::optional<attn::codegen::CudaArch> arch =
+        attn::codegen::lookupCudaArch(archName);
+    ASSERT_TRUE(arch);
+    auto out = attn::codegen::compileWithNvrtc(kernel->source, GetParam(),
+                                               *arch,
+                                               attn::codegen::NvrtcTarget::Cubin);
+    if (!out) {
+      std::string error = llvm::toString(out.takeError());
+      if (error.find("cannot load libnvrtc") != std::string::npos)
+        GTEST_SKIP() << error;
+      FAIL() << archName << ":\n" << error;
+    }
+    ASSERT_FALSE(out->kernels.empty()) << out->log;
+    for (const attn::codegen::KernelResources &k : out->kernels) {
+      EXPECT_EQ(k.spillStoreBytes, 0) << archName << " spills:\n" << out->log;
+      EXPECT_EQ(k.spillLoadBytes, 0) << archName << " spills:\n" << out->log;
+      std::printf("  %-22s %s: %3lld registers, %5lld bytes stack, %.2f s\n",
+                  GetParam(), archName, (long long)k.registers,
+                  (long long)k.stackFrameBytes, out->compileMs / 1000.0);
+      RecordProperty(std::string(archName) + "_registers",
+                     std::to_string(k.registers));
+    }
   }
 }
 

@@ -116,20 +116,7 @@ protected:
                     mlir::tensor::TensorDialect>();
   }
   mlir::Region *parseMask(const MaskCase &c) {
-    std::string capture = c.usesCapture ? ", %p: index" : "";
-    std::string captures = c.usesCapture ? " captures(%cp : index)" : "";
-    std::string source =
-        "func.func @f(%q: tensor<1x1x?x8xf32>, %k: tensor<1x1x?x8xf32>, "
-        "%v: tensor<1x1x?x8xf32>" +
-        std::string(c.usesCapture ? ", %cp: index" : "") +
-        ") -> tensor<1x1x?x8xf32> {\n  %o = attn.attention %q, %k, %v" +
-        captures +
-        " {normalizer = #attn.normalizer<softmax>} : tensor<1x1x?x8xf32>, "
-        "tensor<1x1x?x8xf32>, tensor<1x1x?x8xf32> -> tensor<1x1x?x8xf32>\n"
-        "  mask {\n  ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: "
-        "index, %nk: index" +
-        capture + "):\n" + c.body + "\n    attn.yield %r : i1\n  }\n"
-        "  return %o : tensor<1x1x?x8xf32>\n}\n";
+    std::string source = test::maskVariantSource(c);
     module = mlir::parseSourceString<mlir::ModuleOp>(source, &ctx);
     if (!module)
       return nullptr;
