@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CascadeUtils.h"
-#include "KeyRange.h"
+#include "attn/Passes/KeyRange.h"
 #include "attn/Passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "KeyRange.h"
+#include "attn/Passes/KeyRange.h"
 
 #include "attn/Dialect/AttnDialect.h"
 
@@ -30,6 +30,11 @@ struct Sym {
   mlir::Value c;
   int64_t ci = 0, cj = 0;
   mlir::Value lo, hi;
+  /// When > 1 the value is X / div of X = cj·j + rest (cj > 0): floored, or
+  /// truncated towards zero when `truncates` (then it may exceed the floor by
+  /// one for negative X). Only comparisons look inside such a value.
+  int64_t div = 1;
+  bool truncates = false;
 };
 
 class KeyRangeBuilder {
@@ -101,7 +106,8 @@ private:
 } // namespace
 
 Sym KeyRangeBuilder::addSym(const Sym &x, const Sym &y, int64_t sign) {
-  if (x.kind == Sym::Unknown || y.kind == Sym::Unknown)
+  if (x.kind == Sym::Unknown || y.kind == Sym::Unknown || x.div > 1 ||
+      y.div > 1)
     return Sym();
   Sym r;
   if (x.kind == Sym::Affine && y.kind == Sym::Affine) {
@@ -162,7 +168,7 @@ Sym KeyRangeBuilder::transferInt(Operation &op) {
           std::swap(x, y);
           k = constOf(0);
         }
-        if (!k || x.kind != Sym::Affine)
+        if (!k || x.kind != Sym::Affine || x.div > 1)
           return Sym();
         Sym r = affine(mul(x.c, *k), x.ci * *k, 0);
         r.cj = x.cj * *k;
@@ -174,7 +180,7 @@ Sym KeyRangeBuilder::transferInt(Operation &op) {
       })
       .Case<arith::MinSIOp, arith::MaxSIOp>([&](auto) -> Sym {
         Sym x = in(0), y = in(1);
-        if (!jFree(x) || !jFree(y))
+        if (!jFree(x) || !jFree(y) || x.div > 1 || y.div > 1)
           return Sym();
         auto [xl, xh] = rowRange(x);
         auto [yl, yh] = rowRange(y);
@@ -185,7 +191,22 @@ Sym KeyRangeBuilder::transferInt(Operation &op) {
           [&](auto) -> Sym {
             std::optional<int64_t> k = constOf(1);
             Sym x = in(0);
-            if (!k || *k <= 0 || !jFree(x))
+            if (!k || *k <= 0 || x.kind == Sym::Unknown || x.div > 1)
+              return Sym();
+            if (x.cj > 0) {
+              // A key block index (j / C): kept symbolic for comparisons.
+              Sym r = x;
+              r.div = *k;
+              // Truncation equals the floor when X = cj·j + c >= 0, which
+              // holds when the rest is a non-negative constant.
+              auto c = x.kind == Sym::Affine && x.ci == 0
+                           ? x.c.getDefiningOp<arith::ConstantIndexOp>()
+                           : arith::ConstantIndexOp();
+              bool nonNegative = c && c.value() >= 0;
+              r.truncates = !isa<arith::FloorDivSIOp>(op) && !nonNegative;
+              return r;
+            }
+            if (!jFree(x))
               return Sym();
             auto [xl, xh] = rowRange(x);
             // Floor division by k > 0 is monotone; for the truncating
@@ -201,11 +222,61 @@ Sym KeyRangeBuilder::transferInt(Operation &op) {
       .Default([&](Operation *) { return Sym(); });
 }
 
+/// The predicate of `y pred' x` equivalent to `x pred y`.
+static arith::CmpIPredicate swapped(arith::CmpIPredicate p) {
+  using P = arith::CmpIPredicate;
+  switch (p) {
+  case P::slt: return P::sgt;
+  case P::sle: return P::sge;
+  case P::sgt: return P::slt;
+  case P::sge: return P::sle;
+  case P::ult: return P::ugt;
+  case P::ule: return P::uge;
+  case P::ugt: return P::ult;
+  case P::uge: return P::ule;
+  default: return p;
+  }
+}
+
 /// The keys for which `x pred y` may hold, over the tile's rows.
 KeyRange KeyRangeBuilder::compare(arith::CmpIPredicate p, const Sym &x,
                                   const Sym &y) {
   using P = arith::CmpIPredicate;
   bool isUnsigned = p == P::ult || p == P::ule || p == P::ugt || p == P::uge;
+  if (y.div > 1 && x.div == 1 && p != P::eq && p != P::ne)
+    return compare(swapped(p), y, x);
+  if (x.div > 1 || y.div > 1) {
+    // x = X / C against a j-free y: floor(X/C) <= y  <=>  X <= C·y + C - 1,
+    // floor(X/C) >= y  <=>  X >= C·y. A truncated quotient may be one more
+    // than the floor, which only loosens the lower side.
+    if (x.div == 1 || y.div > 1 || !jFree(y) || isUnsigned)
+      return p == P::eq ? KeyRange{max(compare(P::sle, x, y).lo,
+                                       compare(P::sge, x, y).lo),
+                                   min(compare(P::sle, x, y).hi,
+                                       compare(P::sge, x, y).hi)}
+                        : all();
+    Sym X = x;
+    X.div = 1;
+    X.truncates = false;
+    int64_t C = x.div;
+    auto yRange = rowRange(y);
+    mlir::Value yl = yRange.first, yh = yRange.second;
+    auto scaled = [&](int64_t extra) {
+      return rows(add(mul(yl, C), cst(extra)), add(mul(yh, C), cst(extra)));
+    };
+    switch (p) {
+    case P::sle: return compare(P::sle, X, scaled(C - 1));
+    case P::slt: return compare(P::sle, X, scaled(-1));
+    case P::sge: return compare(P::sge, X, scaled(x.truncates ? -C : 0));
+    case P::sgt:
+      return compare(P::sge, X, scaled(x.truncates ? 0 : C));
+    case P::eq: {
+      KeyRange a = compare(P::sle, x, y), c = compare(P::sge, x, y);
+      return {max(a.lo, c.lo), min(a.hi, c.hi)};
+    }
+    default: return all();
+    }
+  }
   // Normalise to d = x - y with d <= 0 (sle) or d <= -1 (slt).
   Sym d;
   int64_t slack;

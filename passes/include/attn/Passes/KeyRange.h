@@ -1,4 +1,4 @@
-//===- KeyRange.h - per-Q-tile key range of a mask (internal) ------*- C++ -*-===//
+//===- KeyRange.h - per-Q-tile key range of a mask ----------------*- C++ -*-===//
 //
 // Emits, as index arithmetic, a range [lo, hi] of key indices containing
 // every key that any row of a Q tile attends to — the closed-form KV loop
