@@ -38,15 +38,9 @@ protected:
                     mlir::math::MathDialect>();
   }
 
-  /// Parses an attention op whose mask region has `body`.
+  /// Parses an attention op whose mask region has `c`'s body.
   mlir::Region *parseMask(const MaskCase &c) {
-    std::string source = test::maskVariantSource(c);
-    module = mlir::parseSourceString<mlir::ModuleOp>(source, &ctx);
-    if (!module)
-      return nullptr;
-    mlir::Region *mask = nullptr;
-    module->walk([&](AttentionOp op) { mask = &op.getMask(); });
-    return mask;
+    return test::parseMaskVariant(c, ctx, module);
   }
 
   mlir::MLIRContext ctx;

@@ -10,6 +10,11 @@
 #ifndef ATTN_TEST_UNIT_MASKCORPUS_H
 #define ATTN_TEST_UNIT_MASKCORPUS_H
 
+#include "attn/Dialect/AttnDialect.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
+
 #include <string>
 
 namespace attn::test {
@@ -221,6 +226,18 @@ inline std::string maskVariantSource(const MaskCase &c) {
          "index, %nk: index" +
          capture + "):\n" + c.body + "\n    attn.yield %r : i1\n  }\n"
          "  return %o : tensor<1x1x?x8xf32>\n}\n";
+}
+
+/// Parses maskVariantSource(c) into `module` and returns the mask region of
+/// its attention op (null if it does not parse).
+inline mlir::Region *parseMaskVariant(const MaskCase &c, mlir::MLIRContext &ctx,
+                                      mlir::OwningOpRef<mlir::ModuleOp> &module) {
+  module = mlir::parseSourceString<mlir::ModuleOp>(maskVariantSource(c), &ctx);
+  if (!module)
+    return nullptr;
+  mlir::Region *mask = nullptr;
+  module->walk([&](AttentionOp op) { mask = &op.getMask(); });
+  return mask;
 }
 
 } // namespace attn::test

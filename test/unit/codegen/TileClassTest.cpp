@@ -116,13 +116,7 @@ protected:
                     mlir::tensor::TensorDialect>();
   }
   mlir::Region *parseMask(const MaskCase &c) {
-    std::string source = test::maskVariantSource(c);
-    module = mlir::parseSourceString<mlir::ModuleOp>(source, &ctx);
-    if (!module)
-      return nullptr;
-    mlir::Region *mask = nullptr;
-    module->walk([&](AttentionOp op) { mask = &op.getMask(); });
-    return mask;
+    return test::parseMaskVariant(c, ctx, module);
   }
   mlir::MLIRContext ctx;
   mlir::OwningOpRef<mlir::ModuleOp> module;
