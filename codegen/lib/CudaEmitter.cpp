@@ -1770,6 +1770,7 @@ FailureOr<CudaKernel> KernelEmitter::run() {
   CudaKernel kernel;
   kernel.name = "attn_" + func.getSymName().str();
   kernel.blockM = blockM;
+  kernel.threads = blockM;
   kernel.params = params;
   std::string paramsType = kernel.name + "_params";
 
@@ -1942,7 +1943,7 @@ struct EmitCudaPass
       if (failed(kernel))
         return signalPassFailure();
       source += kernel->source;
-      threads[kernel->name] = kernel->blockM;
+      threads[kernel->name] = kernel->threads;
     }
     if (threads.empty()) {
       module.emitError("CUDA emitter: no public function to emit");

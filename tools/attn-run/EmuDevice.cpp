@@ -44,7 +44,7 @@ bool attn::run::runOnEmulator(const EmuLaunch &launch, EmuTimes &times,
   auto t1 = std::chrono::steady_clock::now();
   attn::emu::LaunchConfig config(
       launch.kernelName, dim3(launch.grid[0], launch.grid[1], launch.grid[2]),
-      dim3(launch.block));
+      dim3(launch.block), launch.dynamicSmemBytes);
   attn::emu::LaunchResult result =
       library->launch(launch.kernelName, launch.params, config);
   auto t2 = std::chrono::steady_clock::now();

@@ -9,6 +9,7 @@
 #ifndef ATTN_TOOLS_ATTNRUN_EMUDEVICE_H
 #define ATTN_TOOLS_ATTNRUN_EMUDEVICE_H
 
+#include <cstddef>
 #include <string>
 
 namespace attn::run {
@@ -20,6 +21,8 @@ struct EmuLaunch {
   const void *params = nullptr;
   unsigned grid[3] = {1, 1, 1};
   unsigned block = 1;
+  /// Bytes of dynamic shared memory.
+  std::size_t dynamicSmemBytes = 0;
   /// Where to keep the .cu file (empty: a temporary file, removed after).
   std::string keepSourcePath;
 };

@@ -655,7 +655,8 @@ runEmu(func::FuncOp func, llvm::ArrayRef<Tensor> inputs,
                                          kernel->blockM);
   launch.grid[1] = static_cast<unsigned>(Hq);
   launch.grid[2] = static_cast<unsigned>(B);
-  launch.block = static_cast<unsigned>(kernel->blockM);
+  launch.block = static_cast<unsigned>(kernel->threads);
+  launch.dynamicSmemBytes = static_cast<size_t>(kernel->dynamicSmemBytes);
   launch.keepSourcePath = keepCuda;
   std::string error;
   if (Nq > 0 && !attn::run::runOnEmulator(launch, times, &error))

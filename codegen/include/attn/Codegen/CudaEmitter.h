@@ -67,8 +67,16 @@ struct CudaKernel {
   std::string name;
   /// Complete CUDA C++ source; includes only attn/device headers.
   std::string source;
-  /// Threads per CTA (the Q tile's rows, `block-m`).
+  /// Query rows per CTA (the Q tile, `block-m`): grid.x = ceil(Nq / blockM).
   int64_t blockM = 0;
+  /// Threads per CTA (blockDim.x): blockM on the SIMT path, 32 x warps on
+  /// the tensor-core path.
+  int64_t threads = 0;
+  /// Bytes of dynamic shared memory the launch must provide (and opt in to
+  /// when over 48 KB).
+  int64_t dynamicSmemBytes = 0;
+  /// "simt" or "mma" (the tensor-core path).
+  std::string path = "simt";
   /// The parameter struct's fields, in order.
   std::vector<ParamField> params;
 };
