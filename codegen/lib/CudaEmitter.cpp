@@ -16,28 +16,13 @@
 // calls into attn/device/tile_class.h.
 //
 //===----------------------------------------------------------------------===//
-
-#include "attn/Codegen/CudaEmitter.h"
+#include "KernelEmitter.h"
 #include "attn/Codegen/Nvrtc.h"
-
-#include "attn/Dialect/AttnDialect.h"
-#include "attn/Dialect/Equation.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/BuiltinTypes.h"
-#include "mlir/Pass/Pass.h"
-#include "llvm/ADT/APFloat.h"
-#include "llvm/ADT/DenseMap.h"
-#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/JSON.h"
-#include "llvm/Support/ToolOutputFile.h"
-#include "mlir/Support/FileUtilities.h"
 
 #include <cmath>
 #include <optional>
@@ -48,238 +33,35 @@ using attn::codegen::CudaEmitOptions;
 using attn::codegen::CudaKernel;
 using attn::codegen::EmitDebug;
 using attn::codegen::ParamField;
+using attn::codegen::CudaPath;
+using attn::codegen::CudaPlan;
+using attn::codegen::KernelRole;
 
 bool attn::codegen::parseEmitDebug(StringRef text, EmitDebug &out) {
   std::optional<EmitDebug> d = llvm::StringSwitch<std::optional<EmitDebug>>(text)
                                    .Case("none", EmitDebug::None)
                                    .Case("drop-mask", EmitDebug::DropMask)
                                    .Case("kv-bound", EmitDebug::KvBound)
+                                   .Case("fragment-index",
+                                         EmitDebug::FragmentIndex)
                                    .Default(std::nullopt);
   if (d)
     out = *d;
   return d.has_value();
 }
 
-namespace {
-
-/// Reduction loops with a static trip count up to this are fully unrolled;
-/// longer static ones (a head dimension) are unrolled by kPartialUnroll:
-/// fully unrolled 64-long dot products with 64-bit address arithmetic reach
-/// 255 registers and spill.
-constexpr int64_t kMaxUnroll = 16;
-constexpr int64_t kPartialUnroll = 4;
-/// Loops that walk a per-thread array are unrolled (which keeps the array in
-/// registers) only up to this size: a head dimension of 64 in registers for
-/// every live running value spills at 255 registers, so this SIMT version
-/// keeps such arrays in local memory (the stack frame, not spills). The mma
-/// path holds them as fragments instead.
-constexpr int64_t kMaxUnrollArray = 8;
-
-/// How one dimension of a tile is stored per thread.
-enum class Role { Unit, Row, Array };
-
-/// A per-thread tile value.
-struct Tile {
-  std::string var;
-  SmallVector<Role> roles;
-  /// Array capacity per dimension (1 for Unit/Row).
-  SmallVector<int64_t> caps;
-  /// Actual size per dimension (a C++ expression; "1" when not needed).
-  SmallVector<std::string> sizes;
-};
-
-/// A tensor in global memory.
-struct View {
-  std::string ptr, extent, elemType;
-  Type elem;
-  SmallVector<std::string> offsets, strides, sizes;
-};
-
-/// Writes C++ with indentation.
-class Writer {
-public:
-  void line(const Twine &text) {
-    out.append(indent * 2, ' ');
-    out += text.str();
-    out += '\n';
-  }
-  void open(const Twine &text) {
-    line(text + " {");
-    ++indent;
-  }
-  void close(StringRef suffix = "") {
-    --indent;
-    line("}" + suffix);
-  }
-  /// Closes the then-branch of an open `if` and opens its else-branch.
-  void elseBranch() {
-    --indent;
-    line("} else {");
-    ++indent;
-  }
-  /// Opens a bare scope.
-  void openScope() {
-    line("{");
-    ++indent;
-  }
-  std::string out;
-  unsigned indent = 0;
-};
-
-/// "a + b" with "0" folded away.
-std::string addExpr(const std::string &a, const std::string &b) {
-  if (a == "0")
-    return b;
-  if (b == "0")
-    return a;
-  return "(" + a + " + " + b + ")";
+bool attn::codegen::parseCudaPath(StringRef text, CudaPath &out) {
+  std::optional<CudaPath> p = llvm::StringSwitch<std::optional<CudaPath>>(text)
+                                  .Case("auto", CudaPath::Auto)
+                                  .Case("simt", CudaPath::Simt)
+                                  .Case("mma", CudaPath::Mma)
+                                  .Default(std::nullopt);
+  if (p)
+    out = *p;
+  return p.has_value();
 }
 
-/// "a * b" with "1" folded away.
-std::string mulExpr(const std::string &a, const std::string &b) {
-  if (a == "1")
-    return b;
-  if (b == "1")
-    return a;
-  return a + " * " + b;
-}
-
-/// C++ spelling of a float constant: hex literals are exact and
-/// locale-independent; non-finite values go through their bit pattern.
-std::string floatLiteral(const APFloat &value, Type type) {
-  APFloat v = value;
-  bool lost = false;
-  if (type.isF64()) {
-    if (!v.isFinite())
-      return v.isNaN() ? "__longlong_as_double(0x7ff8000000000000LL)"
-                       : (v.isNegative() ? "(-1.0 / 0.0)" : "(1.0 / 0.0)");
-    char buf[64];
-    v.convertToHexString(buf, 0, false, APFloat::rmNearestTiesToEven);
-    return buf;
-  }
-  v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
-  if (!v.isFinite()) {
-    char buf[32];
-    snprintf(buf, sizeof buf, "sc::f32_bits(0x%08xu)",
-             static_cast<unsigned>(v.bitcastToAPInt().getZExtValue()));
-    return buf;
-  }
-  char buf[64];
-  v.convertToHexString(buf, 0, false, APFloat::rmNearestTiesToEven);
-  return std::string(buf) + "f";
-}
-
-/// The C++ type holding a scalar of `type` in registers.
-std::optional<std::string> cType(Type type, bool isUnsigned = false) {
-  if (type.isIndex() || type.isInteger(64))
-    return std::string(isUnsigned ? "unsigned long long" : "long long");
-  if (type.isInteger(32))
-    return std::string(isUnsigned ? "unsigned int" : "int");
-  if (type.isInteger(16))
-    return std::string(isUnsigned ? "unsigned short" : "short");
-  if (type.isInteger(8))
-    return std::string(isUnsigned ? "unsigned char" : "signed char");
-  if (type.isInteger(1))
-    return std::string("bool");
-  if (type.isF32() || type.isF16() || type.isBF16())
-    return std::string("float");
-  if (type.isF64())
-    return std::string("double");
-  return std::nullopt;
-}
-
-/// The C++ type of an element in memory.
-std::optional<std::string> memType(Type type) {
-  if (type.isF16())
-    return std::string("f16");
-  if (type.isBF16())
-    return std::string("bf16");
-  return cType(type);
-}
-
-/// The emitter of one function.
-class KernelEmitter {
-public:
-  KernelEmitter(func::FuncOp func, const CudaEmitOptions &options)
-      : func(func), options(options) {}
-
-  FailureOr<CudaKernel> run();
-
-private:
-  // Setup.
-  LogicalResult collectGrid();
-  LogicalResult resolveOutputs();
-  void declareParams();
-  View argView(unsigned argIndex);
-  View outputView(unsigned resultIndex);
-
-  // Walking.
-  LogicalResult emitBlock(Block &block,
-                          function_ref<LogicalResult(scf::YieldOp)> onYield);
-  LogicalResult emitOp(Operation &op);
-  LogicalResult emitGridLoop(scf::ForOp loop);
-  LogicalResult emitSerialLoop(scf::ForOp loop);
-  LogicalResult emitIf(scf::IfOp op);
-  LogicalResult emitScalarOp(Operation &op);
-  LogicalResult emitTensorOp(Operation &op);
-  LogicalResult emitTileClass(TileClassOp op);
-  LogicalResult emitMap(MapOp op);
-  LogicalResult emitReduce(ReduceOp op);
-  LogicalResult emitContract(ContractOp op);
-  LogicalResult emitInsertSlice(tensor::InsertSliceOp op);
-  LogicalResult emitSplat(tensor::SplatOp op);
-
-  // Values.
-  std::string fresh(StringRef prefix) {
-    return (prefix + Twine(counter++)).str();
-  }
-  std::optional<std::string> scalar(Value v);
-  FailureOr<std::string> ofr(Operation *op, OpFoldResult r);
-  std::optional<std::string> letters(Value v);
-  std::optional<std::string> lettersImpl(Value v, DenseSet<Value> &seen);
-  FailureOr<Tile> tileFor(Operation *op, Value v, StringRef letterHint = "");
-  void declareTile(const Tile &t);
-  void copyTile(const Tile &dst, const Tile &src);
-  FailureOr<std::string> elementAccess(Operation *op, Value v, StringRef term,
-                                       const llvm::StringMap<std::string> &idx);
-  std::string loadView(const View &view, ArrayRef<std::string> index);
-  /// Size of `letter` from the first of `operands` (with `terms`) having it.
-  FailureOr<std::string> letterSize(Operation *op, char letter,
-                                    ArrayRef<Value> operands,
-                                    ArrayRef<std::string> terms,
-                                    std::optional<int64_t> &staticSize);
-  void openLetterLoop(char letter, const std::string &size,
-                      std::optional<int64_t> staticSize,
-                      llvm::StringMap<std::string> &idx,
-                      int64_t maxUnroll = kMaxUnrollArray);
-  void bindGridLetters(llvm::StringMap<std::string> &idx, StringRef term);
-  LogicalResult assign(Operation *op, Value dst, Value src);
-  LogicalResult emitRegionBody(Block &body, unsigned numIndexArgs,
-                               ArrayRef<std::string> indexArgs,
-                               ArrayRef<std::string> inputArgs,
-                               ValueRange captures, std::string &result);
-  int64_t kvCapacity() const { return kvSteps.empty() ? -1 : kvSteps.back(); }
-
-  func::FuncOp func;
-  const CudaEmitOptions &options;
-  Writer w;
-  unsigned counter = 0;
-
-  SmallVector<scf::ForOp> gridLoops;
-  std::string rowLetter;
-  std::string gridLetters;
-  int64_t blockM = 0;
-  SmallVector<int64_t> kvSteps;
-
-  DenseMap<Value, std::string> scalars;
-  DenseMap<Value, View> views;
-  DenseMap<Value, Tile> tiles;
-  /// tensor.empty ops that are outputs: result index and reassociation of
-  /// the collapse on their way to the return (empty when none).
-  DenseMap<Operation *, std::pair<unsigned, SmallVector<ReassociationIndices>>>
-      outputs;
-  std::vector<ParamField> params;
-};
+namespace attn::codegen::detail {
 
 //===----------------------------------------------------------------------===//
 // Setup
@@ -287,9 +69,34 @@ private:
 
 LogicalResult KernelEmitter::collectGrid() {
   func.walk<WalkOrder::PreOrder>([&](scf::ForOp loop) {
-    if (loop->hasAttr("attn.grid"))
-      gridLoops.push_back(loop);
+    if (auto g = loop->getAttrOfType<StringAttr>("attn.grid"))
+      if (g.getValue() != "s")
+        gridLoops.push_back(loop);
   });
+  splitLoop = findSplitLoop(func);
+  if (splitLoop && role == KernelRole::Whole)
+    return splitLoop.emitError("CUDA emitter: a split-KV function is a "
+                               "two-kernel launch plan (emitCudaPlan)");
+  if (!splitLoop && (role == KernelRole::SplitPartials ||
+                     role == KernelRole::SplitMerge))
+    return func.emitError("CUDA emitter: no split loop (attn.grid = \"s\")");
+  if (splitLoop) {
+    auto lb = getConstantIntValue(splitLoop.getLowerBound());
+    auto ub = getConstantIntValue(splitLoop.getUpperBound());
+    auto step = getConstantIntValue(splitLoop.getStep());
+    if (!lb || !ub || !step || *lb != 0 || *step != 1 || *ub <= 0)
+      return splitLoop.emitError("CUDA emitter: the split loop must run "
+                                 "from 0 by 1 to a constant");
+    splits = *ub;
+    for (Value init : splitLoop.getInitArgs()) {
+      auto empty = init.getDefiningOp<tensor::EmptyOp>();
+      if (!empty)
+        return splitLoop.emitError("CUDA emitter: a split loop value does "
+                                   "not start from a tensor.empty");
+      unsigned n = workspaces.size();
+      workspaces[empty] = n;
+    }
+  }
   if (gridLoops.empty())
     return func.emitError("CUDA emitter: no grid loops (attn.grid) in '@")
            << func.getSymName()
@@ -311,6 +118,95 @@ LogicalResult KernelEmitter::collectGrid() {
     if (attr.getInt() != blockM)
       return inner.emitError("CUDA emitter: attn.block_m = ")
              << attr.getInt() << " but the Q-tile loop steps by " << blockM;
+  return success();
+}
+
+scf::ForOp KernelEmitter::findSplitLoop(func::FuncOp func) {
+  scf::ForOp found;
+  func.walk([&](scf::ForOp loop) {
+    if (auto g = loop->getAttrOfType<StringAttr>("attn.grid"))
+      if (g.getValue() == "s")
+        found = loop;
+  });
+  return found;
+}
+
+/// A split-KV workspace is [CTA][split][row][features] in f32, one CTA slot
+/// per CTA of the merge grid, so both kernels find a Q tile's values without
+/// knowing how the grid maps heads.
+View KernelEmitter::workspaceView(tensor::EmptyOp empty, unsigned number) {
+  RankedTensorType type = empty.getType();
+  View v;
+  v.elem = Float32Type::get(func.getContext());
+  v.elemType = "float";
+  v.ptr = "p.ws" + std::to_string(number);
+  v.extent = v.ptr + "_extent";
+  std::string y = role == KernelRole::SplitPartials
+                      ? "((long long)blockIdx.y / " + std::to_string(splits) +
+                            "LL)"
+                      : "(long long)blockIdx.y";
+  std::string gridY = role == KernelRole::SplitPartials
+                          ? "((long long)gridDim.y / " +
+                                std::to_string(splits) + "LL)"
+                          : "(long long)gridDim.y";
+  std::string slot = fresh("wsSlot");
+  w.line("const long long " + slot + " = ((long long)blockIdx.z * " + gridY +
+         " + " + y + ") * (long long)gridDim.x + (long long)blockIdx.x;");
+  // Strides from the innermost dimension out: features, then rows (blockM
+  // of them per slot), unit dimensions 0, and the split dimension first.
+  int64_t rank = type.getRank();
+  v.offsets.assign(rank, "0");
+  v.strides.assign(rank, "0");
+  v.sizes.assign(rank, "1");
+  int64_t stride = 1;
+  unsigned dynamic = 0;
+  SmallVector<std::string> dynamicSizes;
+  for (Value size : empty.getDynamicSizes())
+    dynamicSizes.push_back(scalar(size).value_or("1"));
+  for (int64_t d = 0; d < rank; ++d)
+    if (type.isDynamicDim(d))
+      v.sizes[d] = dynamicSizes[dynamic++];
+    else
+      v.sizes[d] = std::to_string(type.getDimSize(d));
+  for (int64_t d = rank - 1; d >= 1; --d) {
+    if (type.isDynamicDim(d)) {
+      v.strides[d] = std::to_string(stride) + "LL";
+      stride *= blockM;
+    } else if (type.getDimSize(d) != 1) {
+      v.strides[d] = std::to_string(stride) + "LL";
+      stride *= type.getDimSize(d);
+    }
+  }
+  v.strides[0] = std::to_string(stride) + "LL";
+  v.offsets[0] = "(" + slot + " * " + std::to_string(splits) + "LL)";
+  return v;
+}
+
+LogicalResult KernelEmitter::emitSplitLoop(scf::ForOp loop) {
+  // Its values live in the workspaces.
+  for (auto [init, arg, res] : llvm::zip(loop.getInitArgs(),
+                                         loop.getRegionIterArgs(),
+                                         loop.getResults())) {
+    auto it = views.find(init);
+    if (it == views.end())
+      return loop.emitError("CUDA emitter: split loop value without a "
+                            "workspace");
+    views[arg] = it->second;
+    views[res] = it->second;
+  }
+  if (role == KernelRole::SplitMerge) {
+    w.line("// The splits' values, written by the partial-state kernel.");
+    return success();
+  }
+  std::string iv = fresh("g");
+  w.line("// grid letter 's': the KV split");
+  w.line("const long long " + iv + " = (long long)blockIdx.y % " +
+         std::to_string(splits) + "LL;");
+  scalars[loop.getInductionVar()] = iv;
+  if (failed(emitBlock(*loop.getBody(),
+                       [](scf::YieldOp) { return success(); })))
+    return failure();
+  splitDone = true;
   return success();
 }
 
@@ -359,6 +255,14 @@ void KernelEmitter::declareParams() {
   }
   for (const char *t : {"B", "Hq", "Hkv", "Nq", "Nk"})
     add(t, K::Int64);
+  for (unsigned n = 0; n < workspaces.size(); ++n) {
+    add("ws" + std::to_string(n), K::Pointer);
+    add("ws" + std::to_string(n) + "_extent", K::Int64);
+  }
+  for (unsigned n : summarized) {
+    add("sum" + std::to_string(n), K::Pointer);
+    add("sum" + std::to_string(n) + "_extent", K::Int64);
+  }
   for (unsigned a = 3; a < func.getNumArguments(); ++a) {
     std::string c = "c" + std::to_string(a - 3);
     Type type = func.getArgument(a).getType();
@@ -567,28 +471,93 @@ FailureOr<Tile> KernelEmitter::tileFor(Operation *op, Value v,
     t.sizes.push_back(type.isDynamicDim(d) ? "1"
                                            : std::to_string(type.getDimSize(d)));
   }
+  if (!mma)
+    return t;
+  // Tensor-core path: a tile is per-row values, or rows x one column letter
+  // held in the mma accumulator layout (see attn/device/fragment.h).
+  for (auto [d, role] : llvm::enumerate(t.roles)) {
+    if (role != Role::Array)
+      continue;
+    if (t.colDim >= 0)
+      return op->emitError("CUDA emitter (tensor cores): a tile with two "
+                           "column letters ('")
+             << l << "')";
+    if (t.caps[d] % 8 != 0)
+      return op->emitError("CUDA emitter (tensor cores): tile dimension '")
+             << l[d] << "' of " << t.caps[d]
+             << " is not a multiple of the mma n-tile (8)";
+    t.colDim = static_cast<int>(d);
+  }
+  if (t.colDim >= 0 && t.rowDim() < 0)
+    return op->emitError("CUDA emitter (tensor cores): a tile over '")
+           << l << "' without the query-row letter";
   return t;
+}
+
+SmallVector<int64_t> KernelEmitter::storageDims(const Tile &t) const {
+  SmallVector<int64_t> dims;
+  if (mma) {
+    if (t.colDim >= 0)
+      dims = {t.caps[t.colDim] / 8, 4};
+    else if (t.rowDim() >= 0)
+      dims = {2};
+    return dims;
+  }
+  for (auto [role, cap] : llvm::zip(t.roles, t.caps))
+    if (role == Role::Array)
+      dims.push_back(cap);
+  return dims;
+}
+
+unsigned KernelEmitter::openStorageLoops(const Tile &t, StringRef letters,
+                                         llvm::StringMap<std::string> &idx) {
+  auto bind = [&](int d, const std::string &e) {
+    idx[letters.substr(d, 1)] = e;
+  };
+  if (t.colDim >= 0) {
+    std::string nt = fresh("nt"), e = fresh("e");
+    w.line("#pragma unroll");
+    w.open("for (int " + nt + " = 0; " + nt + " < " +
+           std::to_string(t.caps[t.colDim] / 8) + "; ++" + nt + ")");
+    w.line("#pragma unroll");
+    w.open("for (int " + e + " = 0; " + e + " < 4; ++" + e + ")");
+    curRowSlot = "(" + e + " >> 1)";
+    curFragSub = "[" + nt + "][" + e + "]";
+    curColLetter = letters[t.colDim];
+    bind(t.rowDim(), "(mRow0 + mG + 8 * " + curRowSlot + ")");
+    bind(t.colDim, "(8 * " + nt + " + 2 * mT + (" + e + " & 1))");
+    return 2;
+  }
+  if (t.rowDim() >= 0) {
+    std::string rs = fresh("rs");
+    w.line("#pragma unroll");
+    w.open("for (int " + rs + " = 0; " + rs + " < 2; ++" + rs + ")");
+    curRowSlot = rs;
+    curFragSub.clear();
+    curColLetter = 0;
+    bind(t.rowDim(), "(mRow0 + mG + 8 * " + rs + ")");
+    return 1;
+  }
+  return 0;
 }
 
 void KernelEmitter::declareTile(const Tile &t) {
   std::string dims;
-  for (auto [role, cap] : llvm::zip(t.roles, t.caps))
-    if (role == Role::Array)
-      dims += "[" + std::to_string(cap) + "]";
+  for (int64_t n : storageDims(t))
+    dims += "[" + std::to_string(n) + "]";
   w.line("float " + t.var + dims + ";");
 }
 
 void KernelEmitter::copyTile(const Tile &dst, const Tile &src) {
   std::string index;
   unsigned opened = 0;
-  for (auto [d, role] : llvm::enumerate(dst.roles)) {
-    if (role != Role::Array)
-      continue;
+  for (int64_t n : storageDims(dst)) {
     std::string var = fresh("c");
+    // Fragments always stay in registers; SIMT arrays only when small.
     w.line("#pragma unroll " +
-           std::to_string(dst.caps[d] <= kMaxUnrollArray ? dst.caps[d] : 1));
-    w.open("for (int " + var + " = 0; " + var + " < " +
-           std::to_string(dst.caps[d]) + "; ++" + var + ")");
+           std::to_string(mma || n <= kMaxUnrollArray ? n : 1));
+    w.open("for (int " + var + " = 0; " + var + " < " + std::to_string(n) +
+           "; ++" + var + ")");
     index += "[" + var + "]";
     ++opened;
   }
@@ -620,6 +589,22 @@ KernelEmitter::elementAccess(Operation *op, Value v, StringRef term,
   };
   if (auto it = tiles.find(v); it != tiles.end()) {
     std::string s = it->second.var;
+    if (mma) {
+      const Tile &t = it->second;
+      if (t.colDim >= 0) {
+        if (curFragSub.empty() || term[t.colDim] != curColLetter)
+          return op->emitError("CUDA emitter (tensor cores): operand over '")
+                 << term << "' read outside a loop over its fragment";
+        return s + curFragSub;
+      }
+      if (t.rowDim() >= 0) {
+        if (curRowSlot.empty())
+          return op->emitError("CUDA emitter (tensor cores): per-row operand "
+                               "read outside a loop over rows");
+        return s + "[" + curRowSlot + "]";
+      }
+      return s;
+    }
     for (auto [d, role] : llvm::enumerate(it->second.roles))
       if (role == Role::Array)
         s += "[" + indexOf(term[d]) + "]";
@@ -720,6 +705,9 @@ KernelEmitter::emitBlock(Block &block,
     }
     if (isa<func::ReturnOp>(op))
       continue;
+    // The partial-state kernel ends with its split loop.
+    if (splitDone)
+      continue;
     if (failed(emitOp(op)))
       return failure();
   }
@@ -727,9 +715,12 @@ KernelEmitter::emitBlock(Block &block,
 }
 
 LogicalResult KernelEmitter::emitOp(Operation &op) {
-  if (auto loop = dyn_cast<scf::ForOp>(op))
+  if (auto loop = dyn_cast<scf::ForOp>(op)) {
+    if (loop == splitLoop)
+      return emitSplitLoop(loop);
     return loop->hasAttr("attn.grid") ? emitGridLoop(loop)
                                       : emitSerialLoop(loop);
+  }
   if (auto ifOp = dyn_cast<scf::IfOp>(op))
     return emitIf(ifOp);
   if (auto tc = dyn_cast<TileClassOp>(op))
@@ -781,7 +772,13 @@ LogicalResult KernelEmitter::emitGridLoop(scf::ForOp loop) {
       inner = mulExpr(inner, "((" + *us + " - " + *ls + " + " + *ss +
                                  " - 1) / " + *ss + ")");
     }
-    position = "((long long)blockIdx.y / " + inner + ")";
+    // The partial-state kernel of a split-KV plan has splits x heads CTAs
+    // along y, the split fastest.
+    std::string blockY = role == KernelRole::SplitPartials
+                             ? "((long long)blockIdx.y / " +
+                                   std::to_string(splits) + "LL)"
+                             : "(long long)blockIdx.y";
+    position = "(" + blockY + " / " + inner + ")";
     std::string trip = "((" + *ub + " - " + *lb + " + " + *step + " - 1) / " +
                        *step + ")";
     bool firstMiddle = (gridLoops.size() >= 3 && k == 1) ||
@@ -795,9 +792,15 @@ LogicalResult KernelEmitter::emitGridLoop(scf::ForOp loop) {
   w.line("if (" + iv + " >= " + *ub + ") return;");
   scalars[loop.getInductionVar()] = iv;
   if (k + 1 == gridLoops.size()) {
-    w.line("// One thread per query row of the Q tile.");
-    w.line("const long long tr = threadIdx.x;");
-    w.line("if (" + iv + " + tr >= " + *ub + ") return;");
+    if (mma) {
+      // Every thread stays: all take part in barriers and warp collectives;
+      // rows past the end are computed on zeros and never stored.
+      emitMmaThreadIndices();
+    } else {
+      w.line("// One thread per query row of the Q tile.");
+      w.line("const long long tr = threadIdx.x;");
+      w.line("if (" + iv + " + tr >= " + *ub + ") return;");
+    }
   }
   // Loop-carried outputs alias their initial value (a global view).
   for (auto [init, arg, res] : llvm::zip(loop.getInitArgs(),
@@ -816,6 +819,15 @@ LogicalResult KernelEmitter::emitGridLoop(scf::ForOp loop) {
 
 /// Declares storage for a loop/branch result that mirrors `like`.
 static bool isTensor(Value v) { return isa<RankedTensorType>(v.getType()); }
+
+SmallVector<int> insertedDims(tensor::InsertSliceOp op) {
+  llvm::SmallBitVector dropped = op.getDroppedDims();
+  SmallVector<int> result;
+  int next = 0;
+  for (int64_t d = 0; d < op.getDestType().getRank(); ++d)
+    result.push_back(dropped.test(d) ? -1 : next++);
+  return result;
+}
 
 LogicalResult KernelEmitter::emitSerialLoop(scf::ForOp loop) {
   auto lb = scalar(loop.getLowerBound()), ub = scalar(loop.getUpperBound()),
@@ -854,12 +866,25 @@ LogicalResult KernelEmitter::emitSerialLoop(scf::ForOp loop) {
   std::string bound = *ub;
   if (isKv && options.debug == EmitDebug::KvBound)
     bound = "(" + *ub + " - " + *step + ")"; // deliberate bug
+  bool staging = mma && isKv;
+  std::string stageVar;
+  if (staging) {
+    if (!constStep)
+      return loop.emitError("CUDA emitter (tensor cores): the KV loop needs "
+                            "a constant step");
+    if (failed(prepareMmaKvLoop(loop, *lb, bound, *constStep, stageVar)))
+      return failure();
+  }
   if (isKv)
     w.line("// KV loop");
   w.line("#pragma unroll 1");
   w.open("for (long long " + iv + " = " + *lb + "; " + iv + " < " + bound +
-         "; " + iv + " += " + *step + ")");
+         "; " + iv + " += " + *step + (staging ? ", ++" + stageVar : "") +
+         ")");
   scalars[loop.getInductionVar()] = iv;
+  if (staging)
+    if (failed(emitMmaStageNext(loop, iv, bound, *constStep, stageVar)))
+      return failure();
   if (isKv || constStep)
     kvSteps.push_back(constStep ? *constStep : -1);
   LogicalResult result = emitBlock(*loop.getBody(), [&](scf::YieldOp y) {
@@ -870,7 +895,11 @@ LogicalResult KernelEmitter::emitSerialLoop(scf::ForOp loop) {
   });
   if (isKv || constStep)
     kvSteps.pop_back();
+  if (staging)
+    w.line("__syncthreads(); // every warp is done with this stage");
   w.close();
+  if (staging)
+    finishMmaKvLoop();
   return result;
 }
 
@@ -907,13 +936,20 @@ LogicalResult KernelEmitter::emitIf(scf::IfOp op) {
         return failure();
     return success();
   };
-  if (auto branch = op->getAttrOfType<StringAttr>("attn.tile_branch"))
+  auto branch = op->getAttrOfType<StringAttr>("attn.tile_branch");
+  // The emulator's tile counters (attn/device/counters.h; nothing on a GPU).
+  bool counted = branch && branch.getValue() == "full_or_partial";
+  if (branch)
     w.line("// tile branch: " + branch.getValue().str());
   w.open("if (" + *cond + ")");
+  if (counted)
+    w.line("count_tile(false); // a full tile: no mask code");
   if (failed(emitBlock(op.getThenRegion().front(), onYield)))
     return failure();
   if (!op.getElseRegion().empty()) {
     w.elseBranch();
+    if (counted)
+      w.line("count_tile(true); // a partial tile: the mask per element");
     if (failed(emitBlock(op.getElseRegion().front(), onYield)))
       return failure();
   }
@@ -1161,6 +1197,10 @@ LogicalResult KernelEmitter::emitTensorOp(Operation &op) {
     return op.emitError("CUDA emitter: tensor.dim of an unknown tensor");
   }
   if (auto empty = dyn_cast<tensor::EmptyOp>(op)) {
+    if (auto ws = workspaces.find(&op); ws != workspaces.end()) {
+      views[empty] = workspaceView(empty, ws->second);
+      return success();
+    }
     auto it = outputs.find(&op);
     if (it == outputs.end())
       return op.emitError("CUDA emitter: tensor.empty that is not an output");
@@ -1235,6 +1275,8 @@ LogicalResult KernelEmitter::emitTensorOp(Operation &op) {
       v.sizes[d] = *s;
     }
     views[slice] = v;
+    if (mma)
+      return noteStagedSlice(slice);
     return success();
   }
   if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
@@ -1293,14 +1335,12 @@ LogicalResult KernelEmitter::emitSplat(tensor::SplatOp op) {
   // Broadcast: the source has no array dimensions.
   std::string index;
   unsigned opened = 0;
-  for (auto [d, role] : llvm::enumerate(t->roles)) {
-    if (role != Role::Array)
-      continue;
+  for (int64_t n : storageDims(*t)) {
     std::string var = fresh("c");
     w.line("#pragma unroll " +
-           std::to_string(t->caps[d] <= kMaxUnrollArray ? t->caps[d] : 1));
-    w.open("for (int " + var + " = 0; " + var + " < " +
-           std::to_string(t->caps[d]) + "; ++" + var + ")");
+           std::to_string(mma || n <= kMaxUnrollArray ? n : 1));
+    w.open("for (int " + var + " = 0; " + var + " < " + std::to_string(n) +
+           "; ++" + var + ")");
     index += "[" + var + "]";
     ++opened;
   }
@@ -1312,25 +1352,29 @@ LogicalResult KernelEmitter::emitSplat(tensor::SplatOp op) {
 }
 
 LogicalResult KernelEmitter::emitInsertSlice(tensor::InsertSliceOp op) {
+  if (mma)
+    return emitMmaInsertSlice(op);
   auto dest = views.find(op.getDest());
   if (dest == views.end())
     return op.emitError("CUDA emitter: insert_slice into a non-output tensor");
   auto src = tiles.find(op.getSource());
   if (src == tiles.end())
     return op.emitError("CUDA emitter: insert_slice of a non-tile value");
-  if (op.getSourceType().getRank() != op.getDestType().getRank())
-    return op.emitError("CUDA emitter: rank-reducing insert_slice");
   const View &view = dest->second;
   const Tile &tile = src->second;
+  SmallVector<int> sourceDim = insertedDims(op);
   SmallVector<std::string> index;
   std::string access = tile.var;
   unsigned opened = 0;
-  for (auto [d, r] : llvm::enumerate(op.getMixedOffsets())) {
+  for (auto [destDim, r] : llvm::enumerate(op.getMixedOffsets())) {
     auto o = ofr(op, r);
     if (failed(o))
       return failure();
     std::string local = "0";
-    if (tile.roles[d] == Role::Row) {
+    int d = sourceDim[destDim];
+    if (d < 0) {
+      // A unit dimension the source does not have.
+    } else if (tile.roles[d] == Role::Row) {
       local = "tr";
     } else if (tile.roles[d] == Role::Array) {
       std::string var = fresh("c");
@@ -1451,6 +1495,8 @@ LogicalResult KernelEmitter::emitMap(MapOp op) {
   }
   declareTile(*t);
   tiles[op.getResult()] = *t;
+  if (mma)
+    return emitMmaMap(op, tiles[op.getResult()], *eq);
   llvm::StringMap<std::string> idx;
   bindGridLetters(idx, eq->output);
   unsigned opened = 0;
@@ -1513,6 +1559,8 @@ LogicalResult KernelEmitter::emitReduce(ReduceOp op) {
   }
   declareTile(*t);
   tiles[op.getResult()] = *t;
+  if (mma)
+    return emitMmaReduce(op, tiles[op.getResult()], *eq);
   llvm::StringMap<std::string> idx;
   bindGridLetters(idx, eq->inputs[0]);
   unsigned opened = 0;
@@ -1556,6 +1604,10 @@ LogicalResult KernelEmitter::emitContract(ContractOp op) {
   auto eq = Equation::parse(op.getEquation(), err);
   if (!eq)
     return op.emitError("CUDA emitter: ") << err;
+  if (mma && accumulatingMap(op)) {
+    deferredContracts[op.getResult()] = op;
+    return success();
+  }
   auto t = tileFor(op, op.getResult(), eq->output);
   if (failed(t))
     return failure();
@@ -1570,6 +1622,9 @@ LogicalResult KernelEmitter::emitContract(ContractOp op) {
   }
   declareTile(*t);
   tiles[op.getResult()] = *t;
+  if (mma)
+    return emitMmaContract(op, tiles[op.getResult()], *eq,
+                           /*accumulate=*/false);
   llvm::StringMap<std::string> idx;
   for (const std::string &term : eq->inputs)
     bindGridLetters(idx, term);
@@ -1741,7 +1796,11 @@ LogicalResult KernelEmitter::emitTileClass(TileClassOp op) {
       std::string s = abs.lookup(v);
       in.push_back(s.empty() ? "tc::unknown()" : s);
     }
-    auto call = tileClassCall(inner, in);
+    std::optional<std::string> call;
+    if (auto extract = dyn_cast<tensor::ExtractOp>(inner))
+      call = summaryRead(op, extract, ArrayRef<std::string>(in).drop_front());
+    if (!call)
+      call = tileClassCall(inner, in);
     std::string name = fresh("a");
     w.line("const tc::Val " + name + " = " + *call + ";");
     abs[inner.getResult(0)] = name;
@@ -1766,21 +1825,71 @@ FailureOr<CudaKernel> KernelEmitter::run() {
     return func.emitError("CUDA emitter: expected arguments q, k, v");
   if (failed(collectGrid()) || failed(resolveOutputs()))
     return failure();
+  if (mma && failed(checkMmaTypes()))
+    return failure();
+  threads = mma ? 32 * warps : blockM;
+  if (role == KernelRole::TileSummaries)
+    threads = 256;
+  collectSummarized();
   declareParams();
   CudaKernel kernel;
   kernel.name = "attn_" + func.getSymName().str();
+  if (role == KernelRole::SplitPartials)
+    kernel.name += "_partials";
+  if (role == KernelRole::SplitMerge)
+    kernel.name += "_merge";
+  if (role == KernelRole::TileSummaries) {
+    kernel.name += "_summaries";
+    kernel.fixedGridX = 64;
+  }
   kernel.blockM = blockM;
-  kernel.threads = blockM;
+  kernel.threads = threads;
+  kernel.path = mma ? "mma" : "simt";
   kernel.params = params;
+  kernel.role = role;
+  kernel.splits = splits;
   std::string paramsType = kernel.name + "_params";
 
-  w.line("// Generated by attn's CUDA emitter (SIMT path) from @" +
-         func.getSymName().str() + ".");
-  w.line("// One thread per query row; f32 arithmetic; K/V read from global");
-  w.line("// memory (shared-memory staging and tensor cores: later steps).");
-  w.line("// Launch: grid (ceil(Nq / " + std::to_string(blockM) +
-         "), Hq, B), block (" + std::to_string(blockM) + ").");
+  std::string launch = "// Launch: grid (ceil(Nq / " + std::to_string(blockM) +
+                       "), Hq" +
+                       (role == KernelRole::SplitPartials
+                            ? " x " + std::to_string(splits)
+                            : std::string()) +
+                       ", B), block (" + std::to_string(threads) + ")";
+  if (role == KernelRole::SplitPartials)
+    w.line("// Split-KV plan, kernel 1 of 2: each of " +
+           std::to_string(splits) +
+           " splits writes its running values to the workspaces.");
+  if (role == KernelRole::SplitMerge)
+    w.line("// Split-KV plan, kernel 2 of 2: merges the " +
+           std::to_string(splits) +
+           " splits' values and writes the outputs.");
+  if (role == KernelRole::TileSummaries) {
+    w.line("// Tile summaries of the captured tensors the masks read (runs "
+           "before the");
+    w.line("// other kernels of the plan; a grid-stride loop over blocks).");
+    launch = "// Launch: grid (64), block (256).";
+  }
+  if (mma) {
+    w.line("// Generated by attn's CUDA emitter (tensor-core path) from @" +
+           func.getSymName().str() + ".");
+    w.line("// " + std::to_string(warps) + " warps x 16 query rows; S = Q K^T "
+           "and O += P V on mma.sync m16n8k16 (" + mmaElem + ", f32");
+    w.line("// accumulate); K/V tiles double-buffered in shared memory with "
+           "cp.async;");
+    w.line("// per-element score/mask code on the S fragments.");
+    launch += ", dynamic shared memory @SMEM@ bytes.";
+  } else {
+    w.line("// Generated by attn's CUDA emitter (SIMT path) from @" +
+           func.getSymName().str() + ".");
+    w.line("// One thread per query row; f32 arithmetic; K/V read from "
+           "global memory.");
+    launch += ".";
+  }
+  w.line(launch);
   w.line("#include \"attn/device/attn_device.h\"");
+  if (mma)
+    w.line("#include \"attn/device/fragment.h\"");
   w.line("#include \"attn/device/scalar.h\"");
   w.line("#include \"attn/device/tile_class.h\"");
   w.line("");
@@ -1812,6 +1921,10 @@ FailureOr<CudaKernel> KernelEmitter::run() {
       continue;
     }
     std::string elem;
+    if (name.starts_with("sum")) {
+      w.line("int64_t *" + f.name + ";");
+      continue;
+    }
     if (name.starts_with("c")) {
       unsigned a = 3 + std::stoi(name.drop_front().str());
       elem = *memType(
@@ -1819,14 +1932,17 @@ FailureOr<CudaKernel> KernelEmitter::run() {
     } else {
       elem = elemOf(name);
     }
-    bool isOut = name == "o" || name == "lse";
+    bool isOut = name == "o" || name == "lse" || name.starts_with("ws");
     w.line((isOut ? "" : "const ") + elem + " *" + f.name + ";");
   }
   w.close(";");
   w.line("");
+  // At least one CTA per SM: ptxas may use the whole register budget of a
+  // thread (255) instead of spilling to reach a higher occupancy.
   w.line("extern \"C\" __global__ void __launch_bounds__(" +
-         std::to_string(blockM) + ")");
+         std::to_string(threads) + ", 1)");
   w.open(kernel.name + "(const " + paramsType + " p)");
+  size_t smemDeclAt = w.out.size();
   // Scalar captures are kernel parameters.
   for (unsigned a = 3; a < func.getNumArguments(); ++a) {
     Value arg = func.getArgument(a);
@@ -1838,22 +1954,119 @@ FailureOr<CudaKernel> KernelEmitter::run() {
              << arg.getType();
     scalars[arg] = "(" + *ty + ")p.c" + std::to_string(a - 3);
   }
-  if (failed(emitBlock(func.getBody().front(),
-                       [](scf::YieldOp) { return success(); })))
+  if (role == KernelRole::TileSummaries) {
+    if (failed(emitSummaryKernelBody()))
+      return failure();
+  } else if (failed(emitBlock(func.getBody().front(),
+                              [](scf::YieldOp) { return success(); }))) {
     return failure();
+  }
   w.close();
   w.line("ATTN_KERNEL_ENTRY(" + kernel.name + ")");
+  if (smemBytes > options.maxSmemBytes)
+    return func.emitError("CUDA emitter: the kernel needs ")
+           << smemBytes << " bytes of shared memory per CTA but the target "
+           << "allows " << options.maxSmemBytes
+           << "; use a smaller KV tile (attn-online tile-n)";
+  if (smemBytes > 0)
+    w.out.insert(smemDeclAt, "  ATTN_DYNAMIC_SHARED(unsigned char, attnSmem);\n");
+  size_t at = w.out.find("@SMEM@");
+  if (at != std::string::npos)
+    w.out.replace(at, 6, std::to_string(smemBytes));
+  kernel.dynamicSmemBytes = smemBytes;
   kernel.source = std::move(w.out);
   return kernel;
 }
 
-} // namespace
+} // namespace attn::codegen::detail
+
+/// One kernel of `func`'s plan on the path `options` asks for.
+static FailureOr<CudaKernel> emitOnPath(func::FuncOp func,
+                                        const CudaEmitOptions &options,
+                                        KernelRole role) {
+  if (options.path == CudaPath::Simt)
+    return attn::codegen::detail::KernelEmitter(func, options, false, role).run();
+  if (options.path == CudaPath::Mma)
+    return attn::codegen::detail::KernelEmitter(func, options, true, role).run();
+  // Auto: try the tensor-core path with its diagnostics captured; when the
+  // variant does not fit it, emit SIMT and keep the first reason.
+  std::string reason;
+  {
+    ScopedDiagnosticHandler capture(
+        func.getContext(), [&](Diagnostic &diag) {
+          if (reason.empty() && diag.getSeverity() == DiagnosticSeverity::Error) {
+            llvm::raw_string_ostream os(reason);
+            if (auto loc = dyn_cast<FileLineColLoc>(diag.getLocation()))
+              os << loc.getFilename().getValue() << ":" << loc.getLine()
+                 << ":" << loc.getColumn() << ": ";
+            os << diag.str();
+          }
+          return success();
+        });
+    auto kernel =
+        attn::codegen::detail::KernelEmitter(func, options, true, role).run();
+    if (succeeded(kernel))
+      return kernel;
+  }
+  auto kernel =
+      attn::codegen::detail::KernelEmitter(func, options, false, role).run();
+  if (succeeded(kernel))
+    kernel->fallbackReason = reason;
+  return kernel;
+}
 
 FailureOr<CudaKernel>
 attn::codegen::emitCudaKernel(func::FuncOp func,
                               const CudaEmitOptions &options) {
-  KernelEmitter emitter(func, options);
-  return emitter.run();
+  return emitOnPath(func, options, KernelRole::Whole);
+}
+
+FailureOr<CudaPlan> attn::codegen::emitCudaPlan(func::FuncOp func,
+                                                const CudaEmitOptions &options) {
+  CudaPlan plan;
+  for (unsigned n :
+       attn::codegen::detail::KernelEmitter::summarizedCaptures(func))
+    plan.summarizedCaptures.push_back(n);
+  if (!plan.summarizedCaptures.empty()) {
+    CudaEmitOptions simt = options;
+    simt.path = CudaPath::Simt;
+    auto summaries = attn::codegen::detail::KernelEmitter(
+                         func, simt, false, KernelRole::TileSummaries)
+                         .run();
+    if (failed(summaries))
+      return failure();
+    plan.kernels.push_back(std::move(*summaries));
+  }
+  scf::ForOp split = attn::codegen::detail::KernelEmitter::findSplitLoop(func);
+  if (!split) {
+    auto kernel = emitOnPath(func, options, KernelRole::Whole);
+    if (failed(kernel))
+      return failure();
+    plan.kernels.push_back(std::move(*kernel));
+    return plan;
+  }
+  auto partials = emitOnPath(func, options, KernelRole::SplitPartials);
+  if (failed(partials))
+    return failure();
+  // The merge reads a few values per row: SIMT whatever the path.
+  CudaEmitOptions mergeOptions = options;
+  mergeOptions.path = CudaPath::Simt;
+  auto merge = attn::codegen::detail::KernelEmitter(func, mergeOptions, false,
+                                     KernelRole::SplitMerge)
+                   .run();
+  if (failed(merge))
+    return failure();
+  for (Value init : split.getInitArgs()) {
+    auto type = cast<RankedTensorType>(init.getType());
+    int64_t elements = partials->blockM;
+    for (int64_t size : type.getShape())
+      if (!ShapedType::isDynamic(size))
+        elements *= size;
+    plan.workspaceElementsPerCta.push_back(elements);
+  }
+  plan.kernels.push_back(std::move(*partials));
+  plan.kernels.push_back(std::move(*merge));
+  return plan;
 }
 
 LogicalResult attn::codegen::emitCudaModule(ModuleOp module,
@@ -1863,179 +2076,14 @@ LogicalResult attn::codegen::emitCudaModule(ModuleOp module,
   for (auto func : module.getOps<func::FuncOp>()) {
     if (!func.isPublic() || func.isExternal())
       continue;
-    auto kernel = emitCudaKernel(func, options);
-    if (failed(kernel))
+    auto plan = emitCudaPlan(func, options);
+    if (failed(plan))
       return failure();
-    os << kernel->source;
+    for (const CudaKernel &kernel : plan->kernels)
+      os << kernel.source;
     any = true;
   }
   if (!any)
     return module.emitError("CUDA emitter: no public function to emit");
   return success();
-}
-
-//===----------------------------------------------------------------------===//
-// -attn-emit-cuda
-//===----------------------------------------------------------------------===//
-
-namespace {
-/// Prints the module's CUDA source to a file (`-` = stdout), or compiles it
-/// with NVRTC and writes the PTX or cubin; with `report=json` (cubin only)
-/// also prints ptxas' per-kernel resources and the launch-limit checks as
-/// JSON on stdout. Hand-written rather than in Passes.td so that the pass
-/// lives with the emitter and the passes library does not depend on codegen.
-struct EmitCudaPass
-    : public PassWrapper<EmitCudaPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(EmitCudaPass)
-  EmitCudaPass() = default;
-  EmitCudaPass(const EmitCudaPass &other) : PassWrapper(other) {}
-  StringRef getArgument() const final { return "attn-emit-cuda"; }
-  StringRef getDescription() const final {
-    return "Print CUDA C++ for kernel IR (the SIMT emitter), or PTX / a cubin "
-           "compiled from it with NVRTC; attn-opt --emit=cuda|ptx|cubin is "
-           "its shorthand";
-  }
-  void runOnOperation() final {
-    attn::codegen::CudaEmitOptions opts;
-    ModuleOp module = getOperation();
-    if (!attn::codegen::parseEmitDebug(debug, opts.debug)) {
-      module.emitError("unknown debug mode '") << debug << "'";
-      return signalPassFailure();
-    }
-    if (format != "cuda" && format != "ptx" && format != "cubin") {
-      module.emitError("unknown emit format '")
-          << format << "' (supported: cuda, ptx, cubin)";
-      return signalPassFailure();
-    }
-    if (report != "none" && (report != "json" || format != "cubin")) {
-      module.emitError("report=")
-          << report << " needs format=cubin and report=json (the resource "
-          << "report comes from ptxas)";
-      return signalPassFailure();
-    }
-    std::optional<attn::codegen::CudaArch> cudaArch;
-    if (format != "cuda" && !(cudaArch = attn::codegen::lookupCudaArch(arch))) {
-      module.emitError("unknown CUDA arch '")
-          << arch << "' (supported: " << attn::codegen::supportedCudaArchs()
-          << ")";
-      return signalPassFailure();
-    }
-    std::string error;
-    auto file = openOutputFile(output, &error);
-    if (!file) {
-      module.emitError(error);
-      return signalPassFailure();
-    }
-    if (format == "cuda") {
-      if (failed(attn::codegen::emitCudaModule(module, file->os(), opts)))
-        return signalPassFailure();
-      file->keep();
-      return;
-    }
-    // Kernel by kernel (rather than emitCudaModule) to know each kernel's
-    // threads per CTA for the register-file check.
-    std::string source;
-    llvm::StringMap<int64_t> threads;
-    for (auto func : module.getOps<func::FuncOp>()) {
-      if (!func.isPublic() || func.isExternal())
-        continue;
-      auto kernel = attn::codegen::emitCudaKernel(func, opts);
-      if (failed(kernel))
-        return signalPassFailure();
-      source += kernel->source;
-      threads[kernel->name] = kernel->threads;
-    }
-    if (threads.empty()) {
-      module.emitError("CUDA emitter: no public function to emit");
-      return signalPassFailure();
-    }
-    auto compiled = attn::codegen::compileWithNvrtc(
-        source, "attn_kernels.cu", *cudaArch,
-        format == "ptx" ? attn::codegen::NvrtcTarget::Ptx
-                        : attn::codegen::NvrtcTarget::Cubin);
-    if (!compiled) {
-      module.emitError(llvm::toString(compiled.takeError()));
-      return signalPassFailure();
-    }
-    file->os() << compiled->binary;
-    file->keep();
-    if (report == "json")
-      printResources(*compiled, *cudaArch, threads);
-  }
-
-  /// The resource report: per kernel, ptxas' figures and whether one CTA
-  /// fits the SM's register file and the arch's shared memory. The emitter
-  /// uses no dynamic shared memory yet, so ptxas' static figure is the CTA's.
-  static void printResources(const attn::codegen::NvrtcOutput &out,
-                             const attn::codegen::CudaArch &arch,
-                             const llvm::StringMap<int64_t> &threads) {
-    llvm::json::OStream j(llvm::outs(), /*IndentSize=*/2);
-    bool allOk = true;
-    j.object([&] {
-      j.attribute("arch", arch.name);
-      // Whole milliseconds: the figure varies more than that between runs.
-      j.attribute("nvrtc_compile_ms",
-                  static_cast<int64_t>(std::llround(out.compileMs)));
-      j.attribute("cubin_bytes", static_cast<int64_t>(out.binary.size()));
-      j.attribute("registers_per_sm", arch.registersPerSm);
-      j.attribute("static_smem_limit_bytes", attn::codegen::kMaxStaticSmem);
-      j.attribute("smem_limit_bytes", arch.maxSmemPerBlock);
-      j.attributeArray("kernels", [&] {
-        for (const attn::codegen::KernelResources &k : out.kernels) {
-          int64_t n = threads.lookup(k.name);
-          bool regsOk = n > 0 && k.registers * n <= arch.registersPerSm;
-          bool smemOk = k.staticSmemBytes <= attn::codegen::kMaxStaticSmem &&
-                        k.staticSmemBytes <= arch.maxSmemPerBlock;
-          bool spillOk = k.spillStoreBytes == 0 && k.spillLoadBytes == 0;
-          allOk &= regsOk && smemOk && spillOk;
-          j.object([&] {
-            j.attribute("name", k.name);
-            j.attribute("threads", n);
-            j.attribute("registers", k.registers);
-            j.attribute("register_file", k.registers * n);
-            j.attribute("static_smem_bytes", k.staticSmemBytes);
-            j.attribute("dynamic_smem_bytes", 0);
-            j.attribute("spill_stores_bytes", k.spillStoreBytes);
-            j.attribute("spill_loads_bytes", k.spillLoadBytes);
-            j.attribute("stack_frame_bytes", k.stackFrameBytes);
-            j.attribute("registers_ok", regsOk);
-            j.attribute("smem_ok", smemOk);
-            j.attribute("no_spills", spillOk);
-          });
-        }
-      });
-      // No kernel in ptxas' report would make every check vacuous.
-      j.attribute("ok", allOk && !out.kernels.empty());
-    });
-    llvm::outs() << "\n";
-    llvm::outs().flush();
-  }
-
-  Option<std::string> output{*this, "output",
-                             llvm::cl::desc("Output file ('-': stdout)"),
-                             llvm::cl::init("-")};
-  Option<std::string> debug{
-      *this, "debug",
-      llvm::cl::desc("Deliberately broken kernels for testing the checks: "
-                     "none, drop-mask, kv-bound"),
-      llvm::cl::init("none")};
-  Option<std::string> format{
-      *this, "format",
-      llvm::cl::desc("cuda (source), ptx or cubin (compiled with NVRTC)"),
-      llvm::cl::init("cuda")};
-  Option<std::string> arch{
-      *this, "arch",
-      llvm::cl::desc("Target for ptx/cubin: sm_80, sm_86, sm_89, sm_90, "
-                     "sm_90a"),
-      llvm::cl::init("sm_80")};
-  Option<std::string> report{
-      *this, "report",
-      llvm::cl::desc("none, or json: per-kernel ptxas resources and launch "
-                     "limit checks on stdout (format=cubin)"),
-      llvm::cl::init("none")};
-};
-} // namespace
-
-void attn::codegen::registerCodegenPasses() {
-  PassRegistration<EmitCudaPass>();
 }

@@ -144,15 +144,30 @@ struct ProgramGuard {
 llvm::Expected<NvrtcOutput>
 attn::codegen::compileWithNvrtc(llvm::StringRef source,
                                 llvm::StringRef programName,
-                                const CudaArch &arch, NvrtcTarget target) {
+                                const CudaArch &arch, NvrtcTarget target,
+                                llvm::ArrayRef<NvrtcHeader> headers) {
   const NvrtcApi &api = nvrtcApi();
   if (!api.handle)
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    api.loadError);
   ProgramGuard guard{api};
   std::string src = source.str(), name = programName.str();
-  if (int s = api.createProgram(&guard.program, src.c_str(), name.c_str(), 0,
-                                nullptr, nullptr))
+  // NVRTC wants NUL-terminated header texts and names.
+  std::vector<std::string> headerTexts, headerNames;
+  std::vector<const char *> headerTextPtrs, headerNamePtrs;
+  for (const NvrtcHeader &h : headers) {
+    headerTexts.push_back(h.contents.str());
+    headerNames.push_back(h.name.str());
+  }
+  for (size_t i = 0; i < headers.size(); ++i) {
+    headerTextPtrs.push_back(headerTexts[i].c_str());
+    headerNamePtrs.push_back(headerNames[i].c_str());
+  }
+  if (int s = api.createProgram(
+          &guard.program, src.c_str(), name.c_str(),
+          static_cast<int>(headers.size()),
+          headers.empty() ? nullptr : headerTextPtrs.data(),
+          headers.empty() ? nullptr : headerNamePtrs.data()))
     return api.callError("nvrtcCreateProgram", s);
 
   bool cubin = target == NvrtcTarget::Cubin;

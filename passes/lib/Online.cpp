@@ -503,12 +503,25 @@ static char kvLetterOf(Block &block) {
   return kv;
 }
 
+/// The KV tile of a cascade when tile-n is not given: 64 keys, or 32 when
+/// an operand of a contraction has a static dimension over 128 (a head
+/// dimension of 256: two stages of 64-row K and V tiles would take 135 KB).
+static int64_t defaultTileN(Block &block) {
+  int64_t widest = 0;
+  for (auto contract : block.getOps<ContractOp>())
+    for (Value input : contract.getInputs())
+      for (int64_t size : cast<ShapedType>(input.getType()).getShape())
+        if (!ShapedType::isDynamic(size))
+          widest = std::max(widest, size);
+  return widest > 128 ? 32 : 64;
+}
+
 namespace {
 struct AttnOnlinePass : attn::impl::AttnOnlineBase<AttnOnlinePass> {
   using AttnOnlineBase::AttnOnlineBase;
   void runOnOperation() override {
-    if (tileN <= 0) {
-      getOperation()->emitError() << "-attn-online needs tile-n > 0";
+    if (tileN < 0) {
+      getOperation()->emitError() << "-attn-online needs tile-n >= 0";
       return signalPassFailure();
     }
     getOperation()->walk([&](func::FuncOp func) {
@@ -531,7 +544,8 @@ struct AttnOnlinePass : attn::impl::AttnOnlineBase<AttnOnlinePass> {
         char kv = kvLetterOf(*block);
         if (!kv)
           continue;
-        OnlineRewriter rewriter(*block, kv, tileN);
+        OnlineRewriter rewriter(*block, kv,
+                                tileN > 0 ? tileN : defaultTileN(*block));
         if (failed(rewriter.analyze())) {
           func.emitRemark() << "not rewritten: " << rewriter.why;
           continue;

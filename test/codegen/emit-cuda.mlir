@@ -1,18 +1,19 @@
-// The CUDA emitter on causal attention's kernel IR: the grid from blockIdx,
+// The CUDA emitter's SIMT path on causal attention's kernel IR (the tensor-
+// core path is in emit-cuda-mma.mlir): the grid from blockIdx,
 // the KV loop with the IR's bounds and step, the tile classification as
 // straight-line tile_class.h calls, the skip / full / partial branches, the
 // online update, and every global access through ld_global / st_global.
-// RUN: attn-opt %s --pass-pipeline='builtin.module(attn-decompose,attn-tile{block-m=64},attn-online{tile-n=64},attn-fuse,cse)' --emit=cuda | FileCheck %s
+// RUN: attn-opt %s --pass-pipeline='builtin.module(attn-decompose,attn-tile{block-m=64},attn-online{tile-n=64},attn-fuse,cse)' --emit=cuda --emit-path=simt | FileCheck %s
 
 // A hand-edited kernel IR: the shared tile-size constant 64 -> 32 (Q tile and
 // KV step) shows up as 32 threads, a KV step of 32 and 32-wide score arrays.
 // RUN: attn-opt %s --pass-pipeline='builtin.module(attn-decompose,attn-tile{block-m=64},attn-online{tile-n=64},attn-fuse,cse)' \
 // RUN:   | sed -e 's/attn.block_m = 64/attn.block_m = 32/' -e 's/%c64 = arith.constant 64 : index/%c64 = arith.constant 32 : index/' \
-// RUN:   | attn-opt --emit=cuda | FileCheck %s --check-prefix=EDIT
+// RUN:   | attn-opt --emit=cuda --emit-path=simt | FileCheck %s --check-prefix=EDIT
 
 // The output is deterministic.
-// RUN: attn-opt %s --pass-pipeline='builtin.module(attn-decompose,attn-tile{block-m=64},attn-online{tile-n=64},attn-fuse,cse)' --emit=cuda -o %t.a.cu
-// RUN: attn-opt %s --pass-pipeline='builtin.module(attn-decompose,attn-tile{block-m=64},attn-online{tile-n=64},attn-fuse,cse)' --emit=cuda -o %t.b.cu
+// RUN: attn-opt %s --pass-pipeline='builtin.module(attn-decompose,attn-tile{block-m=64},attn-online{tile-n=64},attn-fuse,cse)' --emit=cuda --emit-path=simt -o %t.a.cu
+// RUN: attn-opt %s --pass-pipeline='builtin.module(attn-decompose,attn-tile{block-m=64},attn-online{tile-n=64},attn-fuse,cse)' --emit=cuda --emit-path=simt -o %t.b.cu
 // RUN: cmp %t.a.cu %t.b.cu
 
 // CHECK: #include "attn/device/attn_device.h"
@@ -27,7 +28,7 @@
 // CHECK-NEXT:   long long q_s0;
 // CHECK: long long Nk;
 // CHECK-NEXT: };
-// CHECK: extern "C" __global__ void __launch_bounds__(64)
+// CHECK: extern "C" __global__ void __launch_bounds__(64, 1)
 // CHECK-NEXT: attn_causal(const attn_causal_params p) {
 // CHECK: const long long [[B:g[0-9]+]] = {{.*}}blockIdx.z
 // CHECK: const long long [[H:g[0-9]+]] = {{.*}}blockIdx.y
@@ -75,7 +76,7 @@
 // CHECK: st_global(p.o, {{.*}}, p.o_extent, from_float<f16>(
 // CHECK: ATTN_KERNEL_ENTRY(attn_causal)
 
-// EDIT: __launch_bounds__(32)
+// EDIT: __launch_bounds__(32, 1)
 // EDIT: blockIdx.x * 32LL
 // EDIT: for (long long [[KV:kv[0-9]+]] = {{x[0-9]+}}; [[KV]] < {{x[0-9]+}}; [[KV]] += 32LL) {
 // EDIT: float {{t[0-9]+}}[32];

@@ -93,13 +93,14 @@ static bool expandReportFlags(std::vector<std::string> &args) {
 }
 
 /// Rewrites `--emit=cuda|ptx|cubin [--arch=sm_XX] [--report=json]
-/// [--emit-debug=MODE]` into the -attn-emit-cuda pass at the end of the
+/// [--emit-debug=MODE] [--emit-path=auto|simt|mma]` into the -attn-emit-cuda pass at the end of the
 /// pipeline, writing to the `-o` file (stdout by default) while the MLIR
 /// output goes to /dev/null. `--emit=mlir` is the default. A cubin is binary,
 /// so it needs `-o` (`-o -` for stdout) unless `--report=json` asks for the
 /// resource report only. Returns false (after printing why) for bad flags.
 static bool expandEmitFlags(std::vector<std::string> &args) {
-  std::string format = "mlir", output = "-", debug = "none", arch;
+  std::string format = "mlir", output = "-", debug = "none", arch,
+              path = "auto";
   bool report = false, hasOutput = false;
   std::vector<std::string> kept;
   for (size_t k = 0; k < args.size(); ++k) {
@@ -115,6 +116,10 @@ static bool expandEmitFlags(std::vector<std::string> &args) {
     }
     if (a.consume_front("--emit-debug=")) {
       debug = a.str();
+      continue;
+    }
+    if (a.consume_front("--emit-path=")) {
+      path = a.str();
       continue;
     }
     if (a.consume_front("--arch=")) {
@@ -160,8 +165,9 @@ static bool expandEmitFlags(std::vector<std::string> &args) {
         }
   }
   if (format == "mlir") {
-    if (debug != "none") {
-      llvm::errs() << "attn-opt: --emit-debug needs --emit=cuda\n";
+    if (debug != "none" || path != "auto") {
+      llvm::errs() << "attn-opt: --emit-debug and --emit-path need "
+                      "--emit=cuda|ptx|cubin\n";
       return false;
     }
     // Drop the consumed --emit=mlir (MlirOptMain does not know it).
@@ -193,7 +199,8 @@ static bool expandEmitFlags(std::vector<std::string> &args) {
     // Only the resource report was asked for.
     output = "/dev/null";
   }
-  std::string options = "output=" + output + " debug=" + debug;
+  std::string options =
+      "output=" + output + " debug=" + debug + " path=" + path;
   if (compiled)
     options +=
         " format=" + format + " arch=" + arch + (report ? " report=json" : "");
@@ -222,6 +229,13 @@ int main(int argc, char **argv) {
   std::vector<std::string> args(argv, argv + argc);
   if (!expandReportFlags(args) || !expandEmitFlags(args))
     return 1;
+  // A diagnostic names its file:line:col; dumping the whole module after it
+  // (MLIR's default) buries the message. --mlir-print-op-on-diagnostic=true
+  // brings the dump back.
+  if (llvm::none_of(args, [](const std::string &a) {
+        return llvm::StringRef(a).starts_with("--mlir-print-op-on-diagnostic");
+      }))
+    args.insert(args.begin() + 1, "--mlir-print-op-on-diagnostic=false");
   std::vector<char *> newArgv;
   for (std::string &arg : args)
     newArgv.push_back(arg.data());

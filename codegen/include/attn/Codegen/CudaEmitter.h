@@ -41,14 +41,41 @@ enum class EmitDebug {
   DropMask,
   /// Every KV loop stops one tile early.
   KvBound,
+  /// Tensor-core path: the K fragments of Q·Kᵀ come from the neighbouring
+  /// n-tile (a fragment index off by one).
+  FragmentIndex,
 };
 
-/// Parses "none", "drop-mask" or "kv-bound"; false for anything else.
+/// Which kernel shape the emitter produces.
+enum class CudaPath {
+  /// Tensor cores when the variant allows (f16/bf16 Q, K, V; head dims and
+  /// tile sizes multiples of 16), else SIMT; the reason is kept.
+  Auto,
+  /// One thread per query row, f32 arithmetic.
+  Simt,
+  /// mma.sync m16n8k16, K/V double-buffered in shared memory; an error when
+  /// the variant does not fit.
+  Mma,
+};
+
+/// Parses "auto", "simt" or "mma"; false for anything else.
+bool parseCudaPath(llvm::StringRef text, CudaPath &out);
+
+/// Parses "none", "drop-mask", "kv-bound" or "fragment-index"; false for
+/// anything else.
 bool parseEmitDebug(llvm::StringRef text, EmitDebug &out);
+
+/// Shared memory per CTA that every supported arch grants with the opt-in
+/// (sm_86 / sm_89: 99 KB); the default limit of CudaEmitOptions.
+constexpr int64_t kPortableMaxSmemBytes = 99 * 1024;
 
 /// Emitter options.
 struct CudaEmitOptions {
   EmitDebug debug = EmitDebug::None;
+  CudaPath path = CudaPath::Auto;
+  /// Shared memory a CTA may use; a kernel needing more is an error (on the
+  /// tensor-core path under CudaPath::Auto: a fallback to SIMT).
+  int64_t maxSmemBytes = kPortableMaxSmemBytes;
 };
 
 /// One 8-byte field of a kernel's parameter struct.
@@ -59,6 +86,24 @@ struct ParamField {
   /// c<N>_n<d> (sizes), c<N>_s<d> (strides).
   std::string name;
   Kind kind;
+};
+
+/// What a kernel is in its function's launch plan.
+enum class KernelRole {
+  /// The whole computation (a function without a split-KV plan).
+  Whole,
+  /// Split-KV, first launch: one CTA per (Q tile, head, split) writes the
+  /// split's running values to the workspaces (grid.y = Hq x splits).
+  SplitPartials,
+  /// Split-KV, second launch: one CTA per (Q tile, head) merges the splits'
+  /// values with the variant's combine and writes o (and lse).
+  SplitMerge,
+  /// Runs first when a mask reads captured integer tensors: min and max of
+  /// every 16-element block of each such tensor's last dimension, which the
+  /// other kernels' tile classification reads (sum<N> for capture N) to skip
+  /// or run mask-free the tiles the data decides. A grid-stride loop:
+  /// launch it with any grid (CudaKernel::fixedGridX).
+  TileSummaries,
 };
 
 /// An emitted kernel.
@@ -77,16 +122,45 @@ struct CudaKernel {
   int64_t dynamicSmemBytes = 0;
   /// "simt" or "mma" (the tensor-core path).
   std::string path = "simt";
+  /// Under CudaPath::Auto, why the tensor-core path was not taken (empty
+  /// when it was, or when it was not tried).
+  std::string fallbackReason;
   /// The parameter struct's fields, in order.
   std::vector<ParamField> params;
+  KernelRole role = KernelRole::Whole;
+  /// KV splits (1 unless split-KV): grid.y = Hq x splits for SplitPartials.
+  int64_t splits = 1;
+  /// TileSummaries: the grid (fixedGridX, 1, 1) it is meant to run with.
+  int64_t fixedGridX = 0;
 };
 
-/// Emits the kernel for `func`, a function in kernel IR. Reports unsupported
-/// ops and shapes as located errors on the offending op and fails.
+/// The kernels of one function in launch order, and the f32 workspaces that
+/// pass values between them (parameters ws0, ws1, ... with ws<N>_extent).
+struct CudaPlan {
+  std::vector<CudaKernel> kernels;
+  /// Per workspace: f32 elements per CTA of the merge grid (ceil(Nq /
+  /// blockM) x Hq x B CTAs): splits x blockM x the value's feature size.
+  std::vector<int64_t> workspaceElementsPerCta;
+  /// Captures (numbered from 0 after q, k, v) with tile summaries: buffer
+  /// sum<N> holds 2 x rows x ceil(last / 16) int64 values, rows being the
+  /// product of the capture's other dimensions.
+  std::vector<unsigned> summarizedCaptures;
+};
+
+/// Emits the kernel for `func`, a function in kernel IR without a split-KV
+/// plan. Reports unsupported ops and shapes as located errors on the
+/// offending op and fails.
 mlir::FailureOr<CudaKernel> emitCudaKernel(mlir::func::FuncOp func,
                                            const CudaEmitOptions &options = {});
 
-/// Emits one kernel per public function with a body into `os`.
+/// Emits every kernel of `func`'s launch plan: one kernel, or for a split-KV
+/// function (a grid loop tagged attn.grid = "s", from -attn-split-kv) the
+/// partial-state kernel followed by the merge kernel (always SIMT: it reads
+/// a few values per row).
+mlir::FailureOr<CudaPlan> emitCudaPlan(mlir::func::FuncOp func,
+                                       const CudaEmitOptions &options = {});
+
+/// Emits every kernel of every public function with a body into `os`.
 mlir::LogicalResult emitCudaModule(mlir::ModuleOp module, llvm::raw_ostream &os,
                                    const CudaEmitOptions &options = {});
 

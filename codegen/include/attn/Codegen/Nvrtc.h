@@ -70,16 +70,24 @@ struct NvrtcOutput {
   std::vector<KernelResources> kernels;
 };
 
+/// A header handed to NVRTC in memory, found by `#include "<name>"` before
+/// any include path is searched.
+struct NvrtcHeader {
+  llvm::StringRef name;
+  llvm::StringRef contents;
+};
+
 /// Compiles `source` (named `programName` in diagnostics) for `arch`:
 /// `-std=c++17 --include-path=<CUDA>/include --include-path=<runtime include>`
 /// plus `-arch=compute_XX` for PTX or `-arch=sm_XX --ptxas-options=-v` for a
-/// cubin. Fails if libnvrtc cannot be loaded, an NVRTC call fails (the error
-/// names it) or the source does not compile (the error holds
-/// formatCompileErrors' text).
-llvm::Expected<NvrtcOutput> compileWithNvrtc(llvm::StringRef source,
-                                             llvm::StringRef programName,
-                                             const CudaArch &arch,
-                                             NvrtcTarget target);
+/// cubin. `headers` take precedence over the include paths (the JIT runtime
+/// passes its embedded copy of the device library). Fails if libnvrtc cannot
+/// be loaded, an NVRTC call fails (the error names it) or the source does
+/// not compile (the error holds formatCompileErrors' text).
+llvm::Expected<NvrtcOutput>
+compileWithNvrtc(llvm::StringRef source, llvm::StringRef programName,
+                 const CudaArch &arch, NvrtcTarget target,
+                 llvm::ArrayRef<NvrtcHeader> headers = {});
 
 /// Parses ptxas' `-v` report in `log` into per-entry-function resources.
 std::vector<KernelResources> parsePtxasLog(llvm::StringRef log);

@@ -109,7 +109,9 @@ def AttnOnline : Pass<"attn-online"> {
     a remark saying why.
   }];
   let options = [
-    Option<"tileN", "tile-n", "int64_t", "64", "keys per KV tile">
+    Option<"tileN", "tile-n", "int64_t", "0",
+           "keys per KV tile (0: 64, or 32 when a head dimension exceeds "
+           "128, so that two stages of K and V fit 99 KB of shared memory)">
   ];
   let dependentDialects = [
     "::attn::AttnDialect", "::mlir::arith::ArithDialect",

@@ -10,10 +10,10 @@
 //
 // Integer values are exact affine forms c0 + ci·i + cj·j with their range
 // [lo, hi] over the tile, or intervals once the arithmetic leaves the affine
-// world; i1 values are true, false or unknown. Tensor reads are unknown here
-// (the interpreter summarises captured tensors per tile; a kernel will get
-// such summaries from a classification pre-pass, a later step), which only
-// makes tiles partial.
+// world; i1 values are true, false or unknown. Reads of captured integer
+// tensors are ranges from per-block summaries (read_range) that the plan's
+// summary kernel computes before the main kernel; without them they are
+// unknown, which only makes tiles partial.
 //
 //===----------------------------------------------------------------------===//
 
@@ -317,6 +317,43 @@ ATTN_TC_FN Val select(const Tile &t, const Val &c, const Val &tv, const Val &fv,
   if (!tv.known || !fv.known)
     return unknown();
   return interval(t, min2(tv.lo, fv.lo), max2(tv.hi, fv.hi));
+}
+
+/// Elements of a captured tensor's last dimension per summary block.
+constexpr int64_t kSummaryBlock = 16;
+
+/// The range of a read of a captured integer tensor at abstract indices
+/// `idx[0..rank)`, from its block summaries: `summary[2 * (row * blocks +
+/// b)]` and `[... + 1]` are the min and max of elements [16b, 16b + 16) of
+/// the last dimension in row `row` (the other indices, row-major). The
+/// leading indices must be one value over the tile, the last a range inside
+/// the tensor; anything else (or no summaries: null) is unknown, which only
+/// makes the tile partial. The cost is one lookup per 16 elements of the
+/// range -- never one per element of the tile.
+ATTN_TC_FN Val read_range(const Tile &t, const int64_t *summary, int rank,
+                          const int64_t *sizes, const Val *idx) {
+  if (!summary || rank < 1)
+    return unknown();
+  int64_t row = 0;
+  for (int k = 0; k + 1 < rank; ++k) {
+    if (!idx[k].known || idx[k].lo != idx[k].hi || idx[k].lo < 0 ||
+        idx[k].lo >= sizes[k])
+      return unknown();
+    row = row * sizes[k] + idx[k].lo;
+  }
+  const Val &last = idx[rank - 1];
+  int64_t n = sizes[rank - 1];
+  if (!last.known || last.lo < 0 || last.hi >= n || last.lo > last.hi)
+    return unknown();
+  int64_t blocks = (n + kSummaryBlock - 1) / kSummaryBlock;
+  int64_t lo = summary[2 * (row * blocks + last.lo / kSummaryBlock)];
+  int64_t hi = summary[2 * (row * blocks + last.lo / kSummaryBlock) + 1];
+  for (int64_t b = last.lo / kSummaryBlock + 1; b <= last.hi / kSummaryBlock;
+       ++b) {
+    lo = min2(lo, summary[2 * (row * blocks + b)]);
+    hi = max2(hi, summary[2 * (row * blocks + b) + 1]);
+  }
+  return interval(t, lo, hi);
 }
 
 /// The class of the tile from the region's yielded i1.

@@ -1,0 +1,395 @@
+//===- KernelEmitter.h - CUDA emitter internals ------------------*- C++ -*-===//
+//
+// Private to codegen/lib: the KernelEmitter class shared by the SIMT
+// emitter (CudaEmitter.cpp) and the tensor-core path (MmaEmitter.cpp), and
+// the small string helpers both use. See CudaEmitter.h for the kernel's
+// contract.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_CODEGEN_LIB_KERNELEMITTER_H
+#define ATTN_CODEGEN_LIB_KERNELEMITTER_H
+
+#include "attn/Codegen/CudaEmitter.h"
+
+#include "attn/Dialect/AttnDialect.h"
+#include "attn/Dialect/Equation.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <fmt/format.h>
+
+#include <optional>
+#include <string>
+
+namespace attn::codegen::detail {
+
+// The emitter is MLIR-side code through and through; this header is private
+// to codegen/lib, so it takes the namespace the way MLIR's .cpp files do.
+using namespace mlir;
+
+
+/// Reduction loops with a static trip count up to this are fully unrolled;
+/// longer static ones (a head dimension) are unrolled by kPartialUnroll:
+/// fully unrolled 64-long dot products with 64-bit address arithmetic reach
+/// 255 registers and spill.
+constexpr int64_t kMaxUnroll = 16;
+constexpr int64_t kPartialUnroll = 4;
+/// Loops that walk a per-thread array are unrolled (which keeps the array in
+/// registers) only up to this size: a head dimension of 64 in registers for
+/// every live running value spills at 255 registers, so this SIMT version
+/// keeps such arrays in local memory (the stack frame, not spills). The mma
+/// path holds them as fragments instead.
+constexpr int64_t kMaxUnrollArray = 8;
+
+/// How one dimension of a tile is stored per thread.
+enum class Role { Unit, Row, Array };
+
+/// A per-thread tile value.
+struct Tile {
+  std::string var;
+  SmallVector<Role> roles;
+  /// Array capacity per dimension (1 for Unit/Row).
+  SmallVector<int64_t> caps;
+  /// Actual size per dimension (a C++ expression; "1" when not needed).
+  SmallVector<std::string> sizes;
+  /// Tensor-core path: the dimension held as fragment columns (-1: none).
+  int colDim = -1;
+  /// The dimension of the row letter (-1: none).
+  int rowDim() const {
+    for (auto [d, role] : llvm::enumerate(roles))
+      if (role == Role::Row)
+        return static_cast<int>(d);
+    return -1;
+  }
+};
+
+/// Tensor-core path: a K/V operand the enclosing KV loop stages in shared
+/// memory, double-buffered, from a view defined outside the loop.
+struct StagedOperand {
+  /// The C++ `T *` of stage 0; stage s starts `s * rows * pitch` later.
+  std::string smem;
+  /// Dimensions of the source view: the one the KV loop slices, and the
+  /// feature dimension (the staged row).
+  int kvDim = -1, featDim = -1;
+  /// Rows per stage (the KV step), columns (features), row pitch (elements).
+  int64_t rows = 0, cols = 0, pitch = 0;
+  /// C++ expression of the current stage's base pointer in the loop body.
+  std::string current;
+  /// The KV loop's induction variable (slices at it read the current stage).
+  Value iv;
+  /// The global source: pointer and extent expressions.
+  std::string ptr, extent;
+};
+
+/// A tensor in global memory.
+struct View {
+  std::string ptr, extent, elemType;
+  Type elem;
+  SmallVector<std::string> offsets, strides, sizes;
+};
+
+/// Writes C++ with indentation.
+class Writer {
+public:
+  void line(const Twine &text) {
+    out.append(indent * 2, ' ');
+    out += text.str();
+    out += '\n';
+  }
+  void open(const Twine &text) {
+    line(text + " {");
+    ++indent;
+  }
+  /// line() of a fmt format string (checked at compile time).
+  template <typename... Args>
+  void linef(fmt::format_string<Args...> format, Args &&...args) {
+    line(fmt::format(format, std::forward<Args>(args)...));
+  }
+  /// open() of a fmt format string.
+  template <typename... Args>
+  void openf(fmt::format_string<Args...> format, Args &&...args) {
+    open(fmt::format(format, std::forward<Args>(args)...));
+  }
+  void close(StringRef suffix = "") {
+    --indent;
+    line("}" + suffix);
+  }
+  /// Closes the then-branch of an open `if` and opens its else-branch.
+  void elseBranch() {
+    --indent;
+    line("} else {");
+    ++indent;
+  }
+  /// Opens a bare scope.
+  void openScope() {
+    line("{");
+    ++indent;
+  }
+  std::string out;
+  unsigned indent = 0;
+};
+
+/// "a + b" with "0" folded away.
+inline std::string addExpr(const std::string &a, const std::string &b) {
+  if (a == "0")
+    return b;
+  if (b == "0")
+    return a;
+  return "(" + a + " + " + b + ")";
+}
+
+/// "a * b" with "1" and "0" folded away.
+inline std::string mulExpr(const std::string &a, const std::string &b) {
+  if (a == "0" || b == "0" || a == "0LL" || b == "0LL")
+    return "0";
+  if (a == "1")
+    return b;
+  if (b == "1")
+    return a;
+  return a + " * " + b;
+}
+
+/// C++ spelling of a float constant: hex literals are exact and
+/// locale-independent; non-finite values go through their bit pattern.
+inline std::string floatLiteral(const APFloat &value, Type type) {
+  APFloat v = value;
+  bool lost = false;
+  if (type.isF64()) {
+    if (!v.isFinite())
+      return v.isNaN() ? "__longlong_as_double(0x7ff8000000000000LL)"
+                       : (v.isNegative() ? "(-1.0 / 0.0)" : "(1.0 / 0.0)");
+    char buf[64];
+    v.convertToHexString(buf, 0, false, APFloat::rmNearestTiesToEven);
+    return buf;
+  }
+  v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+  if (!v.isFinite()) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "sc::f32_bits(0x%08xu)",
+             static_cast<unsigned>(v.bitcastToAPInt().getZExtValue()));
+    return buf;
+  }
+  char buf[64];
+  v.convertToHexString(buf, 0, false, APFloat::rmNearestTiesToEven);
+  return std::string(buf) + "f";
+}
+
+/// The C++ type holding a scalar of `type` in registers.
+inline std::optional<std::string> cType(Type type, bool isUnsigned = false) {
+  if (type.isIndex() || type.isInteger(64))
+    return std::string(isUnsigned ? "unsigned long long" : "long long");
+  if (type.isInteger(32))
+    return std::string(isUnsigned ? "unsigned int" : "int");
+  if (type.isInteger(16))
+    return std::string(isUnsigned ? "unsigned short" : "short");
+  if (type.isInteger(8))
+    return std::string(isUnsigned ? "unsigned char" : "signed char");
+  if (type.isInteger(1))
+    return std::string("bool");
+  if (type.isF32() || type.isF16() || type.isBF16())
+    return std::string("float");
+  if (type.isF64())
+    return std::string("double");
+  return std::nullopt;
+}
+
+/// The C++ type of an element in memory.
+inline std::optional<std::string> memType(Type type) {
+  if (type.isF16())
+    return std::string("f16");
+  if (type.isBF16())
+    return std::string("bf16");
+  return cType(type);
+}
+
+/// For each destination dimension of `op`, the source dimension inserted
+/// there, or -1 for a unit dimension the (rank-reduced) source lacks.
+SmallVector<int> insertedDims(tensor::InsertSliceOp op);
+
+/// The emitter of one function.
+class KernelEmitter {
+public:
+  /// `tensorCores` selects the tensor-core path (see MmaEmitter.cpp).
+  KernelEmitter(func::FuncOp func, const CudaEmitOptions &options,
+                bool tensorCores, KernelRole role = KernelRole::Whole)
+      : func(func), options(options), role(role), mma(tensorCores) {}
+
+  /// The split loop (attn.grid = "s") of a split-KV function, or null.
+  static scf::ForOp findSplitLoop(func::FuncOp func);
+  /// The captures whose tile_class reads use summaries (CudaPlan).
+  static SmallVector<unsigned> summarizedCaptures(func::FuncOp func);
+
+  FailureOr<CudaKernel> run();
+
+private:
+  // Setup.
+  LogicalResult collectGrid();
+  LogicalResult resolveOutputs();
+  void declareParams();
+  View argView(unsigned argIndex);
+  View outputView(unsigned resultIndex);
+
+  // Walking.
+  LogicalResult emitBlock(Block &block,
+                          function_ref<LogicalResult(scf::YieldOp)> onYield);
+  LogicalResult emitOp(Operation &op);
+  LogicalResult emitGridLoop(scf::ForOp loop);
+  LogicalResult emitSerialLoop(scf::ForOp loop);
+  LogicalResult emitIf(scf::IfOp op);
+  LogicalResult emitScalarOp(Operation &op);
+  LogicalResult emitTensorOp(Operation &op);
+  LogicalResult emitTileClass(TileClassOp op);
+  LogicalResult emitMap(MapOp op);
+  LogicalResult emitReduce(ReduceOp op);
+  LogicalResult emitContract(ContractOp op);
+  LogicalResult emitInsertSlice(tensor::InsertSliceOp op);
+  LogicalResult emitSplat(tensor::SplatOp op);
+
+  // Values.
+  std::string fresh(StringRef prefix) {
+    return (prefix + Twine(counter++)).str();
+  }
+  std::optional<std::string> scalar(Value v);
+  FailureOr<std::string> ofr(Operation *op, OpFoldResult r);
+  std::optional<std::string> letters(Value v);
+  std::optional<std::string> lettersImpl(Value v, DenseSet<Value> &seen);
+  FailureOr<Tile> tileFor(Operation *op, Value v, StringRef letterHint = "");
+  void declareTile(const Tile &t);
+  void copyTile(const Tile &dst, const Tile &src);
+  FailureOr<std::string> elementAccess(Operation *op, Value v, StringRef term,
+                                       const llvm::StringMap<std::string> &idx);
+  std::string loadView(const View &view, ArrayRef<std::string> index);
+  /// Size of `letter` from the first of `operands` (with `terms`) having it.
+  FailureOr<std::string> letterSize(Operation *op, char letter,
+                                    ArrayRef<Value> operands,
+                                    ArrayRef<std::string> terms,
+                                    std::optional<int64_t> &staticSize);
+  void openLetterLoop(char letter, const std::string &size,
+                      std::optional<int64_t> staticSize,
+                      llvm::StringMap<std::string> &idx,
+                      int64_t maxUnroll = kMaxUnrollArray);
+  void bindGridLetters(llvm::StringMap<std::string> &idx, StringRef term);
+  LogicalResult assign(Operation *op, Value dst, Value src);
+  LogicalResult emitRegionBody(Block &body, unsigned numIndexArgs,
+                               ArrayRef<std::string> indexArgs,
+                               ArrayRef<std::string> inputArgs,
+                               ValueRange captures, std::string &result);
+  int64_t kvCapacity() const { return kvSteps.empty() ? -1 : kvSteps.back(); }
+  /// Extents of a tile's per-thread storage array (empty: a scalar).
+  SmallVector<int64_t> storageDims(const Tile &t) const;
+  /// Opens unrolled loops over every element of `t`'s storage, binding
+  /// `idx` and the current-element state; returns the number opened.
+  unsigned openStorageLoops(const Tile &t, StringRef letters,
+                            llvm::StringMap<std::string> &idx);
+
+  // Tensor-core path (MmaEmitter.cpp).
+  LogicalResult checkMmaTypes();
+  void emitMmaThreadIndices();
+  LogicalResult prepareMmaKvLoop(scf::ForOp loop, const std::string &lb,
+                                 const std::string &bound, int64_t step,
+                                 std::string &stageVar);
+  LogicalResult emitMmaStageNext(scf::ForOp loop, const std::string &iv,
+                                 const std::string &bound, int64_t step,
+                                 const std::string &stageVar);
+  /// Emits the class of the KV tile at `kv` as the loop body's
+  /// attn.tile_class would compute it (its index arithmetic re-emitted for
+  /// that tile); returns the C++ variable, or none when the class depends on
+  /// something else than scalar arithmetic of the induction variable.
+  FailureOr<std::optional<std::string>>
+  emitTileClassAt(scf::ForOp loop, const std::string &kv);
+  void finishMmaKvLoop();
+  /// One stage_tile call: the tile of `s` at KV index `kv` into `dst`.
+  void emitStageTile(const StagedOperand &s, const std::string &dst,
+                     const std::string &kv);
+  LogicalResult noteStagedSlice(tensor::ExtractSliceOp slice);
+  LogicalResult emitMmaMap(MapOp op, Tile &t, const Equation &eq);
+  LogicalResult emitMmaReduce(ReduceOp op, Tile &t, const Equation &eq);
+  LogicalResult emitMmaContract(ContractOp op, const Tile &t,
+                                const Equation &eq, bool accumulate);
+  /// The map that consumes `op` as `yield x + c`, where c is the
+  /// contraction's element: the contraction then accumulates onto x in the
+  /// map's own tile (the mma's C operand) instead of a tile of its own.
+  MapOp accumulatingMap(ContractOp op) const;
+  LogicalResult emitMmaInsertSlice(tensor::InsertSliceOp op);
+  std::string mmaGuard(const Tile &t, StringRef letters,
+                       const llvm::StringMap<std::string> &idx) const;
+  std::string viewBase(const View &v) const;
+
+  func::FuncOp func;
+  const CudaEmitOptions &options;
+  Writer w;
+  unsigned counter = 0;
+
+  SmallVector<scf::ForOp> gridLoops;
+  std::string rowLetter;
+  std::string gridLetters;
+  int64_t blockM = 0;
+  SmallVector<int64_t> kvSteps;
+
+  DenseMap<Value, std::string> scalars;
+  DenseMap<Value, View> views;
+  DenseMap<Value, Tile> tiles;
+  /// tensor.empty ops that are outputs: result index and reassociation of
+  /// the collapse on their way to the return (empty when none).
+  DenseMap<Operation *, std::pair<unsigned, SmallVector<ReassociationIndices>>>
+      outputs;
+  std::vector<ParamField> params;
+
+  // Split-KV plans.
+  KernelRole role;
+  scf::ForOp splitLoop;
+  int64_t splits = 1;
+  /// The workspace tensors (the split loop's inits) -> workspace number.
+  DenseMap<Operation *, unsigned> workspaces;
+  /// Set once the partial-state kernel has emitted its split loop: the rest
+  /// of the function is the merge kernel's.
+  bool splitDone = false;
+  LogicalResult emitSplitLoop(scf::ForOp loop);
+
+  // Tile summaries of captured tensors read by masks.
+  /// Capture numbers whose reads in tile_class regions use summaries.
+  SmallVector<unsigned> summarized;
+  void collectSummarized();
+  /// The whole TileSummaries kernel body.
+  LogicalResult emitSummaryKernelBody();
+  /// The tc:: expression of a summarised capture's read in a tile_class
+  /// region (declaring its index arrays first), or none.
+  std::optional<std::string> summaryRead(TileClassOp op,
+                                         tensor::ExtractOp extract,
+                                         ArrayRef<std::string> indices);
+  View workspaceView(tensor::EmptyOp empty, unsigned number);
+
+  // Tensor-core path state.
+  bool mma;
+  /// The mma input type: "f16" or "bf16".
+  std::string mmaElem;
+  int64_t warps = 0;
+  /// CTA threads (blockM on the SIMT path, 32 x warps on the mma path).
+  int64_t threads = 0;
+  /// Dynamic shared memory the kernel needs (max over its KV loops).
+  int64_t smemBytes = 0;
+  /// Staged operands of the KV loop being emitted, by source view.
+  SmallVector<StagedOperand> staged;
+  DenseMap<Value, unsigned> stagedBySource;
+  /// Slices of a staged source inside the KV loop -> its index in `staged`.
+  DenseMap<Value, unsigned> stagedSlices;
+  /// A operands read once per CTA into registers: value -> fragment array.
+  DenseMap<Value, std::string> aFragments;
+  /// Contractions deferred into the map that accumulates them.
+  DenseMap<Value, ContractOp> deferredContracts;
+  /// The innermost open storage loop: row slot and fragment subscript
+  /// expressions, and the letter held as fragment columns (0: none).
+  std::string curRowSlot, curFragSub;
+  char curColLetter = 0;
+};
+
+} // namespace attn::codegen::detail
+
+#endif // ATTN_CODEGEN_LIB_KERNELEMITTER_H

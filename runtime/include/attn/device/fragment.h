@@ -1,0 +1,152 @@
+//===- fragment.h - Device library: tile staging and mma fragments -*- C++ -*-===//
+//
+// The building blocks of the emitter's tensor-core path, on top of mma.h,
+// memory.h and warp.h. A warp owns 16 query rows; a per-thread "fragment"
+// of a [rows x cols] tile follows the C/D layout of mma.m16n8k16:
+//   frag[nt][e] = tile[16 * warp + g + 8 * (e / 2)][8 * nt + 2 * t + e % 2]
+// for lane = 4 * g + t. A per-row value is held as row[2] (rows g and g + 8),
+// replicated over the lanes of a quad.
+//
+// K/V tiles are staged in shared memory row by row with a pitch of
+// `Cols + kSmemPad` elements: the 16-byte pad shifts consecutive rows by four
+// banks, so the eight row addresses of one ldmatrix hit distinct banks.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_DEVICE_FRAGMENT_H
+#define ATTN_DEVICE_FRAGMENT_H
+
+#include "attn/device/config.h"
+#include "attn/device/convert.h"
+#include "attn/device/memory.h"
+#include "attn/device/mma.h"
+#include "attn/device/scalar.h"
+
+namespace attn::device {
+
+/// Elements of padding at the end of each staged shared-memory row.
+constexpr int kSmemPad = 8;
+
+/// Whether a tile of `T` whose rows start at element `base + r * rowStride`
+/// and whose columns are contiguous can be staged with 16-byte cp.async
+/// copies (every row chunk 16-byte aligned).
+template <typename T>
+ATTN_DEVICE_FN bool can_stage_vectorized(const T *ptr, int64_t base,
+                                         int64_t rowStride, int64_t colStride) {
+  constexpr int64_t perChunk = 16 / sizeof(T);
+  return colStride == 1 && base % perChunk == 0 &&
+         rowStride % perChunk == 0 &&
+         reinterpret_cast<uint64_t>(ptr) % 16 == 0;
+}
+
+/// Stages rows [0, Rows) x columns [0, Cols) of a global tile (element
+/// (r, c) at `base + r * rowStride + c * colStride`) into `smem` with a row
+/// pitch of Cols + kSmemPad; rows at or past `validRows` become zeros. All
+/// `Threads` threads of the CTA call it with their own `tid`. Vectorized
+/// staging issues cp.async copies (the caller commits and waits); otherwise
+/// the elements are loaded one by one and stored directly.
+template <typename T, int Rows, int Cols, int Threads>
+ATTN_DEVICE_FN void stage_tile(T *smem, const T *ptr, int64_t extent,
+                               int64_t base, int64_t rowStride,
+                               int64_t colStride, int64_t validRows,
+                               bool vectorized, int tid) {
+  constexpr int pitch = Cols + kSmemPad;
+  constexpr int perChunk = 16 / sizeof(T);
+  static_assert(Cols % perChunk == 0, "staged rows are whole 16-byte chunks");
+  constexpr int chunksPerRow = Cols / perChunk;
+  if (vectorized) {
+#pragma unroll 1
+    for (int c = tid; c < Rows * chunksPerRow; c += Threads) {
+      int r = c / chunksPerRow, k = (c % chunksPerRow) * perChunk;
+      int64_t index = base + r * rowStride + k;
+      // A row past the valid ones copies nothing and zero-fills.
+      cp_async<16>(smem + r * pitch + k, ptr, index,
+                   r < validRows ? extent : index);
+    }
+    return;
+  }
+#pragma unroll 1
+  for (int e = tid; e < Rows * Cols; e += Threads) {
+    int r = e / Cols, c = e % Cols;
+    smem[r * pitch + c] =
+        r < validRows
+            ? ld_global(ptr, base + r * rowStride + c * colStride, extent)
+            : from_float<T>(0.0f);
+  }
+}
+
+/// The A fragment (rows 16 * warp + [0, 16), columns k0 + [0, 16)) of a
+/// row-major operand read straight from global memory: element (r, c) at
+/// `base + r * rowStride + c * colStride`; rows at or past `validRows` and
+/// columns at or past `validCols` read as zeros.
+template <typename T>
+ATTN_DEVICE_FN void load_a_fragment(uint32_t (&a)[4], const T *ptr,
+                                    int64_t extent, int64_t base,
+                                    int64_t rowStride, int64_t colStride,
+                                    int64_t validRows, int64_t validCols,
+                                    int rowBase, int k0, unsigned lane) {
+  int g = lane / 4, t = lane % 4;
+  auto at = [&](int r, int c) -> float {
+    if (r >= validRows || c >= validCols)
+      return 0.0f;
+    return to_float(ld_global(ptr, base + r * rowStride + c * colStride,
+                              extent));
+  };
+  int r0 = rowBase + g, r1 = rowBase + g + 8, c0 = k0 + 2 * t;
+  a[0] = pack_x2<T>(at(r0, c0), at(r0, c0 + 1));
+  a[1] = pack_x2<T>(at(r1, c0), at(r1, c0 + 1));
+  a[2] = pack_x2<T>(at(r0, c0 + 8), at(r0, c0 + 9));
+  a[3] = pack_x2<T>(at(r1, c0 + 8), at(r1, c0 + 9));
+}
+
+/// The A fragment of columns [16 * kk, 16 * kk + 16) of a per-thread
+/// fragment tile (frag layout above), rounded to T; columns at or past
+/// `validCols` are zeros.
+template <typename T, int NTiles>
+ATTN_DEVICE_FN void a_fragment_from_tile(uint32_t (&a)[4],
+                                         const float (&frag)[NTiles][4],
+                                         int kk, int64_t validCols,
+                                         unsigned lane) {
+  int t = lane % 4;
+  int c0 = 16 * kk + 2 * t, c1 = c0 + 8;
+  auto at = [&](int nt, int e, int c) {
+    return c < validCols ? frag[nt][e] : 0.0f;
+  };
+  a[0] = pack_x2<T>(at(2 * kk, 0, c0), at(2 * kk, 1, c0 + 1));
+  a[1] = pack_x2<T>(at(2 * kk, 2, c0), at(2 * kk, 3, c0 + 1));
+  a[2] = pack_x2<T>(at(2 * kk + 1, 0, c1), at(2 * kk + 1, 1, c1 + 1));
+  a[3] = pack_x2<T>(at(2 * kk + 1, 2, c1), at(2 * kk + 1, 3, c1 + 1));
+}
+
+/// The B fragment (k = k0 + [0, 16), n = n0 + [0, 8)) of B = Sᵀ where S is
+/// staged n-major (row n, column k, pitch `Pitch`): the K tile of Q·Kᵀ.
+template <int Pitch, typename T>
+ATTN_DEVICE_FN void b_fragment_n_major(uint32_t (&b)[2], const T *smem, int n0,
+                                       int k0, unsigned lane) {
+  ldmatrix_x2(b, smem + (n0 + (lane & 7)) * Pitch + k0 + ((lane >> 3) & 1) * 8);
+}
+
+/// The B fragment (k = k0 + [0, 16), n = n0 + [0, 8)) of a k-major staged
+/// operand (row k, column n, pitch `Pitch`): the V tile of P·V.
+template <int Pitch, typename T>
+ATTN_DEVICE_FN void b_fragment_k_major(uint32_t (&b)[2], const T *smem, int n0,
+                                       int k0, unsigned lane) {
+  ldmatrix_x2_trans(b, smem + (k0 + (lane & 15)) * Pitch + n0);
+}
+
+/// max over the caller's quad with arith.maximumf semantics (NaN wins).
+ATTN_DEVICE_FN float quad_allreduce_max(float x) {
+  x = sc::maximumf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+  x = sc::maximumf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+  return x;
+}
+/// Sum over the caller's quad; every lane gets the same value.
+ATTN_DEVICE_FN float quad_allreduce_add(float x) {
+  x += __shfl_xor_sync(0xffffffffu, x, 1);
+  x += __shfl_xor_sync(0xffffffffu, x, 2);
+  return x;
+}
+
+} // namespace attn::device
+
+#endif // ATTN_DEVICE_FRAGMENT_H
