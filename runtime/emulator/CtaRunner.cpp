@@ -73,6 +73,16 @@ void LaunchState::recordError(std::string message) {
     result.errors.push_back(std::move(message));
 }
 
+void LaunchState::recordViolation(MemoryViolation violation) {
+  std::lock_guard<std::mutex> lock(resultMutex);
+  ++result.errorCount;
+  ++result.memoryViolationCount;
+  if (result.errors.size() < config.maxErrorMessages)
+    result.errors.push_back(violation.describe());
+  if (result.memoryViolations.size() < config.maxErrorMessages)
+    result.memoryViolations.push_back(std::move(violation));
+}
+
 CtaRunner::CtaRunner(LaunchState &launch) : launch(launch) {
   const dim3 &block = launch.config.block;
   numThreads = block.x * block.y * block.z;
@@ -122,6 +132,8 @@ void CtaRunner::run() {
   launch.result.globalStores += stores;
   launch.result.globalBytesRead += bytesRead;
   launch.result.globalBytesWritten += bytesWritten;
+  launch.result.tilesFull += tilesFull;
+  launch.result.tilesPartial += tilesPartial;
 }
 
 void CtaRunner::prepareCta(std::uint64_t linearCta) {
@@ -136,6 +148,12 @@ void CtaRunner::prepareCta(std::uint64_t linearCta) {
   staticSharedUsed = 0;
   staticAllocations.clear();
   std::memset(dynamicSharedBase, kPoisonByte, config.dynamicSharedBytes);
+  // Tracing every access costs a call; only counters and memcheck need it.
+  unsigned threadFlags =
+      (config.countGlobalAccesses || config.memcheck ? kTraceGlobalAccesses
+                                                     : 0u) |
+      (config.countTiles ? kCountTiles : 0u) |
+      (config.memcheck ? kMemcheck : 0u);
 
   for (Warp &warp : warps) {
     warp.arrived = warp.exited = warp.opCount = 0;
@@ -153,7 +171,7 @@ void CtaRunner::prepareCta(std::uint64_t linearCta) {
     unsigned warpBase = i / 32 * 32;
     unsigned lanes = std::min(32u, numThreads - warpBase);
     pub.warpLaneMask = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1;
-    pub.flags = config.countGlobalAccesses ? kTraceGlobalAccesses : 0u;
+    pub.flags = threadFlags;
     pub.dynamicShared = dynamicSharedBase;
     fiber.runner = this;
     fiber.state = FiberState::Ready;
@@ -437,14 +455,84 @@ void CtaRunner::landCopies(Fiber &fiber, std::size_t count) {
     end -= count;
 }
 
-void CtaRunner::globalAccess(std::size_t bytes, bool isStore) {
-  if (isStore) {
-    ++stores;
-    bytesWritten += bytes;
-  } else {
-    ++loads;
-    bytesRead += bytes;
+void CtaRunner::globalAccess(const GlobalAccess &access) {
+  if (launch.config.countGlobalAccesses) {
+    if (access.isStore) {
+      ++stores;
+      bytesWritten += access.bytes;
+    } else {
+      ++loads;
+      bytesRead += access.bytes;
+    }
   }
+  if (!launch.config.memcheck || launch.buffers.empty())
+    return;
+  const auto *address = static_cast<const unsigned char *>(access.base) +
+                        access.index * access.elementBytes;
+  const GlobalBuffer *buffer =
+      launch.buffers.containing(address, access.bytes);
+  if (!buffer) {
+    MemoryViolation v = violation(MemoryViolation::Kind::OutsideBuffers,
+                                  access.op, access.file, access.line);
+    v.index = access.index;
+    v.extent = access.extent;
+    if (const GlobalBuffer *base = launch.buffers.owner(access.base))
+      v.buffer = base->name;
+    return launch.recordViolation(std::move(v));
+  }
+  if (access.isStore && !buffer->writable) {
+    MemoryViolation v = violation(MemoryViolation::Kind::ReadOnlyStore,
+                                  access.op, access.file, access.line);
+    v.index = access.index;
+    v.extent = access.extent;
+    v.buffer = buffer->name;
+    launch.recordViolation(std::move(v));
+  }
+}
+
+void CtaRunner::outOfBounds(const GlobalAccess &access) {
+  MemoryViolation v = violation(MemoryViolation::Kind::OutOfBounds, access.op,
+                                access.file, access.line);
+  v.index = access.index;
+  v.extent = access.extent;
+  if (const GlobalBuffer *base = launch.buffers.owner(access.base))
+    v.buffer = base->name;
+  launch.recordViolation(std::move(v));
+}
+
+void CtaRunner::countTile(bool evaluatesMask) {
+  ++(evaluatesMask ? tilesPartial : tilesFull);
+}
+
+void CtaRunner::uninitialisedShared(const char *op, const void *address,
+                                    unsigned bytes, const char *file,
+                                    unsigned line) {
+  MemoryViolation v =
+      violation(MemoryViolation::Kind::UninitialisedShared, op, file, line);
+  // The first all-poison 16-bit element, as ldmatrix tested.
+  const auto *p = static_cast<const unsigned char *>(address);
+  unsigned first = 0;
+  while (first + 2 < bytes &&
+         !(p[first] == kPoisonByte && p[first + 1] == kPoisonByte))
+    first += 2;
+  v.index = first;
+  v.extent = bytes;
+  launch.recordViolation(std::move(v));
+}
+
+MemoryViolation CtaRunner::violation(MemoryViolation::Kind kind,
+                                     const char *op, const char *file,
+                                     unsigned line) const {
+  MemoryViolation v;
+  v.kind = kind;
+  v.kernel = launch.config.kernelName;
+  v.cta = ctaid;
+  if (running)
+    v.thread = running->pub.tid;
+  v.accessor = op ? op : "?";
+  v.file = file ? file : "?";
+  v.line = line;
+  return v;
 }
 
 std::string CtaRunner::ctaPrefix() const {

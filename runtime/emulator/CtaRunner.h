@@ -12,6 +12,8 @@
 #ifndef ATTN_EMULATOR_CTARUNNER_H
 #define ATTN_EMULATOR_CTARUNNER_H
 
+#include "BufferMap.h"
+
 #include "attn/emu/Emulator.h"
 
 #include <boost/context/detail/fcontext.hpp>
@@ -34,14 +36,20 @@ struct LaunchState {
   /// Set by a fatal error: workers take no further CTAs.
   std::atomic<bool> aborted{false};
 
+  /// config.buffers, for memcheck's lookups.
+  BufferMap buffers;
+
   std::mutex resultMutex;
   LaunchResult result;
 
   LaunchState(const LaunchConfig &config, KernelEntry entry,
               const void *params, std::uint64_t numCtas)
-      : config(config), entry(entry), params(params), numCtas(numCtas) {}
+      : config(config), entry(entry), params(params), numCtas(numCtas),
+        buffers(config.buffers) {}
   /// Records one error (thread-safe).
   void recordError(std::string message);
+  /// Records one memory violation, also as an error (thread-safe).
+  void recordViolation(MemoryViolation violation);
 };
 
 class CtaRunner {
@@ -65,7 +73,14 @@ public:
                const char *file, unsigned line);
   void cpAsyncCommit();
   void cpAsyncWait(unsigned pendingGroups);
-  void globalAccess(std::size_t bytes, bool isStore);
+  /// Counts an in-bounds global access and, with memcheck, checks it against
+  /// the launch's buffers.
+  void globalAccess(const GlobalAccess &access);
+  /// Records an access outside the accessor's extent.
+  void outOfBounds(const GlobalAccess &access);
+  void countTile(bool evaluatesMask);
+  void uninitialisedShared(const char *op, const void *address,
+                           unsigned bytes, const char *file, unsigned line);
   /// Records an error attributed to the running thread; it keeps running.
   void threadError(const std::string &message);
   /// The running thread's state.
@@ -123,6 +138,9 @@ private:
   void release(unsigned first, unsigned count, unsigned mask);
 
   std::string ctaPrefix() const;
+  /// A violation by the running thread, filled with kernel, CTA and thread.
+  MemoryViolation violation(MemoryViolation::Kind kind, const char *op,
+                            const char *file, unsigned line) const;
   std::string threadName(const Fiber &fiber) const;
   static std::string site(const char *file, unsigned line);
   bool isShared(const void *address, std::size_t bytes) const;
@@ -156,6 +174,7 @@ private:
 
   std::uint64_t ctasCompleted = 0;
   std::uint64_t loads = 0, stores = 0, bytesRead = 0, bytesWritten = 0;
+  std::uint64_t tilesFull = 0, tilesPartial = 0;
 };
 
 /// Static shared memory one CTA may allocate in the emulator (above any real

@@ -47,23 +47,23 @@ void cpAsync(void *dst, const void *src, unsigned bytes, unsigned srcBytes,
 }
 void cpAsyncCommit() { runner().cpAsyncCommit(); }
 void cpAsyncWait(unsigned pendingGroups) { runner().cpAsyncWait(pendingGroups); }
-void globalAccess(const void *, std::size_t bytes, bool isStore) {
-  runner().globalAccess(bytes, isStore);
+void globalAccess(const GlobalAccess &access) {
+  runner().globalAccess(access);
 }
-void outOfBounds(const char *op, const void *base, long long index,
-                 long long extent, const char *file, unsigned line) {
-  char buffer[160];
-  std::snprintf(buffer, sizeof buffer,
-                "%s out of bounds at %s:%u: index %lld, extent %lld (base %p)",
-                op, file, line, index, extent, base);
-  runner().threadError(buffer);
+void outOfBounds(const GlobalAccess &access) { runner().outOfBounds(access); }
+void countTile(bool evaluatesMask) { runner().countTile(evaluatesMask); }
+void uninitialisedShared(const char *op, const void *address, unsigned bytes,
+                         const char *file, unsigned line) {
+  runner().uninitialisedShared(op, address, bytes, file, line);
 }
 void error(const char *message) { runner().threadError(message); }
 
+// In the order of Runtime's members.
 const Runtime kRuntime = {
-    kAbiVersion, current,       syncThreads,  syncWarp,
-    warpScratch, staticShared,  cpAsync,      cpAsyncCommit,
-    cpAsyncWait, globalAccess,  outOfBounds,  error,
+    kAbiVersion,  current,      syncThreads,   syncWarp,
+    warpScratch,  staticShared, cpAsync,       cpAsyncCommit,
+    cpAsyncWait,  globalAccess, outOfBounds,   countTile,
+    uninitialisedShared,        error,
 };
 
 std::string validate(const LaunchConfig &config, KernelEntry entry) {

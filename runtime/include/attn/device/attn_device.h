@@ -12,6 +12,7 @@
 
 #include "attn/device/config.h"
 #include "attn/device/convert.h"
+#include "attn/device/counters.h"
 #include "attn/device/fast_math.h"
 #include "attn/device/memory.h"
 #include "attn/device/mma.h"

@@ -100,55 +100,79 @@ template <int Pending> ATTN_DEVICE_FN void cp_async_wait() {
 #else
 
 namespace detail {
-inline void traceGlobal(const void *address, std::size_t bytes, bool isStore) {
+/// Reports an in-bounds access to the emulator when counters or memcheck
+/// asked for it (one predictable branch otherwise).
+inline void traceGlobal(const char *op, const void *base, int64_t index,
+                        int64_t extent, unsigned elementBytes, unsigned bytes,
+                        bool isStore, const char *file, unsigned line) {
   if (__builtin_expect(emu::detail::self().flags & emu::kTraceGlobalAccesses,
                        0))
-    emu::detail::rt().globalAccess(address, bytes, isStore);
+    emu::detail::rt().globalAccess(
+        {op, base, index, extent, elementBytes, bytes, isStore, file, line});
+}
+/// Reports an access outside [0, extent); always checked (a compare the
+/// accessor makes anyway), so an emulator run never touches memory a GPU run
+/// would fault on or silently corrupt.
+inline void outOfBounds(const char *op, const void *base, int64_t index,
+                        int64_t extent, unsigned elementBytes, bool isStore,
+                        const char *file, unsigned line) {
+  emu::detail::rt().outOfBounds({op, base, index, extent, elementBytes,
+                                 elementBytes, isStore, file, line});
 }
 } // namespace detail
 
 /// Loads ptr[index]; the caller guarantees 0 <= index < extent. Out of range
-/// is reported as a memcheck error and yields T{} without touching memory.
+/// is recorded as an out-of-bounds violation and yields T{} without touching
+/// memory.
 template <typename T>
 ATTN_DEVICE_FN T ld_global(const T *ptr, int64_t index, int64_t extent,
                            const char *file = __builtin_FILE(),
                            unsigned line = __builtin_LINE()) {
   if (__builtin_expect(index < 0 || index >= extent, 0)) {
-    emu::detail::rt().outOfBounds("ld_global", ptr, index, extent, file, line);
+    detail::outOfBounds("ld_global", ptr, index, extent, sizeof(T), false,
+                        file, line);
     return T{};
   }
-  detail::traceGlobal(ptr + index, sizeof(T), false);
+  detail::traceGlobal("ld_global", ptr, index, extent, sizeof(T), sizeof(T),
+                      false, file, line);
   return ptr[index];
 }
 /// Stores ptr[index] = value; the caller guarantees 0 <= index < extent. Out
-/// of range is reported as a memcheck error and the store is dropped.
+/// of range is recorded as an out-of-bounds violation and the store is
+/// dropped.
 template <typename T>
 ATTN_DEVICE_FN void st_global(T *ptr, int64_t index, int64_t extent, T value,
                               const char *file = __builtin_FILE(),
                               unsigned line = __builtin_LINE()) {
   if (__builtin_expect(index < 0 || index >= extent, 0)) {
-    emu::detail::rt().outOfBounds("st_global", ptr, index, extent, file, line);
+    detail::outOfBounds("st_global", ptr, index, extent, sizeof(T), true,
+                        file, line);
     return;
   }
-  detail::traceGlobal(ptr + index, sizeof(T), true);
+  detail::traceGlobal("st_global", ptr, index, extent, sizeof(T), sizeof(T),
+                      true, file, line);
   ptr[index] = value;
 }
 /// ptr[index] when 0 <= index < extent, else `fallback` (no access).
 template <typename T>
 ATTN_DEVICE_FN T ld_global_or(const T *ptr, int64_t index, int64_t extent,
-                              T fallback) {
+                              T fallback, const char *file = __builtin_FILE(),
+                              unsigned line = __builtin_LINE()) {
   if (index < 0 || index >= extent)
     return fallback;
-  detail::traceGlobal(ptr + index, sizeof(T), false);
+  detail::traceGlobal("ld_global_or", ptr, index, extent, sizeof(T),
+                      sizeof(T), false, file, line);
   return ptr[index];
 }
 /// Stores ptr[index] = value only when 0 <= index < extent.
 template <typename T>
 ATTN_DEVICE_FN void st_global_if(T *ptr, int64_t index, int64_t extent,
-                                 T value) {
+                                 T value, const char *file = __builtin_FILE(),
+                                 unsigned line = __builtin_LINE()) {
   if (index < 0 || index >= extent)
     return;
-  detail::traceGlobal(ptr + index, sizeof(T), true);
+  detail::traceGlobal("st_global_if", ptr, index, extent, sizeof(T),
+                      sizeof(T), true, file, line);
   ptr[index] = value;
 }
 
@@ -164,7 +188,8 @@ ATTN_DEVICE_FN void cp_async(void *smem, const T *gmem, int64_t index,
   static_assert(Bytes == 4 || Bytes == 8 || Bytes == 16,
                 "cp.async copies 4, 8 or 16 bytes");
   if (__builtin_expect(index < 0, 0)) {
-    emu::detail::rt().outOfBounds("cp_async", gmem, index, extent, file, line);
+    detail::outOfBounds("cp_async", gmem, index, extent, sizeof(T), false,
+                        file, line);
     return;
   }
   int64_t available = (extent - index) * static_cast<int64_t>(sizeof(T));
@@ -172,7 +197,8 @@ ATTN_DEVICE_FN void cp_async(void *smem, const T *gmem, int64_t index,
       available <= 0 ? 0u : (available >= Bytes ? Bytes : unsigned(available));
   const T *src = srcBytes ? gmem + index : gmem;
   if (srcBytes)
-    detail::traceGlobal(src, srcBytes, false);
+    detail::traceGlobal("cp_async", gmem, index, extent, sizeof(T), srcBytes,
+                        false, file, line);
   emu::detail::rt().cpAsync(smem, src, Bytes, srcBytes, file, line);
 }
 /// Closes the calling thread's current group of cp_async copies.

@@ -166,6 +166,14 @@ inline void ldmatrix(uint32_t (&d)[Count], const void *smem, const char *op,
     if (reinterpret_cast<std::uintptr_t>(smem) % 16 != 0)
       emu::detail::rt().error("ldmatrix row address is not 16-byte aligned");
     std::memcpy(rows[me.laneId], smem, 16);
+    // Shared memory starts as 0xFF bytes; an all-ones b16 element is a NaN
+    // no arithmetic produces, so it means "never written" (memcheck).
+    if (__builtin_expect(me.flags & emu::kMemcheck, 0))
+      for (int e = 0; e < 8; ++e)
+        if (rows[me.laneId][2 * e] == 0xff && rows[me.laneId][2 * e + 1] == 0xff) {
+          emu::detail::rt().uninitialisedShared(op, smem, 16, file, line);
+          break;
+        }
   }
   emu::detail::rt().syncWarp(0xffffffffu, op, file, line);
   unsigned g = me.laneId / 4, t = me.laneId % 4;

@@ -10,6 +10,12 @@
 // LaunchResult. A CTA that cannot continue (deadlock) is abandoned and the
 // launch stops scheduling further CTAs.
 //
+// Global accessors are always bounds-checked against the extent the kernel
+// passes them; LaunchConfig::memcheck adds checks against the launch's real
+// buffers and of shared-memory reads (docs/Emulator.md). Counters
+// (LaunchConfig::countGlobalAccesses, countTiles) are incremented by the
+// device-library primitives themselves.
+//
 // Kernels either live in the calling program (`launch(config, kernelFn,
 // args...)`) or in a shared object built from a CUDA source file
 // (KernelLibrary.h), launched through the type-erased `launchEntry`.
@@ -29,6 +35,17 @@
 
 namespace attn::emu {
 
+/// A global-memory allocation a launch uses. Memcheck checks every access
+/// against these; race checking ships them to its separate process.
+struct GlobalBuffer {
+  /// Names the buffer in diagnostics ("q", "o" ...).
+  std::string name;
+  void *data = nullptr;
+  std::size_t bytes = 0;
+  /// False for inputs: memcheck reports a store into them.
+  bool writable = true;
+};
+
 /// How to run one launch.
 struct LaunchConfig {
   /// Names the kernel in diagnostics.
@@ -44,6 +61,15 @@ struct LaunchConfig {
   std::size_t fiberStackBytes = 256 * 1024;
   /// Count global loads/stores (bytes) through the device-library accessors.
   bool countGlobalAccesses = false;
+  /// Count the KV tiles CTAs report through attn::device::count_tile.
+  bool countTiles = false;
+  /// Memcheck: every global access must also lie inside one of `buffers`
+  /// (when any are given) and must not store into a read-only one; ldmatrix
+  /// must not read never-written shared memory. Bounds against the
+  /// accessor's own extent are checked with or without it.
+  bool memcheck = false;
+  /// The launch's global allocations (memcheck, race checking).
+  std::vector<GlobalBuffer> buffers;
   /// Error messages kept in the result (all are counted).
   unsigned maxErrorMessages = 16;
 
@@ -54,6 +80,40 @@ struct LaunchConfig {
       : kernelName(std::move(kernelName)), grid(grid), block(block),
         dynamicSharedBytes(dynamicSharedBytes) {}
 };
+
+/// One memory-safety problem found in a launch.
+struct MemoryViolation {
+  enum class Kind {
+    /// The accessor's index is outside [0, extent) (always checked).
+    OutOfBounds,
+    /// In the accessor's extent but outside every buffer of the launch
+    /// (memcheck): a wrong extent, stride or base pointer.
+    OutsideBuffers,
+    /// A store into a buffer the launch declared read-only (memcheck).
+    ReadOnlyStore,
+    /// Shared memory read before anything was written there (memcheck).
+    UninitialisedShared,
+  };
+  Kind kind = Kind::OutOfBounds;
+  std::string kernel;
+  uint3 cta{}, thread{};
+  /// The device-library primitive ("ld_global", "cp_async", "ldmatrix_x4").
+  std::string accessor;
+  /// Elements relative to the tensor pointer the kernel passed (global
+  /// accesses), or bytes read (shared memory).
+  long long index = 0, extent = 0;
+  /// The launch buffer the pointer belongs to, if any.
+  std::string buffer;
+  std::string file;
+  unsigned line = 0;
+
+  /// One line: "kernel 'k' CTA (0,1,0) thread (3,0,0): ld_global index 70
+  /// outside extent 70 of 'k' at k.cu:12".
+  std::string describe() const;
+};
+
+/// Name of a violation kind ("out-of-bounds", "outside-buffers" ...).
+const char *kindName(MemoryViolation::Kind kind);
 
 /// What a launch did and what went wrong.
 struct LaunchResult {
@@ -66,6 +126,14 @@ struct LaunchResult {
   /// Global-memory traffic (only with LaunchConfig::countGlobalAccesses).
   std::uint64_t globalLoads = 0, globalStores = 0;
   std::uint64_t globalBytesRead = 0, globalBytesWritten = 0;
+  /// KV tiles the CTAs ran without / with the mask (only with
+  /// LaunchConfig::countTiles; reported by attn::device::count_tile).
+  std::uint64_t tilesFull = 0, tilesPartial = 0;
+  /// The first LaunchConfig::maxErrorMessages memory violations; each is
+  /// also one of `errors`.
+  std::vector<MemoryViolation> memoryViolations;
+  /// Number of memory violations, including those not kept.
+  std::uint64_t memoryViolationCount = 0;
 
   /// True iff the launch recorded no error.
   bool ok() const { return errorCount == 0; }

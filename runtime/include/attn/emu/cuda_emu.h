@@ -63,7 +63,7 @@ namespace attn::emu {
 
 /// Version of the kernel <-> emulator contract below. The emulator rejects a
 /// kernel built against another version instead of misreading its state.
-inline constexpr unsigned kAbiVersion = 1;
+inline constexpr unsigned kAbiVersion = 2;
 
 /// Bytes of per-warp scratch for one warp collective (shuffle slots, mma and
 /// ldmatrix fragments). Two such buffers alternate so that a lane running
@@ -73,8 +73,30 @@ inline constexpr unsigned kWarpScratchBytes = 2048;
 
 /// Bits of `ThreadState::flags`.
 enum ThreadFlags : unsigned {
-  /// Report every global access to `Runtime::globalAccess` (counters).
+  /// Report every global access to `Runtime::globalAccess` (counters and
+  /// memcheck's allocation checks).
   kTraceGlobalAccesses = 1u << 0,
+  /// Report every KV tile a CTA starts to `Runtime::countTile`.
+  kCountTiles = 1u << 1,
+  /// Memcheck's extra checks inside device-library primitives (reads of
+  /// never-written shared memory by ldmatrix).
+  kMemcheck = 1u << 2,
+};
+
+/// One global-memory access through a device-library accessor, as the
+/// accessor sees it: `index` and `extent` in elements of `elementBytes` bytes
+/// relative to `base`; `bytes` are actually moved (cp.async may move several
+/// elements, or none past the extent).
+struct GlobalAccess {
+  const char *op;       ///< accessor name: "ld_global", "cp_async" ...
+  const void *base;     ///< the tensor pointer the kernel passed
+  long long index;      ///< element index relative to `base`
+  long long extent;     ///< elements the kernel claims `base` has
+  unsigned elementBytes;
+  unsigned bytes;
+  bool isStore;
+  const char *file;     ///< call site in the kernel source
+  unsigned line;
 };
 
 /// What kernel code may read about the CUDA thread it runs as. Owned by the
@@ -115,11 +137,20 @@ struct Runtime {
   void (*cpAsyncCommit)();
   /// Lands all but the newest `pendingGroups` committed cp.async groups.
   void (*cpAsyncWait)(unsigned pendingGroups);
-  /// Counter hook: one global access of `bytes` bytes at `address`.
-  void (*globalAccess)(const void *address, std::size_t bytes, bool isStore);
-  /// Memcheck hook: an access outside `[0, extent)` elements of `base`.
-  void (*outOfBounds)(const char *op, const void *base, long long index,
-                      long long extent, const char *file, unsigned line);
+  /// Counter and memcheck hook: one in-bounds global access (only called
+  /// when the thread's flags have kTraceGlobalAccesses).
+  void (*globalAccess)(const GlobalAccess &access);
+  /// Bounds check (always on): an access outside `[0, extent)`; the
+  /// accessor skips it.
+  void (*outOfBounds)(const GlobalAccess &access);
+  /// Counter hook: the calling thread's CTA starts a KV tile (only called
+  /// with kCountTiles, by thread 0 of the CTA).
+  void (*countTile)(bool evaluatesMask);
+  /// Memcheck hook: `op` at `file:line` read `bytes` bytes of shared memory
+  /// at `address` that still hold the poison of CTA start.
+  void (*uninitialisedShared)(const char *op, const void *address,
+                              unsigned bytes, const char *file,
+                              unsigned line);
   /// Records an error for the current launch; the kernel keeps running.
   void (*error)(const char *message);
 };

@@ -1,0 +1,41 @@
+//===- counters.h - Device library: work counters --------------*- C++ -*-===//
+//
+// Hooks through which generated kernels tell the emulator what work they do,
+// so that `attn-run --counters` reports what the kernel actually executed
+// rather than what its loop bounds promise. Global bytes are counted inside
+// the memory accessors (memory.h); this header counts KV tiles.
+//
+// Under NVRTC every hook compiles to nothing, so instrumented kernels cost
+// nothing on a GPU.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_DEVICE_COUNTERS_H
+#define ATTN_DEVICE_COUNTERS_H
+
+#include "attn/device/config.h"
+
+namespace attn::device {
+
+/// Marks the start of one KV tile the CTA processes; `evaluatesMask` is true
+/// for a tile that runs the mask code (partial), false for one that runs
+/// without it (full). Skipped tiles are not marked.
+///
+/// Generated code calls it from every thread of the CTA (a CTA-uniform
+/// statement at the top of the tile's body); the emulator counts only thread
+/// (0,0,0)'s calls, so each CTA-tile is counted once whatever the block size.
+/// Thread 0 must therefore reach every call: emit it before any per-thread
+/// early exit that thread 0 could take.
+#if ATTN_DEVICE_CUDA
+ATTN_DEVICE_FN void count_tile(bool evaluatesMask) {}
+#else
+ATTN_DEVICE_FN void count_tile(bool evaluatesMask) {
+  const emu::ThreadState &me = emu::detail::self();
+  if (__builtin_expect(me.flags & emu::kCountTiles, 0) && me.linearTid == 0)
+    emu::detail::rt().countTile(evaluatesMask);
+}
+#endif
+
+} // namespace attn::device
+
+#endif // ATTN_DEVICE_COUNTERS_H
