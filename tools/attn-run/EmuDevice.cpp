@@ -1,8 +1,10 @@
-//===- EmuDevice.cpp - attn-run's bridge to the CPU emulator ---------------===//
+//===- EmuDevice.cpp - attn-run's bridge to the CPU emulator
+//---------------===//
 
 #include "EmuDevice.h"
 
 #include "attn/emu/KernelLibrary.h"
+#include "attn/emu/RaceCheck.h"
 
 #include <chrono>
 #include <cstdio>
@@ -12,8 +14,64 @@
 
 using namespace attn::run;
 
+namespace {
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+EmuViolation toEmuViolation(const attn::emu::MemoryViolation &v) {
+  EmuViolation out;
+  out.kind = attn::emu::kindName(v.kind);
+  out.kernel = v.kernel;
+  out.accessor = v.accessor;
+  out.buffer = v.buffer;
+  out.file = v.file;
+  out.line = v.line;
+  out.index = v.index;
+  out.extent = v.extent;
+  out.cta[0] = v.cta.x;
+  out.cta[1] = v.cta.y;
+  out.cta[2] = v.cta.z;
+  out.thread[0] = v.thread.x;
+  out.thread[1] = v.thread.y;
+  out.thread[2] = v.thread.z;
+  out.message = v.describe();
+  return out;
+}
+
+/// Runs the kernel again as OS threads under ThreadSanitizer, on copies of
+/// the buffers (the fiber run's results stay what --check compares).
+bool checkRaces(const std::string &path, const EmuLaunch &launch,
+                const attn::emu::LaunchConfig &config, EmuChecks &checks,
+                std::string *error) {
+  auto start = std::chrono::steady_clock::now();
+  auto executable = attn::emu::RaceExecutable::compile(
+      path, attn::emu::RaceBuildOptions(), error);
+  if (!executable)
+    return false;
+  attn::emu::RaceRunOptions options;
+  options.copyBack = false;
+  attn::emu::RaceCheckResult result;
+  if (!executable->run(launch.kernelName, launch.params, launch.paramBytes,
+                       config, options, result, error))
+    return false;
+  checks.raceSeconds = secondsSince(start);
+  if (!result.launch.ok()) {
+    *error =
+        "the kernel failed under the race checker:\n" + result.launch.message();
+    return false;
+  }
+  checks.raceReports = std::move(result.reports);
+  checks.dataRaces = result.dataRaces;
+  return true;
+}
+
+} // namespace
+
 bool attn::run::runOnEmulator(const EmuLaunch &launch, EmuTimes &times,
-                              std::string *error) {
+                              EmuChecks &checks, std::string *error) {
   std::string path = launch.keepSourcePath;
   bool temporary = path.empty();
   if (temporary) {
@@ -26,6 +84,15 @@ bool attn::run::runOnEmulator(const EmuLaunch &launch, EmuTimes &times,
     close(fd);
     path = name;
   }
+  // Removes the temporary source on every path out.
+  struct Cleanup {
+    const std::string &path;
+    bool active;
+    ~Cleanup() {
+      if (active)
+        std::remove(path.c_str());
+    }
+  } cleanup{path, temporary};
   {
     std::ofstream out(path);
     out << launch.source;
@@ -37,22 +104,40 @@ bool attn::run::runOnEmulator(const EmuLaunch &launch, EmuTimes &times,
   auto t0 = std::chrono::steady_clock::now();
   attn::emu::HostCompileOptions options;
   auto library = attn::emu::KernelLibrary::compile(path, options, error);
-  if (temporary)
-    std::remove(path.c_str());
   if (!library)
     return false;
   auto t1 = std::chrono::steady_clock::now();
   attn::emu::LaunchConfig config(
       launch.kernelName, dim3(launch.grid[0], launch.grid[1], launch.grid[2]),
       dim3(launch.block), launch.dynamicSmemBytes);
+  config.countGlobalAccesses = launch.counters;
+  config.countTiles = launch.counters;
+  config.memcheck = launch.memcheck;
+  for (const EmuBuffer &b : launch.buffers)
+    config.buffers.push_back({b.name, b.data, b.bytes, b.writable});
   attn::emu::LaunchResult result =
       library->launch(launch.kernelName, launch.params, config);
   auto t2 = std::chrono::steady_clock::now();
   times.compile = std::chrono::duration<double>(t1 - t0).count();
   times.launch = std::chrono::duration<double>(t2 - t1).count();
-  if (!result.ok()) {
+
+  checks.globalLoads = result.globalLoads;
+  checks.globalStores = result.globalStores;
+  checks.globalBytesRead = result.globalBytesRead;
+  checks.globalBytesWritten = result.globalBytesWritten;
+  checks.tilesFull = result.tilesFull;
+  checks.tilesPartial = result.tilesPartial;
+  checks.violationCount = result.memoryViolationCount;
+  for (const attn::emu::MemoryViolation &v : result.memoryViolations)
+    checks.violations.push_back(toEmuViolation(v));
+  // Under --memcheck violations are findings to report; anything else that
+  // went wrong (deadlocks, and violations without --memcheck) fails the run.
+  bool onlyViolations = result.errorCount == result.memoryViolationCount;
+  if (!result.ok() && !(launch.memcheck && onlyViolations)) {
     *error = "the emulated kernel failed:\n" + result.message();
     return false;
   }
+  if (launch.race)
+    return checkRaces(path, launch, config, checks, error);
   return true;
 }

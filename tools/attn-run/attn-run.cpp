@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "EmuDevice.h"
+#include "JitDevice.h"
 
 #include "attn/Codegen/CudaEmitter.h"
 #include "attn/Dialect/AttnDialect.h"
@@ -88,8 +89,11 @@ static cl::opt<std::string>
               cl::cat(runCategory));
 static cl::opt<std::string> deviceName("device",
                                        cl::desc("Device: ref (the float64 "
-                                                "interpreter) or emu (CUDA "
-                                                "on the CPU emulator)"),
+                                                "interpreter), emu (CUDA "
+                                                "on the CPU emulator), cuda "
+                                                "(a GPU, through the JIT "
+                                                "runtime) or auto (cuda if "
+                                                "a GPU is visible, else emu)"),
                                        cl::init("ref"), cl::cat(runCategory));
 static cl::opt<int64_t> blockM("block-m",
                                cl::desc("emu: Q-tile rows (threads per CTA) "
@@ -97,8 +101,9 @@ static cl::opt<int64_t> blockM("block-m",
                                cl::init(64), cl::cat(runCategory));
 static cl::opt<int64_t> blockN("block-n",
                                cl::desc("emu: KV-tile columns when attn-run "
-                                        "compiles Level 1 IR"),
-                               cl::init(64), cl::cat(runCategory));
+                                        "compiles Level 1 IR (0: the "
+                                        "attn-online heuristic)"),
+                               cl::init(0), cl::cat(runCategory));
 static cl::opt<std::string>
     layoutName("layout",
                cl::desc("emu: memory layout of q, k, v and o: bhsd "
@@ -107,8 +112,14 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     emitDebug("emit-debug",
               cl::desc("emu: deliberately broken kernels (drop-mask, "
-                       "kv-bound) to test that --check catches them"),
+                       "kv-bound, fragment-index) to test that --check "
+                       "catches them"),
               cl::init("none"), cl::cat(runCategory));
+static cl::opt<std::string>
+    kernelPath("path",
+               cl::desc("emu: kernel path: auto (tensor cores when the "
+                        "variant fits, else SIMT), simt or mma"),
+               cl::init("auto"), cl::cat(runCategory));
 static cl::opt<std::string>
     keepCuda("keep-cuda", cl::desc("emu: write the emitted CUDA to this file"),
              cl::cat(runCategory));
@@ -136,10 +147,30 @@ static cl::opt<std::string> loadDir("load",
 static cl::opt<bool>
     counters("counters",
              cl::desc("Print what the run did: KV tiles skipped, run "
-                      "without the mask (full) and with it (partial)"),
+                      "without the mask (full) and with it (partial); emu: "
+                      "also global bytes read and written"),
              cl::cat(runCategory));
+static cl::opt<bool>
+    memcheck("memcheck",
+             cl::desc("emu: check every global access against the buffers "
+                      "of the launch and shared-memory reads against what "
+                      "was written; report violations (exit 1)"),
+             cl::cat(runCategory));
+static cl::opt<bool>
+    race("race", cl::desc("emu: also run the kernel with one OS thread per "
+                          "CUDA thread under ThreadSanitizer; report data "
+                          "races (exit 1)"),
+         cl::cat(runCategory));
 static cl::opt<bool> json("json", cl::desc("Print one JSON object"),
                           cl::cat(runCategory));
+static cl::opt<bool>
+    bench("bench", cl::desc("Run through the JIT runtime and time the kernel "
+                            "(cuda: CUDA events, median of --bench-repeats; "
+                            "emu: no timing, the traffic counters)"),
+          cl::cat(runCategory));
+static cl::opt<int> benchRepeats("bench-repeats",
+                                 cl::desc("--bench: timed launches"),
+                                 cl::init(20), cl::cat(runCategory));
 
 //===----------------------------------------------------------------------===//
 // Helpers
@@ -218,12 +249,10 @@ static llvm::Expected<Type> parseDType(StringRef name, MLIRContext &ctx) {
 
 /// Checks --device: the reference interpreter and the CPU emulator.
 static llvm::Error checkDevice(StringRef name) {
-  if (name == "ref" || name == "emu")
+  if (name == "ref" || name == "emu" || name == "cuda" || name == "auto")
     return llvm::Error::success();
-  if (name == "cuda" || name == "auto")
-    return makeError("device '" + name +
-                     "' is not available yet; use 'ref' or 'emu'");
-  return makeError("unknown device '" + name + "'; use 'ref' or 'emu'");
+  return makeError("unknown device '" + name +
+                   "'; use 'ref', 'emu', 'cuda' or 'auto'");
 }
 
 //===----------------------------------------------------------------------===//
@@ -565,14 +594,22 @@ static uint64_t loadElement(const DeviceBuffer &b, int64_t offset) {
 /// `inputs`, and returns o (and lse).
 static llvm::Expected<std::vector<Tensor>>
 runEmu(func::FuncOp func, llvm::ArrayRef<Tensor> inputs,
-       const BoundShapes &shapes, attn::run::EmuTimes &times) {
+       const BoundShapes &shapes, attn::run::EmuTimes &times,
+       attn::run::EmuChecks &checks) {
   attn::codegen::CudaEmitOptions options;
   if (!attn::codegen::parseEmitDebug(emitDebug, options.debug))
     return makeError("unknown --emit-debug '" + emitDebug +
-                     "' (none, drop-mask, kv-bound)");
+                     "' (none, drop-mask, kv-bound, fragment-index)");
+  if (!attn::codegen::parseCudaPath(kernelPath, options.path))
+    return makeError("unknown --path '" + kernelPath + "' (auto, simt, mma)");
   auto kernel = attn::codegen::emitCudaKernel(func, options);
   if (failed(kernel))
     return makeError("the CUDA emitter failed on '@" + func.getSymName() + "'");
+  times.kernel = kernel->path + ", " + std::to_string(kernel->threads) +
+                 " threads, " + std::to_string(kernel->dynamicSmemBytes) +
+                 " B dynamic shared memory";
+  if (!kernel->fallbackReason.empty())
+    times.kernel += "; not on tensor cores: " + kernel->fallbackReason;
   if (layoutName != "bhsd" && layoutName != "bshd")
     return makeError("unknown --layout '" + layoutName + "' (bhsd, bshd)");
   bool bshd = layoutName == "bshd";
@@ -658,8 +695,23 @@ runEmu(func::FuncOp func, llvm::ArrayRef<Tensor> inputs,
   launch.block = static_cast<unsigned>(kernel->threads);
   launch.dynamicSmemBytes = static_cast<size_t>(kernel->dynamicSmemBytes);
   launch.keepSourcePath = keepCuda;
+  launch.paramBytes = params.size() * sizeof(uint64_t);
+  launch.counters = counters;
+  launch.memcheck = memcheck;
+  launch.race = race;
+  auto addBuffer = [&](const std::string &name, DeviceBuffer &b,
+                       bool writable) {
+    launch.buffers.push_back(
+        {name, b.data(), size_t(b.extent) * elementBytes(b.elementType),
+         writable});
+  };
+  for (unsigned a = 0; a < args.size(); ++a)
+    if (!args[a].shape.empty() || args[a].extent)
+      addBuffer(a < 3 ? qkv[a] : "c" + std::to_string(a - 3), args[a], false);
+  for (unsigned r = 0; r < outs.size(); ++r)
+    addBuffer(resultName(r), outs[r], true);
   std::string error;
-  if (Nq > 0 && !attn::run::runOnEmulator(launch, times, &error))
+  if (Nq > 0 && !attn::run::runOnEmulator(launch, times, checks, &error))
     return makeError(error);
 
   std::vector<Tensor> results;
@@ -677,7 +729,7 @@ runEmu(func::FuncOp func, llvm::ArrayRef<Tensor> inputs,
 
 /// The default --check tolerance of a device for the function's dtype.
 static double defaultTolerance(StringRef device, Type dtype) {
-  if (device != "emu")
+  if (device == "ref")
     return 1e-12;
   if (dtype.isF16())
     return 2e-3;
@@ -770,6 +822,12 @@ struct Report {
   attn::interp::Counters counters;
   /// emu only: seconds to build the kernel .so and to run the launch.
   double emuCompileSeconds = -1, emuLaunchSeconds = -1;
+  /// emu only: counters, memcheck and race-checker findings.
+  attn::run::EmuChecks emuChecks;
+  /// emu only: the emitted kernel in words.
+  std::string emuKernel;
+  /// --bench: the timing (cuda) or counters (emu), as text and JSON.
+  std::string benchSummary, benchJson;
 };
 
 /// `x` as a JSON number (`null` when not finite), `digits` significant.
@@ -804,6 +862,41 @@ static std::string jsonShape(llvm::ArrayRef<int64_t> shape) {
   return s + "]";
 }
 
+/// The emulator's counters (same names as the interpreter's where they mean
+/// the same), memcheck violations and race reports, as JSON members.
+static void printEmuChecksJson(const attn::run::EmuChecks &e,
+                               llvm::raw_ostream &os) {
+  if (counters)
+    os << ", \"counters\": {\"tiles_full\": " << e.tilesFull
+       << ", \"tiles_partial\": " << e.tilesPartial
+       << ", \"global_loads\": " << e.globalLoads
+       << ", \"global_stores\": " << e.globalStores
+       << ", \"global_bytes_read\": " << e.globalBytesRead
+       << ", \"global_bytes_written\": " << e.globalBytesWritten << "}";
+  if (memcheck) {
+    os << ", \"memcheck\": {\"violations\": " << e.violationCount
+       << ", \"reported\": [";
+    for (auto [i, v] : llvm::enumerate(e.violations))
+      os << (i ? ", " : "") << "{\"kind\": " << jsonString(v.kind)
+         << ", \"kernel\": " << jsonString(v.kernel) << ", \"cta\": ["
+         << v.cta[0] << ", " << v.cta[1] << ", " << v.cta[2]
+         << "], \"thread\": [" << v.thread[0] << ", " << v.thread[1] << ", "
+         << v.thread[2] << "], \"accessor\": " << jsonString(v.accessor)
+         << ", \"index\": " << v.index << ", \"extent\": " << v.extent
+         << ", \"buffer\": " << jsonString(v.buffer)
+         << ", \"file\": " << jsonString(v.file) << ", \"line\": " << v.line
+         << ", \"message\": " << jsonString(v.message) << "}";
+    os << "]}";
+  }
+  if (race) {
+    os << ", \"race\": {\"data_races\": " << e.dataRaces
+       << ", \"reports\": [";
+    for (auto [i, text] : llvm::enumerate(e.raceReports))
+      os << (i ? ", " : "") << jsonString(text);
+    os << "], \"seconds\": " << jsonNumber(e.raceSeconds, 3) << "}";
+  }
+}
+
 static void printJson(const Report &r, llvm::raw_ostream &os) {
   os << "{\"function\": " << jsonString(r.function)
      << ", \"device\": " << jsonString(r.device)
@@ -832,12 +925,16 @@ static void printJson(const Report &r, llvm::raw_ostream &os) {
        << ", \"tol\": " << jsonNumber(tolerance, 6)
        << ", \"pass\": " << (c.pass ? "true" : "false") << "}";
   os << "]";
-  if (counters) {
+  if (r.device == "emu")
+    printEmuChecksJson(r.emuChecks, os);
+  else if (counters) {
     const attn::interp::Counters &c = r.counters;
     os << ", \"counters\": {\"tiles_empty\": " << c.tilesEmpty
        << ", \"tiles_full\": " << c.tilesFull
        << ", \"tiles_partial\": " << c.tilesPartial << "}";
   }
+  if (!r.benchJson.empty())
+    os << ", \"bench\": " << r.benchJson;
   os << "}\n";
 }
 
@@ -852,6 +949,42 @@ static std::string formatCheck(const Comparison &c) {
   return "check " + c.name + ": rel_err=" + formatDouble("%.3e", c.relErr) +
          " tol=" + formatDouble("%.1e", tolerance) +
          (c.pass ? " PASS" : " FAIL");
+}
+
+/// The emulator's counters, memcheck violations and race reports, one
+/// section per line (the reports verbatim after their line).
+static void printEmuChecksSummary(const attn::run::EmuChecks &e,
+                                  llvm::raw_ostream &os) {
+  if (counters)
+    os << "counters: tiles_full=" << e.tilesFull
+       << " tiles_partial=" << e.tilesPartial
+       << " global_loads=" << e.globalLoads
+       << " global_stores=" << e.globalStores
+       << " global_bytes_read=" << e.globalBytesRead
+       << " global_bytes_written=" << e.globalBytesWritten << "\n";
+  if (memcheck) {
+    if (e.violationCount == 0)
+      os << "memcheck: clean\n";
+    else
+      os << "memcheck: " << e.violationCount << " violation"
+         << (e.violationCount == 1 ? "" : "s") << "\n";
+    for (const attn::run::EmuViolation &v : e.violations)
+      os << "  " << v.message << "\n";
+    if (e.violationCount > e.violations.size())
+      os << "  (" << e.violationCount - e.violations.size() << " more)\n";
+  }
+  if (race) {
+    if (e.raceReports.empty())
+      os << "race:     no data races (ThreadSanitizer, "
+         << formatDouble("%.1f", e.raceSeconds) << " s)\n";
+    else
+      os << "race:     " << e.raceReports.size()
+         << " ThreadSanitizer report" << (e.raceReports.size() == 1 ? "" : "s")
+         << ", " << e.dataRaces << " data race" << (e.dataRaces == 1 ? "" : "s")
+         << "\n";
+    for (const std::string &text : e.raceReports)
+      os << text;
+  }
 }
 
 static void printSummary(const Report &r, llvm::raw_ostream &os) {
@@ -878,10 +1011,16 @@ static void printSummary(const Report &r, llvm::raw_ostream &os) {
       os << " " << formatDouble("%.6g", value.data[j]);
     os << "\n";
   }
+  if (!r.emuKernel.empty())
+    os << "kernel:   " << r.emuKernel << "\n";
+  if (!r.benchSummary.empty())
+    os << r.benchSummary << "\n";
   if (r.emuCompileSeconds >= 0)
     os << "emu:      compile " << formatDouble("%.2f", r.emuCompileSeconds)
        << " s, launch " << formatDouble("%.3f", r.emuLaunchSeconds) << " s\n";
-  if (counters)
+  if (r.device == "emu")
+    printEmuChecksSummary(r.emuChecks, os);
+  else if (counters)
     os << "counters: tiles_empty=" << r.counters.tilesEmpty
        << " tiles_full=" << r.counters.tilesFull
        << " tiles_partial=" << r.counters.tilesPartial << "\n";
@@ -920,6 +1059,16 @@ static void registerEverything(DialectRegistry &registry) {
 static int runTool() {
   if (llvm::Error err = checkDevice(deviceName))
     return fail(std::move(err));
+  if ((memcheck || race) && deviceName != "emu")
+    return fail(std::string(memcheck ? "--memcheck" : "--race") +
+                " needs --device=emu");
+  // cuda, auto and --bench run through the JIT runtime library.
+  bool viaRuntime = deviceName == "cuda" || deviceName == "auto" || bench;
+  if (bench && deviceName == "ref")
+    return fail("--bench needs --device=emu, cuda or auto");
+  if (viaRuntime && (counters || memcheck || race))
+    return fail("--counters, --memcheck and --race need --device=emu without "
+                "--bench (--bench on emu prints the traffic counters)");
   DialectRegistry registry;
   registerEverything(registry);
   MLIRContext ctx(registry);
@@ -979,9 +1128,16 @@ static int runTool() {
 
   attn::interp::Counters runCounters;
   attn::run::EmuTimes emuTimes;
-  auto results = deviceName == "emu"
-                     ? runEmu(runFunc, *inputs, *shapes, emuTimes)
-                     : attn::interp::runFunction(runFunc, *inputs, &runCounters);
+  attn::run::EmuChecks emuChecks;
+  attn::run::JitRequest jitRequest{deviceName, blockM, blockN, layoutName,
+                                   bench, benchRepeats};
+  attn::run::JitReport jitReport;
+  auto results =
+      viaRuntime ? attn::run::runJit(*runModule, runFunc, *inputs,
+                                     shapes->sizes, jitRequest, jitReport)
+      : deviceName == "emu"
+          ? runEmu(runFunc, *inputs, *shapes, emuTimes, emuChecks)
+          : attn::interp::runFunction(runFunc, *inputs, &runCounters);
   if (!results)
     return fail("running '@" + funcName +
                 "': " + llvm::toString(results.takeError()));
@@ -992,13 +1148,20 @@ static int runTool() {
   Report report;
   report.function = funcName.str();
   report.device = deviceName;
+  if (viaRuntime) {
+    report.device = jitReport.device; // what auto resolved to
+    report.benchSummary = attn::run::benchSummary(jitReport);
+    report.benchJson = attn::run::benchJson(jitReport);
+  }
   report.dtype = typeString(elementTypeOf(refFunc.getArgumentTypes()[0]));
   report.sizes = shapes->sizes;
   report.seed = seed;
   report.counters = runCounters;
-  if (deviceName == "emu") {
+  if (deviceName == "emu" && !viaRuntime) {
     report.emuCompileSeconds = emuTimes.compile;
     report.emuLaunchSeconds = emuTimes.launch;
+    report.emuKernel = emuTimes.kernel;
+    report.emuChecks = std::move(emuChecks);
   }
   for (unsigned i = 0; i < refFunc.getNumArguments(); ++i)
     report.inputs.push_back({inputName(i), shapes->args[i]});
@@ -1022,7 +1185,10 @@ static int runTool() {
   llvm::outs().flush();
   bool allPass =
       llvm::all_of(report.checks, [](const Comparison &c) { return c.pass; });
-  return allPass ? 0 : 1;
+  // Memcheck violations and data races fail the run like a failed check.
+  const attn::run::EmuChecks &found = report.emuChecks;
+  bool clean = found.violationCount == 0 && found.raceReports.empty();
+  return allPass && clean ? 0 : 1;
 }
 
 int main(int argc, char **argv) {

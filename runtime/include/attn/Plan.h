@@ -1,0 +1,199 @@
+//===- Plan.h - a compiled attention variant, ready to launch ---*- C++ -*-===//
+//
+// A Plan is what the runtime's compile step produces: the variant's
+// signature (dtypes, ranks, static sizes, captures), the emitted kernel and
+// its launch shape, and the loaded artifact for one device (a cubin/PTX
+// module on `cuda`, a kernel shared object on `emu`). Running a plan takes
+// DLPack tensors: batch and sequence lengths are read from them at every
+// run and never cause a recompile. Inputs are validated before any launch.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_PLAN_H
+#define ATTN_PLAN_H
+
+#include "attn/Status.h"
+
+#include <dlpack/dlpack.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace attn {
+
+/// Where a plan runs.
+enum class DeviceKind {
+  /// `cuda` when a GPU is visible through the driver, else `emu` (with a
+  /// one-line notice on stderr). Resolved at compile time.
+  Auto,
+  /// A real GPU through the CUDA driver (libcuda.so.1, dlopen'ed).
+  Cuda,
+  /// The CPU emulator: the same CUDA source built as host C++.
+  Emu,
+};
+
+/// "auto", "cuda" or "emu".
+const char *deviceName(DeviceKind device);
+
+/// Parses "auto", "cuda" or "emu"; false for anything else.
+bool parseDevice(std::string_view text, DeviceKind &out);
+
+/// How one dimension of an argument is bound.
+struct DimSignature {
+  /// The static size from the IR's tensor type, or -1 when dynamic.
+  int64_t size = -1;
+  /// The named size the dimension equals: b, hq, hkv, nq, nk, d or dv;
+  /// empty when it is free (a capture dimension without `attn.dims`).
+  std::string symbol;
+};
+
+/// One argument or result of the variant.
+struct ArgumentSignature {
+  /// q, k, v, o, lse, or c<N> for capture N.
+  std::string name;
+  /// False for a scalar capture (passed by value).
+  bool isTensor = true;
+  /// Element type (float16, bfloat16, float32, int32, ...).
+  DLDataType dtype = {kDLFloat, 32, 1};
+  /// One entry per dimension (empty for a scalar).
+  std::vector<DimSignature> dims;
+};
+
+/// What a plan expects: inputs q, k, v, captures c0...; outputs o [, lse].
+struct Signature {
+  /// The variant's function name.
+  std::string function;
+  /// q, k, v, then the captures in order.
+  std::vector<ArgumentSignature> inputs;
+  /// o, then lse when the variant returns it.
+  std::vector<ArgumentSignature> outputs;
+  /// True when the variant returns lse.
+  bool hasLse() const { return outputs.size() > 1; }
+};
+
+/// The kernel a plan launches.
+struct KernelInfo {
+  /// The `extern "C" __global__` function.
+  std::string name;
+  /// The generated CUDA C++.
+  std::string source;
+  /// Query rows per CTA: grid (ceil(Nq / blockM), Hq, B).
+  int64_t blockM = 0;
+  /// Threads per CTA.
+  int64_t threads = 0;
+  /// Dynamic shared memory per CTA, in bytes.
+  int64_t dynamicSmemBytes = 0;
+  /// "simt" or "mma".
+  std::string path;
+  /// Why the tensor-core path was not taken (may be empty).
+  std::string fallbackReason;
+  /// cuda: the arch compiled for ("sm_90"); empty on emu.
+  std::string arch;
+  /// "cubin", "ptx" or "so" (emu).
+  std::string artifact;
+  /// Hex digest of the artifact's cache key.
+  std::string cacheKey;
+};
+
+/// A captured argument: a tensor, or a scalar passed by value.
+struct Capture {
+  /// The tensor; null for a scalar.
+  const DLTensor *tensor = nullptr;
+  /// The scalar's value (integer captures take it exactly).
+  double value = 0;
+
+  /// A tensor capture.
+  static Capture of(const DLTensor *t) { return Capture{t, 0}; }
+  /// A scalar capture.
+  static Capture scalar(double v) { return Capture{nullptr, v}; }
+};
+
+/// The tensors of one run. Layouts are free (strides honoured; BHSD and
+/// BSHD both work; strides == NULL means compact row-major).
+struct Arguments {
+  /// q [B, Hq, Nq, D], k [B, Hkv, Nk, D], v [B, Hkv, Nk, Dv].
+  const DLTensor *q = nullptr, *k = nullptr, *v = nullptr;
+  /// o [B, Hq, Nq, Dv], written.
+  DLTensor *o = nullptr;
+  /// lse [B, Hq, Nq] (float32), written when the variant returns it; may be
+  /// null, in which case the runtime writes it to a workspace it owns.
+  DLTensor *lse = nullptr;
+  /// One per capture of the variant, in order.
+  std::vector<Capture> captures;
+};
+
+/// How to run.
+struct RunOptions {
+  /// cuda: the CUstream to launch on (null: the default stream). The call
+  /// returns once the launch is queued, as a CUDA launch does.
+  void *stream = nullptr;
+  /// emu: count global loads and stores (reported in RunStats).
+  bool countGlobalAccesses = false;
+};
+
+/// What a run did.
+struct RunStats {
+  /// The device it ran on.
+  DeviceKind device = DeviceKind::Emu;
+  /// emu: CTAs completed and global traffic (with countGlobalAccesses).
+  uint64_t ctas = 0, globalLoads = 0, globalStores = 0;
+  /// emu: bytes moved through the device library's accessors.
+  uint64_t globalBytesRead = 0, globalBytesWritten = 0;
+};
+
+/// Timing of repeated launches (cuda only).
+struct BenchResult {
+  /// Median and minimum kernel time over the repeats, in milliseconds
+  /// (CUDA events around each launch).
+  double medianMs = 0, minMs = 0;
+  /// Timed launches (after one warm-up launch).
+  int repeats = 0;
+};
+
+namespace detail {
+struct PlanImpl;
+} // namespace detail
+
+/// A compiled variant for one device. Cheap to copy (shared); thread-safe to
+/// run concurrently on different tensors.
+class Plan {
+public:
+  /// Checks `args` against the signature without launching: dtypes, ranks,
+  /// sizes that contradict the variant or each other, GQA head counts, null
+  /// or misaligned pointers, the tensors' device. The error names the
+  /// tensor and dimension.
+  Status validate(const Arguments &args) const;
+  /// Validates, then launches the kernel. On emu the call returns when the
+  /// kernel has finished; on cuda when it is queued on `options.stream`.
+  Status run(const Arguments &args, const RunOptions &options = {},
+             RunStats *stats = nullptr) const;
+  /// cuda: one warm-up launch, then `repeats` launches each timed with CUDA
+  /// events; emu: an error (the emulator's wall time says nothing about a
+  /// GPU's).
+  Expected<BenchResult> benchmark(const Arguments &args, int repeats,
+                                  const RunOptions &options = {}) const;
+
+  /// The device the plan runs on (never Auto).
+  DeviceKind device() const;
+  /// The variant's arguments and results.
+  const Signature &signature() const;
+  /// The kernel and its launch shape.
+  const KernelInfo &kernel() const;
+
+  /// Wraps an implementation (used by the runtime).
+  explicit Plan(std::shared_ptr<const detail::PlanImpl> impl)
+      : impl(std::move(impl)) {}
+
+private:
+  std::shared_ptr<const detail::PlanImpl> impl;
+};
+
+/// A dtype's name as attn spells it in messages ("float16", "int32").
+std::string dtypeName(DLDataType dtype);
+
+} // namespace attn
+
+#endif // ATTN_PLAN_H

@@ -1,0 +1,164 @@
+//===- Runtime.h - attn's JIT runtime for C++ hosts -------------*- C++ -*-===//
+//
+// Compiles attention variants (MLIR in the attn dialect) into launch plans
+// and runs them with DLPack tensors on a GPU (`cuda`) or the CPU emulator
+// (`emu`):
+//
+//   attn::Runtime &rt = attn::Runtime::global();
+//   attn::Expected<attn::Plan> plan = rt.compileFile("causal.mlir");
+//   if (!plan) { std::cerr << plan.message() << "\n"; return 1; }
+//   attn::Status s = plan->run({&q, &k, &v, &o});
+//
+// Compiles are cached in memory (a repeated compile of the same text and
+// options is a hash and a map lookup) and on disk (docs/Runtime.md: layout,
+// keys, environment variables). The MLIR compiler is loaded only when a
+// cache misses, so a warm process never pays for it. Compiling from an
+// in-memory mlir::ModuleOp is in attn/RuntimeMLIR.h.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_RUNTIME_H
+#define ATTN_RUNTIME_H
+
+#include "attn/Plan.h"
+#include "attn/Status.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace attn {
+
+/// What to compile, and for which device. Everything here is part of the
+/// specialisation key; batch and sequence lengths are not (they are read
+/// from the tensors at each run).
+struct CompileOptions {
+  /// The device; Auto is resolved when compiling.
+  DeviceKind device = DeviceKind::Auto;
+  /// The function to compile; empty: the module's only public func.func.
+  std::string entry;
+  /// Q-tile rows (attn-tile block-m) used when the input is Level 1 IR.
+  int64_t blockM = 64;
+  /// KV-tile columns (attn-online tile-n); 0: attn-online's heuristic.
+  int64_t blockN = 0;
+  /// Element type of q, k, v and o: "f16", "bf16", "f32"; empty: as in IR.
+  std::string dtype;
+  /// Emitter path: "auto" (tensor cores when the variant allows), "simt"
+  /// or "mma".
+  std::string kernelPath = "auto";
+  /// cuda: target arch ("sm_80", "sm_90", ...); empty: the running GPU's.
+  std::string arch;
+};
+
+/// Where the runtime keeps things. Defaults come from the environment.
+struct RuntimeConfig {
+  /// The disk cache: $ATTN_CACHE_DIR, else $XDG_CACHE_HOME/attn, else
+  /// $HOME/.cache/attn.
+  std::string cacheDir;
+  /// False: cache in memory only.
+  bool diskCache = true;
+  /// Where to dump generated .cu (and .ptx) files: $ATTN_DUMP_DIR; empty:
+  /// no dumps.
+  std::string dumpDir;
+  /// The emu device's host C++ compiler (found on PATH).
+  std::string hostCompiler = "clang++-22";
+  /// Notices and warnings (one line each); default: stderr.
+  std::function<void(const std::string &)> diagnostic;
+
+  /// The defaults, read from the environment.
+  static RuntimeConfig fromEnvironment();
+};
+
+/// Counters of what the runtime did, for tests and benchmarks.
+struct RuntimeStats {
+  /// compile*() calls, and those answered from the in-memory cache.
+  uint64_t compiles = 0, memoryHits = 0;
+  /// Plans (MLIR → kernel) read from disk, and MLIR compiles run.
+  uint64_t planDiskHits = 0, frontendRuns = 0;
+  /// Artifacts (cubin/PTX/kernel .so) read from disk, and built: NVRTC
+  /// runs and host-compiler runs.
+  uint64_t artifactDiskHits = 0, nvrtcRuns = 0, hostCompilerRuns = 0;
+  /// Disk entries that failed their check (corrupt, truncated) and were
+  /// rebuilt; writes that failed.
+  uint64_t corruptEntries = 0, diskWriteFailures = 0;
+};
+
+namespace detail {
+struct BufferImpl;
+class RuntimeImpl;
+} // namespace detail
+
+/// Memory on a device (cuda: cuMemAlloc; emu: host memory), freed when the
+/// last copy goes. For hosts without a CUDA runtime of their own.
+class Buffer {
+public:
+  /// An empty buffer.
+  Buffer() = default;
+  /// The device address (a host address on emu).
+  void *data() const;
+  /// Size in bytes.
+  std::size_t size() const;
+  /// The DLPack device the memory lives on.
+  DLDevice dlDevice() const;
+  /// Copies `bytes` from host memory at `src` to offset `offset`.
+  Status copyFromHost(const void *src, std::size_t bytes,
+                      std::size_t offset = 0);
+  /// Copies `bytes` at offset `offset` to host memory at `dst`.
+  Status copyToHost(void *dst, std::size_t bytes, std::size_t offset = 0) const;
+
+  /// Wraps an implementation (used by the runtime).
+  explicit Buffer(std::shared_ptr<detail::BufferImpl> impl)
+      : impl(std::move(impl)) {}
+
+private:
+  std::shared_ptr<detail::BufferImpl> impl;
+};
+
+/// The JIT runtime: compiles variants into plans and caches them.
+/// Thread-safe.
+class Runtime {
+public:
+  /// A runtime with `config`.
+  explicit Runtime(RuntimeConfig config = RuntimeConfig::fromEnvironment());
+  ~Runtime();
+  Runtime(const Runtime &) = delete;
+  Runtime &operator=(const Runtime &) = delete;
+
+  /// The process's runtime, configured from the environment.
+  static Runtime &global();
+
+  /// Compiles the variant in the file at `path`.
+  Expected<Plan> compileFile(const std::string &path,
+                             const CompileOptions &options = {});
+  /// Compiles the variant in `mlir` (named `bufferName` in diagnostics).
+  Expected<Plan> compileText(std::string_view mlir,
+                             const CompileOptions &options = {},
+                             std::string_view bufferName = "<text>");
+
+  /// The device `device` resolves to here: Auto becomes Cuda when a GPU is
+  /// usable, else Emu (with a notice, once per process); Cuda fails with
+  /// the reason when no GPU is usable.
+  Expected<DeviceKind> resolveDevice(DeviceKind device);
+  /// Allocates `bytes` on `device` (Auto resolved as above).
+  Expected<Buffer> allocate(DeviceKind device, std::size_t bytes);
+
+  /// What the runtime has done so far.
+  RuntimeStats stats() const;
+  /// The configuration in use.
+  const RuntimeConfig &config() const;
+  /// False once the disk cache has been found unwritable (memory only).
+  bool diskCacheUsable() const;
+
+  /// The implementation (for the MLIR entry points of RuntimeMLIR.h).
+  detail::RuntimeImpl &implementation() { return *impl; }
+
+private:
+  std::unique_ptr<detail::RuntimeImpl> impl;
+};
+
+} // namespace attn
+
+#endif // ATTN_RUNTIME_H

@@ -1,0 +1,73 @@
+//===- EmuBackend.cpp - plans on the CPU emulator -------------------------===//
+
+#include "EmuBackend.h"
+
+#include "attn/emu/KernelLibrary.h"
+
+#include <mutex>
+
+using namespace attn;
+using namespace attn::jit;
+
+struct attn::jit::EmuKernel {
+  std::unique_ptr<attn::emu::KernelLibrary> library;
+};
+
+std::string attn::jit::emuCompilerFlags() {
+  std::string flags;
+  for (const std::string &f : attn::emu::HostCompileOptions().flags)
+    flags += (flags.empty() ? "" : " ") + f;
+  return flags;
+}
+
+Expected<std::shared_ptr<EmuKernel>>
+attn::jit::buildEmuKernel(const std::string &sourcePath,
+                          const EmuBuildOptions &options) {
+  attn::emu::HostCompileOptions host;
+  host.compiler = options.compiler;
+  host.includeDirs = {options.includeDir};
+  host.outputPath = options.outputPath;
+  std::string error;
+  auto library = attn::emu::KernelLibrary::compile(sourcePath, host, &error);
+  if (!library)
+    return Status::error(error);
+  return std::make_shared<EmuKernel>(EmuKernel{std::move(library)});
+}
+
+Expected<std::shared_ptr<EmuKernel>>
+attn::jit::loadEmuKernel(const std::string &path) {
+  std::string error;
+  auto library = attn::emu::KernelLibrary::load(path, &error);
+  if (!library)
+    return Status::error(error);
+  return std::make_shared<EmuKernel>(EmuKernel{std::move(library)});
+}
+
+Status attn::jit::launchEmu(const EmuKernel &kernel, const EmuLaunch &launch,
+                            RunStats *stats) {
+  attn::emu::LaunchConfig config(
+      launch.kernelName, dim3(launch.grid[0], launch.grid[1], launch.grid[2]),
+      dim3(launch.threads), launch.dynamicSmemBytes);
+  config.countGlobalAccesses = launch.countGlobalAccesses;
+  // One launch at a time: each already spreads its CTAs over every core,
+  // and the emulator's documentation promises nothing about concurrent
+  // launches.
+  static std::mutex mutex;
+  attn::emu::LaunchResult result;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    result = kernel.library->launch(launch.kernelName, launch.params, config);
+  }
+  if (stats) {
+    stats->device = DeviceKind::Emu;
+    stats->ctas = result.ctasCompleted;
+    stats->globalLoads = result.globalLoads;
+    stats->globalStores = result.globalStores;
+    stats->globalBytesRead = result.globalBytesRead;
+    stats->globalBytesWritten = result.globalBytesWritten;
+  }
+  if (!result.ok())
+    return Status::error("the kernel '" + launch.kernelName +
+                         "' failed on the emulator:\n" + result.message());
+  return Status::success();
+}

@@ -1,0 +1,546 @@
+//===- Runtime.cpp - compiling variants into plans, with caches -----------===//
+
+#include "RuntimeImpl.h"
+
+#include "CudaDriver.h"
+#include "EmbeddedHeaders.h"
+#include "HostInfo.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+
+using namespace attn;
+using namespace attn::detail;
+using namespace attn::jit;
+
+//===----------------------------------------------------------------------===//
+// Configuration
+//===----------------------------------------------------------------------===//
+
+namespace {
+std::string env(const char *name) {
+  const char *value = std::getenv(name);
+  return value ? value : "";
+}
+
+/// Writes `contents` to `path` through a temporary file and a rename.
+bool writeFileAtomically(const std::string &path, std::string_view contents) {
+  std::string temp = path + ".tmp-XXXXXX";
+  int fd = ::mkstemp(temp.data());
+  if (fd < 0)
+    return false;
+  bool ok = ::write(fd, contents.data(), contents.size()) ==
+            static_cast<ssize_t>(contents.size());
+  ok = ::close(fd) == 0 && ok;
+  if (ok && ::rename(temp.c_str(), path.c_str()) == 0)
+    return true;
+  ::unlink(temp.c_str());
+  return false;
+}
+
+/// Removes `dir` and everything below it (only used on directories the
+/// runtime created itself).
+void removeTree(const std::string &dir) {
+  if (DIR *d = ::opendir(dir.c_str())) {
+    while (dirent *e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name == "." || name == "..")
+        continue;
+      std::string path = dir + "/" + name;
+      struct stat st;
+      if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        removeTree(path);
+      else
+        ::unlink(path.c_str());
+    }
+    ::closedir(d);
+  }
+  ::rmdir(dir.c_str());
+}
+
+/// The archs attn compiles cubins for (attn::codegen::lookupCudaArch).
+bool knownArch(const std::string &arch) {
+  for (const char *name : {"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"})
+    if (arch == name)
+      return true;
+  return false;
+}
+
+/// Auto without a GPU says so once per process, not once per compile.
+std::atomic<bool> autoNoticeGiven{false};
+} // namespace
+
+RuntimeConfig RuntimeConfig::fromEnvironment() {
+  RuntimeConfig c;
+  if (std::string dir = env("ATTN_CACHE_DIR"); !dir.empty())
+    c.cacheDir = dir;
+  else if (std::string xdg = env("XDG_CACHE_HOME"); !xdg.empty())
+    c.cacheDir = xdg + "/attn";
+  else if (std::string home = env("HOME"); !home.empty())
+    c.cacheDir = home + "/.cache/attn";
+  c.diskCache = !c.cacheDir.empty();
+  c.dumpDir = env("ATTN_DUMP_DIR");
+  return c;
+}
+
+//===----------------------------------------------------------------------===//
+// RuntimeImpl
+//===----------------------------------------------------------------------===//
+
+BufferImpl::~BufferImpl() { std::free(host); }
+
+RuntimeImpl::RuntimeImpl(RuntimeConfig config)
+    : cfg(std::move(config)),
+      cache(cfg.cacheDir, cfg.diskCache,
+            [this](const std::string &line) { diagnose(line); }) {}
+
+RuntimeImpl::~RuntimeImpl() {
+  if (!privateDir.empty())
+    removeTree(privateDir);
+}
+
+void RuntimeImpl::diagnose(const std::string &line) const {
+  if (cfg.diagnostic)
+    cfg.diagnostic(line);
+  else
+    std::cerr << line << std::endl;
+}
+
+RuntimeStats RuntimeImpl::stats() const {
+  RuntimeStats s;
+  s.compiles = counters.compiles;
+  s.memoryHits = counters.memoryHits;
+  s.planDiskHits = counters.planDiskHits;
+  s.frontendRuns = counters.frontendRuns;
+  s.artifactDiskHits = counters.artifactDiskHits;
+  s.nvrtcRuns = counters.nvrtcRuns;
+  s.hostCompilerRuns = counters.hostCompilerRuns;
+  s.corruptEntries = counters.corruptEntries;
+  s.diskWriteFailures = counters.diskWriteFailures;
+  return s;
+}
+
+Expected<DeviceKind> RuntimeImpl::resolveDevice(DeviceKind device) {
+  if (device == DeviceKind::Emu)
+    return DeviceKind::Emu;
+  const cuda::GpuInfo *gpu = nullptr;
+  std::string why;
+  if (cuda::loadDriver(&gpu, &why))
+    return DeviceKind::Cuda;
+  if (device == DeviceKind::Cuda)
+    return Status::error("device cuda: " + why);
+  if (!autoNoticeGiven.exchange(true))
+    diagnose("attn: note: no usable GPU (" + why +
+             "); device auto runs on the CPU emulator (emu)");
+  return DeviceKind::Emu;
+}
+
+Expected<Target> RuntimeImpl::resolveTarget(const CompileOptions &options) {
+  auto device = resolveDevice(options.device);
+  if (!device)
+    return device.status();
+  Target t;
+  t.device = *device;
+  if (t.device == DeviceKind::Emu)
+    return t;
+  const cuda::GpuInfo *gpu = nullptr;
+  std::string why;
+  cuda::loadDriver(&gpu, &why);
+  int cc = gpu->major * 10 + gpu->minor;
+  std::string running = "sm_" + std::to_string(cc);
+  if (!options.arch.empty()) {
+    if (!knownArch(options.arch))
+      return Status::error("unknown arch '" + options.arch +
+                           "' (attn supports sm_80, sm_86, sm_89, sm_90, "
+                           "sm_90a)");
+    t.arch = options.arch;
+    // A cubin only for the GPU it will run on; PTX (JIT-compiled by the
+    // driver) for any other arch asked for.
+    t.cubin = options.arch == running ||
+              (options.arch == "sm_90a" && running == "sm_90");
+    return t;
+  }
+  if (knownArch(running)) {
+    t.arch = running;
+    t.cubin = true;
+  } else if (cc > 90) {
+    // Newer than any arch attn knows: PTX for the newest, which the driver
+    // compiles for the GPU.
+    t.arch = "sm_90";
+    t.cubin = false;
+  } else {
+    return Status::error("GPU " + std::to_string(gpu->ordinal) + " (" +
+                         gpu->name + ") is " + running +
+                         "; attn's kernels need sm_80 or newer");
+  }
+  return t;
+}
+
+void RuntimeImpl::write(const std::string &path, const Digest &key,
+                        std::string_view payload) {
+  if (cache.writable() && !cache.write(path, key, payload))
+    ++counters.diskWriteFailures;
+}
+
+void RuntimeImpl::dump(const std::string &name, std::string_view contents) {
+  if (cfg.dumpDir.empty())
+    return;
+  if (makeDirectories(cfg.dumpDir) != 0 ||
+      !writeFileAtomically(cfg.dumpDir + "/" + name, contents))
+    diagnose("attn: warning: cannot write '" + cfg.dumpDir + "/" + name +
+             "' (ATTN_DUMP_DIR)");
+}
+
+Expected<PlanSpec> RuntimeImpl::obtainSpec(std::string_view text,
+                                           std::string_view bufferName,
+                                           const FrontendOptions &options,
+                                           const Frontend *frontend,
+                                           const Digest &key) {
+  std::string path = cache.entryPath("plan", key, ".plan");
+  std::string payload;
+  PlanSpec spec;
+  switch (cache.read(path, key, &payload)) {
+  case CacheRead::Hit:
+    if (deserializePlanSpec(payload, &spec)) {
+      ++counters.planDiskHits;
+      return spec;
+    }
+    ++counters.corruptEntries;
+    break;
+  case CacheRead::Corrupt:
+    ++counters.corruptEntries;
+    break;
+  case CacheRead::Miss:
+    break;
+  }
+  ++counters.frontendRuns;
+  std::string error;
+  bool ok;
+  if (frontend) {
+    ok = (*frontend)(options, &spec, &error);
+  } else {
+    const CompilerApi *api = findCompiler(&error);
+    ok = api && api->compileText(text, bufferName, options, &spec, &error);
+  }
+  if (!ok)
+    return Status::error(error);
+  write(path, key, serializePlanSpec(spec));
+  return spec;
+}
+
+std::string RuntimeImpl::headerDirectory(std::string *error) {
+  if (!headersDir.empty())
+    return headersDir;
+  auto materialize = [](const std::string &dir) {
+    for (const HeaderFile &h : embeddedHeaders()) {
+      std::string path = dir + "/" + h.name, existing;
+      if (readFile(path, &existing) && existing == h.contents)
+        continue;
+      if (makeDirectories(path.substr(0, path.rfind('/'))) != 0 ||
+          !writeFileAtomically(path, h.contents))
+        return false;
+    }
+    return true;
+  };
+  // Shared by every process using the cache: the digest names the contents.
+  if (cache.writable()) {
+    std::string dir =
+        cache.root() + "/v1/include/" + embeddedHeadersDigest().hex();
+    if (materialize(dir))
+      return headersDir = dir;
+  }
+  if (privateDir.empty()) {
+    const char *tmp = std::getenv("TMPDIR");
+    std::string pattern =
+        std::string(tmp && *tmp ? tmp : "/tmp") + "/attn-runtime-XXXXXX";
+    if (!::mkdtemp(pattern.data())) {
+      *error = std::string("cannot create a temporary directory: ") +
+               std::strerror(errno);
+      return "";
+    }
+    privateDir = pattern;
+  }
+  if (!materialize(privateDir + "/include")) {
+    *error =
+        "cannot write the device-library headers under '" + privateDir + "'";
+    return "";
+  }
+  return headersDir = privateDir + "/include";
+}
+
+Status RuntimeImpl::buildEmu(PlanImpl &plan) {
+  KernelInfo &kernel = plan.spec.kernel;
+  std::string error;
+  std::string compiler = hostCompilerIdentity(cfg.hostCompiler, cache, &error);
+  if (compiler.empty())
+    return Status::error(error);
+  EmuKeyInputs inputs{
+      kernel.source,      embeddedHeadersDigest(), compiler,
+      emuCompilerFlags(), emulatorFingerprint(),   cpuIdentity()};
+  Digest key = emuArtifactKey(inputs);
+  kernel.artifact = "so";
+  kernel.cacheKey = key.hex();
+  std::string path = cache.entryPath("emu", key, ".so");
+  if (cache.enabled()) {
+    std::string file;
+    size_t size;
+    if (readFile(path, &file)) {
+      if (checkEntry(file, key, &size)) {
+        auto loaded = loadEmuKernel(path);
+        if (loaded) {
+          ++counters.artifactDiskHits;
+          plan.emu = *loaded;
+          return Status::success();
+        }
+      }
+      ++counters.corruptEntries;
+    }
+  }
+  std::string include = headerDirectory(&error);
+  if (include.empty())
+    return Status::error(error);
+  // The source goes next to the entry (or into the private directory).
+  std::string source = cache.writable() ? cache.temporaryPath(path) : "";
+  std::string output = cache.writable() ? cache.temporaryPath(path) : "";
+  if (source.empty()) {
+    source = privateDir.empty() ? "" : privateDir + "/kernel-XXXXXX";
+    if (source.empty()) {
+      const char *tmp = std::getenv("TMPDIR");
+      source = std::string(tmp && *tmp ? tmp : "/tmp") + "/attn-kernel-XXXXXX";
+    }
+    int fd = ::mkstemp(source.data());
+    if (fd < 0)
+      return Status::error(std::string("cannot create a kernel source file: ") +
+                           std::strerror(errno));
+    ::close(fd);
+  }
+  bool written = writeFileAtomically(source, kernel.source);
+  ++counters.hostCompilerRuns;
+  auto built = written
+                   ? buildEmuKernel(source, {cfg.hostCompiler, include, output})
+                   : Expected<std::shared_ptr<EmuKernel>>(
+                         Status::error("cannot write '" + source + "'"));
+  ::unlink(source.c_str());
+  if (!built) {
+    if (!output.empty())
+      ::unlink(output.c_str());
+    return built.status();
+  }
+  if (!output.empty() && !cache.commitFile(output, path, key))
+    ++counters.diskWriteFailures;
+  plan.emu = *built;
+  return Status::success();
+}
+
+Status RuntimeImpl::buildCuda(PlanImpl &plan, const Target &target) {
+  KernelInfo &kernel = plan.spec.kernel;
+  const cuda::GpuInfo *gpu = nullptr;
+  std::string error;
+  if (!cuda::loadDriver(&gpu, &error))
+    return Status::error("device cuda: " + error);
+  CudaKeyInputs inputs;
+  inputs.source = kernel.source;
+  inputs.headersDigest = embeddedHeadersDigest();
+  inputs.arch = target.arch;
+  inputs.cubin = target.cubin;
+  // The wrapper's options live in codegen (in the compiler fingerprint).
+  inputs.options = std::string("nvrtc-wrapper ") + compilerFingerprint();
+  inputs.nvrtc = nvrtcIdentity();
+  Digest key = cudaArtifactKey(inputs);
+  kernel.arch = target.arch;
+  kernel.artifact = target.cubin ? "cubin" : "ptx";
+  kernel.cacheKey = key.hex();
+  std::string ext = target.cubin ? ".cubin" : ".ptx";
+  std::string path = cache.entryPath("cuda", key, ext);
+  std::string image;
+  CacheRead read = cache.read(path, key, &image);
+  if (read == CacheRead::Hit) {
+    ++counters.artifactDiskHits;
+  } else {
+    if (read == CacheRead::Corrupt)
+      ++counters.corruptEntries;
+    const CompilerApi *api = findCompiler(&error);
+    if (!api)
+      return Status::error(error);
+    CudaCompileRequest request;
+    request.source = kernel.source;
+    request.programName = kernel.name + ".cu";
+    request.arch = target.arch;
+    request.cubin = target.cubin;
+    request.headers = &embeddedHeaders();
+    std::string log;
+    ++counters.nvrtcRuns;
+    if (!api->compileCuda(request, &image, &log, &error))
+      return Status::error(error);
+    write(path, key, image);
+  }
+  dump(kernel.name + "-" + kernel.cacheKey.substr(0, 8) + ext, image);
+  auto module = loadCudaModule(image, kernel.name, kernel.dynamicSmemBytes);
+  if (!module)
+    return module.status();
+  plan.cuda = *module;
+  plan.ordinal = gpu->ordinal;
+  return Status::success();
+}
+
+Expected<Plan> RuntimeImpl::compile(std::string_view text,
+                                    std::string_view bufferName,
+                                    const CompileOptions &options,
+                                    const Frontend *frontend) {
+  ++counters.compiles;
+  auto target = resolveTarget(options);
+  if (!target)
+    return target.status();
+  Digest key = memoryKey(text, options, *target);
+  auto lookup = [&]() -> std::shared_ptr<const PlanImpl> {
+    std::lock_guard<std::mutex> lock(mapMutex);
+    auto it = plans.find(key);
+    return it == plans.end() ? nullptr : it->second;
+  };
+  if (auto hit = lookup()) {
+    ++counters.memoryHits;
+    return Plan(hit);
+  }
+  std::lock_guard<std::mutex> compiling(compileMutex);
+  if (auto hit = lookup()) { // another thread compiled it meanwhile
+    ++counters.memoryHits;
+    return Plan(hit);
+  }
+  FrontendOptions frontOptions = frontendOptions(options, *target);
+  Digest pkey = planKey(text, frontOptions, compilerFingerprint(),
+                        embeddedHeadersDigest());
+  auto spec = obtainSpec(text, bufferName, frontOptions, frontend, pkey);
+  if (!spec)
+    return spec.status();
+  auto plan = std::make_shared<PlanImpl>();
+  plan->spec = std::move(*spec);
+  plan->device = target->device;
+  dump(plan->spec.kernel.name + "-" + pkey.hex().substr(0, 8) + ".cu",
+       plan->spec.kernel.source);
+  Status built = target->device == DeviceKind::Cuda ? buildCuda(*plan, *target)
+                                                    : buildEmu(*plan);
+  if (!built.ok())
+    return built;
+  std::lock_guard<std::mutex> lock(mapMutex);
+  plans[key] = plan;
+  return Plan(plan);
+}
+
+Expected<Buffer> RuntimeImpl::allocate(DeviceKind device, std::size_t bytes) {
+  auto resolved = resolveDevice(device);
+  if (!resolved)
+    return resolved.status();
+  auto impl = std::make_shared<BufferImpl>();
+  impl->device = *resolved;
+  impl->bytes = bytes;
+  if (*resolved == DeviceKind::Emu) {
+    // DLPack promises 256-byte aligned data.
+    size_t rounded = (std::max<size_t>(bytes, 1) + 255) / 256 * 256;
+    impl->host = std::aligned_alloc(256, rounded);
+    if (!impl->host)
+      return Status::error("cannot allocate " + std::to_string(bytes) +
+                           " bytes");
+    return Buffer(impl);
+  }
+  auto memory = allocateDevice(bytes);
+  if (!memory)
+    return memory.status();
+  impl->memory = *memory;
+  const cuda::GpuInfo *gpu = nullptr;
+  std::string why;
+  cuda::loadDriver(&gpu, &why);
+  impl->ordinal = gpu ? gpu->ordinal : 0;
+  return Buffer(impl);
+}
+
+//===----------------------------------------------------------------------===//
+// Runtime and Buffer
+//===----------------------------------------------------------------------===//
+
+Runtime::Runtime(RuntimeConfig config)
+    : impl(std::make_unique<RuntimeImpl>(std::move(config))) {}
+
+Runtime::~Runtime() = default;
+
+Runtime &Runtime::global() {
+  // Never destroyed: plans may outlive static destruction order (and the
+  // CUDA driver may be gone by then).
+  static Runtime *runtime = new Runtime();
+  return *runtime;
+}
+
+Expected<Plan> Runtime::compileFile(const std::string &path,
+                                    const CompileOptions &options) {
+  std::string text;
+  if (!readFile(path, &text))
+    return Status::error("cannot read '" + path + "': " + std::strerror(errno));
+  return impl->compile(text, path, options, nullptr);
+}
+
+Expected<Plan> Runtime::compileText(std::string_view mlir,
+                                    const CompileOptions &options,
+                                    std::string_view bufferName) {
+  return impl->compile(mlir, bufferName, options, nullptr);
+}
+
+Expected<DeviceKind> Runtime::resolveDevice(DeviceKind device) {
+  return impl->resolveDevice(device);
+}
+
+Expected<Buffer> Runtime::allocate(DeviceKind device, std::size_t bytes) {
+  return impl->allocate(device, bytes);
+}
+
+RuntimeStats Runtime::stats() const { return impl->stats(); }
+
+const RuntimeConfig &Runtime::config() const { return impl->config(); }
+
+bool Runtime::diskCacheUsable() const { return impl->disk().writable(); }
+
+void *Buffer::data() const {
+  if (!impl)
+    return nullptr;
+  return impl->host ? impl->host
+                    : reinterpret_cast<void *>(impl->memory->pointer);
+}
+
+std::size_t Buffer::size() const { return impl ? impl->bytes : 0; }
+
+DLDevice Buffer::dlDevice() const {
+  if (!impl || impl->device == DeviceKind::Emu)
+    return DLDevice{kDLCPU, 0};
+  return DLDevice{kDLCUDA, impl->ordinal};
+}
+
+Status Buffer::copyFromHost(const void *src, std::size_t bytes,
+                            std::size_t offset) {
+  if (!impl || offset > impl->bytes || bytes > impl->bytes - offset)
+    return Status::error("copy of " + std::to_string(bytes) +
+                         " bytes at offset " + std::to_string(offset) +
+                         " overruns a buffer of " + std::to_string(size()));
+  if (impl->host) {
+    std::memcpy(static_cast<char *>(impl->host) + offset, src, bytes);
+    return Status::success();
+  }
+  return copyToDevice(impl->memory->pointer + offset, src, bytes);
+}
+
+Status Buffer::copyToHost(void *dst, std::size_t bytes,
+                          std::size_t offset) const {
+  if (!impl || offset > impl->bytes || bytes > impl->bytes - offset)
+    return Status::error("copy of " + std::to_string(bytes) +
+                         " bytes at offset " + std::to_string(offset) +
+                         " overruns a buffer of " + std::to_string(size()));
+  if (impl->host) {
+    std::memcpy(dst, static_cast<const char *>(impl->host) + offset, bytes);
+    return Status::success();
+  }
+  return attn::jit::copyToHost(dst, impl->memory->pointer + offset, bytes);
+}

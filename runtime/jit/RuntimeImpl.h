@@ -1,0 +1,109 @@
+//===- RuntimeImpl.h - the runtime's compile path and caches ----*- C++ -*-===//
+//
+// Compiling a variant, fastest path first:
+//   1. the in-memory map, keyed by the text and resolved options (no parse);
+//   2. the plan on disk (signature + generated source), else the MLIR
+//      compiler (linked in, or the plugin loaded now);
+//   3. the artifact on disk (cubin/PTX/kernel .so), else NVRTC or the host
+//      compiler; then load it (cuModuleLoadData / dlopen in place).
+// Cold compiles are serialised by one mutex; cache hits take only the map's.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_RUNTIME_JIT_RUNTIMEIMPL_H
+#define ATTN_RUNTIME_JIT_RUNTIMEIMPL_H
+
+#include "CompilerApi.h"
+#include "DiskCache.h"
+#include "Hash.h"
+#include "Keys.h"
+#include "PlanImpl.h"
+
+#include "attn/Runtime.h"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace attn::detail {
+
+/// Compiles MLIR into a spec; given by callers that hold an in-memory
+/// module (RuntimeMLIR.h), else the compiler's text entry point is used.
+using Frontend = std::function<bool(const jit::FrontendOptions &,
+                                    jit::PlanSpec *, std::string *)>;
+
+/// Memory behind an attn::Buffer.
+struct BufferImpl {
+  DeviceKind device = DeviceKind::Emu;
+  std::size_t bytes = 0;
+  /// emu: host memory (256-byte aligned, as DLPack expects).
+  void *host = nullptr;
+  /// cuda: device memory.
+  std::shared_ptr<jit::DeviceMemory> memory;
+  int ordinal = 0;
+  ~BufferImpl();
+};
+
+/// The runtime's state.
+class RuntimeImpl {
+public:
+  explicit RuntimeImpl(RuntimeConfig config);
+  ~RuntimeImpl();
+
+  /// Compiles `text` (see the file comment); `frontend` replaces the
+  /// compiler's text entry point when given.
+  Expected<Plan> compile(std::string_view text, std::string_view bufferName,
+                         const CompileOptions &options,
+                         const Frontend *frontend);
+  Expected<DeviceKind> resolveDevice(DeviceKind device);
+  Expected<Buffer> allocate(DeviceKind device, std::size_t bytes);
+  RuntimeStats stats() const;
+  const RuntimeConfig &config() const { return cfg; }
+  jit::DiskCache &disk() { return cache; }
+
+private:
+  struct DigestHash {
+    size_t operator()(const jit::Digest &d) const { return d.lo; }
+  };
+  struct Counters {
+    std::atomic<uint64_t> compiles{0}, memoryHits{0}, planDiskHits{0},
+        frontendRuns{0}, artifactDiskHits{0}, nvrtcRuns{0}, hostCompilerRuns{0},
+        corruptEntries{0}, diskWriteFailures{0};
+  };
+
+  Expected<jit::Target> resolveTarget(const CompileOptions &options);
+  Expected<jit::PlanSpec> obtainSpec(std::string_view text,
+                                     std::string_view bufferName,
+                                     const jit::FrontendOptions &options,
+                                     const Frontend *frontend,
+                                     const jit::Digest &key);
+  Status buildEmu(PlanImpl &plan);
+  Status buildCuda(PlanImpl &plan, const jit::Target &target);
+  /// The directory holding the embedded headers for the host compiler.
+  std::string headerDirectory(std::string *error);
+  /// Writes `contents` to `name` in the dump directory, if one is set.
+  void dump(const std::string &name, std::string_view contents);
+  /// Counts a failed write of a cache that was writable.
+  void write(const std::string &path, const jit::Digest &key,
+             std::string_view payload);
+  void diagnose(const std::string &line) const;
+
+  RuntimeConfig cfg;
+  jit::DiskCache cache;
+  Counters counters;
+  mutable std::mutex mapMutex;
+  std::unordered_map<jit::Digest, std::shared_ptr<const PlanImpl>, DigestHash>
+      plans;
+  std::mutex compileMutex;
+  std::string headersDir;
+  /// A private directory (headers, sources) when the cache is unusable.
+  std::string privateDir;
+};
+
+} // namespace attn::detail
+
+#endif // ATTN_RUNTIME_JIT_RUNTIMEIMPL_H

@@ -1,0 +1,336 @@
+//===- Validate.cpp - checking DLPack arguments and filling params --------===//
+
+#include "Validate.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+using namespace attn;
+using namespace attn::jit;
+
+const char *attn::jit::symbolMeaning(const std::string &symbol) {
+  if (symbol == "b")
+    return "batch";
+  if (symbol == "hq")
+    return "query heads";
+  if (symbol == "hkv")
+    return "key/value heads";
+  if (symbol == "nq")
+    return "query length";
+  if (symbol == "nk")
+    return "key length";
+  if (symbol == "d")
+    return "head dim";
+  if (symbol == "dv")
+    return "value head dim";
+  return "";
+}
+
+namespace {
+
+/// "q", or "c0 (capture 0)".
+std::string labelOf(const ArgumentSignature &a) {
+  if (a.name.size() > 1 && a.name[0] == 'c')
+    return a.name + " (capture " + a.name.substr(1) + ")";
+  return a.name;
+}
+
+/// "dimension 3 (head dim)".
+std::string dimLabel(const ArgumentSignature &a, size_t d) {
+  std::string out = "dimension " + std::to_string(d);
+  const char *meaning = symbolMeaning(a.dims[d].symbol);
+  if (*meaning)
+    out += std::string(" (") + meaning + ")";
+  return out;
+}
+
+/// "[B, Hq, Nq, D]" from the symbols and static sizes.
+std::string expectedShape(const ArgumentSignature &a) {
+  std::string out = "[";
+  for (size_t d = 0; d < a.dims.size(); ++d) {
+    const DimSignature &dim = a.dims[d];
+    out += d ? ", " : "";
+    if (dim.size >= 0)
+      out += std::to_string(dim.size);
+    else if (!dim.symbol.empty())
+      out += dim.symbol;
+    else
+      out += "?";
+  }
+  return out + "]";
+}
+
+bool sameDType(DLDataType a, DLDataType b) {
+  return a.code == b.code && a.bits == b.bits && a.lanes == b.lanes;
+}
+
+const char *memoryName(DLDeviceType type) {
+  switch (type) {
+  case kDLCPU:
+    return "cpu";
+  case kDLCUDA:
+    return "cuda";
+  case kDLCUDAHost:
+    return "cuda_host";
+  case kDLCUDAManaged:
+    return "cuda_managed";
+  default:
+    return "another device";
+  }
+}
+
+/// True when memory on `dev` is reachable from kernels on `device`.
+bool reachable(DLDevice dev, DeviceKind device, int ordinal) {
+  switch (dev.device_type) {
+  case kDLCPU:
+    return device == DeviceKind::Emu;
+  case kDLCUDA:
+    return device == DeviceKind::Cuda && dev.device_id == ordinal;
+  case kDLCUDAHost:
+  case kDLCUDAManaged:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/// The binding of a named size: its value and who set it.
+struct Binding {
+  int64_t value;
+  std::string who;
+};
+
+class Validator {
+public:
+  Validator(DeviceKind device, int ordinal, BoundSizes *sizes)
+      : device(device), ordinal(ordinal), sizes(sizes) {}
+
+  Status tensor(const ArgumentSignature &sig, const DLTensor *t, bool output);
+  Status scalar(const ArgumentSignature &sig, const Capture &c);
+  Status heads();
+
+private:
+  Status fail(const ArgumentSignature &sig, const std::string &what) {
+    return Status::error(labelOf(sig) + ": " + what);
+  }
+
+  DeviceKind device;
+  int ordinal;
+  BoundSizes *sizes;
+  std::map<std::string, Binding> bound;
+};
+
+Status Validator::tensor(const ArgumentSignature &sig, const DLTensor *t,
+                         bool output) {
+  if (!t)
+    return fail(sig, "missing (null DLTensor)");
+  size_t rank = sig.dims.size();
+  if (t->ndim != static_cast<int>(rank))
+    return fail(sig, "rank is " + std::to_string(t->ndim) +
+                         " but the variant expects " + std::to_string(rank) +
+                         " dimensions " + expectedShape(sig));
+  if (!sameDType(t->dtype, sig.dtype))
+    return fail(sig, "dtype is " + dtypeName(t->dtype) +
+                         " but the variant was compiled for " +
+                         dtypeName(sig.dtype));
+  if (!reachable(t->device, device, ordinal))
+    return fail(sig, std::string("the memory is on ") +
+                         memoryName(t->device.device_type) + " (device " +
+                         std::to_string(t->device.device_id) +
+                         ") but the plan runs on " + deviceName(device) +
+                         (device == DeviceKind::Cuda
+                              ? " (GPU " + std::to_string(ordinal) + ")"
+                              : std::string()));
+  if (rank && !t->shape)
+    return fail(sig, "shape is null");
+  int64_t elements = 1;
+  for (size_t d = 0; d < rank; ++d) {
+    int64_t n = t->shape[d];
+    if (n < 0)
+      return fail(sig, dimLabel(sig, d) + " is negative (" + std::to_string(n) +
+                           ")");
+    const DimSignature &dim = sig.dims[d];
+    if (dim.size >= 0 && n != dim.size)
+      return fail(sig, dimLabel(sig, d) + " is " + std::to_string(n) +
+                           " but the variant was compiled for " +
+                           std::to_string(dim.size));
+    if (!dim.symbol.empty()) {
+      auto [it, fresh] = bound.try_emplace(
+          dim.symbol, Binding{n, labelOf(sig) + "'s " + dimLabel(sig, d)});
+      if (!fresh && it->second.value != n)
+        return fail(sig, dimLabel(sig, d) + " is " + std::to_string(n) +
+                             " but " + it->second.who + " is " +
+                             std::to_string(it->second.value));
+      sizes->values[dim.symbol] = n;
+    }
+    if (__builtin_mul_overflow(elements, n, &elements))
+      return fail(sig, "has more elements than fit in 64 bits");
+  }
+  if (elements == 0)
+    return Status::success();
+  if (!t->data)
+    return fail(sig, "data pointer is null");
+  unsigned elementBytes = (t->dtype.bits + 7) / 8;
+  uintptr_t address = reinterpret_cast<uintptr_t>(t->data) + t->byte_offset;
+  if (elementBytes > 1 && address % elementBytes != 0) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%p", t->data);
+    return fail(sig, std::string("data pointer ") + buffer + " + byte_offset " +
+                         std::to_string(t->byte_offset) +
+                         " is not aligned to its " +
+                         std::to_string(elementBytes) + "-byte " +
+                         dtypeName(t->dtype) + " elements");
+  }
+  if (t->strides)
+    for (size_t d = 0; d < rank; ++d) {
+      if (t->strides[d] < 0)
+        return fail(sig, "stride of " + dimLabel(sig, d) + " is " +
+                             std::to_string(t->strides[d]) +
+                             "; attn needs non-negative strides");
+      if (output && t->strides[d] == 0 && t->shape[d] > 1)
+        return fail(sig, "stride of " + dimLabel(sig, d) +
+                             " is 0: an output cannot broadcast");
+    }
+  return Status::success();
+}
+
+Status Validator::scalar(const ArgumentSignature &sig, const Capture &c) {
+  if (c.tensor)
+    return fail(sig, "the variant takes a scalar " + dtypeName(sig.dtype) +
+                         " here, not a tensor (pass Capture::scalar(value))");
+  if (sig.dtype.code != kDLFloat && sig.dtype.code != kDLBfloat &&
+      (std::trunc(c.value) != c.value || std::fabs(c.value) > 9.0e18))
+    return fail(sig, "value " + std::to_string(c.value) +
+                         " is not an integer but the capture is " +
+                         dtypeName(sig.dtype));
+  return Status::success();
+}
+
+Status Validator::heads() {
+  auto hq = bound.find("hq"), hkv = bound.find("hkv");
+  if (hq == bound.end() || hkv == bound.end())
+    return Status::success();
+  if (hkv->second.value == 0 || hq->second.value % hkv->second.value != 0)
+    return Status::error(
+        hkv->second.who + " is " + std::to_string(hkv->second.value) +
+        ", which does not divide " + hq->second.who + " (" +
+        std::to_string(hq->second.value) + "): Hq must be a multiple of Hkv");
+  return Status::success();
+}
+
+/// The extent (1 + the largest offset) and strides of a validated tensor.
+int64_t extentOf(const DLTensor *t, std::vector<int64_t> &strides) {
+  strides.assign(t->ndim, 1);
+  int64_t stride = 1;
+  for (int d = t->ndim; d-- > 0;) {
+    strides[d] = t->strides ? t->strides[d] : stride;
+    stride *= t->shape[d];
+  }
+  int64_t extent = 1;
+  for (int d = 0; d < t->ndim; ++d) {
+    if (t->shape[d] == 0)
+      return 0;
+    extent += (t->shape[d] - 1) * strides[d];
+  }
+  return extent;
+}
+
+} // namespace
+
+Status attn::jit::validateArguments(const Signature &signature,
+                                    const Arguments &args, DeviceKind device,
+                                    int deviceOrdinal, BoundSizes *sizes) {
+  Validator v(device, deviceOrdinal, sizes);
+  const DLTensor *qkv[] = {args.q, args.k, args.v};
+  for (int i = 0; i < 3; ++i)
+    if (Status s = v.tensor(signature.inputs[i], qkv[i], false); !s.ok())
+      return s;
+  if (Status s = v.tensor(signature.outputs[0], args.o, true); !s.ok())
+    return s;
+  if (signature.hasLse()) {
+    if (args.lse)
+      if (Status s = v.tensor(signature.outputs[1], args.lse, true); !s.ok())
+        return s;
+  } else if (args.lse) {
+    return Status::error("lse: the variant does not return lse");
+  }
+  size_t captures = signature.inputs.size() - 3;
+  if (args.captures.size() != captures)
+    return Status::error("captures: the variant takes " +
+                         std::to_string(captures) + " capture" +
+                         (captures == 1 ? "" : "s") + " but " +
+                         std::to_string(args.captures.size()) + " were given");
+  for (size_t c = 0; c < captures; ++c) {
+    const ArgumentSignature &sig = signature.inputs[3 + c];
+    const Capture &arg = args.captures[c];
+    Status s =
+        sig.isTensor ? v.tensor(sig, arg.tensor, false) : v.scalar(sig, arg);
+    if (!s.ok())
+      return s;
+  }
+  return v.heads();
+}
+
+std::vector<uint64_t> attn::jit::buildParams(const PlanSpec &spec,
+                                             const Arguments &args,
+                                             const BoundSizes &sizes,
+                                             void *lse) {
+  std::map<std::string, uint64_t> fields;
+  std::vector<int64_t> strides;
+  auto bind = [&](const std::string &name, const DLTensor *t, void *fallback) {
+    if (!t) {
+      // The lse workspace: compact [B, Hq, Nq].
+      fields[name] = reinterpret_cast<uint64_t>(fallback);
+      int64_t b = sizes.at("b"), hq = sizes.at("hq"), nq = sizes.at("nq");
+      fields[name + "_extent"] = static_cast<uint64_t>(b * hq * nq);
+      int64_t shape[3] = {b, hq, nq}, s[3] = {hq * nq, nq, 1};
+      for (int d = 0; d < 3; ++d) {
+        fields[name + "_s" + std::to_string(d)] = s[d];
+        fields[name + "_n" + std::to_string(d)] = shape[d];
+      }
+      return;
+    }
+    fields[name] = reinterpret_cast<uint64_t>(static_cast<char *>(t->data) +
+                                              t->byte_offset);
+    fields[name + "_extent"] = static_cast<uint64_t>(extentOf(t, strides));
+    for (int d = 0; d < t->ndim; ++d) {
+      fields[name + "_s" + std::to_string(d)] = strides[d];
+      fields[name + "_n" + std::to_string(d)] = t->shape[d];
+    }
+  };
+  bind("q", args.q, nullptr);
+  bind("k", args.k, nullptr);
+  bind("v", args.v, nullptr);
+  bind("o", args.o, nullptr);
+  if (spec.signature.hasLse())
+    bind("lse", args.lse, lse);
+  for (size_t c = 0; c + 3 < spec.signature.inputs.size(); ++c) {
+    const ArgumentSignature &sig = spec.signature.inputs[3 + c];
+    const Capture &arg = args.captures[c];
+    if (sig.isTensor) {
+      bind(sig.name, arg.tensor, nullptr);
+      continue;
+    }
+    uint64_t bits;
+    bool isFloat = sig.dtype.code == kDLFloat || sig.dtype.code == kDLBfloat;
+    if (isFloat)
+      std::memcpy(&bits, &arg.value, 8); // Float64 slot
+    else
+      bits = static_cast<uint64_t>(static_cast<int64_t>(arg.value));
+    fields[sig.name] = bits;
+  }
+  fields["B"] = sizes.at("b");
+  fields["Hq"] = sizes.at("hq");
+  fields["Hkv"] = sizes.at("hkv");
+  fields["Nq"] = sizes.at("nq");
+  fields["Nk"] = sizes.at("nk");
+  // Fields this runtime does not know stay zero, as in attn-run.
+  std::vector<uint64_t> params;
+  params.reserve(spec.params.size());
+  for (const ParamSlot &slot : spec.params) {
+    auto it = fields.find(slot.name);
+    params.push_back(it == fields.end() ? 0 : it->second);
+  }
+  return params;
+}

@@ -1,0 +1,53 @@
+//===- Validate.h - checking arguments, filling params ----------*- C++ -*-===//
+//
+// Everything a launch needs from the caller's tensors is checked here, before
+// any launch, against the plan's signature: presence, rank, dtype, the
+// memory's device, null and misaligned pointers, negative strides, static
+// sizes from the IR, and the named sizes (B, Hq, Hkv, Nq, Nk, D, Dv) that
+// tensors must agree on. Every message names the tensor and dimension.
+// Then the kernel's parameter struct is filled from the tensors exactly as
+// attn-run's emulator path does: pointer, extent, strides and sizes per
+// tensor, then the lengths.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_RUNTIME_JIT_VALIDATE_H
+#define ATTN_RUNTIME_JIT_VALIDATE_H
+
+#include "PlanSpec.h"
+
+#include "attn/Plan.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace attn::jit {
+
+/// The named sizes of a run, bound from the tensors.
+struct BoundSizes {
+  std::map<std::string, int64_t> values;
+  int64_t at(const std::string &name) const {
+    auto it = values.find(name);
+    return it == values.end() ? 0 : it->second;
+  }
+};
+
+/// Checks `args` for a plan with `signature` on `device` (whose memory is on
+/// GPU `deviceOrdinal` for cuda) and binds the sizes.
+Status validateArguments(const Signature &signature, const Arguments &args,
+                         DeviceKind device, int deviceOrdinal,
+                         BoundSizes *sizes);
+
+/// The kernel's parameter struct for validated `args`; `lse` replaces a
+/// null args.lse (a workspace of B * Hq * Nq floats, compact).
+std::vector<uint64_t> buildParams(const PlanSpec &spec, const Arguments &args,
+                                  const BoundSizes &sizes, void *lse);
+
+/// "B", "Hq", ... of a size symbol, in words: "batch", "query heads", ...
+const char *symbolMeaning(const std::string &symbol);
+
+} // namespace attn::jit
+
+#endif // ATTN_RUNTIME_JIT_VALIDATE_H

@@ -1,0 +1,377 @@
+//===- Frontend.cpp - MLIR variant to PlanSpec ----------------------------===//
+
+#include "Frontend.h"
+
+#include "attn/Codegen/CudaEmitter.h"
+#include "attn/Codegen/Nvrtc.h"
+#include "attn/Dialect/AttnDialect.h"
+#include "attn/Passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace attn;
+using namespace attn::jit;
+
+void attn::jit::registerVariantDialects(DialectRegistry &registry) {
+  registry.insert<attn::AttnDialect, func::FuncDialect, arith::ArithDialect,
+                  math::MathDialect, tensor::TensorDialect, scf::SCFDialect>();
+}
+
+namespace {
+
+/// "file:line:col" of a location, or its printed form.
+std::string locationText(Location loc) {
+  if (auto file = dyn_cast<FileLineColLoc>(loc))
+    return file.getFilename().str() + ":" + std::to_string(file.getLine()) +
+           ":" + std::to_string(file.getColumn());
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  loc.print(os);
+  return s;
+}
+
+const char *severityText(DiagnosticSeverity severity) {
+  switch (severity) {
+  case DiagnosticSeverity::Error:
+    return "error";
+  case DiagnosticSeverity::Warning:
+    return "warning";
+  case DiagnosticSeverity::Note:
+    return "note";
+  case DiagnosticSeverity::Remark:
+    return "remark";
+  }
+  return "error";
+}
+
+/// Collects a context's diagnostics as text instead of printing them.
+class Collector {
+public:
+  explicit Collector(MLIRContext *ctx)
+      : handler(ctx, [this](Diagnostic &d) {
+          if (d.getSeverity() == DiagnosticSeverity::Remark)
+            return success();
+          text += locationText(d.getLocation()) + ": " +
+                  severityText(d.getSeverity()) + ": " + d.str() + "\n";
+          for (Diagnostic &note : d.getNotes())
+            text += locationText(note.getLocation()) + ": note: " + note.str() +
+                    "\n";
+          return success();
+        }) {}
+  std::string text;
+
+private:
+  ScopedDiagnosticHandler handler;
+};
+
+bool failWith(std::string *error, const std::string &message,
+              const std::string &diagnostics = "") {
+  *error = message;
+  if (!diagnostics.empty())
+    *error += (message.empty() ? "" : "\n") + diagnostics;
+  while (!error->empty() && error->back() == '\n')
+    error->pop_back();
+  return false;
+}
+
+/// The function to compile: `entry`, or the only public func.func.
+FailureOr<func::FuncOp> findEntry(ModuleOp module, const std::string &entry,
+                                  std::string *error) {
+  if (!entry.empty()) {
+    auto func = module.lookupSymbol<func::FuncOp>(entry);
+    if (!func || func.isExternal()) {
+      failWith(error, "no function '@" + entry + "' with a body in the input");
+      return failure();
+    }
+    return func;
+  }
+  SmallVector<func::FuncOp> candidates;
+  for (auto func : module.getOps<func::FuncOp>())
+    if (func.isPublic() && !func.isExternal())
+      candidates.push_back(func);
+  if (candidates.size() == 1)
+    return candidates.front();
+  std::string names;
+  for (auto func : candidates)
+    names += (names.empty() ? "@" : ", @") + func.getSymName().str();
+  failWith(error, candidates.empty()
+                      ? "the input has no public func.func to compile"
+                      : "the input has several public functions (" + names +
+                            "); name one in CompileOptions::entry");
+  return failure();
+}
+
+RankedTensorType withElementType(Type type, Type elementType) {
+  auto tensor = cast<RankedTensorType>(type);
+  return RankedTensorType::get(tensor.getShape(), elementType,
+                               tensor.getEncoding());
+}
+
+/// Retypes q, k, v (arguments 0..2) and o (result 0) of `func` and of its
+/// attn.attention ops to `dtype`, as attn-run's --dtype does.
+bool retype(func::FuncOp func, StringRef dtype, std::string *error) {
+  Builder b(func.getContext());
+  Type elementType = dtype == "f16"    ? Type(b.getF16Type())
+                     : dtype == "bf16" ? Type(b.getBF16Type())
+                     : dtype == "f32"  ? Type(b.getF32Type())
+                                       : Type();
+  if (!elementType)
+    return failWith(error, "unknown dtype '" + dtype.str() +
+                               "' (expected f16, bf16 or f32)");
+  auto attentions = llvm::to_vector(func.getOps<attn::AttentionOp>());
+  if (attentions.empty() || func.getNumArguments() < 3 ||
+      func.getNumResults() < 1)
+    return failWith(error, "dtype '" + dtype.str() +
+                               "' needs Level 1 IR (an attn.attention op on "
+                               "the function's q, k, v)");
+  Block &entry = func.getBody().front();
+  for (unsigned i = 0; i < 3; ++i) {
+    if (!isa<RankedTensorType>(entry.getArgument(i).getType()))
+      return failWith(error, "argument " + std::to_string(i) +
+                                 " is not a ranked tensor");
+    entry.getArgument(i).setType(
+        withElementType(entry.getArgument(i).getType(), elementType));
+  }
+  for (attn::AttentionOp op : attentions) {
+    for (Value operand : {op.getQ(), op.getK(), op.getV()})
+      if (!isa<BlockArgument>(operand) ||
+          cast<BlockArgument>(operand).getOwner() != &entry)
+        return failWith(error, "dtype: the q, k, v of attn.attention must be "
+                               "function arguments");
+    op.getO().setType(withElementType(op.getO().getType(), elementType));
+  }
+  SmallVector<Type> results(func.getResultTypes());
+  if (!isa<RankedTensorType>(results[0]))
+    return failWith(error, "result 0 is not a ranked tensor");
+  results[0] = withElementType(results[0], elementType);
+  func.setFunctionType(
+      FunctionType::get(func.getContext(), entry.getArgumentTypes(), results));
+  if (failed(verify(func)))
+    return failWith(error, "the function does not verify after retyping to " +
+                               dtype.str());
+  return true;
+}
+
+/// DLPack's name for an MLIR element type (i1 is C++ bool: one byte).
+bool dlDataType(Type type, DLDataType &out) {
+  if (type.isF16())
+    out = {kDLFloat, 16, 1};
+  else if (type.isBF16())
+    out = {kDLBfloat, 16, 1};
+  else if (type.isF32())
+    out = {kDLFloat, 32, 1};
+  else if (type.isF64())
+    out = {kDLFloat, 64, 1};
+  else if (type.isIndex())
+    out = {kDLInt, 64, 1};
+  else if (type.isInteger(1))
+    out = {kDLUInt, 8, 1};
+  else if (auto i = dyn_cast<IntegerType>(type);
+           i && (i.getWidth() == 8 || i.getWidth() == 16 ||
+                 i.getWidth() == 32 || i.getWidth() == 64))
+    out = {kDLInt, static_cast<uint8_t>(i.getWidth()), 1};
+  else
+    return false;
+  return true;
+}
+
+/// The signature of q/k/v/o/lse-like `type` with the named dims `symbols`.
+bool tensorSignature(const std::string &name, Type type,
+                     ArrayRef<const char *> symbols, ArgumentSignature &out,
+                     std::string *error) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || tensor.getRank() != static_cast<int64_t>(symbols.size()))
+    return failWith(error, name + " must be a rank-" +
+                               std::to_string(symbols.size()) + " tensor");
+  out.name = name;
+  if (!dlDataType(tensor.getElementType(), out.dtype))
+    return failWith(error, name + ": unsupported element type");
+  for (auto [d, symbol] : llvm::enumerate(symbols))
+    out.dims.push_back(DimSignature{
+        tensor.isDynamicDim(d) ? -1 : tensor.getDimSize(d), symbol});
+  return true;
+}
+
+/// Argument `index` (>= 3) of `func` as a capture.
+bool captureSignature(func::FuncOp func, unsigned index, ArgumentSignature &out,
+                      std::string *error) {
+  out.name = "c" + std::to_string(index - 3);
+  Type type = func.getArgumentTypes()[index];
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  out.isTensor = static_cast<bool>(tensor);
+  Type element = tensor ? tensor.getElementType() : type;
+  if (!dlDataType(element, out.dtype))
+    return failWith(error, "capture " + std::to_string(index - 3) +
+                               ": unsupported element type");
+  if (!tensor)
+    return true;
+  auto dims = func.getArgAttrOfType<ArrayAttr>(index, "attn.dims");
+  for (int64_t d = 0; d < tensor.getRank(); ++d) {
+    DimSignature dim;
+    if (!tensor.isDynamicDim(d)) {
+      dim.size = tensor.getDimSize(d);
+    } else if (dims && d < static_cast<int64_t>(dims.size())) {
+      if (auto sym = dyn_cast<StringAttr>(dims[d]))
+        dim.symbol = sym.getValue().str();
+      else if (auto size = dyn_cast<IntegerAttr>(dims[d]))
+        dim.size = size.getInt();
+    }
+    out.dims.push_back(dim);
+  }
+  return true;
+}
+
+bool signatureOf(func::FuncOp func, Signature &sig, std::string *error) {
+  sig.function = func.getSymName().str();
+  if (func.getNumArguments() < 3 || func.getNumResults() < 1)
+    return failWith(error, "'@" + sig.function +
+                               "' does not take q, k, v and return o");
+  auto args = func.getArgumentTypes();
+  sig.inputs.resize(3);
+  if (!tensorSignature("q", args[0], {"b", "hq", "nq", "d"}, sig.inputs[0],
+                       error) ||
+      !tensorSignature("k", args[1], {"b", "hkv", "nk", "d"}, sig.inputs[1],
+                       error) ||
+      !tensorSignature("v", args[2], {"b", "hkv", "nk", "dv"}, sig.inputs[2],
+                       error))
+    return false;
+  for (unsigned i = 3; i < func.getNumArguments(); ++i) {
+    sig.inputs.emplace_back();
+    if (!captureSignature(func, i, sig.inputs.back(), error))
+      return false;
+  }
+  auto results = func.getResultTypes();
+  sig.outputs.resize(results.size() > 1 ? 2 : 1);
+  if (!tensorSignature("o", results[0], {"b", "hq", "nq", "dv"}, sig.outputs[0],
+                       error))
+    return false;
+  if (results.size() > 1 &&
+      !tensorSignature("lse", results[1], {"b", "hq", "nq"}, sig.outputs[1],
+                       error))
+    return false;
+  return true;
+}
+
+/// Lowers Level 1 IR to kernel IR with attn-run's pipeline.
+LogicalResult lower(ModuleOp module, const FrontendOptions &options) {
+  PassManager pm(module.getContext());
+  pm.addPass(attn::createAttnDecompose());
+  attn::AttnTileOptions tile;
+  tile.blockM = options.blockM;
+  pm.addPass(attn::createAttnTile(tile));
+  attn::AttnOnlineOptions online;
+  online.tileN = options.blockN;
+  pm.addPass(attn::createAttnOnline(online));
+  pm.addPass(attn::createAttnFuse());
+  pm.addPass(createCSEPass());
+  return pm.run(module);
+}
+
+/// Compiles `module` in place (a private copy).
+bool compileOwned(ModuleOp module, const FrontendOptions &options,
+                  PlanSpec *spec, std::string *error,
+                  const std::function<std::string()> &diagnostics) {
+  auto entry = findEntry(module, options.entry, error);
+  if (failed(entry))
+    return false;
+  func::FuncOp func = *entry;
+  std::string name = func.getSymName().str();
+  if (!options.dtype.empty() && !retype(func, options.dtype, error))
+    return false;
+  PlanSpec out;
+  if (!signatureOf(func, out.signature, error))
+    return false;
+  if (!func.getOps<attn::AttentionOp>().empty() &&
+      failed(lower(module, options)))
+    return failWith(error, "lowering '@" + name + "' to kernel IR failed",
+                    diagnostics());
+  func = module.lookupSymbol<func::FuncOp>(name);
+  attn::codegen::CudaEmitOptions emit;
+  if (!attn::codegen::parseCudaPath(options.kernelPath, emit.path))
+    return failWith(error, "unknown kernel path '" + options.kernelPath +
+                               "' (auto, simt, mma)");
+  if (!options.arch.empty()) {
+    auto arch = attn::codegen::lookupCudaArch(options.arch);
+    if (!arch)
+      return failWith(error, "unknown arch '" + options.arch + "' (" +
+                                 attn::codegen::supportedCudaArchs() + ")");
+    emit.maxSmemBytes = arch->maxSmemPerBlock;
+  }
+  auto kernel = attn::codegen::emitCudaKernel(func, emit);
+  if (failed(kernel))
+    return failWith(error, "the CUDA emitter failed on '@" + name + "'",
+                    diagnostics());
+  out.kernel.name = kernel->name;
+  out.kernel.source = kernel->source;
+  out.kernel.blockM = kernel->blockM;
+  out.kernel.threads = kernel->threads;
+  out.kernel.dynamicSmemBytes = kernel->dynamicSmemBytes;
+  out.kernel.path = kernel->path;
+  out.kernel.fallbackReason = kernel->fallbackReason;
+  for (const attn::codegen::ParamField &f : kernel->params) {
+    ParamSlot slot;
+    slot.name = f.name;
+    slot.kind = f.kind == attn::codegen::ParamField::Kind::Pointer
+                    ? ParamSlot::Kind::Pointer
+                : f.kind == attn::codegen::ParamField::Kind::Float64
+                    ? ParamSlot::Kind::Float64
+                    : ParamSlot::Kind::Int64;
+    out.params.push_back(slot);
+  }
+  *spec = std::move(out);
+  return true;
+}
+
+} // namespace
+
+bool attn::jit::compileVariantText(std::string_view text,
+                                   std::string_view bufferName,
+                                   const FrontendOptions &options,
+                                   PlanSpec *spec, std::string *error) {
+  DialectRegistry registry;
+  registerVariantDialects(registry);
+  MLIRContext ctx(registry);
+  // One thread: compiles are short, and a thread pool per context would
+  // cost more than it saves.
+  ctx.disableMultithreading();
+  ctx.loadAllAvailableDialects();
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy(
+          llvm::StringRef(text.data(), text.size()),
+          llvm::StringRef(bufferName.data(), bufferName.size())),
+      llvm::SMLoc());
+  std::string diagnostics;
+  llvm::raw_string_ostream os(diagnostics);
+  SourceMgrDiagnosticHandler handler(sourceMgr, &ctx, os);
+  OwningOpRef<ModuleOp> module =
+      parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&ctx));
+  if (!module)
+    return failWith(error, "", diagnostics);
+  return compileOwned(*module, options, spec, error,
+                      [&] { return diagnostics; });
+}
+
+bool attn::jit::compileVariantModule(ModuleOp module,
+                                     const FrontendOptions &options,
+                                     PlanSpec *spec, std::string *error) {
+  Collector collector(module.getContext());
+  OwningOpRef<ModuleOp> copy = module.clone();
+  return compileOwned(*copy, options, spec, error,
+                      [&] { return collector.text; });
+}

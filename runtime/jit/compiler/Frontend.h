@@ -1,0 +1,39 @@
+//===- Frontend.h - MLIR variant to PlanSpec --------------------*- C++ -*-===//
+//
+// The compiler half of the runtime (linked with MLIR): parses a variant,
+// optionally retypes q/k/v/o, reads its signature, lowers Level 1 IR with
+// the pipeline attn-run uses (attn-decompose, attn-tile{block-m},
+// attn-online{tile-n}, attn-fuse, cse) and emits the CUDA kernel.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_RUNTIME_JIT_COMPILER_FRONTEND_H
+#define ATTN_RUNTIME_JIT_COMPILER_FRONTEND_H
+
+#include "../CompilerApi.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+
+#include <string>
+#include <string_view>
+
+namespace attn::jit {
+
+/// Registers the dialects a variant may use.
+void registerVariantDialects(mlir::DialectRegistry &registry);
+
+/// Compiles the variant in `text`; diagnostics (with `bufferName` locations)
+/// go to `*error` on failure.
+bool compileVariantText(std::string_view text, std::string_view bufferName,
+                        const FrontendOptions &options, PlanSpec *spec,
+                        std::string *error);
+
+/// Compiles a clone of `module` (left untouched); diagnostics go to
+/// `*error` rather than the context's handlers.
+bool compileVariantModule(mlir::ModuleOp module, const FrontendOptions &options,
+                          PlanSpec *spec, std::string *error);
+
+} // namespace attn::jit
+
+#endif // ATTN_RUNTIME_JIT_COMPILER_FRONTEND_H

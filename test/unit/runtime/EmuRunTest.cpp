@@ -1,0 +1,174 @@
+//===- EmuRunTest.cpp - end to end through the runtime on the emulator ----===//
+//
+// Variants compiled by the runtime and run with DLPack tensors in BHSD and
+// BSHD memory order, ragged lengths (Nq = Nk = 333, not a multiple of any
+// tile), checked against the float64 interpreter. Outputs are poisoned with
+// NaN first so an unwritten element fails.
+//
+//===----------------------------------------------------------------------===//
+
+#include "RuntimeTestSupport.h"
+
+#include "attn/RuntimeMLIR.h"
+
+#include <gtest/gtest.h>
+
+using namespace attn;
+using namespace attn::test;
+
+namespace {
+
+/// f16 inputs, f32 arithmetic: attn-run's emu tolerance.
+constexpr double kTolF16 = 2e-3;
+
+struct Case {
+  std::string example;
+  bool bshd;
+  bool compact; // strides == NULL
+  uint64_t seed;
+};
+
+void runCase(const Case &c) {
+  SCOPED_TRACE(c.example + (c.bshd ? " bshd" : " bhsd"));
+  Reference ref = makeReference(readExample(c.example), 333, 333, c.seed);
+  ASSERT_FALSE(ref.results.empty());
+  Runtime rt(testConfig(sharedCacheDir()));
+  CompileOptions options;
+  options.device = DeviceKind::Emu;
+  auto plan = rt.compileText(readExample(c.example), options, c.example);
+  ASSERT_TRUE(plan) << plan.message();
+
+  const Signature &sig = plan->signature();
+  std::vector<std::unique_ptr<HostTensor>> tensors;
+  auto tensorFor = [&](const ArgumentSignature &a,
+                       const attn::interp::Tensor &value, bool layout) {
+    tensors.push_back(std::make_unique<HostTensor>(
+        value.shape, a.dtype, layout && c.bshd, c.compact && !c.bshd));
+    tensors.back()->fill(value.data);
+    return tensors.back().get();
+  };
+  Arguments args;
+  args.q = &tensorFor(sig.inputs[0], ref.inputs[0], true)->dl;
+  args.k = &tensorFor(sig.inputs[1], ref.inputs[1], true)->dl;
+  args.v = &tensorFor(sig.inputs[2], ref.inputs[2], true)->dl;
+  for (size_t i = 3; i < sig.inputs.size(); ++i) {
+    if (sig.inputs[i].isTensor)
+      args.captures.push_back(
+          Capture::of(&tensorFor(sig.inputs[i], ref.inputs[i], false)->dl));
+    else
+      args.captures.push_back(Capture::scalar(ref.inputs[i].data[0]));
+  }
+  HostTensor *o = tensorFor(sig.outputs[0], ref.results[0], true);
+  o->poison();
+  args.o = &o->dl;
+  HostTensor *lse = nullptr;
+  if (sig.hasLse()) {
+    lse = tensorFor(sig.outputs[1], ref.results[1], false);
+    lse->poison();
+    args.lse = &lse->dl;
+  }
+  RunStats stats;
+  RunOptions runOptions;
+  runOptions.countGlobalAccesses = true;
+  Status s = plan->run(args, runOptions, &stats);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(stats.device, DeviceKind::Emu);
+  EXPECT_GT(stats.globalBytesRead, 0u);
+  EXPECT_GT(stats.globalBytesWritten, 0u);
+  EXPECT_LT(relativeError(o->read(), ref.results[0].data), kTolF16);
+  if (lse)
+    EXPECT_LT(relativeError(lse->read(), ref.results[1].data), 1e-5);
+}
+
+TEST(EmuRunTest, CausalBhsd) { runCase({"causal.mlir", false, false, 11}); }
+TEST(EmuRunTest, CausalBshd) { runCase({"causal.mlir", true, false, 12}); }
+TEST(EmuRunTest, GqaBshd) { runCase({"gqa.mlir", true, false, 13}); }
+TEST(EmuRunTest, AlibiCaptureCompact) {
+  runCase({"alibi.mlir", false, true, 14});
+}
+
+TEST(EmuRunTest, LseWorkspaceWhenTheCallerPassesNone) {
+  Reference ref = makeReference(readExample("causal.mlir"), 70, 70, 15);
+  Runtime rt(testConfig(sharedCacheDir()));
+  CompileOptions options;
+  options.device = DeviceKind::Emu;
+  auto plan = rt.compileText(readExample("causal.mlir"), options);
+  ASSERT_TRUE(plan) << plan.message();
+  DLDataType f16{kDLFloat, 16, 1};
+  HostTensor q(ref.inputs[0].shape, f16, false),
+      k(ref.inputs[1].shape, f16, false), v(ref.inputs[2].shape, f16, false),
+      o(ref.results[0].shape, f16, false);
+  q.fill(ref.inputs[0].data);
+  k.fill(ref.inputs[1].data);
+  v.fill(ref.inputs[2].data);
+  o.poison();
+  Arguments args;
+  args.q = &q.dl;
+  args.k = &k.dl;
+  args.v = &v.dl;
+  args.o = &o.dl;
+  Status s = plan->run(args);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_LT(relativeError(o.read(), ref.results[0].data), kTolF16);
+}
+
+TEST(EmuRunTest, AutoFallsBackToTheEmulatorWithANotice) {
+  std::vector<std::string> lines;
+  Runtime rt(testConfig(sharedCacheDir(), &lines));
+  auto device = rt.resolveDevice(DeviceKind::Auto);
+  ASSERT_TRUE(device);
+  if (*device == DeviceKind::Cuda)
+    GTEST_SKIP() << "a GPU is visible: auto resolves to cuda here";
+  EXPECT_EQ(*device, DeviceKind::Emu);
+  // The notice is once per process (another test may have triggered it).
+  ASSERT_LE(lines.size(), 1u);
+  if (!lines.empty())
+    EXPECT_NE(lines[0].find("device auto runs on the CPU emulator"),
+              std::string::npos)
+        << lines[0];
+  auto buffer = rt.allocate(DeviceKind::Auto, 1000);
+  ASSERT_TRUE(buffer) << buffer.message();
+  EXPECT_EQ(buffer->dlDevice().device_type, kDLCPU);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(buffer->data()) % 256, 0u);
+  std::vector<char> bytes(1000, 7), back(1000, 0);
+  EXPECT_TRUE(buffer->copyFromHost(bytes.data(), bytes.size()).ok());
+  EXPECT_TRUE(buffer->copyToHost(back.data(), back.size()).ok());
+  EXPECT_EQ(bytes, back);
+  EXPECT_FALSE(buffer->copyToHost(back.data(), 10, 995).ok());
+}
+
+} // namespace
+
+namespace {
+
+TEST(EmuRunTest, CompileAnInMemoryModule) {
+  Reference ref = makeReference(readExample("causal.mlir"), 45, 45, 16);
+  ASSERT_TRUE(ref.module);
+  Runtime rt(testConfig(sharedCacheDir()));
+  CompileOptions options;
+  options.device = DeviceKind::Emu;
+  auto plan = compileModule(rt, *ref.module, options);
+  ASSERT_TRUE(plan) << plan.message();
+  auto again = compileModule(rt, *ref.module, options);
+  ASSERT_TRUE(again) << again.message();
+  EXPECT_EQ(rt.stats().memoryHits, 1u) << "keyed by the printed module";
+  EXPECT_LE(rt.stats().frontendRuns, 1u);
+  DLDataType f16{kDLFloat, 16, 1};
+  HostTensor q(ref.inputs[0].shape, f16, true), k(ref.inputs[1].shape, f16,
+                                                  true),
+      v(ref.inputs[2].shape, f16, true), o(ref.results[0].shape, f16, true);
+  q.fill(ref.inputs[0].data);
+  k.fill(ref.inputs[1].data);
+  v.fill(ref.inputs[2].data);
+  o.poison();
+  Arguments args;
+  args.q = &q.dl;
+  args.k = &k.dl;
+  args.v = &v.dl;
+  args.o = &o.dl;
+  Status s = plan->run(args);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_LT(relativeError(o.read(), ref.results[0].data), kTolF16);
+}
+
+} // namespace

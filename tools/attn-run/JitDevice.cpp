@@ -1,0 +1,293 @@
+//===- JitDevice.cpp - attn-run's bridge to the JIT runtime ---------------===//
+
+#include "JitDevice.h"
+
+#include "attn/Runtime.h"
+#include "attn/RuntimeMLIR.h"
+
+#include "llvm/ADT/APFloat.h"
+#include "llvm/Support/Error.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+using namespace attn::run;
+using attn::interp::Tensor;
+
+namespace {
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+const llvm::fltSemantics *semantics(DLDataType t) {
+  if (t.code == kDLBfloat && t.bits == 16)
+    return &llvm::APFloat::BFloat();
+  if (t.code == kDLFloat && t.bits == 16)
+    return &llvm::APFloat::IEEEhalf();
+  if (t.code == kDLFloat && t.bits == 32)
+    return &llvm::APFloat::IEEEsingle();
+  if (t.code == kDLFloat && t.bits == 64)
+    return &llvm::APFloat::IEEEdouble();
+  return nullptr;
+}
+
+/// Bits of `x` as an element of `t` (round to nearest even).
+uint64_t encode(double x, DLDataType t) {
+  if (const llvm::fltSemantics *s = semantics(t)) {
+    llvm::APFloat v(x);
+    bool lost = false;
+    v.convert(*s, llvm::APFloat::rmNearestTiesToEven, &lost);
+    return v.bitcastToAPInt().getZExtValue();
+  }
+  return static_cast<uint64_t>(static_cast<int64_t>(x));
+}
+
+double decode(uint64_t bits, DLDataType t) {
+  if (const llvm::fltSemantics *s = semantics(t))
+    return llvm::APFloat(*s, llvm::APInt(t.bits, bits)).convertToDouble();
+  return static_cast<double>(llvm::APInt(t.bits, bits).getSExtValue());
+}
+
+/// A tensor in device memory and the host copy it is staged through.
+struct Staged {
+  std::vector<int64_t> shape, strides;
+  DLDataType dtype{};
+  std::vector<unsigned char> host;
+  attn::Buffer buffer;
+  DLTensor dl{};
+
+  unsigned elementBytes() const { return (dtype.bits + 7) / 8; }
+
+  /// Calls fn(logical row-major index, element offset) for every element.
+  template <typename Fn> void forEach(Fn fn) const {
+    int64_t count = 1;
+    for (int64_t n : shape)
+      count *= n;
+    std::vector<int64_t> at(shape.size(), 0);
+    for (int64_t i = 0; i < count; ++i) {
+      int64_t offset = 0;
+      for (size_t d = 0; d < at.size(); ++d)
+        offset += at[d] * strides[d];
+      fn(i, offset);
+      for (size_t d = at.size(); d-- > 0;) {
+        if (++at[d] < shape[d])
+          break;
+        at[d] = 0;
+      }
+    }
+  }
+};
+
+/// Strides of `shape` in memory order BHSD, or BSHD (heads and sequence
+/// swapped) for a rank-4 tensor when `bshd`.
+std::vector<int64_t> layoutStrides(const std::vector<int64_t> &shape,
+                                   bool bshd) {
+  size_t rank = shape.size();
+  std::vector<size_t> order(rank);
+  for (size_t d = 0; d < rank; ++d)
+    order[d] = d;
+  if (bshd && rank == 4)
+    std::swap(order[1], order[2]);
+  std::vector<int64_t> strides(rank);
+  int64_t stride = 1;
+  for (size_t k = rank; k-- > 0;) {
+    strides[order[k]] = stride;
+    stride *= shape[order[k]];
+  }
+  return strides;
+}
+
+/// Allocates `s` on `device` and uploads `value` (or NaN, so that an
+/// unwritten output element fails --check).
+llvm::Error stage(attn::Runtime &rt, attn::DeviceKind device, Staged &s,
+                  const Tensor *value) {
+  size_t count = 1;
+  for (int64_t n : s.shape)
+    count *= static_cast<size_t>(n);
+  unsigned size = s.elementBytes();
+  s.host.assign(std::max<size_t>(count, 1) * size, 0);
+  uint64_t nan = encode(NAN, s.dtype);
+  s.forEach([&](int64_t i, int64_t offset) {
+    uint64_t bits = value ? encode(value->data[i], s.dtype) : nan;
+    std::memcpy(&s.host[offset * size], &bits, size);
+  });
+  auto buffer = rt.allocate(device, s.host.size());
+  if (!buffer)
+    return makeError(buffer.message());
+  s.buffer = *buffer;
+  attn::Status copied = s.buffer.copyFromHost(s.host.data(), s.host.size());
+  if (!copied.ok())
+    return makeError(copied.message());
+  s.dl.data = s.buffer.data();
+  s.dl.device = s.buffer.dlDevice();
+  s.dl.ndim = static_cast<int>(s.shape.size());
+  s.dl.dtype = s.dtype;
+  s.dl.shape = s.shape.data();
+  s.dl.strides = s.strides.data();
+  return llvm::Error::success();
+}
+
+/// Reads `s` back into a row-major Tensor.
+llvm::Expected<Tensor> fetch(Staged &s) {
+  attn::Status copied = s.buffer.copyToHost(s.host.data(), s.host.size());
+  if (!copied.ok())
+    return makeError(copied.message());
+  Tensor t;
+  t.shape = s.shape;
+  unsigned size = s.elementBytes();
+  s.forEach([&](int64_t, int64_t offset) {
+    uint64_t bits = 0;
+    std::memcpy(&bits, &s.host[offset * size], size);
+    t.data.push_back(decode(bits, s.dtype));
+  });
+  return t;
+}
+
+} // namespace
+
+std::string attn::run::benchSummary(const JitReport &r) {
+  char buffer[256];
+  if (r.timed) {
+    std::snprintf(buffer, sizeof buffer,
+                  "bench:    %.4f ms median, %.4f ms min over %d launches "
+                  "(CUDA events)",
+                  r.medianMs, r.minMs, r.repeats);
+    return buffer;
+  }
+  if (!r.haveCounters)
+    return "";
+  std::snprintf(buffer, sizeof buffer,
+                "bench:    no timing on emu (%s); counters: ctas=%llu "
+                "global_bytes_read=%llu global_bytes_written=%llu",
+                r.untimedReason.c_str(),
+                static_cast<unsigned long long>(r.ctas),
+                static_cast<unsigned long long>(r.bytesRead),
+                static_cast<unsigned long long>(r.bytesWritten));
+  return buffer;
+}
+
+std::string attn::run::benchJson(const JitReport &r) {
+  char buffer[512];
+  if (r.timed) {
+    std::snprintf(buffer, sizeof buffer,
+                  "{\"median_ms\": %.6g, \"min_ms\": %.6g, \"repeats\": %d}",
+                  r.medianMs, r.minMs, r.repeats);
+    return buffer;
+  }
+  if (!r.haveCounters)
+    return "";
+  std::snprintf(buffer, sizeof buffer,
+                "{\"median_ms\": null, \"note\": \"%s\", \"ctas\": %llu, "
+                "\"global_bytes_read\": %llu, \"global_bytes_written\": %llu}",
+                r.untimedReason.c_str(),
+                static_cast<unsigned long long>(r.ctas),
+                static_cast<unsigned long long>(r.bytesRead),
+                static_cast<unsigned long long>(r.bytesWritten));
+  return buffer;
+}
+
+llvm::Expected<std::vector<Tensor>>
+attn::run::runJit(mlir::ModuleOp module, mlir::func::FuncOp func,
+                  llvm::ArrayRef<Tensor> inputs,
+                  const std::map<std::string, int64_t> &sizes,
+                  const JitRequest &request, JitReport &report) {
+  attn::Runtime &rt = attn::Runtime::global();
+  attn::CompileOptions options;
+  if (!attn::parseDevice(request.device, options.device))
+    return makeError("unknown device '" + request.device + "'");
+  options.entry = func.getSymName().str();
+  options.blockM = request.blockM;
+  options.blockN = request.blockN;
+  auto plan = attn::compileModule(rt, module, options);
+  if (!plan)
+    return makeError(plan.message());
+  attn::DeviceKind device = plan->device();
+  report.device = attn::deviceName(device);
+  const attn::Signature &sig = plan->signature();
+  if (request.layout != "bhsd" && request.layout != "bshd")
+    return makeError("unknown --layout '" + request.layout + "' (bhsd, bshd)");
+  bool bshd = request.layout == "bshd";
+
+  std::vector<std::unique_ptr<Staged>> staged;
+  auto add = [&](const attn::ArgumentSignature &a,
+                 const std::vector<int64_t> &shape, bool layout,
+                 const Tensor *value) -> llvm::Expected<Staged *> {
+    staged.push_back(std::make_unique<Staged>());
+    Staged &s = *staged.back();
+    s.shape = shape;
+    s.strides = layoutStrides(shape, layout && bshd);
+    s.dtype = a.dtype;
+    if (llvm::Error err = stage(rt, device, s, value))
+      return std::move(err);
+    return &s;
+  };
+  attn::Arguments args;
+  const DLTensor **qkv[] = {&args.q, &args.k, &args.v};
+  for (size_t i = 0; i < sig.inputs.size() && i < inputs.size(); ++i) {
+    const attn::ArgumentSignature &a = sig.inputs[i];
+    if (!a.isTensor) {
+      args.captures.push_back(attn::Capture::scalar(inputs[i].data[0]));
+      continue;
+    }
+    auto s = add(a, inputs[i].shape, i < 3, &inputs[i]);
+    if (!s)
+      return s.takeError();
+    if (i < 3)
+      *qkv[i] = &(*s)->dl;
+    else
+      args.captures.push_back(attn::Capture::of(&(*s)->dl));
+  }
+  int64_t B = sizes.at("b"), Hq = sizes.at("hq"), Nq = sizes.at("nq");
+  int64_t Dv = inputs[2].shape.size() == 4 ? inputs[2].shape[3] : 0;
+  auto o = add(sig.outputs[0], {B, Hq, Nq, Dv}, true, nullptr);
+  if (!o)
+    return o.takeError();
+  args.o = &(*o)->dl;
+  Staged *lse = nullptr;
+  if (sig.hasLse()) {
+    auto l = add(sig.outputs[1], {B, Hq, Nq}, false, nullptr);
+    if (!l)
+      return l.takeError();
+    lse = *l;
+    args.lse = &lse->dl;
+  }
+
+  attn::RunOptions runOptions;
+  runOptions.countGlobalAccesses = request.bench;
+  attn::RunStats stats;
+  attn::Status ran = plan->run(args, runOptions, &stats);
+  if (!ran.ok())
+    return makeError(ran.message());
+  if (request.bench) {
+    if (device == attn::DeviceKind::Cuda) {
+      auto bench = plan->benchmark(args, request.benchRepeats);
+      if (!bench)
+        return makeError(bench.message());
+      report.timed = true;
+      report.medianMs = bench->medianMs;
+      report.minMs = bench->minMs;
+      report.repeats = bench->repeats;
+    } else {
+      report.untimedReason = "the emulator's wall time measures the CPU "
+                             "emulation, not a GPU kernel";
+      report.haveCounters = true;
+      report.ctas = stats.ctas;
+      report.bytesRead = stats.globalBytesRead;
+      report.bytesWritten = stats.globalBytesWritten;
+    }
+  }
+
+  std::vector<Tensor> results;
+  for (Staged *s : {*o, lse}) {
+    if (!s)
+      continue;
+    auto t = fetch(*s);
+    if (!t)
+      return t.takeError();
+    results.push_back(std::move(*t));
+  }
+  return results;
+}

@@ -1,0 +1,68 @@
+//===- JitDevice.h - attn-run's bridge to the JIT runtime -------*- C++ -*-===//
+//
+// `--device=cuda` and `--device=auto` (and `--bench` on emu) run through the
+// runtime library (attn/Runtime.h): the module is compiled into a plan, the
+// inputs are copied into device buffers in the --layout's memory order,
+// the plan runs (or is timed), and o / lse are read back.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_TOOLS_ATTNRUN_JITDEVICE_H
+#define ATTN_TOOLS_ATTNRUN_JITDEVICE_H
+
+#include "attn/Interpreter/Interpreter.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace attn::run {
+
+/// What to run.
+struct JitRequest {
+  /// "cuda", "auto" or "emu".
+  std::string device;
+  /// Tile sizes when the module is still Level 1.
+  int64_t blockM = 64, blockN = 64;
+  /// Memory order of q, k, v and o: "bhsd" or "bshd".
+  std::string layout = "bhsd";
+  /// Time the kernel (cuda) or report the counters (emu) as well.
+  bool bench = false;
+  int benchRepeats = 20;
+};
+
+/// What happened.
+struct JitReport {
+  /// The device the plan ran on ("cuda" or "emu").
+  std::string device;
+  /// cuda --bench: kernel times over the repeats, in milliseconds.
+  bool timed = false;
+  double medianMs = 0, minMs = 0;
+  int repeats = 0;
+  /// emu --bench: why there is no timing.
+  std::string untimedReason;
+  /// emu --bench: counters of the run.
+  bool haveCounters = false;
+  uint64_t ctas = 0, bytesRead = 0, bytesWritten = 0;
+};
+
+/// The --bench line of the summary ("" without --bench).
+std::string benchSummary(const JitReport &report);
+
+/// The --bench JSON object ("" without --bench).
+std::string benchJson(const JitReport &report);
+
+/// Compiles `func` of `module` with the runtime and runs it on `inputs`
+/// (sizes as bound); returns o (and lse).
+llvm::Expected<std::vector<attn::interp::Tensor>>
+runJit(mlir::ModuleOp module, mlir::func::FuncOp func,
+       llvm::ArrayRef<attn::interp::Tensor> inputs,
+       const std::map<std::string, int64_t> &sizes, const JitRequest &request,
+       JitReport &report);
+
+} // namespace attn::run
+
+#endif // ATTN_TOOLS_ATTNRUN_JITDEVICE_H
