@@ -1,5 +1,4 @@
-//===- EmuDevice.cpp - attn-run's bridge to the CPU emulator
-//---------------===//
+//===- EmuDevice.cpp - attn-run's bridge to the CPU emulator ---------------===//
 
 #include "EmuDevice.h"
 
@@ -44,8 +43,8 @@ EmuViolation toEmuViolation(const attn::emu::MemoryViolation &v) {
 /// Runs the kernel again as OS threads under ThreadSanitizer, on copies of
 /// the buffers (the fiber run's results stay what --check compares).
 bool checkRaces(const std::string &path, const EmuLaunch &launch,
-                const attn::emu::LaunchConfig &config, EmuChecks &checks,
-                std::string *error) {
+                const std::vector<attn::emu::LaunchConfig> &configs,
+                EmuChecks &checks, std::string *error) {
   auto start = std::chrono::steady_clock::now();
   auto executable = attn::emu::RaceExecutable::compile(
       path, attn::emu::RaceBuildOptions(), error);
@@ -53,18 +52,22 @@ bool checkRaces(const std::string &path, const EmuLaunch &launch,
     return false;
   attn::emu::RaceRunOptions options;
   options.copyBack = false;
-  attn::emu::RaceCheckResult result;
-  if (!executable->run(launch.kernelName, launch.params, launch.paramBytes,
-                       config, options, result, error))
-    return false;
-  checks.raceSeconds = secondsSince(start);
-  if (!result.launch.ok()) {
-    *error =
-        "the kernel failed under the race checker:\n" + result.launch.message();
-    return false;
+  for (size_t k = 0; k < launch.kernels.size(); ++k) {
+    attn::emu::RaceCheckResult result;
+    if (!executable->run(launch.kernels[k].name, launch.params,
+                         launch.paramBytes, configs[k], options, result,
+                         error))
+      return false;
+    if (!result.launch.ok()) {
+      *error = "the kernel failed under the race checker:\n" +
+               result.launch.message();
+      return false;
+    }
+    for (std::string &report : result.reports)
+      checks.raceReports.push_back(std::move(report));
+    checks.dataRaces += result.dataRaces;
   }
-  checks.raceReports = std::move(result.reports);
-  checks.dataRaces = result.dataRaces;
+  checks.raceSeconds = secondsSince(start);
   return true;
 }
 
@@ -107,37 +110,42 @@ bool attn::run::runOnEmulator(const EmuLaunch &launch, EmuTimes &times,
   if (!library)
     return false;
   auto t1 = std::chrono::steady_clock::now();
-  attn::emu::LaunchConfig config(
-      launch.kernelName, dim3(launch.grid[0], launch.grid[1], launch.grid[2]),
-      dim3(launch.block), launch.dynamicSmemBytes);
-  config.countGlobalAccesses = launch.counters;
-  config.countTiles = launch.counters;
-  config.memcheck = launch.memcheck;
-  for (const EmuBuffer &b : launch.buffers)
-    config.buffers.push_back({b.name, b.data, b.bytes, b.writable});
-  attn::emu::LaunchResult result =
-      library->launch(launch.kernelName, launch.params, config);
-  auto t2 = std::chrono::steady_clock::now();
   times.compile = std::chrono::duration<double>(t1 - t0).count();
-  times.launch = std::chrono::duration<double>(t2 - t1).count();
+  std::vector<attn::emu::LaunchConfig> configs;
+  for (const EmuKernel &kernel : launch.kernels) {
+    attn::emu::LaunchConfig config(
+        kernel.name, dim3(kernel.grid[0], kernel.grid[1], kernel.grid[2]),
+        dim3(kernel.block), kernel.dynamicSmemBytes);
+    config.countGlobalAccesses = launch.counters;
+    config.countTiles = launch.counters;
+    config.memcheck = launch.memcheck;
+    for (const EmuBuffer &b : launch.buffers)
+      config.buffers.push_back({b.name, b.data, b.bytes, b.writable});
+    attn::emu::LaunchResult result =
+        library->launch(kernel.name, launch.params, config);
+    configs.push_back(config);
 
-  checks.globalLoads = result.globalLoads;
-  checks.globalStores = result.globalStores;
-  checks.globalBytesRead = result.globalBytesRead;
-  checks.globalBytesWritten = result.globalBytesWritten;
-  checks.tilesFull = result.tilesFull;
-  checks.tilesPartial = result.tilesPartial;
-  checks.violationCount = result.memoryViolationCount;
-  for (const attn::emu::MemoryViolation &v : result.memoryViolations)
-    checks.violations.push_back(toEmuViolation(v));
-  // Under --memcheck violations are findings to report; anything else that
-  // went wrong (deadlocks, and violations without --memcheck) fails the run.
-  bool onlyViolations = result.errorCount == result.memoryViolationCount;
-  if (!result.ok() && !(launch.memcheck && onlyViolations)) {
-    *error = "the emulated kernel failed:\n" + result.message();
-    return false;
+    checks.globalLoads += result.globalLoads;
+    checks.globalStores += result.globalStores;
+    checks.globalBytesRead += result.globalBytesRead;
+    checks.globalBytesWritten += result.globalBytesWritten;
+    checks.tilesFull += result.tilesFull;
+    checks.tilesPartial += result.tilesPartial;
+    checks.violationCount += result.memoryViolationCount;
+    for (const attn::emu::MemoryViolation &v : result.memoryViolations)
+      checks.violations.push_back(toEmuViolation(v));
+    // Under --memcheck violations are findings to report; anything else
+    // that went wrong (deadlocks, and violations without --memcheck) fails
+    // the run.
+    bool onlyViolations = result.errorCount == result.memoryViolationCount;
+    if (!result.ok() && !(launch.memcheck && onlyViolations)) {
+      *error = "the emulated kernel " + kernel.name + " failed:\n" +
+               result.message();
+      return false;
+    }
   }
+  times.launch = secondsSince(t1);
   if (launch.race)
-    return checkRaces(path, launch, config, checks, error);
+    return checkRaces(path, launch, configs, checks, error);
   return true;
 }

@@ -25,17 +25,23 @@ struct EmuBuffer {
   bool writable = true;
 };
 
-/// One launch of an emitted kernel.
-struct EmuLaunch {
-  std::string source;     ///< the CUDA source
-  std::string kernelName; ///< its ATTN_KERNEL_ENTRY name
-  const void *params = nullptr;
-  /// Size of the parameter struct (race checking copies it).
-  std::size_t paramBytes = 0;
+/// One kernel of a launch plan.
+struct EmuKernel {
+  std::string name; ///< its ATTN_KERNEL_ENTRY name
   unsigned grid[3] = {1, 1, 1};
   unsigned block = 1;
   /// Bytes of dynamic shared memory.
   std::size_t dynamicSmemBytes = 0;
+};
+
+/// The launches of one emitted plan: its kernels in order, all built from
+/// one source and taking the same parameter struct.
+struct EmuLaunch {
+  std::string source; ///< the CUDA source of every kernel
+  std::vector<EmuKernel> kernels;
+  const void *params = nullptr;
+  /// Size of the parameter struct (race checking copies it).
+  std::size_t paramBytes = 0;
   /// Where to keep the .cu file (empty: a temporary file, removed after).
   std::string keepSourcePath;
   /// Every tensor the kernel reads or writes (memcheck, race checking).
@@ -80,7 +86,8 @@ struct EmuChecks {
   double raceSeconds = 0;
 };
 
-/// Compiles and launches; false with `*error` set on any failure (compiler
+/// Compiles and launches every kernel in order (counters and violations
+/// summed over them); false with `*error` set on any failure (compiler
 /// errors, deadlocks, and memory violations unless `launch.memcheck` asks
 /// for them to be reported in `checks`).
 bool runOnEmulator(const EmuLaunch &launch, EmuTimes &times,

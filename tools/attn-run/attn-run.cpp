@@ -602,12 +602,24 @@ runEmu(func::FuncOp func, llvm::ArrayRef<Tensor> inputs,
                      "' (none, drop-mask, kv-bound, fragment-index)");
   if (!attn::codegen::parseCudaPath(kernelPath, options.path))
     return makeError("unknown --path '" + kernelPath + "' (auto, simt, mma)");
-  auto kernel = attn::codegen::emitCudaKernel(func, options);
-  if (failed(kernel))
+  auto plan = attn::codegen::emitCudaPlan(func, options);
+  if (failed(plan))
     return makeError("the CUDA emitter failed on '@" + func.getSymName() + "'");
+  // The kernel that computes the attention (the others summarise captures
+  // or merge splits) describes the run.
+  const attn::codegen::CudaKernel *kernel = nullptr;
+  for (const attn::codegen::CudaKernel &k : plan->kernels)
+    if (k.role == attn::codegen::KernelRole::Whole ||
+        k.role == attn::codegen::KernelRole::SplitPartials)
+      kernel = &k;
   times.kernel = kernel->path + ", " + std::to_string(kernel->threads) +
                  " threads, " + std::to_string(kernel->dynamicSmemBytes) +
                  " B dynamic shared memory";
+  if (plan->kernels.size() > 1) {
+    times.kernel += "; plan:";
+    for (const attn::codegen::CudaKernel &k : plan->kernels)
+      times.kernel += " " + k.name;
+  }
   if (!kernel->fallbackReason.empty())
     times.kernel += "; not on tensor cores: " + kernel->fallbackReason;
   if (layoutName != "bhsd" && layoutName != "bshd")
@@ -679,21 +691,54 @@ runEmu(func::FuncOp func, llvm::ArrayRef<Tensor> inputs,
   fields["Hkv"] = sizes.at("hkv");
   fields["Nq"] = Nq;
   fields["Nk"] = sizes.at("nk");
+  // Buffers between the plan's kernels: split-KV workspaces (f32, one slot
+  // per CTA of the merge grid) and tile summaries of captures (int64).
+  int64_t ctas = (Nq + kernel->blockM - 1) / kernel->blockM * Hq * B;
+  std::vector<std::vector<float>> workspaces;
+  for (int64_t perCta : plan->workspaceElementsPerCta) {
+    workspaces.emplace_back(static_cast<size_t>(perCta * ctas), NAN);
+    std::string name = "ws" + std::to_string(workspaces.size() - 1);
+    fields[name] = reinterpret_cast<uint64_t>(workspaces.back().data());
+    fields[name + "_extent"] = workspaces.back().size();
+  }
+  std::vector<std::vector<int64_t>> summaries;
+  for (unsigned n : plan->summarizedCaptures) {
+    const DeviceBuffer &c = args[3 + n];
+    int64_t rows = 1;
+    for (size_t d = 0; d + 1 < c.shape.size(); ++d)
+      rows *= c.shape[d];
+    int64_t blocks = c.shape.empty() ? 0 : (c.shape.back() + 15) / 16;
+    summaries.emplace_back(static_cast<size_t>(2 * rows * blocks), 0);
+    std::string name = "sum" + std::to_string(n);
+    fields[name] = reinterpret_cast<uint64_t>(summaries.back().data());
+    fields[name + "_extent"] = summaries.back().size();
+  }
 
   std::vector<uint64_t> params;
   for (const attn::codegen::ParamField &f : kernel->params)
     params.push_back(fields.count(f.name) ? fields[f.name] : 0);
 
   attn::run::EmuLaunch launch;
-  launch.source = kernel->source;
-  launch.kernelName = kernel->name;
+  for (const attn::codegen::CudaKernel &k : plan->kernels) {
+    launch.source += k.source;
+    attn::run::EmuKernel e;
+    e.name = k.name;
+    if (k.role == attn::codegen::KernelRole::TileSummaries) {
+      e.grid[0] = static_cast<unsigned>(k.fixedGridX);
+    } else {
+      e.grid[0] = static_cast<unsigned>((Nq + k.blockM - 1) / k.blockM);
+      e.grid[1] = static_cast<unsigned>(Hq * (k.role == attn::codegen::
+                                                            KernelRole::
+                                                                SplitPartials
+                                                  ? k.splits
+                                                  : 1));
+      e.grid[2] = static_cast<unsigned>(B);
+    }
+    e.block = static_cast<unsigned>(k.threads);
+    e.dynamicSmemBytes = static_cast<size_t>(k.dynamicSmemBytes);
+    launch.kernels.push_back(e);
+  }
   launch.params = params.data();
-  launch.grid[0] = static_cast<unsigned>((Nq + kernel->blockM - 1) /
-                                         kernel->blockM);
-  launch.grid[1] = static_cast<unsigned>(Hq);
-  launch.grid[2] = static_cast<unsigned>(B);
-  launch.block = static_cast<unsigned>(kernel->threads);
-  launch.dynamicSmemBytes = static_cast<size_t>(kernel->dynamicSmemBytes);
   launch.keepSourcePath = keepCuda;
   launch.paramBytes = params.size() * sizeof(uint64_t);
   launch.counters = counters;
@@ -710,6 +755,12 @@ runEmu(func::FuncOp func, llvm::ArrayRef<Tensor> inputs,
       addBuffer(a < 3 ? qkv[a] : "c" + std::to_string(a - 3), args[a], false);
   for (unsigned r = 0; r < outs.size(); ++r)
     addBuffer(resultName(r), outs[r], true);
+  for (auto [n, ws] : llvm::enumerate(workspaces))
+    launch.buffers.push_back({"ws" + std::to_string(n), ws.data(),
+                              ws.size() * sizeof(float), true});
+  for (auto [n, sum] : llvm::zip(plan->summarizedCaptures, summaries))
+    launch.buffers.push_back({"sum" + std::to_string(n), sum.data(),
+                              sum.size() * sizeof(int64_t), true});
   std::string error;
   if (Nq > 0 && !attn::run::runOnEmulator(launch, times, checks, &error))
     return makeError(error);
