@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job: builds attn, compiles an example variant (Level 1 → einsum
 # cascade → kernel IR with grid, online KV loop and tile classification →
-# CUDA C++), and runs the generated kernel — on a GPU once the CUDA device
-# lands (attn-run --device=cuda is not implemented yet), here in the CPU
-# emulator — checking it against the float64 reference interpreter.
+# CUDA C++, on tensor cores for f16/bf16), and runs the generated kernel —
+# in the CPU emulator with its counters and memcheck, then through the JIT
+# runtime on a GPU when one is visible (else the emulator again) — checking
+# each run against the float64 reference interpreter.
 # Usage: scripts/run-example.sh [example.mlir] [attn-run flags...]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -23,5 +24,8 @@ grep -m1 -A1 '__global__' "$cu" || true
 echo "== kernel IR on the reference device (attn-run --device=ref --check, ragged sizes)"
 "$build/tools/attn-run/attn-run" "$example" --nq=333 --nk=333 --dtype=f16 \
   --pipeline="$pipeline" --check --counters | tail -4
-echo "== generated kernel in the CPU emulator (attn-run --device=emu --check, ragged sizes)"
-"$build/tools/attn-run/attn-run" "$example" --device=emu --nq=333 --nk=333 --dtype=f16 --check "$@"
+echo "== generated kernel in the CPU emulator (attn-run --device=emu --check --counters --memcheck, ragged sizes)"
+"$build/tools/attn-run/attn-run" "$example" --device=emu --nq=333 --nk=333 --dtype=f16 --check \
+  --counters --memcheck "$@"
+echo "== through the JIT runtime: GPU if visible, else the emulator (attn-run --device=auto --check)"
+"$build/tools/attn-run/attn-run" "$example" --device=auto --nq=333 --nk=333 --dtype=f16 --check "$@"
