@@ -150,8 +150,9 @@ View KernelEmitter::workspaceView(tensor::EmptyOp empty, unsigned number) {
                                 std::to_string(splits) + "LL)"
                           : "(long long)gridDim.y";
   std::string slot = fresh("wsSlot");
-  w.line("const long long " + slot + " = ((long long)blockIdx.z * " + gridY +
-         " + " + y + ") * (long long)gridDim.x + (long long)blockIdx.x;");
+  w.linef("const long long {} = ((long long)blockIdx.z * {} + {}) * "
+          "(long long)gridDim.x + (long long)blockIdx.x;",
+          slot, gridY, y);
   // Strides from the innermost dimension out: features, then rows (blockM
   // of them per slot), unit dimensions 0, and the split dimension first.
   int64_t rank = type.getRank();
@@ -200,8 +201,7 @@ LogicalResult KernelEmitter::emitSplitLoop(scf::ForOp loop) {
   }
   std::string iv = fresh("g");
   w.line("// grid letter 's': the KV split");
-  w.line("const long long " + iv + " = (long long)blockIdx.y % " +
-         std::to_string(splits) + "LL;");
+  w.linef("const long long {} = (long long)blockIdx.y % {}LL;", iv, splits);
   scalars[loop.getInductionVar()] = iv;
   if (failed(emitBlock(*loop.getBody(),
                        [](scf::YieldOp) { return success(); })))
@@ -517,10 +517,9 @@ unsigned KernelEmitter::openStorageLoops(const Tile &t, StringRef letters,
   if (t.colDim >= 0) {
     std::string nt = fresh("nt"), e = fresh("e");
     w.line("#pragma unroll");
-    w.open("for (int " + nt + " = 0; " + nt + " < " +
-           std::to_string(t.caps[t.colDim] / 8) + "; ++" + nt + ")");
+    w.openf("for (int {0} = 0; {0} < {1}; ++{0})", nt, t.caps[t.colDim] / 8);
     w.line("#pragma unroll");
-    w.open("for (int " + e + " = 0; " + e + " < 4; ++" + e + ")");
+    w.openf("for (int {0} = 0; {0} < 4; ++{0})", e);
     curRowSlot = "(" + e + " >> 1)";
     curFragSub = "[" + nt + "][" + e + "]";
     curColLetter = letters[t.colDim];
@@ -531,7 +530,7 @@ unsigned KernelEmitter::openStorageLoops(const Tile &t, StringRef letters,
   if (t.rowDim() >= 0) {
     std::string rs = fresh("rs");
     w.line("#pragma unroll");
-    w.open("for (int " + rs + " = 0; " + rs + " < 2; ++" + rs + ")");
+    w.openf("for (int {0} = 0; {0} < 2; ++{0})", rs);
     curRowSlot = rs;
     curFragSub.clear();
     curColLetter = 0;
@@ -545,7 +544,7 @@ void KernelEmitter::declareTile(const Tile &t) {
   std::string dims;
   for (int64_t n : storageDims(t))
     dims += "[" + std::to_string(n) + "]";
-  w.line("float " + t.var + dims + ";");
+  w.linef("float {}{};", t.var, dims);
 }
 
 void KernelEmitter::copyTile(const Tile &dst, const Tile &src) {
@@ -554,14 +553,12 @@ void KernelEmitter::copyTile(const Tile &dst, const Tile &src) {
   for (int64_t n : storageDims(dst)) {
     std::string var = fresh("c");
     // Fragments always stay in registers; SIMT arrays only when small.
-    w.line("#pragma unroll " +
-           std::to_string(mma || n <= kMaxUnrollArray ? n : 1));
-    w.open("for (int " + var + " = 0; " + var + " < " + std::to_string(n) +
-           "; ++" + var + ")");
+    w.linef("#pragma unroll {}", mma || n <= kMaxUnrollArray ? n : 1);
+    w.openf("for (int {0} = 0; {0} < {1}; ++{0})", var, n);
     index += "[" + var + "]";
     ++opened;
   }
-  w.line(dst.var + index + " = " + src.var + index + ";");
+  w.linef("{0}{1} = {2}{1};", dst.var, index, src.var);
   for (unsigned k = 0; k < opened; ++k)
     w.close();
 }
@@ -649,14 +646,13 @@ void KernelEmitter::openLetterLoop(char letter, const std::string &size,
   // Bounded unrolling: full for small static trip counts, none otherwise
   // (fully unrolled KV loops blow up NVRTC compile times).
   if (staticSize && *staticSize <= maxUnroll)
-    w.line("#pragma unroll " + std::to_string(*staticSize));
+    w.linef("#pragma unroll {}", *staticSize);
   else if (staticSize && maxUnroll == kMaxUnroll &&
            *staticSize % kPartialUnroll == 0)
-    w.line("#pragma unroll " + std::to_string(kPartialUnroll));
+    w.linef("#pragma unroll {}", kPartialUnroll);
   else
     w.line("#pragma unroll 1");
-  w.open("for (long long " + var + " = 0; " + var + " < " + size + "; ++" +
-         var + ")");
+  w.openf("for (long long {0} = 0; {0} < {1}; ++{0})", var, size);
   idx[StringRef(&letter, 1)] = var;
 }
 
@@ -679,7 +675,7 @@ LogicalResult KernelEmitter::assign(Operation *op, Value dst, Value src) {
     if (!s)
       return op->emitError("CUDA emitter: yielded value is not a scalar");
     if (*d != *s)
-      w.line(*d + " = " + *s + ";");
+      w.linef("{} = {};", *d, *s);
     return success();
   }
   auto dt = tiles.find(dst), st = tiles.find(src);
@@ -786,10 +782,9 @@ LogicalResult KernelEmitter::emitGridLoop(scf::ForOp loop) {
     if (!firstMiddle)
       position = "(" + position + " % " + trip + ")";
   }
-  w.line("// grid letter '" + letter + "'");
-  w.line("const long long " + iv + " = " + addExpr(*lb, mulExpr(position, *step)) +
-         ";");
-  w.line("if (" + iv + " >= " + *ub + ") return;");
+  w.linef("// grid letter '{}'", letter);
+  w.linef("const long long {} = {};", iv, addExpr(*lb, mulExpr(position, *step)));
+  w.linef("if ({} >= {}) return;", iv, *ub);
   scalars[loop.getInductionVar()] = iv;
   if (k + 1 == gridLoops.size()) {
     if (mma) {
@@ -799,7 +794,7 @@ LogicalResult KernelEmitter::emitGridLoop(scf::ForOp loop) {
     } else {
       w.line("// One thread per query row of the Q tile.");
       w.line("const long long tr = threadIdx.x;");
-      w.line("if (" + iv + " + tr >= " + *ub + ") return;");
+      w.linef("if ({} + tr >= {}) return;", iv, *ub);
     }
   }
   // Loop-carried outputs alias their initial value (a global view).
@@ -857,7 +852,7 @@ LogicalResult KernelEmitter::emitSerialLoop(scf::ForOp loop) {
       if (!s || !ty)
         return loop.emitError("CUDA emitter: unsupported loop-carried value");
       std::string var = fresh("s");
-      w.line(*ty + " " + var + " = " + *s + ";");
+      w.linef("{} {} = {};", *ty, var, *s);
       scalars[arg] = var;
       scalars[res] = var;
     }
@@ -878,9 +873,8 @@ LogicalResult KernelEmitter::emitSerialLoop(scf::ForOp loop) {
   if (isKv)
     w.line("// KV loop");
   w.line("#pragma unroll 1");
-  w.open("for (long long " + iv + " = " + *lb + "; " + iv + " < " + bound +
-         "; " + iv + " += " + *step + (staging ? ", ++" + stageVar : "") +
-         ")");
+  w.openf("for (long long {0} = {1}; {0} < {2}; {0} += {3}{4})", iv, *lb,
+          bound, *step, staging ? ", ++" + stageVar : "");
   scalars[loop.getInductionVar()] = iv;
   if (staging)
     if (failed(emitMmaStageNext(loop, iv, bound, *constStep, stageVar)))
@@ -926,7 +920,7 @@ LogicalResult KernelEmitter::emitIf(scf::IfOp op) {
       if (!ty)
         return op.emitError("CUDA emitter: unsupported scf.if result type");
       std::string var = fresh("s");
-      w.line(*ty + " " + var + ";");
+      w.linef("{} {};", *ty, var);
       scalars[res] = var;
     }
   }
@@ -940,8 +934,8 @@ LogicalResult KernelEmitter::emitIf(scf::IfOp op) {
   // The emulator's tile counters (attn/device/counters.h; nothing on a GPU).
   bool counted = branch && branch.getValue() == "full_or_partial";
   if (branch)
-    w.line("// tile branch: " + branch.getValue().str());
-  w.open("if (" + *cond + ")");
+    w.linef("// tile branch: {}", branch.getValue().str());
+  w.openf("if ({})", *cond);
   if (counted)
     w.line("count_tile(false); // a full tile: no mask code");
   if (failed(emitBlock(op.getThenRegion().front(), onYield)))
@@ -1166,7 +1160,7 @@ LogicalResult KernelEmitter::emitScalarOp(Operation &op) {
     return success();
   }
   std::string var = fresh("x");
-  w.line("const " + *ty + " " + var + " = " + *expr + ";");
+  w.linef("const {} {} = {};", *ty, var, *expr);
   scalars[result] = var;
   return success();
 }
@@ -1297,8 +1291,8 @@ LogicalResult KernelEmitter::emitTensorOp(Operation &op) {
     if (!ty)
       return op.emitError("CUDA emitter: unsupported element type");
     std::string var = fresh("x");
-    w.line("const " + *ty + " " + var + " = " +
-           loadView(argView(arg.getArgNumber()), index) + ";");
+    w.linef("const {} {} = {};", *ty, var,
+            loadView(argView(arg.getArgNumber()), index));
     scalars[extract] = var;
     return success();
   }
@@ -1337,14 +1331,12 @@ LogicalResult KernelEmitter::emitSplat(tensor::SplatOp op) {
   unsigned opened = 0;
   for (int64_t n : storageDims(*t)) {
     std::string var = fresh("c");
-    w.line("#pragma unroll " +
-           std::to_string(mma || n <= kMaxUnrollArray ? n : 1));
-    w.open("for (int " + var + " = 0; " + var + " < " + std::to_string(n) +
-           "; ++" + var + ")");
+    w.linef("#pragma unroll {}", mma || n <= kMaxUnrollArray ? n : 1);
+    w.openf("for (int {0} = 0; {0} < {1}; ++{0})", var, n);
     index += "[" + var + "]";
     ++opened;
   }
-  w.line(t->var + index + " = " + *value + ";");
+  w.linef("{}{} = {};", t->var, index, *value);
   for (unsigned k = 0; k < opened; ++k)
     w.close();
   tiles[op.getResult()] = *t;
@@ -1382,11 +1374,10 @@ LogicalResult KernelEmitter::emitInsertSlice(tensor::InsertSliceOp op) {
       std::string size = type.isDynamicDim(d) ? tile.sizes[d]
                                               : std::to_string(type.getDimSize(d));
       if (!type.isDynamicDim(d) && type.getDimSize(d) <= kMaxUnrollArray)
-        w.line("#pragma unroll " + std::to_string(type.getDimSize(d)));
+        w.linef("#pragma unroll {}", type.getDimSize(d));
       else
         w.line("#pragma unroll 1");
-      w.open("for (long long " + var + " = 0; " + var + " < " + size + "; ++" +
-             var + ")");
+      w.openf("for (long long {0} = 0; {0} < {1}; ++{0})", var, size);
       ++opened;
       local = var;
       access += "[" + var + "]";
@@ -1400,8 +1391,7 @@ LogicalResult KernelEmitter::emitInsertSlice(tensor::InsertSliceOp op) {
   std::string value = view.elemType == "float"
                           ? access
                           : "from_float<" + view.elemType + ">(" + access + ")";
-  w.line("st_global(" + view.ptr + ", " + offset + ", " + view.extent + ", " +
-         value + ");");
+  w.linef("st_global({}, {}, {}, {});", view.ptr, offset, view.extent, value);
   for (unsigned k = 0; k < opened; ++k)
     w.close();
   views[op.getResult()] = view;
@@ -1461,8 +1451,7 @@ LogicalResult KernelEmitter::emitRegionBody(Block &body, unsigned numIndexArgs,
       if (!ty)
         return op.emitError("CUDA emitter: unsupported element type");
       std::string var = fresh("x");
-      w.line("const " + *ty + " " + var + " = " + loadView(it->second, index) +
-             ";");
+      w.linef("const {} {} = {};", *ty, var, loadView(it->second, index));
       scalars[extract] = var;
       continue;
     }
@@ -1523,7 +1512,7 @@ LogicalResult KernelEmitter::emitMap(MapOp op) {
   if (failed(emitRegionBody(op.getBody().front(), indexArgs.size(), indexArgs,
                             inputArgs, op.getCaptures(), result)))
     return failure();
-  w.line(access + " = " + result + ";");
+  w.linef("{} = {};", access, result);
   for (unsigned k = 0; k < opened; ++k)
     w.close();
   return success();
@@ -1577,7 +1566,7 @@ LogicalResult KernelEmitter::emitReduce(ReduceOp op) {
     access += "[" + idx[StringRef(&c, 1)] + "]";
   }
   std::string acc = fresh("acc");
-  w.line("float " + acc + " = " + reduceInit(op.getKind()) + ";");
+  w.linef("float {} = {};", acc, reduceInit(op.getKind()));
   unsigned reduced = 0;
   for (char c : eq->reducedLetters()) {
     std::optional<int64_t> st;
@@ -1593,7 +1582,7 @@ LogicalResult KernelEmitter::emitReduce(ReduceOp op) {
   w.line(reduceStep(op.getKind(), acc, *x));
   for (unsigned k = 0; k < reduced; ++k)
     w.close();
-  w.line(access + " = " + acc + ";");
+  w.linef("{} = {};", access, acc);
   for (unsigned k = 0; k < opened; ++k)
     w.close();
   return success();
@@ -1642,7 +1631,7 @@ LogicalResult KernelEmitter::emitContract(ContractOp op) {
     access += "[" + idx[StringRef(&c, 1)] + "]";
   }
   std::string acc = fresh("acc");
-  w.line("float " + acc + " = " + reduceInit(op.getReduce()) + ";");
+  w.linef("float {} = {};", acc, reduceInit(op.getReduce()));
   unsigned reduced = 0;
   for (char c : eq->reducedLetters()) {
     if (gridLetters.find(c) != std::string::npos)
@@ -1669,7 +1658,7 @@ LogicalResult KernelEmitter::emitContract(ContractOp op) {
   w.line(reduceStep(op.getReduce(), acc, combined));
   for (unsigned k = 0; k < reduced; ++k)
     w.close();
-  w.line(access + " = " + acc + ";");
+  w.linef("{} = {};", access, acc);
   for (unsigned k = 0; k < opened; ++k)
     w.close();
   return success();
@@ -1757,10 +1746,10 @@ LogicalResult KernelEmitter::emitTileClass(TileClassOp op) {
   }
   std::string var = fresh("cls");
   w.line("// attn.tile_class: 0 = skip, 1 = full, 2 = partial");
-  w.line("long long " + var + ";");
+  w.linef("long long {};", var);
   w.openScope();
-  w.line("const tc::Tile tcT = {" + args[2] + ", " + args[3] + ", " + args[4] +
-         ", " + args[5] + "};");
+  w.linef("const tc::Tile tcT = {{{}, {}, {}, {}}};", args[2], args[3], args[4],
+          args[5]);
   Block &body = op.getMask().front();
   DenseMap<Value, std::string> abs;
   // Region arguments: b, h, i, j, nq, nk, captures.
@@ -1780,7 +1769,7 @@ LogicalResult KernelEmitter::emitTileClass(TileClassOp op) {
     }
     // Captured tensors are unknown here (no per-tile summaries yet), which
     // only makes tiles partial.
-    w.line("const tc::Val " + name + " = " + init + ";");
+    w.linef("const tc::Val {} = {};", name, init);
     abs[arg] = name;
   }
   std::string result;
@@ -1802,15 +1791,15 @@ LogicalResult KernelEmitter::emitTileClass(TileClassOp op) {
     if (!call)
       call = tileClassCall(inner, in);
     std::string name = fresh("a");
-    w.line("const tc::Val " + name + " = " + *call + ";");
+    w.linef("const tc::Val {} = {};", name, *call);
     abs[inner.getResult(0)] = name;
   }
   if (result.empty())
     return op.emitError("CUDA emitter: mask region without a yielded value");
   if (options.debug == EmitDebug::DropMask)
-    w.line(var + " = tc::kFull; // deliberately broken: mask dropped");
+    w.linef("{} = tc::kFull; // deliberately broken: mask dropped", var);
   else
-    w.line(var + " = tc::classify(" + result + ");");
+    w.linef("{} = tc::classify({});", var, result);
   w.close();
   scalars[op.getResult()] = var;
   return success();
@@ -1857,13 +1846,13 @@ FailureOr<CudaKernel> KernelEmitter::run() {
                             : std::string()) +
                        ", B), block (" + std::to_string(threads) + ")";
   if (role == KernelRole::SplitPartials)
-    w.line("// Split-KV plan, kernel 1 of 2: each of " +
-           std::to_string(splits) +
-           " splits writes its running values to the workspaces.");
+    w.linef("// Split-KV plan, kernel 1 of 2: each of {} splits writes its "
+            "running values to the workspaces.",
+            splits);
   if (role == KernelRole::SplitMerge)
-    w.line("// Split-KV plan, kernel 2 of 2: merges the " +
-           std::to_string(splits) +
-           " splits' values and writes the outputs.");
+    w.linef("// Split-KV plan, kernel 2 of 2: merges the {} splits' values "
+            "and writes the outputs.",
+            splits);
   if (role == KernelRole::TileSummaries) {
     w.line("// Tile summaries of the captured tensors the masks read (runs "
            "before the");
@@ -1871,17 +1860,18 @@ FailureOr<CudaKernel> KernelEmitter::run() {
     launch = "// Launch: grid (64), block (256).";
   }
   if (mma) {
-    w.line("// Generated by attn's CUDA emitter (tensor-core path) from @" +
-           func.getSymName().str() + ".");
-    w.line("// " + std::to_string(warps) + " warps x 16 query rows; S = Q K^T "
-           "and O += P V on mma.sync m16n8k16 (" + mmaElem + ", f32");
+    w.linef("// Generated by attn's CUDA emitter (tensor-core path) from @{}.",
+            func.getSymName().str());
+    w.linef("// {} warps x 16 query rows; S = Q K^T and O += P V on mma.sync "
+            "m16n8k16 ({}, f32",
+            warps, mmaElem);
     w.line("// accumulate); K/V tiles double-buffered in shared memory with "
            "cp.async;");
     w.line("// per-element score/mask code on the S fragments.");
     launch += ", dynamic shared memory @SMEM@ bytes.";
   } else {
-    w.line("// Generated by attn's CUDA emitter (SIMT path) from @" +
-           func.getSymName().str() + ".");
+    w.linef("// Generated by attn's CUDA emitter (SIMT path) from @{}.",
+            func.getSymName().str());
     w.line("// One thread per query row; f32 arithmetic; K/V read from "
            "global memory.");
     launch += ".";
@@ -1898,7 +1888,7 @@ FailureOr<CudaKernel> KernelEmitter::run() {
   w.line("namespace sc = attn::device::sc;");
   w.line("");
   w.line("/// Kernel parameters (every field 8 bytes; strides in elements).");
-  w.open("struct " + paramsType);
+  w.openf("struct {}", paramsType);
   auto elemOf = [&](StringRef name) -> std::string {
     if (name == "q" || name == "k" || name == "v")
       return *memType(cast<ShapedType>(
@@ -1913,16 +1903,16 @@ FailureOr<CudaKernel> KernelEmitter::run() {
   for (const ParamField &f : params) {
     StringRef name = f.name;
     if (f.kind == ParamField::Kind::Int64) {
-      w.line("long long " + f.name + ";");
+      w.linef("long long {};", f.name);
       continue;
     }
     if (f.kind == ParamField::Kind::Float64) {
-      w.line("double " + f.name + ";");
+      w.linef("double {};", f.name);
       continue;
     }
     std::string elem;
     if (name.starts_with("sum")) {
-      w.line("int64_t *" + f.name + ";");
+      w.linef("int64_t *{};", f.name);
       continue;
     }
     if (name.starts_with("c")) {
@@ -1933,15 +1923,14 @@ FailureOr<CudaKernel> KernelEmitter::run() {
       elem = elemOf(name);
     }
     bool isOut = name == "o" || name == "lse" || name.starts_with("ws");
-    w.line((isOut ? "" : "const ") + elem + " *" + f.name + ";");
+    w.linef("{}{} *{};", isOut ? "" : "const ", elem, f.name);
   }
   w.close(";");
   w.line("");
   // At least one CTA per SM: ptxas may use the whole register budget of a
   // thread (255) instead of spilling to reach a higher occupancy.
-  w.line("extern \"C\" __global__ void __launch_bounds__(" +
-         std::to_string(threads) + ", 1)");
-  w.open(kernel.name + "(const " + paramsType + " p)");
+  w.linef("extern \"C\" __global__ void __launch_bounds__({}, 1)", threads);
+  w.openf("{}(const {} p)", kernel.name, paramsType);
   size_t smemDeclAt = w.out.size();
   // Scalar captures are kernel parameters.
   for (unsigned a = 3; a < func.getNumArguments(); ++a) {
@@ -1962,7 +1951,7 @@ FailureOr<CudaKernel> KernelEmitter::run() {
     return failure();
   }
   w.close();
-  w.line("ATTN_KERNEL_ENTRY(" + kernel.name + ")");
+  w.linef("ATTN_KERNEL_ENTRY({})", kernel.name);
   if (smemBytes > options.maxSmemBytes)
     return func.emitError("CUDA emitter: the kernel needs ")
            << smemBytes << " bytes of shared memory per CTA but the target "
