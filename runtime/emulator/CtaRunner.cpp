@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "RunnerSupport.h"
 #include "CtaRunner.h"
 
 #include <sys/mman.h>
@@ -23,48 +24,7 @@ namespace attn::emu {
 /// in the emulator library, never in a kernel .so.
 thread_local CtaRunner *activeRunner = nullptr;
 
-namespace {
-constexpr unsigned char kPoisonByte = 0xff; // NaN as f32, f16 and bf16
-constexpr std::size_t kSharedAlignment = 128;
-
-std::size_t alignUp(std::size_t value, std::size_t alignment) {
-  return (value + alignment - 1) / alignment * alignment;
-}
-unsigned char *alignPointer(unsigned char *p, std::size_t alignment) {
-  auto address = reinterpret_cast<std::uintptr_t>(p);
-  return p + (alignUp(address, alignment) - address);
-}
-bool sameSite(const char *fileA, unsigned lineA, const char *fileB,
-              unsigned lineB) {
-  return lineA == lineB && (fileA == fileB || std::strcmp(fileA, fileB) == 0);
-}
-std::string hex(std::uintptr_t value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "0x%llx",
-                static_cast<unsigned long long>(value));
-  return buffer;
-}
-/// "0-15, 17" style list of the set bits of `mask`.
-std::string laneList(unsigned mask) {
-  std::string out;
-  for (unsigned lane = 0; lane < 32;) {
-    if (!(mask & (1u << lane))) {
-      ++lane;
-      continue;
-    }
-    unsigned end = lane;
-    while (end + 1 < 32 && (mask & (1u << (end + 1))))
-      ++end;
-    if (!out.empty())
-      out += ", ";
-    out += std::to_string(lane);
-    if (end != lane)
-      out += "-" + std::to_string(end);
-    lane = end + 1;
-  }
-  return out;
-}
-} // namespace
+using namespace attn::emu::runner;
 
 void LaunchState::recordError(std::string message) {
   std::lock_guard<std::mutex> lock(resultMutex);

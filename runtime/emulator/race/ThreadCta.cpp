@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "../RunnerSupport.h"
 #include "ThreadCta.h"
 
 #include "Tsan.h"
@@ -22,49 +23,11 @@ namespace attn::emu::race {
 
 namespace {
 
-constexpr unsigned char kPoisonByte = 0xff; // NaN as f32, f16 and bf16
-constexpr std::size_t kSharedAlignment = 128;
+using namespace attn::emu::runner;
 
 /// The CTA and thread the calling OS thread runs as.
 thread_local ThreadCta *currentCtaOfThread = nullptr;
 thread_local unsigned currentIndex = 0;
-
-std::size_t alignUp(std::size_t value, std::size_t alignment) {
-  return (value + alignment - 1) / alignment * alignment;
-}
-unsigned char *alignPointer(unsigned char *p, std::size_t alignment) {
-  auto address = reinterpret_cast<std::uintptr_t>(p);
-  return p + (alignUp(address, alignment) - address);
-}
-bool sameSite(const char *fileA, unsigned lineA, const char *fileB,
-              unsigned lineB) {
-  return lineA == lineB && (fileA == fileB || std::strcmp(fileA, fileB) == 0);
-}
-std::string site(const char *file, unsigned line) {
-  return std::string(file ? file : "?") + ":" + std::to_string(line);
-}
-std::string hex(unsigned value) {
-  char buffer[16];
-  std::snprintf(buffer, sizeof buffer, "0x%x", value);
-  return buffer;
-}
-std::string laneList(unsigned mask) {
-  std::string out;
-  for (unsigned lane = 0; lane < 32;) {
-    if (!(mask & (1u << lane))) {
-      ++lane;
-      continue;
-    }
-    unsigned end = lane;
-    while (end + 1 < 32 && (mask & (1u << (end + 1))))
-      ++end;
-    out += (out.empty() ? "" : ", ") + std::to_string(lane);
-    if (end != lane)
-      out += "-" + std::to_string(end);
-    lane = end + 1;
-  }
-  return out;
-}
 unsigned popcount(unsigned x) {
   return static_cast<unsigned>(__builtin_popcount(x));
 }
