@@ -318,6 +318,9 @@ void KernelEmitter::finishMmaKvLoop() {
   staged.clear();
   stagedBySource.clear();
   stagedSlices.clear();
+  // The fragments were declared in this loop's scope; another KV loop
+  // reads its own.
+  aFragments.clear();
 }
 
 LogicalResult KernelEmitter::noteStagedSlice(tensor::ExtractSliceOp slice) {
