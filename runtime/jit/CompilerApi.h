@@ -32,6 +32,11 @@ struct FrontendOptions {
   /// cuda: the target arch, whose shared-memory limit the emitter checks;
   /// empty on the emulator (the portable limit).
   std::string arch;
+  /// 0: the plain plan. Otherwise the split-KV plan with this many KV
+  /// splits (attn-split-kv{in-place splits} between attn-online and
+  /// attn-fuse); when the variant cannot be split the spec has no kernels
+  /// and says why (PlanSpec::unavailable).
+  int64_t splitKv = 0;
 };
 
 /// A CUDA compile request.
@@ -62,7 +67,7 @@ struct CompilerApi {
 };
 
 /// Bumped whenever CompilerApi or the types it passes change.
-inline constexpr uint32_t kCompilerAbiVersion = 1;
+inline constexpr uint32_t kCompilerAbiVersion = 2;
 
 /// Makes `api` the compiler of this process (called by compiler objects
 /// linked into it, from a static initialiser).

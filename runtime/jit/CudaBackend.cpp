@@ -29,50 +29,64 @@ CudaModule::~CudaModule() {
 
 Expected<std::shared_ptr<CudaModule>>
 attn::jit::loadCudaModule(const std::string &image,
-                          const std::string &kernelName,
-                          int64_t dynamicSmemBytes) {
+                          const std::vector<CudaKernelRef> &kernels) {
   auto m = std::make_shared<CudaModule>();
   if (Status s = driverReady(&m->api, &m->gpu); !s.ok())
     return s;
   const DriverApi &a = *m->api;
+  std::string what = kernels.empty() ? "a module" : "'" + kernels[0].name + "'";
   // PTX must be NUL-terminated; a cubin is self-delimiting.
   std::string data = image;
   data.push_back('\0');
   if (CUresult s = a.cuModuleLoadData(&m->module, data.data()))
-    return Status::error(a.callError("cuModuleLoadData", s) + " loading '" +
-                         kernelName + "' on " + m->gpu->name);
-  if (CUresult s =
-          a.cuModuleGetFunction(&m->function, m->module, kernelName.c_str()))
-    return Status::error(a.callError("cuModuleGetFunction", s) + " for '" +
-                         kernelName + "'");
-  if (dynamicSmemBytes > kDefaultSmemLimit)
-    if (CUresult s = a.cuFuncSetAttribute(
-            m->function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-            static_cast<int>(dynamicSmemBytes)))
-      return Status::error(
-          a.callError("cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)", s) +
-          ": '" + kernelName + "' needs " + std::to_string(dynamicSmemBytes) +
-          " bytes of dynamic shared memory");
+    return Status::error(a.callError("cuModuleLoadData", s) + " loading " +
+                         what + " on " + m->gpu->name);
+  for (const CudaKernelRef &kernel : kernels) {
+    CUfunction function = nullptr;
+    if (CUresult s =
+            a.cuModuleGetFunction(&function, m->module, kernel.name.c_str()))
+      return Status::error(a.callError("cuModuleGetFunction", s) + " for '" +
+                           kernel.name + "'");
+    // The opt-in is per function: each kernel of a plan needs its own.
+    if (kernel.dynamicSmemBytes > kDefaultSmemLimit)
+      if (CUresult s = a.cuFuncSetAttribute(
+              function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+              static_cast<int>(kernel.dynamicSmemBytes)))
+        return Status::error(
+            a.callError("cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)",
+                        s) +
+            ": '" + kernel.name + "' needs " +
+            std::to_string(kernel.dynamicSmemBytes) +
+            " bytes of dynamic shared memory");
+    m->functions.push_back(function);
+  }
   return m;
 }
 
-Status attn::jit::launchCuda(const CudaModule &m, const CudaLaunch &l) {
+Status attn::jit::launchCuda(const CudaModule &m,
+                             const std::vector<CudaLaunch> &launches,
+                             void *stream) {
   const DriverApi &a = *m.api;
   if (Status s = makeContextCurrent(a, *m.gpu); !s.ok())
     return s;
-  // The kernel's one parameter is the struct; cuLaunchKernel copies it.
-  void *args[] = {l.params->data()};
-  if (CUresult s = a.cuLaunchKernel(
-          m.function, l.grid[0], l.grid[1], l.grid[2], l.threads, 1, 1,
-          l.dynamicSmemBytes, static_cast<CUstream>(l.stream), args, nullptr))
-    return Status::error(a.callError("cuLaunchKernel", s));
+  for (const CudaLaunch &l : launches) {
+    // The kernel's one parameter is the struct; cuLaunchKernel copies it,
+    // so the kernels of a plan may share one host copy.
+    void *args[] = {const_cast<uint64_t *>(l.params->data())};
+    if (CUresult s =
+            a.cuLaunchKernel(m.functions[l.kernel], l.grid[0], l.grid[1],
+                             l.grid[2], l.threads, 1, 1, l.dynamicSmemBytes,
+                             static_cast<CUstream>(stream), args, nullptr))
+      return Status::error(a.callError("cuLaunchKernel", s));
+  }
   return Status::success();
 }
 
 Expected<BenchResult> attn::jit::benchCuda(const CudaModule &m,
-                                           const CudaLaunch &l, int repeats) {
+                                           const std::vector<CudaLaunch> &l,
+                                           void *stream, int repeats) {
   const DriverApi &a = *m.api;
-  if (Status s = launchCuda(m, l); !s.ok())
+  if (Status s = launchCuda(m, l, stream); !s.ok())
     return s;
   CUevent start = nullptr, stop = nullptr;
   CUresult s;
@@ -85,11 +99,11 @@ Expected<BenchResult> attn::jit::benchCuda(const CudaModule &m,
   std::string error;
   for (int r = 0; r < repeats && error.empty(); ++r) {
     float ms = 0;
-    if ((s = a.cuEventRecord(start, static_cast<CUstream>(l.stream))))
+    if ((s = a.cuEventRecord(start, static_cast<CUstream>(stream))))
       error = a.callError("cuEventRecord", s);
-    else if (Status launched = launchCuda(m, l); !launched.ok())
+    else if (Status launched = launchCuda(m, l, stream); !launched.ok())
       error = launched.message();
-    else if ((s = a.cuEventRecord(stop, static_cast<CUstream>(l.stream))))
+    else if ((s = a.cuEventRecord(stop, static_cast<CUstream>(stream))))
       error = a.callError("cuEventRecord", s);
     else if ((s = a.cuEventSynchronize(stop)))
       error = a.callError("cuEventSynchronize", s);

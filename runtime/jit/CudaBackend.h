@@ -1,10 +1,12 @@
 //===- CudaBackend.h - plans on a GPU through the driver API ----*- C++ -*-===//
 //
-// Loads a cubin or PTX image as a module of the runtime's context, opts the
-// kernel in to its dynamic shared memory when that exceeds the 48 KB
-// default, and launches it with its one by-value parameter struct. Also the
-// device memory of attn::Buffer and the lse workspace. Every driver call's
-// status becomes a message naming the call.
+// Loads a cubin or PTX image (all the kernels of a launch plan) as a module
+// of the runtime's context, opts each kernel in to its dynamic shared memory
+// when that exceeds the 48 KB default, and launches the kernels in order on
+// one stream, each with the plan's one by-value parameter struct. Also the
+// device memory of attn::Buffer and of the runtime's scratch buffers (lse,
+// split-KV workspaces, tile summaries). Every driver call's status becomes a
+// message naming the call.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,37 +25,50 @@
 
 namespace attn::jit {
 
-/// A loaded module and its kernel; unloaded on destruction.
+/// A loaded module and the kernels of its plan; unloaded on destruction.
 struct CudaModule {
   const cuda::DriverApi *api = nullptr;
   const cuda::GpuInfo *gpu = nullptr;
   cuda::CUmodule module = nullptr;
-  cuda::CUfunction function = nullptr;
+  /// The plan's kernels, in launch order.
+  std::vector<cuda::CUfunction> functions;
   ~CudaModule();
 };
 
-/// Loads `image` (cubin bytes or PTX text) and finds `kernelName`; sets the
-/// dynamic shared memory opt-in when `dynamicSmemBytes` > 48 KB.
-Expected<std::shared_ptr<CudaModule>>
-loadCudaModule(const std::string &image, const std::string &kernelName,
-               int64_t dynamicSmemBytes);
+/// A kernel to find in a module.
+struct CudaKernelRef {
+  std::string name;
+  /// Dynamic shared memory per CTA; over 48 KB the kernel is opted in.
+  int64_t dynamicSmemBytes = 0;
+};
 
-/// One launch on a GPU.
+/// Loads `image` (cubin bytes or PTX text) and finds `kernels`, opting
+/// each in to its dynamic shared memory when that exceeds 48 KB.
+Expected<std::shared_ptr<CudaModule>>
+loadCudaModule(const std::string &image,
+               const std::vector<CudaKernelRef> &kernels);
+
+/// One kernel launch on a GPU.
 struct CudaLaunch {
-  std::vector<uint64_t> *params = nullptr;
+  /// Index into CudaModule::functions.
+  size_t kernel = 0;
+  /// The parameter struct (shared by a plan's launches).
+  const std::vector<uint64_t> *params = nullptr;
   unsigned grid[3] = {1, 1, 1};
   unsigned threads = 1;
   unsigned dynamicSmemBytes = 0;
-  void *stream = nullptr;
 };
 
-/// Queues `launch` on its stream.
-Status launchCuda(const CudaModule &module, const CudaLaunch &launch);
+/// Queues `launches` in order on `stream` (a CUstream; null: the default
+/// stream), which orders each after the one before.
+Status launchCuda(const CudaModule &module,
+                  const std::vector<CudaLaunch> &launches, void *stream);
 
-/// One warm-up launch, then `repeats` launches timed with events; the
-/// median and minimum.
+/// One warm-up run of `launches`, then `repeats` runs each timed with
+/// events around the whole sequence; the median and minimum.
 Expected<BenchResult> benchCuda(const CudaModule &module,
-                                const CudaLaunch &launch, int repeats);
+                                const std::vector<CudaLaunch> &launches,
+                                void *stream, int repeats);
 
 /// Device memory; freed on destruction.
 struct DeviceMemory {

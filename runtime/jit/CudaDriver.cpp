@@ -116,6 +116,9 @@ bool attn::jit::cuda::openDriver(const std::string &library, DriverApi &a,
            &g.major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device)) ||
       (s = a.cuDeviceGetAttribute(
            &g.minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device)) ||
+      (s = a.cuDeviceGetAttribute(&g.multiprocessors,
+                                  CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+                                  device)) ||
       (s = a.cuDeviceGetName(name256, sizeof name256 - 1, device))) {
     *error = a.callError("querying GPU 0", s);
     return false;

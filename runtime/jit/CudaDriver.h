@@ -31,6 +31,7 @@ using CUevent = struct CUevent_st *;
 /// cuda.h's values of the enumerators the runtime uses.
 enum : int {
   CUDA_SUCCESS = 0,
+  CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16,
   CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75,
   CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76,
   CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8,
@@ -80,6 +81,8 @@ struct DriverApi {
 struct GpuInfo {
   int ordinal = 0;
   int major = 0, minor = 0;
+  /// Streaming multiprocessors (the split-KV choice compares grids to it).
+  int multiprocessors = 0;
   int driverVersion = 0;
   std::string name;
   /// The primary context, retained once per process.

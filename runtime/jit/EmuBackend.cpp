@@ -43,31 +43,35 @@ attn::jit::loadEmuKernel(const std::string &path) {
   return std::make_shared<EmuKernel>(EmuKernel{std::move(library)});
 }
 
-Status attn::jit::launchEmu(const EmuKernel &kernel, const EmuLaunch &launch,
+Status attn::jit::launchEmu(const EmuKernel &kernel,
+                            const std::vector<EmuLaunch> &launches,
                             RunStats *stats) {
-  attn::emu::LaunchConfig config(
-      launch.kernelName, dim3(launch.grid[0], launch.grid[1], launch.grid[2]),
-      dim3(launch.threads), launch.dynamicSmemBytes);
-  config.countGlobalAccesses = launch.countGlobalAccesses;
   // One launch at a time: each already spreads its CTAs over every core,
   // and the emulator's documentation promises nothing about concurrent
-  // launches.
+  // launches. A plan's kernels may interleave with another run's: each run
+  // has its own buffers.
   static std::mutex mutex;
-  attn::emu::LaunchResult result;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    result = kernel.library->launch(launch.kernelName, launch.params, config);
+  for (const EmuLaunch &launch : launches) {
+    attn::emu::LaunchConfig config(
+        launch.kernelName, dim3(launch.grid[0], launch.grid[1], launch.grid[2]),
+        dim3(launch.threads), launch.dynamicSmemBytes);
+    config.countGlobalAccesses = launch.countGlobalAccesses;
+    attn::emu::LaunchResult result;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      result = kernel.library->launch(launch.kernelName, launch.params, config);
+    }
+    if (stats) {
+      stats->device = DeviceKind::Emu;
+      stats->ctas += result.ctasCompleted;
+      stats->globalLoads += result.globalLoads;
+      stats->globalStores += result.globalStores;
+      stats->globalBytesRead += result.globalBytesRead;
+      stats->globalBytesWritten += result.globalBytesWritten;
+    }
+    if (!result.ok())
+      return Status::error("the kernel '" + launch.kernelName +
+                           "' failed on the emulator:\n" + result.message());
   }
-  if (stats) {
-    stats->device = DeviceKind::Emu;
-    stats->ctas = result.ctasCompleted;
-    stats->globalLoads = result.globalLoads;
-    stats->globalStores = result.globalStores;
-    stats->globalBytesRead = result.globalBytesRead;
-    stats->globalBytesWritten = result.globalBytesWritten;
-  }
-  if (!result.ok())
-    return Status::error("the kernel '" + launch.kernelName +
-                         "' failed on the emulator:\n" + result.message());
   return Status::success();
 }

@@ -17,10 +17,11 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace attn::jit {
 
-/// A loaded kernel shared object.
+/// A loaded kernel shared object (every kernel of a plan).
 struct EmuKernel;
 
 /// How to build a kernel .so.
@@ -45,7 +46,7 @@ buildEmuKernel(const std::string &sourcePath, const EmuBuildOptions &options);
 /// the ELF image is ignored by the loader).
 Expected<std::shared_ptr<EmuKernel>> loadEmuKernel(const std::string &path);
 
-/// One launch on the emulator.
+/// One kernel launch on the emulator.
 struct EmuLaunch {
   std::string kernelName;
   const void *params = nullptr;
@@ -55,10 +56,12 @@ struct EmuLaunch {
   bool countGlobalAccesses = false;
 };
 
-/// Runs `launch` to completion; errors recorded by the emulator (deadlocks,
-/// out-of-bounds accesses) fail the run. Fills the emu fields of `stats`.
-Status launchEmu(const EmuKernel &kernel, const EmuLaunch &launch,
-                 RunStats *stats);
+/// Runs `launches` (a plan's kernels, from one library) in order, each to
+/// completion; the first error recorded by the emulator (a deadlock, an
+/// out-of-bounds access) fails the run and launches nothing after it.
+/// Adds every launch's counters to the emu fields of `stats`.
+Status launchEmu(const EmuKernel &kernel,
+                 const std::vector<EmuLaunch> &launches, RunStats *stats);
 
 } // namespace attn::jit
 

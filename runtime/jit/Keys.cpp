@@ -18,8 +18,8 @@ const Digest &attn::jit::embeddedHeadersDigest() {
 }
 
 Digest attn::jit::memoryKey(std::string_view text,
-                            const CompileOptions &options,
-                            const Target &target) {
+                            const CompileOptions &options, const Target &target,
+                            int64_t splitKv) {
   return KeyBuilder()
       .add("text", text)
       .add("entry", options.entry)
@@ -30,6 +30,8 @@ Digest attn::jit::memoryKey(std::string_view text,
       .add("device", deviceName(target.device))
       .add("arch", target.arch)
       .add("cubin", target.cubin)
+      .add("kv-splits", options.kvSplits)
+      .add("split-kv", splitKv)
       .finish();
 }
 
@@ -57,6 +59,7 @@ Digest attn::jit::planKey(std::string_view text, const FrontendOptions &options,
       .add("dtype", options.dtype)
       .add("path", options.kernelPath)
       .add("arch", options.arch)
+      .add("split-kv", options.splitKv)
       .add("compiler", compilerFingerprint)
       .add("headers", headersDigest.hex())
       .finish();

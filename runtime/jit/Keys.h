@@ -6,8 +6,8 @@
 //    device and arch resolved. Computing it hashes the text once and
 //    parses nothing, so a repeated compile costs microseconds;
 //  - the plan key (MLIR → generated source, on disk): the text, the
-//    frontend options, the compiler's build fingerprint and the device
-//    headers;
+//    frontend options (the split-KV plan's include its splits), the
+//    compiler's build fingerprint and the device headers;
 //  - the artifact key (generated source → cubin/PTX/.so, on disk): the
 //    source, the device headers' contents, the compiler options, the arch
 //    and the NVRTC build (cuda), or the host compiler's path and version,
@@ -46,9 +46,11 @@ struct Target {
   bool cubin = false;
 };
 
-/// The in-memory key of compiling `text` with `options` for `target`.
+/// The in-memory key of compiling `text` with `options` for `target`: the
+/// plain plan, or with `splitKv` > 0 the split-KV plan with that many
+/// splits.
 Digest memoryKey(std::string_view text, const CompileOptions &options,
-                 const Target &target);
+                 const Target &target, int64_t splitKv = 0);
 
 /// The frontend options `options` imply for `target`.
 FrontendOptions frontendOptions(const CompileOptions &options,

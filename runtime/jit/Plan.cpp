@@ -1,7 +1,19 @@
 //===- Plan.cpp - validating and launching a plan -------------------------===//
+//
+// A run validates the tensors, picks the plain plan or the split-KV plan
+// from the lengths (compiling the latter on first demand), lays out the
+// buffers the runtime owns (lse when the caller passes none, split-KV
+// workspaces, tile summaries), fills the one parameter struct every kernel
+// of the plan shares and launches the kernels in order.
+//
+//===----------------------------------------------------------------------===//
 
 #include "PlanImpl.h"
+#include "RuntimeImpl.h"
 #include "Validate.h"
+
+#include <algorithm>
+#include <map>
 
 using namespace attn;
 using namespace attn::jit;
@@ -16,6 +28,44 @@ const char *attn::deviceName(DeviceKind device) {
     return "emu";
   }
   return "?";
+}
+
+const char *attn::kernelRoleName(KernelRole role) {
+  switch (role) {
+  case KernelRole::Whole:
+    return "whole";
+  case KernelRole::SplitPartials:
+    return "split-partials";
+  case KernelRole::SplitMerge:
+    return "split-merge";
+  case KernelRole::TileSummaries:
+    return "tile-summaries";
+  }
+  return "?";
+}
+
+const char *attn::splitKvModeName(SplitKvMode mode) {
+  switch (mode) {
+  case SplitKvMode::Default:
+    return "default";
+  case SplitKvMode::Auto:
+    return "auto";
+  case SplitKvMode::Never:
+    return "never";
+  case SplitKvMode::Always:
+    return "always";
+  }
+  return "?";
+}
+
+bool attn::parseSplitKvMode(std::string_view text, SplitKvMode &out) {
+  for (SplitKvMode m : {SplitKvMode::Default, SplitKvMode::Auto,
+                        SplitKvMode::Never, SplitKvMode::Always})
+    if (text == splitKvModeName(m)) {
+      out = m;
+      return true;
+    }
+  return false;
 }
 
 bool attn::parseDevice(std::string_view text, DeviceKind &out) {
@@ -53,7 +103,10 @@ std::string attn::dtypeName(DLDataType t) {
 
 DeviceKind Plan::device() const { return impl->device; }
 const Signature &Plan::signature() const { return impl->spec.signature; }
-const KernelInfo &Plan::kernel() const { return impl->spec.kernel; }
+const KernelInfo &Plan::kernel() const { return impl->spec.mainKernel(); }
+const std::vector<KernelInfo> &Plan::kernels() const {
+  return impl->spec.kernels;
+}
 
 Status Plan::validate(const Arguments &args) const {
   BoundSizes sizes;
@@ -62,107 +115,320 @@ Status Plan::validate(const Arguments &args) const {
 }
 
 namespace {
-/// The launch of validated arguments: params and grid. Nothing to launch
-/// when a grid dimension is empty.
-struct Prepared {
-  BoundSizes sizes;
-  std::vector<uint64_t> params;
-  unsigned grid[3] = {0, 0, 0};
-  bool empty = true;
-  /// emu: the lse workspace when the caller passes none.
-  std::vector<float> hostLse;
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// The split-KV plan of the plain plan `p`, compiled on first demand; null
+/// with the reason in `*why` when there is none.
+std::shared_ptr<const detail::PlanImpl> splitPlanOf(const detail::PlanImpl &p,
+                                                    std::string *why) {
+  std::lock_guard<std::mutex> lock(p.splitMutex);
+  if (!p.splitResolved) {
+    if (std::shared_ptr<detail::RuntimeImpl> runtime = p.runtime.lock())
+      p.split = runtime->splitPlan(p, &p.splitUnavailable);
+    else
+      p.splitUnavailable = "the runtime that compiled the plan is gone";
+    p.splitResolved = true;
+  }
+  *why = p.splitUnavailable;
+  return p.split;
+}
+
+/// Which plan a run launches, and why.
+struct Choice {
+  const detail::PlanImpl *plan = nullptr;
+  std::string reason;
 };
 
-Status prepare(const detail::PlanImpl &p, const Arguments &args,
-               Prepared &out) {
-  if (Status s = validateArguments(p.spec.signature, args, p.device, p.ordinal,
-                                   &out.sizes);
+/// Picks the plain plan `p` or its split-KV plan for lengths `sizes`.
+/// Auto splits when the plain grid leaves SMs idle (fewer CTAs than SMs)
+/// and the keys are long enough for every split to get two KV tiles, so
+/// that each split amortises its share of the merge.
+Choice choosePlan(const detail::PlanImpl &p, const BoundSizes &sizes,
+                  SplitKvMode mode) {
+  if (mode == SplitKvMode::Default)
+    mode = p.defaultSplitKv == SplitKvMode::Default ? SplitKvMode::Auto
+                                                    : p.defaultSplitKv;
+  if (p.spec.isSplitKv())
+    return {&p, "the variant's plan is split-KV already"};
+  int64_t splits = p.options.kvSplits;
+  if (splits < 2)
+    return {&p, "no split-KV plan: CompileOptions::kvSplits is " +
+                    std::to_string(splits)};
+  std::string reason;
+  if (mode == SplitKvMode::Never)
+    return {&p, "split-KV never (forced)"};
+  if (mode == SplitKvMode::Always) {
+    reason = "split-KV always (forced)";
+  } else {
+    int64_t ctas = ceilDiv(sizes.at("nq"), p.spec.mainKernel().blockM) *
+                   sizes.at("hq") * sizes.at("b");
+    int64_t tile = p.spec.kvTile > 0 ? p.spec.kvTile : 64;
+    int64_t need = splits * 2 * tile, nk = sizes.at("nk");
+    std::string grid = "the plain grid has " + std::to_string(ctas) +
+                       " CTAs for " + std::to_string(p.multiprocessors) +
+                       " SMs";
+    std::string keys = "Nk = " + std::to_string(nk) +
+                       (nk >= need ? " >= " : " < ") + std::to_string(splits) +
+                       " splits x 2 x " + std::to_string(tile) +
+                       "-key tiles = " + std::to_string(need);
+    if (ctas >= p.multiprocessors)
+      return {&p, "auto: plain: " + grid};
+    if (nk < need)
+      return {&p, "auto: plain: " + keys};
+    reason = "auto: split-KV: " + grid + " and " + keys;
+  }
+  std::string why;
+  std::shared_ptr<const detail::PlanImpl> split = splitPlanOf(p, &why);
+  if (!split)
+    return {&p, reason + "; the plain plan runs: no split-KV plan: " + why};
+  return {split.get(), reason};
+}
+
+/// Where the buffers the runtime owns for one run lie in one allocation.
+struct ScratchLayout {
+  struct Slot {
+    size_t offset = 0;
+    int64_t elements = 0;
+  };
+  /// lse when the caller passes none (elements 0: not needed).
+  Slot lse;
+  /// ws<N>, f32.
+  std::vector<Slot> workspaces;
+  /// sum<N> of spec.summarizedCaptures[i], int64.
+  std::vector<Slot> summaries;
+  size_t bytes = 0;
+
+  void add(Slot &slot, int64_t elements, size_t elementBytes) {
+    // 256-byte alignment, as cuMemAlloc's and DLPack's.
+    bytes = (bytes + 255) / 256 * 256;
+    slot.offset = bytes;
+    slot.elements = elements;
+    bytes += static_cast<size_t>(elements) * elementBytes;
+  }
+};
+
+/// The launches of validated arguments: one parameter struct, the kernels'
+/// grids, and the scratch buffers they need.
+struct Prepared {
+  BoundSizes sizes;
+  Choice choice;
+  std::vector<uint64_t> params;
+  struct Launch {
+    size_t kernel;
+    unsigned grid[3];
+  };
+  std::vector<Launch> launches;
+  /// Nothing to launch: a grid dimension is empty.
+  bool empty = true;
+  ScratchLayout layout;
+  /// emu: the scratch memory (8-byte aligned).
+  std::vector<uint64_t> hostScratch;
+  /// cuda: the scratch memory, held for the call.
+  std::shared_ptr<DeviceMemory> deviceScratch;
+};
+
+/// The number of elements of `t` when it is a capture's tensor: rows x
+/// 16-element blocks of its last dimension, twice (min and max).
+int64_t summaryElements(const DLTensor *t) {
+  if (!t || t->ndim == 0)
+    return 0;
+  int64_t rows = 1;
+  for (int d = 0; d + 1 < t->ndim; ++d)
+    rows *= t->shape[d];
+  return 2 * rows * ceilDiv(t->shape[t->ndim - 1], 16);
+}
+
+/// The scratch memory of a cuda run on `stream` (grown as needed).
+Expected<std::shared_ptr<DeviceMemory>>
+deviceScratch(const detail::PlanImpl &p, void *stream, size_t bytes) {
+  std::lock_guard<std::mutex> lock(p.scratchMutex);
+  std::shared_ptr<DeviceMemory> &current = p.scratch[stream];
+  if (current && current->bytes >= bytes)
+    return current;
+  // Geometric growth bounds the outgrown buffers kept alive.
+  size_t size = std::max(bytes, current ? current->bytes * 2 : size_t(0));
+  auto memory = allocateDevice(size);
+  if (!memory)
+    return Status::error("allocating " + std::to_string(size) +
+                         " bytes of scratch memory (lse, workspaces, "
+                         "summaries): " +
+                         memory.message());
+  if (current)
+    p.retiredScratch.push_back(current);
+  current = *memory;
+  return current;
+}
+
+Status prepare(const detail::PlanImpl &plain, const Arguments &args,
+               const RunOptions &options, Prepared &out) {
+  if (Status s = validateArguments(plain.spec.signature, args, plain.device,
+                                   plain.ordinal, &out.sizes);
       !s.ok())
     return s;
   int64_t b = out.sizes.at("b"), hq = out.sizes.at("hq"),
           nq = out.sizes.at("nq");
-  int64_t tiles = (nq + p.spec.kernel.blockM - 1) / p.spec.kernel.blockM;
-  // Grid limits: x < 2^31, y and z < 2^16.
-  if (tiles >= (int64_t(1) << 31) || hq >= 65536 || b >= 65536)
-    return Status::error("the grid (" + std::to_string(tiles) + ", " +
-                         std::to_string(hq) + ", " + std::to_string(b) +
-                         ") exceeds CUDA's limits (2^31-1, 65535, 65535)");
-  out.grid[0] = static_cast<unsigned>(tiles);
-  out.grid[1] = static_cast<unsigned>(hq);
-  out.grid[2] = static_cast<unsigned>(b);
-  out.empty = tiles == 0 || hq == 0 || b == 0;
-  void *lse = nullptr;
-  size_t lseCount = static_cast<size_t>(b * hq * nq);
-  if (p.spec.signature.hasLse() && !args.lse && !out.empty) {
+  out.empty = nq == 0 || hq == 0 || b == 0;
+  if (out.empty) {
+    out.choice = {&plain, "nothing to launch: an empty grid"};
+    return Status::success();
+  }
+  out.choice = choosePlan(plain, out.sizes, options.splitKv);
+  const detail::PlanImpl &p = *out.choice.plan;
+  const PlanSpec &spec = p.spec;
+
+  for (size_t i = 0; i < spec.kernels.size(); ++i) {
+    const KernelInfo &k = spec.kernels[i];
+    int64_t grid[3] = {k.fixedGridX, 1, 1};
+    if (k.role != KernelRole::TileSummaries) {
+      grid[0] = ceilDiv(nq, k.blockM);
+      grid[1] = hq * (k.role == KernelRole::SplitPartials ? k.splits : 1);
+      grid[2] = b;
+    }
+    // Grid limits: x < 2^31, y and z < 2^16.
+    if (grid[0] >= (int64_t(1) << 31) || grid[1] >= 65536 || grid[2] >= 65536)
+      return Status::error("the grid (" + std::to_string(grid[0]) + ", " +
+                           std::to_string(grid[1]) + ", " +
+                           std::to_string(grid[2]) + ") of '" + k.name +
+                           "' exceeds CUDA's limits (2^31-1, 65535, 65535)");
+    Prepared::Launch l{i, {0, 0, 0}};
+    for (int d = 0; d < 3; ++d)
+      l.grid[d] = static_cast<unsigned>(grid[d]);
+    out.launches.push_back(l);
+  }
+
+  // The buffers between the kernels, and lse when the caller passes none.
+  ScratchLayout &layout = out.layout;
+  if (spec.signature.hasLse() && !args.lse)
+    layout.add(layout.lse, b * hq * nq, sizeof(float));
+  int64_t ctas = ceilDiv(nq, spec.mainKernel().blockM) * hq * b;
+  for (int64_t perCta : spec.workspaceElementsPerCta) {
+    int64_t elements;
+    if (__builtin_mul_overflow(perCta, ctas, &elements) ||
+        elements > (int64_t(1) << 40))
+      return Status::error("the split-KV workspaces for " +
+                           std::to_string(ctas) + " CTAs are too large");
+    layout.workspaces.emplace_back();
+    layout.add(layout.workspaces.back(), elements, sizeof(float));
+  }
+  for (unsigned n : spec.summarizedCaptures) {
+    layout.summaries.emplace_back();
+    layout.add(layout.summaries.back(),
+               summaryElements(args.captures[n].tensor), sizeof(int64_t));
+  }
+  uint64_t base = 0;
+  if (layout.bytes > 0) {
     if (p.device == DeviceKind::Emu) {
-      out.hostLse.resize(lseCount);
-      lse = out.hostLse.data();
+      out.hostScratch.assign((layout.bytes + 7) / 8, 0);
+      base = reinterpret_cast<uint64_t>(out.hostScratch.data());
     } else {
-      std::lock_guard<std::mutex> lock(p.workspaceMutex);
-      size_t bytes = lseCount * sizeof(float);
-      if (p.workspaces.empty() || p.workspaces.back()->bytes < bytes) {
-        auto memory = allocateDevice(bytes);
-        if (!memory)
-          return Status::error("allocating the lse workspace: " +
-                               memory.message());
-        p.workspaces.push_back(*memory);
-      }
-      lse = reinterpret_cast<void *>(p.workspaces.back()->pointer);
+      auto memory = deviceScratch(plain, options.stream, layout.bytes);
+      if (!memory)
+        return memory.status();
+      out.deviceScratch = *memory;
+      base = out.deviceScratch->pointer;
     }
   }
-  out.params = buildParams(p.spec, args, out.sizes, lse);
+  std::map<std::string, uint64_t> fields;
+  auto bind = [&](const std::string &name, const ScratchLayout::Slot &slot) {
+    fields[name] = base + slot.offset;
+    fields[name + "_extent"] = static_cast<uint64_t>(slot.elements);
+  };
+  for (size_t n = 0; n < layout.workspaces.size(); ++n)
+    bind("ws" + std::to_string(n), layout.workspaces[n]);
+  for (size_t i = 0; i < layout.summaries.size(); ++i)
+    bind("sum" + std::to_string(spec.summarizedCaptures[i]),
+         layout.summaries[i]);
+  void *lse = layout.lse.elements
+                  ? reinterpret_cast<void *>(base + layout.lse.offset)
+                  : nullptr;
+  out.params = buildParams(spec, args, out.sizes, lse, fields);
   return Status::success();
 }
 
-CudaLaunch cudaLaunch(const detail::PlanImpl &p, Prepared &prepared,
-                      const RunOptions &options) {
-  CudaLaunch l;
-  l.params = &prepared.params;
-  std::copy(prepared.grid, prepared.grid + 3, l.grid);
-  l.threads = static_cast<unsigned>(p.spec.kernel.threads);
-  l.dynamicSmemBytes = static_cast<unsigned>(p.spec.kernel.dynamicSmemBytes);
-  l.stream = options.stream;
-  return l;
+std::vector<CudaLaunch> cudaLaunches(const Prepared &prepared) {
+  const PlanSpec &spec = prepared.choice.plan->spec;
+  std::vector<CudaLaunch> out;
+  for (const Prepared::Launch &l : prepared.launches) {
+    const KernelInfo &k = spec.kernels[l.kernel];
+    CudaLaunch c;
+    c.kernel = l.kernel;
+    c.params = &prepared.params;
+    std::copy(l.grid, l.grid + 3, c.grid);
+    c.threads = static_cast<unsigned>(k.threads);
+    c.dynamicSmemBytes = static_cast<unsigned>(k.dynamicSmemBytes);
+    out.push_back(c);
+  }
+  return out;
+}
+
+void describe(const Prepared &prepared, RunStats &stats) {
+  const PlanSpec &spec = prepared.choice.plan->spec;
+  stats.splitKv = spec.isSplitKv();
+  stats.splits = stats.splitKv ? spec.mainKernel().splits : 1;
+  stats.planReason = prepared.choice.reason;
+  for (const Prepared::Launch &l : prepared.launches)
+    stats.kernels.push_back(spec.kernels[l.kernel].name);
 }
 } // namespace
 
+Expected<std::vector<KernelInfo>> Plan::splitKvKernels() const {
+  const detail::PlanImpl &p = *impl;
+  if (p.spec.isSplitKv())
+    return p.spec.kernels;
+  if (p.options.kvSplits < 2)
+    return Status::error("no split-KV plan: CompileOptions::kvSplits is " +
+                         std::to_string(p.options.kvSplits));
+  std::string why;
+  std::shared_ptr<const detail::PlanImpl> split = splitPlanOf(p, &why);
+  if (!split)
+    return Status::error("no split-KV plan: " + why);
+  return split->spec.kernels;
+}
+
 Status Plan::run(const Arguments &args, const RunOptions &options,
                  RunStats *stats) const {
-  const detail::PlanImpl &p = *impl;
   Prepared prepared;
-  if (Status s = prepare(p, args, prepared); !s.ok())
+  if (Status s = prepare(*impl, args, options, prepared); !s.ok())
     return s;
   if (stats) {
     *stats = RunStats();
-    stats->device = p.device;
+    stats->device = impl->device;
+    describe(prepared, *stats);
   }
   if (prepared.empty)
     return Status::success();
+  const detail::PlanImpl &p = *prepared.choice.plan;
   if (p.device == DeviceKind::Cuda)
-    return launchCuda(*p.cuda, cudaLaunch(p, prepared, options));
-  EmuLaunch l;
-  l.kernelName = p.spec.kernel.name;
-  l.params = prepared.params.data();
-  std::copy(prepared.grid, prepared.grid + 3, l.grid);
-  l.threads = static_cast<unsigned>(p.spec.kernel.threads);
-  l.dynamicSmemBytes = static_cast<size_t>(p.spec.kernel.dynamicSmemBytes);
-  l.countGlobalAccesses = options.countGlobalAccesses;
-  return launchEmu(*p.emu, l, stats);
+    return launchCuda(*p.cuda, cudaLaunches(prepared), options.stream);
+  std::vector<EmuLaunch> launches;
+  for (const Prepared::Launch &l : prepared.launches) {
+    const KernelInfo &k = p.spec.kernels[l.kernel];
+    EmuLaunch e;
+    e.kernelName = k.name;
+    e.params = prepared.params.data();
+    std::copy(l.grid, l.grid + 3, e.grid);
+    e.threads = static_cast<unsigned>(k.threads);
+    e.dynamicSmemBytes = static_cast<size_t>(k.dynamicSmemBytes);
+    e.countGlobalAccesses = options.countGlobalAccesses;
+    launches.push_back(e);
+  }
+  return launchEmu(*p.emu, launches, stats);
 }
 
 Expected<BenchResult> Plan::benchmark(const Arguments &args, int repeats,
                                       const RunOptions &options) const {
-  const detail::PlanImpl &p = *impl;
-  if (p.device != DeviceKind::Cuda)
+  if (impl->device != DeviceKind::Cuda)
     return Status::error(
         "no timing on the emulator: its wall time measures the CPU "
         "emulation, not the kernel; use the counters (RunStats)");
   if (repeats < 1)
     return Status::error("benchmark needs at least one repeat");
   Prepared prepared;
-  if (Status s = prepare(p, args, prepared); !s.ok())
+  if (Status s = prepare(*impl, args, options, prepared); !s.ok())
     return s;
   if (prepared.empty)
     return Status::error("nothing to time: the grid is empty");
-  return benchCuda(*p.cuda, cudaLaunch(p, prepared, options), repeats);
+  return benchCuda(*prepared.choice.plan->cuda, cudaLaunches(prepared),
+                   options.stream, repeats);
 }

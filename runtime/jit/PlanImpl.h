@@ -5,18 +5,25 @@
 
 #include "CudaBackend.h"
 #include "EmuBackend.h"
+#include "Keys.h"
 #include "PlanSpec.h"
 
 #include "attn/Plan.h"
+#include "attn/Runtime.h"
 
+#include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace attn::detail {
 
-/// A plan: the spec (with the kernel's arch, artifact and cache key filled
-/// in) and the loaded artifact for its device.
+class RuntimeImpl;
+
+/// A plan: the spec (with the kernels' arch, artifact and cache key filled
+/// in) and the loaded artifact for its device; for a plain plan also what
+/// its split-KV plan is compiled from, and that plan once a run needed it.
 struct PlanImpl {
   jit::PlanSpec spec;
   DeviceKind device = DeviceKind::Emu;
@@ -25,11 +32,35 @@ struct PlanImpl {
   std::shared_ptr<jit::EmuKernel> emu;
   std::shared_ptr<jit::CudaModule> cuda;
 
-  /// cuda: lse workspaces for callers that pass no lse. Grown, never freed
-  /// while the plan lives: a kernel queued on another stream may still be
-  /// writing an older one.
-  mutable std::mutex workspaceMutex;
-  mutable std::vector<std::shared_ptr<jit::DeviceMemory>> workspaces;
+  /// The SM count the split-KV choice compares the plain grid with (cuda:
+  /// the GPU's; emu: RuntimeConfig::emuMultiprocessors).
+  int multiprocessors = 1;
+  /// What SplitKvMode::Default means (RuntimeConfig::splitKv).
+  SplitKvMode defaultSplitKv = SplitKvMode::Auto;
+
+  /// Plain plans: the variant's text and options, to compile the split-KV
+  /// plan from on the first run that picks it, through the runtime (held
+  /// weakly: the runtime's memory cache holds its plans).
+  std::weak_ptr<RuntimeImpl> runtime;
+  std::string text, bufferName;
+  CompileOptions options;
+  jit::Target target;
+
+  /// The split-KV plan once resolved: null with the reason when the
+  /// variant has none.
+  mutable std::mutex splitMutex;
+  mutable bool splitResolved = false;
+  mutable std::shared_ptr<const PlanImpl> split;
+  mutable std::string splitUnavailable;
+
+  /// cuda: the buffers the runtime owns for a run (lse when the caller
+  /// passes none, split-KV workspaces, tile summaries), one per stream so
+  /// that runs queued on different streams never share them; grown, and
+  /// never freed while the plan lives, since a kernel queued earlier may
+  /// still use an outgrown one.
+  mutable std::mutex scratchMutex;
+  mutable std::map<void *, std::shared_ptr<jit::DeviceMemory>> scratch;
+  mutable std::vector<std::shared_ptr<jit::DeviceMemory>> retiredScratch;
 };
 
 } // namespace attn::detail

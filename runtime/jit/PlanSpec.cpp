@@ -14,8 +14,19 @@ using namespace attn;
 using namespace attn::jit;
 
 namespace {
-/// Format tag; bump when the layout changes.
-constexpr uint64_t kPlanFormat = 0x31504e4c50544e41ULL; // "ANTPLNP1"
+/// "ANTPLNP" followed by the format version: bump kPlanFormatVersion when
+/// the layout changes, so that entries of the old layout are rejected
+/// (and rebuilt) rather than misread. 1: one kernel; 2: launch plans.
+constexpr char kPlanTag[7] = {'A', 'N', 'T', 'P', 'L', 'N', 'P'};
+
+uint64_t formatTag(char version) {
+  char bytes[8];
+  std::memcpy(bytes, kPlanTag, 7);
+  bytes[7] = version;
+  uint64_t tag;
+  std::memcpy(&tag, bytes, 8);
+  return tag;
+}
 
 class Writer {
 public:
@@ -27,6 +38,18 @@ public:
   }
   void dtype(DLDataType t) {
     u64(uint64_t(t.code) | uint64_t(t.bits) << 8 | uint64_t(t.lanes) << 16);
+  }
+  void kernel(const KernelInfo &k) {
+    str(k.name);
+    str(k.source);
+    u64(static_cast<uint64_t>(k.role));
+    i64(k.blockM);
+    i64(k.threads);
+    i64(k.dynamicSmemBytes);
+    str(k.path);
+    str(k.fallbackReason);
+    i64(k.splits);
+    i64(k.fixedGridX);
   }
   void argument(const ArgumentSignature &a) {
     str(a.name);
@@ -83,6 +106,20 @@ public:
     t.lanes = static_cast<uint16_t>((v >> 16) & 0xffff);
     return true;
   }
+  bool kernel(KernelInfo &k) {
+    uint64_t role;
+    if (!str(k.name) || !str(k.source) || !u64(role) ||
+        role > static_cast<uint64_t>(KernelRole::TileSummaries) ||
+        !i64(k.blockM) || !i64(k.threads) || !i64(k.dynamicSmemBytes) ||
+        !str(k.path) || !str(k.fallbackReason) || !i64(k.splits) ||
+        !i64(k.fixedGridX))
+      return false;
+    k.role = static_cast<KernelRole>(role);
+    return k.threads > 0 &&
+           (k.role == KernelRole::TileSummaries ? k.fixedGridX > 0
+                                                : k.blockM > 0) &&
+           k.splits >= 1 && k.dynamicSmemBytes >= 0;
+  }
   bool argument(ArgumentSignature &a) {
     uint64_t isTensor;
     size_t dims;
@@ -102,9 +139,31 @@ private:
 };
 } // namespace
 
+size_t PlanSpec::mainIndex() const {
+  for (size_t i = 0; i < kernels.size(); ++i)
+    if (kernels[i].role == KernelRole::Whole ||
+        kernels[i].role == KernelRole::SplitPartials)
+      return i;
+  return kernels.empty() ? 0 : kernels.size() - 1;
+}
+
+bool PlanSpec::isSplitKv() const {
+  for (const KernelInfo &k : kernels)
+    if (k.role == KernelRole::SplitPartials)
+      return true;
+  return false;
+}
+
+std::string PlanSpec::source() const {
+  std::string out;
+  for (const KernelInfo &k : kernels)
+    out += k.source;
+  return out;
+}
+
 std::string attn::jit::serializePlanSpec(const PlanSpec &spec) {
   Writer w;
-  w.u64(kPlanFormat);
+  w.u64(formatTag(kPlanFormatVersion));
   const Signature &sig = spec.signature;
   w.str(sig.function);
   w.u64(sig.inputs.size());
@@ -113,56 +172,85 @@ std::string attn::jit::serializePlanSpec(const PlanSpec &spec) {
   w.u64(sig.outputs.size());
   for (const ArgumentSignature &a : sig.outputs)
     w.argument(a);
-  const KernelInfo &k = spec.kernel;
-  w.str(k.name);
-  w.str(k.source);
-  w.i64(k.blockM);
-  w.i64(k.threads);
-  w.i64(k.dynamicSmemBytes);
-  w.str(k.path);
-  w.str(k.fallbackReason);
+  w.u64(spec.kernels.size());
+  for (const KernelInfo &k : spec.kernels)
+    w.kernel(k);
   w.u64(spec.params.size());
   for (const ParamSlot &p : spec.params) {
     w.str(p.name);
     w.u64(static_cast<uint64_t>(p.kind));
   }
+  w.u64(spec.workspaceElementsPerCta.size());
+  for (int64_t n : spec.workspaceElementsPerCta)
+    w.i64(n);
+  w.u64(spec.summarizedCaptures.size());
+  for (unsigned c : spec.summarizedCaptures)
+    w.u64(c);
+  w.i64(spec.kvTile);
+  w.str(spec.unavailable);
   return std::move(w.out);
 }
 
-bool attn::jit::deserializePlanSpec(std::string_view bytes, PlanSpec *spec) {
+PlanDecode attn::jit::deserializePlanSpec(std::string_view bytes,
+                                          PlanSpec *spec) {
   Reader r(bytes);
   uint64_t format;
-  if (!r.u64(format) || format != kPlanFormat)
-    return false;
+  if (!r.u64(format))
+    return PlanDecode::Malformed;
+  if (format != formatTag(kPlanFormatVersion))
+    return std::memcmp(&format, kPlanTag, 7) == 0 ? PlanDecode::OtherVersion
+                                                  : PlanDecode::Malformed;
   PlanSpec s;
   size_t n;
+  auto malformed = PlanDecode::Malformed;
   if (!r.str(s.signature.function) || !r.count(n))
-    return false;
+    return malformed;
   s.signature.inputs.resize(n);
   for (ArgumentSignature &a : s.signature.inputs)
     if (!r.argument(a))
-      return false;
+      return malformed;
   if (!r.count(n))
-    return false;
+    return malformed;
   s.signature.outputs.resize(n);
   for (ArgumentSignature &a : s.signature.outputs)
     if (!r.argument(a))
-      return false;
-  KernelInfo &k = s.kernel;
-  if (!r.str(k.name) || !r.str(k.source) || !r.i64(k.blockM) ||
-      !r.i64(k.threads) || !r.i64(k.dynamicSmemBytes) || !r.str(k.path) ||
-      !r.str(k.fallbackReason) || !r.count(n))
-    return false;
+      return malformed;
+  if (!r.count(n))
+    return malformed;
+  s.kernels.resize(n);
+  for (KernelInfo &k : s.kernels)
+    if (!r.kernel(k))
+      return malformed;
+  if (!r.count(n))
+    return malformed;
   s.params.resize(n);
   for (ParamSlot &p : s.params) {
     uint64_t kind;
     if (!r.str(p.name) || !r.u64(kind) || kind > 2)
-      return false;
+      return malformed;
     p.kind = static_cast<ParamSlot::Kind>(kind);
   }
+  if (!r.count(n))
+    return malformed;
+  s.workspaceElementsPerCta.resize(n);
+  for (int64_t &e : s.workspaceElementsPerCta)
+    if (!r.i64(e) || e < 0)
+      return malformed;
+  if (!r.count(n))
+    return malformed;
+  s.summarizedCaptures.resize(n);
+  for (unsigned &c : s.summarizedCaptures) {
+    uint64_t v;
+    if (!r.u64(v) || v + 3 >= s.signature.inputs.size())
+      return malformed;
+    c = static_cast<unsigned>(v);
+  }
+  if (!r.i64(s.kvTile) || !r.str(s.unavailable))
+    return malformed;
+  // Either kernels to launch or the reason there are none.
   if (!r.done() || s.signature.inputs.size() < 3 ||
-      s.signature.outputs.empty() || k.blockM <= 0 || k.threads <= 0)
-    return false;
+      s.signature.outputs.empty() || s.kernels.empty() == s.unavailable.empty())
+    return malformed;
   *spec = std::move(s);
-  return true;
+  return PlanDecode::Ok;
 }

@@ -87,6 +87,13 @@ RuntimeConfig RuntimeConfig::fromEnvironment() {
     c.cacheDir = home + "/.cache/attn";
   c.diskCache = !c.cacheDir.empty();
   c.dumpDir = env("ATTN_DUMP_DIR");
+  if (std::string mode = env("ATTN_SPLIT_KV"); !mode.empty())
+    if (!parseSplitKvMode(mode, c.splitKv) ||
+        c.splitKv == SplitKvMode::Default) {
+      std::cerr << "attn: warning: ATTN_SPLIT_KV='" << mode
+                << "' is not auto, never or always; using auto" << std::endl;
+      c.splitKv = SplitKvMode::Auto;
+    }
   return c;
 }
 
@@ -124,6 +131,9 @@ RuntimeStats RuntimeImpl::stats() const {
   s.hostCompilerRuns = counters.hostCompilerRuns;
   s.corruptEntries = counters.corruptEntries;
   s.diskWriteFailures = counters.diskWriteFailures;
+  s.staleEntries = counters.staleEntries;
+  s.splitKvCompiles = counters.splitKvCompiles;
+  s.splitKvUnavailable = counters.splitKvUnavailable;
   return s;
 }
 
@@ -208,11 +218,18 @@ Expected<PlanSpec> RuntimeImpl::obtainSpec(std::string_view text,
   PlanSpec spec;
   switch (cache.read(path, key, &payload)) {
   case CacheRead::Hit:
-    if (deserializePlanSpec(payload, &spec)) {
+    switch (deserializePlanSpec(payload, &spec)) {
+    case PlanDecode::Ok:
       ++counters.planDiskHits;
       return spec;
+    case PlanDecode::OtherVersion:
+      // Another runtime's layout: rebuilt (and overwritten), never misread.
+      ++counters.staleEntries;
+      break;
+    case PlanDecode::Malformed:
+      ++counters.corruptEntries;
+      break;
     }
-    ++counters.corruptEntries;
     break;
   case CacheRead::Corrupt:
     ++counters.corruptEntries;
@@ -276,17 +293,23 @@ std::string RuntimeImpl::headerDirectory(std::string *error) {
 }
 
 Status RuntimeImpl::buildEmu(PlanImpl &plan) {
-  KernelInfo &kernel = plan.spec.kernel;
+  // One .so holds every kernel of the plan (one translation unit).
+  std::string unit = plan.spec.source();
   std::string error;
   std::string compiler = hostCompilerIdentity(cfg.hostCompiler, cache, &error);
   if (compiler.empty())
     return Status::error(error);
-  EmuKeyInputs inputs{
-      kernel.source,      embeddedHeadersDigest(), compiler,
-      emuCompilerFlags(), emulatorFingerprint(),   cpuIdentity()};
+  EmuKeyInputs inputs{unit,
+                      embeddedHeadersDigest(),
+                      compiler,
+                      emuCompilerFlags(),
+                      emulatorFingerprint(),
+                      cpuIdentity()};
   Digest key = emuArtifactKey(inputs);
-  kernel.artifact = "so";
-  kernel.cacheKey = key.hex();
+  for (KernelInfo &kernel : plan.spec.kernels) {
+    kernel.artifact = "so";
+    kernel.cacheKey = key.hex();
+  }
   std::string path = cache.entryPath("emu", key, ".so");
   if (cache.enabled()) {
     std::string file;
@@ -321,7 +344,7 @@ Status RuntimeImpl::buildEmu(PlanImpl &plan) {
                            std::strerror(errno));
     ::close(fd);
   }
-  bool written = writeFileAtomically(source, kernel.source);
+  bool written = writeFileAtomically(source, unit);
   ++counters.hostCompilerRuns;
   auto built = written
                    ? buildEmuKernel(source, {cfg.hostCompiler, include, output})
@@ -340,13 +363,15 @@ Status RuntimeImpl::buildEmu(PlanImpl &plan) {
 }
 
 Status RuntimeImpl::buildCuda(PlanImpl &plan, const Target &target) {
-  KernelInfo &kernel = plan.spec.kernel;
+  // One module holds every kernel of the plan (one translation unit).
+  std::string unit = plan.spec.source();
+  const KernelInfo &main = plan.spec.mainKernel();
   const cuda::GpuInfo *gpu = nullptr;
   std::string error;
   if (!cuda::loadDriver(&gpu, &error))
     return Status::error("device cuda: " + error);
   CudaKeyInputs inputs;
-  inputs.source = kernel.source;
+  inputs.source = unit;
   inputs.headersDigest = embeddedHeadersDigest();
   inputs.arch = target.arch;
   inputs.cubin = target.cubin;
@@ -354,9 +379,11 @@ Status RuntimeImpl::buildCuda(PlanImpl &plan, const Target &target) {
   inputs.options = std::string("nvrtc-wrapper ") + compilerFingerprint();
   inputs.nvrtc = nvrtcIdentity();
   Digest key = cudaArtifactKey(inputs);
-  kernel.arch = target.arch;
-  kernel.artifact = target.cubin ? "cubin" : "ptx";
-  kernel.cacheKey = key.hex();
+  for (KernelInfo &kernel : plan.spec.kernels) {
+    kernel.arch = target.arch;
+    kernel.artifact = target.cubin ? "cubin" : "ptx";
+    kernel.cacheKey = key.hex();
+  }
   std::string ext = target.cubin ? ".cubin" : ".ptx";
   std::string path = cache.entryPath("cuda", key, ext);
   std::string image;
@@ -370,8 +397,8 @@ Status RuntimeImpl::buildCuda(PlanImpl &plan, const Target &target) {
     if (!api)
       return Status::error(error);
     CudaCompileRequest request;
-    request.source = kernel.source;
-    request.programName = kernel.name + ".cu";
+    request.source = unit;
+    request.programName = main.name + ".cu";
     request.arch = target.arch;
     request.cubin = target.cubin;
     request.headers = &embeddedHeaders();
@@ -381,13 +408,58 @@ Status RuntimeImpl::buildCuda(PlanImpl &plan, const Target &target) {
       return Status::error(error);
     write(path, key, image);
   }
-  dump(kernel.name + "-" + kernel.cacheKey.substr(0, 8) + ext, image);
-  auto module = loadCudaModule(image, kernel.name, kernel.dynamicSmemBytes);
+  dump(main.name + "-" + key.hex().substr(0, 8) + ext, image);
+  std::vector<CudaKernelRef> kernels;
+  for (const KernelInfo &kernel : plan.spec.kernels)
+    kernels.push_back({kernel.name, kernel.dynamicSmemBytes});
+  auto module = loadCudaModule(image, kernels);
   if (!module)
     return module.status();
   plan.cuda = *module;
   plan.ordinal = gpu->ordinal;
   return Status::success();
+}
+
+int RuntimeImpl::multiprocessors(const Target &target) const {
+  if (target.device == DeviceKind::Emu)
+    return std::max(1, cfg.emuMultiprocessors);
+  const cuda::GpuInfo *gpu = nullptr;
+  std::string why;
+  return cuda::loadDriver(&gpu, &why) ? std::max(1, gpu->multiprocessors) : 1;
+}
+
+Expected<std::shared_ptr<PlanImpl>>
+RuntimeImpl::build(std::string_view text, std::string_view bufferName,
+                   const CompileOptions &options, const Target &target,
+                   const Frontend *frontend, int64_t splitKv) {
+  FrontendOptions frontOptions = frontendOptions(options, target);
+  frontOptions.splitKv = splitKv;
+  Digest pkey = planKey(text, frontOptions, compilerFingerprint(),
+                        embeddedHeadersDigest());
+  auto spec = obtainSpec(text, bufferName, frontOptions, frontend, pkey);
+  if (!spec)
+    return spec.status();
+  auto plan = std::make_shared<PlanImpl>();
+  plan->spec = std::move(*spec);
+  plan->device = target.device;
+  plan->target = target;
+  plan->options = options;
+  plan->multiprocessors = multiprocessors(target);
+  plan->defaultSplitKv = cfg.splitKv;
+  // A refusal of the split-KV lowering has nothing to build.
+  if (plan->spec.kernels.empty()) {
+    if (!splitKv)
+      return Status::error("the compiler returned no kernel for '" +
+                           plan->spec.signature.function + "'");
+    return plan;
+  }
+  dump(plan->spec.mainKernel().name + "-" + pkey.hex().substr(0, 8) + ".cu",
+       plan->spec.source());
+  Status built = target.device == DeviceKind::Cuda ? buildCuda(*plan, target)
+                                                   : buildEmu(*plan);
+  if (!built.ok())
+    return built;
+  return plan;
 }
 
 Expected<Plan> RuntimeImpl::compile(std::string_view text,
@@ -413,24 +485,59 @@ Expected<Plan> RuntimeImpl::compile(std::string_view text,
     ++counters.memoryHits;
     return Plan(hit);
   }
-  FrontendOptions frontOptions = frontendOptions(options, *target);
-  Digest pkey = planKey(text, frontOptions, compilerFingerprint(),
-                        embeddedHeadersDigest());
-  auto spec = obtainSpec(text, bufferName, frontOptions, frontend, pkey);
-  if (!spec)
-    return spec.status();
-  auto plan = std::make_shared<PlanImpl>();
-  plan->spec = std::move(*spec);
-  plan->device = target->device;
-  dump(plan->spec.kernel.name + "-" + pkey.hex().substr(0, 8) + ".cu",
-       plan->spec.kernel.source);
-  Status built = target->device == DeviceKind::Cuda ? buildCuda(*plan, *target)
-                                                    : buildEmu(*plan);
-  if (!built.ok())
-    return built;
+  auto plan = build(text, bufferName, options, *target, frontend, 0);
+  if (!plan)
+    return plan.status();
+  // What the split-KV plan is compiled from when a run first picks it (by
+  // the compiler's text entry point: an in-memory module may be gone by
+  // then; its printed text is the same variant).
+  (*plan)->runtime = weak_from_this();
+  (*plan)->text = std::string(text);
+  (*plan)->bufferName = std::string(bufferName);
   std::lock_guard<std::mutex> lock(mapMutex);
-  plans[key] = plan;
-  return Plan(plan);
+  plans[key] = *plan;
+  return Plan(*plan);
+}
+
+std::shared_ptr<const PlanImpl> RuntimeImpl::splitPlan(const PlanImpl &plain,
+                                                       std::string *why) {
+  int64_t splits = plain.options.kvSplits;
+  Digest key = memoryKey(plain.text, plain.options, plain.target, splits);
+  auto lookup = [&]() -> std::shared_ptr<const PlanImpl> {
+    std::lock_guard<std::mutex> lock(mapMutex);
+    auto it = plans.find(key);
+    return it == plans.end() ? nullptr : it->second;
+  };
+  std::shared_ptr<const PlanImpl> plan = lookup();
+  if (!plan) {
+    std::lock_guard<std::mutex> compiling(compileMutex);
+    plan = lookup();
+    if (!plan) {
+      ++counters.splitKvCompiles;
+      auto built = build(plain.text, plain.bufferName, plain.options,
+                         plain.target, nullptr, splits);
+      if (!built) {
+        // The lowering's refusals are specs; this is a failure to build the
+        // artifact (or to reach the compiler): said once, not retried.
+        diagnose(
+            "attn: warning: the split-KV plan of '" +
+            plain.spec.signature.function +
+            "' failed to build; running the plain plan: " + built.message());
+        *why = built.message();
+        ++counters.splitKvUnavailable;
+        return nullptr;
+      }
+      std::lock_guard<std::mutex> lock(mapMutex);
+      plans[key] = *built;
+      plan = *built;
+    }
+  }
+  if (plan->spec.kernels.empty()) {
+    *why = plan->spec.unavailable;
+    ++counters.splitKvUnavailable;
+    return nullptr;
+  }
+  return plan;
 }
 
 Expected<Buffer> RuntimeImpl::allocate(DeviceKind device, std::size_t bytes) {
@@ -465,7 +572,7 @@ Expected<Buffer> RuntimeImpl::allocate(DeviceKind device, std::size_t bytes) {
 //===----------------------------------------------------------------------===//
 
 Runtime::Runtime(RuntimeConfig config)
-    : impl(std::make_unique<RuntimeImpl>(std::move(config))) {}
+    : impl(std::make_shared<RuntimeImpl>(std::move(config))) {}
 
 Runtime::~Runtime() = default;
 

@@ -7,6 +7,8 @@
 //   3. the artifact on disk (cubin/PTX/kernel .so), else NVRTC or the host
 //      compiler; then load it (cuModuleLoadData / dlopen in place).
 // Cold compiles are serialised by one mutex; cache hits take only the map's.
+// A plain plan's split-KV plan goes the same way, with its own keys, when a
+// run first picks it (splitPlan).
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,8 +50,9 @@ struct BufferImpl {
   ~BufferImpl();
 };
 
-/// The runtime's state.
-class RuntimeImpl {
+/// The runtime's state. Owned through a shared_ptr so that plans can refer
+/// back to it weakly.
+class RuntimeImpl : public std::enable_shared_from_this<RuntimeImpl> {
 public:
   explicit RuntimeImpl(RuntimeConfig config);
   ~RuntimeImpl();
@@ -59,6 +62,11 @@ public:
   Expected<Plan> compile(std::string_view text, std::string_view bufferName,
                          const CompileOptions &options,
                          const Frontend *frontend);
+  /// The split-KV plan of the plain plan `plain` (compiled with
+  /// attn-split-kv{splits = plain.options.kvSplits}); null with the reason
+  /// in `*why` when the variant has none or it cannot be built.
+  std::shared_ptr<const PlanImpl> splitPlan(const PlanImpl &plain,
+                                            std::string *why);
   Expected<DeviceKind> resolveDevice(DeviceKind device);
   Expected<Buffer> allocate(DeviceKind device, std::size_t bytes);
   RuntimeStats stats() const;
@@ -72,7 +80,8 @@ private:
   struct Counters {
     std::atomic<uint64_t> compiles{0}, memoryHits{0}, planDiskHits{0},
         frontendRuns{0}, artifactDiskHits{0}, nvrtcRuns{0}, hostCompilerRuns{0},
-        corruptEntries{0}, diskWriteFailures{0};
+        corruptEntries{0}, diskWriteFailures{0}, staleEntries{0},
+        splitKvCompiles{0}, splitKvUnavailable{0};
   };
 
   Expected<jit::Target> resolveTarget(const CompileOptions &options);
@@ -81,6 +90,15 @@ private:
                                      const jit::FrontendOptions &options,
                                      const Frontend *frontend,
                                      const jit::Digest &key);
+  /// The plan of `text` for `target`: the spec (disk or the frontend), then
+  /// its artifact; with `splitKv` > 0 the split-KV plan, whose spec may be
+  /// a refusal (no kernels, no artifact).
+  Expected<std::shared_ptr<PlanImpl>>
+  build(std::string_view text, std::string_view bufferName,
+        const CompileOptions &options, const jit::Target &target,
+        const Frontend *frontend, int64_t splitKv);
+  /// The SM count the split-KV choice assumes on `target`.
+  int multiprocessors(const jit::Target &target) const;
   Status buildEmu(PlanImpl &plan);
   Status buildCuda(PlanImpl &plan, const jit::Target &target);
   /// The directory holding the embedded headers for the host compiler.

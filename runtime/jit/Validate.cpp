@@ -272,11 +272,11 @@ Status attn::jit::validateArguments(const Signature &signature,
   return v.heads();
 }
 
-std::vector<uint64_t> attn::jit::buildParams(const PlanSpec &spec,
-                                             const Arguments &args,
-                                             const BoundSizes &sizes,
-                                             void *lse) {
-  std::map<std::string, uint64_t> fields;
+std::vector<uint64_t>
+attn::jit::buildParams(const PlanSpec &spec, const Arguments &args,
+                       const BoundSizes &sizes, void *lse,
+                       const std::map<std::string, uint64_t> &buffers) {
+  std::map<std::string, uint64_t> fields = buffers;
   std::vector<int64_t> strides;
   auto bind = [&](const std::string &name, const DLTensor *t, void *fallback) {
     if (!t) {

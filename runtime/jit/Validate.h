@@ -5,7 +5,7 @@
 // memory's device, null and misaligned pointers, negative strides, static
 // sizes from the IR, and the named sizes (B, Hq, Hkv, Nq, Nk, D, Dv) that
 // tensors must agree on. Every message names the tensor and dimension.
-// Then the kernel's parameter struct is filled from the tensors exactly as
+// Then the plan's parameter struct is filled from the tensors exactly as
 // attn-run's emulator path does: pointer, extent, strides and sizes per
 // tensor, then the lengths.
 //
@@ -40,10 +40,14 @@ Status validateArguments(const Signature &signature, const Arguments &args,
                          DeviceKind device, int deviceOrdinal,
                          BoundSizes *sizes);
 
-/// The kernel's parameter struct for validated `args`; `lse` replaces a
-/// null args.lse (a workspace of B * Hq * Nq floats, compact).
-std::vector<uint64_t> buildParams(const PlanSpec &spec, const Arguments &args,
-                                  const BoundSizes &sizes, void *lse);
+/// The plan's parameter struct for validated `args`; `lse` replaces a
+/// null args.lse (a workspace of B * Hq * Nq floats, compact); `buffers`
+/// binds the fields of the runtime's own buffers (ws<N>, sum<N> and their
+/// extents).
+std::vector<uint64_t>
+buildParams(const PlanSpec &spec, const Arguments &args,
+            const BoundSizes &sizes, void *lse,
+            const std::map<std::string, uint64_t> &buffers = {});
 
 /// "B", "Hq", ... of a size symbol, in words: "batch", "query heads", ...
 const char *symbolMeaning(const std::string &symbol);

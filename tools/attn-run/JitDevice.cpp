@@ -148,14 +148,26 @@ llvm::Expected<Tensor> fetch(Staged &s) {
 
 } // namespace
 
+/// `s` as a JSON string.
+static std::string jsonString(const std::string &s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
 std::string attn::run::benchSummary(const JitReport &r) {
   char buffer[256];
+  std::string plan = "; plan: " + r.plan + " (" + r.kernels + ")";
   if (r.timed) {
     std::snprintf(buffer, sizeof buffer,
-                  "bench:    %.4f ms median, %.4f ms min over %d launches "
+                  "bench:    %.4f ms median, %.4f ms min over %d runs "
                   "(CUDA events)",
                   r.medianMs, r.minMs, r.repeats);
-    return buffer;
+    return buffer + plan;
   }
   if (!r.haveCounters)
     return "";
@@ -166,27 +178,30 @@ std::string attn::run::benchSummary(const JitReport &r) {
                 static_cast<unsigned long long>(r.ctas),
                 static_cast<unsigned long long>(r.bytesRead),
                 static_cast<unsigned long long>(r.bytesWritten));
-  return buffer;
+  return buffer + plan;
 }
 
 std::string attn::run::benchJson(const JitReport &r) {
   char buffer[512];
+  std::string plan = ", \"plan\": " + jsonString(r.plan) +
+                     ", \"kernels\": " + jsonString(r.kernels) +
+                     ", \"plan_reason\": " + jsonString(r.planReason) + "}";
   if (r.timed) {
     std::snprintf(buffer, sizeof buffer,
-                  "{\"median_ms\": %.6g, \"min_ms\": %.6g, \"repeats\": %d}",
+                  "{\"median_ms\": %.6g, \"min_ms\": %.6g, \"repeats\": %d",
                   r.medianMs, r.minMs, r.repeats);
-    return buffer;
+    return buffer + plan;
   }
   if (!r.haveCounters)
     return "";
   std::snprintf(buffer, sizeof buffer,
                 "{\"median_ms\": null, \"note\": \"%s\", \"ctas\": %llu, "
-                "\"global_bytes_read\": %llu, \"global_bytes_written\": %llu}",
+                "\"global_bytes_read\": %llu, \"global_bytes_written\": %llu",
                 r.untimedReason.c_str(),
                 static_cast<unsigned long long>(r.ctas),
                 static_cast<unsigned long long>(r.bytesRead),
                 static_cast<unsigned long long>(r.bytesWritten));
-  return buffer;
+  return buffer + plan;
 }
 
 llvm::Expected<std::vector<Tensor>>
@@ -261,6 +276,12 @@ attn::run::runJit(mlir::ModuleOp module, mlir::func::FuncOp func,
   attn::Status ran = plan->run(args, runOptions, &stats);
   if (!ran.ok())
     return makeError(ran.message());
+  report.plan = stats.splitKv
+                    ? "split-kv (" + std::to_string(stats.splits) + " splits)"
+                    : "plain";
+  for (const std::string &k : stats.kernels)
+    report.kernels += (report.kernels.empty() ? "" : " ") + k;
+  report.planReason = stats.planReason;
   if (request.bench) {
     if (device == attn::DeviceKind::Cuda) {
       auto bench = plan->benchmark(args, request.benchRepeats);

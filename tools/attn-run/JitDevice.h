@@ -38,6 +38,9 @@ struct JitRequest {
 struct JitReport {
   /// The device the plan ran on ("cuda" or "emu").
   std::string device;
+  /// The launch plan that ran ("plain" or "split-kv (4 splits)"), its
+  /// kernels, and why the runtime chose it.
+  std::string plan, kernels, planReason;
   /// cuda --bench: kernel times over the repeats, in milliseconds.
   bool timed = false;
   double medianMs = 0, minMs = 0;

@@ -875,8 +875,8 @@ struct Report {
   double emuCompileSeconds = -1, emuLaunchSeconds = -1;
   /// emu only: counters, memcheck and race-checker findings.
   attn::run::EmuChecks emuChecks;
-  /// emu only: the emitted kernel in words.
-  std::string emuKernel;
+  /// emu and the runtime: the emitted kernel or plan in words.
+  std::string kernelLine;
   /// --bench: the timing (cuda) or counters (emu), as text and JSON.
   std::string benchSummary, benchJson;
 };
@@ -1062,8 +1062,8 @@ static void printSummary(const Report &r, llvm::raw_ostream &os) {
       os << " " << formatDouble("%.6g", value.data[j]);
     os << "\n";
   }
-  if (!r.emuKernel.empty())
-    os << "kernel:   " << r.emuKernel << "\n";
+  if (!r.kernelLine.empty())
+    os << "kernel:   " << r.kernelLine << "\n";
   if (!r.benchSummary.empty())
     os << r.benchSummary << "\n";
   if (r.emuCompileSeconds >= 0)
@@ -1203,6 +1203,11 @@ static int runTool() {
     report.device = jitReport.device; // what auto resolved to
     report.benchSummary = attn::run::benchSummary(jitReport);
     report.benchJson = attn::run::benchJson(jitReport);
+    if (!jitReport.kernels.empty())
+      report.kernelLine = jitReport.plan + " plan: " + jitReport.kernels +
+                          (jitReport.planReason.empty()
+                               ? ""
+                               : " (" + jitReport.planReason + ")");
   }
   report.dtype = typeString(elementTypeOf(refFunc.getArgumentTypes()[0]));
   report.sizes = shapes->sizes;
@@ -1211,7 +1216,7 @@ static int runTool() {
   if (deviceName == "emu" && !viaRuntime) {
     report.emuCompileSeconds = emuTimes.compile;
     report.emuLaunchSeconds = emuTimes.launch;
-    report.emuKernel = emuTimes.kernel;
+    report.kernelLine = emuTimes.kernel;
     report.emuChecks = std::move(emuChecks);
   }
   for (unsigned i = 0; i < refFunc.getNumArguments(); ++i)

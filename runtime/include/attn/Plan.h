@@ -1,11 +1,16 @@
 //===- Plan.h - a compiled attention variant, ready to launch ---*- C++ -*-===//
 //
 // A Plan is what the runtime's compile step produces: the variant's
-// signature (dtypes, ranks, static sizes, captures), the emitted kernel and
-// its launch shape, and the loaded artifact for one device (a cubin/PTX
-// module on `cuda`, a kernel shared object on `emu`). Running a plan takes
-// DLPack tensors: batch and sequence lengths are read from them at every
-// run and never cause a recompile. Inputs are validated before any launch.
+// signature (dtypes, ranks, static sizes, captures), the emitted launch plan
+// (its kernels in launch order with their launch shapes) and the loaded
+// artifact for one device (a cubin/PTX module on `cuda`, a kernel shared
+// object on `emu`, one per launch plan). Running a plan takes DLPack
+// tensors: batch and sequence lengths are read from them at every run and
+// never cause a recompile. Inputs are validated before any launch.
+//
+// A plan also has a split-KV lowering of the same variant (for decoding:
+// few query tiles, many keys), compiled on the first run that picks it; each
+// run chooses between the two from its lengths (docs/Runtime.md).
 //
 //===----------------------------------------------------------------------===//
 
@@ -74,13 +79,35 @@ struct Signature {
   bool hasLse() const { return outputs.size() > 1; }
 };
 
-/// The kernel a plan launches.
+/// What a kernel does in its launch plan (mirrors the emitter's roles).
+enum class KernelRole {
+  /// The whole attention: grid (ceil(Nq / blockM), Hq, B).
+  Whole,
+  /// Split-KV, first: the partial state of each (Q tile, head, split) into
+  /// the workspaces; grid (ceil(Nq / blockM), Hq x splits, B).
+  SplitPartials,
+  /// Split-KV, second: merges the splits and writes o (and lse); grid
+  /// (ceil(Nq / blockM), Hq, B).
+  SplitMerge,
+  /// First, when a mask reads captured integer tensors: per-block min/max
+  /// summaries the other kernels classify tiles with; grid (fixedGridX, 1,
+  /// 1).
+  TileSummaries,
+};
+
+/// "whole", "split-partials", "split-merge" or "tile-summaries".
+const char *kernelRoleName(KernelRole role);
+
+/// One kernel of a launch plan.
 struct KernelInfo {
   /// The `extern "C" __global__` function.
   std::string name;
-  /// The generated CUDA C++.
+  /// The generated CUDA C++ of this kernel (the plan's artifact is built
+  /// from the sources of all its kernels, concatenated in launch order).
   std::string source;
-  /// Query rows per CTA: grid (ceil(Nq / blockM), Hq, B).
+  /// What the kernel does; it decides the grid.
+  KernelRole role = KernelRole::Whole;
+  /// Query rows per CTA: grid.x = ceil(Nq / blockM).
   int64_t blockM = 0;
   /// Threads per CTA.
   int64_t threads = 0;
@@ -90,13 +117,37 @@ struct KernelInfo {
   std::string path;
   /// Why the tensor-core path was not taken (may be empty).
   std::string fallbackReason;
+  /// KV splits (SplitPartials: grid.y = Hq x splits); 1 otherwise.
+  int64_t splits = 1;
+  /// TileSummaries: grid.x (a grid-stride loop); 0 otherwise.
+  int64_t fixedGridX = 0;
   /// cuda: the arch compiled for ("sm_90"); empty on emu.
   std::string arch;
   /// "cubin", "ptx" or "so" (emu).
   std::string artifact;
-  /// Hex digest of the artifact's cache key.
+  /// Hex digest of the artifact's cache key (shared by a plan's kernels).
   std::string cacheKey;
 };
+
+/// Whether a run launches the variant's split-KV plan.
+enum class SplitKvMode {
+  /// The runtime's setting: RuntimeConfig::splitKv ($ATTN_SPLIT_KV), whose
+  /// default is Auto.
+  Default,
+  /// Split-KV when the plain grid has fewer CTAs than the device has SMs
+  /// and every split gets at least two KV tiles (docs/Runtime.md).
+  Auto,
+  /// Always the plain plan.
+  Never,
+  /// The split-KV plan whenever the variant has one.
+  Always,
+};
+
+/// "default", "auto", "never" or "always".
+const char *splitKvModeName(SplitKvMode mode);
+
+/// Parses "auto", "never" or "always" (and "default"); false otherwise.
+bool parseSplitKvMode(std::string_view text, SplitKvMode &out);
 
 /// A captured argument: a tensor, or a scalar passed by value.
 struct Capture {
@@ -132,6 +183,8 @@ struct RunOptions {
   void *stream = nullptr;
   /// emu: count global loads and stores (reported in RunStats).
   bool countGlobalAccesses = false;
+  /// Plain or split-KV launch plan; Default follows the runtime's setting.
+  SplitKvMode splitKv = SplitKvMode::Default;
 };
 
 /// What a run did.
@@ -142,12 +195,21 @@ struct RunStats {
   uint64_t ctas = 0, globalLoads = 0, globalStores = 0;
   /// emu: bytes moved through the device library's accessors.
   uint64_t globalBytesRead = 0, globalBytesWritten = 0;
+  /// True when the split-KV plan ran (its partials and merge kernels).
+  bool splitKv = false;
+  /// KV splits of the plan that ran (1 for the plain plan).
+  int64_t splits = 1;
+  /// Why that plan: the rule's numbers, the forcing option, or why the
+  /// split-KV plan is unavailable (the plain plan then runs).
+  std::string planReason;
+  /// The kernels launched, in order (empty when the grid was empty).
+  std::vector<std::string> kernels;
 };
 
 /// Timing of repeated launches (cuda only).
 struct BenchResult {
-  /// Median and minimum kernel time over the repeats, in milliseconds
-  /// (CUDA events around each launch).
+  /// Median and minimum time of one run (all the plan's kernels) over the
+  /// repeats, in milliseconds (CUDA events around each run).
   double medianMs = 0, minMs = 0;
   /// Timed launches (after one warm-up launch).
   int repeats = 0;
@@ -166,13 +228,16 @@ public:
   /// or misaligned pointers, the tensors' device. The error names the
   /// tensor and dimension.
   Status validate(const Arguments &args) const;
-  /// Validates, then launches the kernel. On emu the call returns when the
-  /// kernel has finished; on cuda when it is queued on `options.stream`.
+  /// Validates, then launches the plan's kernels in order: the plain plan
+  /// or the split-KV plan, chosen from the lengths (RunOptions::splitKv;
+  /// `stats` says which ran and why). On emu the call returns when the
+  /// kernels have finished; on cuda when they are queued on
+  /// `options.stream`.
   Status run(const Arguments &args, const RunOptions &options = {},
              RunStats *stats = nullptr) const;
-  /// cuda: one warm-up launch, then `repeats` launches each timed with CUDA
-  /// events; emu: an error (the emulator's wall time says nothing about a
-  /// GPU's).
+  /// cuda: one warm-up run, then `repeats` runs of the plan's kernels (the
+  /// plan `run` would choose), each timed with CUDA events; emu: an error
+  /// (the emulator's wall time says nothing about a GPU's).
   Expected<BenchResult> benchmark(const Arguments &args, int repeats,
                                   const RunOptions &options = {}) const;
 
@@ -180,8 +245,15 @@ public:
   DeviceKind device() const;
   /// The variant's arguments and results.
   const Signature &signature() const;
-  /// The kernel and its launch shape.
+  /// The plain plan's main kernel (role Whole, or SplitPartials when the
+  /// variant was lowered with split-KV already) and its launch shape.
   const KernelInfo &kernel() const;
+  /// Every kernel of the plain plan, in launch order.
+  const std::vector<KernelInfo> &kernels() const;
+  /// The kernels of the split-KV plan, compiled now when no run has needed
+  /// them yet; an error saying why when the variant has none (the split
+  /// pass leaves it alone, it is not Level 1 IR, splitting is disabled).
+  Expected<std::vector<KernelInfo>> splitKvKernels() const;
 
   /// Wraps an implementation (used by the runtime).
   explicit Plan(std::shared_ptr<const detail::PlanImpl> impl)

@@ -51,6 +51,9 @@ struct CompileOptions {
   std::string kernelPath = "auto";
   /// cuda: target arch ("sm_80", "sm_90", ...); empty: the running GPU's.
   std::string arch;
+  /// KV splits of the variant's split-KV plan (attn-split-kv splits), which
+  /// is compiled on the first run that picks it; below 2: no split-KV plan.
+  int64_t kvSplits = 4;
 };
 
 /// Where the runtime keeps things. Defaults come from the environment.
@@ -67,6 +70,13 @@ struct RuntimeConfig {
   std::string hostCompiler = "clang++-22";
   /// Notices and warnings (one line each); default: stderr.
   std::function<void(const std::string &)> diagnostic;
+  /// What RunOptions::splitKv Default means: $ATTN_SPLIT_KV (auto, never,
+  /// always), else Auto.
+  SplitKvMode splitKv = SplitKvMode::Auto;
+  /// emu: the SM count the split-KV choice assumes. The emulator has no
+  /// SMs; a fixed GPU-like count (an H100's 132) makes it choose the plan
+  /// a GPU would, independently of the host's cores.
+  int emuMultiprocessors = 132;
 
   /// The defaults, read from the environment.
   static RuntimeConfig fromEnvironment();
@@ -84,6 +94,12 @@ struct RuntimeStats {
   /// Disk entries that failed their check (corrupt, truncated) and were
   /// rebuilt; writes that failed.
   uint64_t corruptEntries = 0, diskWriteFailures = 0;
+  /// Plan entries written by an older runtime (another format version),
+  /// rejected unread and rebuilt.
+  uint64_t staleEntries = 0;
+  /// Split-KV plans compiled or read on a run's demand (each at most once
+  /// per plan), and those that turned out unavailable.
+  uint64_t splitKvCompiles = 0, splitKvUnavailable = 0;
 };
 
 namespace detail {
@@ -156,7 +172,10 @@ public:
   detail::RuntimeImpl &implementation() { return *impl; }
 
 private:
-  std::unique_ptr<detail::RuntimeImpl> impl;
+  /// Shared so that the plans it compiles can reach it (weakly) to compile
+  /// their split-KV plans on demand; a plan that outlives its runtime runs
+  /// its plain plan only.
+  std::shared_ptr<detail::RuntimeImpl> impl;
 };
 
 } // namespace attn

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -267,7 +268,9 @@ bool signatureOf(func::FuncOp func, Signature &sig, std::string *error) {
   return true;
 }
 
-/// Lowers Level 1 IR to kernel IR with attn-run's pipeline.
+/// Lowers Level 1 IR to kernel IR with attn-run's pipeline; for the
+/// split-KV plan the KV loops are split (in place) before attn-fuse, which
+/// then narrows and classifies each split's own loop.
 LogicalResult lower(ModuleOp module, const FrontendOptions &options) {
   PassManager pm(module.getContext());
   pm.addPass(attn::createAttnDecompose());
@@ -277,10 +280,112 @@ LogicalResult lower(ModuleOp module, const FrontendOptions &options) {
   attn::AttnOnlineOptions online;
   online.tileN = options.blockN;
   pm.addPass(attn::createAttnOnline(online));
+  if (options.splitKv > 0) {
+    attn::AttnSplitKVOptions split;
+    split.splits = options.splitKv;
+    split.inPlace = true;
+    pm.addPass(attn::createAttnSplitKV(split));
+  }
   pm.addPass(attn::createAttnFuse());
   pm.addPass(createCSEPass());
   return pm.run(module);
 }
+
+/// Keys per tile of `func`'s first KV loop (the step of the scf.for tagged
+/// attn.kv_loop); 0 when there is none or its step is not a constant.
+int64_t kvTileOf(func::FuncOp func) {
+  int64_t tile = 0;
+  func.walk([&](scf::ForOp loop) {
+    if (!loop->hasAttr("attn.kv_loop"))
+      return WalkResult::advance();
+    if (std::optional<int64_t> step = getConstantIntValue(loop.getStep()))
+      tile = *step;
+    return WalkResult::interrupt();
+  });
+  return tile;
+}
+
+ParamSlot paramSlot(const attn::codegen::ParamField &f) {
+  ParamSlot slot;
+  slot.name = f.name;
+  slot.kind = f.kind == attn::codegen::ParamField::Kind::Pointer
+                  ? ParamSlot::Kind::Pointer
+              : f.kind == attn::codegen::ParamField::Kind::Float64
+                  ? ParamSlot::Kind::Float64
+                  : ParamSlot::Kind::Int64;
+  return slot;
+}
+
+KernelRole kernelRole(attn::codegen::KernelRole role) {
+  switch (role) {
+  case attn::codegen::KernelRole::Whole:
+    return KernelRole::Whole;
+  case attn::codegen::KernelRole::SplitPartials:
+    return KernelRole::SplitPartials;
+  case attn::codegen::KernelRole::SplitMerge:
+    return KernelRole::SplitMerge;
+  case attn::codegen::KernelRole::TileSummaries:
+    return KernelRole::TileSummaries;
+  }
+  return KernelRole::Whole;
+}
+
+/// Fills `out`'s kernels, parameter struct and buffers from `plan`.
+bool specOfPlan(const attn::codegen::CudaPlan &plan, PlanSpec &out,
+                std::string *error) {
+  for (const attn::codegen::CudaKernel &k : plan.kernels) {
+    KernelInfo info;
+    info.name = k.name;
+    info.source = k.source;
+    info.role = kernelRole(k.role);
+    info.blockM = k.blockM;
+    info.threads = k.threads;
+    info.dynamicSmemBytes = k.dynamicSmemBytes;
+    info.path = k.path;
+    info.fallbackReason = k.fallbackReason;
+    info.splits = k.splits;
+    info.fixedGridX = k.fixedGridX;
+    out.kernels.push_back(std::move(info));
+  }
+  if (plan.kernels.empty())
+    return failWith(error, "the CUDA emitter produced no kernel");
+  // One struct is filled per run and handed to every kernel of the plan.
+  for (const attn::codegen::CudaKernel &k : plan.kernels) {
+    bool same = k.params.size() == plan.kernels[0].params.size();
+    for (size_t i = 0; same && i < k.params.size(); ++i)
+      same = k.params[i].name == plan.kernels[0].params[i].name &&
+             k.params[i].kind == plan.kernels[0].params[i].kind;
+    if (!same)
+      return failWith(error, "the kernels of the plan ('" +
+                                 plan.kernels[0].name + "', '" + k.name +
+                                 "') have different parameter structs");
+  }
+  for (const attn::codegen::ParamField &f : plan.kernels[0].params)
+    out.params.push_back(paramSlot(f));
+  out.workspaceElementsPerCta = plan.workspaceElementsPerCta;
+  out.summarizedCaptures = plan.summarizedCaptures;
+  return true;
+}
+
+/// Catches the split pass' "not split: <why>" remarks (other diagnostics
+/// go on to the outer handlers).
+class SplitRemarks {
+public:
+  explicit SplitRemarks(MLIRContext *ctx)
+      : handler(ctx, [this](Diagnostic &d) {
+          std::string text = d.str();
+          if (d.getSeverity() != DiagnosticSeverity::Remark ||
+              text.rfind("not split: ", 0) != 0)
+            return failure();
+          if (why.empty())
+            why = text.substr(11);
+          return success();
+        }) {}
+  std::string why;
+
+private:
+  ScopedDiagnosticHandler handler;
+};
 
 /// Compiles `module` in place (a private copy).
 bool compileOwned(ModuleOp module, const FrontendOptions &options,
@@ -296,11 +401,34 @@ bool compileOwned(ModuleOp module, const FrontendOptions &options,
   PlanSpec out;
   if (!signatureOf(func, out.signature, error))
     return false;
-  if (!func.getOps<attn::AttentionOp>().empty() &&
-      failed(lower(module, options)))
+  bool split = options.splitKv > 0;
+  // A declined split-KV request is a spec without kernels that says why: the
+  // plain plan runs instead, and the refusal is cached like a plan.
+  auto unavailable = [&](const std::string &why) {
+    out.kernels.clear();
+    out.params.clear();
+    out.workspaceElementsPerCta.clear();
+    out.summarizedCaptures.clear();
+    out.unavailable = why;
+    while (!out.unavailable.empty() && out.unavailable.back() == '\n')
+      out.unavailable.pop_back();
+    *spec = std::move(out);
+    return true;
+  };
+  bool level1 = !func.getOps<attn::AttentionOp>().empty();
+  if (split && !level1)
+    return unavailable("the variant is lowered already (no attn.attention); "
+                       "the split-KV plan is a lowering of Level 1 IR");
+  SplitRemarks remarks(module.getContext());
+  if (level1 && failed(lower(module, options))) {
+    if (split)
+      return unavailable("lowering with attn-split-kv failed: " +
+                         diagnostics());
     return failWith(error, "lowering '@" + name + "' to kernel IR failed",
                     diagnostics());
+  }
   func = module.lookupSymbol<func::FuncOp>(name);
+  out.kvTile = kvTileOf(func);
   attn::codegen::CudaEmitOptions emit;
   if (!attn::codegen::parseCudaPath(options.kernelPath, emit.path))
     return failWith(error, "unknown kernel path '" + options.kernelPath +
@@ -312,27 +440,20 @@ bool compileOwned(ModuleOp module, const FrontendOptions &options,
                                  attn::codegen::supportedCudaArchs() + ")");
     emit.maxSmemBytes = arch->maxSmemPerBlock;
   }
-  auto kernel = attn::codegen::emitCudaKernel(func, emit);
-  if (failed(kernel))
+  auto plan = attn::codegen::emitCudaPlan(func, emit);
+  if (failed(plan)) {
+    if (split)
+      return unavailable("the CUDA emitter failed on the split-KV lowering: " +
+                         diagnostics());
     return failWith(error, "the CUDA emitter failed on '@" + name + "'",
                     diagnostics());
-  out.kernel.name = kernel->name;
-  out.kernel.source = kernel->source;
-  out.kernel.blockM = kernel->blockM;
-  out.kernel.threads = kernel->threads;
-  out.kernel.dynamicSmemBytes = kernel->dynamicSmemBytes;
-  out.kernel.path = kernel->path;
-  out.kernel.fallbackReason = kernel->fallbackReason;
-  for (const attn::codegen::ParamField &f : kernel->params) {
-    ParamSlot slot;
-    slot.name = f.name;
-    slot.kind = f.kind == attn::codegen::ParamField::Kind::Pointer
-                    ? ParamSlot::Kind::Pointer
-                : f.kind == attn::codegen::ParamField::Kind::Float64
-                    ? ParamSlot::Kind::Float64
-                    : ParamSlot::Kind::Int64;
-    out.params.push_back(slot);
   }
+  if (!specOfPlan(*plan, out, error))
+    return split ? unavailable(*error) : false;
+  if (split && !out.isSplitKv())
+    return unavailable(remarks.why.empty()
+                           ? "attn-split-kv left the function unchanged"
+                           : "attn-split-kv: " + remarks.why);
   *spec = std::move(out);
   return true;
 }

@@ -3,7 +3,8 @@
 // The compiler half of the runtime (linked with MLIR): parses a variant,
 // optionally retypes q/k/v/o, reads its signature, lowers Level 1 IR with
 // the pipeline attn-run uses (attn-decompose, attn-tile{block-m},
-// attn-online{tile-n}, attn-fuse, cse) and emits the CUDA kernel.
+// attn-online{tile-n}, [attn-split-kv{in-place splits} for the split-KV
+// plan,] attn-fuse, cse) and emits the CUDA launch plan (emitCudaPlan).
 //
 //===----------------------------------------------------------------------===//
 

@@ -143,4 +143,88 @@ TEST(CudaTest, CausalMatchesTheInterpreter) {
   EXPECT_EQ(warm.stats().artifactDiskHits, 1u);
 }
 
+/// Runs `example` at (nq, nk) on the GPU with every tensor staged into
+/// device memory, checks o (and lse) against the interpreter and returns
+/// what ran.
+RunStats runOnGpu(Runtime &rt, const std::string &example, int64_t nq,
+                  int64_t nk, SplitKvMode mode) {
+  Reference ref = makeReference(readExample(example), nq, nk, 41);
+  CompileOptions options;
+  options.device = DeviceKind::Cuda;
+  auto plan = rt.compileText(readExample(example), options);
+  EXPECT_TRUE(plan) << plan.message();
+  if (!plan)
+    return {};
+  const Signature &sig = plan->signature();
+  std::vector<std::unique_ptr<HostTensor>> host;
+  std::vector<Buffer> buffers;
+  std::vector<std::unique_ptr<DLTensor>> device;
+  auto stage = [&](const ArgumentSignature &a,
+                   const attn::interp::Tensor &value, bool output) {
+    host.push_back(std::make_unique<HostTensor>(value.shape, a.dtype, false));
+    HostTensor &t = *host.back();
+    t.fill(value.data);
+    if (output)
+      t.poison();
+    size_t bytes = t.storage.size() * 8;
+    auto b = rt.allocate(DeviceKind::Cuda, bytes);
+    EXPECT_TRUE(b) << b.message();
+    if (!b)
+      return static_cast<DLTensor *>(nullptr);
+    EXPECT_TRUE(b->copyFromHost(t.storage.data(), bytes).ok());
+    buffers.push_back(*b);
+    device.push_back(std::make_unique<DLTensor>(t.dl));
+    device.back()->data = b->data();
+    device.back()->device = b->dlDevice();
+    return device.back().get();
+  };
+  Arguments args;
+  args.q = stage(sig.inputs[0], ref.inputs[0], false);
+  args.k = stage(sig.inputs[1], ref.inputs[1], false);
+  args.v = stage(sig.inputs[2], ref.inputs[2], false);
+  for (size_t i = 3; i < sig.inputs.size(); ++i)
+    args.captures.push_back(
+        sig.inputs[i].isTensor
+            ? Capture::of(stage(sig.inputs[i], ref.inputs[i], false))
+            : Capture::scalar(ref.inputs[i].data[0]));
+  args.o = stage(sig.outputs[0], ref.results[0], true);
+  if (sig.hasLse())
+    args.lse = stage(sig.outputs[1], ref.results[1], true);
+  RunOptions run;
+  run.splitKv = mode;
+  RunStats stats;
+  Status s = plan->run(args, run, &stats);
+  EXPECT_TRUE(s.ok()) << s.message();
+  // Outputs are the last one or two buffers staged.
+  size_t outputs = sig.hasLse() ? 2 : 1;
+  for (size_t r = 0; r < outputs; ++r) {
+    size_t at = host.size() - outputs + r;
+    HostTensor &t = *host[at];
+    EXPECT_TRUE(
+        buffers[at].copyToHost(t.storage.data(), t.storage.size() * 8).ok());
+    EXPECT_LT(relativeError(t.read(), ref.results[r].data),
+              r == 0 ? 2e-3 : 1e-5)
+        << example << " result " << r << " (" << stats.planReason << ")";
+  }
+  return stats;
+}
+
+TEST(CudaTest, PlansOfSeveralKernelsMatchTheInterpreter) {
+  SKIP_WITHOUT_GPU();
+  TempDir cache;
+  Runtime rt(testConfig(cache.path()));
+  // Decoding: 8 CTAs leave a GPU's SMs idle; 1000 keys split 4 ways.
+  RunStats stats =
+      runOnGpu(rt, "causal_bottom_right.mlir", 1, 1000, SplitKvMode::Auto);
+  EXPECT_TRUE(stats.splitKv) << stats.planReason;
+  EXPECT_EQ(stats.kernels.size(), 2u);
+  stats = runOnGpu(rt, "causal_bottom_right.mlir", 1, 1000, SplitKvMode::Never);
+  EXPECT_FALSE(stats.splitKv);
+  // A document mask: the summaries kernel first, with and without split.
+  stats = runOnGpu(rt, "document.mlir", 200, 200, SplitKvMode::Never);
+  EXPECT_EQ(stats.kernels.size(), 2u);
+  stats = runOnGpu(rt, "document.mlir", 200, 200, SplitKvMode::Always);
+  EXPECT_EQ(stats.kernels.size(), 3u);
+}
+
 } // namespace

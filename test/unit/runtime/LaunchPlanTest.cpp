@@ -1,0 +1,494 @@
+//===- LaunchPlanTest.cpp - plans of several kernels through the runtime --===//
+//
+// The runtime launches whole launch plans: the tile-summaries kernel before
+// a document mask's main kernel, and the split-KV plan (partials + merge,
+// with their workspaces), a second lowering of the variant compiled on the
+// first run that picks it. Which plan runs is chosen per run from the
+// lengths (or forced); results are checked against the float64
+// interpreter. Also: plans of several kernels round-trip through the disk
+// cache, and plan entries of the previous format are rebuilt, not misread.
+//
+//===----------------------------------------------------------------------===//
+
+#include "RuntimeTestSupport.h"
+
+#include "DiskCache.h"
+#include "EmbeddedHeaders.h"
+#include "Keys.h"
+#include "PlanSpec.h"
+
+#include "attn/Passes/Passes.h"
+#include "attn/RuntimeMLIR.h"
+
+#include "mlir/Pass/PassManager.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+
+using namespace attn;
+using namespace attn::test;
+
+namespace {
+
+/// f16 inputs, f32 arithmetic: attn-run's emu tolerance.
+constexpr double kTolF16 = 2e-3;
+
+/// Host tensors for one run of a variant, filled from a reference.
+struct Problem {
+  Reference ref;
+  std::vector<std::unique_ptr<HostTensor>> tensors;
+  Arguments args;
+  HostTensor *o = nullptr, *lse = nullptr;
+
+  Problem(const std::string &example, int64_t nq, int64_t nk, uint64_t seed)
+      : ref(makeReference(readExample(example), nq, nk, seed)) {}
+
+  /// Binds the tensors for `plan` (outputs poisoned with NaN).
+  void bind(const Plan &plan) {
+    const Signature &sig = plan.signature();
+    auto make = [&](const ArgumentSignature &a,
+                    const attn::interp::Tensor &value) {
+      tensors.push_back(
+          std::make_unique<HostTensor>(value.shape, a.dtype, false));
+      tensors.back()->fill(value.data);
+      return tensors.back().get();
+    };
+    args = Arguments();
+    args.q = &make(sig.inputs[0], ref.inputs[0])->dl;
+    args.k = &make(sig.inputs[1], ref.inputs[1])->dl;
+    args.v = &make(sig.inputs[2], ref.inputs[2])->dl;
+    for (size_t i = 3; i < sig.inputs.size(); ++i)
+      args.captures.push_back(
+          sig.inputs[i].isTensor
+              ? Capture::of(&make(sig.inputs[i], ref.inputs[i])->dl)
+              : Capture::scalar(ref.inputs[i].data[0]));
+    o = make(sig.outputs[0], ref.results[0]);
+    o->poison();
+    args.o = &o->dl;
+    lse = nullptr;
+    if (sig.hasLse()) {
+      lse = make(sig.outputs[1], ref.results[1]);
+      lse->poison();
+      args.lse = &lse->dl;
+    }
+  }
+
+  /// Runs `plan` and checks o (and lse) against the interpreter.
+  RunStats runAndCheck(const Plan &plan, SplitKvMode mode) {
+    bind(plan);
+    RunOptions options;
+    options.splitKv = mode;
+    RunStats stats;
+    Status s = plan.run(args, options, &stats);
+    EXPECT_TRUE(s.ok()) << s.message();
+    EXPECT_LT(relativeError(o->read(), ref.results[0].data), kTolF16);
+    if (lse)
+      EXPECT_LT(relativeError(lse->read(), ref.results[1].data), 1e-5);
+    return stats;
+  }
+};
+
+CompileOptions emuOptions() {
+  CompileOptions o;
+  o.device = DeviceKind::Emu;
+  return o;
+}
+
+std::vector<std::string> names(const std::vector<KernelInfo> &kernels) {
+  std::vector<std::string> out;
+  for (const KernelInfo &k : kernels)
+    out.push_back(k.name);
+  return out;
+}
+
+using Names = std::vector<std::string>;
+
+TEST(LaunchPlanTest, DecodingPicksTheSplitKvPlan) {
+  Runtime rt(testConfig(sharedCacheDir()));
+  auto plan =
+      rt.compileText(readExample("causal_bottom_right.mlir"), emuOptions());
+  ASSERT_TRUE(plan) << plan.message();
+  EXPECT_EQ(names(plan->kernels()), Names{"attn_causal_bottom_right"});
+  EXPECT_EQ(rt.stats().splitKvCompiles, 0u) << "compiled on first use only";
+  // B = 1, Hq = 8, one query: 8 CTAs for the emulator's 132 "SMs", and
+  // 1000 keys give each of 4 splits more than two 64-key tiles.
+  Problem p("causal_bottom_right.mlir", 1, 1000, 31);
+  RunStats stats = p.runAndCheck(*plan, SplitKvMode::Default);
+  EXPECT_TRUE(stats.splitKv) << stats.planReason;
+  EXPECT_EQ(stats.splits, 4);
+  EXPECT_EQ(stats.kernels, (Names{"attn_causal_bottom_right_partials",
+                                  "attn_causal_bottom_right_merge"}));
+  EXPECT_EQ(stats.planReason.rfind("auto: split-KV: the plain grid has 8 CTAs "
+                                   "for 132 SMs",
+                                   0),
+            0u)
+      << stats.planReason;
+  EXPECT_EQ(rt.stats().splitKvCompiles, 1u);
+
+  // Forced plain, the same shape: the plain kernel alone.
+  stats = p.runAndCheck(*plan, SplitKvMode::Never);
+  EXPECT_FALSE(stats.splitKv);
+  EXPECT_EQ(stats.kernels, Names{"attn_causal_bottom_right"});
+  EXPECT_EQ(stats.planReason, "split-KV never (forced)");
+  EXPECT_EQ(rt.stats().splitKvCompiles, 1u) << "the split plan is cached";
+
+  auto split = plan->splitKvKernels();
+  ASSERT_TRUE(split) << split.message();
+  ASSERT_EQ(split->size(), 2u);
+  EXPECT_EQ((*split)[0].role, KernelRole::SplitPartials);
+  EXPECT_EQ((*split)[0].splits, 4);
+  EXPECT_EQ((*split)[1].role, KernelRole::SplitMerge);
+  EXPECT_EQ((*split)[0].cacheKey, (*split)[1].cacheKey) << "one artifact";
+}
+
+TEST(LaunchPlanTest, SixteenQueriesOfSoftmaxSplitToo) {
+  Runtime rt(testConfig(sharedCacheDir()));
+  auto plan = rt.compileText(readExample("softmax.mlir"), emuOptions());
+  ASSERT_TRUE(plan) << plan.message();
+  Problem p("softmax.mlir", 16, 1000, 32);
+  RunStats stats = p.runAndCheck(*plan, SplitKvMode::Auto);
+  EXPECT_TRUE(stats.splitKv) << stats.planReason;
+  EXPECT_EQ(stats.kernels,
+            (Names{"attn_softmax_partials", "attn_softmax_merge"}));
+}
+
+TEST(LaunchPlanTest, FullGridsAndShortKeysPickThePlainPlan) {
+  // 8 "SMs": Nq = 128 makes 2 x 8 = 16 CTAs, which fill them.
+  RuntimeConfig config = testConfig(sharedCacheDir());
+  config.emuMultiprocessors = 8;
+  Runtime rt(config);
+  auto plan =
+      rt.compileText(readExample("causal_bottom_right.mlir"), emuOptions());
+  ASSERT_TRUE(plan) << plan.message();
+  Problem longQ("causal_bottom_right.mlir", 128, 1000, 33);
+  RunStats stats = longQ.runAndCheck(*plan, SplitKvMode::Auto);
+  EXPECT_FALSE(stats.splitKv);
+  EXPECT_EQ(stats.kernels, Names{"attn_causal_bottom_right"});
+  EXPECT_EQ(stats.planReason, "auto: plain: the plain grid has 16 CTAs for 8 "
+                              "SMs");
+  // Forced split on the same shape: partials and merge, same result.
+  stats = longQ.runAndCheck(*plan, SplitKvMode::Always);
+  EXPECT_TRUE(stats.splitKv);
+  EXPECT_EQ(stats.planReason, "split-KV always (forced)");
+
+  // One query but 500 keys: with the emulator's 132 "SMs" for 8 CTAs, a
+  // split would still get less than two 64-key tiles.
+  Runtime defaults(testConfig(sharedCacheDir()));
+  auto plain = defaults.compileText(readExample("causal_bottom_right.mlir"),
+                                    emuOptions());
+  ASSERT_TRUE(plain) << plain.message();
+  Problem shortK("causal_bottom_right.mlir", 1, 500, 34);
+  stats = shortK.runAndCheck(*plain, SplitKvMode::Auto);
+  EXPECT_FALSE(stats.splitKv);
+  EXPECT_EQ(stats.planReason, "auto: plain: Nk = 500 < 4 splits x 2 x "
+                              "64-key tiles = 512");
+}
+
+TEST(LaunchPlanTest, TheRuntimeSettingAndTheEnvironment) {
+  RuntimeConfig config = testConfig(sharedCacheDir());
+  config.splitKv = SplitKvMode::Never;
+  Runtime rt(config);
+  auto plan =
+      rt.compileText(readExample("causal_bottom_right.mlir"), emuOptions());
+  ASSERT_TRUE(plan) << plan.message();
+  Problem p("causal_bottom_right.mlir", 1, 1000, 35);
+  EXPECT_FALSE(p.runAndCheck(*plan, SplitKvMode::Default).splitKv);
+  EXPECT_TRUE(p.runAndCheck(*plan, SplitKvMode::Auto).splitKv)
+      << "RunOptions overrides the runtime's setting";
+
+  const char *saved = std::getenv("ATTN_SPLIT_KV");
+  std::string savedValue = saved ? saved : "";
+  for (auto [text, mode] : {std::pair{"always", SplitKvMode::Always},
+                            std::pair{"never", SplitKvMode::Never},
+                            std::pair{"auto", SplitKvMode::Auto},
+                            std::pair{"sometimes", SplitKvMode::Auto}}) {
+    setenv("ATTN_SPLIT_KV", text, 1);
+    EXPECT_EQ(RuntimeConfig::fromEnvironment().splitKv, mode) << text;
+  }
+  if (saved)
+    setenv("ATTN_SPLIT_KV", savedValue.c_str(), 1);
+  else
+    unsetenv("ATTN_SPLIT_KV");
+}
+
+TEST(LaunchPlanTest, VariantsWithoutASplitPlanRunThePlainOne) {
+  Runtime rt(testConfig(sharedCacheDir()));
+  // kvSplits < 2: no split-KV plan at all, even when forced.
+  CompileOptions none = emuOptions();
+  none.kvSplits = 1;
+  auto plan = rt.compileText(readExample("causal_bottom_right.mlir"), none);
+  ASSERT_TRUE(plan) << plan.message();
+  Problem p("causal_bottom_right.mlir", 1, 1000, 36);
+  RunStats stats = p.runAndCheck(*plan, SplitKvMode::Always);
+  EXPECT_FALSE(stats.splitKv);
+  EXPECT_EQ(stats.planReason,
+            "no split-KV plan: CompileOptions::kvSplits is 1");
+  EXPECT_FALSE(plan->splitKvKernels());
+}
+
+TEST(LaunchPlanTest, KernelIrHasNoSplitPlan) {
+  // The split-KV plan is a lowering of Level 1 IR; a variant the host has
+  // lowered to kernel IR already runs its own plan, silently, and the
+  // reason is available.
+  Problem p("causal_bottom_right.mlir", 1, 1000, 40);
+  ASSERT_TRUE(p.ref.module);
+  mlir::PassManager pm(p.ref.ctx.get());
+  pm.addPass(attn::createAttnDecompose());
+  pm.addPass(attn::createAttnTile());
+  pm.addPass(attn::createAttnOnline());
+  pm.addPass(attn::createAttnFuse());
+  ASSERT_TRUE(mlir::succeeded(pm.run(*p.ref.module)));
+  Runtime rt(testConfig(sharedCacheDir()));
+  auto plan = compileModule(rt, *p.ref.module, emuOptions());
+  ASSERT_TRUE(plan) << plan.message();
+  RunStats stats = p.runAndCheck(*plan, SplitKvMode::Always);
+  EXPECT_FALSE(stats.splitKv);
+  EXPECT_NE(stats.planReason.find("no split-KV plan: the variant is lowered "
+                                  "already"),
+            std::string::npos)
+      << stats.planReason;
+  auto split = plan->splitKvKernels();
+  ASSERT_FALSE(split);
+  EXPECT_NE(split.message().find("Level 1"), std::string::npos)
+      << split.message();
+}
+
+TEST(LaunchPlanTest, DocumentMaskRunsTheSummariesKernelFirst) {
+  Runtime rt(testConfig(sharedCacheDir()));
+  auto plan = rt.compileText(readExample("document.mlir"), emuOptions());
+  ASSERT_TRUE(plan) << plan.message();
+  ASSERT_EQ(plan->kernels().size(), 2u);
+  EXPECT_EQ(plan->kernels()[0].role, KernelRole::TileSummaries);
+  EXPECT_GT(plan->kernels()[0].fixedGridX, 0);
+  EXPECT_EQ(plan->kernel().name, "attn_document") << "the main kernel";
+  Problem p("document.mlir", 200, 200, 37);
+  RunStats stats = p.runAndCheck(*plan, SplitKvMode::Auto);
+  EXPECT_FALSE(stats.splitKv);
+  EXPECT_EQ(stats.kernels, (Names{"attn_document_summaries", "attn_document"}));
+
+  // Its split-KV plan: summaries, partials, merge.
+  stats = p.runAndCheck(*plan, SplitKvMode::Always);
+  EXPECT_TRUE(stats.splitKv);
+  EXPECT_EQ(stats.kernels,
+            (Names{"attn_document_summaries", "attn_document_partials",
+                   "attn_document_merge"}));
+}
+
+TEST(LaunchPlanTest, SplitPlansComeFromDiskInAWarmRuntime) {
+  Problem p("document.mlir", 3, 1000, 38);
+  {
+    Runtime rt(testConfig(sharedCacheDir()));
+    auto plan = rt.compileText(readExample("document.mlir"), emuOptions());
+    ASSERT_TRUE(plan) << plan.message();
+    EXPECT_TRUE(p.runAndCheck(*plan, SplitKvMode::Auto).splitKv);
+  }
+  // A fresh runtime finds both plans and both kernel .so files on disk.
+  Runtime rt(testConfig(sharedCacheDir()));
+  auto plan = rt.compileText(readExample("document.mlir"), emuOptions());
+  ASSERT_TRUE(plan) << plan.message();
+  RunStats stats = p.runAndCheck(*plan, SplitKvMode::Auto);
+  EXPECT_TRUE(stats.splitKv);
+  EXPECT_EQ(stats.kernels.size(), 3u);
+  RuntimeStats s = rt.stats();
+  EXPECT_EQ(s.frontendRuns, 0u);
+  EXPECT_EQ(s.hostCompilerRuns, 0u);
+  EXPECT_EQ(s.planDiskHits, 2u);
+  EXPECT_EQ(s.artifactDiskHits, 2u);
+  EXPECT_EQ(s.splitKvCompiles, 1u);
+}
+
+/// A spec with every field set, as a document mask's split-KV plan has.
+attn::jit::PlanSpec multiKernelSpec() {
+  attn::jit::PlanSpec spec;
+  spec.signature.function = "f";
+  for (const char *name : {"q", "k", "v", "c0"}) {
+    ArgumentSignature a;
+    a.name = name;
+    a.dtype = {kDLFloat, 16, 1};
+    a.dims = {{-1, "b"}, {8, "hq"}, {-1, "nq"}, {64, "d"}};
+    spec.signature.inputs.push_back(a);
+  }
+  spec.signature.inputs[3].dtype = {kDLInt, 32, 1};
+  spec.signature.inputs[3].dims = {{-1, "b"}, {-1, "nk"}};
+  spec.signature.outputs.push_back(spec.signature.inputs[0]);
+  spec.signature.outputs[0].name = "o";
+  KernelRole roles[] = {KernelRole::TileSummaries, KernelRole::SplitPartials,
+                        KernelRole::SplitMerge};
+  for (int i = 0; i < 3; ++i) {
+    KernelInfo k;
+    k.name = "kernel" + std::to_string(i);
+    k.source = "// source " + std::to_string(i) + "\n";
+    k.role = roles[i];
+    k.blockM = 64;
+    k.threads = 128 + i;
+    k.dynamicSmemBytes = 1000 * i;
+    k.path = i == 1 ? "mma" : "simt";
+    k.fallbackReason = i == 2 ? "merge" : "";
+    k.splits = i == 1 ? 4 : 1;
+    k.fixedGridX = i == 0 ? 132 : 0;
+    spec.kernels.push_back(k);
+  }
+  spec.params = {{"q", attn::jit::ParamSlot::Kind::Pointer},
+                 {"ws0_extent", attn::jit::ParamSlot::Kind::Int64},
+                 {"c1", attn::jit::ParamSlot::Kind::Float64}};
+  spec.workspaceElementsPerCta = {256, 16384};
+  spec.summarizedCaptures = {0};
+  spec.kvTile = 64;
+  return spec;
+}
+
+TEST(LaunchPlanTest, MultiKernelSpecsRoundTripThroughTheDiskCache) {
+  using namespace attn::jit;
+  TempDir dir;
+  DiskCache cache(dir.path(), true, nullptr);
+  PlanSpec spec = multiKernelSpec();
+  Digest key = digestOf("multi-kernel plan");
+  std::string path = cache.entryPath("plan", key, ".plan"), payload;
+  ASSERT_TRUE(cache.write(path, key, serializePlanSpec(spec)));
+  ASSERT_EQ(cache.read(path, key, &payload), CacheRead::Hit);
+  PlanSpec back;
+  ASSERT_EQ(deserializePlanSpec(payload, &back), PlanDecode::Ok);
+  ASSERT_EQ(back.kernels.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const KernelInfo &a = spec.kernels[i], &b = back.kernels[i];
+    EXPECT_EQ(a.name, b.name);
+    EXPECT_EQ(a.source, b.source);
+    EXPECT_EQ(a.role, b.role);
+    EXPECT_EQ(a.blockM, b.blockM);
+    EXPECT_EQ(a.threads, b.threads);
+    EXPECT_EQ(a.dynamicSmemBytes, b.dynamicSmemBytes);
+    EXPECT_EQ(a.path, b.path);
+    EXPECT_EQ(a.fallbackReason, b.fallbackReason);
+    EXPECT_EQ(a.splits, b.splits);
+    EXPECT_EQ(a.fixedGridX, b.fixedGridX);
+  }
+  ASSERT_EQ(back.params.size(), spec.params.size());
+  for (size_t i = 0; i < spec.params.size(); ++i) {
+    EXPECT_EQ(back.params[i].name, spec.params[i].name);
+    EXPECT_EQ(back.params[i].kind, spec.params[i].kind);
+  }
+  EXPECT_EQ(back.workspaceElementsPerCta, spec.workspaceElementsPerCta);
+  EXPECT_EQ(back.summarizedCaptures, spec.summarizedCaptures);
+  EXPECT_EQ(back.kvTile, 64);
+  EXPECT_EQ(back.mainIndex(), 1u);
+  EXPECT_TRUE(back.isSplitKv());
+  EXPECT_EQ(back.source(), "// source 0\n// source 1\n// source 2\n");
+  EXPECT_EQ(back.signature.inputs[3].dims[1].symbol, "nk");
+  EXPECT_EQ(serializePlanSpec(back), serializePlanSpec(spec));
+
+  // A declined split-KV request is a spec too: no kernels, the reason.
+  PlanSpec declined = spec;
+  declined.kernels.clear();
+  declined.unavailable = "attn-split-kv: not split";
+  ASSERT_EQ(deserializePlanSpec(serializePlanSpec(declined), &back),
+            PlanDecode::Ok);
+  EXPECT_TRUE(back.kernels.empty());
+  EXPECT_EQ(back.unavailable, declined.unavailable);
+  // Kernels and a reason, or neither, is malformed; so is every truncation.
+  declined.kernels = spec.kernels;
+  EXPECT_EQ(deserializePlanSpec(serializePlanSpec(declined), &back),
+            PlanDecode::Malformed);
+  std::string bytes = serializePlanSpec(spec);
+  for (size_t n = 0; n < bytes.size(); n += 7)
+    EXPECT_NE(deserializePlanSpec(bytes.substr(0, n), &back), PlanDecode::Ok)
+        << n;
+}
+
+/// A plan entry as the previous runtime wrote it (format 1: one kernel,
+/// no roles, workspaces or summaries).
+std::string formatOneEntry(const attn::jit::PlanSpec &spec) {
+  std::string out;
+  auto u64 = [&](uint64_t v) { out.append(reinterpret_cast<char *>(&v), 8); };
+  auto str = [&](const std::string &s) {
+    u64(s.size());
+    out += s;
+  };
+  auto argument = [&](const ArgumentSignature &a) {
+    str(a.name);
+    u64(a.isTensor);
+    u64(uint64_t(a.dtype.code) | uint64_t(a.dtype.bits) << 8 |
+        uint64_t(a.dtype.lanes) << 16);
+    u64(a.dims.size());
+    for (const DimSignature &d : a.dims) {
+      u64(static_cast<uint64_t>(d.size));
+      str(d.symbol);
+    }
+  };
+  out += "ANTPLNP1";
+  str(spec.signature.function);
+  u64(spec.signature.inputs.size());
+  for (const ArgumentSignature &a : spec.signature.inputs)
+    argument(a);
+  u64(spec.signature.outputs.size());
+  for (const ArgumentSignature &a : spec.signature.outputs)
+    argument(a);
+  const KernelInfo &k = spec.kernels[0];
+  str(k.name);
+  str(k.source);
+  u64(k.blockM);
+  u64(k.threads);
+  u64(k.dynamicSmemBytes);
+  str(k.path);
+  str(k.fallbackReason);
+  u64(spec.params.size());
+  for (const attn::jit::ParamSlot &p : spec.params) {
+    str(p.name);
+    u64(static_cast<uint64_t>(p.kind));
+  }
+  return out;
+}
+
+TEST(LaunchPlanTest, PlanEntriesOfTheOldFormatAreRebuilt) {
+  using namespace attn::jit;
+  TempDir dir;
+  std::string text = readExample("causal.mlir");
+  // The entry the runtime will look up for this text and these options.
+  FrontendOptions front = frontendOptions(emuOptions(), Target());
+  Digest key =
+      planKey(text, front, compilerFingerprint(), embeddedHeadersDigest());
+  DiskCache cache(dir.path(), true, nullptr);
+  std::string path = cache.entryPath("plan", key, ".plan");
+  // A well-formed format-1 entry (with a kernel that would not compile, so
+  // that misreading it could not pass unnoticed).
+  PlanSpec old;
+  old.signature.function = "causal";
+  for (const char *name : {"q", "k", "v"}) {
+    ArgumentSignature a;
+    a.name = name;
+    a.dtype = {kDLFloat, 16, 1};
+    old.signature.inputs.push_back(a);
+  }
+  old.signature.outputs.push_back(old.signature.inputs[0]);
+  KernelInfo k;
+  k.name = "attn_causal";
+  k.source = "#error this entry must not be read\n";
+  k.blockM = 64;
+  k.threads = 64;
+  old.kernels.push_back(k);
+  std::string payload = formatOneEntry(old);
+  PlanSpec decoded;
+  EXPECT_EQ(deserializePlanSpec(payload, &decoded), PlanDecode::OtherVersion);
+  ASSERT_TRUE(cache.write(path, key, payload));
+
+  Runtime rt(testConfig(dir.path()));
+  auto plan = rt.compileText(text, emuOptions());
+  ASSERT_TRUE(plan) << plan.message();
+  RuntimeStats s = rt.stats();
+  EXPECT_EQ(s.staleEntries, 1u);
+  EXPECT_EQ(s.corruptEntries, 0u);
+  EXPECT_EQ(s.planDiskHits, 0u);
+  EXPECT_EQ(s.frontendRuns, 1u);
+  EXPECT_EQ(plan->kernel().name, "attn_causal");
+  // The entry was rewritten in the current format.
+  std::string rewritten;
+  ASSERT_EQ(cache.read(path, key, &rewritten), CacheRead::Hit);
+  EXPECT_EQ(deserializePlanSpec(rewritten, &decoded), PlanDecode::Ok);
+  EXPECT_EQ(rewritten.substr(0, 7), "ANTPLNP");
+  EXPECT_EQ(rewritten[7], kPlanFormatVersion);
+  Problem p("causal.mlir", 37, 37, 39);
+  p.runAndCheck(*plan, SplitKvMode::Auto);
+}
+
+} // namespace
