@@ -903,16 +903,11 @@ LogicalResult KernelEmitter::emitIf(scf::IfOp op) {
     return op.emitError("CUDA emitter: condition is not a scalar");
   for (Value res : op.getResults()) {
     if (isTensor(res)) {
+      // Storage is declared here; the sizes of dynamic dimensions come from
+      // the branches (below).
       auto t = tileFor(op, res);
       if (failed(t))
         return failure();
-      // Sizes of array dimensions come from the branches; only static ones
-      // can cross the branch boundary.
-      for (auto [d, role] : llvm::enumerate(t->roles))
-        if (role == Role::Array &&
-            cast<RankedTensorType>(res.getType()).isDynamicDim(d))
-          return op.emitError("CUDA emitter: a KV-sized tile cannot leave "
-                              "an scf.if");
       declareTile(*t);
       tiles[res] = *t;
     } else {
@@ -924,10 +919,19 @@ LogicalResult KernelEmitter::emitIf(scf::IfOp op) {
       scalars[res] = var;
     }
   }
+  // The yielded tiles' sizes, per branch: a result's dynamic sizes are the
+  // branches' when they agree (size expressions computed before the if).
+  SmallVector<SmallVector<SmallVector<std::string>>> yieldedSizes;
   auto onYield = [&](scf::YieldOp y) {
-    for (auto [res, value] : llvm::zip(op.getResults(), y.getOperands()))
+    yieldedSizes.emplace_back();
+    for (auto [res, value] : llvm::zip(op.getResults(), y.getOperands())) {
       if (failed(assign(y, res, value)))
         return failure();
+      auto it = tiles.find(value);
+      yieldedSizes.back().push_back(it == tiles.end()
+                                        ? SmallVector<std::string>()
+                                        : it->second.sizes);
+    }
     return success();
   };
   auto branch = op->getAttrOfType<StringAttr>("attn.tile_branch");
@@ -948,6 +952,25 @@ LogicalResult KernelEmitter::emitIf(scf::IfOp op) {
       return failure();
   }
   w.close();
+  for (auto [r, res] : llvm::enumerate(op.getResults())) {
+    auto type = dyn_cast<RankedTensorType>(res.getType());
+    if (!type)
+      continue;
+    Tile &t = tiles[res];
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      if (!type.isDynamicDim(d) || t.roles[d] == Role::Unit)
+        continue;
+      std::optional<std::string> size;
+      for (auto &branch : yieldedSizes) {
+        if (branch[r].empty() || (size && *size != branch[r][d]))
+          return op.emitError("CUDA emitter: the branches of an scf.if "
+                              "yield tiles of different sizes");
+        size = branch[r][d];
+      }
+      if (size)
+        t.sizes[d] = *size;
+    }
+  }
   return success();
 }
 

@@ -196,26 +196,37 @@ LogicalResult LoopFuser::run() {
     OpBuilder tb = skip.getThenBodyBuilder();
     scf::YieldOp::create(tb, loc, loop.getRegionIterArgs());
   }
+  // Only the score map differs between full and partial tiles (the mask
+  // code), so only it is in the two branches: the contraction before it and
+  // the online update after it exist once, which halves the kernel's code.
   OpBuilder eb = skip.getElseBodyBuilder();
-  auto isFull = arith::CmpIOp::create(eb, loc, arith::CmpIPredicate::eq,
-                                      tileClass, cFull);
-  auto branch = scf::IfOp::create(eb, loc, types, isFull, /*withElse=*/true);
-  scf::YieldOp::create(eb, loc, branch.getResults());
-  for (bool full : {true, false}) {
-    OpBuilder bb = full ? branch.getThenBodyBuilder()
-                        : branch.getElseBodyBuilder();
-    IRMapping mapping;
-    for (Operation *op : work) {
-      Operation *clone = bb.clone(*op, mapping);
-      if (full && op == scores.getOperation())
-        dropMask(cast<MapOp>(clone));
+  IRMapping mapping;
+  for (Operation *op : work) {
+    if (op != scores.getOperation()) {
+      eb.clone(*op, mapping);
+      continue;
     }
-    SmallVector<mlir::Value> yields;
-    for (mlir::Value v : terminator->getOperands())
-      yields.push_back(mapping.lookupOrDefault(v));
-    scf::YieldOp::create(bb, loc, yields);
+    auto isFull = arith::CmpIOp::create(eb, loc, arith::CmpIPredicate::eq,
+                                        tileClass, cFull);
+    auto branch = scf::IfOp::create(eb, loc, scores->getResultTypes(), isFull,
+                                    /*withElse=*/true);
+    for (bool full : {true, false}) {
+      OpBuilder bb = full ? branch.getThenBodyBuilder()
+                          : branch.getElseBodyBuilder();
+      // Each copy maps the map's own region afresh.
+      IRMapping branchMapping = mapping;
+      Operation *clone = bb.clone(*op, branchMapping);
+      if (full)
+        dropMask(cast<MapOp>(clone));
+      scf::YieldOp::create(bb, loc, clone->getResults());
+    }
+    branch->setAttr("attn.tile_branch", b.getStringAttr("full_or_partial"));
+    mapping.map(op->getResults(), branch.getResults());
   }
-  branch->setAttr("attn.tile_branch", b.getStringAttr("full_or_partial"));
+  SmallVector<mlir::Value> yields;
+  for (mlir::Value v : terminator->getOperands())
+    yields.push_back(mapping.lookupOrDefault(v));
+  scf::YieldOp::create(eb, loc, yields);
   terminator->setOperands(skip.getResults());
   for (Operation *op : llvm::reverse(work))
     op->erase();

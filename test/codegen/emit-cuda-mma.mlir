@@ -58,24 +58,30 @@
 // CHECK: cp_async_wait<1>();
 // CHECK-NEXT: __syncthreads();
 // CHECK: [[CLS:cls[0-9]+]] = tc::classify(
-// CHECK: const bool [[FULL:x[0-9]+]] = ([[CLS]] == 1LL);
-// CHECK: if ([[FULL]]) {
-// Full tile: S on tensor cores, the score map per element, no mask code.
+// S on tensor cores, once for full and partial tiles.
 // CHECK: b_fragment_n_major<72>(b, ([[SK]] + [[BUF]] * 4608), 8 * nt, 16 * kk, mLane);
 // CHECK-NEXT: mma_m16n8k16<f16>([[S:t[0-9]+]][nt], [[QF]][kk], b, [[S]][nt]);
+// CHECK: const bool [[FULL:x[0-9]+]] = ([[CLS]] == 1LL);
+// CHECK: if ([[FULL]]) {
+// CHECK-NEXT: count_tile(false);
+// Full tile: the score map per element, no mask code.
 // CHECK: if ((mRow0 + mG + 8 * ({{e[0-9]+}} >> 1)) < {{x[0-9]+}} && (8 * {{nt[0-9]+}} + 2 * mT + ({{e[0-9]+}} & 1)) < {{x[0-9]+}}) {
-// CHECK-NOT: attn.mask
+// CHECK-NOT: <= (unsigned long long)
+// CHECK: count_tile(true);
+// Partial tile: the mask on global indices (local + tile origin).
+// CHECK: const long long [[GJ:x[0-9]+]] = ((8 * {{nt[0-9]+}} + 2 * mT + ({{e[0-9]+}} & 1)) + [[KV]]);
+// CHECK-NEXT: const long long [[GI:x[0-9]+]] = ((mRow0 + mG + 8 * ({{e[0-9]+}} >> 1)) + [[I0]]);
+// CHECK: ((unsigned long long)[[GJ]] <= (unsigned long long)[[GI]]);
+// The online update, once.
 // CHECK: quad_allreduce_max(
 // CHECK: quad_allreduce_add(
 // P V accumulates onto the rescaled O (the mma's C operand).
 // CHECK: += the contraction
 // CHECK: a_fragment_from_tile<f16, 8>(a, {{t[0-9]+}}, kk, {{x[0-9]+}}, mLane);
 // CHECK: b_fragment_k_major<72>(b, ([[SV]] + [[BUF]] * 4608), 8 * nt, 16 * kk, mLane);
-// CHECK: } else {
-// Partial tile: the mask on global indices (local + tile origin).
-// CHECK: const long long [[GJ:x[0-9]+]] = ((8 * {{nt[0-9]+}} + 2 * mT + ({{e[0-9]+}} & 1)) + [[KV]]);
-// CHECK-NEXT: const long long [[GI:x[0-9]+]] = ((mRow0 + mG + 8 * ({{e[0-9]+}} >> 1)) + [[I0]]);
-// CHECK: ((unsigned long long)[[GJ]] <= (unsigned long long)[[GI]]);
+// CHECK-NEXT: mma_m16n8k16<f16>(
+// No second copy of either product.
+// CHECK-NOT: mma_m16n8k16
 // CHECK: __syncthreads(); // every warp is done with this stage
 // CHECK: cp_async_wait<0>();
 // One lane per row stores the lse; every lane its own O elements.

@@ -53,12 +53,12 @@
 // CHECK: const bool [[SKIP:x[0-9]+]] = ([[CLS]] == 0LL);
 // CHECK: if ([[SKIP]]) {
 // CHECK: } else {
+// S = Q K^T once; only the score map differs between full and partial tiles.
+// CHECK: acc{{[0-9]+}} += to_float(ld_global(p.q, {{.*}}, p.q_extent)) * to_float(ld_global(p.k, {{.*}}, p.k_extent));
 // CHECK: const bool [[FULL:x[0-9]+]] = ([[CLS]] == 1LL);
 // CHECK: // tile branch: full_or_partial
 // CHECK-NEXT: if ([[FULL]]) {
-// Full tiles: S = Q K^T without mask code.
-// CHECK: acc{{[0-9]+}} += to_float(ld_global(p.q, {{.*}}, p.q_extent)) * to_float(ld_global(p.k, {{.*}}, p.k_extent));
-// CHECK-NOT: attn.mask
+// Full tiles: the score map without mask code.
 // CHECK-NOT: <= (unsigned long long)
 // CHECK: } else {
 // Partial tiles evaluate the mask on global indices (local + tile origin).

@@ -170,7 +170,10 @@ def AttnFuse : Pass<"attn-fuse"> {
     with `attn.tile_class` — from the mask's index arithmetic, never per
     element — and branches: an empty tile is skipped (the running values
     pass through), a full tile runs the scores without any mask code, and
-    only a partial tile evaluates the mask. Before the loop, the key range
+    only a partial tile evaluates the mask. Only the scores map is in the
+    full/partial branches (`attn.tile_branch = "full_or_partial"`); the
+    contraction before it and the online update after it exist once.
+    Before the loop, the key range
     the Q tile's rows can attend to is computed in closed form from the
     mask's arithmetic (bounds of comparisons affine in j, evaluated at the
     extreme rows; "and" intersects, "or" joins) and the loop is narrowed to
