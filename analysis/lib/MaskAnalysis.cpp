@@ -329,8 +329,7 @@ Abs TileEvaluator::transfer(Operation &op) {
       })
       .Case<arith::IndexCastOp, arith::IndexCastUIOp, arith::ExtSIOp,
             arith::ExtUIOp, arith::TruncIOp>([&](auto) {
-        // Values in the mask are far from the wrap-around limits, except
-        // i1 → integer extensions, which map true to 1 (ext u) or -1 (ext s).
+        // i1 → integer extensions map true to 1 (ext u) or -1 (ext s).
         Abs a = in(0);
         if (op.getOperand(0).getType().isInteger(1)) {
           if (a.truth == Tri::Unknown)
@@ -339,8 +338,24 @@ Abs TileEvaluator::transfer(Operation &op) {
           int64_t one = isa<arith::ExtSIOp>(op) ? -1 : 1;
           return constant(a.truth == Tri::True ? one : 0);
         }
-        if (isBool)
+        if (isBool || !a.known)
           return Abs::unknown();
+        // Otherwise a value keeps its form when the cast cannot change it
+        // (tile_class.h's tc::cast is the same rule): a zero extension of a
+        // possibly negative range (a captured i8, say) or a narrowing that
+        // does not fit is unknown.
+        auto bits = [](Type t) {
+          return t.isIndex() ? 64 : static_cast<int>(t.getIntOrFloatBitWidth());
+        };
+        int from = bits(op.getOperand(0).getType()), to = bits(op.getResult(0).getType());
+        if (isa<arith::ExtUIOp, arith::IndexCastUIOp>(op) && to > from &&
+            a.lo < 0)
+          return Abs::unknown();
+        if (to < 64 && to < from) {
+          int64_t limit = int64_t(1) << (to - 1);
+          if (a.lo < -limit || a.hi >= limit)
+            return Abs::unknown();
+        }
         return a;
       })
       .Case([&](arith::CmpIOp c) -> Abs {

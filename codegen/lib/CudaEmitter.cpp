@@ -93,6 +93,12 @@ LogicalResult KernelEmitter::collectGrid() {
       if (!empty)
         return splitLoop.emitError("CUDA emitter: a split loop value does "
                                    "not start from a tensor.empty");
+      // The workspace layout (workspaceView, workspaceElementsPerCta):
+      // splits x one dynamic row dimension x static features.
+      auto type = empty.getType();
+      if (type.getNumDynamicDims() != 1 || type.isDynamicDim(0))
+        return empty.emitError("CUDA emitter: a split-KV workspace needs "
+                               "exactly one dynamic (row) dimension");
       unsigned n = workspaces.size();
       workspaces[empty] = n;
     }
@@ -163,7 +169,7 @@ View KernelEmitter::workspaceView(tensor::EmptyOp empty, unsigned number) {
   unsigned dynamic = 0;
   SmallVector<std::string> dynamicSizes;
   for (Value size : empty.getDynamicSizes())
-    dynamicSizes.push_back(scalar(size).value_or("1"));
+    dynamicSizes.push_back(*scalar(size)); // checked by the caller
   for (int64_t d = 0; d < rank; ++d)
     if (type.isDynamicDim(d))
       v.sizes[d] = dynamicSizes[dynamic++];
@@ -1215,6 +1221,10 @@ LogicalResult KernelEmitter::emitTensorOp(Operation &op) {
   }
   if (auto empty = dyn_cast<tensor::EmptyOp>(op)) {
     if (auto ws = workspaces.find(&op); ws != workspaces.end()) {
+      for (Value size : empty.getDynamicSizes())
+        if (!scalar(size))
+          return op.emitError("CUDA emitter: a split-KV workspace size is "
+                              "not a scalar");
       views[empty] = workspaceView(empty, ws->second);
       return success();
     }
@@ -1729,7 +1739,13 @@ tileClassCall(Operation &op, ArrayRef<std::string> in) {
                  (isa<arith::ExtSIOp>(op) ? "true" : "false") + ")";
         if (isBool)
           return unknown;
-        return "tc::cast(" + in[0] + ")";
+        auto bits = [](Type t) {
+          return t.isIndex() ? 64 : static_cast<int>(t.getIntOrFloatBitWidth());
+        };
+        bool isUnsigned = isa<arith::ExtUIOp, arith::IndexCastUIOp>(op);
+        return fmt::format("tc::cast({}, {}, {}, {})", in[0],
+                           bits(op.getOperand(0).getType()), bits(type),
+                           isUnsigned ? "true" : "false");
       })
       .Case([&](arith::CmpIOp c) -> std::string {
         std::string pred = std::to_string(static_cast<int>(c.getPredicate()));

@@ -36,7 +36,9 @@ static std::optional<unsigned> summarizableCapture(func::FuncOp func,
       funcArg.getArgNumber() < 3)
     return std::nullopt;
   auto type = dyn_cast<RankedTensorType>(funcArg.getType());
-  if (!type || !type.getElementType().isSignlessInteger() ||
+  // A rank-0 tensor is one value: nothing to summarise per block.
+  if (!type || type.getRank() < 1 ||
+      !type.getElementType().isSignlessInteger() ||
       type.getElementType().getIntOrFloatBitWidth() > 64 ||
       type.getElementType().isInteger(1))
     return std::nullopt;

@@ -319,7 +319,10 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
   uint64_t base = 0;
   if (layout.bytes > 0) {
     if (p.device == DeviceKind::Emu) {
-      out.hostScratch.assign((layout.bytes + 7) / 8, 0);
+      // Poisoned (NaN for f32 workspaces) as the emulator poisons shared
+      // memory: a kernel reading what no earlier kernel wrote must fail
+      // the check here as it would read stale data on a GPU.
+      out.hostScratch.assign((layout.bytes + 7) / 8, ~uint64_t(0));
       base = reinterpret_cast<uint64_t>(out.hostScratch.data());
     } else {
       auto memory = deviceScratch(plain, options.stream, layout.bytes);
@@ -388,6 +391,9 @@ Expected<std::vector<KernelInfo>> Plan::splitKvKernels() const {
 
 Status Plan::run(const Arguments &args, const RunOptions &options,
                  RunStats *stats) const {
+  std::unique_lock<std::mutex> queueing;
+  if (impl->device == DeviceKind::Cuda)
+    queueing = std::unique_lock<std::mutex>(impl->queueMutex);
   Prepared prepared;
   if (Status s = prepare(*impl, args, options, prepared); !s.ok())
     return s;
@@ -424,6 +430,7 @@ Expected<BenchResult> Plan::benchmark(const Arguments &args, int repeats,
         "emulation, not the kernel; use the counters (RunStats)");
   if (repeats < 1)
     return Status::error("benchmark needs at least one repeat");
+  std::lock_guard<std::mutex> queueing(impl->queueMutex);
   Prepared prepared;
   if (Status s = prepare(*impl, args, options, prepared); !s.ok())
     return s;

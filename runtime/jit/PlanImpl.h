@@ -59,6 +59,11 @@ struct PlanImpl {
   /// never freed while the plan lives, since a kernel queued earlier may
   /// still use an outgrown one.
   mutable std::mutex scratchMutex;
+  /// cuda: held from taking the scratch until every kernel of the run is
+  /// queued, so that two host threads running this plan on one stream
+  /// queue whole runs (summaries, main, merge) one after the other and
+  /// never read each other's workspaces.
+  mutable std::mutex queueMutex;
   mutable std::map<void *, std::shared_ptr<jit::DeviceMemory>> scratch;
   mutable std::vector<std::shared_ptr<jit::DeviceMemory>> retiredScratch;
 };

@@ -85,8 +85,15 @@ int deviceClass(mlir::Block &block, const tc::Tile &t, int64_t b, int64_t h,
                  arith::ExtUIOp, arith::TruncIOp>(op)) {
       if (op.getOperand(0).getType().isInteger(1))
         r = tc::extBool(t, in(0), isa<arith::ExtSIOp>(op));
-      else if (!isBool)
-        r = tc::cast(in(0));
+      else if (!isBool) {
+        auto bits = [](Type type) {
+          return type.isIndex() ? 64
+                                : static_cast<int>(type.getIntOrFloatBitWidth());
+        };
+        r = tc::cast(in(0), bits(op.getOperand(0).getType()),
+                     bits(op.getResult(0).getType()),
+                     isa<arith::ExtUIOp, arith::IndexCastUIOp>(op));
+      }
     } else if (auto c = dyn_cast<arith::CmpIOp>(op)) {
       int p = static_cast<int>(c.getPredicate());
       r = op.getOperand(0).getType().isInteger(1)
@@ -158,6 +165,26 @@ TEST_P(TileClassTest, HeaderMatchesMaskAnalysis) {
             }
         }
   EXPECT_GT(checked, 100);
+}
+
+// Casts of values read from captured tensors: a zero extension of a range
+// that may be negative (an i8 200 read as -56), or a narrowing that does not
+// fit, must not keep the range -- a tile would be skipped or run mask-free
+// on the wrong values.
+TEST(TileClassCast, UnsafeCastsAreUnknown) {
+  tc::Tile t{0, 16, 0, 16};
+  tc::Val negative = tc::interval(t, -56, 10);
+  EXPECT_FALSE(tc::cast(negative, 8, 64, /*isUnsigned=*/true).known);
+  tc::Val kept = tc::cast(negative, 8, 64, /*isUnsigned=*/false);
+  EXPECT_TRUE(kept.known);
+  EXPECT_EQ(kept.lo, -56);
+  EXPECT_EQ(kept.hi, 10);
+  tc::Val wide = tc::interval(t, 0, 300);
+  EXPECT_FALSE(tc::cast(wide, 64, 8, false).known);
+  EXPECT_TRUE(tc::cast(wide, 64, 16, false).known);
+  tc::Val row = tc::rowIndex(t);
+  tc::Val zext = tc::cast(row, 32, 64, true);
+  EXPECT_TRUE(zext.known && zext.affine); // i in [0, 16): unchanged
 }
 
 INSTANTIATE_TEST_SUITE_P(Corpus, TileClassTest, ::testing::ValuesIn(kCorpus),

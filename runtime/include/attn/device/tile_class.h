@@ -219,8 +219,23 @@ ATTN_TC_FN Val minui(const Tile &t, const Val &a, const Val &b) {
 }
 
 /// index_cast / index_castui / extsi / extui / trunci between integer types
-/// (values stay far from the wrap-around limits).
-ATTN_TC_FN Val cast(const Val &a) { return a; }
+/// of `fromBits` and `toBits` bits (64 for index). A value keeps its form
+/// when the cast cannot change it: a sign extension, an unsigned extension
+/// of a range known non-negative, a narrowing whose range fits the narrower
+/// type. Otherwise (a negative i8 from a captured tensor zero-extended, say)
+/// it is unknown.
+ATTN_TC_FN Val cast(const Val &a, int fromBits, int toBits, bool isUnsigned) {
+  if (!a.known)
+    return unknown();
+  if (isUnsigned && toBits > fromBits && a.lo < 0)
+    return unknown();
+  if (toBits < 64 && toBits < fromBits) {
+    int64_t limit = int64_t(1) << (toBits - 1);
+    if (a.lo < -limit || a.hi >= limit)
+      return unknown();
+  }
+  return a;
+}
 /// extsi / extui (isSigned) of an i1: true is -1 (signed) or 1.
 ATTN_TC_FN Val extBool(const Tile &t, const Val &a, bool isSigned) {
   if (a.truth == kUnknown)
