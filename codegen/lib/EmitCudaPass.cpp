@@ -38,9 +38,9 @@ struct EmitCudaPass
   EmitCudaPass(const EmitCudaPass &other) : PassWrapper(other) {}
   StringRef getArgument() const final { return "attn-emit-cuda"; }
   StringRef getDescription() const final {
-    return "Print CUDA C++ for kernel IR (the SIMT emitter), or PTX / a cubin "
-           "compiled from it with NVRTC; attn-opt --emit=cuda|ptx|cubin is "
-           "its shorthand";
+    return "Print CUDA C++ for kernel IR (every kernel of each function's "
+           "launch plan), or PTX / a cubin compiled from it with NVRTC; "
+           "attn-opt --emit=cuda|ptx|cubin is its shorthand";
   }
   void runOnOperation() final {
     attn::codegen::CudaEmitOptions opts;

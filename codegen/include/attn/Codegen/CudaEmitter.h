@@ -1,22 +1,24 @@
 //===- CudaEmitter.h - kernel IR to CUDA C++ ---------------------*- C++ -*-===//
 //
-// The first CUDA backend: a SIMT emitter from attn's kernel IR (the output of
-// attn-decompose, attn-tile, attn-online, attn-fuse) to CUDA C++ that calls
-// only the device library (runtime/include/attn/device/). One CUDA thread
-// owns one query row of the Q tile and computes in f32; f16/bf16 tensors are
-// read and written through the device library's conversions. K/V tiles are
-// read straight from global memory through ld_global.
-//
-// Later steps (not here): shared-memory staging of K/V with cp.async, the
-// tensor-core path (mma.sync m16n8k16 fragments, warps cooperating on a Q
-// tile), split-KV launch plans and per-tile summaries of captured tensors for
-// run-time block classification.
+// The CUDA backend: attn's kernel IR (the output of attn-decompose,
+// attn-tile, attn-online, attn-fuse) to CUDA C++ that calls only the device
+// library (runtime/include/attn/device/). Two paths, chosen per kernel
+// (CudaPath):
+//  - tensor cores (codegen/lib/MmaEmitter.cpp): f16/bf16, block-m/16 warps of
+//    16 query rows, tiles in the mma.sync m16n8k16 accumulator layout, K/V
+//    double-buffered in shared memory with cp.async;
+//  - SIMT: one CUDA thread per query row of the Q tile, f32 arithmetic, K/V
+//    read through ld_global.
+// A function is a launch plan (emitCudaPlan): tile summaries of captured
+// tensors, the kernel(s) proper, and for split-KV a merge kernel.
 //
 // Kernel ABI: one parameter struct passed by value whose fields are all 8
 // bytes wide, in the order of CudaKernel::params (so a host can fill it as an
-// array of 8-byte slots). Launch: grid (ceil(Nq / blockM), Hq, B), block
-// (blockM); blockIdx.y enumerates the head loops of the IR's grid (for GQA
-// the (KV head, group member) pairs, row-major, which is the query head).
+// array of 8-byte slots); every kernel of a plan takes the same struct.
+// Launch: grid (ceil(Nq / blockM), Hq, B), block (CudaKernel::threads),
+// CudaKernel::dynamicSmemBytes of dynamic shared memory; blockIdx.y
+// enumerates the head loops of the IR's grid (for GQA the (KV head, group
+// member) pairs, row-major, which is the query head).
 //
 //===----------------------------------------------------------------------===//
 
