@@ -1562,36 +1562,41 @@ static std::string reduceStep(ReduceKind kind, const std::string &acc,
   return acc + " += " + x + ";";
 }
 
-LogicalResult KernelEmitter::emitReduce(ReduceOp op) {
-  std::string err;
-  auto eq = Equation::parse(op.getEquation(), err);
-  if (!eq)
-    return op.emitError("CUDA emitter: ") << err;
-  auto t = tileFor(op, op.getResult(), eq->output);
+FailureOr<Tile *> KernelEmitter::declareResultTile(Operation *op,
+                                                   Value result,
+                                                   const Equation &eq,
+                                                   ArrayRef<Value> inputs) {
+  auto t = tileFor(op, result, eq.output);
   if (failed(t))
     return failure();
-  SmallVector<Value> inputs = {op.getInput()};
-  for (auto [d, c] : llvm::enumerate(eq->output)) {
+  for (auto [d, c] : llvm::enumerate(eq.output)) {
     std::optional<int64_t> st;
     if (t->roles[d] == Role::Unit)
       continue;
-    auto size = letterSize(op, c, inputs, eq->inputs, st);
+    auto size = letterSize(op, c, inputs, eq.inputs, st);
     if (succeeded(size))
       t->sizes[d] = *size;
   }
   declareTile(*t);
-  tiles[op.getResult()] = *t;
-  if (mma)
-    return emitMmaReduce(op, tiles[op.getResult()], *eq);
+  tiles[result] = *t;
+  return &tiles[result];
+}
+
+LogicalResult KernelEmitter::emitSimtReduction(
+    Operation *op, const Tile &t, const Equation &eq, ArrayRef<Value> inputs,
+    ReduceKind kind,
+    function_ref<FailureOr<std::string>(const llvm::StringMap<std::string> &)>
+        element) {
   llvm::StringMap<std::string> idx;
-  bindGridLetters(idx, eq->inputs[0]);
+  for (const std::string &term : eq.inputs)
+    bindGridLetters(idx, term);
   unsigned opened = 0;
-  std::string access = t->var;
-  for (auto [d, c] : llvm::enumerate(eq->output)) {
-    if (t->roles[d] != Role::Array)
+  std::string access = t.var;
+  for (auto [d, c] : llvm::enumerate(eq.output)) {
+    if (t.roles[d] != Role::Array)
       continue;
     std::optional<int64_t> st;
-    auto size = letterSize(op, c, inputs, eq->inputs, st);
+    auto size = letterSize(op, c, inputs, eq.inputs, st);
     if (failed(size))
       return failure();
     openLetterLoop(c, *size, st, idx);
@@ -1599,26 +1604,47 @@ LogicalResult KernelEmitter::emitReduce(ReduceOp op) {
     access += "[" + idx[StringRef(&c, 1)] + "]";
   }
   std::string acc = fresh("acc");
-  w.linef("float {} = {};", acc, reduceInit(op.getKind()));
+  w.linef("float {} = {};", acc, reduceInit(kind));
   unsigned reduced = 0;
-  for (char c : eq->reducedLetters()) {
+  for (char c : eq.reducedLetters()) {
+    if (gridLetters.find(c) != std::string::npos)
+      return op->emitError("CUDA emitter: reduction over grid letter '")
+             << c << "'";
     std::optional<int64_t> st;
-    auto size = letterSize(op, c, inputs, eq->inputs, st);
+    auto size = letterSize(op, c, inputs, eq.inputs, st);
     if (failed(size))
       return failure();
     openLetterLoop(c, *size, st, idx, kMaxUnroll);
     ++reduced;
   }
-  auto x = elementAccess(op, op.getInput(), eq->inputs[0], idx);
+  auto x = element(idx);
   if (failed(x))
     return failure();
-  w.line(reduceStep(op.getKind(), acc, *x));
+  w.line(reduceStep(kind, acc, *x));
   for (unsigned k = 0; k < reduced; ++k)
     w.close();
   w.linef("{} = {};", access, acc);
   for (unsigned k = 0; k < opened; ++k)
     w.close();
   return success();
+}
+
+LogicalResult KernelEmitter::emitReduce(ReduceOp op) {
+  std::string err;
+  auto eq = Equation::parse(op.getEquation(), err);
+  if (!eq)
+    return op.emitError("CUDA emitter: ") << err;
+  SmallVector<Value> inputs = {op.getInput()};
+  auto t = declareResultTile(op, op.getResult(), *eq, inputs);
+  if (failed(t))
+    return failure();
+  if (mma)
+    return emitMmaReduce(op, **t, *eq);
+  return emitSimtReduction(
+      op, **t, *eq, inputs, op.getKind(),
+      [&](const llvm::StringMap<std::string> &idx) {
+        return elementAccess(op, op.getInput(), eq->inputs[0], idx);
+      });
 }
 
 LogicalResult KernelEmitter::emitContract(ContractOp op) {
@@ -1630,71 +1656,29 @@ LogicalResult KernelEmitter::emitContract(ContractOp op) {
     deferredContracts[op.getResult()] = op;
     return success();
   }
-  auto t = tileFor(op, op.getResult(), eq->output);
+  SmallVector<Value> inputs(op.getInputs().begin(), op.getInputs().end());
+  auto t = declareResultTile(op, op.getResult(), *eq, inputs);
   if (failed(t))
     return failure();
-  SmallVector<Value> inputs(op.getInputs().begin(), op.getInputs().end());
-  for (auto [d, c] : llvm::enumerate(eq->output)) {
-    std::optional<int64_t> st;
-    if (t->roles[d] == Role::Unit)
-      continue;
-    auto size = letterSize(op, c, inputs, eq->inputs, st);
-    if (succeeded(size))
-      t->sizes[d] = *size;
-  }
-  declareTile(*t);
-  tiles[op.getResult()] = *t;
   if (mma)
-    return emitMmaContract(op, tiles[op.getResult()], *eq,
-                           /*accumulate=*/false);
-  llvm::StringMap<std::string> idx;
-  for (const std::string &term : eq->inputs)
-    bindGridLetters(idx, term);
-  unsigned opened = 0;
-  std::string access = t->var;
-  for (auto [d, c] : llvm::enumerate(eq->output)) {
-    if (t->roles[d] != Role::Array)
-      continue;
-    std::optional<int64_t> st;
-    auto size = letterSize(op, c, inputs, eq->inputs, st);
-    if (failed(size))
-      return failure();
-    openLetterLoop(c, *size, st, idx);
-    ++opened;
-    access += "[" + idx[StringRef(&c, 1)] + "]";
-  }
-  std::string acc = fresh("acc");
-  w.linef("float {} = {};", acc, reduceInit(op.getReduce()));
-  unsigned reduced = 0;
-  for (char c : eq->reducedLetters()) {
-    if (gridLetters.find(c) != std::string::npos)
-      return op.emitError("CUDA emitter: reduction over grid letter '")
-             << c << "'";
-    std::optional<int64_t> st;
-    auto size = letterSize(op, c, inputs, eq->inputs, st);
-    if (failed(size))
-      return failure();
-    openLetterLoop(c, *size, st, idx, kMaxUnroll);
-    ++reduced;
-  }
-  std::string combined;
-  for (auto [v, term] : llvm::zip(inputs, eq->inputs)) {
-    auto e = elementAccess(op, v, term, idx);
-    if (failed(e))
-      return failure();
-    combined = combined.empty()
-                   ? *e
-                   : combined +
-                         (op.getCombine() == CombineKind::Mul ? " * " : " + ") +
-                         *e;
-  }
-  w.line(reduceStep(op.getReduce(), acc, combined));
-  for (unsigned k = 0; k < reduced; ++k)
-    w.close();
-  w.linef("{} = {};", access, acc);
-  for (unsigned k = 0; k < opened; ++k)
-    w.close();
-  return success();
+    return emitMmaContract(op, **t, *eq, /*accumulate=*/false);
+  return emitSimtReduction(
+      op, **t, *eq, inputs, op.getReduce(),
+      [&](const llvm::StringMap<std::string> &idx) -> FailureOr<std::string> {
+        std::string combined;
+        for (auto [v, term] : llvm::zip(inputs, eq->inputs)) {
+          auto e = elementAccess(op, v, term, idx);
+          if (failed(e))
+            return failure();
+          combined = combined.empty()
+                         ? *e
+                         : combined +
+                               (op.getCombine() == CombineKind::Mul ? " * "
+                                                                    : " + ") +
+                               *e;
+        }
+        return combined;
+      });
 }
 
 /// The tc:: call for one op of a mask region (see tile_class.h).

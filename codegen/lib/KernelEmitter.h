@@ -251,6 +251,19 @@ private:
   LogicalResult emitContract(ContractOp op);
   LogicalResult emitInsertSlice(tensor::InsertSliceOp op);
   LogicalResult emitSplat(tensor::SplatOp op);
+  /// Declares the tile of an attn op's result, its sizes from `inputs`.
+  FailureOr<Tile *> declareResultTile(Operation *op, Value result,
+                                      const Equation &eq,
+                                      ArrayRef<Value> inputs);
+  /// The SIMT loop nest of a reduction into `t` (attn.reduce and
+  /// attn.contract): loops over the output's array letters, an accumulator,
+  /// loops over the reduced letters around `element` (the combined input
+  /// element at the loops' indices), and the store of the accumulator.
+  LogicalResult emitSimtReduction(
+      Operation *op, const Tile &t, const Equation &eq, ArrayRef<Value> inputs,
+      ReduceKind kind,
+      function_ref<FailureOr<std::string>(const llvm::StringMap<std::string> &)>
+          element);
 
   // Values.
   std::string fresh(StringRef prefix) {
