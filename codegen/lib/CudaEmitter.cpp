@@ -1313,21 +1313,7 @@ LogicalResult KernelEmitter::emitTensorOp(Operation &op) {
     if (!arg || arg.getOwner() != &func.getBody().front())
       return op.emitError("CUDA emitter: tensor.extract from a tensor that "
                           "is not a kernel argument");
-    SmallVector<std::string> index;
-    for (Value i : extract.getIndices()) {
-      auto s = scalar(i);
-      if (!s)
-        return op.emitError("CUDA emitter: index is not a scalar");
-      index.push_back(*s);
-    }
-    auto ty = cType(extract.getType());
-    if (!ty)
-      return op.emitError("CUDA emitter: unsupported element type");
-    std::string var = fresh("x");
-    w.linef("const {} {} = {};", *ty, var,
-            loadView(argView(arg.getArgNumber()), index));
-    scalars[extract] = var;
-    return success();
+    return emitScalarRead(extract, argView(arg.getArgNumber()));
   }
   if (auto splat = dyn_cast<tensor::SplatOp>(op))
     return emitSplat(splat);
@@ -1341,6 +1327,24 @@ LogicalResult KernelEmitter::emitTensorOp(Operation &op) {
     return success();
   }
   return op.emitError("CUDA emitter: unsupported op '") << op.getName() << "'";
+}
+
+LogicalResult KernelEmitter::emitScalarRead(tensor::ExtractOp extract,
+                                            const View &view) {
+  SmallVector<std::string> index;
+  for (Value i : extract.getIndices()) {
+    auto s = scalar(i);
+    if (!s)
+      return extract.emitError("CUDA emitter: index is not a scalar");
+    index.push_back(*s);
+  }
+  auto ty = cType(extract.getType());
+  if (!ty)
+    return extract.emitError("CUDA emitter: unsupported element type");
+  std::string var = fresh("x");
+  w.linef("const {} {} = {};", *ty, var, loadView(view, index));
+  scalars[extract] = var;
+  return success();
 }
 
 LogicalResult KernelEmitter::emitSplat(tensor::SplatOp op) {
@@ -1473,19 +1477,8 @@ LogicalResult KernelEmitter::emitRegionBody(Block &body, unsigned numIndexArgs,
       if (it == views.end())
         return op.emitError("CUDA emitter: tensor.extract from an unknown "
                             "tensor");
-      SmallVector<std::string> index;
-      for (Value i : extract.getIndices()) {
-        auto s = scalar(i);
-        if (!s)
-          return op.emitError("CUDA emitter: index is not a scalar");
-        index.push_back(*s);
-      }
-      auto ty = cType(extract.getType());
-      if (!ty)
-        return op.emitError("CUDA emitter: unsupported element type");
-      std::string var = fresh("x");
-      w.linef("const {} {} = {};", *ty, var, loadView(it->second, index));
-      scalars[extract] = var;
+      if (failed(emitScalarRead(extract, it->second)))
+        return failure();
       continue;
     }
     if (failed(emitScalarOp(op)))

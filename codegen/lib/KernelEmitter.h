@@ -251,6 +251,8 @@ private:
   LogicalResult emitContract(ContractOp op);
   LogicalResult emitInsertSlice(tensor::InsertSliceOp op);
   LogicalResult emitSplat(tensor::SplatOp op);
+  /// `const T x = view[indices];` for a tensor.extract of a global tensor.
+  LogicalResult emitScalarRead(tensor::ExtractOp extract, const View &view);
   /// Declares the tile of an attn op's result, its sizes from `inputs`.
   FailureOr<Tile *> declareResultTile(Operation *op, Value result,
                                       const Equation &eq,
