@@ -198,8 +198,9 @@ LogicalResult KernelEmitter::emitSplitLoop(scf::ForOp loop) {
     if (it == views.end())
       return loop.emitError("CUDA emitter: split loop value without a "
                             "workspace");
-    views[arg] = it->second;
-    views[res] = it->second;
+    View workspace = it->second; // a copy: the insertions may move it
+    views[arg] = workspace;
+    views[res] = workspace;
   }
   if (role == KernelRole::SplitMerge) {
     w.line("// The splits' values, written by the partial-state kernel.");
@@ -1251,13 +1252,7 @@ LogicalResult KernelEmitter::emitTensorOp(Operation &op) {
     return success();
   }
   if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
-    Value src = expand.getSrc();
-    std::optional<View> view;
-    if (auto arg = dyn_cast<BlockArgument>(src);
-        arg && arg.getOwner() == &func.getBody().front())
-      view = argView(arg.getArgNumber());
-    else if (auto it = views.find(src); it != views.end())
-      view = it->second;
+    std::optional<View> view = globalView(expand.getSrc());
     if (!view)
       return op.emitError("CUDA emitter: expand_shape of a non-global tensor");
     SmallVector<std::string> sizes;
@@ -1272,13 +1267,7 @@ LogicalResult KernelEmitter::emitTensorOp(Operation &op) {
     return success();
   }
   if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
-    Value src = slice.getSource();
-    std::optional<View> view;
-    if (auto arg = dyn_cast<BlockArgument>(src);
-        arg && arg.getOwner() == &func.getBody().front())
-      view = argView(arg.getArgNumber());
-    else if (auto it = views.find(src); it != views.end())
-      view = it->second;
+    std::optional<View> view = globalView(slice.getSource());
     if (!view)
       return op.emitError("CUDA emitter: extract_slice of a per-thread tile "
                           "is not supported");
@@ -1327,6 +1316,15 @@ LogicalResult KernelEmitter::emitTensorOp(Operation &op) {
     return success();
   }
   return op.emitError("CUDA emitter: unsupported op '") << op.getName() << "'";
+}
+
+std::optional<View> KernelEmitter::globalView(Value v) {
+  if (auto arg = dyn_cast<BlockArgument>(v);
+      arg && arg.getOwner() == &func.getBody().front())
+    return argView(arg.getArgNumber());
+  if (auto it = views.find(v); it != views.end())
+    return it->second;
+  return std::nullopt;
 }
 
 LogicalResult KernelEmitter::emitScalarRead(tensor::ExtractOp extract,
@@ -1381,8 +1379,6 @@ LogicalResult KernelEmitter::emitSplat(tensor::SplatOp op) {
 }
 
 LogicalResult KernelEmitter::emitInsertSlice(tensor::InsertSliceOp op) {
-  if (mma)
-    return emitMmaInsertSlice(op);
   auto dest = views.find(op.getDest());
   if (dest == views.end())
     return op.emitError("CUDA emitter: insert_slice into a non-output tensor");
@@ -1391,6 +1387,8 @@ LogicalResult KernelEmitter::emitInsertSlice(tensor::InsertSliceOp op) {
     return op.emitError("CUDA emitter: insert_slice of a non-tile value");
   const View &view = dest->second;
   const Tile &tile = src->second;
+  if (mma)
+    return emitMmaInsertSlice(op, view, tile);
   SmallVector<int> sourceDim = insertedDims(op);
   SmallVector<std::string> index;
   std::string access = tile.var;
@@ -1431,7 +1429,8 @@ LogicalResult KernelEmitter::emitInsertSlice(tensor::InsertSliceOp op) {
   w.linef("st_global({}, {}, {}, {});", view.ptr, offset, view.extent, value);
   for (unsigned k = 0; k < opened; ++k)
     w.close();
-  views[op.getResult()] = view;
+  View result = view; // a copy: the insertion may move `view`
+  views[op.getResult()] = std::move(result);
   return success();
 }
 
@@ -1459,7 +1458,7 @@ LogicalResult KernelEmitter::emitRegionBody(Block &body, unsigned numIndexArgs,
              arg0 && arg0.getOwner() == &func.getBody().front())
       views[arg] = argView(arg0.getArgNumber());
     else if (auto it = views.find(c); it != views.end())
-      views[arg] = it->second;
+      views[arg] = View(it->second); // a copy: the insertion may move it
     else
       return body.getParentOp()->emitError(
           "CUDA emitter: unsupported capture");

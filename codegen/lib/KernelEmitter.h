@@ -251,6 +251,8 @@ private:
   LogicalResult emitContract(ContractOp op);
   LogicalResult emitInsertSlice(tensor::InsertSliceOp op);
   LogicalResult emitSplat(tensor::SplatOp op);
+  /// The global tensor `v` is (a kernel argument or a view of one), if any.
+  std::optional<View> globalView(Value v);
   /// `const T x = view[indices];` for a tensor.extract of a global tensor.
   LogicalResult emitScalarRead(tensor::ExtractOp extract, const View &view);
   /// Declares the tile of an attn op's result, its sizes from `inputs`.
@@ -332,7 +334,8 @@ private:
   /// contraction's element: the contraction then accumulates onto x in the
   /// map's own tile (the mma's C operand) instead of a tile of its own.
   MapOp accumulatingMap(ContractOp op) const;
-  LogicalResult emitMmaInsertSlice(tensor::InsertSliceOp op);
+  LogicalResult emitMmaInsertSlice(tensor::InsertSliceOp op, const View &view,
+                                   const Tile &tile);
   std::string mmaGuard(const Tile &t, StringRef letters,
                        const llvm::StringMap<std::string> &idx) const;
   std::string viewBase(const View &v) const;

@@ -546,15 +546,9 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
   return success();
 }
 
-LogicalResult KernelEmitter::emitMmaInsertSlice(tensor::InsertSliceOp op) {
-  auto dest = views.find(op.getDest());
-  if (dest == views.end())
-    return op.emitError("CUDA emitter: insert_slice into a non-output tensor");
-  auto src = tiles.find(op.getSource());
-  if (src == tiles.end())
-    return op.emitError("CUDA emitter: insert_slice of a non-tile value");
-  const View &view = dest->second;
-  const Tile &tile = src->second;
+LogicalResult KernelEmitter::emitMmaInsertSlice(tensor::InsertSliceOp op,
+                                                const View &view,
+                                                const Tile &tile) {
   SmallVector<int> sourceDim = insertedDims(op);
   // Stand-in letters: the storage loops bind indices by letter.
   std::string letters(tile.roles.size(), '_');
@@ -591,7 +585,8 @@ LogicalResult KernelEmitter::emitMmaInsertSlice(tensor::InsertSliceOp op) {
   w.close();
   for (unsigned k = 0; k < opened; ++k)
     w.close();
-  views[op.getResult()] = view;
+  View result = view; // a copy: the insertion may move `view`
+  views[op.getResult()] = std::move(result);
   return success();
 }
 

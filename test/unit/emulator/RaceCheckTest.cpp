@@ -115,9 +115,16 @@ TEST_F(RaceCheckTest, CpAsyncLandsAtTheWait) {
   EXPECT_GT(racy.dataRaces, 0u);
 }
 
+// Whether two CTAs' threads overlap in time is up to the OS scheduler: when
+// one CTA's threads have all finished before the other's start, the runner's
+// thread start orders them and there is nothing to report. So the planted
+// inter-CTA race must be caught in at least one of a few runs (each ~0.1 s),
+// and never reported for a correct kernel (NoRaceWithBarrier & co.).
 TEST_F(RaceCheckTest, RacesBetweenCtas) {
-  RaceCheckResult result = run("ctas_overlap");
-  EXPECT_GT(result.dataRaces, 0u);
+  unsigned detected = 0;
+  for (int attempt = 0; attempt < 8 && !detected; ++attempt)
+    detected = run("ctas_overlap").dataRaces;
+  EXPECT_GT(detected, 0u);
 }
 
 TEST_F(RaceCheckTest, BarrierErrorsAreReportedNotHung) {
