@@ -8,6 +8,8 @@
 
 #include "attn/Codegen/Nvrtc.h"
 
+#include "attn/emu/DeviceHeaders.h"
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringExtras.h"
@@ -20,9 +22,6 @@
 
 #ifndef ATTN_CUDA_ROOT
 #define ATTN_CUDA_ROOT "/usr/local/cuda"
-#endif
-#ifndef ATTN_RUNTIME_INCLUDE_DIR
-#error "ATTN_RUNTIME_INCLUDE_DIR must name runtime/include of the source tree"
 #endif
 
 using namespace attn::codegen;
@@ -151,6 +150,14 @@ attn::codegen::compileWithNvrtc(llvm::StringRef source,
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    api.loadError);
   ProgramGuard guard{api};
+  // The device library comes in memory (the caller's copy, else the one
+  // embedded at build time), never from a directory on an include path.
+  std::vector<NvrtcHeader> embedded;
+  if (headers.empty()) {
+    for (const attn::emu::HeaderFile &h : attn::emu::deviceHeaders())
+      embedded.push_back({h.name, h.contents});
+    headers = embedded;
+  }
   std::string src = source.str(), name = programName.str();
   // NVRTC wants NUL-terminated header texts and names.
   std::vector<std::string> headerTexts, headerNames;
@@ -178,7 +185,7 @@ attn::codegen::compileWithNvrtc(llvm::StringRef source,
     archName.replace(0, 2, "compute");
   std::vector<std::string> options = {
       "-std=c++17", "--include-path=" ATTN_CUDA_ROOT "/include",
-      "--include-path=" ATTN_RUNTIME_INCLUDE_DIR, "-arch=" + archName};
+      "-arch=" + archName};
   if (cubin)
     options.push_back("--ptxas-options=-v");
   std::vector<const char *> argv;

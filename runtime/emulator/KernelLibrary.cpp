@@ -7,12 +7,17 @@
 
 #include "attn/emu/KernelLibrary.h"
 
+#include "attn/emu/DeviceHeaders.h"
+#include "attn/emu/PrivateFiles.h"
+
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -32,23 +37,72 @@ std::string quote(const std::string &arg) {
   return out + "'";
 }
 
-/// A private temporary directory, removed (with its files) on destruction.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    const char *base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") +
-                          "/attn-emu-XXXXXX";
-    if (char *made = mkdtemp(pattern.data()))
-      path = made;
+/// `text` as the body of a C string literal.
+std::string cString(const std::string &text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    if (c != '\n')
+      out += c;
   }
-  ~TempDir() {
-    if (!path.empty()) {
-      unlink((path + "/kernel.so").c_str());
-      rmdir(path.c_str());
-    }
+  return out;
+}
+
+/// A compiled library's size bound (it is read into memory to be loaded).
+constexpr std::size_t kMaxLibraryBytes = std::size_t(1) << 30;
+/// A kernel source's size bound.
+constexpr std::size_t kMaxSourceBytes = std::size_t(256) << 20;
+
+std::string dlError() {
+  const char *message = dlerror();
+  return message ? message : "unknown error";
+}
+
+/// dlopen's the sealed memfd holding `image`; -1 in `*fd` (and `*why`)
+/// when memfds are unavailable or the loader refuses.
+void *openFromMemfd(std::string_view image, const std::string &name, int *fd,
+                    std::string *path, std::string *why) {
+  *fd = ::memfd_create(("attn-kernel:" + name).c_str(),
+                       MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (*fd < 0) {
+    *why = std::string("memfd_create: ") + std::strerror(errno);
+    return nullptr;
   }
-};
+  // Sealed: not even this user can change the bytes once checked.
+  if (!writeAll(*fd, image) ||
+      ::fcntl(*fd, F_ADD_SEALS,
+              F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    *why = std::string("writing the memfd: ") + std::strerror(errno);
+  } else {
+    *path = "/proc/self/fd/" + std::to_string(*fd);
+    if (void *handle = dlopen(path->c_str(), RTLD_NOW | RTLD_LOCAL))
+      return handle;
+    *why = dlError();
+  }
+  ::close(*fd);
+  *fd = -1;
+  return nullptr;
+}
+
+/// dlopen's a copy of `image` in a private directory, removed at once (the
+/// mapping keeps the bytes). The file name is unique in the process, since
+/// the loader matches names of libraries still loaded.
+void *openFromPrivateCopy(std::string_view image, std::string *path,
+                          std::string *why) {
+  static std::atomic<unsigned long> counter{0};
+  PrivateDirectory dir("attn-load", why);
+  if (dir.path().empty())
+    return nullptr;
+  std::string file = "kernel-" + std::to_string(counter++) + ".so";
+  if (!dir.writeFile(file, image, why))
+    return nullptr;
+  *path = dir.path() + "/" + file;
+  void *handle = dlopen(path->c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle)
+    *why = dlError();
+  return handle;
+}
 
 } // namespace
 
@@ -95,58 +149,121 @@ CompilerRun runCompiler(const std::vector<std::string> &argv) {
   return run;
 }
 
-std::string emulatorIncludeDir() { return ATTN_EMU_INCLUDE_DIR; }
+std::string directoryOf(const std::string &path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos)
+    return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+bool prepareKernelCompile(const PrivateDirectory &dir, std::string_view source,
+                          const std::string &displayName,
+                          const std::string &sourceDir,
+                          std::vector<std::string> *args,
+                          std::string *sourcePath, std::string *error) {
+  for (const HeaderFile &header : deviceHeaders())
+    if (!dir.writeFile("include/" + header.name, header.contents, error))
+      return false;
+  std::string text = "#line 1 \"" + cString(displayName) + "\"\n";
+  text.append(source);
+  if (!dir.writeFile("kernel.cu", text, error))
+    return false;
+  *sourcePath = dir.path() + "/kernel.cu";
+  args->insert(args->end(), {"-iquote", dir.path() + "/include"});
+  if (!sourceDir.empty())
+    args->insert(args->end(), {"-iquote", sourceDir});
+  args->insert(args->end(),
+               {"-include", dir.path() + "/include/attn/emu/cuda_emu.h"});
+  return true;
+}
 
 std::unique_ptr<KernelLibrary>
 KernelLibrary::compile(const std::string &sourcePath,
                        const HostCompileOptions &options, std::string *error) {
-  TempDir temp;
-  std::string output = options.outputPath;
-  if (output.empty()) {
-    if (temp.path.empty()) {
-      *error = "cannot create a temporary directory for the kernel library";
-      return nullptr;
-    }
-    output = temp.path + "/kernel.so";
-  }
+  std::string source;
+  if (!readRegularFile(sourcePath, kMaxSourceBytes, &source, error))
+    return nullptr;
+  return build(source, sourcePath, directoryOf(sourcePath), options, error,
+               nullptr);
+}
+
+std::unique_ptr<KernelLibrary>
+KernelLibrary::compileSource(std::string_view source, const std::string &name,
+                             const HostCompileOptions &options,
+                             std::string *error, std::string *image) {
+  return build(source, name, "", options, error, image);
+}
+
+std::unique_ptr<KernelLibrary>
+KernelLibrary::build(std::string_view source, const std::string &name,
+                     const std::string &sourceDir,
+                     const HostCompileOptions &options, std::string *error,
+                     std::string *image) {
+  PrivateDirectory dir("attn-emu", error);
+  if (dir.path().empty())
+    return nullptr;
   std::vector<std::string> argv = {options.compiler};
   argv.insert(argv.end(), options.flags.begin(), options.flags.end());
-  for (const std::string &dir : options.includeDirs)
-    argv.push_back("-I" + dir);
-  argv.push_back("-I" + emulatorIncludeDir());
+  std::string sourcePath;
+  if (!prepareKernelCompile(dir, source, name, sourceDir, &argv, &sourcePath,
+                            error))
+    return nullptr;
+  std::string output = dir.path() + "/kernel.so";
   // Hidden visibility keeps the kernel's inline helpers from interposing on
   // other DSOs; ATTN_KERNEL_ENTRY exports the entry points explicitly.
-  for (const char *arg : {"-fPIC", "-shared", "-fvisibility=hidden",
-                          "-include", "attn/emu/cuda_emu.h", "-x", "c++"})
+  for (const char *arg : {"-fPIC", "-shared", "-fvisibility=hidden", "-x",
+                          "c++"})
     argv.push_back(arg);
   argv.push_back(sourcePath);
   argv.push_back("-o");
   argv.push_back(output);
   CompilerRun run = runCompiler(argv);
   if (run.exitCode != 0) {
-    *error = "compiling '" + sourcePath + "' for the emulator failed (exit " +
+    *error = "compiling '" + name + "' for the emulator failed (exit " +
              std::to_string(run.exitCode) + ")\ncommand: " + run.commandLine +
              "\n" + run.output;
     return nullptr;
   }
-  // Once loaded, the temporary file can go: the mapping keeps it alive.
-  return load(output, error);
+  std::string bytes;
+  if (!readRegularFile(output, kMaxLibraryBytes, &bytes, error))
+    return nullptr;
+  // Nothing of the build is left once the kernel can run.
+  dir.remove();
+  auto library = loadImage(bytes, name, error);
+  if (library && image)
+    *image = std::move(bytes);
+  return library;
 }
 
-std::unique_ptr<KernelLibrary> KernelLibrary::load(const std::string &path,
-                                                   std::string *error) {
-  void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+std::unique_ptr<KernelLibrary>
+KernelLibrary::loadImage(std::string_view image, const std::string &name,
+                         std::string *error) {
+  int fd = -1;
+  std::string path, memfdWhy, copyWhy;
+  void *handle = openFromMemfd(image, name, &fd, &path, &memfdWhy);
+  if (!handle)
+    handle = openFromPrivateCopy(image, &path, &copyWhy);
   if (!handle) {
-    const char *message = dlerror();
-    *error = "cannot load kernel library '" + path +
-             "': " + (message ? message : "unknown error");
+    *error = "cannot load kernel library '" + name + "': " + memfdWhy +
+             (copyWhy.empty() ? "" : "; from a private copy: " + copyWhy);
     return nullptr;
   }
-  return std::unique_ptr<KernelLibrary>(new KernelLibrary(handle, path));
+  return std::unique_ptr<KernelLibrary>(
+      new KernelLibrary(handle, name, fd, path));
 }
 
-KernelLibrary::~KernelLibrary() { dlclose(handle); }
-
+KernelLibrary::~KernelLibrary() {
+  dlclose(handle);
+  if (memfd < 0)
+    return;
+  // A library the loader keeps (RTLD_NODELETE, unique symbols) keeps its
+  // name: the descriptor stays open so that no later memfd reuses it.
+  if (void *still = dlopen(loadPath.c_str(), RTLD_LAZY | RTLD_NOLOAD)) {
+    dlclose(still);
+    return;
+  }
+  ::close(memfd);
+}
 KernelEntry KernelLibrary::lookup(std::string_view name) const {
   std::string symbol = "attn_emu_entry_" + std::string(name);
   return reinterpret_cast<KernelEntry>(dlsym(handle, symbol.c_str()));
@@ -160,7 +277,7 @@ LaunchResult KernelLibrary::launch(std::string_view name, const void *params,
     LaunchResult result;
     result.errorCount = 1;
     result.errors.push_back(
-        "kernel '" + config.kernelName + "' not found in " + libraryPath +
+        "kernel '" + config.kernelName + "' not found in " + libraryName +
         " (is it exported with ATTN_KERNEL_ENTRY?)");
     return result;
   }

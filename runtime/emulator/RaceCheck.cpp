@@ -9,6 +9,7 @@
 #include "attn/emu/RaceCheck.h"
 
 #include "attn/emu/KernelLibrary.h"
+#include "attn/emu/PrivateFiles.h"
 #include "race/RaceWire.h"
 
 #include <atomic>
@@ -23,16 +24,6 @@ namespace fs = std::filesystem;
 namespace attn::emu {
 
 namespace {
-
-/// A fresh private directory under $TMPDIR (empty string on failure).
-std::string makeTempDir() {
-  const char *base = std::getenv("TMPDIR");
-  std::string pattern =
-      std::string(base && *base ? base : "/tmp") + "/attn-race-XXXXXX";
-  if (char *made = mkdtemp(pattern.data()))
-    return made;
-  return {};
-}
 
 /// `program` as found on PATH (or as given when it has a slash).
 std::string findOnPath(const std::string &program) {
@@ -128,19 +119,35 @@ relocations(const void *params, std::size_t paramBytes,
 std::unique_ptr<RaceExecutable>
 RaceExecutable::compile(const std::string &sourcePath,
                         const RaceBuildOptions &options, std::string *error) {
-  std::string directory = makeTempDir();
-  if (directory.empty()) {
-    *error = "cannot create a temporary directory for the race checker";
+  std::string source;
+  if (!readRegularFile(sourcePath, std::size_t(256) << 20, &source, error))
     return nullptr;
-  }
-  std::string executable = directory + "/attn-race";
+  return build(source, sourcePath, directoryOf(sourcePath), options, error);
+}
+
+std::unique_ptr<RaceExecutable>
+RaceExecutable::compileSource(std::string_view source, const std::string &name,
+                              const RaceBuildOptions &options,
+                              std::string *error) {
+  return build(source, name, "", options, error);
+}
+
+std::unique_ptr<RaceExecutable>
+RaceExecutable::build(std::string_view source, const std::string &name,
+                      const std::string &sourceDir,
+                      const RaceBuildOptions &options, std::string *error) {
+  auto directory = std::make_unique<PrivateDirectory>("attn-race", error);
+  if (directory->path().empty())
+    return nullptr;
+  std::string executable = directory->path() + "/attn-race";
   std::vector<std::string> argv = {options.compiler};
   argv.insert(argv.end(), options.flags.begin(), options.flags.end());
   argv.push_back("-fsanitize=thread");
-  for (const std::string &dir : options.includeDirs)
-    argv.push_back("-I" + dir);
-  argv.push_back("-I" + emulatorIncludeDir());
-  for (const char *arg : {"-include", "attn/emu/cuda_emu.h", "-x", "c++"})
+  std::string sourcePath;
+  if (!prepareKernelCompile(*directory, source, name, sourceDir, &argv,
+                            &sourcePath, error))
+    return nullptr;
+  for (const char *arg : {"-x", "c++"})
     argv.push_back(arg);
   argv.push_back(sourcePath);
   // The runner library holds main(); -rdynamic exports the kernel entries
@@ -151,26 +158,21 @@ RaceExecutable::compile(const std::string &sourcePath,
   argv.push_back(executable);
   CompilerRun run = runCompiler(argv);
   if (run.exitCode != 0) {
-    std::error_code ec;
-    fs::remove_all(directory, ec);
-    *error = "building the race checker for '" + sourcePath +
-             "' failed (exit " + std::to_string(run.exitCode) +
-             ")\ncommand: " + run.commandLine + "\n" + run.output;
+    *error = "building the race checker for '" + name + "' failed (exit " +
+             std::to_string(run.exitCode) + ")\ncommand: " + run.commandLine +
+             "\n" + run.output;
     if (run.output.find("tsan") != std::string::npos)
       *error += "\n(ThreadSanitizer's runtime is missing: install "
                 "libclang-rt-22-dev, see scripts/setup.sh)";
     return nullptr;
   }
   std::unique_ptr<RaceExecutable> result(
-      new RaceExecutable(directory, executable));
+      new RaceExecutable(std::move(directory), executable));
   result->symbolizer = symbolizerFor(options.compiler);
   return result;
 }
 
-RaceExecutable::~RaceExecutable() {
-  std::error_code ec;
-  fs::remove_all(directory, ec);
-}
+RaceExecutable::~RaceExecutable() = default;
 
 bool RaceExecutable::run(std::string_view name, const void *params,
                          std::size_t paramBytes, const LaunchConfig &config,
@@ -201,7 +203,7 @@ bool RaceExecutable::run(std::string_view name, const void *params,
   // other; the TSan log is named by TSan (log_path.<pid>).
   static std::atomic<unsigned> runCounter{0};
   fs::path runDir =
-      fs::path(directory) / ("run" + std::to_string(runCounter++));
+      fs::path(directory->path()) / ("run" + std::to_string(runCounter++));
   std::error_code ec;
   fs::create_directory(runDir, ec);
   std::string launchFile = (runDir / "launch.bin").string();

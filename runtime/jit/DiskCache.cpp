@@ -2,20 +2,29 @@
 
 #include "DiskCache.h"
 
+#include "attn/emu/PrivateFiles.h"
+
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <vector>
 
 using namespace attn::jit;
+using attn::emu::OpenedDirectory;
 
 namespace {
 constexpr char kMagic[8] = {'A', 'T', 'T', 'N', 'J', 'I', 'T', '1'};
 constexpr uint32_t kFormatVersion = 1;
+constexpr std::string_view kTempMarker = ".tmp-";
 
 void put64(char *at, uint64_t v) { std::memcpy(at, &v, 8); }
 void put32(char *at, uint32_t v) { std::memcpy(at, &v, 4); }
@@ -30,24 +39,43 @@ uint32_t get32(const char *at) {
   return v;
 }
 
-std::string directoryOf(const std::string &path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
+/// Creates a fresh temporary file `<name>.tmp-XXXXXX` in `dirFd` (mkstemp
+/// has no *at form); -1 with errno on failure.
+int createTemporary(int dirFd, const std::string &name, std::string *temp) {
+  static const char kLetters[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    unsigned char random[6];
+    if (getrandom(random, sizeof random, 0) != sizeof random)
+      for (unsigned char &r : random)
+        r = static_cast<unsigned char>(std::rand());
+    *temp = name + std::string(kTempMarker);
+    for (unsigned char r : random)
+      *temp += kLetters[r % (sizeof kLetters - 1)];
+    int fd = ::openat(dirFd, temp->c_str(),
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                      0600);
+    if (fd >= 0 || errno != EEXIST)
+      return fd;
+  }
+  errno = EEXIST;
+  return -1;
 }
 
-/// Writes all of `data` to `fd`.
-bool writeAll(int fd, const char *data, size_t size) {
-  while (size) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
+/// A rename that fails because of what sits at the entry's path (a
+/// directory, say) rather than because the directory cannot be written.
+bool entryLocalError(int error) {
+  return error == EISDIR || error == ENOTEMPTY || error == EEXIST ||
+         error == EBUSY || error == ENOTDIR;
 }
+
+/// One regular file of the cache, as trim() sees it.
+struct Listed {
+  int dirFd;
+  std::string name;
+  uint64_t bytes;
+  struct timespec used;
+};
 } // namespace
 
 std::string attn::jit::makeTrailer(const Digest &key,
@@ -87,22 +115,30 @@ bool attn::jit::readFile(const std::string &path, std::string *contents) {
   if (fd < 0)
     return false;
   struct stat st;
-  if (fstat(fd, &st) != 0) {
+  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
     ::close(fd);
+    errno = EISDIR;
     return false;
   }
-  contents->resize(static_cast<size_t>(st.st_size));
-  size_t done = 0;
-  while (done < contents->size()) {
-    ssize_t n = ::read(fd, &(*contents)[done], contents->size() - done);
+  contents->clear();
+  if (S_ISREG(st.st_mode) && st.st_size > 0) {
+    // One read for the common case (a variant's text).
+    bool ok = attn::emu::readExactly(fd, static_cast<size_t>(st.st_size),
+                                     contents);
+    ::close(fd);
+    return ok;
+  }
+  // Until the end: /proc files and pipes report no size.
+  char buffer[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
       break;
-    done += static_cast<size_t>(n);
+    contents->append(buffer, static_cast<size_t>(n));
   }
   ::close(fd);
-  contents->resize(done);
   return true;
 }
 
@@ -121,10 +157,47 @@ int attn::jit::makeDirectories(const std::string &dir) {
   return 0;
 }
 
+bool attn::jit::parseByteCount(std::string_view text, uint64_t *bytes) {
+  uint64_t value = 0;
+  size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    if (value > (UINT64_MAX - 9) / 10)
+      return false;
+    value = value * 10 + static_cast<uint64_t>(text[i] - '0');
+  }
+  if (i == 0)
+    return false;
+  int shift = 0;
+  if (i + 1 == text.size()) {
+    switch (text[i]) {
+    case 'k': case 'K': shift = 10; break;
+    case 'm': case 'M': shift = 20; break;
+    case 'g': case 'G': shift = 30; break;
+    case 't': case 'T': shift = 40; break;
+    default: return false;
+    }
+  } else if (i != text.size()) {
+    return false;
+  }
+  if (value == 0 || value > (UINT64_MAX >> shift))
+    return false;
+  *bytes = value << shift;
+  return true;
+}
+
 DiskCache::DiskCache(std::string root, bool enabled,
-                     std::function<void(const std::string &)> warn)
-    : rootDir(std::move(root)), on(enabled && !rootDir.empty()), canWrite(on),
-      warn(std::move(warn)) {}
+                     std::function<void(const std::string &)> warn,
+                     uint64_t maxBytes)
+    : rootDir(std::move(root)), on(enabled && !rootDir.empty()),
+      limit(maxBytes), canWrite(on), canRead(on), warn(std::move(warn)) {}
+
+DiskCache::~DiskCache() {
+  for (auto &[kind, fd] : kindFds)
+    if (fd >= 0)
+      ::close(fd);
+  if (v1Fd >= 0)
+    ::close(v1Fd);
+}
 
 std::string DiskCache::entryPath(std::string_view kind, const Digest &key,
                                  std::string_view ext) const {
@@ -135,96 +208,226 @@ std::string DiskCache::entryPath(std::string_view kind, const Digest &key,
   return path;
 }
 
-void DiskCache::degrade(const std::string &what, int error) {
+uint64_t DiskCache::entryLimit() const {
+  return std::min(kMaxEntryBytes, limit);
+}
+
+void DiskCache::refuse(const std::string &problem) {
+  canRead = false;
+  canWrite = false;
+  std::call_once(warned, [&] {
+    if (warn)
+      warn("attn: warning: not using the cache directory '" + rootDir +
+           "': " + problem + "; caching in memory only");
+  });
+}
+
+void DiskCache::degrade(const std::string &problem) {
   canWrite = false;
   std::call_once(warned, [&] {
     if (warn)
       warn("attn: warning: cannot write the cache directory '" + rootDir +
-           "' (" + what + ": " + std::strerror(error) +
-           "); caching in memory only");
+           "' (" + problem + "); caching in memory only");
   });
 }
 
-bool DiskCache::ensureDirectory(const std::string &dir) {
-  if (!writable())
-    return false;
-  if (int err = makeDirectories(dir)) {
-    degrade("creating '" + dir + "'", err);
+bool DiskCache::open() {
+  // Called with `mutex` held.
+  if (opened)
+    return v1Fd >= 0;
+  opened = true;
+  OpenedDirectory root = attn::emu::openDirectoryChain(
+      rootDir, attn::emu::DirectoryRule::Owned, /*create=*/true);
+  if (root.fd < 0) {
+    if (root.untrusted)
+      refuse(root.problem);
+    else {
+      // Nothing to read either: the root does not exist.
+      canRead = false;
+      degrade(root.problem);
+    }
     return false;
   }
+  OpenedDirectory v1 = attn::emu::openSubdirectory(root.fd, "v1", canWrite,
+                                                   rootDir + "/v1");
+  ::close(root.fd);
+  if (v1.fd < 0) {
+    if (v1.untrusted)
+      refuse(v1.problem);
+    else {
+      canRead = false;
+      degrade(v1.problem);
+    }
+    return false;
+  }
+  v1Fd = v1.fd;
   return true;
 }
 
-CacheRead DiskCache::read(const std::string &path, const Digest &key,
-                          std::string *payload) const {
-  if (!on)
+int DiskCache::kindDirectory(std::string_view kind, bool create) {
+  // Called with `mutex` held.
+  if (!open() || !canRead)
+    return -1;
+  if (auto it = kindFds.find(kind); it != kindFds.end())
+    return it->second;
+  std::string path = rootDir + "/v1/" + std::string(kind);
+  OpenedDirectory dir = attn::emu::openSubdirectory(
+      v1Fd, std::string(kind), create && canWrite, path);
+  if (dir.fd < 0) {
+    if (dir.untrusted)
+      refuse(dir.problem);
+    else if (create && canWrite)
+      degrade(dir.problem);
+    // Missing and not created: a miss; looked up again next time (another
+    // process may create it).
+    return -1;
+  }
+  kindFds[std::string(kind)] = dir.fd;
+  return dir.fd;
+}
+
+CacheRead DiskCache::read(std::string_view kind, const Digest &key,
+                          std::string_view ext, std::string *payload) {
+  if (!on || !canRead)
     return CacheRead::Miss;
+  int dirFd;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    dirFd = kindDirectory(kind, false);
+  }
+  if (dirFd < 0)
+    return CacheRead::Miss;
+  std::string name = key.hex() + std::string(ext);
+  // Opened once, never through a link, never blocking (a FIFO); what is
+  // checked below is what this descriptor reads.
+  int fd = ::openat(dirFd, name.c_str(),
+                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? CacheRead::Miss : CacheRead::Corrupt;
+  struct stat st;
   std::string file;
-  if (!readFile(path, &file))
-    return CacheRead::Miss;
+  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+            st.st_uid == ::geteuid() &&
+            (st.st_mode & (S_IWGRP | S_IWOTH)) == 0 &&
+            static_cast<uint64_t>(st.st_size) <= entryLimit() + kTrailerBytes &&
+            attn::emu::readExactly(fd, static_cast<size_t>(st.st_size), &file);
   size_t size = 0;
-  if (!checkEntry(file, key, &size))
+  ok = ok && checkEntry(file, key, &size);
+  if (ok) {
+    // Least recently used goes first: the access time says when.
+    struct timespec times[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
+    ::futimens(fd, times);
+  }
+  ::close(fd);
+  if (!ok)
     return CacheRead::Corrupt;
   file.resize(size);
   *payload = std::move(file);
   return CacheRead::Hit;
 }
 
-std::string DiskCache::temporaryPath(const std::string &path) {
-  std::string dir = directoryOf(path);
-  if (!ensureDirectory(dir))
-    return "";
-  // mkstemp gives a name no other process or thread uses.
-  std::string pattern = path + ".tmp-XXXXXX";
-  int fd = ::mkstemp(pattern.data());
+bool DiskCache::write(std::string_view kind, const Digest &key,
+                      std::string_view ext, std::string_view payload) {
+  if (!on || !writable())
+    return false;
+  if (payload.size() > entryLimit())
+    return false;
+  int dirFd;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    dirFd = kindDirectory(kind, true);
+  }
+  if (dirFd < 0)
+    return false;
+  std::string name = key.hex() + std::string(ext), temp;
+  int fd = createTemporary(dirFd, name, &temp);
   if (fd < 0) {
-    degrade("creating a file in '" + dir + "'", errno);
-    return "";
-  }
-  ::close(fd);
-  return pattern;
-}
-
-bool DiskCache::commitFile(const std::string &temp, const std::string &path,
-                           const Digest &key) {
-  std::string payload;
-  bool ok = readFile(temp, &payload);
-  if (ok) {
-    std::string trailer = makeTrailer(key, payload);
-    int fd = ::open(temp.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-    ok = fd >= 0 && writeAll(fd, trailer.data(), trailer.size());
-    if (fd >= 0)
-      ok = (::close(fd) == 0) && ok;
-  }
-  if (ok && ::rename(temp.c_str(), path.c_str()) == 0)
-    return true;
-  int err = errno;
-  ::unlink(temp.c_str());
-  degrade("writing '" + path + "'", err ? err : EIO);
-  return false;
-}
-
-bool DiskCache::write(const std::string &path, const Digest &key,
-                      std::string_view payload) {
-  if (!writable())
+    degrade("creating a file in '" + rootDir + "/v1/" + std::string(kind) +
+            "': " + std::strerror(errno));
     return false;
-  std::string temp = temporaryPath(path);
-  if (temp.empty())
-    return false;
-  int fd = ::open(temp.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  }
   std::string trailer = makeTrailer(key, payload);
-  bool ok = fd >= 0 && writeAll(fd, payload.data(), payload.size()) &&
-            writeAll(fd, trailer.data(), trailer.size());
+  bool ok = attn::emu::writeAll(fd, payload) && attn::emu::writeAll(fd, trailer);
   int err = errno;
-  if (fd >= 0 && ::close(fd) != 0 && ok) {
+  if (::close(fd) != 0 && ok) {
     ok = false;
     err = errno;
   }
-  if (ok && ::rename(temp.c_str(), path.c_str()) == 0)
+  if (ok && ::renameat(dirFd, temp.c_str(), dirFd, name.c_str()) == 0) {
+    trim();
     return true;
+  }
   if (ok)
     err = errno;
-  ::unlink(temp.c_str());
-  degrade("writing '" + path + "'", err ? err : EIO);
+  ::unlinkat(dirFd, temp.c_str(), 0);
+  // Something other than a file in the entry's place spoils that entry
+  // only; a directory that cannot take files spoils every write.
+  if (!ok || !entryLocalError(err))
+    degrade("writing '" + entryPath(kind, key, ext) +
+            "': " + std::strerror(err ? err : EIO));
   return false;
+}
+
+void DiskCache::trim() {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!open() || !canRead)
+    return;
+  // Every kind directory present, not only those this process opened.
+  std::vector<std::string> kinds;
+  if (DIR *d = ::fdopendir(::dup(v1Fd))) {
+    ::rewinddir(d);
+    while (dirent *e = ::readdir(d)) {
+      // Directories only: a link or a stray file in v1 is nobody's entry.
+      struct stat st;
+      if (e->d_name[0] != '.' &&
+          ::fstatat(v1Fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+          S_ISDIR(st.st_mode))
+        kinds.push_back(e->d_name);
+    }
+    ::closedir(d);
+  }
+  struct timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  std::vector<Listed> files;
+  uint64_t total = 0;
+  for (const std::string &kind : kinds) {
+    int dirFd = kindDirectory(kind, false);
+    if (dirFd < 0)
+      continue;
+    DIR *d = ::fdopendir(::dup(dirFd));
+    if (!d)
+      continue;
+    ::rewinddir(d);
+    while (dirent *e = ::readdir(d)) {
+      struct stat st;
+      if (e->d_name[0] == '.' ||
+          ::fstatat(dirFd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+          !S_ISREG(st.st_mode))
+        continue;
+      std::string_view name = e->d_name;
+      if (name.find(kTempMarker) != std::string_view::npos) {
+        // Another process's write in flight, unless it is long dead.
+        if (now.tv_sec - st.st_mtim.tv_sec > kStaleTemporarySeconds)
+          ::unlinkat(dirFd, e->d_name, 0);
+        continue;
+      }
+      files.push_back({dirFd, e->d_name, static_cast<uint64_t>(st.st_size),
+                       st.st_atim});
+      total += static_cast<uint64_t>(st.st_size);
+    }
+    ::closedir(d);
+  }
+  if (total <= limit)
+    return;
+  std::sort(files.begin(), files.end(), [](const Listed &a, const Listed &b) {
+    return a.used.tv_sec != b.used.tv_sec ? a.used.tv_sec < b.used.tv_sec
+                                          : a.used.tv_nsec < b.used.tv_nsec;
+  });
+  for (const Listed &f : files) {
+    if (total <= limit)
+      break;
+    // ENOENT: another process evicted or replaced it first.
+    ::unlinkat(f.dirFd, f.name.c_str(), 0);
+    total -= f.bytes;
+  }
 }

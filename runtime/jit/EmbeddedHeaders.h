@@ -1,17 +1,18 @@
-//===- EmbeddedHeaders.h - device headers in the runtime --------*- C++ -*-===//
+//===- EmbeddedHeaders.h - device headers and build fingerprints -*- C++ -*-===//
 //
-// The device-library headers (runtime/include/attn/device/*.h) and the
-// emulation header (attn/emu/cuda_emu.h), embedded as strings at build time
-// (EmbedHeaders.cmake generates the definitions). Kernels are compiled
-// against these copies -- handed to NVRTC as in-memory headers, written
-// into the cache for the emulator's host compiler -- so an installed runtime
-// needs no header search path, and since the cache keys hash them a kernel
-// built against older headers is never served.
+// The device-library headers the runtime compiles kernels against are the
+// emulator's embedded copies (attn/emu/DeviceHeaders.h): NVRTC gets them in
+// memory, the emulator writes them into each compile's private directory,
+// and since the cache keys hash them a kernel built against older headers
+// is never served. The fingerprints of the compiler's and the emulator's
+// sources are computed at build time (Fingerprints.cmake).
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef ATTN_RUNTIME_JIT_EMBEDDEDHEADERS_H
 #define ATTN_RUNTIME_JIT_EMBEDDEDHEADERS_H
+
+#include "attn/emu/DeviceHeaders.h"
 
 #include <string>
 #include <vector>
@@ -19,10 +20,7 @@
 namespace attn::jit {
 
 /// A header file: its include name ("attn/device/mma.h") and contents.
-struct HeaderFile {
-  std::string name;
-  std::string contents;
-};
+using HeaderFile = attn::emu::HeaderFile;
 
 /// The embedded headers, sorted by name.
 const std::vector<HeaderFile> &embeddedHeaders();

@@ -20,27 +20,42 @@ std::string attn::jit::emuCompilerFlags() {
   return flags;
 }
 
+namespace {
+/// The library, once every kernel of `kernels` is found in it.
 Expected<std::shared_ptr<EmuKernel>>
-attn::jit::buildEmuKernel(const std::string &sourcePath,
-                          const EmuBuildOptions &options) {
+withKernels(std::unique_ptr<attn::emu::KernelLibrary> library,
+            const std::vector<std::string> &kernels) {
+  for (const std::string &kernel : kernels)
+    if (!library->lookup(kernel))
+      return Status::error("the kernel library '" + library->name() +
+                           "' has no kernel '" + kernel + "'");
+  return std::make_shared<EmuKernel>(EmuKernel{std::move(library)});
+}
+} // namespace
+
+Expected<std::shared_ptr<EmuKernel>>
+attn::jit::buildEmuKernel(std::string_view source, const std::string &name,
+                          const std::string &compiler,
+                          const std::vector<std::string> &kernels,
+                          std::string *image) {
   attn::emu::HostCompileOptions host;
-  host.compiler = options.compiler;
-  host.includeDirs = {options.includeDir};
-  host.outputPath = options.outputPath;
+  host.compiler = compiler;
   std::string error;
-  auto library = attn::emu::KernelLibrary::compile(sourcePath, host, &error);
+  auto library =
+      attn::emu::KernelLibrary::compileSource(source, name, host, &error, image);
   if (!library)
     return Status::error(error);
-  return std::make_shared<EmuKernel>(EmuKernel{std::move(library)});
+  return withKernels(std::move(library), kernels);
 }
 
 Expected<std::shared_ptr<EmuKernel>>
-attn::jit::loadEmuKernel(const std::string &path) {
+attn::jit::loadEmuKernel(std::string_view image, const std::string &name,
+                         const std::vector<std::string> &kernels) {
   std::string error;
-  auto library = attn::emu::KernelLibrary::load(path, &error);
+  auto library = attn::emu::KernelLibrary::loadImage(image, name, &error);
   if (!library)
     return Status::error(error);
-  return std::make_shared<EmuKernel>(EmuKernel{std::move(library)});
+  return withKernels(std::move(library), kernels);
 }
 
 Status attn::jit::launchEmu(const EmuKernel &kernel,

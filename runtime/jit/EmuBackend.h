@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace attn::jit {
@@ -24,27 +25,26 @@ namespace attn::jit {
 /// A loaded kernel shared object (every kernel of a plan).
 struct EmuKernel;
 
-/// How to build a kernel .so.
-struct EmuBuildOptions {
-  /// The host C++ compiler.
-  std::string compiler;
-  /// Searched first: holds the embedded attn/device and attn/emu headers.
-  std::string includeDir;
-  /// Where to write the .so; empty: a private temporary file.
-  std::string outputPath;
-};
-
 /// The flags KernelLibrary compiles with by default, space separated (part
 /// of the artifact key).
 std::string emuCompilerFlags();
 
-/// Compiles the CUDA source in the file `sourcePath` and loads the result.
+/// Compiles the plan's CUDA translation unit `source` (named `name` in
+/// diagnostics) with the host compiler `compiler` in a private temporary
+/// directory against the embedded device headers, loads it from memory and
+/// checks that it exports every kernel of `kernels`. `*image` receives the
+/// shared object's bytes (for the disk cache).
 Expected<std::shared_ptr<EmuKernel>>
-buildEmuKernel(const std::string &sourcePath, const EmuBuildOptions &options);
+buildEmuKernel(std::string_view source, const std::string &name,
+               const std::string &compiler,
+               const std::vector<std::string> &kernels, std::string *image);
 
-/// Loads an existing kernel .so (a checked cache entry: the trailer after
-/// the ELF image is ignored by the loader).
-Expected<std::shared_ptr<EmuKernel>> loadEmuKernel(const std::string &path);
+/// Loads a kernel .so from its (checked) bytes, exactly those, and checks
+/// that it exports every kernel of `kernels`: an entry that passed its
+/// checksum but is no library of these kernels fails here, and is rebuilt.
+Expected<std::shared_ptr<EmuKernel>>
+loadEmuKernel(std::string_view image, const std::string &name,
+              const std::vector<std::string> &kernels);
 
 /// One kernel launch on the emulator.
 struct EmuLaunch {

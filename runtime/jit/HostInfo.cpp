@@ -70,9 +70,8 @@ std::string attn::jit::hostCompilerIdentity(const std::string &compiler,
     return it->second;
   Digest key =
       KeyBuilder().add("kind", "compiler").add("stamp", stamp).finish();
-  std::string path = cache.entryPath("tools", key, ".txt");
   std::string identity;
-  if (cache.read(path, key, &identity) != CacheRead::Hit) {
+  if (cache.read("tools", key, ".txt", &identity) != CacheRead::Hit) {
     attn::emu::CompilerRun run =
         attn::emu::runCompiler({resolved, "--version"});
     if (run.exitCode != 0) {
@@ -80,7 +79,7 @@ std::string attn::jit::hostCompilerIdentity(const std::string &compiler,
       return "";
     }
     identity = resolved + "\n" + run.output.substr(0, run.output.find('\n'));
-    cache.write(path, key, identity);
+    cache.write("tools", key, ".txt", identity);
   }
   known[stamp] = identity;
   return identity;

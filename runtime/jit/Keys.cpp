@@ -12,6 +12,10 @@ Digest attn::jit::digestHeaders(const std::vector<HeaderFile> &headers) {
   return b.finish();
 }
 
+const std::vector<HeaderFile> &attn::jit::embeddedHeaders() {
+  return attn::emu::deviceHeaders();
+}
+
 const Digest &attn::jit::embeddedHeadersDigest() {
   static const Digest digest = digestHeaders(embeddedHeaders());
   return digest;

@@ -6,8 +6,6 @@
 #include "EmbeddedHeaders.h"
 #include "HostInfo.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,26 +43,6 @@ bool writeFileAtomically(const std::string &path, std::string_view contents) {
   return false;
 }
 
-/// Removes `dir` and everything below it (only used on directories the
-/// runtime created itself).
-void removeTree(const std::string &dir) {
-  if (DIR *d = ::opendir(dir.c_str())) {
-    while (dirent *e = ::readdir(d)) {
-      std::string name = e->d_name;
-      if (name == "." || name == "..")
-        continue;
-      std::string path = dir + "/" + name;
-      struct stat st;
-      if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-        removeTree(path);
-      else
-        ::unlink(path.c_str());
-    }
-    ::closedir(d);
-  }
-  ::rmdir(dir.c_str());
-}
-
 /// The archs attn compiles cubins for (attn::codegen::lookupCudaArch).
 bool knownArch(const std::string &arch) {
   for (const char *name : {"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"})
@@ -86,6 +64,14 @@ RuntimeConfig RuntimeConfig::fromEnvironment() {
   else if (std::string home = env("HOME"); !home.empty())
     c.cacheDir = home + "/.cache/attn";
   c.diskCache = !c.cacheDir.empty();
+  if (std::string max = env("ATTN_CACHE_MAX_BYTES"); !max.empty())
+    if (!parseByteCount(max, &c.cacheMaxBytes)) {
+      std::cerr << "attn: warning: ATTN_CACHE_MAX_BYTES='" << max
+                << "' is not a positive byte count (e.g. 500M, 2G); using "
+                   "2G"
+                << std::endl;
+      c.cacheMaxBytes = kDefaultCacheMaxBytes;
+    }
   c.dumpDir = env("ATTN_DUMP_DIR");
   if (std::string mode = env("ATTN_SPLIT_KV"); !mode.empty())
     if (!parseSplitKvMode(mode, c.splitKv) ||
@@ -105,13 +91,13 @@ BufferImpl::~BufferImpl() { std::free(host); }
 
 RuntimeImpl::RuntimeImpl(RuntimeConfig config)
     : cfg(std::move(config)),
-      cache(cfg.cacheDir, cfg.diskCache,
-            [this](const std::string &line) { diagnose(line); }) {}
+      cache(
+          cfg.cacheDir, cfg.diskCache,
+          [this](const std::string &line) { diagnose(line); },
+          cfg.cacheMaxBytes),
+      plans(cfg.memoryCachePlans) {}
 
-RuntimeImpl::~RuntimeImpl() {
-  if (!privateDir.empty())
-    removeTree(privateDir);
-}
+RuntimeImpl::~RuntimeImpl() = default;
 
 void RuntimeImpl::diagnose(const std::string &line) const {
   if (cfg.diagnostic)
@@ -193,9 +179,9 @@ Expected<Target> RuntimeImpl::resolveTarget(const CompileOptions &options) {
   return t;
 }
 
-void RuntimeImpl::write(const std::string &path, const Digest &key,
-                        std::string_view payload) {
-  if (cache.writable() && !cache.write(path, key, payload))
+void RuntimeImpl::write(std::string_view kind, const Digest &key,
+                        std::string_view ext, std::string_view payload) {
+  if (cache.writable() && !cache.write(kind, key, ext, payload))
     ++counters.diskWriteFailures;
 }
 
@@ -212,15 +198,18 @@ Expected<PlanSpec> RuntimeImpl::obtainSpec(std::string_view text,
                                            std::string_view bufferName,
                                            const FrontendOptions &options,
                                            const Frontend *frontend,
-                                           const Digest &key) {
-  std::string path = cache.entryPath("plan", key, ".plan");
+                                           const Digest &key, bool useDisk,
+                                           bool *fromDisk) {
   std::string payload;
   PlanSpec spec;
-  switch (cache.read(path, key, &payload)) {
+  *fromDisk = false;
+  switch (useDisk ? cache.read("plan", key, ".plan", &payload)
+                  : CacheRead::Miss) {
   case CacheRead::Hit:
     switch (deserializePlanSpec(payload, &spec)) {
     case PlanDecode::Ok:
       ++counters.planDiskHits;
+      *fromDisk = true;
       return spec;
     case PlanDecode::OtherVersion:
       // Another runtime's layout: rebuilt (and overwritten), never misread.
@@ -248,48 +237,8 @@ Expected<PlanSpec> RuntimeImpl::obtainSpec(std::string_view text,
   }
   if (!ok)
     return Status::error(error);
-  write(path, key, serializePlanSpec(spec));
+  write("plan", key, ".plan", serializePlanSpec(spec));
   return spec;
-}
-
-std::string RuntimeImpl::headerDirectory(std::string *error) {
-  if (!headersDir.empty())
-    return headersDir;
-  auto materialize = [](const std::string &dir) {
-    for (const HeaderFile &h : embeddedHeaders()) {
-      std::string path = dir + "/" + h.name, existing;
-      if (readFile(path, &existing) && existing == h.contents)
-        continue;
-      if (makeDirectories(path.substr(0, path.rfind('/'))) != 0 ||
-          !writeFileAtomically(path, h.contents))
-        return false;
-    }
-    return true;
-  };
-  // Shared by every process using the cache: the digest names the contents.
-  if (cache.writable()) {
-    std::string dir =
-        cache.root() + "/v1/include/" + embeddedHeadersDigest().hex();
-    if (materialize(dir))
-      return headersDir = dir;
-  }
-  if (privateDir.empty()) {
-    const char *tmp = std::getenv("TMPDIR");
-    std::string pattern =
-        std::string(tmp && *tmp ? tmp : "/tmp") + "/attn-runtime-XXXXXX";
-    if (!::mkdtemp(pattern.data())) {
-      *error = std::string("cannot create a temporary directory: ") +
-               std::strerror(errno);
-      return "";
-    }
-    privateDir = pattern;
-  }
-  if (!materialize(privateDir + "/include")) {
-    *error =
-        "cannot write the device-library headers under '" + privateDir + "'";
-    return "";
-  }
-  return headersDir = privateDir + "/include";
 }
 
 Status RuntimeImpl::buildEmu(PlanImpl &plan) {
@@ -306,58 +255,31 @@ Status RuntimeImpl::buildEmu(PlanImpl &plan) {
                       emulatorFingerprint(),
                       cpuIdentity()};
   Digest key = emuArtifactKey(inputs);
+  std::vector<std::string> names;
   for (KernelInfo &kernel : plan.spec.kernels) {
     kernel.artifact = "so";
     kernel.cacheKey = key.hex();
+    names.push_back(kernel.name);
   }
-  std::string path = cache.entryPath("emu", key, ".so");
-  if (cache.enabled()) {
-    std::string file;
-    size_t size;
-    if (readFile(path, &file)) {
-      if (checkEntry(file, key, &size)) {
-        auto loaded = loadEmuKernel(path);
-        if (loaded) {
-          ++counters.artifactDiskHits;
-          plan.emu = *loaded;
-          return Status::success();
-        }
-      }
-      ++counters.corruptEntries;
+  std::string label = plan.spec.mainKernel().name + ".cu", image;
+  CacheRead read = cache.read("emu", key, ".so", &image);
+  if (read == CacheRead::Hit) {
+    // Loaded from the checked bytes themselves; an entry that passed its
+    // checksum but does not load or lacks a kernel is rebuilt.
+    auto loaded = loadEmuKernel(image, label, names);
+    if (loaded) {
+      ++counters.artifactDiskHits;
+      plan.emu = *loaded;
+      return Status::success();
     }
   }
-  std::string include = headerDirectory(&error);
-  if (include.empty())
-    return Status::error(error);
-  // The source goes next to the entry (or into the private directory).
-  std::string source = cache.writable() ? cache.temporaryPath(path) : "";
-  std::string output = cache.writable() ? cache.temporaryPath(path) : "";
-  if (source.empty()) {
-    source = privateDir.empty() ? "" : privateDir + "/kernel-XXXXXX";
-    if (source.empty()) {
-      const char *tmp = std::getenv("TMPDIR");
-      source = std::string(tmp && *tmp ? tmp : "/tmp") + "/attn-kernel-XXXXXX";
-    }
-    int fd = ::mkstemp(source.data());
-    if (fd < 0)
-      return Status::error(std::string("cannot create a kernel source file: ") +
-                           std::strerror(errno));
-    ::close(fd);
-  }
-  bool written = writeFileAtomically(source, unit);
+  if (read != CacheRead::Miss)
+    ++counters.corruptEntries;
   ++counters.hostCompilerRuns;
-  auto built = written
-                   ? buildEmuKernel(source, {cfg.hostCompiler, include, output})
-                   : Expected<std::shared_ptr<EmuKernel>>(
-                         Status::error("cannot write '" + source + "'"));
-  ::unlink(source.c_str());
-  if (!built) {
-    if (!output.empty())
-      ::unlink(output.c_str());
+  auto built = buildEmuKernel(unit, label, cfg.hostCompiler, names, &image);
+  if (!built)
     return built.status();
-  }
-  if (!output.empty() && !cache.commitFile(output, path, key))
-    ++counters.diskWriteFailures;
+  write("emu", key, ".so", image);
   plan.emu = *built;
   return Status::success();
 }
@@ -385,36 +307,44 @@ Status RuntimeImpl::buildCuda(PlanImpl &plan, const Target &target) {
     kernel.cacheKey = key.hex();
   }
   std::string ext = target.cubin ? ".cubin" : ".ptx";
-  std::string path = cache.entryPath("cuda", key, ext);
-  std::string image;
-  CacheRead read = cache.read(path, key, &image);
-  if (read == CacheRead::Hit) {
-    ++counters.artifactDiskHits;
-  } else {
-    if (read == CacheRead::Corrupt)
-      ++counters.corruptEntries;
-    const CompilerApi *api = findCompiler(&error);
-    if (!api)
-      return Status::error(error);
-    CudaCompileRequest request;
-    request.source = unit;
-    request.programName = main.name + ".cu";
-    request.arch = target.arch;
-    request.cubin = target.cubin;
-    request.headers = &embeddedHeaders();
-    std::string log;
-    ++counters.nvrtcRuns;
-    if (!api->compileCuda(request, &image, &log, &error))
-      return Status::error(error);
-    write(path, key, image);
-  }
-  dump(main.name + "-" + key.hex().substr(0, 8) + ext, image);
   std::vector<CudaKernelRef> kernels;
   for (const KernelInfo &kernel : plan.spec.kernels)
     kernels.push_back({kernel.name, kernel.dynamicSmemBytes});
+  std::string image;
+  CacheRead read = cache.read("cuda", key, ext, &image);
+  if (read == CacheRead::Hit) {
+    // cuModuleLoadData of the checked bytes in memory; an image that passed
+    // its checksum but does not load is rebuilt once.
+    dump(main.name + "-" + key.hex().substr(0, 8) + ext, image);
+    auto module = loadCudaModule(image, kernels);
+    if (module) {
+      ++counters.artifactDiskHits;
+      plan.cuda = *module;
+      plan.ordinal = gpu->ordinal;
+      return Status::success();
+    }
+  }
+  if (read != CacheRead::Miss)
+    ++counters.corruptEntries;
+  const CompilerApi *api = findCompiler(&error);
+  if (!api)
+    return Status::error(error);
+  CudaCompileRequest request;
+  request.source = unit;
+  request.programName = main.name + ".cu";
+  request.arch = target.arch;
+  request.cubin = target.cubin;
+  request.headers = &embeddedHeaders();
+  std::string log;
+  ++counters.nvrtcRuns;
+  if (!api->compileCuda(request, &image, &log, &error))
+    return Status::error(error);
+  dump(main.name + "-" + key.hex().substr(0, 8) + ext, image);
   auto module = loadCudaModule(image, kernels);
   if (!module)
     return module.status();
+  // Only an image that loads is kept.
+  write("cuda", key, ext, image);
   plan.cuda = *module;
   plan.ordinal = gpu->ordinal;
   return Status::success();
@@ -436,7 +366,25 @@ RuntimeImpl::build(std::string_view text, std::string_view bufferName,
   frontOptions.splitKv = splitKv;
   Digest pkey = planKey(text, frontOptions, compilerFingerprint(),
                         embeddedHeadersDigest());
-  auto spec = obtainSpec(text, bufferName, frontOptions, frontend, pkey);
+  bool fromDisk = false;
+  auto plan = buildFromSpec(text, bufferName, options, target, frontend,
+                            frontOptions, pkey, /*useDisk=*/true, &fromDisk);
+  if (plan || !fromDisk)
+    return plan;
+  // A plan entry that passed its checksum but whose kernels do not build or
+  // load (say, forged): that entry alone is rebuilt, from the MLIR, once.
+  ++counters.corruptEntries;
+  return buildFromSpec(text, bufferName, options, target, frontend,
+                       frontOptions, pkey, /*useDisk=*/false, &fromDisk);
+}
+
+Expected<std::shared_ptr<PlanImpl>> RuntimeImpl::buildFromSpec(
+    std::string_view text, std::string_view bufferName,
+    const CompileOptions &options, const Target &target,
+    const Frontend *frontend, const FrontendOptions &frontOptions,
+    const Digest &pkey, bool useDisk, bool *fromDisk) {
+  auto spec = obtainSpec(text, bufferName, frontOptions, frontend, pkey,
+                         useDisk, fromDisk);
   if (!spec)
     return spec.status();
   auto plan = std::make_shared<PlanImpl>();
@@ -448,7 +396,7 @@ RuntimeImpl::build(std::string_view text, std::string_view bufferName,
   plan->defaultSplitKv = cfg.splitKv;
   // A refusal of the split-KV lowering has nothing to build.
   if (plan->spec.kernels.empty()) {
-    if (!splitKv)
+    if (!frontOptions.splitKv)
       return Status::error("the compiler returned no kernel for '" +
                            plan->spec.signature.function + "'");
     return plan;
@@ -473,8 +421,7 @@ Expected<Plan> RuntimeImpl::compile(std::string_view text,
   Digest key = memoryKey(text, options, *target);
   auto lookup = [&]() -> std::shared_ptr<const PlanImpl> {
     std::lock_guard<std::mutex> lock(mapMutex);
-    auto it = plans.find(key);
-    return it == plans.end() ? nullptr : it->second;
+    return plans.find(key);
   };
   if (auto hit = lookup()) {
     ++counters.memoryHits;
@@ -495,7 +442,7 @@ Expected<Plan> RuntimeImpl::compile(std::string_view text,
   (*plan)->text = std::string(text);
   (*plan)->bufferName = std::string(bufferName);
   std::lock_guard<std::mutex> lock(mapMutex);
-  plans[key] = *plan;
+  plans.insert(key, *plan);
   return Plan(*plan);
 }
 
@@ -505,8 +452,7 @@ std::shared_ptr<const PlanImpl> RuntimeImpl::splitPlan(const PlanImpl &plain,
   Digest key = memoryKey(plain.text, plain.options, plain.target, splits);
   auto lookup = [&]() -> std::shared_ptr<const PlanImpl> {
     std::lock_guard<std::mutex> lock(mapMutex);
-    auto it = plans.find(key);
-    return it == plans.end() ? nullptr : it->second;
+    return plans.find(key);
   };
   std::shared_ptr<const PlanImpl> plan = lookup();
   if (!plan) {
@@ -528,7 +474,7 @@ std::shared_ptr<const PlanImpl> RuntimeImpl::splitPlan(const PlanImpl &plain,
         return nullptr;
       }
       std::lock_guard<std::mutex> lock(mapMutex);
-      plans[key] = *built;
+      plans.insert(key, *built);
       plan = *built;
     }
   }

@@ -5,7 +5,12 @@
 //   2. the plan on disk (signature + generated source), else the MLIR
 //      compiler (linked in, or the plugin loaded now);
 //   3. the artifact on disk (cubin/PTX/kernel .so), else NVRTC or the host
-//      compiler; then load it (cuModuleLoadData / dlopen in place).
+//      compiler; then load exactly the bytes checked or built
+//      (cuModuleLoadData, or dlopen of a sealed memfd).
+// An entry that passes its checksum but does not load (or, for a plan,
+// whose kernels do not build) is rebuilt once.
+// The in-memory map keeps the RuntimeConfig::memoryCachePlans most recently
+// used plans.
 // Cold compiles are serialised by one mutex; cache hits take only the map's.
 // A plain plan's split-KV plan goes the same way, with its own keys, when a
 // run first picks it (splitPlan).
@@ -19,6 +24,7 @@
 #include "DiskCache.h"
 #include "Hash.h"
 #include "Keys.h"
+#include "LruMap.h"
 #include "PlanImpl.h"
 
 #include "attn/Runtime.h"
@@ -29,7 +35,6 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 namespace attn::detail {
 
@@ -85,11 +90,14 @@ private:
   };
 
   Expected<jit::Target> resolveTarget(const CompileOptions &options);
+  /// The spec: from the disk entry `key` when `useDisk` (`*fromDisk` set),
+  /// else (or when there is none) from the frontend, then written.
   Expected<jit::PlanSpec> obtainSpec(std::string_view text,
                                      std::string_view bufferName,
                                      const jit::FrontendOptions &options,
                                      const Frontend *frontend,
-                                     const jit::Digest &key);
+                                     const jit::Digest &key, bool useDisk,
+                                     bool *fromDisk);
   /// The plan of `text` for `target`: the spec (disk or the frontend), then
   /// its artifact; with `splitKv` > 0 the split-KV plan, whose spec may be
   /// a refusal (no kernels, no artifact).
@@ -97,29 +105,32 @@ private:
   build(std::string_view text, std::string_view bufferName,
         const CompileOptions &options, const jit::Target &target,
         const Frontend *frontend, int64_t splitKv);
+  /// build()'s one attempt: the spec (from disk when `useDisk`), then its
+  /// artifact.
+  Expected<std::shared_ptr<PlanImpl>>
+  buildFromSpec(std::string_view text, std::string_view bufferName,
+                const CompileOptions &options, const jit::Target &target,
+                const Frontend *frontend,
+                const jit::FrontendOptions &frontOptions,
+                const jit::Digest &pkey, bool useDisk, bool *fromDisk);
   /// The SM count the split-KV choice assumes on `target`.
   int multiprocessors(const jit::Target &target) const;
   Status buildEmu(PlanImpl &plan);
   Status buildCuda(PlanImpl &plan, const jit::Target &target);
-  /// The directory holding the embedded headers for the host compiler.
-  std::string headerDirectory(std::string *error);
   /// Writes `contents` to `name` in the dump directory, if one is set.
   void dump(const std::string &name, std::string_view contents);
-  /// Counts a failed write of a cache that was writable.
-  void write(const std::string &path, const jit::Digest &key,
-             std::string_view payload);
+  /// Writes a disk entry, counting a failed write of a cache that was
+  /// writable.
+  void write(std::string_view kind, const jit::Digest &key,
+             std::string_view ext, std::string_view payload);
   void diagnose(const std::string &line) const;
 
   RuntimeConfig cfg;
   jit::DiskCache cache;
   Counters counters;
   mutable std::mutex mapMutex;
-  std::unordered_map<jit::Digest, std::shared_ptr<const PlanImpl>, DigestHash>
-      plans;
+  jit::LruMap<jit::Digest, std::shared_ptr<const PlanImpl>, DigestHash> plans;
   std::mutex compileMutex;
-  std::string headersDir;
-  /// A private directory (headers, sources) when the cache is unusable.
-  std::string privateDir;
 };
 
 } // namespace attn::detail

@@ -6,10 +6,7 @@
 #include "attn/emu/RaceCheck.h"
 
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <fstream>
-#include <unistd.h>
 
 using namespace attn::run;
 
@@ -42,12 +39,12 @@ EmuViolation toEmuViolation(const attn::emu::MemoryViolation &v) {
 
 /// Runs the kernel again as OS threads under ThreadSanitizer, on copies of
 /// the buffers (the fiber run's results stay what --check compares).
-bool checkRaces(const std::string &path, const EmuLaunch &launch,
+bool checkRaces(const std::string &name, const EmuLaunch &launch,
                 const std::vector<attn::emu::LaunchConfig> &configs,
                 EmuChecks &checks, std::string *error) {
   auto start = std::chrono::steady_clock::now();
-  auto executable = attn::emu::RaceExecutable::compile(
-      path, attn::emu::RaceBuildOptions(), error);
+  auto executable = attn::emu::RaceExecutable::compileSource(
+      launch.source, name, attn::emu::RaceBuildOptions(), error);
   if (!executable)
     return false;
   attn::emu::RaceRunOptions options;
@@ -75,38 +72,27 @@ bool checkRaces(const std::string &path, const EmuLaunch &launch,
 
 bool attn::run::runOnEmulator(const EmuLaunch &launch, EmuTimes &times,
                               EmuChecks &checks, std::string *error) {
-  std::string path = launch.keepSourcePath;
-  bool temporary = path.empty();
-  if (temporary) {
-    char name[] = "/tmp/attn-kernel-XXXXXX.cu";
-    int fd = mkstemps(name, 3);
-    if (fd < 0) {
-      *error = "cannot create a temporary kernel file";
-      return false;
-    }
-    close(fd);
-    path = name;
-  }
-  // Removes the temporary source on every path out.
-  struct Cleanup {
-    const std::string &path;
-    bool active;
-    ~Cleanup() {
-      if (active)
-        std::remove(path.c_str());
-    }
-  } cleanup{path, temporary};
-  {
-    std::ofstream out(path);
+  // --keep-cuda writes the user's copy; the compile works on a private one
+  // (under $TMPDIR, removed before the kernel runs, so that a kernel that
+  // crashes the process leaves no file behind) named like it in
+  // diagnostics.
+  std::string name = launch.keepSourcePath;
+  if (name.empty())
+    name = (launch.kernels.empty() ? std::string("attn-kernel")
+                                   : launch.kernels.front().name) +
+           ".cu";
+  else {
+    std::ofstream out(name);
     out << launch.source;
     if (!out) {
-      *error = "cannot write '" + path + "'";
+      *error = "cannot write '" + name + "'";
       return false;
     }
   }
   auto t0 = std::chrono::steady_clock::now();
   attn::emu::HostCompileOptions options;
-  auto library = attn::emu::KernelLibrary::compile(path, options, error);
+  auto library = attn::emu::KernelLibrary::compileSource(launch.source, name,
+                                                         options, error);
   if (!library)
     return false;
   auto t1 = std::chrono::steady_clock::now();
@@ -146,6 +132,6 @@ bool attn::run::runOnEmulator(const EmuLaunch &launch, EmuTimes &times,
   }
   times.launch = secondsSince(t1);
   if (launch.race)
-    return checkRaces(path, launch, configs, checks, error);
+    return checkRaces(name, launch, configs, checks, error);
   return true;
 }

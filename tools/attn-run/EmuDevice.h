@@ -42,7 +42,9 @@ struct EmuLaunch {
   const void *params = nullptr;
   /// Size of the parameter struct (race checking copies it).
   std::size_t paramBytes = 0;
-  /// Where to keep the .cu file (empty: a temporary file, removed after).
+  /// Where to keep a copy of the .cu file (empty: none). The compile
+  /// itself always works on a private copy under $TMPDIR, removed before
+  /// the kernel runs.
   std::string keepSourcePath;
   /// Every tensor the kernel reads or writes (memcheck, race checking).
   std::vector<EmuBuffer> buffers;

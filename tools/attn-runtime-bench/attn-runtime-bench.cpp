@@ -9,11 +9,17 @@
 //       ATTN_CACHE_DIR and time the second process to get the warm start;
 //   attn-runtime-bench FILE --repeat=N
 //       compiles FILE once, then N more times in the process, and prints
-//       the median time of one repeated compile (compileFile and compileText).
+//       the median time of one repeated compile (compileFile and compileText);
+//   attn-runtime-bench --cache-scan=N DIR
+//       fills a disk cache at DIR with N entries of 19 KB (the size of
+//       the 2,000-variant workload's average entry) and prints the median
+//       time of the eviction scan every write runs, and of one hit.
 //
 //===----------------------------------------------------------------------===//
 
 #include "attn/Runtime.h"
+
+#include "DiskCache.h"
 
 #include <algorithm>
 #include <chrono>
@@ -103,12 +109,43 @@ std::string readFile(const char *path) {
   return s.str();
 }
 
+/// --cache-scan: the cost of the size bound (DiskCache::trim) and of a hit
+/// (open, fstat, read, checksum, access time) in a cache of `entries`.
+int benchCacheScan(int entries, const std::string &dir) {
+  attn::jit::DiskCache cache(dir, true, nullptr);
+  std::string payload(19000, 'x'), read;
+  for (int i = 0; i < entries; ++i)
+    if (!cache.write(i % 2 ? "emu" : "plan",
+                     attn::jit::digestOf("entry " + std::to_string(i)), ".x",
+                     payload))
+      return 1;
+  double scan = medianMicros(1, 11, [&] {
+    cache.trim();
+    return true;
+  });
+  int next = 0;
+  double hit = medianMicros(entries / 11 + 1, 11, [&] {
+    int i = 2 * (next++ % (entries / 2)) + 1;
+    return cache.read("emu", attn::jit::digestOf("entry " + std::to_string(i)),
+                      ".x", &read) == attn::jit::CacheRead::Hit;
+  });
+  std::printf("cache of %d entries (%.1f MB): eviction scan %.2f ms, hit of "
+              "a 19 KB entry %.1f us\n",
+              entries, entries * (payload.size() + 48) / 1e6, scan / 1000,
+              hit);
+  return hit < 0 ? 1 : 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
+  if (argc == 3 && std::strncmp(argv[1], "--cache-scan=", 13) == 0)
+    return benchCacheScan(std::max(2, std::atoi(argv[1] + 13)), argv[2]);
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s FILE [--device=D] [--run] [--repeat=N]\n",
-                 argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s FILE [--device=D] [--run] [--repeat=N]\n"
+                 "       %s --cache-scan=N DIR\n",
+                 argv[0], argv[0]);
     return 2;
   }
   attn::CompileOptions options;

@@ -61,8 +61,19 @@ struct RuntimeConfig {
   /// The disk cache: $ATTN_CACHE_DIR, else $XDG_CACHE_HOME/attn, else
   /// $HOME/.cache/attn.
   std::string cacheDir;
-  /// False: cache in memory only.
+  /// False: cache in memory only. The directory is used only when no other
+  /// user can change it (owned by this user and writable by no one else,
+  /// as every directory below it; every directory above it owned by root or
+  /// this user, and sticky where others may write); otherwise the runtime
+  /// warns once and caches in memory only (docs/Runtime.md).
   bool diskCache = true;
+  /// The disk cache's size bound: $ATTN_CACHE_MAX_BYTES (bytes, or with a
+  /// K, M, G or T suffix), else 2 GiB. Least recently used entries are
+  /// evicted beyond it.
+  uint64_t cacheMaxBytes = uint64_t(2) << 30;
+  /// Plans the in-memory cache keeps; the least recently used beyond are
+  /// dropped (a Plan the host still holds stays valid).
+  std::size_t memoryCachePlans = 256;
   /// Where to dump generated .cu (and .ptx) files: $ATTN_DUMP_DIR; empty:
   /// no dumps.
   std::string dumpDir;
@@ -165,7 +176,8 @@ public:
   RuntimeStats stats() const;
   /// The configuration in use.
   const RuntimeConfig &config() const;
-  /// False once the disk cache has been found unwritable (memory only).
+  /// False once the disk cache has been refused (another user could change
+  /// it) or found unwritable: memory only.
   bool diskCacheUsable() const;
 
   /// The implementation (for the MLIR entry points of RuntimeMLIR.h).

@@ -9,9 +9,12 @@
 
 #include "EmbeddedHeaders.h"
 #include "Hash.h"
+#include "HostInfo.h"
 #include "Keys.h"
 
 #include <gtest/gtest.h>
+
+#include <unistd.h>
 
 using namespace attn;
 using namespace attn::jit;
@@ -90,6 +93,19 @@ TEST(CacheKeyTest, EmuKeyDependsOnEachInput) {
   EXPECT_TRUE(differs([](EmuKeyInputs &in) { in.flags = "-O3"; }));
   EXPECT_TRUE(differs([](EmuKeyInputs &in) { in.emulator = "emu2"; }));
   EXPECT_TRUE(differs([](EmuKeyInputs &in) { in.cpu = "avx512"; }));
+}
+
+TEST(CacheKeyTest, CpuIdentityNamesTheHostsFeatures) {
+  // -march=native code is only for CPUs with the same features: the emu
+  // key must see them (/proc/cpuinfo reports no size, so it is read to
+  // its end).
+  if (::access("/proc/cpuinfo", R_OK) != 0)
+    GTEST_SKIP() << "no /proc/cpuinfo here";
+  const std::string &cpu = cpuIdentity();
+  EXPECT_NE(cpu, "cpu: unknown");
+  EXPECT_TRUE(cpu.find("flags") != std::string::npos ||
+              cpu.find("Features") != std::string::npos)
+      << cpu;
 }
 
 TEST(CacheKeyTest, MemoryAndPlanKeysDependOnOptionsAndTarget) {

@@ -4,13 +4,24 @@
 #       -DCXX_COMPILER=<c++> -P InstalledHostExample.cmake
 #
 # Installs the build into WORK_DIR/prefix, configures and builds
-# examples/host against it (find_package(attn)) and runs the example on
-# examples/causal.mlir with a private cache. Any failing step fails the test.
+# examples/host against it (find_package(attn)) and runs the example on a
+# copy of examples/causal.mlir with a private cache, and checks that the
+# installed runtime needs nothing of the source or build tree:
+#  - libattn_runtime.so names no directory of either;
+#  - the run happens with the source tree's runtime/ hidden (a tmpfs over it
+#    in a private mount namespace, where `unshare` may; elsewhere the run
+#    starts inside it, where a relative include would find its headers);
+#  - the emulator's host compiler (a wrapper first on PATH that records
+#    command lines and the headers each compile read) gets no -I at all and
+#    reads no header of the source tree or the cache: the device library
+#    comes from the compile's private directory under $TMPDIR, which is
+#    empty again afterwards.
+# Any failing step fails the test.
 #
 #===------------------------------------------------------------------------===#
 
 file(REMOVE_RECURSE "${WORK_DIR}")
-file(MAKE_DIRECTORY "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}" "${WORK_DIR}/tmp" "${WORK_DIR}/bin")
 
 function(step name)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE result
@@ -23,12 +34,99 @@ endfunction()
 
 step("install" ${CMAKE_COMMAND} --install "${BUILD_DIR}"
   --prefix "${WORK_DIR}/prefix")
+
+# The installed runtime names no directory of the source or build tree.
+file(STRINGS "${WORK_DIR}/prefix/lib/libattn_runtime.so" strings)
+foreach(s IN LISTS strings)
+  foreach(dir "${SOURCE_DIR}/runtime" "${BUILD_DIR}/runtime")
+    string(FIND "${s}" "${dir}" at)
+    if(NOT at EQUAL -1)
+      message(FATAL_ERROR "libattn_runtime.so names '${dir}': ${s}")
+    endif()
+  endforeach()
+endforeach()
+
 step("configure the host example" ${CMAKE_COMMAND} -G Ninja
   -S "${SOURCE_DIR}/examples/host" -B "${WORK_DIR}/build"
   -DCMAKE_BUILD_TYPE=Release
   -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
   -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
 step("build the host example" ${CMAKE_COMMAND} --build "${WORK_DIR}/build")
-step("run the host example" ${CMAKE_COMMAND} -E env
-  "ATTN_CACHE_DIR=${WORK_DIR}/cache"
-  "${WORK_DIR}/build/attn-host-example" "${SOURCE_DIR}/examples/causal.mlir")
+file(COPY "${SOURCE_DIR}/examples/causal.mlir" DESTINATION "${WORK_DIR}")
+
+# The emulator's host compiler (clang++-22 on PATH), wrapped.
+find_program(REAL_CXX clang++-22 REQUIRED)
+file(WRITE "${WORK_DIR}/bin/clang++-22"
+"#!/bin/sh
+echo \"$@\" >> '${WORK_DIR}/compiler-args.txt'
+for arg in \"$@\"; do
+  [ \"$arg\" = --version ] && exec '${REAL_CXX}' \"$@\"
+done
+exec '${REAL_CXX}' \"$@\" -MD -MF \"${WORK_DIR}/deps-$$.txt\"
+")
+file(CHMOD "${WORK_DIR}/bin/clang++-22" PERMISSIONS
+  OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
+  WORLD_READ WORLD_EXECUTE)
+
+set(run_env ${CMAKE_COMMAND} -E env
+  "ATTN_CACHE_DIR=${WORK_DIR}/cache" "TMPDIR=${WORK_DIR}/tmp"
+  "PATH=${WORK_DIR}/bin:$ENV{PATH}" "ATTN_LIBCUDA=/nonexistent/libcuda.so.1")
+set(run ${run_env} "${WORK_DIR}/build/attn-host-example"
+  "${WORK_DIR}/causal.mlir" --device=emu)
+execute_process(COMMAND unshare --mount --propagation private true
+  RESULT_VARIABLE can_unshare OUTPUT_QUIET ERROR_QUIET)
+if(can_unshare EQUAL 0)
+  string(REPLACE ";" "' '" quoted "${run}")
+  step("run the host example with '${SOURCE_DIR}/runtime' hidden"
+    unshare --mount --propagation private sh -c
+    "mount -t tmpfs attn-hidden '${SOURCE_DIR}/runtime' && cd '${SOURCE_DIR}/runtime' && test -z \"$(ls -A)\" && exec '${quoted}'")
+else()
+  message(STATUS "unshare --mount is not permitted here: the source tree "
+    "stays visible; the run starts in its runtime/include instead")
+  step("run the host example" ${CMAKE_COMMAND} -E chdir
+    "${SOURCE_DIR}/runtime/include" ${run})
+endif()
+# A warm run: everything from the cache, nothing compiled.
+step("run the host example again" ${run})
+
+# What the host compiler was given and read.
+file(READ "${WORK_DIR}/compiler-args.txt" args)
+message(STATUS "host compiler command lines:\n${args}")
+file(GLOB deps "${WORK_DIR}/deps-*.txt")
+list(LENGTH deps compiles)
+if(NOT compiles EQUAL 1)
+  message(FATAL_ERROR "expected one kernel compile, found ${compiles}")
+endif()
+file(READ "${deps}" headers)
+string(REGEX REPLACE "[ \t\r\n\\\\]+" ";" headers "${headers}")
+foreach(forbidden " -I" "${SOURCE_DIR}/runtime" "${WORK_DIR}/cache")
+  string(FIND "${args}" "${forbidden}" at)
+  if(NOT at EQUAL -1)
+    message(FATAL_ERROR "the host compiler was given '${forbidden}': ${args}")
+  endif()
+endforeach()
+set(device_headers 0)
+foreach(header IN LISTS headers)
+  if(header MATCHES "attn/(device|emu)/")
+    string(FIND "${header}" "${WORK_DIR}/tmp/attn-emu-" at)
+    if(NOT at EQUAL 0 OR NOT header MATCHES "/include/attn/")
+      message(FATAL_ERROR "a kernel compile read '${header}', not the "
+        "embedded copy in its private directory")
+    endif()
+    math(EXPR device_headers "${device_headers} + 1")
+  endif()
+  foreach(forbidden "${SOURCE_DIR}/runtime" "${WORK_DIR}/cache")
+    string(FIND "${header}" "${forbidden}" at)
+    if(NOT at EQUAL -1)
+      message(FATAL_ERROR "a kernel compile read '${header}'")
+    endif()
+  endforeach()
+endforeach()
+if(device_headers LESS 5)
+  message(FATAL_ERROR "the dependency list names ${device_headers} device "
+    "headers: ${headers}")
+endif()
+file(GLOB left "${WORK_DIR}/tmp/*")
+if(left)
+  message(FATAL_ERROR "left in TMPDIR: ${left}")
+endif()

@@ -345,9 +345,9 @@ TEST(LaunchPlanTest, MultiKernelSpecsRoundTripThroughTheDiskCache) {
   DiskCache cache(dir.path(), true, nullptr);
   PlanSpec spec = multiKernelSpec();
   Digest key = digestOf("multi-kernel plan");
-  std::string path = cache.entryPath("plan", key, ".plan"), payload;
-  ASSERT_TRUE(cache.write(path, key, serializePlanSpec(spec)));
-  ASSERT_EQ(cache.read(path, key, &payload), CacheRead::Hit);
+  std::string payload;
+  ASSERT_TRUE(cache.write("plan", key, ".plan", serializePlanSpec(spec)));
+  ASSERT_EQ(cache.read("plan", key, ".plan", &payload), CacheRead::Hit);
   PlanSpec back;
   ASSERT_EQ(deserializePlanSpec(payload, &back), PlanDecode::Ok);
   ASSERT_EQ(back.kernels.size(), 3u);
@@ -449,7 +449,6 @@ TEST(LaunchPlanTest, PlanEntriesOfTheOldFormatAreRebuilt) {
   Digest key =
       planKey(text, front, compilerFingerprint(), embeddedHeadersDigest());
   DiskCache cache(dir.path(), true, nullptr);
-  std::string path = cache.entryPath("plan", key, ".plan");
   // A well-formed format-1 entry (with a kernel that would not compile, so
   // that misreading it could not pass unnoticed).
   PlanSpec old;
@@ -470,7 +469,7 @@ TEST(LaunchPlanTest, PlanEntriesOfTheOldFormatAreRebuilt) {
   std::string payload = formatOneEntry(old);
   PlanSpec decoded;
   EXPECT_EQ(deserializePlanSpec(payload, &decoded), PlanDecode::OtherVersion);
-  ASSERT_TRUE(cache.write(path, key, payload));
+  ASSERT_TRUE(cache.write("plan", key, ".plan", payload));
 
   Runtime rt(testConfig(dir.path()));
   auto plan = rt.compileText(text, emuOptions());
@@ -483,7 +482,7 @@ TEST(LaunchPlanTest, PlanEntriesOfTheOldFormatAreRebuilt) {
   EXPECT_EQ(plan->kernel().name, "attn_causal");
   // The entry was rewritten in the current format.
   std::string rewritten;
-  ASSERT_EQ(cache.read(path, key, &rewritten), CacheRead::Hit);
+  ASSERT_EQ(cache.read("plan", key, ".plan", &rewritten), CacheRead::Hit);
   EXPECT_EQ(deserializePlanSpec(rewritten, &decoded), PlanDecode::Ok);
   EXPECT_EQ(rewritten.substr(0, 7), "ANTPLNP");
   EXPECT_EQ(rewritten[7], kPlanFormatVersion);

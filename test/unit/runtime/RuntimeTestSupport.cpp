@@ -286,3 +286,28 @@ RuntimeConfig attn::test::testConfig(const std::string &dir,
 }
 
 std::string attn::test::sharedCacheDir() { return ATTN_TEST_CACHE_DIR; }
+
+void attn::test::expectCausalRunsCorrectly(const Plan &plan) {
+  static Reference ref = makeReference(readExample("causal.mlir"), 37, 37, 7);
+  ASSERT_EQ(ref.results.size(), 2u);
+  DLDataType f16{kDLFloat, 16, 1}, f32{kDLFloat, 32, 1};
+  HostTensor q(ref.inputs[0].shape, f16, false),
+      k(ref.inputs[1].shape, f16, false), v(ref.inputs[2].shape, f16, false),
+      o(ref.results[0].shape, f16, false),
+      lse(ref.results[1].shape, f32, false);
+  q.fill(ref.inputs[0].data);
+  k.fill(ref.inputs[1].data);
+  v.fill(ref.inputs[2].data);
+  o.poison();
+  lse.poison();
+  Arguments args;
+  args.q = &q.dl;
+  args.k = &k.dl;
+  args.v = &v.dl;
+  args.o = &o.dl;
+  args.lse = &lse.dl;
+  Status s = plan.run(args);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_LT(relativeError(o.read(), ref.results[0].data), 2e-3);
+  EXPECT_LT(relativeError(lse.read(), ref.results[1].data), 1e-5);
+}

@@ -94,6 +94,11 @@ double relativeError(const std::vector<double> &a,
 RuntimeConfig testConfig(const std::string &dir,
                          std::vector<std::string> *lines = nullptr);
 
+/// Runs `plan` (compiled from examples/causal.mlir) on a small ragged
+/// problem with fresh random inputs and checks o and lse against the
+/// interpreter: a loaded artifact must be a working one.
+void expectCausalRunsCorrectly(const attn::Plan &plan);
+
 /// The build tree's persistent cache shared by tests that do not inspect
 /// cache counters (so each kernel is host-compiled once per build tree).
 std::string sharedCacheDir();

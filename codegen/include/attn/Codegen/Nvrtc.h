@@ -78,10 +78,11 @@ struct NvrtcHeader {
 };
 
 /// Compiles `source` (named `programName` in diagnostics) for `arch`:
-/// `-std=c++17 --include-path=<CUDA>/include --include-path=<runtime include>`
-/// plus `-arch=compute_XX` for PTX or `-arch=sm_XX --ptxas-options=-v` for a
-/// cubin. `headers` take precedence over the include paths (the JIT runtime
-/// passes its embedded copy of the device library). Fails if libnvrtc cannot
+/// `-std=c++17 --include-path=<CUDA>/include` plus `-arch=compute_XX` for
+/// PTX or `-arch=sm_XX --ptxas-options=-v` for a cubin. The device library
+/// is handed over in memory: `headers` (the JIT runtime passes its copy),
+/// else the copy embedded at build time (attn/emu/DeviceHeaders.h); no
+/// directory of the source tree is searched. Fails if libnvrtc cannot
 /// be loaded, an NVRTC call fails (the error names it) or the source does
 /// not compile (the error holds formatCompileErrors' text).
 llvm::Expected<NvrtcOutput>

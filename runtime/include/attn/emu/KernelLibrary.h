@@ -1,8 +1,9 @@
 //===- KernelLibrary.h - CUDA sources as dlopen'ed emulator kernels -*- C++ -*-===//
 //
-// Builds a CUDA source file as host C++ into a shared object (clang++-22 -O2
-// -march=native -x c++ -include attn/emu/cuda_emu.h -shared -fPIC) and loads
-// it. Kernels are found through the `attn_emu_entry_<name>` symbols that
+// Builds a CUDA source as host C++ into a shared object (clang++-22 -O2
+// -march=native -x c++ -include <private>/include/attn/emu/cuda_emu.h
+// -shared -fPIC) in a private temporary directory holding the embedded
+// device headers (DeviceHeaders.h), and loads it from memory. Kernels are found through the `attn_emu_entry_<name>` symbols that
 // ATTN_KERNEL_ENTRY(name) defines next to each `extern "C" __global__`
 // kernel. A kernel .so has no undefined emulator symbols: it reaches the
 // emulator only through the Runtime table its entry points receive.
@@ -28,11 +29,6 @@ struct HostCompileOptions {
   /// Optimisation and target flags; -O2 -march=native keeps f16 conversions
   /// and the scalar code fast.
   std::vector<std::string> flags = {"-std=c++17", "-O2", "-march=native"};
-  /// Include directories searched before the emulator's own headers.
-  std::vector<std::string> includeDirs;
-  /// Where to write the .so; empty: a private temporary file, deleted once
-  /// loaded.
-  std::string outputPath;
 };
 
 /// Result of running a compiler.
@@ -45,22 +41,56 @@ struct CompilerRun {
 /// Runs `argv` (argv[0] found on PATH), capturing its output.
 CompilerRun runCompiler(const std::vector<std::string> &argv);
 
-/// The directory holding attn/emu/cuda_emu.h and attn/device/ (the source
-/// tree's runtime/include of this build).
-std::string emulatorIncludeDir();
+class PrivateDirectory;
+
+/// Lays out a kernel compile in the private directory `dir`: the embedded
+/// device headers under `dir`/include and `source` as `dir`/kernel.cu, its
+/// first line `#line 1 "<displayName>"` so that diagnostics and
+/// __builtin_FILE() name the source as the caller knows it. Appends to
+/// `*args` the flags that make the source see those headers and nothing
+/// else: `-iquote <dir>/include` (the device library includes itself with
+/// quotes; system headers are never looked up there) and `-include` of the
+/// emulation header by absolute path (never the working directory's).
+/// `sourceDir`, when not empty (the directory of a caller's .cu file), is
+/// searched with -iquote after the embedded headers, for headers of the
+/// file's own. Sets `*sourcePath`; false with `*error` when a file cannot
+/// be written.
+bool prepareKernelCompile(const PrivateDirectory &dir, std::string_view source,
+                          const std::string &displayName,
+                          const std::string &sourceDir,
+                          std::vector<std::string> *args,
+                          std::string *sourcePath, std::string *error);
+
+/// The directory part of `path` ("." when it has none).
+std::string directoryOf(const std::string &path);
 
 /// A loaded kernel shared object; dlclose'd on destruction.
 class KernelLibrary {
 public:
-  /// Compiles `sourcePath` (a .cu file) and loads the result. On failure
-  /// returns null and sets `*error` to a message that includes the command
-  /// line and the compiler's output.
+  /// Compiles the .cu file `sourcePath` (a private copy, as compileSource;
+  /// quoted includes of headers beside it still resolve) and loads the
+  /// result. On failure returns null and sets `*error` to a message that
+  /// includes the command line and the compiler's output.
   static std::unique_ptr<KernelLibrary>
   compile(const std::string &sourcePath, const HostCompileOptions &options,
           std::string *error);
-  /// Loads an already built kernel .so; null and `*error` on failure.
-  static std::unique_ptr<KernelLibrary> load(const std::string &path,
-                                             std::string *error);
+  /// Compiles the CUDA source `source` (named `name` in diagnostics) in a
+  /// private temporary directory (PrivateFiles.h), removed before this
+  /// returns, and loads the result from memory (loadImage): no file of the
+  /// build outlives the call, so a kernel that crashes the process leaves
+  /// none behind. `image`, when given, receives the shared object's bytes.
+  static std::unique_ptr<KernelLibrary>
+  compileSource(std::string_view source, const std::string &name,
+                const HostCompileOptions &options, std::string *error,
+                std::string *image = nullptr);
+  /// Loads the shared object whose bytes are `image` (named `name` in
+  /// messages) exactly as given: from a sealed memfd, or where that is
+  /// unavailable a copy in a private temporary directory, never from a path
+  /// anyone else could change after the caller checked the bytes. Null and
+  /// `*error` on failure.
+  static std::unique_ptr<KernelLibrary>
+  loadImage(std::string_view image, const std::string &name,
+            std::string *error);
 
   ~KernelLibrary();
   KernelLibrary(const KernelLibrary &) = delete;
@@ -73,14 +103,26 @@ public:
   /// replaced by `name`.
   LaunchResult launch(std::string_view name, const void *params,
                       LaunchConfig config) const;
-  /// The file the library was loaded from.
-  const std::string &path() const { return libraryPath; }
+  /// The name the library was loaded under (its source's).
+  const std::string &name() const { return libraryName; }
 
 private:
-  KernelLibrary(void *handle, std::string path)
-      : handle(handle), libraryPath(std::move(path)) {}
+  /// compileSource, with `sourceDir` searched as prepareKernelCompile says.
+  static std::unique_ptr<KernelLibrary>
+  build(std::string_view source, const std::string &name,
+        const std::string &sourceDir, const HostCompileOptions &options,
+        std::string *error, std::string *image);
+  KernelLibrary(void *handle, std::string name, int memfd, std::string loadPath)
+      : handle(handle), libraryName(std::move(name)), memfd(memfd),
+        loadPath(std::move(loadPath)) {}
   void *handle;
-  std::string libraryPath;
+  std::string libraryName;
+  /// The memfd behind the mapping (-1: loaded from a private copy), kept
+  /// open while loaded so that its /proc/self/fd name, which the dynamic
+  /// loader matches by string, names no other library meanwhile.
+  int memfd;
+  /// The path dlopen was given.
+  std::string loadPath;
 };
 
 } // namespace attn::emu

@@ -18,6 +18,7 @@
 #define ATTN_EMU_RACECHECK_H
 
 #include "attn/emu/Emulator.h"
+#include "attn/emu/PrivateFiles.h"
 
 #include <memory>
 #include <string>
@@ -34,8 +35,6 @@ struct RaceBuildOptions {
   /// at -O1, more than the slower run costs at race-checking sizes, and
   /// keeps every frame in the reports; line tables give them file:line.
   std::vector<std::string> flags = {"-std=c++17", "-O0", "-gline-tables-only"};
-  /// Include directories searched before the emulator's own headers.
-  std::vector<std::string> includeDirs;
 };
 
 /// How to run one race-checked launch.
@@ -71,6 +70,11 @@ public:
   static std::unique_ptr<RaceExecutable>
   compile(const std::string &sourcePath, const RaceBuildOptions &options,
           std::string *error);
+  /// The same for the source text `source`, named `name` in diagnostics
+  /// (built in a private directory, as KernelLibrary::compileSource).
+  static std::unique_ptr<RaceExecutable>
+  compileSource(std::string_view source, const std::string &name,
+                const RaceBuildOptions &options, std::string *error);
 
   ~RaceExecutable();
   RaceExecutable(const RaceExecutable &) = delete;
@@ -91,10 +95,17 @@ public:
   const std::string &path() const { return executablePath; }
 
 private:
-  RaceExecutable(std::string directory, std::string executable)
+  /// compileSource, with `sourceDir` searched as prepareKernelCompile says.
+  static std::unique_ptr<RaceExecutable>
+  build(std::string_view source, const std::string &name,
+        const std::string &sourceDir, const RaceBuildOptions &options,
+        std::string *error);
+  RaceExecutable(std::unique_ptr<PrivateDirectory> directory,
+                 std::string executable)
       : directory(std::move(directory)), executablePath(std::move(executable)) {
   }
-  std::string directory; ///< private temporary directory, removed at the end
+  /// The executable's private directory, removed with it.
+  std::unique_ptr<PrivateDirectory> directory;
   std::string executablePath;
   /// llvm-symbolizer for TSan's reports (empty: TSan looks on PATH).
   std::string symbolizer;
