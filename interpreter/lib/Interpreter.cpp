@@ -526,20 +526,22 @@ llvm::Error Interpreter::executeReshape(Operation *op) {
     groups = cast<tensor::CollapseShapeOp>(op).getReassociationIndices();
   std::vector<int64_t> shape(resultType.getRank());
   if (auto e = dyn_cast<tensor::ExpandShapeOp>(op)) {
-    // Each source dim splits into its group; at most one dynamic size per
-    // group, recovered from the source size.
+    // Each source dim splits into its group, sized by the output shape.
+    for (auto [d, size] : llvm::enumerate(e.getMixedOutputShape())) {
+      std::optional<int64_t> c = getConstantIntValue(size);
+      shape[d] = c ? *c
+                   : static_cast<int64_t>(get(cast<mlir::Value>(size)).data[0]);
+    }
     for (auto [srcDim, group] : llvm::enumerate(groups)) {
-      int64_t known = 1, dynIdx = -1;
-      for (int64_t d : group) {
-        int64_t s = resultType.getDimSize(d);
-        if (ShapedType::isDynamic(s))
-          dynIdx = d;
-        else
-          known *= s;
-        shape[d] = s;
-      }
-      if (dynIdx >= 0)
-        shape[dynIdx] = known ? value.shape[srcDim] / known : 0;
+      int64_t product = 1;
+      for (int64_t d : group)
+        product *= shape[d];
+      if (product != value.shape[srcDim])
+        return errorAt(op, "expand_shape: dimension " + llvm::Twine(srcDim) +
+                               " has runtime size " +
+                               llvm::Twine(value.shape[srcDim]) +
+                               ", not the product of its group (" +
+                               llvm::Twine(product) + ")");
     }
   } else {
     for (auto [dstDim, group] : llvm::enumerate(groups)) {

@@ -30,8 +30,9 @@ using namespace attn;
 namespace {
 
 /// The index letters of one attention, and the size of every letter. With
-/// GQA (G > 1) the query head splits into (KV head `k`, group member `g`),
-/// so every contraction stays a plain einsum.
+/// GQA (G > 1, or a group size only known at run time) the query head
+/// splits into (KV head `k`, group member `g`), so every contraction stays a
+/// plain einsum.
 struct Letters {
   bool grouped;
   std::string heads; // "h" or "kg"
@@ -83,6 +84,9 @@ private:
   Location loc;
   Letters L;
   mlir::Value nq, nk;
+  /// The group size G = Hq / Hkv (grouped form only): a constant, or an
+  /// index value computed from the head counts.
+  OpFoldResult group;
   Type f32;
 };
 
@@ -111,19 +115,28 @@ mlir::Value CascadeBuilder::scores() {
   if (L.grouped) {
     // [B, Hq, Nq, D] -> [B, Hkv, G, Nq, D].
     auto type = L.type(L.q, cast<RankedTensorType>(q.getType()).getElementType());
+    SmallVector<OpFoldResult> shape{
+        tensor::getMixedSize(b, loc, q, 0),
+        tensor::getMixedSize(b, loc, op.getK(), 1), group,
+        tensor::getMixedSize(b, loc, q, 2), tensor::getMixedSize(b, loc, q, 3)};
     q = tensor::ExpandShapeOp::create(
-        b, loc, type, q, SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+        b, loc, type, q, SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}},
+        shape);
   }
   auto qk = ContractOp::create(b, loc, L.type(L.scores, f32),
                                b.getStringAttr(L.q + "," + L.k + "->" + L.scores),
                                CombineKind::Mul, ReduceKind::Add,
                                ValueRange{q, op.getK()});
+  // Captures: nq, nk, the variant's captures, then a run-time group size
+  // (later passes append the grid offsets).
   SmallVector<mlir::Value> captures{nq, nk};
   captures.append(op.getCaptures().begin(), op.getCaptures().end());
+  bool grouped = L.grouped;
+  std::optional<int64_t> staticGroup = getConstantIntValue(group);
+  if (grouped && !staticGroup)
+    captures.push_back(cast<mlir::Value>(group));
   double scale = op.getEffectiveScale();
   bool isNone = op.getNormalizer().getKind() == NormalizerKind::None;
-  int64_t group = L.size.count('g') ? L.size.at('g') : 1;
-  bool grouped = L.grouped;
   Region &scoreRegion = op.getScore(), &maskRegion = op.getMask();
   return map(L.scores + "->" + L.scores, qk.getResult(), captures,
              L.type(L.scores, f32),
@@ -133,7 +146,13 @@ mlir::Value CascadeBuilder::scores() {
                mlir::Value bIdx = idx[0], h = idx[1];
                ValueRange rest = idx.drop_front(grouped ? 3 : 2);
                if (grouped) {
-                 auto g = arith::ConstantIndexOp::create(bb, loc, group);
+                 mlir::Value g;
+                 if (staticGroup) {
+                   g = arith::ConstantIndexOp::create(bb, loc, *staticGroup);
+                 } else {
+                   g = caps.back();
+                   caps = caps.drop_back();
+                 }
                  auto kg = arith::MulIOp::create(bb, loc, idx[1], g);
                  h = arith::AddIOp::create(bb, loc, kg, idx[2]);
                }
@@ -209,15 +228,12 @@ LogicalResult CascadeBuilder::build() {
   auto qT = op.getQ().getType(), kT = op.getK().getType(),
        vT = op.getV().getType();
   int64_t hq = qT.getDimSize(1), hkv = kT.getDimSize(1);
-  // With both head counts dynamic the cascade indexes q and k by the same
-  // head letter (the interpreter reports a runtime mismatch); a single
-  // dynamic one leaves the group size unknown.
-  if (ShapedType::isDynamic(hq) != ShapedType::isDynamic(hkv))
-    return op.emitOpError()
-           << "-attn-decompose needs both head counts (q dimension 1, k "
-              "dimension 1) static, or both dynamic for Hq = Hkv";
   f32 = b.getF32Type();
-  L.grouped = hq != hkv;
+  // One head letter only when Hq = Hkv is known at compile time; a dynamic
+  // head count makes the group size G = Hq / Hkv a run-time value (1 for
+  // Hq = Hkv, as for MHA), which the grouped form carries.
+  bool bothStatic = !ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hkv);
+  L.grouped = !bothStatic || hq != hkv;
   int64_t kvN = !ShapedType::isDynamic(kT.getDimSize(2)) ? kT.getDimSize(2)
                                                           : vT.getDimSize(2);
   int64_t batch = qT.getDimSize(0);
@@ -228,7 +244,16 @@ LogicalResult CascadeBuilder::build() {
             {'d', qT.getDimSize(3)}, {'f', vT.getDimSize(3)}};
   if (L.grouped) {
     L.size['k'] = hkv;
-    L.size['g'] = hq / hkv;
+    L.size['g'] = bothStatic ? hq / hkv : ShapedType::kDynamic;
+    if (bothStatic) {
+      group = b.getIndexAttr(hq / hkv);
+    } else {
+      // Hq % Hkv is checked at run time by the interpreter, attn-run and
+      // the runtime's validation.
+      auto hqV = tensor::DimOp::create(b, loc, op.getQ(), 1);
+      auto hkvV = tensor::DimOp::create(b, loc, op.getK(), 1);
+      group = arith::DivUIOp::create(b, loc, hqV, hkvV).getResult();
+    }
     L.heads = "kg";
     L.k = "bkjd";
     L.v = "bkjf";

@@ -163,3 +163,34 @@ func.func @gqa(%q: tensor<1x8x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tensor<1x
       }
   return %o, %lse : tensor<1x8x?x16xf32>, tensor<1x8x?xf32>
 }
+
+// -----
+
+// Dynamic head counts: the group size is G = Hq / Hkv at run time (1 when
+// Hq = Hkv), so the grouped form is used with G dynamic: the expand_shape
+// takes it as an output size and the score map captures it to recover the
+// query head k·G + g.
+// CHECK-LABEL: func.func @gqa_dynamic
+// CHECK-SAME: (%[[Q:[a-z0-9]+]]: tensor<?x?x?x16xf32>, %[[K:[a-z0-9]+]]: tensor<?x?x?x16xf32>
+// CHECK-DAG: %[[HQ:.*]] = tensor.dim %[[Q]], %{{.*}} : tensor<?x?x?x16xf32>
+// CHECK-DAG: %[[HKV:.*]] = tensor.dim %[[K]], %{{.*}} : tensor<?x?x?x16xf32>
+// CHECK: %[[GS:.*]] = arith.divui %[[HQ]], %[[HKV]] : index
+// CHECK: %[[QE:.*]] = tensor.expand_shape %[[Q]] {{\[\[}}0], [1, 2], [3], [4]] output_shape [%{{.*}}, %{{.*}}, %[[GS]], %{{.*}}, 16] : tensor<?x?x?x16xf32> into tensor<?x?x?x?x16xf32>
+// CHECK: attn.contract "bkgid,bkjd->bkgij" combine(mul) reduce(add) %[[QE]], %[[K]]
+// CHECK: attn.map "bkgij->bkgij" ins(%{{.*}}) captures(%{{.*}}, %{{.*}}, %[[GS]] : index, index, index)
+// CHECK-NEXT: ^bb0(%{{[a-z0-9_]+}}: index, %[[KH:[a-z0-9_]+]]: index, %[[G:[a-z0-9_]+]]: index, %{{[a-z0-9_]+}}: index, %{{[a-z0-9_]+}}: index, %{{[a-z0-9_]+}}: f32, %{{[a-z0-9_]+}}: index, %{{[a-z0-9_]+}}: index, %[[GARG:[a-z0-9_]+]]: index):
+// CHECK:   %[[KG:.*]] = arith.muli %[[KH]], %[[GARG]]
+// CHECK:   %[[H:.*]] = arith.addi %[[KG]], %[[G]]
+// CHECK:   arith.cmpi ult, %[[H]]
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2], [3], [4]] : tensor<?x?x?x?x16xf32> into tensor<?x?x?x16xf32>
+func.func @gqa_dynamic(%q: tensor<?x?x?x16xf32>, %k: tensor<?x?x?x16xf32>, %v: tensor<?x?x?x16xf32>) -> tensor<?x?x?x16xf32> {
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
+      : tensor<?x?x?x16xf32>, tensor<?x?x?x16xf32>, tensor<?x?x?x16xf32> -> tensor<?x?x?x16xf32>
+      mask {
+      ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
+        %c3 = arith.constant 3 : index
+        %c = arith.cmpi ult, %h, %c3 : index
+        attn.yield %c : i1
+      }
+  return %o : tensor<?x?x?x16xf32>
+}
