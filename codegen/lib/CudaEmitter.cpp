@@ -870,6 +870,8 @@ LogicalResult KernelEmitter::emitSerialLoop(scf::ForOp loop) {
     bound = "(" + *ub + " - " + *step + ")"; // deliberate bug
   bool staging = mma && isKv;
   std::string stageVar;
+  if (staging)
+    declareRangeScales(loop);
   if (staging) {
     if (!constStep)
       return loop.emitError("CUDA emitter (tensor cores): the KV loop needs "
@@ -899,8 +901,10 @@ LogicalResult KernelEmitter::emitSerialLoop(scf::ForOp loop) {
   if (staging)
     w.line("__syncthreads(); // every warp is done with this stage");
   w.close();
-  if (staging)
+  if (staging) {
     finishMmaKvLoop();
+    finishRangeScales(loop);
+  }
   return result;
 }
 

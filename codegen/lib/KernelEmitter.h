@@ -334,6 +334,25 @@ private:
   /// contraction's element: the contraction then accumulates onto x in the
   /// map's own tile (the mma's C operand) instead of a tile of its own.
   MapOp accumulatingMap(ContractOp op) const;
+  // f16 range scaling of tiles packed for an mma (RangeScale.cpp).
+  /// The contraction's operand over the query rows.
+  Value rowOperand(ContractOp op) const;
+  /// Whether the tile `op` packs for the mma must be range-scaled.
+  bool needsRangeScale(ContractOp op) const;
+  /// The KV loop's carried value that `map` (accumulating `op`) updates, when
+  /// it may be held in range-scaled units across the loop.
+  std::optional<unsigned> rangeScaledAccumulator(MapOp map,
+                                                 ContractOp op) const;
+  /// Declares the running exponents of `loop`'s accumulating range-scaled
+  /// contractions (before the loop) and brings their accumulators back to
+  /// true units (after it).
+  void declareRangeScales(scf::ForOp loop);
+  void finishRangeScales(scf::ForOp loop);
+  /// Emits the range-scale update of `op`'s row tile `p` (and the rescale of
+  /// the accumulator `t`); returns the packing factors and exponents.
+  std::pair<std::string, std::string>
+  emitRangeScaleUpdate(ContractOp op, const Tile &p, const Tile &t,
+                       bool accumulate);
   LogicalResult emitMmaInsertSlice(tensor::InsertSliceOp op, const View &view,
                                    const Tile &tile);
   std::string mmaGuard(const Tile &t, StringRef letters,
@@ -402,6 +421,9 @@ private:
   DenseMap<Value, std::string> aFragments;
   /// Contractions deferred into the map that accumulates them.
   DenseMap<Value, ContractOp> deferredContracts;
+  /// Range-scaled accumulating contractions of the open KV loops: running
+  /// exponent variable and the loop-carried value it scales.
+  DenseMap<Operation *, std::pair<std::string, unsigned>> rangeScales;
   /// The innermost open storage loop: row slot and fragment subscript
   /// expressions, and the letter held as fragment columns (0: none).
   std::string curRowSlot, curFragSub;

@@ -443,6 +443,10 @@ MapOp KernelEmitter::accumulatingMap(ContractOp op) const {
       !add.getResult().hasOneUse() ||
       (add.getLhs() != arg && add.getRhs() != arg))
     return {};
+  // A range-scaled contraction adds onto its map only when the map's value
+  // can be held in scaled units across the KV loop; else it gets a tile.
+  if (needsRangeScale(op) && !rangeScaledAccumulator(map, op))
+    return {};
   return map;
 }
 
@@ -499,6 +503,9 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
     return fail("the row operand is neither a tile nor a global tensor");
   }
 
+  std::pair<std::string, std::string> ranged;
+  if (aTile != tiles.end() && needsRangeScale(op))
+    ranged = emitRangeScaleUpdate(op, aTile->second, t, accumulate);
   if (accumulate) {
     w.linef("// {} += the contraction (the map's x + c, on the mma's C "
             "operand).",
@@ -517,7 +524,12 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
   if (aFrag.empty()) {
     aFrag = "a";
     w.line("uint32_t a[4];");
-    if (aTile != tiles.end()) {
+    if (aTile != tiles.end() && !ranged.first.empty()) {
+      const Tile &p = aTile->second;
+      w.linef("a_fragment_from_scaled_tile<{}, {}>(a, {}, kk, {}, {}, mLane);",
+              mmaElem, p.caps[p.colDim] / 8, p.var, p.sizes[p.colDim],
+              ranged.first);
+    } else if (aTile != tiles.end()) {
       const Tile &p = aTile->second;
       w.linef("a_fragment_from_tile<{}, {}>(a, {}, kk, {}, mLane);", mmaElem,
               p.caps[p.colDim] / 8, p.var, p.sizes[p.colDim]);
@@ -543,6 +555,8 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
           aFrag);
   w.close();
   w.close();
+  if (!ranged.first.empty() && !accumulate)
+    w.linef("unscale_fragment_rows({}, {});", t.var, ranged.second);
   return success();
 }
 

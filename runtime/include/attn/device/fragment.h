@@ -118,6 +118,108 @@ ATTN_DEVICE_FN void a_fragment_from_tile(uint32_t (&a)[4],
   a[3] = pack_x2<T>(at(2 * kk + 1, 2, c1), at(2 * kk + 1, 3, c1 + 1));
 }
 
+/// max over the caller's quad with arith.maximumf semantics (NaN wins).
+ATTN_DEVICE_FN float quad_allreduce_max(float x) {
+  x = sc::maximumf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+  x = sc::maximumf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+  return x;
+}
+/// Sum over the caller's quad; every lane gets the same value.
+ATTN_DEVICE_FN float quad_allreduce_add(float x) {
+  x += __shfl_xor_sync(0xffffffffu, x, 1);
+  x += __shfl_xor_sync(0xffffffffu, x, 2);
+  return x;
+}
+
+/// Range scaling of a fragment tile that an mma consumes in f16 (5 exponent
+/// bits: values below 2^-14 lose precision, below 2^-24 vanish, above 65504
+/// overflow, while the tile was computed in f32). Each row keeps a running
+/// exponent `rowExp`: the largest exponent of the finite non-zero |x| its
+/// tiles have had so far, clamped to [-126, 126] (kNoExponent before any).
+/// The tile is packed as x * 2^-rowExp, so a row's largest value lands in
+/// [1, 2); an accumulator of earlier tiles held in units of 2^-rowExp moves
+/// to the new exponent by `rescale` (0 when that is below 2^-126: nothing
+/// it held is then above f32's precision of the new values) and back to true
+/// units by unscale_fragment_rows at the end. Every factor is a power of two,
+/// so nothing is rounded but the packing itself, which now loses only what is
+/// below 2^-24 of the row's largest value so far.
+constexpr int kNoExponent = -100000;
+
+/// Updates `rowExp` from the tile `frag` (columns at or past `validCols`
+/// ignored) and gives the packing factor `scale` and the accumulator's
+/// `rescale` of each row slot (rows g and g + 8).
+template <int NTiles>
+ATTN_DEVICE_FN void range_scale_update(const float (&frag)[NTiles][4],
+                                       int64_t validCols, unsigned lane,
+                                       int (&rowExp)[2], float (&scale)[2],
+                                       float (&rescale)[2]) {
+  int t = lane % 4;
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    float m = 0.0f;
+#pragma unroll
+    for (int nt = 0; nt < NTiles; ++nt)
+#pragma unroll
+      for (int c = 0; c < 2; ++c) {
+        float a = sc::abs(frag[nt][2 * r + c]);
+        // NaN compares false and infinities are left out: a non-finite
+        // value keeps its NaN or infinity through the mma.
+        if (8 * nt + 2 * t + c < validCols && a > m && a <= 3.4028235e38f)
+          m = a;
+      }
+    m = quad_allreduce_max(m);
+    int e = rowExp[r];
+    if (m > 0.0f) {
+      int me = static_cast<int>((sc::bits_f32(m) >> 23) & 0xff) - 127;
+      me = me < -126 ? -126 : (me > 126 ? 126 : me);
+      e = me > e ? me : e;
+    }
+    rescale[r] = rowExp[r] == kNoExponent ? 1.0f : sc::pow2i(rowExp[r] - e);
+    scale[r] = e == kNoExponent ? 1.0f : sc::pow2i(-e);
+    rowExp[r] = e;
+  }
+}
+
+/// frag *= factor of its row slot.
+template <int NTiles>
+ATTN_DEVICE_FN void scale_fragment_rows(float (&frag)[NTiles][4],
+                                        const float (&factor)[2]) {
+#pragma unroll
+  for (int nt = 0; nt < NTiles; ++nt)
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      frag[nt][e] *= factor[e / 2];
+}
+
+/// frag *= 2^rowExp of its row slot: back from range-scaled units.
+template <int NTiles>
+ATTN_DEVICE_FN void unscale_fragment_rows(float (&frag)[NTiles][4],
+                                          const int (&rowExp)[2]) {
+  float factor[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r)
+    factor[r] = rowExp[r] == kNoExponent ? 1.0f : sc::pow2i(rowExp[r]);
+  scale_fragment_rows(frag, factor);
+}
+
+/// a_fragment_from_tile of the tile times the row factors `scale`.
+template <typename T, int NTiles>
+ATTN_DEVICE_FN void a_fragment_from_scaled_tile(uint32_t (&a)[4],
+                                                const float (&frag)[NTiles][4],
+                                                int kk, int64_t validCols,
+                                                const float (&scale)[2],
+                                                unsigned lane) {
+  int t = lane % 4;
+  int c0 = 16 * kk + 2 * t, c1 = c0 + 8;
+  auto at = [&](int nt, int e, int c) {
+    return c < validCols ? frag[nt][e] * scale[e / 2] : 0.0f;
+  };
+  a[0] = pack_x2<T>(at(2 * kk, 0, c0), at(2 * kk, 1, c0 + 1));
+  a[1] = pack_x2<T>(at(2 * kk, 2, c0), at(2 * kk, 3, c0 + 1));
+  a[2] = pack_x2<T>(at(2 * kk + 1, 0, c1), at(2 * kk + 1, 1, c1 + 1));
+  a[3] = pack_x2<T>(at(2 * kk + 1, 2, c1), at(2 * kk + 1, 3, c1 + 1));
+}
+
 /// The B fragment (k = k0 + [0, 16), n = n0 + [0, 8)) of B = Sᵀ where S is
 /// staged n-major (row n, column k, pitch `Pitch`): the K tile of Q·Kᵀ.
 template <int Pitch, typename T>
@@ -132,19 +234,6 @@ template <int Pitch, typename T>
 ATTN_DEVICE_FN void b_fragment_k_major(uint32_t (&b)[2], const T *smem, int n0,
                                        int k0, unsigned lane) {
   ldmatrix_x2_trans(b, smem + (k0 + (lane & 15)) * Pitch + n0);
-}
-
-/// max over the caller's quad with arith.maximumf semantics (NaN wins).
-ATTN_DEVICE_FN float quad_allreduce_max(float x) {
-  x = sc::maximumf(x, __shfl_xor_sync(0xffffffffu, x, 1));
-  x = sc::maximumf(x, __shfl_xor_sync(0xffffffffu, x, 2));
-  return x;
-}
-/// Sum over the caller's quad; every lane gets the same value.
-ATTN_DEVICE_FN float quad_allreduce_add(float x) {
-  x += __shfl_xor_sync(0xffffffffu, x, 1);
-  x += __shfl_xor_sync(0xffffffffu, x, 2);
-  return x;
 }
 
 } // namespace attn::device

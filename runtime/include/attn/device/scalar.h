@@ -28,6 +28,22 @@ ATTN_DEVICE_FN float f32_bits(uint32_t bits) {
 #endif
 }
 
+/// The IEEE bit pattern of `x`.
+ATTN_DEVICE_FN uint32_t bits_f32(float x) {
+#if ATTN_DEVICE_CUDA
+  return __float_as_uint(x);
+#else
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return bits;
+#endif
+}
+
+/// 2^n for n in [-126, 127] (a normal float, built from its bits); 0 below.
+ATTN_DEVICE_FN float pow2i(int n) {
+  return n < -126 ? 0.0f : f32_bits(static_cast<uint32_t>(n + 127) << 23);
+}
+
 /// arith.maximumf / minimumf: NaN if either side is NaN.
 ATTN_DEVICE_FN float maximumf(float a, float b) {
   if (a != a || b != b)
