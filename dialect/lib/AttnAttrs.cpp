@@ -10,6 +10,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -107,6 +108,11 @@ NormalizerAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (bias && kind != NormalizerKind::Sigmoid)
     return emitError() << "normalizer '" << stringifyNormalizerKind(kind)
                        << "' takes no bias (only sigmoid does)";
+  // A NaN bias makes every weight NaN and an infinite one every weight 0 or
+  // 1: never meant, and caught here like a non-finite scale.
+  if (bias && !std::isfinite(bias.getValueAsDouble()))
+    return emitError() << "sigmoid 'bias' must be finite, got "
+                       << bias.getValueAsDouble();
   return success();
 }
 

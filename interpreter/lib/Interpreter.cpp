@@ -64,6 +64,12 @@ double attn::interp::roundToType(double v, Type type) {
   return f.convertToDouble();
 }
 
+/// max with arith.maximumf's NaN semantics (the kernels' sc::maximumf): a
+/// NaN on either side wins, so a NaN score makes its row NaN.
+static double maximumNaN(double a, double b) {
+  return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b);
+}
+
 namespace {
 
 /// Walks a function body op by op, holding every SSA value on the host.
@@ -282,14 +288,17 @@ llvm::Error Interpreter::executeAttention(AttentionOp op) {
           s[j] = sij;
           attend[j] = keep;
         }
-        // Normalizer: p over the unmasked keys, masked p = 0.
+        // Normalizer: p over the unmasked keys, masked p = 0. Attended
+        // values go through IEEE arithmetic unguarded (docs: non-finite
+        // values): a NaN or +inf score makes the row NaN; a row whose scores
+        // are all -inf (or that attends to nothing) has no weight.
         double denom = 1.0;
         switch (norm.getKind()) {
         case NormalizerKind::Softmax: {
           double m = kNegInf;
           for (int64_t j = 0; j < Nk; ++j)
             if (attend[j])
-              m = std::max(m, s[j]);
+              m = maximumNaN(m, s[j]);
           double sum = 0;
           for (int64_t j = 0; j < Nk; ++j) {
             p[j] = attend[j] && m != kNegInf ? std::exp(s[j] - m) : 0.0;
@@ -297,7 +306,7 @@ llvm::Error Interpreter::executeAttention(AttentionOp op) {
           }
           denom = sum;
           lse.data[(b * Hq + h) * Nq + i] =
-              sum > 0 ? m + std::log(sum) : kNegInf;
+              sum == 0 ? kNegInf : m + std::log(sum);
           break;
         }
         case NormalizerKind::Sigmoid:
@@ -327,6 +336,8 @@ llvm::Error Interpreter::executeAttention(AttentionOp op) {
         if (denom == 0)
           continue; // No attended key (or all weights 0): o = 0, never NaN.
         for (int64_t j = 0; j < Nk; ++j) {
+          // A key of weight 0 (masked, or underflowed) contributes nothing,
+          // whatever its V holds.
           if (p[j] == 0)
             continue;
           const double *vrow = &v.data[((b * Hkv + hk) * Nk + j) * Dv];
@@ -424,7 +435,7 @@ llvm::Error Interpreter::executeContract(Operation *op, StringRef equation,
       combined = combineAdd ? combined + x : combined * x;
     }
     double &acc = result.data[flat / inner];
-    acc = reduceMax ? std::max(acc, combined) : acc + combined;
+    acc = reduceMax ? maximumNaN(acc, combined) : acc + combined;
     for (int l = static_cast<int>(numLoop) - 1; l >= 0; --l) {
       if (++index[l] < extent[l])
         break;

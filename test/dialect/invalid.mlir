@@ -224,6 +224,16 @@ func.func @f() attributes {n = #attn.normalizer<softmax, bias = 1.0>} { return }
 
 // -----
 
+// expected-error @+1 {{sigmoid 'bias' must be finite, got nan}}
+func.func @f() attributes {n = #attn.normalizer<sigmoid, bias = 0x7FF8000000000000>} { return }
+
+// -----
+
+// expected-error @+1 {{sigmoid 'bias' must be finite, got -INF}}
+func.func @f() attributes {n = #attn.normalizer<sigmoid, bias = 0xFFF0000000000000>} { return }
+
+// -----
+
 // expected-error @+1 {{unknown normalizer 'relu'; expected one of: softmax, sigmoid, softplus, none}}
 func.func @f() attributes {n = #attn.normalizer<relu>} { return }
 

@@ -198,6 +198,63 @@ TEST_F(InterpreterTest, FullyMaskedRowsGiveZeroAndMinusInfinity) {
     EXPECT_NEAR(o.data[4 + f], v.data[f], 1e-12);
 }
 
+TEST_F(InterpreterTest, NonFiniteValuesAtAttendedKeysPropagate) {
+  // Causal, 4 rows and keys. q row 1 holds a NaN: every score of row 1 is
+  // NaN, so o and lse of row 1 are NaN (not o = 0, lse = -inf). V of key 3 is
+  // NaN: only row 3 attends to it; rows 0 and 2 stay finite (key 3 is
+  // masked for them). K of key 2 is +inf in one element: rows 2 and 3 see a
+  // score of +-inf there.
+  Tensor q = random({1, 1, 4, 4}, 7), k = random({1, 1, 4, 4}, 8),
+         v = random({1, 1, 4, 4}, 9);
+  q.data[1 * 4 + 2] = NAN;
+  v.data[3 * 4 + 0] = NAN;
+  const char *causal = R"(
+    func.func @f(%q: tensor<1x1x?x4xf32>, %k: tensor<1x1x?x4xf32>, %v: tensor<1x1x?x4xf32>)
+        -> (tensor<1x1x?x4xf32>, tensor<1x1x?xf32>) {
+      %o, %l = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
+          : tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>
+          -> tensor<1x1x?x4xf32>, tensor<1x1x?xf32>
+          mask {
+          ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
+            %c = arith.cmpi ule, %j, %i : index
+            attn.yield %c : i1
+          }
+      return %o, %l : tensor<1x1x?x4xf32>, tensor<1x1x?xf32>
+    })";
+  auto out = run(causal, {q, k, v});
+  ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+  const Tensor &o = (*out)[0], &lse = (*out)[1];
+  for (int f = 0; f < 4; ++f) {
+    EXPECT_TRUE(std::isfinite(o.data[f])) << "row 0, feature " << f;
+    EXPECT_TRUE(std::isnan(o.data[4 + f])) << "row 1, feature " << f;
+    EXPECT_TRUE(std::isfinite(o.data[8 + f])) << "row 2, feature " << f;
+  }
+  EXPECT_TRUE(std::isnan(lse.data[1]));
+  EXPECT_TRUE(std::isfinite(lse.data[0]) && std::isfinite(lse.data[2]) &&
+              std::isfinite(lse.data[3]));
+  // V's NaN reaches feature 0 of the row that attends to key 3, only.
+  EXPECT_TRUE(std::isnan(o.data[12]));
+  for (int f = 1; f < 4; ++f)
+    EXPECT_TRUE(std::isfinite(o.data[12 + f])) << "row 3, feature " << f;
+
+  // An infinite K element at key 0 (attended by every row) gives row i the
+  // score sign(q[i][1]) * inf: +inf makes the row NaN (exp(inf - inf)),
+  // -inf is a weight of 0 and leaves it finite.
+  Tensor qFinite = random({1, 1, 4, 4}, 1), kInf = random({1, 1, 4, 4}, 8);
+  kInf.data[1] = INFINITY;
+  auto inf = run(causal, {qFinite, kInf, random({1, 1, 4, 4}, 9)});
+  ASSERT_TRUE(bool(inf)) << llvm::toString(inf.takeError());
+  int positive = 0;
+  for (int i = 0; i < 4; ++i)
+    positive += qFinite.data[i * 4 + 1] > 0;
+  ASSERT_TRUE(positive > 0 && positive < 4) << "the seed must give both signs";
+  for (int i = 0; i < 4; ++i) {
+    bool plusInf = qFinite.data[i * 4 + 1] > 0;
+    EXPECT_EQ(std::isnan((*inf)[1].data[i]), plusInf) << "lse of row " << i;
+    EXPECT_EQ(std::isnan((*inf)[0].data[i * 4]), plusInf) << "o of row " << i;
+  }
+}
+
 TEST_F(InterpreterTest, ForLoopCarriesIterArgs) {
   auto out = run(R"(
     func.func @f(%n: index, %x: f32) -> f32 {

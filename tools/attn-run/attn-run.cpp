@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Compare.h"
 #include "EmuDevice.h"
 #include "JitDevice.h"
 
@@ -53,6 +54,9 @@ using attn::interp::BoundShapes;
 using attn::interp::NpyDType;
 using attn::interp::SizeBindings;
 using attn::interp::Tensor;
+using attn::run::Comparison;
+using attn::run::Stats;
+using attn::run::statsOf;
 
 namespace cl = llvm::cl;
 
@@ -790,75 +794,6 @@ static double defaultTolerance(StringRef device, Type dtype) {
 }
 
 //===----------------------------------------------------------------------===//
-// Statistics and comparison
-//===----------------------------------------------------------------------===//
-
-/// L2 norm over the finite elements, and counts of NaN and infinite ones.
-struct Stats {
-  double l2 = 0;
-  int64_t nanCount = 0, infCount = 0;
-};
-
-static Stats statsOf(const Tensor &value) {
-  Stats stats;
-  double sum = 0;
-  for (double x : value.data) {
-    if (std::isnan(x))
-      ++stats.nanCount;
-    else if (std::isinf(x))
-      ++stats.infCount;
-    else
-      sum += x * x;
-  }
-  stats.l2 = std::sqrt(sum);
-  return stats;
-}
-
-/// Result of comparing one output with the reference.
-struct Comparison {
-  std::string name;
-  double relErr;
-  bool pass;
-};
-
-/// ‖a − b‖₂ / ‖b‖₂ (absolute when ‖b‖ = 0). Equal infinities (lse = −inf of
-/// fully masked rows) match; NaN anywhere, a shape mismatch or unequal
-/// infinities give NaN / infinity, which fail.
-static double relativeError(const Tensor &a, const Tensor &b) {
-  if (a.shape != b.shape || a.data.size() != b.data.size())
-    return INFINITY;
-  double diff = 0, norm = 0;
-  for (auto [x, y] : llvm::zip(a.data, b.data)) {
-    if (std::isnan(x) || std::isnan(y))
-      return NAN;
-    if (std::isinf(x) || std::isinf(y)) {
-      if (x != y)
-        return INFINITY;
-      continue;
-    }
-    diff += (x - y) * (x - y);
-    norm += y * y;
-  }
-  diff = std::sqrt(diff);
-  norm = std::sqrt(norm);
-  return norm == 0 ? diff : diff / norm;
-}
-
-static std::vector<Comparison>
-compareResults(llvm::ArrayRef<Tensor> results,
-               llvm::ArrayRef<Tensor> reference, double tol) {
-  std::vector<Comparison> out;
-  size_t n = std::max(results.size(), reference.size());
-  for (size_t i = 0; i < n; ++i) {
-    double err = i < results.size() && i < reference.size()
-                     ? relativeError(results[i], reference[i])
-                     : INFINITY;
-    out.push_back({resultName(i), err, !std::isnan(err) && err <= tol});
-  }
-  return out;
-}
-
-//===----------------------------------------------------------------------===//
 // Printing
 //===----------------------------------------------------------------------===//
 
@@ -973,6 +908,7 @@ static void printJson(const Report &r, llvm::raw_ostream &os) {
   for (auto [i, c] : llvm::enumerate(r.checks))
     os << (i ? ", " : "") << "{\"name\": " << jsonString(c.name)
        << ", \"rel_err\": " << jsonNumber(c.relErr)
+       << ", \"spread_rows\": " << c.spreadRows
        << ", \"tol\": " << jsonNumber(tolerance, 6)
        << ", \"pass\": " << (c.pass ? "true" : "false") << "}";
   os << "]";
@@ -996,10 +932,22 @@ static std::string formatDouble(const char *format, double x) {
 }
 
 /// "check o: rel_err=1.234e-15 tol=1.0e-12 PASS".
+/// Rows non-finite only in the run from a weight-0 key's V follow, as
+/// "check o: 2 rows (5 elements) non-finite only here: ...".
 static std::string formatCheck(const Comparison &c) {
-  return "check " + c.name + ": rel_err=" + formatDouble("%.3e", c.relErr) +
-         " tol=" + formatDouble("%.1e", tolerance) +
-         (c.pass ? " PASS" : " FAIL");
+  std::string line = "check " + c.name + ": rel_err=" +
+                     formatDouble("%.3e", c.relErr) +
+                     " tol=" + formatDouble("%.1e", tolerance) +
+                     (c.pass ? " PASS" : " FAIL");
+  if (c.spreadRows)
+    line += "\ncheck " + c.name + ": " + std::to_string(c.spreadRows) +
+            " row" + (c.spreadRows == 1 ? "" : "s") + " (" +
+            std::to_string(c.spreadElements) + " element" +
+            (c.spreadElements == 1 ? "" : "s") +
+            ") non-finite only here, in features where V is non-finite at a "
+            "key of weight 0 (a masked key in a visited tile: 0 x NaN in P.V); "
+            "not counted";
+  return line;
 }
 
 /// The emulator's counters, memcheck violations and race reports, one
@@ -1231,7 +1179,8 @@ static int runTool() {
     if (!tolerance.getNumOccurrences())
       tolerance = defaultTolerance(
           deviceName, elementTypeOf(refFunc.getArgumentTypes()[0]));
-    report.checks = compareResults(report.results, *reference, tolerance);
+    report.checks = attn::run::compareResults(
+        report.results, *reference, (*inputs)[2], tolerance, resultName);
   }
 
   if (json)

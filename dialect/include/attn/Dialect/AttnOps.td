@@ -38,7 +38,10 @@ def Attn_AttentionOp : Attn_Op<"attention", [
 
     Order of evaluation: scores → scale → score region → mask (masked p = 0;
     for softmax, masked scores are −inf) → normalizer → P·V. A fully masked
-    row gives o = 0 and lse = −inf.
+    row gives o = 0 and lse = −inf. Masked keys contribute nothing whatever
+    they hold; a non-finite value at an attended position propagates in IEEE
+    arithmetic (a NaN score makes the row NaN). `scale` and a sigmoid `bias`
+    must be finite.
 
     ```mlir
     %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
@@ -91,7 +94,8 @@ def Attn_ContractOp : Attn_Op<"contract", [Pure]> {
     `%s = attn.contract "bhid,bhjd->bhij" combine(mul) reduce(add) %q, %k`
     computes, for every output index, the `reduce`-fold over all letters that
     appear in an input but not in the output of the `combine` of the inputs'
-    elements. The identity of the fold is 0 for `add` and −inf for `max`.
+    elements. The identity of the fold is 0 for `add` and −inf for `max`;
+    `max` propagates NaN, as `arith.maximumf` does.
     Each letter has one size; every output letter appears in some input.
   }];
   let arguments = (ins
@@ -112,7 +116,8 @@ def Attn_ReduceOp : Attn_Op<"reduce", [Pure]> {
   let summary = "reduce a tensor over one letter";
   let description = [{
     `%m = attn.reduce max "bhij->bhi" %s` folds the one letter missing from
-    the output with `max` (identity −inf) or `add` (identity 0).
+    the output with `max` (identity −inf, NaN-propagating as
+    `arith.maximumf`) or `add` (identity 0).
   }];
   let arguments = (ins
     Attn_ReduceKind:$kind,
