@@ -63,6 +63,9 @@ LogicalResult AttnDialect::verifyRegionArgAttribute(Operation *op,
       if (!size)
         return fail() << "'attn.dims' entry " << d
                       << " must be a size symbol or an integer";
+      if (size.getValue().isNegative())
+        return fail() << "'attn.dims' entry " << d << " is " << size.getInt()
+                      << "; a size must not be negative";
       int64_t staticSize = tensorType.getDimSize(d);
       if (!ShapedType::isDynamic(staticSize) && staticSize != size.getInt())
         return fail() << "'attn.dims' entry " << d << " is " << size.getInt()

@@ -284,6 +284,12 @@ func.func @f(%a: tensor<4xi32> {attn.dims = [3]}) { return }
 
 // -----
 
+// A negative size would reach attn-run's input allocation as a huge one.
+// expected-error @+1 {{argument 0: 'attn.dims' entry 1 is -3; a size must not be negative}}
+func.func @f(%a: tensor<?x?xi32> {attn.dims = ["b", -3]}) { return }
+
+// -----
+
 // expected-error @+1 {{argument 0: 'attn.dims' must be an array on a ranked tensor argument}}
 func.func @f(%a: index {attn.dims = ["nk"]}) { return }
 
