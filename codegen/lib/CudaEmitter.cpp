@@ -23,8 +23,10 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
+#include <limits>
 #include <optional>
 
 using namespace mlir;
@@ -116,9 +118,10 @@ LogicalResult KernelEmitter::collectGrid() {
   scf::ForOp inner = gridLoops.back();
   rowLetter = cast<StringAttr>(inner->getAttr("attn.grid")).getValue().str();
   auto step = getConstantIntValue(inner.getStep());
-  if (!step || *step <= 0 || *step > 1024)
-    return inner.emitError("CUDA emitter: the Q-tile loop needs a constant "
-                           "step in [1, 1024] (one thread per row)");
+  if (!step || *step <= 0 || *step > kMaxThreadsPerCta)
+    return inner.emitError("CUDA emitter: the Q-tile loop (block-m, "
+                           "attn-tile) needs a constant step in [1, ")
+           << kMaxThreadsPerCta << "] (one thread per row)";
   blockM = *step;
   if (auto attr = gridLoops.front()->getAttrOfType<IntegerAttr>("attn.block_m"))
     if (attr.getInt() != blockM)
@@ -549,9 +552,20 @@ unsigned KernelEmitter::openStorageLoops(const Tile &t, StringRef letters,
 
 void KernelEmitter::declareTile(const Tile &t) {
   std::string dims;
-  for (int64_t n : storageDims(t))
+  uint64_t bytes = sizeof(float);
+  for (int64_t n : storageDims(t)) {
     dims += "[" + std::to_string(n) + "]";
+    bytes = llvm::SaturatingMultiply(bytes,
+                                     static_cast<uint64_t>(std::max<int64_t>(n, 0)));
+  }
   w.linef("float {}{};", t.var, dims);
+  // Every declaration counts, whatever its scope: an upper bound on the
+  // thread's frame, checked against kMaxThreadArrayBytes at the end.
+  arrayBytes = llvm::SaturatingAdd(arrayBytes, bytes);
+  if (bytes > largestArrayBytes) {
+    largestArrayBytes = bytes;
+    largestArray = "float" + dims;
+  }
 }
 
 void KernelEmitter::copyTile(const Tile &dst, const Tile &src) {
@@ -876,6 +890,11 @@ LogicalResult KernelEmitter::emitSerialLoop(scf::ForOp loop) {
     if (!constStep)
       return loop.emitError("CUDA emitter (tensor cores): the KV loop needs "
                             "a constant step");
+    if (*constStep % 16 != 0 || *constStep < 16 || *constStep > kMmaMaxBlockN)
+      return loop.emitError("CUDA emitter (tensor cores): block-n (the KV "
+                            "tile, attn-online tile-n) is ")
+             << *constStep << " keys; the mma path takes a multiple of 16 "
+             << "from 16 to " << kMmaMaxBlockN;
     if (failed(prepareMmaKvLoop(loop, *lb, bound, *constStep, stageVar)))
       return failure();
   }
@@ -1828,9 +1847,38 @@ LogicalResult KernelEmitter::emitTileClass(TileClassOp op) {
 // Driver
 //===----------------------------------------------------------------------===//
 
+/// Static sizes of `func`'s tensors must fit the 32-bit counters and
+/// fragment indices of the emitted code (a head dim of 2^31 used to give a
+/// kernel whose loops never ran).
+static LogicalResult checkStaticSizes(func::FuncOp func) {
+  auto check = [&](Type type, const Twine &what) -> LogicalResult {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor)
+      return success();
+    for (auto [d, size] : llvm::enumerate(tensor.getShape()))
+      if (!ShapedType::isDynamic(size) &&
+          size > std::numeric_limits<int32_t>::max())
+        return func.emitError("CUDA emitter: dimension ")
+               << d << " of " << what << " is " << size
+               << "; the emitted kernels take static sizes below 2^31";
+    return success();
+  };
+  static const char *const names[] = {"'q'", "'k'", "'v'"};
+  for (auto [a, type] : llvm::enumerate(func.getArgumentTypes()))
+    if (failed(check(type, a < 3 ? Twine(names[a])
+                                 : "capture " + Twine(a - 3))))
+      return failure();
+  for (auto [r, type] : llvm::enumerate(func.getResultTypes()))
+    if (failed(check(type, "result " + Twine(r))))
+      return failure();
+  return success();
+}
+
 FailureOr<CudaKernel> KernelEmitter::run() {
   if (func.getNumArguments() < 3)
     return func.emitError("CUDA emitter: expected arguments q, k, v");
+  if (failed(checkStaticSizes(func)))
+    return failure();
   if (failed(collectGrid()) || failed(resolveOutputs()))
     return failure();
   if (mma && failed(checkMmaTypes()))
@@ -1838,6 +1886,7 @@ FailureOr<CudaKernel> KernelEmitter::run() {
   threads = mma ? 32 * warps : blockM;
   if (role == KernelRole::TileSummaries)
     threads = 256;
+
   collectSummarized();
   declareParams();
   CudaKernel kernel;
@@ -1971,6 +2020,14 @@ FailureOr<CudaKernel> KernelEmitter::run() {
   }
   w.close();
   w.linef("ATTN_KERNEL_ENTRY({})", kernel.name);
+  if (arrayBytes > static_cast<uint64_t>(kMaxThreadArrayBytes))
+    return func.emitError("CUDA emitter")
+           << (mma ? " (tensor cores)" : " (SIMT)") << ": the kernel's "
+           << "per-thread arrays take " << arrayBytes << " bytes (the largest "
+           << largestArray << ") but a thread's local memory holds "
+           << kMaxThreadArrayBytes
+           << "; use a smaller KV tile (block-n, attn-online tile-n) or "
+              "head dim";
   if (smemBytes > options.maxSmemBytes)
     return func.emitError("CUDA emitter: the kernel needs ")
            << smemBytes << " bytes of shared memory per CTA but the target "

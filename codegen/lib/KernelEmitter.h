@@ -412,6 +412,10 @@ private:
   int64_t threads = 0;
   /// Dynamic shared memory the kernel needs (max over its KV loops).
   int64_t smemBytes = 0;
+  /// Bytes of every per-thread array declared (declareTile), and the
+  /// largest one with its C++ type, for kMaxThreadArrayBytes.
+  uint64_t arrayBytes = 0, largestArrayBytes = 0;
+  std::string largestArray;
   /// Staged operands of the KV loop being emitted, by source view.
   SmallVector<StagedOperand> staged;
   DenseMap<Value, unsigned> stagedBySource;

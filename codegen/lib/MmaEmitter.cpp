@@ -51,10 +51,10 @@ LogicalResult KernelEmitter::checkMmaTypes() {
     elem = e;
   }
   mmaElem = *memType(elem);
-  if (blockM % 16 != 0 || blockM > 128)
+  if (blockM % 16 != 0 || blockM < 16 || blockM > kMmaMaxBlockM)
     return func.emitError("CUDA emitter (tensor cores): block-m = ")
-           << blockM << "; the mma path needs a multiple of 16 up to 128 "
-           << "(16 query rows per warp)";
+           << blockM << "; the mma path needs a multiple of 16 from 16 to "
+           << kMmaMaxBlockM << " (16 query rows per warp)";
   warps = blockM / 16;
   return success();
 }

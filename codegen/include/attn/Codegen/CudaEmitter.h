@@ -71,6 +71,20 @@ bool parseEmitDebug(llvm::StringRef text, EmitDebug &out);
 /// (sm_86 / sm_89: 99 KB); the default limit of CudaEmitOptions.
 constexpr int64_t kPortableMaxSmemBytes = 99 * 1024;
 
+/// Per-thread arrays (SIMT tiles, fragments) a kernel may declare: a GPU
+/// thread's local memory is at most 512 KB. The emulator's fiber stacks
+/// (attn::emu::LaunchConfig::fiberStackBytes) are sized to hold this plus
+/// the frames around it, so a kernel the emitter accepts never overflows one.
+constexpr int64_t kMaxThreadArrayBytes = 512 * 1024;
+
+/// The tensor-core path's tile limits: block-m (query rows per CTA, 16 per
+/// warp) and block-n (keys per KV tile), both multiples of 16.
+constexpr int64_t kMmaMaxBlockM = 128;
+constexpr int64_t kMmaMaxBlockN = 256;
+
+/// Threads per CTA a launch may have (the SIMT path: one per query row).
+constexpr int64_t kMaxThreadsPerCta = 1024;
+
 /// Emitter options.
 struct CudaEmitOptions {
   EmitDebug debug = EmitDebug::None;

@@ -57,8 +57,12 @@ struct LaunchConfig {
   std::size_t dynamicSharedBytes = 0;
   /// Worker OS threads; 0 picks min(hardware threads, number of CTAs).
   unsigned numWorkers = 0;
-  /// Stack of each CUDA thread's fiber (a guard page below catches overflow).
-  std::size_t fiberStackBytes = 256 * 1024;
+  /// Stack of each CUDA thread's fiber (a guard page below catches overflow):
+  /// the 512 KB of per-thread arrays the emitter allows a kernel
+  /// (attn::codegen::kMaxThreadArrayBytes, a GPU thread's local memory) and
+  /// 256 KB for the frames around them. Mapped without reserve: only the
+  /// pages a kernel touches cost memory.
+  std::size_t fiberStackBytes = (512 + 256) * 1024;
   /// Count global loads/stores (bytes) through the device-library accessors.
   bool countGlobalAccesses = false;
   /// Count the KV tiles CTAs report through attn::device::count_tile.
