@@ -1557,8 +1557,8 @@ LogicalResult KernelEmitter::emitMap(MapOp op) {
     inputArgs.push_back(*e);
   }
   std::string result;
-  if (failed(emitRegionBody(op.getBody().front(), indexArgs.size(), indexArgs,
-                            inputArgs, op.getCaptures(), result)))
+  if (failed(emitRegion(op.getBody().front(), indexArgs, inputArgs,
+                        op.getCaptures(), result)))
     return failure();
   w.linef("{} = {};", access, result);
   for (unsigned k = 0; k < opened; ++k)
@@ -1785,17 +1785,54 @@ LogicalResult KernelEmitter::emitTileClass(TileClassOp op) {
   std::string var = fresh("cls");
   w.line("// attn.tile_class: 0 = skip, 1 = full, 2 = partial");
   w.linef("long long {};", var);
-  w.openScope();
-  w.linef("const tc::Tile tcT = {{{}, {}, {}, {}}};", args[2], args[3], args[4],
-          args[5]);
+  std::string tile =
+      fmt::format("{{{}, {}, {}, {}}}", args[2], args[3], args[4], args[5]);
+  if (failed(checkRegionSize(op.getMask().front())))
+    return failure();
+  if (shouldOutline(op.getMask().front(), op.getCaptures())) {
+    auto call = outlinedTileClassCall(op, tile, args[0], args[1], args[6],
+                                      args[7]);
+    if (failed(call))
+      return failure();
+    w.linef("{} = {};", var, *call);
+  } else {
+    w.openScope();
+    w.linef("const tc::Tile tcT = {};", tile);
+    auto result = emitTileClassBody(op, args[0], args[1], args[6], args[7],
+                                    /*noinlineCalls=*/false);
+    if (failed(result))
+      return failure();
+    w.linef("{} = tc::classify({});", var, *result);
+    w.close();
+  }
+  if (options.debug == EmitDebug::DropMask)
+    w.linef("{} = tc::kFull; // deliberately broken: mask dropped", var);
+  scalars[op.getResult()] = var;
+  return success();
+}
+
+/// `call` (a "tc::f(...)" expression) as tc::noinline<&tc::f>(...).
+static std::string noinlineCall(const std::string &call) {
+  StringRef text(call);
+  size_t paren = text.find('(');
+  if (!text.starts_with("tc::") || paren == StringRef::npos)
+    return call;
+  return ("tc::noinline<&" + text.take_front(paren) + ">" +
+          text.drop_front(paren))
+      .str();
+}
+
+FailureOr<std::string>
+KernelEmitter::emitTileClassBody(TileClassOp op, const std::string &b,
+                                 const std::string &h, const std::string &nq,
+                                 const std::string &nk, bool noinlineCalls) {
   Block &body = op.getMask().front();
   DenseMap<Value, std::string> abs;
   // Region arguments: b, h, i, j, nq, nk, captures.
-  std::string fixed[] = {"tc::constant(tcT, " + args[0] + ")",
-                         "tc::constant(tcT, " + args[1] + ")",
-                         "tc::rowIndex(tcT)", "tc::colIndex(tcT)",
-                         "tc::constant(tcT, " + args[6] + ")",
-                         "tc::constant(tcT, " + args[7] + ")"};
+  std::string fixed[] = {"tc::constant(tcT, " + b + ")",
+                         "tc::constant(tcT, " + h + ")", "tc::rowIndex(tcT)",
+                         "tc::colIndex(tcT)", "tc::constant(tcT, " + nq + ")",
+                         "tc::constant(tcT, " + nk + ")"};
   for (auto [k, arg] : llvm::enumerate(body.getArguments())) {
     std::string name = fresh("a");
     std::string init = "tc::unknown()";
@@ -1810,12 +1847,9 @@ LogicalResult KernelEmitter::emitTileClass(TileClassOp op) {
     w.linef("const tc::Val {} = {};", name, init);
     abs[arg] = name;
   }
-  std::string result;
   for (Operation &inner : body) {
-    if (auto y = dyn_cast<YieldOp>(inner)) {
-      result = abs.lookup(y.getOperand(0));
-      break;
-    }
+    if (auto y = dyn_cast<YieldOp>(inner))
+      return abs.lookup(y.getOperand(0));
     if (inner.getNumResults() != 1)
       continue;
     SmallVector<std::string> in;
@@ -1829,18 +1863,11 @@ LogicalResult KernelEmitter::emitTileClass(TileClassOp op) {
     if (!call)
       call = tileClassCall(inner, in);
     std::string name = fresh("a");
-    w.linef("const tc::Val {} = {};", name, *call);
+    w.linef("const tc::Val {} = {};", name,
+            noinlineCalls ? noinlineCall(*call) : *call);
     abs[inner.getResult(0)] = name;
   }
-  if (result.empty())
-    return op.emitError("CUDA emitter: mask region without a yielded value");
-  if (options.debug == EmitDebug::DropMask)
-    w.linef("{} = tc::kFull; // deliberately broken: mask dropped", var);
-  else
-    w.linef("{} = tc::classify({});", var, result);
-  w.close();
-  scalars[op.getResult()] = var;
-  return success();
+  return op.emitError("CUDA emitter: mask region without a yielded value");
 }
 
 //===----------------------------------------------------------------------===//
@@ -1905,7 +1932,8 @@ FailureOr<CudaKernel> KernelEmitter::run() {
   kernel.params = params;
   kernel.role = role;
   kernel.splits = splits;
-  std::string paramsType = kernel.name + "_params";
+  kernelName = kernel.name;
+  paramsType = kernel.name + "_params";
 
   std::string launch = "// Launch: grid (ceil(Nq / " + std::to_string(blockM) +
                        "), Hq" +
@@ -1997,6 +2025,7 @@ FailureOr<CudaKernel> KernelEmitter::run() {
   w.line("");
   // At least one CTA per SM: ptxas may use the whole register budget of a
   // thread (255) instead of spilling to reach a higher occupancy.
+  size_t kernelDeclAt = w.out.size();
   w.linef("extern \"C\" __global__ void __launch_bounds__({}, 1)", threads);
   w.openf("{}(const {} p)", kernel.name, paramsType);
   size_t smemDeclAt = w.out.size();
@@ -2035,6 +2064,8 @@ FailureOr<CudaKernel> KernelEmitter::run() {
            << "; use a smaller KV tile (attn-online tile-n)";
   if (smemBytes > 0)
     w.out.insert(smemDeclAt, "  ATTN_DYNAMIC_SHARED(unsigned char, attnSmem);\n");
+  // Outlined regions precede the kernel that calls them.
+  w.out.insert(kernelDeclAt, outlinedText);
   size_t at = w.out.find("@SMEM@");
   if (at != std::string::npos)
     w.out.replace(at, 6, std::to_string(smemBytes));

@@ -298,6 +298,42 @@ private:
                                ArrayRef<std::string> indexArgs,
                                ArrayRef<std::string> inputArgs,
                                ValueRange captures, std::string &result);
+  /// The tc:: interval code of a tile_class region (its operands b, h, nq,
+  /// nk as C++ expressions, `tcT` the tile in scope), each op's transfer
+  /// function inline or, with `noinlineCalls`, called; returns the name of
+  /// the yielded value's tc::Val.
+  FailureOr<std::string> emitTileClassBody(TileClassOp op, const std::string &b,
+                                           const std::string &h,
+                                           const std::string &nq,
+                                           const std::string &nk,
+                                           bool noinlineCalls);
+
+  // Large regions as functions of their own (Outline.cpp).
+  /// A located error when `body` has more ops than the emitter compiles.
+  LogicalResult checkRegionSize(Block &body) const;
+  /// Whether `body` is emitted once as a function and called: a large region
+  /// whose captured tensors are kernel arguments.
+  bool shouldOutline(Block &body, ValueRange captures);
+  /// A map region's scalar code, inline or as a call of its outlined
+  /// function; `result` is the value's C++ expression.
+  LogicalResult emitRegion(Block &body, ArrayRef<std::string> indexArgs,
+                           ArrayRef<std::string> inputArgs, ValueRange captures,
+                           std::string &result);
+  /// The call of `op`'s outlined classification for the tile `tile` (a
+  /// tc::Tile initializer).
+  FailureOr<std::string> outlinedTileClassCall(TileClassOp op,
+                                               const std::string &tile,
+                                               const std::string &b,
+                                               const std::string &h,
+                                               const std::string &nq,
+                                               const std::string &nk);
+  /// Emits a function `retType name(const Params &p, params...)` whose body
+  /// `body` writes (returning the result expression), into outlinedText; the
+  /// scalar `captures` are extra parameters, bound while the body is written.
+  FailureOr<std::string>
+  outlineFunction(Block &key, StringRef retType,
+                  ArrayRef<std::string> params, ValueRange captures,
+                  function_ref<FailureOr<std::string>()> body);
   int64_t kvCapacity() const { return kvSteps.empty() ? -1 : kvSteps.back(); }
   /// Extents of a tile's per-thread storage array (empty: a scalar).
   SmallVector<int64_t> storageDims(const Tile &t) const;
@@ -402,6 +438,12 @@ private:
                                          tensor::ExtractOp extract,
                                          ArrayRef<std::string> indices);
   View workspaceView(tensor::EmptyOp empty, unsigned number);
+
+  // Outlined regions: region block -> function name, and the functions'
+  // text, which precedes the kernel.
+  DenseMap<Block *, std::string> outlined;
+  std::string outlinedText;
+  std::string kernelName, paramsType;
 
   // Tensor-core path state.
   bool mma;

@@ -366,8 +366,8 @@ LogicalResult KernelEmitter::emitMmaMap(MapOp op, Tile &t,
   // Out-of-range elements are zeros: they may read past the tile's views.
   w.openf("if ({})", guard);
   std::string result;
-  if (failed(emitRegionBody(op.getBody().front(), indexArgs.size(), indexArgs,
-                            inputArgs, op.getCaptures(), result)))
+  if (failed(emitRegion(op.getBody().front(), indexArgs, inputArgs,
+                        op.getCaptures(), result)))
     return failure();
   w.linef("{} = {};", access, result);
   w.elseBranch();

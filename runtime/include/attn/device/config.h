@@ -48,6 +48,15 @@ using std::uint64_t;
 /// Linkage of every device-library function.
 #define ATTN_DEVICE_FN __device__ __forceinline__
 
+/// Linkage of the functions the emitter outlines (large score/mask regions,
+/// codegen/lib/Outline.cpp): never inlined, so that their code exists once
+/// and compile time grows linearly with them.
+#if ATTN_DEVICE_CUDA
+#define ATTN_OUTLINED_FN static __device__ __noinline__
+#else
+#define ATTN_OUTLINED_FN static __attribute__((noinline))
+#endif
+
 /// Fully unrolls the next loop. g++ ignores `#pragma unroll` (and warns), so
 /// the emulator's g++ builds get GCC's spelling; NVRTC and clang the CUDA one.
 #if ATTN_DEVICE_CUDA || defined(__clang__) || !defined(__GNUC__)

@@ -24,8 +24,10 @@
 
 #if ATTN_DEVICE_CUDA
 #define ATTN_TC_FN __host__ __device__ __forceinline__
+#define ATTN_TC_NOINLINE __device__ __noinline__
 #else
 #define ATTN_TC_FN inline
+#define ATTN_TC_NOINLINE __attribute__((noinline))
 #endif
 
 namespace attn::device::tc {
@@ -370,6 +372,26 @@ ATTN_TC_FN Val read_range(const Tile &t, const int64_t *summary, int rank,
   }
   return interval(t, lo, hi);
 }
+
+/// F(args...) as a call that is never inlined. The emitter's outlined
+/// classification of a large mask region (codegen/lib/Outline.cpp) makes
+/// each transfer function such a call, so that its code grows linearly with
+/// the region (inlined, a 1,000-op mask took NVRTC 40 s). Arguments go by
+/// value under NVRTC, which keeps them in registers (references would put
+/// every tc::Val of the region in local memory), and by reference on the
+/// host, where clang's memcpy optimisation is quadratic in by-value struct
+/// arguments (12 s for 1,000 ops).
+#if ATTN_DEVICE_CUDA
+template <auto F, typename... Args>
+ATTN_TC_NOINLINE auto noinline(Args... args) {
+  return F(args...);
+}
+#else
+template <auto F, typename... Args>
+ATTN_TC_NOINLINE auto noinline(const Args &...args) {
+  return F(args...);
+}
+#endif
 
 /// The class of the tile from the region's yielded i1.
 ATTN_TC_FN int classify(const Val &result) {
