@@ -57,6 +57,25 @@ protected:
     return out && !out->empty() ? (*out)[0].data[0] : NAN;
   }
 
+  /// Softmax attention over [1, 1, N, 4] f32 tensors with o and lse, whose
+  /// mask region is `maskOps` (defining %c) over (%b, %h, %i, %j, %nq, %nk).
+  static std::string softmaxWithMask(llvm::StringRef maskOps) {
+    return (R"(
+    func.func @f(%q: tensor<1x1x?x4xf32>, %k: tensor<1x1x?x4xf32>, %v: tensor<1x1x?x4xf32>)
+        -> (tensor<1x1x?x4xf32>, tensor<1x1x?xf32>) {
+      %o, %l = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
+          : tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>
+          -> tensor<1x1x?x4xf32>, tensor<1x1x?xf32>
+          mask {
+          ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):)" +
+            maskOps + R"(
+            attn.yield %c : i1
+          }
+      return %o, %l : tensor<1x1x?x4xf32>, tensor<1x1x?xf32>
+    })")
+        .str();
+  }
+
   static Tensor random(std::vector<int64_t> shape, unsigned seed) {
     std::mt19937 gen(seed);
     std::normal_distribution<double> dist;
@@ -168,21 +187,10 @@ TEST_F(InterpreterTest, FullyMaskedRowsGiveZeroAndMinusInfinity) {
   // Bottom-right causal with nq = 3 > nk = 2: row 0 sees no key.
   Tensor q = random({1, 1, 3, 4}, 4), k = random({1, 1, 2, 4}, 5),
          v = random({1, 1, 2, 4}, 6);
-  auto out = run(R"(
-    func.func @f(%q: tensor<1x1x?x4xf32>, %k: tensor<1x1x?x4xf32>, %v: tensor<1x1x?x4xf32>)
-        -> (tensor<1x1x?x4xf32>, tensor<1x1x?xf32>) {
-      %o, %l = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
-          : tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>
-          -> tensor<1x1x?x4xf32>, tensor<1x1x?xf32>
-          mask {
-          ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
+  auto out = run(softmaxWithMask(R"(
             %lhs = arith.addi %j, %nq : index
             %rhs = arith.addi %i, %nk : index
-            %c = arith.cmpi sle, %lhs, %rhs : index
-            attn.yield %c : i1
-          }
-      return %o, %l : tensor<1x1x?x4xf32>, tensor<1x1x?xf32>
-    })",
+            %c = arith.cmpi sle, %lhs, %rhs : index)"),
                  {q, k, v});
   ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
   const Tensor &o = (*out)[0], &lse = (*out)[1];
@@ -208,19 +216,8 @@ TEST_F(InterpreterTest, NonFiniteValuesAtAttendedKeysPropagate) {
          v = random({1, 1, 4, 4}, 9);
   q.data[1 * 4 + 2] = NAN;
   v.data[3 * 4 + 0] = NAN;
-  const char *causal = R"(
-    func.func @f(%q: tensor<1x1x?x4xf32>, %k: tensor<1x1x?x4xf32>, %v: tensor<1x1x?x4xf32>)
-        -> (tensor<1x1x?x4xf32>, tensor<1x1x?xf32>) {
-      %o, %l = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
-          : tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>
-          -> tensor<1x1x?x4xf32>, tensor<1x1x?xf32>
-          mask {
-          ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
-            %c = arith.cmpi ule, %j, %i : index
-            attn.yield %c : i1
-          }
-      return %o, %l : tensor<1x1x?x4xf32>, tensor<1x1x?xf32>
-    })";
+  std::string causal = softmaxWithMask(R"(
+            %c = arith.cmpi ule, %j, %i : index)");
   auto out = run(causal, {q, k, v});
   ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
   const Tensor &o = (*out)[0], &lse = (*out)[1];

@@ -55,7 +55,7 @@ TEST(LimitsTest, SimtArraysBeyondLocalMemoryAreACompileError) {
 }
 
 TEST(LimitsTest, ArraysJustInsideTheLimitRunInTheEmulator) {
-  // 26000 keys: 520 KB of arrays, within 512 KiB; the emulator's fiber
+  // 26000 keys: 520,000 bytes of arrays, within 512 KiB; the emulator's fiber
   // stacks must hold them (it used to crash from about 22,000 keys).
   std::string text = causal("f32", "64");
   Reference ref = makeReference(text, 37, 50, 21);
@@ -65,27 +65,12 @@ TEST(LimitsTest, ArraysJustInsideTheLimitRunInTheEmulator) {
   options.blockN = 26000;
   auto plan = rt.compileText(text, options, "limits");
   ASSERT_TRUE(plan) << plan.message();
-  DLDataType f32{kDLFloat, 32, 1};
-  HostTensor q(ref.inputs[0].shape, f32, false),
-      k(ref.inputs[1].shape, f32, false), v(ref.inputs[2].shape, f32, false),
-      o(ref.results[0].shape, f32, false), lse(ref.results[1].shape, f32, false);
-  q.fill(ref.inputs[0].data);
-  k.fill(ref.inputs[1].data);
-  v.fill(ref.inputs[2].data);
-  o.poison();
-  lse.poison();
-  Arguments args;
-  args.q = &q.dl;
-  args.k = &k.dl;
-  args.v = &v.dl;
-  args.o = &o.dl;
-  args.lse = &lse.dl;
   RunOptions run;
   run.splitKv = SplitKvMode::Never;
-  Status s = plan->run(args, run);
-  ASSERT_TRUE(s.ok()) << s.message();
-  EXPECT_LT(relativeError(o.read(), ref.results[0].data), 1e-5);
-  EXPECT_LT(relativeError(lse.read(), ref.results[1].data), 1e-5);
+  RunOutputs out = runOnReference(*plan, ref, DLDataType{kDLFloat, 32, 1}, run);
+  ASSERT_TRUE(out.status.ok()) << out.status.message();
+  EXPECT_LT(relativeError(out.o, ref.results[0].data), 1e-5);
+  EXPECT_LT(relativeError(out.lse, ref.results[1].data), 1e-5);
 }
 
 TEST(LimitsTest, TensorCoreTileSizesAreChecked) {

@@ -253,6 +253,37 @@ Reference attn::test::makeReference(const std::string &text, int64_t nq,
   return r;
 }
 
+attn::test::RunOutputs attn::test::runOnReference(const Plan &plan,
+                                                  const Reference &ref,
+                                                  DLDataType dtype,
+                                                  const RunOptions &options) {
+  DLDataType f32{kDLFloat, 32, 1};
+  HostTensor q(ref.inputs[0].shape, dtype, false),
+      k(ref.inputs[1].shape, dtype, false), v(ref.inputs[2].shape, dtype, false),
+      o(ref.results[0].shape, dtype, false);
+  q.fill(ref.inputs[0].data);
+  k.fill(ref.inputs[1].data);
+  v.fill(ref.inputs[2].data);
+  o.poison();
+  std::unique_ptr<HostTensor> lse;
+  Arguments args;
+  args.q = &q.dl;
+  args.k = &k.dl;
+  args.v = &v.dl;
+  args.o = &o.dl;
+  if (ref.results.size() > 1) {
+    lse = std::make_unique<HostTensor>(ref.results[1].shape, f32, false);
+    lse->poison();
+    args.lse = &lse->dl;
+  }
+  RunOutputs out;
+  out.status = plan.run(args, options);
+  out.o = o.read();
+  if (lse)
+    out.lse = lse->read();
+  return out;
+}
+
 double attn::test::relativeError(const std::vector<double> &a,
                                  const std::vector<double> &b) {
   if (a.size() != b.size())
@@ -290,24 +321,8 @@ std::string attn::test::sharedCacheDir() { return ATTN_TEST_CACHE_DIR; }
 void attn::test::expectCausalRunsCorrectly(const Plan &plan) {
   static Reference ref = makeReference(readExample("causal.mlir"), 37, 37, 7);
   ASSERT_EQ(ref.results.size(), 2u);
-  DLDataType f16{kDLFloat, 16, 1}, f32{kDLFloat, 32, 1};
-  HostTensor q(ref.inputs[0].shape, f16, false),
-      k(ref.inputs[1].shape, f16, false), v(ref.inputs[2].shape, f16, false),
-      o(ref.results[0].shape, f16, false),
-      lse(ref.results[1].shape, f32, false);
-  q.fill(ref.inputs[0].data);
-  k.fill(ref.inputs[1].data);
-  v.fill(ref.inputs[2].data);
-  o.poison();
-  lse.poison();
-  Arguments args;
-  args.q = &q.dl;
-  args.k = &k.dl;
-  args.v = &v.dl;
-  args.o = &o.dl;
-  args.lse = &lse.dl;
-  Status s = plan.run(args);
-  ASSERT_TRUE(s.ok()) << s.message();
-  EXPECT_LT(relativeError(o.read(), ref.results[0].data), 2e-3);
-  EXPECT_LT(relativeError(lse.read(), ref.results[1].data), 1e-5);
+  RunOutputs out = runOnReference(plan, ref, DLDataType{kDLFloat, 16, 1});
+  ASSERT_TRUE(out.status.ok()) << out.status.message();
+  EXPECT_LT(relativeError(out.o, ref.results[0].data), 2e-3);
+  EXPECT_LT(relativeError(out.lse, ref.results[1].data), 1e-5);
 }

@@ -82,6 +82,18 @@ struct Reference {
 Reference makeReference(const std::string &text, int64_t nq, int64_t nk,
                         uint64_t seed);
 
+/// o and lse (empty when the variant has none) of a run on a reference's
+/// inputs, read back in row-major logical order.
+struct RunOutputs {
+  Status status;
+  std::vector<double> o, lse;
+};
+
+/// Runs `plan` on `ref`'s q, k and v, stored as `dtype` in BHSD order, with
+/// o (`dtype`) and lse (f32) poisoned first.
+RunOutputs runOnReference(const Plan &plan, const Reference &ref,
+                          DLDataType dtype, const RunOptions &options = {});
+
 /// DLPack dtype of the IR's element type name ("f16", "f32", ...).
 DLDataType dlType(mlir::Type type);
 
