@@ -24,9 +24,9 @@ namespace attn::codegen::detail {
 constexpr int64_t kOutlineOps = 64;
 
 /// The largest region the emitter compiles. Outlined, a 3,000-op mask takes
-/// NVRTC about 25 s and 1 GB (tools/bench/large-mask.sh) instead of 779 s and
-/// 3.2 GB, but the cost still grows faster than the region in NVVM and
-/// ptxas.
+/// NVRTC about 40 s and 1 GB on 2 busy cores (tools/bench/large-mask.sh)
+/// instead of 779 s and 3.2 GB, but the cost still grows faster than the
+/// region in NVVM and ptxas.
 constexpr int64_t kMaxRegionOps = 4000;
 
 LogicalResult KernelEmitter::checkRegionSize(Block &body) const {
