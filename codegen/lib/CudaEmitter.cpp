@@ -18,6 +18,8 @@
 //===----------------------------------------------------------------------===//
 #include "KernelEmitter.h"
 #include "attn/Codegen/Nvrtc.h"
+#include "attn/Dialect/RegionOps.h"
+#include "attn/device/tile_class.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -1008,60 +1010,18 @@ LogicalResult KernelEmitter::emitIf(scf::IfOp op) {
 // Scalars
 //===----------------------------------------------------------------------===//
 
-static std::string cmpiExpr(arith::CmpIPredicate p, const std::string &a,
-                            const std::string &b, const std::string &utype) {
-  using P = arith::CmpIPredicate;
-  auto u = [&](const std::string &x) { return "(" + utype + ")" + x; };
-  switch (p) {
-  case P::eq: return "(" + a + " == " + b + ")";
-  case P::ne: return "(" + a + " != " + b + ")";
-  case P::slt: return "(" + a + " < " + b + ")";
-  case P::sle: return "(" + a + " <= " + b + ")";
-  case P::sgt: return "(" + a + " > " + b + ")";
-  case P::sge: return "(" + a + " >= " + b + ")";
-  case P::ult: return "(" + u(a) + " < " + u(b) + ")";
-  case P::ule: return "(" + u(a) + " <= " + u(b) + ")";
-  case P::ugt: return "(" + u(a) + " > " + u(b) + ")";
-  case P::uge: return "(" + u(a) + " >= " + u(b) + ")";
-  }
-  return "false";
-}
-
-static std::string cmpfExpr(arith::CmpFPredicate p, const std::string &a,
-                            const std::string &b) {
-  using P = arith::CmpFPredicate;
-  std::string ord = "(" + a + " == " + a + " && " + b + " == " + b + ")";
-  switch (p) {
-  case P::AlwaysFalse: return "false";
-  case P::AlwaysTrue: return "true";
-  case P::OEQ: return "(" + a + " == " + b + ")";
-  case P::OGT: return "(" + a + " > " + b + ")";
-  case P::OGE: return "(" + a + " >= " + b + ")";
-  case P::OLT: return "(" + a + " < " + b + ")";
-  case P::OLE: return "(" + a + " <= " + b + ")";
-  case P::ONE: return "(" + ord + " && " + a + " != " + b + ")";
-  case P::ORD: return ord;
-  case P::UEQ: return "!(" + a + " < " + b + " || " + a + " > " + b + ")";
-  case P::UGT: return "!(" + a + " <= " + b + ")";
-  case P::UGE: return "!(" + a + " < " + b + ")";
-  case P::ULT: return "!(" + a + " >= " + b + ")";
-  case P::ULE: return "!(" + a + " > " + b + ")";
-  case P::UNE: return "!(" + a + " == " + b + ")";
-  case P::UNO: return "!" + ord;
-  }
-  return "false";
-}
-
+/// A scalar op through its region-op registry rule: a `const` local (or, for
+/// a constant, its literal) holding the op's CUDA expression.
 LogicalResult KernelEmitter::emitScalarOp(Operation &op) {
-  if (op.getNumResults() != 1)
+  const regionops::Rule *rule = regionops::lookup(&op);
+  if (!rule || !rule->emitCuda || op.getNumResults() != 1)
     return op.emitError("CUDA emitter: unsupported op '")
            << op.getName() << "'";
   Value result = op.getResult(0);
-  Type type = result.getType();
-  auto ty = cType(type);
+  auto ty = cType(result.getType());
   if (!ty)
     return op.emitError("CUDA emitter: unsupported result type ")
-           << type << " of '" << op.getName() << "'";
+           << result.getType() << " of '" << op.getName() << "'";
   SmallVector<std::string> in;
   for (Value v : op.getOperands()) {
     auto s = scalar(v);
@@ -1070,141 +1030,7 @@ LogicalResult KernelEmitter::emitScalarOp(Operation &op) {
              << op.getName() << "' (operand is not a scalar)";
     in.push_back(*s);
   }
-  Type inType = op.getNumOperands() ? op.getOperand(0).getType() : type;
-  std::string utype = cType(inType, true).value_or("unsigned long long");
-  auto bin = [&](StringRef o) { return "(" + in[0] + " " + o.str() + " " + in[1] + ")"; };
-  auto call = [&](StringRef f) {
-    std::string s = f.str() + "(" + in[0];
-    for (size_t k = 1; k < in.size(); ++k)
-      s += ", " + in[k];
-    return s + ")";
-  };
-  bool isBool = type.isInteger(1);
-  std::optional<std::string> expr =
-      llvm::TypeSwitch<Operation *, std::optional<std::string>>(&op)
-          .Case([&](arith::ConstantOp c) -> std::optional<std::string> {
-            if (auto f = dyn_cast<FloatAttr>(c.getValue()))
-              return floatLiteral(f.getValue(), type);
-            if (auto i = dyn_cast<IntegerAttr>(c.getValue())) {
-              if (isBool)
-                return std::string(i.getValue().getBoolValue() ? "true"
-                                                               : "false");
-              int64_t x = i.getValue().getSExtValue();
-              return std::to_string(x) + (type.isInteger(32) ? "" : "LL");
-            }
-            return std::nullopt;
-          })
-          .Case([&](arith::AddFOp) { return bin("+"); })
-          .Case([&](arith::SubFOp) { return bin("-"); })
-          .Case([&](arith::MulFOp) { return bin("*"); })
-          .Case([&](arith::DivFOp) { return bin("/"); })
-          .Case([&](arith::RemFOp) { return call("sc::rem"); })
-          .Case([&](arith::NegFOp) { return "(-" + in[0] + ")"; })
-          .Case([&](arith::MaximumFOp) { return call("sc::maximumf"); })
-          .Case([&](arith::MinimumFOp) { return call("sc::minimumf"); })
-          .Case([&](arith::MaxNumFOp) { return call("sc::maxnumf"); })
-          .Case([&](arith::MinNumFOp) { return call("sc::minnumf"); })
-          .Case([&](arith::AddIOp) { return bin("+"); })
-          .Case([&](arith::SubIOp) { return bin("-"); })
-          .Case([&](arith::MulIOp) { return bin("*"); })
-          .Case([&](arith::DivSIOp) { return bin("/"); })
-          .Case([&](arith::RemSIOp) { return bin("%"); })
-          .Case([&](arith::DivUIOp) {
-            return "(" + *ty + ")((" + utype + ")" + in[0] + " / (" + utype +
-                   ")" + in[1] + ")";
-          })
-          .Case([&](arith::RemUIOp) {
-            return "(" + *ty + ")((" + utype + ")" + in[0] + " % (" + utype +
-                   ")" + in[1] + ")";
-          })
-          .Case([&](arith::FloorDivSIOp) { return call("sc::floordivsi"); })
-          .Case([&](arith::CeilDivSIOp) { return call("sc::ceildivsi"); })
-          .Case([&](arith::MaxSIOp) {
-            return "(" + in[0] + " > " + in[1] + " ? " + in[0] + " : " + in[1] + ")";
-          })
-          .Case([&](arith::MinSIOp) {
-            return "(" + in[0] + " < " + in[1] + " ? " + in[0] + " : " + in[1] + ")";
-          })
-          .Case([&](arith::MaxUIOp) {
-            return "((" + utype + ")" + in[0] + " > (" + utype + ")" + in[1] +
-                   " ? " + in[0] + " : " + in[1] + ")";
-          })
-          .Case([&](arith::MinUIOp) {
-            return "((" + utype + ")" + in[0] + " < (" + utype + ")" + in[1] +
-                   " ? " + in[0] + " : " + in[1] + ")";
-          })
-          .Case([&](arith::AndIOp) { return bin(isBool ? "&&" : "&"); })
-          .Case([&](arith::OrIOp) { return bin(isBool ? "||" : "|"); })
-          .Case([&](arith::XOrIOp) { return bin(isBool ? "!=" : "^"); })
-          .Case([&](arith::ShLIOp) { return bin("<<"); })
-          .Case([&](arith::ShRSIOp) { return bin(">>"); })
-          .Case([&](arith::ShRUIOp) {
-            return "(" + *ty + ")((" + utype + ")" + in[0] + " >> " + in[1] + ")";
-          })
-          .Case([&](arith::CmpIOp c) {
-            return cmpiExpr(c.getPredicate(), in[0], in[1], utype);
-          })
-          .Case([&](arith::CmpFOp c) {
-            return cmpfExpr(c.getPredicate(), in[0], in[1]);
-          })
-          .Case([&](arith::SelectOp) {
-            return "(" + in[0] + " ? " + in[1] + " : " + in[2] + ")";
-          })
-          .Case<arith::IndexCastOp, arith::SIToFPOp, arith::FPToSIOp,
-                arith::FPToUIOp, arith::ExtFOp>([&](auto) {
-            return "(" + *ty + ")" + in[0];
-          })
-          .Case<arith::IndexCastUIOp, arith::UIToFPOp>([&](auto) {
-            return "(" + *ty + ")(" + utype + ")" + in[0];
-          })
-          .Case([&](arith::TruncFOp) -> std::optional<std::string> {
-            if (type.isF16())
-              return "sc::round_f16(" + in[0] + ")";
-            if (type.isBF16())
-              return "sc::round_bf16(" + in[0] + ")";
-            return "(" + *ty + ")" + in[0];
-          })
-          .Case([&](arith::ExtSIOp) -> std::string {
-            if (inType.isInteger(1))
-              return "(" + in[0] + " ? (" + *ty + ")-1 : (" + *ty + ")0)";
-            return "(" + *ty + ")" + in[0];
-          })
-          .Case([&](arith::ExtUIOp) -> std::string {
-            if (inType.isInteger(1))
-              return "(" + in[0] + " ? (" + *ty + ")1 : (" + *ty + ")0)";
-            return "(" + *ty + ")(" + utype + ")" + in[0];
-          })
-          .Case([&](arith::TruncIOp) -> std::string {
-            if (isBool)
-              return "((" + in[0] + " & 1) != 0)";
-            return "(" + *ty + ")" + in[0];
-          })
-          .Case([&](math::ExpOp) { return call("sc::exp"); })
-          .Case([&](math::Exp2Op) { return call("sc::exp2"); })
-          .Case([&](math::ExpM1Op) { return call("sc::expm1"); })
-          .Case([&](math::LogOp) { return call("sc::log"); })
-          .Case([&](math::Log2Op) { return call("sc::log2"); })
-          .Case([&](math::Log10Op) { return call("sc::log10"); })
-          .Case([&](math::Log1pOp) { return call("sc::log1p"); })
-          .Case([&](math::TanhOp) { return call("sc::tanh"); })
-          .Case([&](math::SqrtOp) { return call("sc::sqrt"); })
-          .Case([&](math::RsqrtOp) { return call("sc::rsqrt"); })
-          .Case([&](math::AbsFOp) { return call("sc::abs"); })
-          .Case([&](math::AbsIOp) {
-            return "(" + in[0] + " < 0 ? -" + in[0] + " : " + in[0] + ")";
-          })
-          .Case([&](math::SinOp) { return call("sc::sin"); })
-          .Case([&](math::CosOp) { return call("sc::cos"); })
-          .Case([&](math::TanOp) { return call("sc::tan"); })
-          .Case([&](math::AtanOp) { return call("sc::atan"); })
-          .Case([&](math::Atan2Op) { return call("sc::atan2"); })
-          .Case([&](math::ErfOp) { return call("sc::erf"); })
-          .Case([&](math::PowFOp) { return call("sc::pow"); })
-          .Case([&](math::FloorOp) { return call("sc::floor"); })
-          .Case([&](math::CeilOp) { return call("sc::ceil"); })
-          .Case([&](math::RoundOp) { return call("sc::round"); })
-          .Case([&](math::CopySignOp) { return call("sc::copysign"); })
-          .Default([](Operation *) { return std::nullopt; });
+  std::optional<std::string> expr = rule->emitCuda(&op, in);
   if (!expr)
     return op.emitError("CUDA emitter: unsupported op '")
            << op.getName() << "'";
@@ -1696,81 +1522,28 @@ LogicalResult KernelEmitter::emitContract(ContractOp op) {
       });
 }
 
-/// The tc:: call for one op of a mask region (see tile_class.h).
-static std::optional<std::string>
-tileClassCall(Operation &op, ArrayRef<std::string> in) {
-  Type type = op.getNumResults() == 1 ? op.getResult(0).getType() : Type();
-  bool isBool = type && type.isInteger(1);
-  auto t2 = [&](StringRef f) {
-    return "tc::" + f.str() + "(tcT, " + in[0] + ", " + in[1] + ")";
-  };
-  std::string unknown = isBool ? "tc::boolean(tc::kUnknown)" : "tc::unknown()";
-  return llvm::TypeSwitch<Operation *, std::optional<std::string>>(&op)
-      .Case([&](arith::ConstantOp c) -> std::optional<std::string> {
-        if (auto i = dyn_cast<IntegerAttr>(c.getValue())) {
-          if (isBool)
-            return std::string(i.getValue().getBoolValue()
-                                   ? "tc::boolean(tc::kTrue)"
-                                   : "tc::boolean(tc::kFalse)");
-          return "tc::constant(tcT, " +
-                 std::to_string(i.getValue().getSExtValue()) + "LL)";
-        }
-        return unknown;
-      })
-      .Case([&](arith::AddIOp) { return t2("addi"); })
-      .Case([&](arith::SubIOp) { return t2("subi"); })
-      .Case([&](arith::MulIOp) { return t2("muli"); })
-      .Case([&](arith::FloorDivSIOp) { return t2("floordivsi"); })
-      .Case([&](arith::DivSIOp) { return t2("divsi"); })
-      .Case([&](arith::DivUIOp) { return t2("divui"); })
-      .Case([&](arith::CeilDivSIOp) { return t2("ceildivsi"); })
-      .Case([&](arith::RemSIOp) { return t2("remsi"); })
-      .Case([&](arith::RemUIOp) { return t2("remui"); })
-      .Case([&](math::AbsIOp) { return "tc::absi(tcT, " + in[0] + ")"; })
-      .Case([&](arith::MaxSIOp) { return t2("maxsi"); })
-      .Case([&](arith::MinSIOp) { return t2("minsi"); })
-      .Case([&](arith::MaxUIOp) { return t2("maxui"); })
-      .Case([&](arith::MinUIOp) { return t2("minui"); })
-      .Case<arith::IndexCastOp, arith::IndexCastUIOp, arith::ExtSIOp,
-            arith::ExtUIOp, arith::TruncIOp>([&](auto) -> std::string {
-        if (op.getOperand(0).getType().isInteger(1))
-          return "tc::extBool(tcT, " + in[0] + ", " +
-                 (isa<arith::ExtSIOp>(op) ? "true" : "false") + ")";
-        if (isBool)
-          return unknown;
-        auto bits = [](Type t) {
-          return t.isIndex() ? 64 : static_cast<int>(t.getIntOrFloatBitWidth());
-        };
-        bool isUnsigned = isa<arith::ExtUIOp, arith::IndexCastUIOp>(op);
-        return fmt::format("tc::cast({}, {}, {}, {})", in[0],
-                           bits(op.getOperand(0).getType()), bits(type),
-                           isUnsigned ? "true" : "false");
-      })
-      .Case([&](arith::CmpIOp c) -> std::string {
-        std::string pred = std::to_string(static_cast<int>(c.getPredicate()));
-        if (op.getOperand(0).getType().isInteger(1))
-          return "tc::cmpiBool(" + pred + ", " + in[0] + ", " + in[1] + ")";
-        return "tc::cmpi(tcT, " + pred + " /*" +
-               arith::stringifyCmpIPredicate(c.getPredicate()).str() + "*/, " +
-               in[0] + ", " + in[1] + ")";
-      })
-      .Case<arith::AndIOp, arith::OrIOp, arith::XOrIOp>([&](auto) -> std::string {
-        if (!isBool)
-          return "tc::bitwise(tcT, " +
-                 std::string(isa<arith::AndIOp>(op)  ? "0"
-                             : isa<arith::OrIOp>(op) ? "1"
-                                                     : "2") +
-                 ", " + in[0] + ", " + in[1] + ")";
-        return std::string(isa<arith::AndIOp>(op)  ? "tc::andBool("
-                           : isa<arith::OrIOp>(op) ? "tc::orBool("
-                                                   : "tc::xorBool(") +
-               in[0] + ", " + in[1] + ")";
-      })
-      .Case([&](arith::SelectOp) -> std::string {
-        return "tc::select(tcT, " + in[0] + ", " + in[1] + ", " + in[2] +
-               ", " + (isBool ? "true" : "false") + ")";
-      })
-      .Default([&](Operation *) { return unknown; });
+/// The tc::apply call for one op of a mask region: the transfer function the
+/// region-op registry names (unknown without one), as MaskAnalysis calls it.
+static std::string tileClassCall(Operation &op, ArrayRef<std::string> in) {
+  const regionops::Rule *rule = regionops::lookup(&op);
+  if (!rule || !rule->transfer)
+    return "tc::unknown()";
+  regionops::TcCall call = rule->transfer(&op);
+  if (call.op == attn::device::tc::kOpUnknown)
+    return "tc::unknown()";
+  std::string text =
+      fmt::format("tc::apply(tcT, tc::{}, {}LL, {}LL, {}LL",
+                  attn::device::tc::opName(call.op), call.imm[0], call.imm[1],
+                  call.imm[2]);
+  for (const std::string &operand : in)
+    text += ", " + operand;
+  text += ")";
+  if (auto cmp = dyn_cast<arith::CmpIOp>(op))
+    text += " /* " + arith::stringifyCmpIPredicate(cmp.getPredicate()).str() +
+            " */";
+  else
+    text += " /* " + op.getName().getStringRef().str() + " */";
+  return text;
 }
 
 LogicalResult KernelEmitter::emitTileClass(TileClassOp op) {

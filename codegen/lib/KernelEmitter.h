@@ -14,6 +14,7 @@
 
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Dialect/Equation.h"
+#include "attn/Dialect/RegionOps.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -156,48 +157,12 @@ inline std::string mulExpr(const std::string &a, const std::string &b) {
   return a + " * " + b;
 }
 
-/// C++ spelling of a float constant: hex literals are exact and
-/// locale-independent; non-finite values go through their bit pattern.
-inline std::string floatLiteral(const APFloat &value, Type type) {
-  APFloat v = value;
-  bool lost = false;
-  if (type.isF64()) {
-    if (!v.isFinite())
-      return v.isNaN() ? "__longlong_as_double(0x7ff8000000000000LL)"
-                       : (v.isNegative() ? "(-1.0 / 0.0)" : "(1.0 / 0.0)");
-    char buf[64];
-    v.convertToHexString(buf, 0, false, APFloat::rmNearestTiesToEven);
-    return buf;
-  }
-  v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
-  if (!v.isFinite()) {
-    char buf[32];
-    snprintf(buf, sizeof buf, "sc::f32_bits(0x%08xu)",
-             static_cast<unsigned>(v.bitcastToAPInt().getZExtValue()));
-    return buf;
-  }
-  char buf[64];
-  v.convertToHexString(buf, 0, false, APFloat::rmNearestTiesToEven);
-  return std::string(buf) + "f";
-}
+/// C++ spelling of a float constant (the registry's).
+using regionops::floatLiteral;
 
-/// The C++ type holding a scalar of `type` in registers.
+/// The C++ type holding a scalar of `type` in registers (the registry's).
 inline std::optional<std::string> cType(Type type, bool isUnsigned = false) {
-  if (type.isIndex() || type.isInteger(64))
-    return std::string(isUnsigned ? "unsigned long long" : "long long");
-  if (type.isInteger(32))
-    return std::string(isUnsigned ? "unsigned int" : "int");
-  if (type.isInteger(16))
-    return std::string(isUnsigned ? "unsigned short" : "short");
-  if (type.isInteger(8))
-    return std::string(isUnsigned ? "unsigned char" : "signed char");
-  if (type.isInteger(1))
-    return std::string("bool");
-  if (type.isF32() || type.isF16() || type.isBF16())
-    return std::string("float");
-  if (type.isF64())
-    return std::string("double");
-  return std::nullopt;
+  return regionops::cppType(type, isUnsigned);
 }
 
 /// The C++ type of an element in memory.

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/Dialect/AttnDialect.h"
+#include "attn/Dialect/RegionOps.h"
 #include "attn/Dialect/Equation.h"
 
 #include "mlir/IR/Builders.h"
@@ -186,7 +187,7 @@ static LogicalResult verifyScalarRegion(Operation *op, Region &region,
     return yield.emitOpError()
            << "in the '" << regionName << "' region must yield one value of "
            << "type " << yieldType << ", got " << yield.getValues().getTypes();
-  return success();
+  return regionops::verifyRegion(region, regionName);
 }
 
 LogicalResult AttentionOp::verifyRegions() {

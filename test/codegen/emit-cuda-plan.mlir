@@ -60,7 +60,7 @@
 // SUM: attn_document(const attn_document_params p) {
 // SUM: const tc::Val [[IDX:idx[0-9]+]][] = {{[{]}}{{a[0-9]+}}, {{a[0-9]+}}};
 // SUM: tc::read_range(tcT, p.sum0, 2, {{sizes[0-9]+}}, [[IDX]]);
-// SUM: tc::cmpi(tcT, 0 /*eq*/,
+// SUM: tc::apply(tcT, tc::kOpCmpi, 0LL, 0LL, 0LL,
 
 // PTX: .visible .entry attn_causal_partials(
 // PTX: mma.sync.aligned.m16n8k16

@@ -428,3 +428,52 @@ func.func @f(%s: tensor<2x3xf32>) {
   }
   return
 }
+
+// -----
+
+// Region ops come from one registry (attn/Dialect/RegionOps.h): an op without
+// a rule is rejected where it stands, not later by the interpreter or the
+// emitter.
+func.func @f(%q: tensor<1x1x?x8xf32>, %k: tensor<1x1x?x8xf32>, %v: tensor<1x1x?x8xf32>) -> tensor<1x1x?x8xf32> {
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
+      : tensor<1x1x?x8xf32>, tensor<1x1x?x8xf32>, tensor<1x1x?x8xf32> -> tensor<1x1x?x8xf32>
+      score {
+      ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
+        // expected-error @+1 {{'math.cbrt' op is not supported in the 'score' region of attn ops (supported math ops: exp, exp2,}}
+        %r = math.cbrt %s : f32
+        attn.yield %r : f32
+      }
+  return %o : tensor<1x1x?x8xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x1x?x8xf32>, %k: tensor<1x1x?x8xf32>, %v: tensor<1x1x?x8xf32>) -> tensor<1x1x?x8xf32> {
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
+      : tensor<1x1x?x8xf32>, tensor<1x1x?x8xf32>, tensor<1x1x?x8xf32> -> tensor<1x1x?x8xf32>
+      mask {
+      ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
+        %c = arith.cmpi ule, %j, %i : index
+        // expected-error @+1 {{'scf.if' op is not supported in the 'mask' region of attn ops (regions use scalar arith, math and tensor.extract/dim ops)}}
+        %r = scf.if %c -> (i1) {
+          scf.yield %c : i1
+        } else {
+          %f = arith.constant false
+          scf.yield %f : i1
+        }
+        attn.yield %r : i1
+      }
+  return %o : tensor<1x1x?x8xf32>
+}
+
+// -----
+
+func.func @f(%s: tensor<2x3xf32>) {
+  %r = attn.map "ij->ij" ins(%s : tensor<2x3xf32>) -> tensor<2x3xf32> {
+  ^bb0(%i: index, %j: index, %x: f32):
+    // expected-error @+1 {{'math.sinh' op is not supported in the 'body' region of attn ops}}
+    %y = math.sinh %x : f32
+    attn.yield %y : f32
+  }
+  return
+}

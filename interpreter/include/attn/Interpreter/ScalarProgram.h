@@ -17,18 +17,29 @@
 
 #include <string>
 
+namespace attn {
+namespace regionops {
+struct Rule;
+} // namespace regionops
+} // namespace attn
+
 namespace attn::interp {
 
 /// Builds an llvm::Error whose message names `op` and its location.
 llvm::Error errorAt(mlir::Operation *op, const llvm::Twine &message);
 
-/// One scalar operation over slots: result slot, operand slots, and the
-/// operation itself (for its kind, predicate and types).
+/// Operands a scalar op may have (tensor.extract: the tensor and up to 8
+/// indices).
+constexpr size_t kMaxOperands = 9;
+
+/// One scalar operation over slots: its registry rule, result slot, operand
+/// slots, and the operation itself (for its predicate and types).
 struct Instr {
-  unsigned kind;
+  const regionops::Rule *rule;
   int result;
   llvm::SmallVector<int, 3> operands;
   mlir::Operation *op;
+  /// The value of an arith.constant, evaluated once.
   double constant = 0;
 };
 

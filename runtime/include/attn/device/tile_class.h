@@ -1,33 +1,41 @@
-//===- tile_class.h - Device library: run-time tile classification -*- C++ -*-===//
+//===- tile_class.h - Device library: tile classification (mask domain) -*- C++ -*-===//
 //
-// The abstract domain of analysis/lib/MaskAnalysis.cpp (TileEvaluator), as
-// plain functions usable on the host, in the emulator and under NVRTC. The
-// CUDA emitter turns each op of an attn.tile_class mask region into one call,
-// so a kernel classifies its (Q tile, KV tile) pair with straight-line code
-// and the compiler-side analysis and the kernel share one definition of the
-// transfer functions. Keep both in step: the unit test
-// test/unit/device/TileClassTest.cpp compares them on the analysis corpus.
+// The abstract domain in which attn reasons about masks, as plain functions
+// usable on the host (the compiler's MaskAnalysis is built on them), in the
+// emulator and under NVRTC. It is the one definition of the transfer
+// functions: attn's region-op registry (attn/Dialect/RegionOps.h) names, for
+// each modelled arith/math op, the transfer function here by number (Op), and
+// both the compiler-side analysis and the kernels the emitter writes call
+// apply() with that number, so the two cannot drift apart.
 //
 // Integer values are exact affine forms c0 + ci·i + cj·j with their range
 // [lo, hi] over the tile, or intervals once the arithmetic leaves the affine
 // world; i1 values are true, false or unknown. Reads of captured integer
-// tensors are ranges from per-block summaries (read_range) that the plan's
-// summary kernel computes before the main kernel; without them they are
-// unknown, which only makes tiles partial.
+// tensors are ranges: on the device from per-block summaries (read_range)
+// that the plan's summary kernel computes before the main kernel, on the host
+// from the tensor's contents; without them they are unknown, which only makes
+// tiles partial.
+//
+// Self-contained (no other attn header): the compiler includes it too.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef ATTN_DEVICE_TILE_CLASS_H
 #define ATTN_DEVICE_TILE_CLASS_H
 
-#include "attn/device/config.h"
-
-#if ATTN_DEVICE_CUDA
+#if defined(__CUDACC__) || defined(__CUDACC_RTC__)
 #define ATTN_TC_FN __host__ __device__ __forceinline__
 #define ATTN_TC_NOINLINE __device__ __noinline__
+namespace attn::device::tc {
+using int64_t = long long;
+} // namespace attn::device::tc
 #else
+#include <cstdint>
 #define ATTN_TC_FN inline
 #define ATTN_TC_NOINLINE __attribute__((noinline))
+namespace attn::device::tc {
+using std::int64_t;
+} // namespace attn::device::tc
 #endif
 
 namespace attn::device::tc {
@@ -381,7 +389,7 @@ ATTN_TC_FN Val read_range(const Tile &t, const int64_t *summary, int rank,
 /// every tc::Val of the region in local memory), and by reference on the
 /// host, where clang's memcpy optimisation is quadratic in by-value struct
 /// arguments (12 s for 1,000 ops).
-#if ATTN_DEVICE_CUDA
+#if defined(__CUDACC__) || defined(__CUDACC_RTC__)
 template <auto F, typename... Args>
 ATTN_TC_NOINLINE auto noinline(Args... args) {
   return F(args...);
@@ -392,6 +400,106 @@ ATTN_TC_NOINLINE auto noinline(const Args &...args) {
   return F(args...);
 }
 #endif
+
+/// The transfer functions by number, for apply(): what the region-op
+/// registry names for each modelled op. Immediates (imm0..imm2) carry what
+/// the op's attributes say; operands are the abstract values a, b, c.
+enum Op : int {
+  /// Nothing known (unmodelled ops: float math, say).
+  kOpUnknown = 0,
+  /// An integer constant: imm0.
+  kOpConstant,
+  /// An i1 constant: imm0 is the truth (kFalse / kTrue).
+  kOpBoolConstant,
+  kOpAddi, kOpSubi, kOpMuli,
+  kOpFloordivsi, kOpDivsi, kOpDivui, kOpCeildivsi, kOpRemsi, kOpRemui,
+  kOpAbsi, kOpMaxsi, kOpMinsi, kOpMaxui, kOpMinui,
+  /// An integer cast: imm0 = source bits, imm1 = result bits (64 for index),
+  /// imm2 = 1 for a zero extension.
+  kOpCast,
+  /// An i1 extended to an integer: imm0 = 1 for a sign extension.
+  kOpExtBool,
+  /// arith.cmpi on integers: imm0 = the predicate (Pred).
+  kOpCmpi,
+  /// arith.cmpi on i1 values: imm0 = the predicate.
+  kOpCmpiBool,
+  kOpAndBool, kOpOrBool, kOpXorBool,
+  /// Bitwise and / or / xor of integers: imm0 = 0, 1, 2.
+  kOpBitwise,
+  /// arith.select of integers / of i1 values.
+  kOpSelect, kOpSelectBool,
+};
+
+/// The enumerator's name of `op` ("kOpAddi"), which the emitter writes so
+/// that generated code reads as the call it is.
+ATTN_TC_FN const char *opName(int op) {
+  switch (op) {
+  case kOpConstant: return "kOpConstant";
+  case kOpBoolConstant: return "kOpBoolConstant";
+  case kOpAddi: return "kOpAddi";
+  case kOpSubi: return "kOpSubi";
+  case kOpMuli: return "kOpMuli";
+  case kOpFloordivsi: return "kOpFloordivsi";
+  case kOpDivsi: return "kOpDivsi";
+  case kOpDivui: return "kOpDivui";
+  case kOpCeildivsi: return "kOpCeildivsi";
+  case kOpRemsi: return "kOpRemsi";
+  case kOpRemui: return "kOpRemui";
+  case kOpAbsi: return "kOpAbsi";
+  case kOpMaxsi: return "kOpMaxsi";
+  case kOpMinsi: return "kOpMinsi";
+  case kOpMaxui: return "kOpMaxui";
+  case kOpMinui: return "kOpMinui";
+  case kOpCast: return "kOpCast";
+  case kOpExtBool: return "kOpExtBool";
+  case kOpCmpi: return "kOpCmpi";
+  case kOpCmpiBool: return "kOpCmpiBool";
+  case kOpAndBool: return "kOpAndBool";
+  case kOpOrBool: return "kOpOrBool";
+  case kOpXorBool: return "kOpXorBool";
+  case kOpBitwise: return "kOpBitwise";
+  case kOpSelect: return "kOpSelect";
+  case kOpSelectBool: return "kOpSelectBool";
+  default: return "kOpUnknown";
+  }
+}
+
+/// The transfer function `op` (Op) on operands a, b, c. Under NVRTC `op` is
+/// a literal at every call site, so the switch folds away.
+ATTN_TC_FN Val apply(const Tile &t, int op, int64_t imm0, int64_t imm1,
+                     int64_t imm2, const Val &a = unknown(),
+                     const Val &b = unknown(), const Val &c = unknown()) {
+  switch (op) {
+  case kOpConstant: return constant(t, imm0);
+  case kOpBoolConstant: return boolean(static_cast<int>(imm0));
+  case kOpAddi: return addi(t, a, b);
+  case kOpSubi: return subi(t, a, b);
+  case kOpMuli: return muli(t, a, b);
+  case kOpFloordivsi: return floordivsi(t, a, b);
+  case kOpDivsi: return divsi(t, a, b);
+  case kOpDivui: return divui(t, a, b);
+  case kOpCeildivsi: return ceildivsi(t, a, b);
+  case kOpRemsi: return remsi(t, a, b);
+  case kOpRemui: return remui(t, a, b);
+  case kOpAbsi: return absi(t, a);
+  case kOpMaxsi: return maxsi(t, a, b);
+  case kOpMinsi: return minsi(t, a, b);
+  case kOpMaxui: return maxui(t, a, b);
+  case kOpMinui: return minui(t, a, b);
+  case kOpCast:
+    return cast(a, static_cast<int>(imm0), static_cast<int>(imm1), imm2 != 0);
+  case kOpExtBool: return extBool(t, a, imm0 != 0);
+  case kOpCmpi: return cmpi(t, static_cast<int>(imm0), a, b);
+  case kOpCmpiBool: return cmpiBool(static_cast<int>(imm0), a, b);
+  case kOpAndBool: return andBool(a, b);
+  case kOpOrBool: return orBool(a, b);
+  case kOpXorBool: return xorBool(a, b);
+  case kOpBitwise: return bitwise(t, static_cast<int>(imm0), a, b);
+  case kOpSelect: return select(t, a, b, c, false);
+  case kOpSelectBool: return select(t, a, b, c, true);
+  default: return unknown();
+  }
+}
 
 /// The class of the tile from the region's yielded i1.
 ATTN_TC_FN int classify(const Val &result) {

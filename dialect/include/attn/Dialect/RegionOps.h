@@ -1,0 +1,96 @@
+//===- RegionOps.h - the scalar ops of attn regions, defined once -*- C++ -*-===//
+//
+// Score, mask and map regions, the masks of attn.tile_class and the scalar
+// code of kernel IR are written with upstream arith, math and tensor ops.
+// This registry is the one place that says which of them attn supports and
+// what each one means to every consumer:
+//  - evaluate: its value in float64 / int64 (the reference interpreter);
+//  - emitCuda: its CUDA C++ expression (the emitter; calls into the device
+//    library's attn/device/scalar.h);
+//  - transfer: its abstract transfer function in the mask domain of
+//    attn/device/tile_class.h, by number (the compiler's MaskAnalysis and the
+//    emitted tile classification both call tc::apply with it).
+// A derivative rule (the backward cascade) becomes a fourth member of Rule.
+// The region verifiers reject any op without a rule at its location, so an
+// unsupported op never reaches a later stage.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_DIALECT_REGIONOPS_H
+#define ATTN_DIALECT_REGIONOPS_H
+
+#include "mlir/IR/Operation.h"
+#include "mlir/IR/Region.h"
+#include "mlir/IR/Types.h"
+#include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace attn::regionops {
+
+/// The value of an op in the reference interpreter, or why there is none
+/// (a static message: integer division by zero, say).
+struct EvalResult {
+  double value = 0;
+  const char *error = nullptr;
+};
+
+/// A call of the mask domain's transfer function `op` (tc::Op) with its
+/// immediates (tc::apply's imm0..imm2).
+struct TcCall {
+  int op = 0;
+  int64_t imm[3] = {0, 0, 0};
+};
+
+/// Everything attn knows about one scalar op.
+struct Rule {
+  /// The op's name ("arith.addf").
+  llvm::StringLiteral name;
+  /// The float64 oracle: `x` holds one value per operand (integers exactly,
+  /// i1 as 0 or 1). Integer results wrap to their bit width. Null for tensor
+  /// reads, which the interpreter performs on its own tensors.
+  EvalResult (*evaluate)(mlir::Operation *op, const double *x) = nullptr;
+  /// The CUDA C++ expression of the op's result from its operands' C++
+  /// expressions; none when the op's attributes are not supported (a
+  /// non-scalar constant). Null for tensor reads (the emitter reads memory).
+  std::optional<std::string> (*emitCuda)(mlir::Operation *op,
+                                         llvm::ArrayRef<std::string> in) =
+      nullptr;
+  /// The abstract transfer in the mask domain. Null: the result is unknown
+  /// (float math), which only ever makes a tile partial. Tensor reads are
+  /// summarised by each consumer from the data it has.
+  TcCall (*transfer)(mlir::Operation *op) = nullptr;
+  /// tensor.extract / tensor.dim: a read of a captured tensor.
+  bool isTensorRead = false;
+};
+
+/// The rule of `op`, or null when attn does not support it.
+const Rule *lookup(mlir::Operation *op);
+/// The rule of the op named `name`, or null.
+const Rule *lookup(llvm::StringRef name);
+/// Every rule, in a stable order (for documentation and tests).
+llvm::ArrayRef<Rule> allRules();
+
+/// Checks that every op in `region` (one block ending in its terminator) has
+/// a rule and scalar result types, emitting an error at the first op that
+/// does not: "'math.sinh' is not supported in the 'score' region of attn ops
+/// (supported math ops: ...)".
+llvm::LogicalResult verifyRegion(mlir::Region &region,
+                                 llvm::StringRef regionName);
+
+/// The C++ type holding a scalar of `type` in registers (index and i64 as
+/// long long, f16/bf16 as float), or none for other types.
+std::optional<std::string> cppType(mlir::Type type, bool isUnsigned = false);
+
+/// C++ spelling of a float constant as a value of `type` (f64 as double, any
+/// other float as float): hex literals are exact and locale-independent;
+/// non-finite values go through their bit pattern.
+std::string floatLiteral(const llvm::APFloat &value, mlir::Type type);
+
+} // namespace attn::regionops
+
+#endif // ATTN_DIALECT_REGIONOPS_H
