@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 #include "KernelEmitter.h"
 #include "attn/Codegen/Nvrtc.h"
+#include "attn/Dialect/KernelAttrs.h"
 #include "attn/Dialect/RegionOps.h"
 #include "attn/device/tile_class.h"
 
@@ -73,8 +74,8 @@ namespace attn::codegen::detail {
 
 LogicalResult KernelEmitter::collectGrid() {
   func.walk<WalkOrder::PreOrder>([&](scf::ForOp loop) {
-    if (auto g = loop->getAttrOfType<StringAttr>("attn.grid"))
-      if (g.getValue() != "s")
+    if (GridAttr g = getGrid(loop))
+      if (g.getRole() != GridRole::Split)
         gridLoops.push_back(loop);
   });
   splitLoop = findSplitLoop(func);
@@ -83,7 +84,8 @@ LogicalResult KernelEmitter::collectGrid() {
                                "two-kernel launch plan (emitCudaPlan)");
   if (!splitLoop && (role == KernelRole::SplitPartials ||
                      role == KernelRole::SplitMerge))
-    return func.emitError("CUDA emitter: no split loop (attn.grid = \"s\")");
+    return func.emitError("CUDA emitter: no split loop (a grid loop with "
+                          "role split)");
   if (splitLoop) {
     auto lb = getConstantIntValue(splitLoop.getLowerBound());
     auto ub = getConstantIntValue(splitLoop.getUpperBound());
@@ -116,27 +118,31 @@ LogicalResult KernelEmitter::collectGrid() {
       return gridLoops[k].emitError(
           "CUDA emitter: grid loops must be perfectly nested");
   for (scf::ForOp loop : gridLoops)
-    gridLetters += cast<StringAttr>(loop->getAttr("attn.grid")).getValue();
+    gridLetters += gridLetter(loop);
   scf::ForOp inner = gridLoops.back();
-  rowLetter = cast<StringAttr>(inner->getAttr("attn.grid")).getValue().str();
+  if (getGrid(inner).getRole() != GridRole::Rows)
+    return inner.emitError("CUDA emitter: the innermost grid loop must be "
+                           "the Q-tile loop (role rows)");
+  rowLetter = std::string(1, gridLetter(inner));
   auto step = getConstantIntValue(inner.getStep());
   if (!step || *step <= 0 || *step > kMaxThreadsPerCta)
     return inner.emitError("CUDA emitter: the Q-tile loop (block-m, "
                            "attn-tile) needs a constant step in [1, ")
            << kMaxThreadsPerCta << "] (one thread per row)";
   blockM = *step;
-  if (auto attr = gridLoops.front()->getAttrOfType<IntegerAttr>("attn.block_m"))
-    if (attr.getInt() != blockM)
-      return inner.emitError("CUDA emitter: attn.block_m = ")
-             << attr.getInt() << " but the Q-tile loop steps by " << blockM;
+  if (ScheduleAttr schedule = getSchedule(gridLoops.front()))
+    if (schedule.getBlockM() != blockM)
+      return inner.emitError("CUDA emitter: the schedule's block_m = ")
+             << schedule.getBlockM() << " but the Q-tile loop steps by "
+             << blockM;
   return success();
 }
 
 scf::ForOp KernelEmitter::findSplitLoop(func::FuncOp func) {
   scf::ForOp found;
   func.walk([&](scf::ForOp loop) {
-    if (auto g = loop->getAttrOfType<StringAttr>("attn.grid"))
-      if (g.getValue() == "s")
+    if (GridAttr g = getGrid(loop))
+      if (g.getRole() == GridRole::Split)
         found = loop;
   });
   return found;
@@ -384,10 +390,8 @@ std::optional<std::string> KernelEmitter::lettersImpl(Value v,
                                                       DenseSet<Value> &seen) {
   if (!seen.insert(v).second)
     return std::nullopt;
-  auto outputLetters = [](StringRef eq) -> std::optional<std::string> {
-    std::string err;
-    auto e = Equation::parse(eq, err);
-    return e ? std::optional<std::string>(e->output) : std::nullopt;
+  auto outputLetters = [](EinsumAttr eq) -> std::optional<std::string> {
+    return eq.getOutput().str();
   };
   if (Operation *def = v.getDefiningOp()) {
     if (auto m = dyn_cast<MapOp>(def))
@@ -409,12 +413,10 @@ std::optional<std::string> KernelEmitter::lettersImpl(Value v,
   // From the users.
   for (OpOperand &use : v.getUses()) {
     Operation *user = use.getOwner();
-    std::string err;
-    auto fromTerm = [&](StringRef eqText,
+    auto fromTerm = [&](EinsumAttr eq,
                         unsigned input) -> std::optional<std::string> {
-      auto e = Equation::parse(eqText, err);
-      if (e && input < e->inputs.size())
-        return e->inputs[input];
+      if (input < eq.getInputs().size())
+        return eq.getInputs()[input].str();
       return std::nullopt;
     };
     std::optional<std::string> l;
@@ -737,7 +739,7 @@ LogicalResult KernelEmitter::emitOp(Operation &op) {
   if (auto loop = dyn_cast<scf::ForOp>(op)) {
     if (loop == splitLoop)
       return emitSplitLoop(loop);
-    return loop->hasAttr("attn.grid") ? emitGridLoop(loop)
+    return getGrid(loop) ? emitGridLoop(loop)
                                       : emitSerialLoop(loop);
   }
   if (auto ifOp = dyn_cast<scf::IfOp>(op))
@@ -763,8 +765,7 @@ LogicalResult KernelEmitter::emitGridLoop(scf::ForOp loop) {
   if (!lb || !ub || !step)
     return loop.emitError("CUDA emitter: grid loop bounds are not scalars");
   std::string iv = fresh("g");
-  std::string letter =
-      cast<StringAttr>(loop->getAttr("attn.grid")).getValue().str();
+  std::string letter(1, gridLetter(loop));
   std::string position;
   if (k + 1 == gridLoops.size())
     position = "(long long)blockIdx.x";
@@ -853,7 +854,7 @@ LogicalResult KernelEmitter::emitSerialLoop(scf::ForOp loop) {
   if (!lb || !ub || !step)
     return loop.emitError("CUDA emitter: loop bounds are not scalars");
   auto constStep = getConstantIntValue(loop.getStep());
-  bool isKv = loop->hasAttr("attn.kv_loop");
+  bool isKv = isKvLoop(loop);
   // Loop-carried values live in storage declared before the loop.
   for (auto [init, arg, res] : llvm::zip(loop.getInitArgs(),
                                          loop.getRegionIterArgs(),
@@ -966,11 +967,11 @@ LogicalResult KernelEmitter::emitIf(scf::IfOp op) {
     }
     return success();
   };
-  auto branch = op->getAttrOfType<StringAttr>("attn.tile_branch");
+  std::optional<TileBranchKind> branch = getTileBranch(op);
   // The emulator's tile counters (attn/device/counters.h; nothing on a GPU).
-  bool counted = branch && branch.getValue() == "full_or_partial";
+  bool counted = branch == TileBranchKind::FullOrPartial;
   if (branch)
-    w.linef("// tile branch: {}", branch.getValue().str());
+    w.linef("// tile branch: {}", stringifyTileBranchKind(*branch).str());
   w.openf("if ({})", *cond);
   if (counted)
     w.line("count_tile(false); // a full tile: no mask code");
@@ -1337,10 +1338,7 @@ LogicalResult KernelEmitter::emitRegionBody(Block &body, unsigned numIndexArgs,
 }
 
 LogicalResult KernelEmitter::emitMap(MapOp op) {
-  std::string err;
-  auto eq = Equation::parse(op.getEquation(), err);
-  if (!eq)
-    return op.emitError("CUDA emitter: ") << err;
+  std::optional<Equation> eq = op.getEquation().getValue();
   auto t = tileFor(op, op.getResult(), eq->output);
   if (failed(t))
     return failure();
@@ -1471,10 +1469,7 @@ LogicalResult KernelEmitter::emitSimtReduction(
 }
 
 LogicalResult KernelEmitter::emitReduce(ReduceOp op) {
-  std::string err;
-  auto eq = Equation::parse(op.getEquation(), err);
-  if (!eq)
-    return op.emitError("CUDA emitter: ") << err;
+  std::optional<Equation> eq = op.getEquation().getValue();
   SmallVector<Value> inputs = {op.getInput()};
   auto t = declareResultTile(op, op.getResult(), *eq, inputs);
   if (failed(t))
@@ -1489,10 +1484,7 @@ LogicalResult KernelEmitter::emitReduce(ReduceOp op) {
 }
 
 LogicalResult KernelEmitter::emitContract(ContractOp op) {
-  std::string err;
-  auto eq = Equation::parse(op.getEquation(), err);
-  if (!eq)
-    return op.emitError("CUDA emitter: ") << err;
+  std::optional<Equation> eq = op.getEquation().getValue();
   if (mma && accumulatingMap(op)) {
     deferredContracts[op.getResult()] = op;
     return success();

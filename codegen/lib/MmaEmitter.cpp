@@ -107,10 +107,7 @@ LogicalResult KernelEmitter::prepareMmaKvLoop(scf::ForOp loop,
   loop.walk([&](ContractOp c) { contracts.push_back(c); });
   SmallVector<std::pair<Value, std::string>> hoist; // (A operand, its term)
   for (ContractOp c : contracts) {
-    std::string err;
-    auto eq = Equation::parse(c.getEquation(), err);
-    if (!eq)
-      return c.emitError("CUDA emitter: ") << err;
+    std::optional<Equation> eq = c.getEquation().getValue();
     for (auto [input, inputTerm] : llvm::zip(c.getInputs(), eq->inputs)) {
       Value v = input;
       const std::string &term = inputTerm;
@@ -377,9 +374,8 @@ LogicalResult KernelEmitter::emitMmaMap(MapOp op, Tile &t,
     w.close();
   if (!deferred)
     return success();
-  std::string err;
-  auto contractEq = Equation::parse(deferred.getEquation(), err);
-  return emitMmaContract(deferred, t, *contractEq, /*accumulate=*/true);
+  return emitMmaContract(deferred, t, deferred.getEquation().getValue(),
+                         /*accumulate=*/true);
 }
 
 LogicalResult KernelEmitter::emitMmaReduce(ReduceOp op, Tile &t,
@@ -425,9 +421,8 @@ MapOp KernelEmitter::accumulatingMap(ContractOp op) const {
   auto map = dyn_cast<MapOp>(*op->user_begin());
   if (!map || map->getBlock() != op->getBlock())
     return {};
-  std::string err;
-  auto mapEq = Equation::parse(map.getEquation(), err);
-  auto eq = Equation::parse(op.getEquation(), err);
+  std::optional<Equation> mapEq = map.getEquation().getValue();
+  std::optional<Equation> eq = op.getEquation().getValue();
   if (!mapEq || !eq || mapEq->output != eq->output)
     return {};
   auto inputs = map.getInputs();

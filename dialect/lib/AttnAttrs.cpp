@@ -177,3 +177,94 @@ LogicalResult GenAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << str(l);
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// EinsumAttr
+//===----------------------------------------------------------------------===//
+
+EinsumAttr EinsumAttr::get(MLIRContext *context, const Equation &equation) {
+  SmallVector<StringAttr> inputs;
+  for (const std::string &term : equation.inputs)
+    inputs.push_back(StringAttr::get(context, term));
+  return get(context, inputs, StringAttr::get(context, equation.output));
+}
+
+EinsumAttr EinsumAttr::fromText(MLIRContext *context, llvm::StringRef text) {
+  std::string error;
+  std::optional<Equation> equation = Equation::parse(text, error);
+  assert(equation && "a pass built a malformed einsum equation");
+  return get(context, *equation);
+}
+
+Equation EinsumAttr::getValue() const {
+  Equation equation;
+  for (StringAttr term : getInputs())
+    equation.inputs.push_back(term.str());
+  equation.output = getOutput().str();
+  return equation;
+}
+
+std::string EinsumAttr::str() const { return getValue().str(); }
+
+EinsumAttr EinsumAttr::parseText(AsmParser &parser) {
+  llvm::SMLoc loc = parser.getCurrentLocation();
+  std::string text;
+  if (parser.parseString(&text))
+    return {};
+  std::string error;
+  std::optional<Equation> equation = Equation::parse(text, error);
+  if (!equation) {
+    parser.emitError(loc) << "malformed equation: " << error;
+    return {};
+  }
+  return get(parser.getContext(), *equation);
+}
+
+Attribute EinsumAttr::parse(AsmParser &parser, Type) {
+  if (parser.parseLess())
+    return {};
+  EinsumAttr attr = parseText(parser);
+  if (!attr || parser.parseGreater())
+    return {};
+  return attr;
+}
+
+void EinsumAttr::print(AsmPrinter &printer) const {
+  printer << "<\"" << str() << "\">";
+}
+
+LogicalResult
+EinsumAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                   ArrayRef<StringAttr> inputs, StringAttr output) {
+  std::string error;
+  Equation equation;
+  for (StringAttr term : inputs)
+    equation.inputs.push_back(term ? term.str() : "");
+  equation.output = output ? output.str() : "";
+  if (!Equation::parse(equation.str(), error))
+    return emitError() << "malformed equation: " << error;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel IR annotations
+//===----------------------------------------------------------------------===//
+
+LogicalResult GridAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               StringAttr letter, GridRole) {
+  if (!letter || letter.size() != 1 || letter.getValue()[0] < 'a' ||
+      letter.getValue()[0] > 'z')
+    return emitError() << "a grid dimension is one lower-case index letter, "
+                          "got '"
+                       << (letter ? letter.getValue() : "") << "'";
+  return success();
+}
+
+LogicalResult
+ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                     int64_t blockM, int64_t warps, int64_t stages) {
+  if (blockM <= 0 || warps <= 0 || stages <= 0)
+    return emitError() << "block_m, warps and stages must be positive (got "
+                       << blockM << ", " << warps << ", " << stages << ")";
+  return success();
+}

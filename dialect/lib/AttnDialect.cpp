@@ -2,6 +2,8 @@
 
 #include "attn/Dialect/AttnDialect.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -76,4 +78,47 @@ LogicalResult AttnDialect::verifyRegionArgAttribute(Operation *op,
   }
   return fail() << "unknown attn argument attribute '" << name
                 << "' (known: attn.gen, attn.dims)";
+}
+
+/// Checks the kernel IR's annotations (AttnDialect.td's discardableAttrs):
+/// each has its attribute kind and sits on the op it is meant for.
+LogicalResult AttnDialect::verifyOperationAttribute(Operation *op,
+                                                    NamedAttribute attr) {
+  StringRef name = attr.getName().getValue();
+  Attribute value = attr.getValue();
+  auto expect = [&](bool kindOk, StringRef kind, bool placeOk,
+                    StringRef place) -> LogicalResult {
+    if (!kindOk)
+      return op->emitError() << "'" << name << "' must be " << kind;
+    if (!placeOk)
+      return op->emitError() << "'" << name << "' belongs on " << place;
+    return success();
+  };
+  if (name == getGridAttrHelper().getName())
+    return expect(isa<GridAttr>(value), "a #attn.grid<letter, role>",
+                  isa<scf::ForOp>(op), "an scf.for (a grid dimension)");
+  if (name == getKvLoopAttrHelper().getName())
+    return expect(isa<UnitAttr>(value), "a unit attribute", isa<scf::ForOp>(op),
+                  "an scf.for (the online rewrite's KV loop)");
+  if (name == getTileBranchAttrHelper().getName())
+    return expect(isa<TileBranchAttr>(value), "a #attn.tile_branch<kind>",
+                  isa<scf::IfOp>(op), "an scf.if");
+  if (name == getScheduleAttrHelper().getName())
+    return expect(isa<ScheduleAttr>(value), "a #attn.schedule<...>",
+                  isa<scf::ForOp>(op) && getGridAttrHelper().isAttrPresent(op),
+                  "the outermost grid loop (an scf.for with attn.grid)");
+  if (name == getSplitKvPlanAttrHelper().getName())
+    return expect(isa<FlatSymbolRefAttr>(value), "a symbol reference",
+                  isa<func::FuncOp>(op), "a func.func");
+  if (name == getMaskAttrHelper().getName())
+    return expect(isa<FlatSymbolRefAttr>(value), "a symbol reference",
+                  isa<arith::SelectOp>(op),
+                  "the arith.select that applies a mask");
+  if (name == getSparsityAttrHelper().getName())
+    return expect(isa<SparsityKindAttr>(value), "a #attn.sparsity<kind>",
+                  isa<AttentionOp>(op), "an attn.attention");
+  return op->emitError() << "unknown attn attribute '" << name
+                         << "' (known: attn.grid, attn.kv_loop, "
+                            "attn.tile_branch, attn.schedule, "
+                            "attn.split_kv_plan, attn.mask, attn.sparsity)";
 }

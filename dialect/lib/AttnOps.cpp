@@ -18,6 +18,9 @@
 using namespace mlir;
 using namespace attn;
 
+static ParseResult parseEinsum(OpAsmParser &parser, EinsumAttr &equation);
+static void printEinsum(OpAsmPrinter &printer, Operation *, EinsumAttr equation);
+
 #define GET_OP_CLASSES
 #include "attn/Dialect/AttnOps.cpp.inc"
 
@@ -216,14 +219,21 @@ LogicalResult AttentionOp::verifyRegions() {
 // Cascade ops: shared equation checks
 //===----------------------------------------------------------------------===//
 
-/// Parses and checks `equation` against the operand and result types: input
-/// count and ranks, one size per letter, every output letter in an input.
-static FailureOr<Equation> verifyEquation(Operation *op, StringRef text,
+/// The cascade ops' syntax for their equation: the quoted text.
+static ParseResult parseEinsum(OpAsmParser &parser, EinsumAttr &equation) {
+  equation = EinsumAttr::parseText(parser);
+  return success(bool(equation));
+}
+static void printEinsum(OpAsmPrinter &printer, Operation *, EinsumAttr equation) {
+  printer << "\"" << equation.str() << "\"";
+}
+
+/// Checks `attr` against the operand and result types: input count and
+/// ranks, one size per letter, every output letter in an input.
+static FailureOr<Equation> verifyEquation(Operation *op, EinsumAttr attr,
                                           TypeRange inputs, Type result) {
-  std::string error;
-  std::optional<Equation> eq = Equation::parse(text, error);
-  if (!eq)
-    return op->emitOpError() << "malformed equation: " << error;
+  std::optional<Equation> eq = attr.getValue();
+  std::string text = attr.str();
   if (eq->inputs.size() != inputs.size())
     return op->emitOpError() << "equation '" << text << "' has "
                              << eq->inputs.size() << " input term(s) but the "
@@ -291,7 +301,7 @@ LogicalResult ReduceOp::verify() {
   std::string reduced = eq->reducedLetters();
   if (reduced.size() != 1)
     return emitOpError() << "must reduce exactly one letter, equation '"
-                         << getEquation() << "' reduces " << reduced.size()
+                         << getEquation().str() << "' reduces " << reduced.size()
                          << (reduced.empty() ? "" : " ('" + reduced + "')");
   return success();
 }

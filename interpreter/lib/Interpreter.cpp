@@ -82,7 +82,7 @@ public:
 private:
   llvm::Error execute(Operation &op);
   llvm::Error executeAttention(AttentionOp op);
-  llvm::Error executeContract(Operation *op, StringRef equation,
+  llvm::Error executeContract(Operation *op, EinsumAttr equation,
                               ValueRange inputs, bool combineAdd,
                               bool reduceMax);
   llvm::Error executeMap(MapOp op);
@@ -391,13 +391,10 @@ static std::vector<int64_t> stridesFor(const std::string &term,
   return strides;
 }
 
-llvm::Error Interpreter::executeContract(Operation *op, StringRef equation,
+llvm::Error Interpreter::executeContract(Operation *op, EinsumAttr equation,
                                          ValueRange inputs, bool combineAdd,
                                          bool reduceMax) {
-  std::string err;
-  std::optional<Equation> eq = Equation::parse(equation, err);
-  if (!eq)
-    return errorAt(op, err);
+  std::optional<Equation> eq = equation.getValue();
   llvm::SmallVector<const Tensor *> in;
   for (mlir::Value v : inputs)
     in.push_back(&get(v));
@@ -448,10 +445,7 @@ llvm::Error Interpreter::executeContract(Operation *op, StringRef equation,
 }
 
 llvm::Error Interpreter::executeMap(MapOp op) {
-  std::string err;
-  std::optional<Equation> eq = Equation::parse(op.getEquation(), err);
-  if (!eq)
-    return errorAt(op, err);
+  std::optional<Equation> eq = op.getEquation().getValue();
   llvm::SmallVector<const Tensor *> in;
   for (mlir::Value v : op.getInputs())
     in.push_back(&get(v));

@@ -9,15 +9,11 @@ using namespace mlir;
 using namespace attn;
 
 Equation attn::equationOf(Operation *op) {
-  StringRef text;
   if (auto c = dyn_cast<ContractOp>(op))
-    text = c.getEquation();
-  else if (auto m = dyn_cast<MapOp>(op))
-    text = m.getEquation();
-  else
-    text = cast<ReduceOp>(op).getEquation();
-  std::string error;
-  return *Equation::parse(text, error); // Verified: always parses.
+    return c.getEquation().getValue();
+  if (auto m = dyn_cast<MapOp>(op))
+    return m.getEquation().getValue();
+  return cast<ReduceOp>(op).getEquation().getValue();
 }
 
 OperandRange attn::inputsOf(Operation *op) {
@@ -62,7 +58,7 @@ MapOp attn::appendCaptures(OpBuilder &b, MapOp map, ValueRange extra,
 MapOp attn::buildMap(OpBuilder &b, Location loc, StringRef eq,
                      ValueRange inputs, ValueRange captures,
                      RankedTensorType type, MapBodyFn fill) {
-  auto map = MapOp::create(b, loc, type, b.getStringAttr(eq), inputs,
+  auto map = MapOp::create(b, loc, type, EinsumAttr::fromText(b.getContext(), eq), inputs,
                            captures);
   Block *body = new Block();
   map.getBody().push_back(body);

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "attn/Dialect/KernelAttrs.h"
 #include "CascadeUtils.h"
 #include "attn/Passes/Passes.h"
 
@@ -124,7 +125,7 @@ mlir::Value CascadeBuilder::scores() {
         shape);
   }
   auto qk = ContractOp::create(b, loc, L.type(L.scores, f32),
-                               b.getStringAttr(L.q + "," + L.k + "->" + L.scores),
+                               EinsumAttr::fromText(b.getContext(), L.q + "," + L.k + "->" + L.scores),
                                CombineKind::Mul, ReduceKind::Add,
                                ValueRange{q, op.getK()});
   // Captures: nq, nk, the variant's captures, then a run-time group size
@@ -177,9 +178,10 @@ mlir::Value CascadeBuilder::scores() {
                                                        f32Const(bb, masked));
                  // -attn-fuse finds the mask here to drop it on full tiles,
                  // and classifies tiles with the mask kept as a function.
-                 FlatSymbolRefAttr fn = maskFunction();
-                 select->setAttr("attn.mask",
-                                 fn ? Attribute(fn) : bb.getUnitAttr());
+                 // Without a module (an analysis decomposing a detached
+                 // copy) there is no function to keep, nor a kernel to fuse.
+                 if (FlatSymbolRefAttr fn = maskFunction())
+                   setMaskFunction(select, fn.getValue());
                  s = select;
                }
                return s;
@@ -219,7 +221,7 @@ mlir::Value CascadeBuilder::divideByRowSum(mlir::Value x, mlir::Value rowSum) {
 
 mlir::Value CascadeBuilder::contractPV(mlir::Value p) {
   return ContractOp::create(b, loc, L.type(L.out, f32),
-                            b.getStringAttr(L.scores + "," + L.v + "->" + L.out),
+                            EinsumAttr::fromText(b.getContext(), L.scores + "," + L.v + "->" + L.out),
                             CombineKind::Mul, ReduceKind::Add,
                             ValueRange{p, op.getV()});
 }
@@ -282,7 +284,7 @@ LogicalResult CascadeBuilder::build() {
     // lse = m + log l. Rows with no attended key have m = -inf and l = 0:
     // e, p and o are 0 there and lse is -inf.
     mlir::Value m = ReduceOp::create(b, loc, rowsType, ReduceKind::Max,
-                                     b.getStringAttr(sRows), s);
+                                     EinsumAttr::fromText(b.getContext(), sRows), s);
     mlir::Value e = map(
         sWithRows, ValueRange{s, m}, {}, scoresType,
         [&](OpBuilder &bb, Location loc, ValueRange, ValueRange in,
@@ -295,7 +297,7 @@ LogicalResult CascadeBuilder::build() {
           return zeroIf(bb, emptyRow, ex);
         });
     mlir::Value l = ReduceOp::create(b, loc, rowsType, ReduceKind::Add,
-                                     b.getStringAttr(sRows), e);
+                                     EinsumAttr::fromText(b.getContext(), sRows), e);
     mlir::Value p = divideByRowSum(e, l);
     o = contractPV(p);
     if (op.getLse())
@@ -358,7 +360,7 @@ LogicalResult CascadeBuilder::build() {
           return zeroIf(bb, isMasked, sp);
         });
     mlir::Value l = ReduceOp::create(b, loc, rowsType, ReduceKind::Add,
-                                     b.getStringAttr(sRows), p);
+                                     EinsumAttr::fromText(b.getContext(), sRows), p);
     mlir::Value a = divideByRowSum(p, l);
     o = contractPV(a);
     break;

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "attn/Dialect/KernelAttrs.h"
 #include "CascadeUtils.h"
 #include "attn/Passes/KeyRange.h"
 #include "attn/Passes/Passes.h"
@@ -35,7 +36,7 @@ arith::SelectOp findMaskSelect(Block &body, MapOp &map) {
     if (!m)
       continue;
     m.getBody().walk([&](arith::SelectOp select) {
-      if (select->hasAttr("attn.mask")) {
+      if (getMaskFunction(select)) {
         found = select;
         map = m;
       }
@@ -48,7 +49,7 @@ arith::SelectOp findMaskSelect(Block &body, MapOp &map) {
 /// and the mask computation, now unused, is erased.
 void dropMask(MapOp map) {
   map.getBody().walk([&](arith::SelectOp select) {
-    if (!select->hasAttr("attn.mask"))
+    if (!getMaskFunction(select))
       return;
     select.getResult().replaceAllUsesWith(select.getTrueValue());
     select->erase();
@@ -86,7 +87,7 @@ LogicalResult LoopFuser::run() {
   arith::SelectOp select = findMaskSelect(body, scores);
   if (!select)
     return success(); // No mask: every tile is full.
-  auto symbol = dyn_cast<FlatSymbolRefAttr>(select->getAttr("attn.mask"));
+  FlatSymbolRefAttr symbol = getMaskFunction(select);
   auto fn = symbol ? SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
                          loop, symbol)
                    : func::FuncOp();
@@ -99,8 +100,8 @@ LogicalResult LoopFuser::run() {
   std::map<char, scf::ForOp> grid;
   for (Operation *p = loop->getParentOp(); p; p = p->getParentOp())
     if (auto g = dyn_cast<scf::ForOp>(p))
-      if (auto letter = g->getAttrOfType<StringAttr>("attn.grid"))
-        grid[letter.getValue()[0]] = g;
+      if (char letter = gridLetter(g))
+        grid[letter] = g;
   if (!grid.count('i')) {
     why = "no Q-tile grid loop around the KV loop (run -attn-tile first)";
     return failure();
@@ -220,7 +221,7 @@ LogicalResult LoopFuser::run() {
         dropMask(cast<MapOp>(clone));
       scf::YieldOp::create(bb, loc, clone->getResults());
     }
-    branch->setAttr("attn.tile_branch", b.getStringAttr("full_or_partial"));
+    setTileBranch(branch, TileBranchKind::FullOrPartial);
     mapping.map(op->getResults(), branch.getResults());
   }
   SmallVector<mlir::Value> yields;
@@ -239,7 +240,7 @@ struct AttnFusePass : attn::impl::AttnFuseBase<AttnFusePass> {
   void runOnOperation() override {
     SmallVector<scf::ForOp> loops;
     getOperation()->walk([&](scf::ForOp loop) {
-      if (loop->hasAttr("attn.kv_loop"))
+      if (isKvLoop(loop))
         loops.push_back(loop);
     });
     for (scf::ForOp loop : loops) {

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "attn/Dialect/KernelAttrs.h"
 #include "CascadeUtils.h"
 #include "attn/Dialect/Equation.h"
 #include "attn/Passes/PassCount.h"
@@ -451,7 +452,7 @@ void OnlineRewriter::rewrite() {
       });
 
   // Later passes (-attn-fuse) find the KV loop by this tag.
-  loop->setAttr("attn.kv_loop", b.getUnitAttr());
+  setKvLoop(loop);
 
   // After the loop: final values, deferred scale maps applied once.
   b.setInsertionPointAfter(loop);

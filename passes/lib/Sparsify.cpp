@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "attn/Dialect/KernelAttrs.h"
 #include "attn/Analysis/MaskAnalysis.h"
 #include "attn/Passes/Passes.h"
 
@@ -31,7 +32,7 @@ struct AttnSparsifyPass : attn::impl::AttnSparsifyBase<AttnSparsifyPass> {
                           << analysis.firstUnmodelledOp()
                           << "': tiles depending on it are evaluated (partial)";
       }
-      op->setAttr("attn.sparsity", SparsityKindAttr::get(op.getContext(), kind));
+      setSparsity(op, kind);
     });
   }
 };

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "attn/Dialect/KernelAttrs.h"
 #include "CascadeUtils.h"
 #include "attn/Passes/Passes.h"
 
@@ -168,8 +169,7 @@ LogicalResult splitLoop(scf::ForOp loop, int64_t splits, char s,
         }
         scf::YieldOp::create(sb, loc, updated);
       });
-  splitLoop->setAttr("attn.grid", b.getStringAttr(std::string(1, s)));
-  splitLoop->setAttr("attn.split_kv", b.getI64IntegerAttr(splits));
+  setGrid(splitLoop, s, GridRole::Split);
 
   // The merge: max of the maxima; corrections at (split max, total max);
   // rescaled sums added over the splits.
@@ -181,7 +181,7 @@ LogicalResult splitLoop(scf::ForOp loop, int64_t splits, char s,
     mlir::Value ws = splitLoop.getResult(k);
     merged[k] = ReduceOp::create(b, loc, loop.getResult(k).getType(),
                                  ReduceKind::Max,
-                                 b.getStringAttr(sp + v.term + "->" + v.term),
+                                 EinsumAttr::fromText(b.getContext(), sp + v.term + "->" + v.term),
                                  ws);
     MapOp corr = v.correction;
     Block &src = corr.getBody().front();
@@ -212,12 +212,12 @@ LogicalResult splitLoop(scf::ForOp loop, int64_t splits, char s,
       const std::string &cTerm = values[v.correctedBy].term;
       merged[k] = ContractOp::create(
           b, loc, type,
-          b.getStringAttr(sp + v.term + "," + sp + cTerm + "->" + v.term),
+          EinsumAttr::fromText(b.getContext(), sp + v.term + "," + sp + cTerm + "->" + v.term),
           CombineKind::Mul, ReduceKind::Add,
           ValueRange{ws, factors[v.correctedBy]});
     } else {
       merged[k] = ReduceOp::create(b, loc, type, ReduceKind::Add,
-                                   b.getStringAttr(sp + v.term + "->" + v.term),
+                                   EinsumAttr::fromText(b.getContext(), sp + v.term + "->" + v.term),
                                    ws);
     }
   }
@@ -234,7 +234,7 @@ struct AttnSplitKVPass : attn::impl::AttnSplitKVBase<AttnSplitKVPass> {
   bool splitFunction(func::FuncOp func) {
     SmallVector<scf::ForOp> loops;
     func.walk([&](scf::ForOp loop) {
-      if (loop->hasAttr("attn.kv_loop"))
+      if (isKvLoop(loop))
         loops.push_back(loop);
     });
     char s = freshLetter(func);
@@ -271,7 +271,7 @@ struct AttnSplitKVPass : attn::impl::AttnSplitKVBase<AttnSplitKVPass> {
         continue;
       }
       bool hasKvLoop = false;
-      func.walk([&](scf::ForOp l) { hasKvLoop |= l->hasAttr("attn.kv_loop"); });
+      func.walk([&](scf::ForOp l) { hasKvLoop |= isKvLoop(l); });
       if (!hasKvLoop)
         continue;
       OpBuilder b(func);
@@ -285,8 +285,7 @@ struct AttnSplitKVPass : attn::impl::AttnSplitKVBase<AttnSplitKVPass> {
         plan->erase();
         continue;
       }
-      func->setAttr("attn.split_kv_plan",
-                    FlatSymbolRefAttr::get(plan.getSymNameAttr()));
+      setSplitKvPlan(func, plan.getSymName());
     }
   }
 };

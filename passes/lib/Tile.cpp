@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "attn/Dialect/KernelAttrs.h"
 #include "CascadeUtils.h"
 #include "attn/Passes/Passes.h"
 
@@ -152,7 +153,7 @@ void GridTiler::rewrite(int64_t warps, int64_t stages) {
     mlir::Value ub = getValueOrCreateConstantIndexOp(b, loc, sizes[c]);
     auto step = arith::ConstantIndexOp::create(b, loc, c == rowLetter ? blockM : 1);
     auto loop = scf::ForOp::create(b, loc, zero, ub, step, carried);
-    loop->setAttr("attn.grid", b.getStringAttr(std::string(1, c)));
+    setGrid(loop, c, c == rowLetter ? GridRole::Rows : GridRole::Slice);
     if (!loops.empty()) {
       scf::YieldOp::create(b, loc, loop.getResults());
     }
@@ -168,9 +169,7 @@ void GridTiler::rewrite(int64_t warps, int64_t stages) {
     carried.assign(loop.getRegionIterArgs().begin(),
                    loop.getRegionIterArgs().end());
   }
-  loops.front()->setAttr("attn.warps", b.getI64IntegerAttr(warps));
-  loops.front()->setAttr("attn.stages", b.getI64IntegerAttr(stages));
-  loops.front()->setAttr("attn.block_m", b.getI64IntegerAttr(blockM));
+  setSchedule(loops.front(), blockM, warps, stages);
 
   // Slice every outside input to the tile.
   IRMapping mapping;

@@ -9,7 +9,7 @@
 // Hand edits of the kernel IR, each visible in the CUDA:
 // - tile size 64 -> 32 (Q tile and KV step): 2 warps, 32-row stages,
 //   4 n-tiles per S fragment;
-// RUN: sed -e 's/attn.block_m = 64/attn.block_m = 32/' -e 's/%c64 = arith.constant 64 : index/%c64 = arith.constant 32 : index/' %t.mlir \
+// RUN: sed -e 's/block_m = 64/block_m = 32/' -e 's/%c64 = arith.constant 64 : index/%c64 = arith.constant 32 : index/' %t.mlir \
 // RUN:   | attn-opt --emit=cuda | FileCheck %s --check-prefix=TILE
 // - the KV loop's bounds replaced by the whole key range [0, Nk);
 // RUN: sed -E 's/(scf.for %arg12 = )%[0-9]+ to %[0-9]+/\1%c0 to %dim_0/' %t.mlir \

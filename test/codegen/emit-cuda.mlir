@@ -8,7 +8,7 @@
 // A hand-edited kernel IR: the shared tile-size constant 64 -> 32 (Q tile and
 // KV step) shows up as 32 threads, a KV step of 32 and 32-wide score arrays.
 // RUN: attn-opt %s --pass-pipeline='builtin.module(attn-decompose,attn-tile{block-m=64},attn-online{tile-n=64},attn-fuse,cse)' \
-// RUN:   | sed -e 's/attn.block_m = 64/attn.block_m = 32/' -e 's/%c64 = arith.constant 64 : index/%c64 = arith.constant 32 : index/' \
+// RUN:   | sed -e 's/block_m = 64/block_m = 32/' -e 's/%c64 = arith.constant 64 : index/%c64 = arith.constant 32 : index/' \
 // RUN:   | attn-opt --emit=cuda --emit-path=simt | FileCheck %s --check-prefix=EDIT
 
 // The output is deterministic.

@@ -391,7 +391,7 @@ func.func @f(%a0: tensor<1x2x3x4xf32>) {
 
 func.func @f() {
   // expected-error @+1 {{'attn.contract' op needs at least one input}}
-  %r = "attn.contract"() <{equation = "->", combine = 0 : i32, reduce = 0 : i32}> : () -> tensor<f32>
+  %r = "attn.contract"() <{equation = #attn.einsum<"->">, combine = 0 : i32, reduce = 0 : i32}> : () -> tensor<f32>
   return
 }
 
@@ -475,5 +475,74 @@ func.func @f(%s: tensor<2x3xf32>) {
     %y = math.sinh %x : f32
     attn.yield %y : f32
   }
+  return
+}
+
+// -----
+
+// The kernel IR's annotations are known to the verifier: kind and place.
+func.func @f(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  // expected-error @+1 {{'attn.grid' must be a #attn.grid<letter, role>}}
+  scf.for %b = %c0 to %n step %c1 {
+  } {attn.grid = "b"}
+  return
+}
+
+// -----
+
+func.func @f(%c: i1) {
+  // expected-error @+1 {{'attn.kv_loop' belongs on an scf.for (the online rewrite's KV loop)}}
+  scf.if %c {
+  } {attn.kv_loop}
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  // expected-error @+1 {{'attn.schedule' belongs on the outermost grid loop (an scf.for with attn.grid)}}
+  scf.for %b = %c0 to %n step %c1 {
+  } {attn.schedule = #attn.schedule<block_m = 64, warps = 4, stages = 2>}
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  // expected-error @+2 {{block_m, warps and stages must be positive (got 64, 0, 2)}}
+  scf.for %b = %c0 to %n step %c1 {
+  } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 64, warps = 0, stages = 2>}
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  // expected-error @+2 {{a grid dimension is one lower-case index letter, got 'bh'}}
+  scf.for %b = %c0 to %n step %c1 {
+  } {attn.grid = #attn.grid<"bh", slice>}
+  return
+}
+
+// -----
+
+// expected-error @+1 {{unknown attn attribute 'attn.warps'}}
+func.func @f() attributes {attn.warps = 4 : i64} {
+  return
+}
+
+// -----
+
+func.func @f(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{malformed equation}}
+  %r = attn.reduce add "ij->iJ" %a : tensor<2x3xf32> -> tensor<2xf32>
   return
 }

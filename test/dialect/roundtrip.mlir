@@ -86,3 +86,28 @@ func.func @cascade(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %n: index
   %t = attn.contract "ij->" combine(add) reduce(max) %x : tensor<3x4xf32> -> tensor<f32>
   return %p, %t : tensor<1x2x?x?xf32>, tensor<f32>
 }
+
+// Kernel IR annotations (Level 3) and an einsum standing alone.
+// CHECK-LABEL: func.func @kernel_annotations
+// CHECK-SAME: attributes {attn.split_kv_plan = @kernel_annotations, test.eq = #attn.einsum<"bhid,bhjd->bhij">}
+// CHECK: arith.select %{{.*}} {attn.mask = @kernel_annotations}
+// CHECK: scf.if %{{.*}} {
+// CHECK: } {attn.tile_branch = #attn.tile_branch<full_or_partial>}
+// CHECK: } {attn.kv_loop}
+// CHECK: } {attn.grid = #attn.grid<"i", rows>}
+// CHECK: } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 64, warps = 4, stages = 2>}
+func.func @kernel_annotations(%n: index, %c: i1, %x: f32) attributes {attn.split_kv_plan = @kernel_annotations, test.eq = #attn.einsum<"bhid,bhjd->bhij">} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  scf.for %b = %c0 to %n step %c1 {
+    scf.for %i = %c0 to %n step %c64 {
+      scf.for %j = %c0 to %n step %c64 {
+        %s = arith.select %c, %x, %x {attn.mask = @kernel_annotations} : f32
+        scf.if %c {
+        } {attn.tile_branch = #attn.tile_branch<full_or_partial>}
+      } {attn.kv_loop}
+    } {attn.grid = #attn.grid<"i", rows>}
+  } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 64, warps = 4, stages = 2>}
+  return
+}

@@ -45,7 +45,7 @@
 // CHECK:       attn.map "bhij->bhij"
 // CHECK:         arith.cmpi ule
 // CHECK:         arith.select %{{.*}} {attn.mask = @prefix_mask}
-// CHECK:   } {attn.tile_branch = "full_or_partial"}
+// CHECK:   } {attn.tile_branch = #attn.tile_branch<full_or_partial>}
 // CHECK: } {attn.kv_loop}
 func.func @prefix(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tensor<1x2x?x16xf32>, %p: index) -> tensor<1x2x?x16xf32> {
   %o = attn.attention %q, %k, %v captures(%p : index) {normalizer = #attn.normalizer<softmax>}

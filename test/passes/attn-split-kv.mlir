@@ -23,7 +23,7 @@
 // CHECK:   %[[KV:.*]]:3 = scf.for %{{.*}} = %[[BEGIN]] to %[[END]] step %[[STEP]]
 // CHECK:   } {attn.kv_loop}
 // CHECK:   tensor.insert_slice %[[KV]]#0 into %{{.*}}[%[[SP]], 0, 0, 0] [1, 1, 1, %{{.*}}]
-// CHECK: } {attn.grid = "s", attn.split_kv = 4 : i64}
+// CHECK: } {attn.grid = #attn.grid<"s", split>}
 // CHECK: %[[M:.*]] = attn.reduce max "sbhi->bhi" %[[PARTS]]#0
 // CHECK: %[[C:.*]] = attn.map "sbhi,bhi->sbhi" ins(%[[PARTS]]#0, %[[M]]
 // CHECK:   math.exp

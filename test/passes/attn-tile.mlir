@@ -26,9 +26,9 @@
 // CHECK:       %[[OI:.*]] = tensor.insert_slice %{{.*}} into %[[OA]][%[[B]], %[[H]], %[[I]], 0] [1, 1, %{{.*}}, 16] [1, 1, 1, 1]
 // CHECK:       %[[LSEI:.*]] = tensor.insert_slice %{{.*}} into %[[LSEA]][%[[B]], %[[H]], %[[I]]] [1, 1, %{{.*}}] [1, 1, 1]
 // CHECK:       scf.yield %[[OI]], %[[LSEI]]
-// CHECK:     } {attn.grid = "i"}
-// CHECK:   } {attn.grid = "h"}
-// CHECK: } {attn.block_m = 32 : i64, attn.grid = "b", attn.stages = 3 : i64, attn.warps = 8 : i64}
+// CHECK:     } {attn.grid = #attn.grid<"i", rows>}
+// CHECK:   } {attn.grid = #attn.grid<"h", slice>}
+// CHECK: } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 32, warps = 8, stages = 3>}
 // CHECK: return %[[RES]]#0, %[[RES]]#1
 func.func @causal(%q: tensor<2x4x?x16xf32>, %k: tensor<2x4x?x16xf32>, %v: tensor<2x4x?x16xf32>) -> (tensor<2x4x?x16xf32>, tensor<2x4x?xf32>) {
   %o, %lse = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
@@ -54,9 +54,9 @@ func.func @causal(%q: tensor<2x4x?x16xf32>, %k: tensor<2x4x?x16xf32>, %v: tensor
 // CHECK:         tensor.extract_slice %{{.*}}[%{{.*}}, %[[KH]], %[[G]], %[[I]], 0] [1, 1, 1, %{{.*}}, 16]
 // CHECK:         tensor.extract_slice %{{.*}}[%{{.*}}, %[[KH]], 0, 0] [1, 1, %{{.*}}, 16]
 // CHECK:         attn.contract "bkgid,bkjd->bkgij"
-// CHECK:       } {attn.grid = "i"}
-// CHECK:     } {attn.grid = "g"}
-// CHECK:   } {attn.grid = "k"}
+// CHECK:       } {attn.grid = #attn.grid<"i", rows>}
+// CHECK:     } {attn.grid = #attn.grid<"g", slice>}
+// CHECK:   } {attn.grid = #attn.grid<"k", slice>}
 // CHECK: tensor.collapse_shape
 func.func @gqa(%q: tensor<1x8x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tensor<1x2x?x16xf32>) -> tensor<1x8x?x16xf32> {
   %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}

@@ -1,5 +1,6 @@
 //===- Frontend.cpp - MLIR variant to PlanSpec ----------------------------===//
 
+#include "attn/Dialect/KernelAttrs.h"
 #include "Frontend.h"
 
 #include "attn/Codegen/CudaEmitter.h"
@@ -296,7 +297,7 @@ LogicalResult lower(ModuleOp module, const FrontendOptions &options) {
 int64_t kvTileOf(func::FuncOp func) {
   int64_t tile = 0;
   func.walk([&](scf::ForOp loop) {
-    if (!loop->hasAttr("attn.kv_loop"))
+    if (!isKvLoop(loop))
       return WalkResult::advance();
     if (std::optional<int64_t> step = getConstantIntValue(loop.getStep()))
       tile = *step;

@@ -67,6 +67,25 @@ def Attn_SparsityKind : I32EnumAttr<"SparsityKind",
   let genSpecializedAttr = 0;
 }
 
+
+def Attn_GridRole : I32EnumAttr<"GridRole",
+    "what one index of a kernel grid loop stands for", [
+      I32EnumAttrCase<"Slice", 0, "slice">,
+      I32EnumAttrCase<"Rows", 1, "rows">,
+      I32EnumAttrCase<"Split", 2, "split">
+    ]> {
+  let cppNamespace = "::attn";
+  let genSpecializedAttr = 0;
+}
+
+def Attn_TileBranchKind : I32EnumAttr<"TileBranchKind",
+    "which tile classes the branches of a tile branch serve", [
+      I32EnumAttrCase<"FullOrPartial", 0, "full_or_partial">
+    ]> {
+  let cppNamespace = "::attn";
+  let genSpecializedAttr = 0;
+}
+
 //===----------------------------------------------------------------------===//
 // Attributes
 //===----------------------------------------------------------------------===//
@@ -118,6 +137,95 @@ def Attn_GenAttr : AttrDef<Attn_Dialect, "Gen"> {
     OptionalParameter<"::mlir::FloatAttr">:$hi
   );
   let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+}
+
+
+//===----------------------------------------------------------------------===//
+// Einsum equations of the cascade ops
+//===----------------------------------------------------------------------===//
+
+def Attn_EinsumAttr : AttrDef<Attn_Dialect, "Einsum"> {
+  let mnemonic = "einsum";
+  let summary = "an einsum equation, parsed once";
+  let description = [{
+    The equation of `attn.contract`, `attn.map` and `attn.reduce`: one term
+    of index letters per input and one for the output, written
+    `"bhid,bhjd->bhij"` in the ops' syntax (`#attn.einsum<"...">` standing
+    alone). The terms are kept parsed, so no consumer re-parses text.
+  }];
+  let parameters = (ins
+    ArrayRefParameter<"::mlir::StringAttr">:$inputs,
+    "::mlir::StringAttr":$output
+  );
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let builders = [
+    AttrBuilder<(ins "const ::attn::Equation &":$equation)>
+  ];
+  let extraClassDeclaration = [{
+    /// The equation (terms as strings).
+    ::attn::Equation getValue() const;
+    /// The text form "in0,in1->out".
+    std::string str() const;
+    /// The equation `text`, which must be well formed (the passes' own
+    /// equations); use Equation::parse for text from elsewhere.
+    static EinsumAttr fromText(::mlir::MLIRContext *context,
+                               ::llvm::StringRef text);
+    /// Parses the quoted text form (the cascade ops' syntax), reporting a
+    /// malformed equation at its location.
+    static EinsumAttr parseText(::mlir::AsmParser &parser);
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel IR annotations (Level 3)
+//===----------------------------------------------------------------------===//
+
+def Attn_GridAttr : AttrDef<Attn_Dialect, "Grid"> {
+  let mnemonic = "grid";
+  let summary = "marks an scf.for as a dimension of the kernel grid";
+  let description = [{
+    `#attn.grid<"i", rows>` on an `scf.for`: the loop is not a loop but a
+    dimension of the launch grid, one CTA per iteration, indexing the
+    cascade's letter `"i"`. Roles: `slice` (a unit-step index such as the
+    batch, a head, a GQA group member), `rows` (the Q tile: steps of
+    block-m query rows; the innermost grid loop), `split` (the KV splits of a
+    split-KV plan, from -attn-split-kv).
+  }];
+  let parameters = (ins
+    "::mlir::StringAttr":$letter,
+    EnumParameter<Attn_GridRole>:$role
+  );
+  let assemblyFormat = "`<` $letter `,` $role `>`";
+  let genVerifyDecl = 1;
+}
+
+def Attn_TileBranchAttr : AttrDef<Attn_Dialect, "TileBranch"> {
+  let mnemonic = "tile_branch";
+  let summary = "marks an scf.if that branches on a tile's class";
+  let description = [{
+    `#attn.tile_branch<full_or_partial>` on an `scf.if` inside a KV loop
+    (from -attn-fuse): the then-branch serves full tiles (no mask code), the
+    else-branch partial tiles (the mask per element).
+  }];
+  let parameters = (ins EnumParameter<Attn_TileBranchKind>:$kind);
+  let assemblyFormat = "`<` $kind `>`";
+}
+
+def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
+  let mnemonic = "schedule";
+  let summary = "the launch schedule of a kernel grid";
+  let description = [{
+    `#attn.schedule<block_m = 64, warps = 4, stages = 2>` on the outermost
+    grid loop (from -attn-tile): query rows per CTA, warps per CTA and K/V
+    pipeline stages.
+  }];
+  let parameters = (ins "int64_t":$block_m, "int64_t":$warps,
+                        "int64_t":$stages);
+  let assemblyFormat = [{
+    `<` `block_m` `=` $block_m `,` `warps` `=` $warps `,` `stages` `=` $stages `>`
+  }];
   let genVerifyDecl = 1;
 }
 

@@ -19,11 +19,14 @@
 #include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
-#include "attn/Dialect/AttnDialect.h.inc"
+#include "attn/Dialect/Equation.h"
+
 #include "attn/Dialect/AttnEnums.h.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "attn/Dialect/AttnAttrs.h.inc"
+
+#include "attn/Dialect/AttnDialect.h.inc"
 
 #define GET_OP_CLASSES
 #include "attn/Dialect/AttnOps.h.inc"

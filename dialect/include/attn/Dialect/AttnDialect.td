@@ -27,6 +27,19 @@ def Attn_Dialect : Dialect {
   ];
   let useDefaultAttributePrinterParser = 1;
   let hasRegionArgAttrVerify = 1;
+  let hasOperationAttrVerify = 1;
+  // The kernel IR's annotations on upstream ops (Level 3). Each is defined
+  // here once; attn/Dialect/KernelAttrs.h has the accessors the passes, the
+  // interpreter and the emitter use.
+  let discardableAttrs = (ins
+    "::attn::GridAttr":$grid,
+    "::mlir::UnitAttr":$kv_loop,
+    "::attn::TileBranchAttr":$tile_branch,
+    "::attn::ScheduleAttr":$schedule,
+    "::mlir::FlatSymbolRefAttr":$split_kv_plan,
+    "::mlir::FlatSymbolRefAttr":$mask,
+    "::attn::SparsityKindAttr":$sparsity
+  );
   let extraClassDeclaration = [{
     /// Registers the attribute definitions (in AttnAttrs.cpp, beside their
     /// storage classes).

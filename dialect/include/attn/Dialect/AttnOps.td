@@ -99,14 +99,14 @@ def Attn_ContractOp : Attn_Op<"contract", [Pure]> {
     Each letter has one size; every output letter appears in some input.
   }];
   let arguments = (ins
-    StrAttr:$equation,
+    Attn_EinsumAttr:$equation,
     Attn_CombineKind:$combine,
     Attn_ReduceKind:$reduce,
     Variadic<AnyRankedTensor>:$inputs
   );
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
-    $equation `combine` `(` $combine `)` `reduce` `(` $reduce `)` $inputs
+    custom<Einsum>($equation) `combine` `(` $combine `)` `reduce` `(` $reduce `)` $inputs
     attr-dict `:` type($inputs) `->` type($result)
   }];
   let hasVerifier = 1;
@@ -121,12 +121,12 @@ def Attn_ReduceOp : Attn_Op<"reduce", [Pure]> {
   }];
   let arguments = (ins
     Attn_ReduceKind:$kind,
-    StrAttr:$equation,
+    Attn_EinsumAttr:$equation,
     AnyRankedTensor:$input
   );
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
-    $kind $equation $input attr-dict `:` type($input) `->` type($result)
+    $kind custom<Einsum>($equation) $input attr-dict `:` type($input) `->` type($result)
   }];
   let hasVerifier = 1;
 }
@@ -143,14 +143,14 @@ def Attn_MapOp : Attn_Op<"map", [
     element. Every output letter appears in some input, which fixes its size.
   }];
   let arguments = (ins
-    StrAttr:$equation,
+    Attn_EinsumAttr:$equation,
     Variadic<AnyRankedTensor>:$inputs,
     Variadic<AnyType>:$captures
   );
   let results = (outs AnyRankedTensor:$result);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
-    $equation (`ins` `(` $inputs^ `:` type($inputs) `)`)?
+    custom<Einsum>($equation) (`ins` `(` $inputs^ `:` type($inputs) `)`)?
     (`captures` `(` $captures^ `:` type($captures) `)`)?
     attr-dict `->` type($result) $body
   }];

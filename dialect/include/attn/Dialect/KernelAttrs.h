@@ -1,0 +1,59 @@
+//===- KernelAttrs.h - accessors of the kernel IR's annotations -*- C++ -*-===//
+//
+// Level 3 (kernel IR) is upstream scf/tensor ops plus the cascade ops, with
+// attn's meaning carried by discardable attributes that the dialect defines
+// once in ODS (AttnDialect.td's discardableAttrs) and verifies
+// (AttnDialect::verifyOperationAttribute). These accessors are the only way
+// the passes, the interpreter and the emitter read or write them: no
+// attribute name is spelled anywhere else.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_DIALECT_KERNELATTRS_H
+#define ATTN_DIALECT_KERNELATTRS_H
+
+#include "attn/Dialect/AttnDialect.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Operation.h"
+
+namespace attn {
+
+/// The grid dimension an scf.for stands for (`attn.grid`), or null.
+GridAttr getGrid(mlir::Operation *op);
+/// Marks `op` (an scf.for) as the grid dimension of `letter` with `role`.
+void setGrid(mlir::Operation *op, char letter, GridRole role);
+/// The index letter of a grid loop; 0 when `op` is none.
+char gridLetter(mlir::Operation *op);
+
+/// True for the KV loop of the online rewrite (`attn.kv_loop`).
+bool isKvLoop(mlir::Operation *op);
+void setKvLoop(mlir::Operation *op);
+
+/// The kind of tile branch an scf.if is (`attn.tile_branch`), if any.
+std::optional<TileBranchKind> getTileBranch(mlir::Operation *op);
+void setTileBranch(mlir::Operation *op, TileBranchKind kind);
+
+/// The launch schedule on a kernel's outermost grid loop (`attn.schedule`),
+/// or null.
+ScheduleAttr getSchedule(mlir::Operation *op);
+void setSchedule(mlir::Operation *op, int64_t blockM, int64_t warps,
+                 int64_t stages);
+
+/// The split-KV plan of a variant's function (`attn.split_kv_plan`), or null.
+mlir::FlatSymbolRefAttr getSplitKvPlan(mlir::Operation *op);
+void setSplitKvPlan(mlir::Operation *op, llvm::StringRef plan);
+
+/// The private mask function a masking arith.select applies (`attn.mask`),
+/// or null.
+mlir::FlatSymbolRefAttr getMaskFunction(mlir::Operation *op);
+void setMaskFunction(mlir::Operation *op, llvm::StringRef function);
+
+/// What -attn-sparsify found out about an attention op's mask
+/// (`attn.sparsity`), if it ran.
+std::optional<SparsityKind> getSparsity(mlir::Operation *op);
+void setSparsity(mlir::Operation *op, SparsityKind kind);
+
+} // namespace attn
+
+#endif // ATTN_DIALECT_KERNELATTRS_H

@@ -1,0 +1,86 @@
+//===- KernelAttrs.cpp - accessors of the kernel IR's annotations ---------===//
+
+#include "attn/Dialect/KernelAttrs.h"
+
+using namespace mlir;
+using namespace attn;
+
+/// The dialect instance that owns the attribute names.
+static AttnDialect *dialectOf(Operation *op) {
+  return op->getContext()->getOrLoadDialect<AttnDialect>();
+}
+
+GridAttr attn::getGrid(Operation *op) {
+  return dialectOf(op)->getGridAttrHelper().getAttr(op);
+}
+
+void attn::setGrid(Operation *op, char letter, GridRole role) {
+  MLIRContext *ctx = op->getContext();
+  dialectOf(op)->getGridAttrHelper().setAttr(
+      op, GridAttr::get(ctx, StringAttr::get(ctx, std::string(1, letter)),
+                        role));
+}
+
+char attn::gridLetter(Operation *op) {
+  GridAttr grid = getGrid(op);
+  return grid ? grid.getLetter().getValue()[0] : 0;
+}
+
+bool attn::isKvLoop(Operation *op) {
+  return dialectOf(op)->getKvLoopAttrHelper().isAttrPresent(op);
+}
+
+void attn::setKvLoop(Operation *op) {
+  dialectOf(op)->getKvLoopAttrHelper().setAttr(op,
+                                               UnitAttr::get(op->getContext()));
+}
+
+std::optional<TileBranchKind> attn::getTileBranch(Operation *op) {
+  if (TileBranchAttr attr = dialectOf(op)->getTileBranchAttrHelper().getAttr(op))
+    return attr.getKind();
+  return std::nullopt;
+}
+
+void attn::setTileBranch(Operation *op, TileBranchKind kind) {
+  dialectOf(op)->getTileBranchAttrHelper().setAttr(
+      op, TileBranchAttr::get(op->getContext(), kind));
+}
+
+ScheduleAttr attn::getSchedule(Operation *op) {
+  return dialectOf(op)->getScheduleAttrHelper().getAttr(op);
+}
+
+void attn::setSchedule(Operation *op, int64_t blockM, int64_t warps,
+                       int64_t stages) {
+  dialectOf(op)->getScheduleAttrHelper().setAttr(
+      op, ScheduleAttr::get(op->getContext(), blockM, warps, stages));
+}
+
+FlatSymbolRefAttr attn::getSplitKvPlan(Operation *op) {
+  return dialectOf(op)->getSplitKvPlanAttrHelper().getAttr(op);
+}
+
+void attn::setSplitKvPlan(Operation *op, llvm::StringRef plan) {
+  dialectOf(op)->getSplitKvPlanAttrHelper().setAttr(
+      op, FlatSymbolRefAttr::get(op->getContext(), plan));
+}
+
+FlatSymbolRefAttr attn::getMaskFunction(Operation *op) {
+  return dialectOf(op)->getMaskAttrHelper().getAttr(op);
+}
+
+void attn::setMaskFunction(Operation *op, llvm::StringRef function) {
+  dialectOf(op)->getMaskAttrHelper().setAttr(
+      op, FlatSymbolRefAttr::get(op->getContext(), function));
+}
+
+std::optional<SparsityKind> attn::getSparsity(Operation *op) {
+  if (SparsityKindAttr attr = dialectOf(op)->getSparsityAttrHelper().getAttr(op))
+    return attr.getValue();
+  return std::nullopt;
+}
+
+void attn::setSparsity(Operation *op, SparsityKind kind) {
+  dialectOf(op)->getSparsityAttrHelper().setAttr(
+      op, SparsityKindAttr::get(op->getContext(), kind));
+}
