@@ -38,32 +38,20 @@ using attn::codegen::CudaEmitOptions;
 using attn::codegen::CudaKernel;
 using attn::codegen::EmitDebug;
 using attn::codegen::ParamField;
-using attn::codegen::CudaPath;
 using attn::codegen::CudaPlan;
 using attn::codegen::KernelRole;
 
 bool attn::codegen::parseEmitDebug(StringRef text, EmitDebug &out) {
-  std::optional<EmitDebug> d = llvm::StringSwitch<std::optional<EmitDebug>>(text)
-                                   .Case("none", EmitDebug::None)
-                                   .Case("drop-mask", EmitDebug::DropMask)
-                                   .Case("kv-bound", EmitDebug::KvBound)
-                                   .Case("fragment-index",
-                                         EmitDebug::FragmentIndex)
-                                   .Default(std::nullopt);
+  std::optional<EmitDebug> d =
+      llvm::StringSwitch<std::optional<EmitDebug>>(text)
+          .Case("none", EmitDebug::None)
+          .Case("fragment-index", EmitDebug::FragmentIndex)
+          .Case("v-untransposed", EmitDebug::VUntransposed)
+          .Case("early-wait", EmitDebug::EarlyWait)
+          .Default(std::nullopt);
   if (d)
     out = *d;
   return d.has_value();
-}
-
-bool attn::codegen::parseCudaPath(StringRef text, CudaPath &out) {
-  std::optional<CudaPath> p = llvm::StringSwitch<std::optional<CudaPath>>(text)
-                                  .Case("auto", CudaPath::Auto)
-                                  .Case("simt", CudaPath::Simt)
-                                  .Case("mma", CudaPath::Mma)
-                                  .Default(std::nullopt);
-  if (p)
-    out = *p;
-  return p.has_value();
 }
 
 namespace attn::codegen::detail {
@@ -883,8 +871,6 @@ LogicalResult KernelEmitter::emitSerialLoop(scf::ForOp loop) {
   }
   std::string iv = fresh(isKv ? "kv" : "n");
   std::string bound = *ub;
-  if (isKv && options.debug == EmitDebug::KvBound)
-    bound = "(" + *ub + " - " + *step + ")"; // deliberate bug
   bool staging = mma && isKv;
   std::string stageVar;
   if (staging)
@@ -1527,8 +1513,10 @@ static std::string tileClassCall(Operation &op, ArrayRef<std::string> in) {
       fmt::format("tc::apply(tcT, tc::{}, {}LL, {}LL, {}LL",
                   attn::device::tc::opName(call.op), call.imm[0], call.imm[1],
                   call.imm[2]);
-  for (const std::string &operand : in)
-    text += ", " + operand;
+  // Always three operands: the call may go through tc::noinline, a
+  // function pointer without apply's default arguments.
+  for (size_t k = 0; k < 3; ++k)
+    text += ", " + (k < in.size() ? in[k] : std::string("tc::unknown()"));
   text += ")";
   if (auto cmp = dyn_cast<arith::CmpIOp>(op))
     text += " /* " + arith::stringifyCmpIPredicate(cmp.getPredicate()).str() +
@@ -1570,8 +1558,6 @@ LogicalResult KernelEmitter::emitTileClass(TileClassOp op) {
     w.linef("{} = tc::classify({});", var, *result);
     w.close();
   }
-  if (options.debug == EmitDebug::DropMask)
-    w.linef("{} = tc::kFull; // deliberately broken: mask dropped", var);
   scalars[op.getResult()] = var;
   return success();
 }
@@ -1845,9 +1831,9 @@ FailureOr<CudaKernel> KernelEmitter::run() {
 static FailureOr<CudaKernel> emitOnPath(func::FuncOp func,
                                         const CudaEmitOptions &options,
                                         KernelRole role) {
-  if (options.path == CudaPath::Simt)
+  if (options.path == KernelPath::Simt)
     return attn::codegen::detail::KernelEmitter(func, options, false, role).run();
-  if (options.path == CudaPath::Mma)
+  if (options.path == KernelPath::Mma)
     return attn::codegen::detail::KernelEmitter(func, options, true, role).run();
   // Auto: try the tensor-core path with its diagnostics captured; when the
   // variant does not fit it, emit SIMT and keep the first reason.
@@ -1890,7 +1876,7 @@ FailureOr<CudaPlan> attn::codegen::emitCudaPlan(func::FuncOp func,
     plan.summarizedCaptures.push_back(n);
   if (!plan.summarizedCaptures.empty()) {
     CudaEmitOptions simt = options;
-    simt.path = CudaPath::Simt;
+    simt.path = KernelPath::Simt;
     auto summaries = attn::codegen::detail::KernelEmitter(
                          func, simt, false, KernelRole::TileSummaries)
                          .run();
@@ -1911,7 +1897,7 @@ FailureOr<CudaPlan> attn::codegen::emitCudaPlan(func::FuncOp func,
     return failure();
   // The merge reads a few values per row: SIMT whatever the path.
   CudaEmitOptions mergeOptions = options;
-  mergeOptions.path = CudaPath::Simt;
+  mergeOptions.path = KernelPath::Simt;
   auto merge = attn::codegen::detail::KernelEmitter(func, mergeOptions, false,
                                      KernelRole::SplitMerge)
                    .run();
@@ -1928,23 +1914,4 @@ FailureOr<CudaPlan> attn::codegen::emitCudaPlan(func::FuncOp func,
   plan.kernels.push_back(std::move(*partials));
   plan.kernels.push_back(std::move(*merge));
   return plan;
-}
-
-LogicalResult attn::codegen::emitCudaModule(ModuleOp module,
-                                            llvm::raw_ostream &os,
-                                            const CudaEmitOptions &options) {
-  bool any = false;
-  for (auto func : module.getOps<func::FuncOp>()) {
-    if (!func.isPublic() || func.isExternal())
-      continue;
-    auto plan = emitCudaPlan(func, options);
-    if (failed(plan))
-      return failure();
-    for (const CudaKernel &kernel : plan->kernels)
-      os << kernel.source;
-    any = true;
-  }
-  if (!any)
-    return module.emitError("CUDA emitter: no public function to emit");
-  return success();
 }

@@ -19,7 +19,7 @@
 //    copies in flight while the current one is used.
 // Elements outside the tile's valid rows or columns are computed as zeros and
 // left out of reductions and stores, so ragged tails need no other care.
-// Anything else is a located error; CudaPath::Auto then falls back to SIMT.
+// Anything else is a located error; KernelPath::Auto then falls back to SIMT.
 //
 //===----------------------------------------------------------------------===//
 
@@ -294,7 +294,10 @@ LogicalResult KernelEmitter::emitMmaStageNext(scf::ForOp loop,
                   next);
   w.close();
   w.line("cp_async_commit();");
-  w.line("cp_async_wait<1>(); // this stage has landed (the next may not)");
+  if (options.debug == EmitDebug::EarlyWait)
+    w.line("cp_async_wait<2>(); // deliberately broken: one group too few");
+  else
+    w.line("cp_async_wait<1>(); // this stage has landed (the next may not)");
   w.line("__syncthreads();");
   for (StagedOperand &s : staged)
     s.current = fmt::format("({} + {} * {})", s.smem, buf, s.rows * s.pitch);
@@ -544,8 +547,11 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
   w.line("#pragma unroll");
   w.openf("for (int nt = 0; nt < {}; ++nt)", xSize / 8);
   w.line("uint32_t b[2];");
+  // Deliberately broken: V read like K, without the transposing ldmatrix.
+  bool asNMajor =
+      nMajor || options.debug == EmitDebug::VUntransposed;
   w.linef("b_fragment_{}_major<{}>(b, {}, {}, 16 * kk, mLane);",
-          nMajor ? "n" : "k", s.pitch, s.current, n0);
+          asNMajor ? "n" : "k", s.pitch, s.current, n0);
   w.linef("mma_m16n8k16<{0}>({1}[nt], {2}, b, {1}[nt]);", mmaElem, t.var,
           aFrag);
   w.close();

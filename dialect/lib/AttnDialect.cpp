@@ -114,11 +114,15 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op,
     return expect(isa<FlatSymbolRefAttr>(value), "a symbol reference",
                   isa<arith::SelectOp>(op),
                   "the arith.select that applies a mask");
+  if (name == getTargetAttrHelper().getName())
+    return expect(isa<TargetAttr>(value), "a #attn.target<...>",
+                  isa<ModuleOp>(op), "the module");
   if (name == getSparsityAttrHelper().getName())
     return expect(isa<SparsityKindAttr>(value), "a #attn.sparsity<kind>",
                   isa<AttentionOp>(op), "an attn.attention");
   return op->emitError() << "unknown attn attribute '" << name
                          << "' (known: attn.grid, attn.kv_loop, "
                             "attn.tile_branch, attn.schedule, "
-                            "attn.split_kv_plan, attn.mask, attn.sparsity)";
+                            "attn.split_kv_plan, attn.mask, attn.sparsity, "
+                            "attn.target)";
 }

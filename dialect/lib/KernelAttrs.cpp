@@ -84,3 +84,12 @@ void attn::setSparsity(Operation *op, SparsityKind kind) {
   dialectOf(op)->getSparsityAttrHelper().setAttr(
       op, SparsityKindAttr::get(op->getContext(), kind));
 }
+
+TargetAttr attn::getTarget(Operation *module) {
+  return dialectOf(module)->getTargetAttrHelper().getAttr(module);
+}
+
+void attn::setTarget(Operation *module, llvm::StringRef arch, KernelPath path) {
+  dialectOf(module)->getTargetAttrHelper().setAttr(
+      module, TargetAttr::get(module->getContext(), arch, path));
+}

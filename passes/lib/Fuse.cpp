@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "attn/Dialect/KernelAttrs.h"
 #include "CascadeUtils.h"
+#include "attn/Dialect/KernelAttrs.h"
 #include "attn/Passes/KeyRange.h"
 #include "attn/Passes/Passes.h"
 
@@ -72,8 +72,6 @@ struct LoopFuser {
   scf::ForOp loop;
   /// Narrow the KV loop to the key range of the tile's rows.
   bool boundKeys;
-  /// Testing only: the class every tile branches on (-1: the real one).
-  int64_t forcedClass;
   std::string why;
 
   LogicalResult run();
@@ -184,8 +182,6 @@ LogicalResult LoopFuser::run() {
        op = op->getNextNode())
     work.push_back(op);
   mlir::Value tileClass = cls;
-  if (forcedClass >= 0)
-    tileClass = arith::ConstantIndexOp::create(b, loc, forcedClass);
 
   TypeRange types = loop.getResultTypes();
   auto cEmpty = arith::ConstantIndexOp::create(b, loc, TileClassOp::kEmpty);
@@ -244,7 +240,7 @@ struct AttnFusePass : attn::impl::AttnFuseBase<AttnFusePass> {
         loops.push_back(loop);
     });
     for (scf::ForOp loop : loops) {
-      LoopFuser fuser{loop, keyBounds, testForceClass, {}};
+      LoopFuser fuser{loop, keyBounds, {}};
       if (failed(fuser.run())) {
         loop.emitError() << "-attn-fuse: " << fuser.why;
         return signalPassFailure();

@@ -8,9 +8,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "attn/Dialect/KernelAttrs.h"
 #include "CascadeUtils.h"
 #include "attn/Dialect/Equation.h"
+#include "attn/Dialect/KernelAttrs.h"
 #include "attn/Passes/PassCount.h"
 #include "attn/Passes/Passes.h"
 

@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "attn/Dialect/KernelAttrs.h"
 #include "attn/Analysis/MaskAnalysis.h"
+#include "attn/Dialect/KernelAttrs.h"
 #include "attn/Passes/Passes.h"
 
 namespace attn {

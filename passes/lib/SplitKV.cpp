@@ -8,8 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "attn/Dialect/KernelAttrs.h"
 #include "CascadeUtils.h"
+#include "attn/Dialect/KernelAttrs.h"
 #include "attn/Passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -1,4 +1,4 @@
-// RUN: attn-opt %s --attn-decompose --attn-online="tile-n=32" --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: attn-opt %s --attn-online="tile-n=32" --split-input-file --verify-diagnostics | FileCheck %s
 
 // Softmax: the one-pass form. The loop carries the running max, denominator
 // and numerator; each tile computes its scores (the map sees j = t + u),
@@ -38,15 +38,60 @@
 // CHECK:   math.log
 // CHECK-NOT: attn.reduce
 // CHECK: return %[[O]], %[[LSE]]
-func.func @softmax(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tensor<1x2x?x16xf32>) -> (tensor<1x2x?x16xf32>, tensor<1x2x?xf32>) {
-  %o, %lse = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
-      : tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x?x16xf32>, tensor<1x2x?xf32>
-      mask {
-      ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
-        %c = arith.cmpi ule, %j, %i : index
-        attn.yield %c : i1
-      }
-  return %o, %lse : tensor<1x2x?x16xf32>, tensor<1x2x?xf32>
+module {
+  func.func private @softmax_mask(%arg0: index, %arg1: index, %arg2: index, %arg3: index, %arg4: index, %arg5: index) -> i1 {
+    %0 = arith.cmpi ule, %arg3, %arg2 : index
+    return %0 : i1
+  }
+  func.func @softmax(%arg0: tensor<1x2x?x16xf32>, %arg1: tensor<1x2x?x16xf32>, %arg2: tensor<1x2x?x16xf32>) -> (tensor<1x2x?x16xf32>, tensor<1x2x?xf32>) {
+    %c2 = arith.constant 2 : index
+    %dim = tensor.dim %arg0, %c2 : tensor<1x2x?x16xf32>
+    %c2_0 = arith.constant 2 : index
+    %dim_1 = tensor.dim %arg1, %c2_0 : tensor<1x2x?x16xf32>
+    %0 = attn.contract "bhid,bhjd->bhij" combine(mul) reduce(add) %arg0, %arg1 : tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x?x?xf32>
+    %1 = attn.map "bhij->bhij" ins(%0 : tensor<1x2x?x?xf32>) captures(%dim, %dim_1 : index, index) -> tensor<1x2x?x?xf32> {
+    ^bb0(%arg3: index, %arg4: index, %arg5: index, %arg6: index, %arg7: f32, %arg8: index, %arg9: index):
+      %cst = arith.constant 2.500000e-01 : f32
+      %8 = arith.mulf %arg7, %cst : f32
+      %9 = arith.cmpi ule, %arg6, %arg5 : index
+      %cst_2 = arith.constant 0xFF800000 : f32
+      %10 = arith.select %9, %8, %cst_2 {attn.mask = @softmax_mask} : f32
+      attn.yield %10 : f32
+    }
+    %2 = attn.reduce max "bhij->bhi" %1 : tensor<1x2x?x?xf32> -> tensor<1x2x?xf32>
+    %3 = attn.map "bhij,bhi->bhij" ins(%1, %2 : tensor<1x2x?x?xf32>, tensor<1x2x?xf32>) -> tensor<1x2x?x?xf32> {
+    ^bb0(%arg3: index, %arg4: index, %arg5: index, %arg6: index, %arg7: f32, %arg8: f32):
+      %cst = arith.constant 0xFF800000 : f32
+      %8 = arith.cmpf oeq, %arg8, %cst : f32
+      %9 = arith.subf %arg7, %arg8 : f32
+      %10 = math.exp %9 : f32
+      %cst_2 = arith.constant 0.000000e+00 : f32
+      %11 = arith.select %8, %cst_2, %10 : f32
+      attn.yield %11 : f32
+    }
+    %4 = attn.reduce add "bhij->bhi" %3 : tensor<1x2x?x?xf32> -> tensor<1x2x?xf32>
+    %5 = attn.map "bhij,bhi->bhij" ins(%3, %4 : tensor<1x2x?x?xf32>, tensor<1x2x?xf32>) -> tensor<1x2x?x?xf32> {
+    ^bb0(%arg3: index, %arg4: index, %arg5: index, %arg6: index, %arg7: f32, %arg8: f32):
+      %cst = arith.constant 0.000000e+00 : f32
+      %8 = arith.cmpf oeq, %arg8, %cst : f32
+      %9 = arith.divf %arg7, %arg8 : f32
+      %cst_2 = arith.constant 0.000000e+00 : f32
+      %10 = arith.select %8, %cst_2, %9 : f32
+      attn.yield %10 : f32
+    }
+    %6 = attn.contract "bhij,bhjf->bhif" combine(mul) reduce(add) %5, %arg2 : tensor<1x2x?x?xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x?x16xf32>
+    %7 = attn.map "bhi,bhi->bhi" ins(%2, %4 : tensor<1x2x?xf32>, tensor<1x2x?xf32>) -> tensor<1x2x?xf32> {
+    ^bb0(%arg3: index, %arg4: index, %arg5: index, %arg6: f32, %arg7: f32):
+      %cst = arith.constant 0.000000e+00 : f32
+      %8 = arith.cmpf oeq, %arg7, %cst : f32
+      %9 = math.log %arg7 : f32
+      %10 = arith.addf %arg6, %9 : f32
+      %cst_2 = arith.constant 0xFF800000 : f32
+      %11 = arith.select %8, %cst_2, %10 : f32
+      attn.yield %11 : f32
+    }
+    return %6, %7 : tensor<1x2x?x16xf32>, tensor<1x2x?xf32>
+  }
 }
 
 // -----
@@ -58,10 +103,37 @@ func.func @softmax(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tenso
 // CHECK:   attn.contract "bhij,bhjf->bhif"
 // CHECK:   attn.map "bhif,bhif->bhif" ins(%[[N]],
 // CHECK:   scf.yield
-func.func @sigmoid(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tensor<1x2x?x16xf32>) -> tensor<1x2x?x16xf32> {
-  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<sigmoid>}
-      : tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x?x16xf32>
-  return %o : tensor<1x2x?x16xf32>
+module {
+  func.func @sigmoid(%arg0: tensor<1x2x?x16xf32>, %arg1: tensor<1x2x?x16xf32>, %arg2: tensor<1x2x?x16xf32>) -> tensor<1x2x?x16xf32> {
+    %c2 = arith.constant 2 : index
+    %dim = tensor.dim %arg0, %c2 : tensor<1x2x?x16xf32>
+    %c2_0 = arith.constant 2 : index
+    %dim_1 = tensor.dim %arg1, %c2_0 : tensor<1x2x?x16xf32>
+    %0 = attn.contract "bhid,bhjd->bhij" combine(mul) reduce(add) %arg0, %arg1 : tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x?x?xf32>
+    %1 = attn.map "bhij->bhij" ins(%0 : tensor<1x2x?x?xf32>) captures(%dim, %dim_1 : index, index) -> tensor<1x2x?x?xf32> {
+    ^bb0(%arg3: index, %arg4: index, %arg5: index, %arg6: index, %arg7: f32, %arg8: index, %arg9: index):
+      %cst = arith.constant 2.500000e-01 : f32
+      %4 = arith.mulf %arg7, %cst : f32
+      attn.yield %4 : f32
+    }
+    %2 = attn.map "bhij->bhij" ins(%1 : tensor<1x2x?x?xf32>) captures(%dim_1 : index) -> tensor<1x2x?x?xf32> {
+    ^bb0(%arg3: index, %arg4: index, %arg5: index, %arg6: index, %arg7: f32, %arg8: index):
+      %4 = arith.index_cast %arg8 : index to i64
+      %5 = arith.sitofp %4 : i64 to f32
+      %6 = math.log %5 : f32
+      %7 = arith.negf %6 : f32
+      %8 = arith.addf %arg7, %7 : f32
+      %9 = arith.negf %8 : f32
+      %10 = math.exp %9 : f32
+      %cst = arith.constant 1.000000e+00 : f32
+      %11 = arith.addf %cst, %10 : f32
+      %cst_2 = arith.constant 1.000000e+00 : f32
+      %12 = arith.divf %cst_2, %11 : f32
+      attn.yield %12 : f32
+    }
+    %3 = attn.contract "bhij,bhjf->bhif" combine(mul) reduce(add) %2, %arg2 : tensor<1x2x?x?xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x?x16xf32>
+    return %3 : tensor<1x2x?x16xf32>
+  }
 }
 
 // -----
@@ -76,10 +148,47 @@ func.func @sigmoid(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tenso
 // CHECK:   scf.yield
 // CHECK: attn.map "bhif,bhi->bhif" ins(%[[LOOP]]#1, %[[LOOP]]#0
 // CHECK:   arith.divf
-func.func @softplus(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tensor<1x2x?x16xf32>) -> tensor<1x2x?x16xf32> {
-  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softplus>}
-      : tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x?x16xf32>
-  return %o : tensor<1x2x?x16xf32>
+module {
+  func.func @softplus(%arg0: tensor<1x2x?x16xf32>, %arg1: tensor<1x2x?x16xf32>, %arg2: tensor<1x2x?x16xf32>) -> tensor<1x2x?x16xf32> {
+    %c2 = arith.constant 2 : index
+    %dim = tensor.dim %arg0, %c2 : tensor<1x2x?x16xf32>
+    %c2_0 = arith.constant 2 : index
+    %dim_1 = tensor.dim %arg1, %c2_0 : tensor<1x2x?x16xf32>
+    %0 = attn.contract "bhid,bhjd->bhij" combine(mul) reduce(add) %arg0, %arg1 : tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x?x?xf32>
+    %1 = attn.map "bhij->bhij" ins(%0 : tensor<1x2x?x?xf32>) captures(%dim, %dim_1 : index, index) -> tensor<1x2x?x?xf32> {
+    ^bb0(%arg3: index, %arg4: index, %arg5: index, %arg6: index, %arg7: f32, %arg8: index, %arg9: index):
+      %cst = arith.constant 2.500000e-01 : f32
+      %6 = arith.mulf %arg7, %cst : f32
+      attn.yield %6 : f32
+    }
+    %2 = attn.map "bhij->bhij" ins(%1 : tensor<1x2x?x?xf32>) -> tensor<1x2x?x?xf32> {
+    ^bb0(%arg3: index, %arg4: index, %arg5: index, %arg6: index, %arg7: f32):
+      %cst = arith.constant 0xFF800000 : f32
+      %6 = arith.cmpf oeq, %arg7, %cst : f32
+      %cst_2 = arith.constant 0.000000e+00 : f32
+      %7 = arith.maximumf %arg7, %cst_2 : f32
+      %8 = math.absf %arg7 : f32
+      %9 = arith.negf %8 : f32
+      %10 = math.exp %9 : f32
+      %11 = math.log1p %10 : f32
+      %12 = arith.addf %7, %11 : f32
+      %cst_3 = arith.constant 0.000000e+00 : f32
+      %13 = arith.select %6, %cst_3, %12 : f32
+      attn.yield %13 : f32
+    }
+    %3 = attn.reduce add "bhij->bhi" %2 : tensor<1x2x?x?xf32> -> tensor<1x2x?xf32>
+    %4 = attn.map "bhij,bhi->bhij" ins(%2, %3 : tensor<1x2x?x?xf32>, tensor<1x2x?xf32>) -> tensor<1x2x?x?xf32> {
+    ^bb0(%arg3: index, %arg4: index, %arg5: index, %arg6: index, %arg7: f32, %arg8: f32):
+      %cst = arith.constant 0.000000e+00 : f32
+      %6 = arith.cmpf oeq, %arg8, %cst : f32
+      %7 = arith.divf %arg7, %arg8 : f32
+      %cst_2 = arith.constant 0.000000e+00 : f32
+      %8 = arith.select %6, %cst_2, %7 : f32
+      attn.yield %8 : f32
+    }
+    %5 = attn.contract "bhij,bhjf->bhif" combine(mul) reduce(add) %4, %arg2 : tensor<1x2x?x?xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x?x16xf32>
+    return %5 : tensor<1x2x?x16xf32>
+  }
 }
 
 // -----
@@ -91,10 +200,51 @@ func.func @softplus(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tens
 // CHECK:   tensor.extract_slice %{{.*}}[0, 0, %{{.*}}, 0] [1, 2, %{{.*}}, 16] [1, 1, 1, 1] : tensor<1x2x?x16xf32> to tensor<1x2x?x16xf32>
 // CHECK:   attn.contract "bkgid,bkjd->bkgij"
 // CHECK: tensor.collapse_shape
-func.func @gqa(%q: tensor<1x8x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tensor<1x2x?x16xf32>) -> tensor<1x8x?x16xf32> {
-  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
-      : tensor<1x8x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32> -> tensor<1x8x?x16xf32>
-  return %o : tensor<1x8x?x16xf32>
+module {
+  func.func @gqa(%arg0: tensor<1x8x?x16xf32>, %arg1: tensor<1x2x?x16xf32>, %arg2: tensor<1x2x?x16xf32>) -> tensor<1x8x?x16xf32> {
+    %c2 = arith.constant 2 : index
+    %dim = tensor.dim %arg0, %c2 : tensor<1x8x?x16xf32>
+    %c2_0 = arith.constant 2 : index
+    %dim_1 = tensor.dim %arg1, %c2_0 : tensor<1x2x?x16xf32>
+    %c2_2 = arith.constant 2 : index
+    %dim_3 = tensor.dim %arg0, %c2_2 : tensor<1x8x?x16xf32>
+    %c1 = arith.constant 1 : index
+    %expanded = tensor.expand_shape %arg0 [[0], [1, 2], [3], [4]] output_shape [1, 2, 4, %dim_3, 16] : tensor<1x8x?x16xf32> into tensor<1x2x4x?x16xf32>
+    %0 = attn.contract "bkgid,bkjd->bkgij" combine(mul) reduce(add) %expanded, %arg1 : tensor<1x2x4x?x16xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x4x?x?xf32>
+    %1 = attn.map "bkgij->bkgij" ins(%0 : tensor<1x2x4x?x?xf32>) captures(%dim, %dim_1 : index, index) -> tensor<1x2x4x?x?xf32> {
+    ^bb0(%arg3: index, %arg4: index, %arg5: index, %arg6: index, %arg7: index, %arg8: f32, %arg9: index, %arg10: index):
+      %c4 = arith.constant 4 : index
+      %7 = arith.muli %arg4, %c4 : index
+      %8 = arith.addi %7, %arg5 : index
+      %cst = arith.constant 2.500000e-01 : f32
+      %9 = arith.mulf %arg8, %cst : f32
+      attn.yield %9 : f32
+    }
+    %2 = attn.reduce max "bkgij->bkgi" %1 : tensor<1x2x4x?x?xf32> -> tensor<1x2x4x?xf32>
+    %3 = attn.map "bkgij,bkgi->bkgij" ins(%1, %2 : tensor<1x2x4x?x?xf32>, tensor<1x2x4x?xf32>) -> tensor<1x2x4x?x?xf32> {
+    ^bb0(%arg3: index, %arg4: index, %arg5: index, %arg6: index, %arg7: index, %arg8: f32, %arg9: f32):
+      %cst = arith.constant 0xFF800000 : f32
+      %7 = arith.cmpf oeq, %arg9, %cst : f32
+      %8 = arith.subf %arg8, %arg9 : f32
+      %9 = math.exp %8 : f32
+      %cst_4 = arith.constant 0.000000e+00 : f32
+      %10 = arith.select %7, %cst_4, %9 : f32
+      attn.yield %10 : f32
+    }
+    %4 = attn.reduce add "bkgij->bkgi" %3 : tensor<1x2x4x?x?xf32> -> tensor<1x2x4x?xf32>
+    %5 = attn.map "bkgij,bkgi->bkgij" ins(%3, %4 : tensor<1x2x4x?x?xf32>, tensor<1x2x4x?xf32>) -> tensor<1x2x4x?x?xf32> {
+    ^bb0(%arg3: index, %arg4: index, %arg5: index, %arg6: index, %arg7: index, %arg8: f32, %arg9: f32):
+      %cst = arith.constant 0.000000e+00 : f32
+      %7 = arith.cmpf oeq, %arg9, %cst : f32
+      %8 = arith.divf %arg8, %arg9 : f32
+      %cst_4 = arith.constant 0.000000e+00 : f32
+      %9 = arith.select %7, %cst_4, %8 : f32
+      attn.yield %9 : f32
+    }
+    %6 = attn.contract "bkgij,bkjf->bkgif" combine(mul) reduce(add) %5, %arg2 : tensor<1x2x4x?x?xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x4x?x16xf32>
+    %collapsed = tensor.collapse_shape %6 [[0], [1, 2], [3], [4]] : tensor<1x2x4x?x16xf32> into tensor<1x8x?x16xf32>
+    return %collapsed : tensor<1x8x?x16xf32>
+  }
 }
 
 // -----
@@ -103,16 +253,18 @@ func.func @gqa(%q: tensor<1x8x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tensor<1x
 // written, with the reason.
 // CHECK-LABEL: func.func @needs_two_passes
 // CHECK-NOT: scf.for
-// expected-remark @+1 {{not rewritten: the cascade needs 2 passes over K/V even online}}
-func.func @needs_two_passes(%s: tensor<1x2x4x?xf32>, %v: tensor<1x2x?x16xf32>) -> tensor<1x2x4x16xf32> {
-  %sum = attn.reduce add "bhij->bhi" %s : tensor<1x2x4x?xf32> -> tensor<1x2x4xf32>
-  %p = attn.map "bhij,bhi->bhij" ins(%s, %sum : tensor<1x2x4x?xf32>, tensor<1x2x4xf32>) -> tensor<1x2x4x?xf32> {
-  ^bb0(%b: index, %h: index, %i: index, %j: index, %x: f32, %m: f32):
-    %d = arith.subf %x, %m : f32
-    %z = arith.constant 0.0 : f32
-    %r = arith.maximumf %d, %z : f32
-    attn.yield %r : f32
+module {
+  // expected-remark @+1 {{not rewritten: the cascade needs 2 passes over K/V even online}}
+  func.func @needs_two_passes(%arg0: tensor<1x2x4x?xf32>, %arg1: tensor<1x2x?x16xf32>) -> tensor<1x2x4x16xf32> {
+    %0 = attn.reduce add "bhij->bhi" %arg0 : tensor<1x2x4x?xf32> -> tensor<1x2x4xf32>
+    %1 = attn.map "bhij,bhi->bhij" ins(%arg0, %0 : tensor<1x2x4x?xf32>, tensor<1x2x4xf32>) -> tensor<1x2x4x?xf32> {
+    ^bb0(%arg2: index, %arg3: index, %arg4: index, %arg5: index, %arg6: f32, %arg7: f32):
+      %3 = arith.subf %arg6, %arg7 : f32
+      %cst = arith.constant 0.000000e+00 : f32
+      %4 = arith.maximumf %3, %cst : f32
+      attn.yield %4 : f32
+    }
+    %2 = attn.contract "bhij,bhjf->bhif" combine(mul) reduce(add) %1, %arg1 : tensor<1x2x4x?xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x4x16xf32>
+    return %2 : tensor<1x2x4x16xf32>
   }
-  %o = attn.contract "bhij,bhjf->bhif" combine(mul) reduce(add) %p, %v : tensor<1x2x4x?xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x4x16xf32>
-  return %o : tensor<1x2x4x16xf32>
 }

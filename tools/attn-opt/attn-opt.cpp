@@ -2,24 +2,34 @@
 //
 // mlir-opt for attn: parses, verifies, runs passes and prints IR. Registers
 // the attn dialect with the upstream dialects its regions and cascades use,
-// and adds `--report=json` (tile and pass-count report for concrete sizes),
-// `--emit=cuda` (CUDA C++ from kernel IR instead of MLIR) and
-// `--emit=ptx|cubin --arch=sm_XX` (that CUDA compiled with NVRTC; with
-// `--report=json`, ptxas' per-kernel resources instead of the tile report).
+// the passes and attn-pipeline, and adds `--report=json` (tile and pass-count
+// report for concrete sizes), `--emit=cuda` (the translation of kernel IR to
+// CUDA C++ instead of MLIR; Level 1 IR given without passes goes through
+// attn-pipeline first) and `--emit=ptx|cubin --arch=sm_XX` (that CUDA
+// compiled with NVRTC; with `--report=json`, ptxas' per-kernel resources
+// instead of the tile report).
 //
 //===----------------------------------------------------------------------===//
 
-#include "attn/Codegen/CudaEmitter.h"
+#include "TestPasses.h"
 #include "attn/Codegen/Nvrtc.h"
+#include "attn/Codegen/Translate.h"
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Passes/Passes.h"
+#include "attn/Passes/Pipeline.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/ToolUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
@@ -92,16 +102,22 @@ static bool expandReportFlags(std::vector<std::string> &args) {
   return true;
 }
 
-/// Rewrites `--emit=cuda|ptx|cubin [--arch=sm_XX] [--report=json]
-/// [--emit-debug=MODE] [--emit-path=auto|simt|mma]` into the -attn-emit-cuda pass at the end of the
-/// pipeline, writing to the `-o` file (stdout by default) while the MLIR
-/// output goes to /dev/null. `--emit=mlir` is the default. A cubin is binary,
-/// so it needs `-o` (`-o -` for stdout) unless `--report=json` asks for the
-/// resource report only. Returns false (after printing why) for bad flags.
-static bool expandEmitFlags(std::vector<std::string> &args) {
-  std::string format = "mlir", output = "-", debug = "none", arch,
-              path = "auto";
-  bool report = false, hasOutput = false;
+/// What `--emit=` asks for, taken out of the argument list (MlirOptMain does
+/// not know these flags).
+struct EmitRequest {
+  std::string format = "mlir";
+  std::optional<std::string> arch, path;
+  std::string debug = "none";
+  bool report = false;
+};
+
+/// Takes `--emit=mlir|cuda|ptx|cubin [--arch=sm_XX] [--report=json]
+/// [--emit-debug=MODE] [--emit-path=auto|simt|mma]` out of `args`. A cubin is
+/// binary, so it needs `-o` (`-o -` for stdout) unless `--report=json` asks
+/// for the resource report only. Returns false (after printing why) for bad
+/// flags.
+static bool takeEmitFlags(std::vector<std::string> &args, EmitRequest &emit) {
+  bool hasOutput = false;
   std::vector<std::string> kept;
   for (size_t k = 0; k < args.size(); ++k) {
     llvm::StringRef a(args[k]);
@@ -111,123 +127,192 @@ static bool expandEmitFlags(std::vector<std::string> &args) {
                      << "' (supported: mlir, cuda, ptx, cubin)\n";
         return false;
       }
-      format = a.str();
+      emit.format = a.str();
       continue;
     }
     if (a.consume_front("--emit-debug=")) {
-      debug = a.str();
+      emit.debug = a.str();
       continue;
     }
     if (a.consume_front("--emit-path=")) {
-      path = a.str();
+      emit.path = a.str();
       continue;
     }
     if (a.consume_front("--arch=")) {
-      arch = a.str();
+      emit.arch = a.str();
       continue;
     }
     // Only left over when emitsCompiled(): the resource report.
     if (a == "--report=json") {
-      report = true;
+      emit.report = true;
       continue;
     }
+    if (a == "-o" || a.starts_with("-o=") || a.starts_with("--o="))
+      hasOutput = true;
     kept.push_back(args[k]);
   }
-  bool compiled = format == "ptx" || format == "cubin";
-  if (!compiled && !arch.empty()) {
-    llvm::errs() << "attn-opt: --arch needs --emit=ptx or --emit=cubin\n";
+  bool compiled = emit.format == "ptx" || emit.format == "cubin";
+  if (!compiled && emit.arch && emit.format == "mlir") {
+    llvm::errs() << "attn-opt: --arch needs --emit=cuda, ptx or cubin\n";
     return false;
   }
-  if (compiled) {
-    if (arch.empty()) {
-      llvm::errs() << "attn-opt: --emit=" << format
-                   << " needs --arch=sm_80|sm_86|sm_89|sm_90|sm_90a\n";
-      return false;
-    }
-    if (!attn::codegen::lookupCudaArch(arch)) {
-      llvm::errs() << "attn-opt: unknown --arch '" << arch
-                   << "' (supported: " << attn::codegen::supportedCudaArchs()
-                   << ")\n";
-      return false;
-    }
-    if (report && format != "cubin") {
-      llvm::errs() << "attn-opt: --report=json with --emit=" << format
-                   << ": resources come from ptxas; use --emit=cubin\n";
-      return false;
-    }
+  if (compiled && !emit.arch) {
+    // attn-pipeline{arch=...} may have recorded it; the translation says
+    // so when it did not.
+  }
+  if (emit.arch && !attn::codegen::lookupCudaArch(*emit.arch)) {
+    llvm::errs() << "attn-opt: unknown --arch '" << *emit.arch
+                 << "' (supported: " << attn::codegen::supportedCudaArchs()
+                 << ")\n";
+    return false;
+  }
+  if (emit.report && emit.format != "cubin") {
+    llvm::errs() << "attn-opt: --report=json with --emit=" << emit.format
+                 << ": resources come from ptxas; use --emit=cubin\n";
+    return false;
+  }
+  if (compiled)
     for (const std::string &arg : kept)
       for (const char *name : reportOptions)
         if (llvm::StringRef(arg).starts_with(std::string("--") + name + "=")) {
           llvm::errs() << "attn-opt: " << arg
-                       << " is a tile-report option; with --emit=" << format
+                       << " is a tile-report option; with --emit="
+                       << emit.format
                        << " --report=json is the resource report\n";
           return false;
         }
+  if (emit.format == "mlir" && (emit.debug != "none" || emit.path)) {
+    llvm::errs() << "attn-opt: --emit-debug and --emit-path need "
+                    "--emit=cuda|ptx|cubin\n";
+    return false;
   }
-  if (format == "mlir") {
-    if (debug != "none" || path != "auto") {
-      llvm::errs() << "attn-opt: --emit-debug and --emit-path need "
-                      "--emit=cuda|ptx|cubin\n";
-      return false;
-    }
-    // Drop the consumed --emit=mlir (MlirOptMain does not know it).
-    args = std::move(kept);
-    return true;
-  }
-  // Take over -o: the emitted output goes there, the MLIR nowhere.
-  std::vector<std::string> rest;
-  for (size_t k = 0; k < kept.size(); ++k) {
-    llvm::StringRef a(kept[k]);
-    if (a == "-o" && k + 1 < kept.size()) {
-      output = kept[++k];
-      hasOutput = true;
-      continue;
-    }
-    if (a.consume_front("-o=") || a.consume_front("--o=")) {
-      output = a.str();
-      hasOutput = true;
-      continue;
-    }
-    rest.push_back(kept[k]);
-  }
-  if (format == "cubin" && !hasOutput) {
-    if (!report) {
+  if (emit.format == "cubin" && !hasOutput) {
+    if (!emit.report) {
       llvm::errs() << "attn-opt: --emit=cubin writes a binary: give -o FILE "
                       "(-o - for stdout)\n";
       return false;
     }
     // Only the resource report was asked for.
-    output = "/dev/null";
+    kept.push_back("-o");
+    kept.push_back("/dev/null");
   }
-  std::string options =
-      "output=" + output + " debug=" + debug + " path=" + path;
-  if (compiled)
-    options +=
-        " format=" + format + " arch=" + arch + (report ? " report=json" : "");
-  std::string pass = "attn-emit-cuda{" + options + "}";
-  bool inPipeline = false;
-  for (std::string &arg : rest) {
-    llvm::StringRef a(arg);
-    if (a.consume_front("--pass-pipeline=") && a.ends_with(")")) {
-      // builtin.module(a,b) -> builtin.module(a,b,attn-emit-cuda{..})
-      std::string text = a.str();
-      bool emptyList = llvm::StringRef(text).ends_with("()");
-      text.insert(text.size() - 1, (emptyList ? "" : ",") + pass);
-      arg = "--pass-pipeline=" + text;
-      inPipeline = true;
-    }
-  }
-  if (!inPipeline)
-    rest.push_back("--attn-emit-cuda=" + options);
-  rest.push_back("-o");
-  rest.push_back("/dev/null");
-  args = std::move(rest);
+  args = std::move(kept);
   return true;
+}
+
+/// True if `module` still holds Level 1 IR (an attn.attention op).
+static bool holdsAttentionOps(mlir::ModuleOp module) {
+  bool found = false;
+  module.walk([&](attn::AttentionOp) {
+    found = true;
+    return mlir::WalkResult::interrupt();
+  });
+  return found;
+}
+
+/// One input buffer of `--emit=cuda|ptx|cubin`: parse, run the passes given
+/// on the command line -- or, when none is given and the input is Level 1
+/// IR, attn-pipeline with --arch and --emit-path as its target --, then
+/// translate. The output goes to `os`, the resource report to stdout.
+static mlir::LogicalResult
+emitBuffer(llvm::SourceMgr &sourceMgr, mlir::MLIRContext &context,
+           const mlir::MlirOptMainConfig &config, const EmitRequest &emit,
+           llvm::raw_ostream &os) {
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return mlir::failure();
+  mlir::PassManager pm(&context);
+  if (mlir::failed(mlir::applyPassManagerCLOptions(pm)) ||
+      mlir::failed(config.setupPassPipeline(pm)))
+    return mlir::failure();
+  if (pm.size() == 0 && holdsAttentionOps(*module)) {
+    attn::AttnPipelineOptions pipeline;
+    if (emit.arch)
+      pipeline.arch = *emit.arch;
+    if (emit.path)
+      pipeline.path = *emit.path;
+    attn::buildAttnPipeline(pm, pipeline);
+  }
+  if (mlir::failed(pm.run(*module)))
+    return mlir::failure();
+  attn::codegen::TranslateOptions options;
+  options.format = emit.format == "cuda"  ? attn::codegen::EmitFormat::Cuda
+                   : emit.format == "ptx" ? attn::codegen::EmitFormat::Ptx
+                                          : attn::codegen::EmitFormat::Cubin;
+  options.arch = emit.arch;
+  if (emit.path) {
+    options.path = attn::symbolizeKernelPath(*emit.path);
+    if (!options.path)
+      return module->emitError("unknown kernel path '")
+             << *emit.path << "' (supported: auto, simt, mma)";
+  }
+  if (!attn::codegen::parseEmitDebug(emit.debug, options.debug))
+    return module->emitError("unknown --emit-debug mode '")
+           << emit.debug
+           << "' (supported: none, fragment-index, v-untransposed, "
+              "early-wait; drop-mask and kv-bound are the test passes "
+              "test-attn-force-tile-class and test-attn-shift-kv-bounds)";
+  options.resourceReport = emit.report;
+  auto translation = attn::codegen::translateModule(*module, options);
+  if (mlir::failed(translation))
+    return mlir::failure();
+  os << translation->output;
+  if (!translation->resourceReport.empty()) {
+    llvm::outs() << translation->resourceReport;
+    llvm::outs().flush();
+  }
+  return mlir::success();
+}
+
+/// attn-opt --emit=cuda|ptx|cubin: MlirOptMain's command line (passes,
+/// --split-input-file, --verify-diagnostics, -o) with a translation instead
+/// of printing the module.
+static int emitMain(int argc, char **argv, mlir::DialectRegistry &registry,
+                    const EmitRequest &emit) {
+  auto [inputFilename, outputFilename] = mlir::registerAndParseCLIOptions(
+      argc, argv, "attn compiler driver: attention variants to kernels\n",
+      registry);
+  const mlir::MlirOptMainConfig config =
+      mlir::MlirOptMainConfig::createFromCLOptions();
+  std::string error;
+  auto input = mlir::openInputFile(inputFilename, &error);
+  if (!input) {
+    llvm::errs() << "attn-opt: " << error << "\n";
+    return 1;
+  }
+  auto output = mlir::openOutputFile(outputFilename, &error);
+  if (!output) {
+    llvm::errs() << "attn-opt: " << error << "\n";
+    return 1;
+  }
+  auto process = [&](std::unique_ptr<llvm::MemoryBuffer> buffer,
+                     const llvm::MemoryBufferRef &, llvm::raw_ostream &os) {
+    llvm::SourceMgr sourceMgr;
+    sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+    mlir::MLIRContext context(registry);
+    context.allowUnregisteredDialects(config.shouldAllowUnregisteredDialects());
+    if (config.shouldVerifyDiagnostics()) {
+      mlir::SourceMgrDiagnosticVerifierHandler handler(
+          sourceMgr, &context, config.verifyDiagnosticsLevel());
+      (void)emitBuffer(sourceMgr, context, config, emit, os);
+      return handler.verify();
+    }
+    mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+    return emitBuffer(sourceMgr, context, config, emit, os);
+  };
+  if (mlir::failed(mlir::splitAndProcessBuffer(
+          std::move(input), process, output->os(), config.inputSplitMarker(),
+          config.outputSplitMarker())))
+    return 1;
+  output->keep();
+  return 0;
 }
 
 int main(int argc, char **argv) {
   std::vector<std::string> args(argv, argv + argc);
-  if (!expandReportFlags(args) || !expandEmitFlags(args))
+  EmitRequest emit;
+  if (!expandReportFlags(args) || !takeEmitFlags(args, emit))
     return 1;
   // A diagnostic names its file:line:col; dumping the whole module after it
   // (MLIR's default) buries the message. --mlir-print-op-on-diagnostic=true
@@ -250,7 +335,10 @@ int main(int argc, char **argv) {
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   attn::registerAttnPasses();
-  attn::codegen::registerCodegenPasses();
+  attn::registerAttnPipeline();
+  attn::test::registerTestPasses();
+  if (emit.format != "mlir")
+    return emitMain(argc, argv, registry, emit);
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "attn compiler driver: attention variants to kernels\n",
       registry));

@@ -17,6 +17,8 @@
 #include "EmuDevice.h"
 #include "JitDevice.h"
 
+#include "TestPasses.h"
+#include "attn/Passes/Pipeline.h"
 #include "attn/Codegen/CudaEmitter.h"
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Interpreter/Inputs.h"
@@ -116,8 +118,8 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     emitDebug("emit-debug",
               cl::desc("emu: deliberately broken kernels (drop-mask, "
-                       "kv-bound, fragment-index) to test that --check "
-                       "catches them"),
+                       "kv-bound, fragment-index, v-untransposed, "
+                       "early-wait) to test that --check catches them"),
               cl::init("none"), cl::cat(runCategory));
 static cl::opt<std::string>
     kernelPath("path",
@@ -301,51 +303,6 @@ static llvm::Expected<func::FuncOp> findEntry(ModuleOp module,
                    "); pick one with --entry=NAME");
 }
 
-/// `type` with its element type replaced by `elementType`.
-static RankedTensorType withElementType(Type type, Type elementType) {
-  auto tensor = cast<RankedTensorType>(type);
-  return RankedTensorType::get(tensor.getShape(), elementType,
-                               tensor.getEncoding());
-}
-
-/// Retypes q, k, v (arguments 0..2) and o (result 0) of `func` and of its
-/// attn.attention ops to `elementType`; captures and lse keep their types.
-static llvm::Error retype(func::FuncOp func, Type elementType) {
-  auto attentions = llvm::to_vector(func.getOps<attn::AttentionOp>());
-  if (attentions.empty())
-    return makeError("--dtype needs an attn.attention op in '@" +
-                     func.getSymName() + "'");
-  if (func.getNumArguments() < 3 || func.getNumResults() < 1)
-    return makeError("'@" + func.getSymName() +
-                     "' does not take q, k, v and return o");
-  Block &entry = func.getBody().front();
-  for (unsigned i = 0; i < 3; ++i) {
-    if (!isa<RankedTensorType>(entry.getArgument(i).getType()))
-      return makeError("argument " + llvm::Twine(i) +
-                       " is not a ranked tensor");
-    entry.getArgument(i).setType(
-        withElementType(entry.getArgument(i).getType(), elementType));
-  }
-  for (attn::AttentionOp op : attentions) {
-    for (mlir::Value operand : {op.getQ(), op.getK(), op.getV()})
-      if (!isa<BlockArgument>(operand) ||
-          cast<BlockArgument>(operand).getOwner() != &entry)
-        return makeError("--dtype: the q, k, v of attn.attention must be "
-                         "function arguments");
-    op.getO().setType(withElementType(op.getO().getType(), elementType));
-  }
-  llvm::SmallVector<Type> results(func.getResultTypes());
-  if (!isa<RankedTensorType>(results[0]))
-    return makeError("result 0 is not a ranked tensor");
-  results[0] = withElementType(results[0], elementType);
-  func.setFunctionType(
-      FunctionType::get(func.getContext(), entry.getArgumentTypes(), results));
-  if (failed(verify(func)))
-    return makeError("the function does not verify after --dtype=" +
-                     typeString(elementType));
-  return llvm::Error::success();
-}
-
 /// Runs the textual pass pipeline `text` (anchored on builtin.module or not)
 /// on `module`. Diagnostics are printed by the context's handler.
 static llvm::Error runPipeline(ModuleOp module, StringRef text) {
@@ -489,9 +446,27 @@ static bool isLevel1(func::FuncOp func) {
 }
 
 /// The kernel pipeline attn-run applies for emu to Level 1 IR.
-static std::string kernelPipeline() {
-  return "attn-decompose,attn-tile{block-m=" + std::to_string(blockM) +
-         "},attn-online{tile-n=" + std::to_string(blockN) + "},attn-fuse,cse";
+/// The kernel pipeline with attn-run's flags, followed by the test pass that
+/// breaks the kernel IR when --emit-debug asks for drop-mask or kv-bound.
+static llvm::Error lowerToKernel(ModuleOp module) {
+  attn::AttnPipelineOptions options;
+  options.blockM = blockM;
+  options.blockN = blockN;
+  options.path = kernelPath;
+  PassManager pm(module.getContext());
+  attn::buildAttnPipeline(pm, options);
+  if (emitDebug == "drop-mask" || emitDebug == "kv-bound") {
+    std::string mutation = emitDebug == "drop-mask"
+                               ? "test-attn-force-tile-class{class=1}"
+                               : "test-attn-shift-kv-bounds{upper-tiles=1}";
+    std::string errors;
+    llvm::raw_string_ostream errorStream(errors);
+    if (failed(parsePassPipeline(mutation, pm, errorStream)))
+      return makeError("cannot add '" + mutation + "': " + errors);
+  }
+  if (failed(pm.run(module)))
+    return makeError("the kernel pipeline failed");
+  return llvm::Error::success();
 }
 
 /// A tensor in device memory: bytes, element type and strides (elements).
@@ -601,11 +576,16 @@ runEmu(func::FuncOp func, llvm::ArrayRef<Tensor> inputs,
        const BoundShapes &shapes, attn::run::EmuTimes &times,
        attn::run::EmuChecks &checks) {
   attn::codegen::CudaEmitOptions options;
-  if (!attn::codegen::parseEmitDebug(emitDebug, options.debug))
+  // drop-mask and kv-bound broke the kernel IR already (lowerToKernel).
+  if (emitDebug != "drop-mask" && emitDebug != "kv-bound" &&
+      !attn::codegen::parseEmitDebug(emitDebug, options.debug))
     return makeError("unknown --emit-debug '" + emitDebug +
-                     "' (none, drop-mask, kv-bound, fragment-index)");
-  if (!attn::codegen::parseCudaPath(kernelPath, options.path))
+                     "' (none, drop-mask, kv-bound, fragment-index, "
+                     "v-untransposed, early-wait)");
+  std::optional<attn::KernelPath> path = attn::symbolizeKernelPath(kernelPath);
+  if (!path)
     return makeError("unknown --path '" + kernelPath + "' (auto, simt, mma)");
+  options.path = *path;
   auto plan = attn::codegen::emitCudaPlan(func, options);
   if (failed(plan))
     return makeError("the CUDA emitter failed on '@" + func.getSymName() + "'");
@@ -1052,6 +1032,8 @@ static void registerEverything(DialectRegistry &registry) {
   registerCanonicalizerPass();
   registerCSEPass();
   attn::registerAttnPasses();
+  attn::registerAttnPipeline();
+  attn::test::registerTestPasses();
 }
 
 /// Runs the whole tool once the flags are parsed; returns the exit code.
@@ -1089,9 +1071,8 @@ static int runTool() {
   // The reference: the (retyped) untransformed function.
   OwningOpRef<ModuleOp> refModule = module->clone();
   auto refFunc = refModule->lookupSymbol<func::FuncOp>(funcName);
-  if (*dtype)
-    if (llvm::Error err = retype(refFunc, *dtype))
-      return fail(std::move(err));
+  if (*dtype && failed(attn::setVariantDtype(refFunc, *dtype)))
+    return kErrorExit; // The diagnostic names the problem.
 
   // The run: the reference after the pipeline.
   OwningOpRef<ModuleOp> runModule = refModule->clone();
@@ -1101,7 +1082,7 @@ static int runTool() {
   if (!runFunc)
     return fail("the pipeline removed '@" + funcName + "'");
   if (deviceName == "emu" && isLevel1(runFunc)) {
-    if (llvm::Error err = runPipeline(*runModule, kernelPipeline()))
+    if (llvm::Error err = lowerToKernel(*runModule))
       return fail(std::move(err));
     runFunc = runModule->lookupSymbol<func::FuncOp>(funcName);
   }

@@ -1,12 +1,13 @@
 //===- Frontend.cpp - MLIR variant to PlanSpec ----------------------------===//
 
-#include "attn/Dialect/KernelAttrs.h"
 #include "Frontend.h"
 
 #include "attn/Codegen/CudaEmitter.h"
 #include "attn/Codegen/Nvrtc.h"
 #include "attn/Dialect/AttnDialect.h"
+#include "attn/Dialect/KernelAttrs.h"
 #include "attn/Passes/Passes.h"
+#include "attn/Passes/Pipeline.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -118,56 +119,6 @@ FailureOr<func::FuncOp> findEntry(ModuleOp module, const std::string &entry,
   return failure();
 }
 
-RankedTensorType withElementType(Type type, Type elementType) {
-  auto tensor = cast<RankedTensorType>(type);
-  return RankedTensorType::get(tensor.getShape(), elementType,
-                               tensor.getEncoding());
-}
-
-/// Retypes q, k, v (arguments 0..2) and o (result 0) of `func` and of its
-/// attn.attention ops to `dtype`, as attn-run's --dtype does.
-bool retype(func::FuncOp func, StringRef dtype, std::string *error) {
-  Builder b(func.getContext());
-  Type elementType = dtype == "f16"    ? Type(b.getF16Type())
-                     : dtype == "bf16" ? Type(b.getBF16Type())
-                     : dtype == "f32"  ? Type(b.getF32Type())
-                                       : Type();
-  if (!elementType)
-    return failWith(error, "unknown dtype '" + dtype.str() +
-                               "' (expected f16, bf16 or f32)");
-  auto attentions = llvm::to_vector(func.getOps<attn::AttentionOp>());
-  if (attentions.empty() || func.getNumArguments() < 3 ||
-      func.getNumResults() < 1)
-    return failWith(error, "dtype '" + dtype.str() +
-                               "' needs Level 1 IR (an attn.attention op on "
-                               "the function's q, k, v)");
-  Block &entry = func.getBody().front();
-  for (unsigned i = 0; i < 3; ++i) {
-    if (!isa<RankedTensorType>(entry.getArgument(i).getType()))
-      return failWith(error, "argument " + std::to_string(i) +
-                                 " is not a ranked tensor");
-    entry.getArgument(i).setType(
-        withElementType(entry.getArgument(i).getType(), elementType));
-  }
-  for (attn::AttentionOp op : attentions) {
-    for (Value operand : {op.getQ(), op.getK(), op.getV()})
-      if (!isa<BlockArgument>(operand) ||
-          cast<BlockArgument>(operand).getOwner() != &entry)
-        return failWith(error, "dtype: the q, k, v of attn.attention must be "
-                               "function arguments");
-    op.getO().setType(withElementType(op.getO().getType(), elementType));
-  }
-  SmallVector<Type> results(func.getResultTypes());
-  if (!isa<RankedTensorType>(results[0]))
-    return failWith(error, "result 0 is not a ranked tensor");
-  results[0] = withElementType(results[0], elementType);
-  func.setFunctionType(
-      FunctionType::get(func.getContext(), entry.getArgumentTypes(), results));
-  if (failed(verify(func)))
-    return failWith(error, "the function does not verify after retyping to " +
-                               dtype.str());
-  return true;
-}
 
 /// DLPack's name for an MLIR element type (i1 is C++ bool: one byte).
 bool dlDataType(Type type, DLDataType &out) {
@@ -274,21 +225,13 @@ bool signatureOf(func::FuncOp func, Signature &sig, std::string *error) {
 /// then narrows and classifies each split's own loop.
 LogicalResult lower(ModuleOp module, const FrontendOptions &options) {
   PassManager pm(module.getContext());
-  pm.addPass(attn::createAttnDecompose());
-  attn::AttnTileOptions tile;
-  tile.blockM = options.blockM;
-  pm.addPass(attn::createAttnTile(tile));
-  attn::AttnOnlineOptions online;
-  online.tileN = options.blockN;
-  pm.addPass(attn::createAttnOnline(online));
-  if (options.splitKv > 0) {
-    attn::AttnSplitKVOptions split;
-    split.splits = options.splitKv;
-    split.inPlace = true;
-    pm.addPass(attn::createAttnSplitKV(split));
-  }
-  pm.addPass(attn::createAttnFuse());
-  pm.addPass(createCSEPass());
+  attn::AttnPipelineOptions pipeline;
+  pipeline.blockM = options.blockM;
+  pipeline.blockN = options.blockN;
+  pipeline.splitKv = options.splitKv;
+  pipeline.arch = options.arch;
+  pipeline.path = options.kernelPath;
+  attn::buildAttnPipeline(pm, pipeline);
   return pm.run(module);
 }
 
@@ -397,8 +340,14 @@ bool compileOwned(ModuleOp module, const FrontendOptions &options,
     return false;
   func::FuncOp func = *entry;
   std::string name = func.getSymName().str();
-  if (!options.dtype.empty() && !retype(func, options.dtype, error))
-    return false;
+  if (!options.dtype.empty()) {
+    Type elementType = attn::parseDtype(module.getContext(), options.dtype);
+    if (!elementType)
+      return failWith(error, "unknown dtype '" + options.dtype +
+                                 "' (expected f16, bf16 or f32)");
+    if (failed(attn::setVariantDtype(func, elementType)))
+      return failWith(error, "dtype " + options.dtype + ": " + diagnostics());
+  }
   PlanSpec out;
   if (!signatureOf(func, out.signature, error))
     return false;
@@ -431,9 +380,12 @@ bool compileOwned(ModuleOp module, const FrontendOptions &options,
   func = module.lookupSymbol<func::FuncOp>(name);
   out.kvTile = kvTileOf(func);
   attn::codegen::CudaEmitOptions emit;
-  if (!attn::codegen::parseCudaPath(options.kernelPath, emit.path))
+  std::optional<attn::KernelPath> path =
+      attn::symbolizeKernelPath(options.kernelPath);
+  if (!path)
     return failWith(error, "unknown kernel path '" + options.kernelPath +
                                "' (auto, simt, mma)");
+  emit.path = *path;
   if (!options.arch.empty()) {
     auto arch = attn::codegen::lookupCudaArch(options.arch);
     if (!arch)

@@ -3,7 +3,7 @@
 // The CUDA backend: attn's kernel IR (the output of attn-decompose,
 // attn-tile, attn-online, attn-fuse) to CUDA C++ that calls only the device
 // library (runtime/include/attn/device/). Two paths, chosen per kernel
-// (CudaPath):
+// (attn::KernelPath, the dialect's enum of #attn.target):
 //  - tensor cores (codegen/lib/MmaEmitter.cpp): f16/bf16, block-m/16 warps of
 //    16 query rows, tiles in the mma.sync m16n8k16 accumulator layout, K/V
 //    double-buffered in shared memory with cp.async;
@@ -25,6 +25,8 @@
 #ifndef ATTN_CODEGEN_CUDAEMITTER_H
 #define ATTN_CODEGEN_CUDAEMITTER_H
 
+#include "attn/Dialect/AttnDialect.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
@@ -35,36 +37,25 @@
 
 namespace attn::codegen {
 
-/// Deliberate miscompilations, to prove that the end-to-end checks catch a
-/// broken kernel. Never use them for anything else.
+/// Deliberate miscompilations of the printer (decisions the kernel IR does
+/// not spell out yet), to prove that the end-to-end checks catch a subtly
+/// broken kernel. Never use them for anything else. Miscompilations of the
+/// kernel IR itself are test passes (test/lib).
 enum class EmitDebug {
   None,
-  /// Every attn.tile_class says "full": the mask is never evaluated.
-  DropMask,
-  /// Every KV loop stops one tile early.
-  KvBound,
   /// Tensor-core path: the K fragments of Q·Kᵀ come from the neighbouring
   /// n-tile (a fragment index off by one).
   FragmentIndex,
+  /// Tensor-core path: V's fragments for P·V are read like K's, without the
+  /// transposing ldmatrix.
+  VUntransposed,
+  /// Tensor-core path: the K/V pipeline waits for one cp.async group too
+  /// few, so a stage may be read before it has landed.
+  EarlyWait,
 };
 
-/// Which kernel shape the emitter produces.
-enum class CudaPath {
-  /// Tensor cores when the variant allows (f16/bf16 Q, K, V; head dims and
-  /// tile sizes multiples of 16), else SIMT; the reason is kept.
-  Auto,
-  /// One thread per query row, f32 arithmetic.
-  Simt,
-  /// mma.sync m16n8k16, K/V double-buffered in shared memory; an error when
-  /// the variant does not fit.
-  Mma,
-};
-
-/// Parses "auto", "simt" or "mma"; false for anything else.
-bool parseCudaPath(llvm::StringRef text, CudaPath &out);
-
-/// Parses "none", "drop-mask", "kv-bound" or "fragment-index"; false for
-/// anything else.
+/// Parses "none", "fragment-index", "v-untransposed" or "early-wait"; false
+/// for anything else.
 bool parseEmitDebug(llvm::StringRef text, EmitDebug &out);
 
 /// Shared memory per CTA that every supported arch grants with the opt-in
@@ -88,9 +79,13 @@ constexpr int64_t kMaxThreadsPerCta = 1024;
 /// Emitter options.
 struct CudaEmitOptions {
   EmitDebug debug = EmitDebug::None;
-  CudaPath path = CudaPath::Auto;
+  /// Auto: tensor cores when the variant allows (f16/bf16 Q, K, V; head dims
+  /// and tile sizes multiples of 16), else SIMT, keeping the reason. Simt:
+  /// one thread per query row, f32 arithmetic. Mma: mma.sync m16n8k16, K/V
+  /// staged in shared memory; an error when the variant does not fit.
+  KernelPath path = KernelPath::Auto;
   /// Shared memory a CTA may use; a kernel needing more is an error (on the
-  /// tensor-core path under CudaPath::Auto: a fallback to SIMT).
+  /// tensor-core path under KernelPath::Auto: a fallback to SIMT).
   int64_t maxSmemBytes = kPortableMaxSmemBytes;
 };
 
@@ -138,7 +133,7 @@ struct CudaKernel {
   int64_t dynamicSmemBytes = 0;
   /// "simt" or "mma" (the tensor-core path).
   std::string path = "simt";
-  /// Under CudaPath::Auto, why the tensor-core path was not taken (empty
+  /// Under KernelPath::Auto, why the tensor-core path was not taken (empty
   /// when it was, or when it was not tried).
   std::string fallbackReason;
   /// The parameter struct's fields, in order.
@@ -176,13 +171,7 @@ mlir::FailureOr<CudaKernel> emitCudaKernel(mlir::func::FuncOp func,
 mlir::FailureOr<CudaPlan> emitCudaPlan(mlir::func::FuncOp func,
                                        const CudaEmitOptions &options = {});
 
-/// Emits every kernel of every public function with a body into `os`.
-mlir::LogicalResult emitCudaModule(mlir::ModuleOp module, llvm::raw_ostream &os,
-                                   const CudaEmitOptions &options = {});
 
-/// Registers `-attn-emit-cuda` (prints the module's CUDA source, or PTX / a
-/// cubin compiled from it with NVRTC and ptxas' resource report).
-void registerCodegenPasses();
 
 } // namespace attn::codegen
 

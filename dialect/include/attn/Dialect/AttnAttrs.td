@@ -78,6 +78,16 @@ def Attn_GridRole : I32EnumAttr<"GridRole",
   let genSpecializedAttr = 0;
 }
 
+def Attn_KernelPath : I32EnumAttr<"KernelPath",
+    "how the CUDA emitter shapes a kernel", [
+      I32EnumAttrCase<"Auto", 0, "auto">,
+      I32EnumAttrCase<"Simt", 1, "simt">,
+      I32EnumAttrCase<"Mma", 2, "mma">
+    ]> {
+  let cppNamespace = "::attn";
+  let genSpecializedAttr = 0;
+}
+
 def Attn_TileBranchKind : I32EnumAttr<"TileBranchKind",
     "which tile classes the branches of a tile branch serve", [
       I32EnumAttrCase<"FullOrPartial", 0, "full_or_partial">
@@ -227,6 +237,21 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
     `<` `block_m` `=` $block_m `,` `warps` `=` $warps `,` `stages` `=` $stages `>`
   }];
   let genVerifyDecl = 1;
+}
+
+def Attn_TargetAttr : AttrDef<Attn_Dialect, "Target"> {
+  let mnemonic = "target";
+  let summary = "the code-generation target a module was compiled for";
+  let description = [{
+    `#attn.target<arch = "sm_90", path = auto>` on the module (from the
+    `attn-pipeline`'s `arch` and `path` options): the CUDA arch (empty: any)
+    and the kernel path (`auto`: tensor cores when the variant allows,
+    `simt`, `mma`). The emitter takes them as its defaults, so the options
+    given to the pipeline are the ones the kernel is emitted with.
+  }];
+  let parameters = (ins StringRefParameter<"CUDA arch, empty for any">:$arch,
+                        EnumParameter<Attn_KernelPath>:$path);
+  let assemblyFormat = "`<` `arch` `=` $arch `,` `path` `=` $path `>`";
 }
 
 #endif // ATTN_DIALECT_ATTNATTRS_TD

@@ -38,7 +38,8 @@ def Attn_Dialect : Dialect {
     "::attn::ScheduleAttr":$schedule,
     "::mlir::FlatSymbolRefAttr":$split_kv_plan,
     "::mlir::FlatSymbolRefAttr":$mask,
-    "::attn::SparsityKindAttr":$sparsity
+    "::attn::SparsityKindAttr":$sparsity,
+    "::attn::TargetAttr":$target
   );
   let extraClassDeclaration = [{
     /// Registers the attribute definitions (in AttnAttrs.cpp, beside their

@@ -54,6 +54,10 @@ void setMaskFunction(mlir::Operation *op, llvm::StringRef function);
 std::optional<SparsityKind> getSparsity(mlir::Operation *op);
 void setSparsity(mlir::Operation *op, SparsityKind kind);
 
+/// The code-generation target of a module (`attn.target`), or null.
+TargetAttr getTarget(mlir::Operation *module);
+void setTarget(mlir::Operation *module, llvm::StringRef arch, KernelPath path);
+
 } // namespace attn
 
 #endif // ATTN_DIALECT_KERNELATTRS_H

@@ -8,6 +8,7 @@
 #define ATTN_PASSES_PASSES_H
 
 #include "attn/Dialect/AttnDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Pass/Pass.h"
 
@@ -20,6 +21,15 @@ namespace attn {
 /// does to every op). Fails, with a diagnostic on `op`, when the op cannot be
 /// decomposed.
 mlir::LogicalResult decomposeAttention(AttentionOp op);
+
+/// The element type named `dtype` ("f16", "bf16", "f32"), or null.
+mlir::Type parseDtype(mlir::MLIRContext *context, llvm::StringRef dtype);
+
+/// Retypes q, k, v and o of the variant `func` (Level 1 IR) to
+/// `elementType`, as -attn-set-dtype does; fails with a diagnostic on the
+/// function when it is not a variant this can retype.
+mlir::LogicalResult setVariantDtype(mlir::func::FuncOp func,
+                                    mlir::Type elementType);
 
 #define GEN_PASS_REGISTRATION
 #include "attn/Passes/Passes.h.inc"

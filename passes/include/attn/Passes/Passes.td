@@ -5,7 +5,7 @@
 
 include "mlir/Pass/PassBase.td"
 
-def AttnDecompose : Pass<"attn-decompose"> {
+def AttnDecompose : Pass<"attn-decompose", "::mlir::ModuleOp"> {
   let summary = "Rewrite attn.attention into its einsum cascade (3-pass form)";
   let description = [{
     Replaces every `attn.attention` with the cascade of `attn.contract`,
@@ -19,7 +19,9 @@ def AttnDecompose : Pass<"attn-decompose"> {
     GQA/MQA (Hq = G·Hkv) expands q to [B, Hkv, G, Nq, D] with
     `tensor.expand_shape` so that every contraction is a plain einsum, then
     collapses the results back. Score and mask regions are inlined into the
-    `attn.map` that applies them.
+    `attn.map` that applies them; each mask is also kept as a private
+    function beside the variant (for tile classification), which is why
+    this is a module pass.
   }];
   let dependentDialects = [
     "::attn::AttnDialect", "::mlir::arith::ArithDialect",
@@ -162,7 +164,7 @@ def AttnTile : Pass<"attn-tile"> {
   ];
 }
 
-def AttnFuse : Pass<"attn-fuse"> {
+def AttnFuse : Pass<"attn-fuse", "::mlir::ModuleOp"> {
   let summary = "Fuse mask classification into the KV loop: skip, full, partial";
   let description = [{
     Level 3, step 2 (after -attn-tile and -attn-online). In every KV loop
@@ -181,16 +183,13 @@ def AttnFuse : Pass<"attn-fuse"> {
     comes from the private
     function -attn-decompose keeps beside the variant (`attn.mask` on the
     scores map's select names it). The tile's (b, h) and row range come from
-    the grid loops (`attn.grid`), so -attn-tile must have run.
+    the grid loops (`attn.grid`), so -attn-tile must have run. A module
+    pass: it reads the mask functions beside the variants.
   }];
   let options = [
     Option<"keyBounds", "key-bounds", "bool", "true",
            "narrow each KV loop to the key range its Q tile's rows can "
-           "attend to (closed-form bounds from the mask's arithmetic)">,
-    Option<"testForceClass", "test-force-class", "int64_t", "-1",
-           "testing only: branch as if every tile had this class (0 empty, "
-           "1 full, 2 partial), to prove the harness catches a wrongly "
-           "skipped tile or a missing mask">
+           "attend to (closed-form bounds from the mask's arithmetic)">
   ];
   let dependentDialects = [
     "::attn::AttnDialect", "::mlir::arith::ArithDialect",
@@ -198,7 +197,7 @@ def AttnFuse : Pass<"attn-fuse"> {
   ];
 }
 
-def AttnSplitKV : Pass<"attn-split-kv"> {
+def AttnSplitKV : Pass<"attn-split-kv", "::mlir::ModuleOp"> {
   let summary = "Split-KV launch plan: partial states per KV split, then a merge";
   let description = [{
     For short query lengths (decoding) one CTA per (batch, head, Q tile)
@@ -226,6 +225,38 @@ def AttnSplitKV : Pass<"attn-split-kv"> {
   let dependentDialects = [
     "::attn::AttnDialect", "::mlir::arith::ArithDialect",
     "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def AttnSetDtype : Pass<"attn-set-dtype", "::mlir::ModuleOp"> {
+  let summary = "Retype a variant's q, k, v and o to one element type";
+  let description = [{
+    Gives q, k, v (the first three arguments) and o (the first result) of
+    every public function holding an `attn.attention` the element type
+    `dtype` (f16, bf16 or f32), in the signature and in the attention ops;
+    captures and lse keep theirs. This is how one variant file is compiled
+    for several element types (attn-run --dtype, the runtime's
+    CompileOptions::dtype, attn-pipeline{dtype=}).
+  }];
+  let options = [
+    Option<"dtype", "dtype", "std::string", "\"\"",
+           "element type: f16, bf16 or f32">
+  ];
+}
+
+def AttnSetTarget : Pass<"attn-set-target", "::mlir::ModuleOp"> {
+  let summary = "Record the code-generation target on the module";
+  let description = [{
+    Sets `attn.target = #attn.target<arch = ..., path = ...>` on the
+    module: the CUDA arch and kernel path the emitter uses unless told
+    otherwise. The last step of attn-pipeline, so that its `arch` and
+    `path` options reach the emitter through the IR.
+  }];
+  let options = [
+    Option<"arch", "arch", "std::string", "\"\"",
+           "CUDA arch (sm_80, sm_90, ...); empty: any">,
+    Option<"path", "path", "std::string", "\"auto\"",
+           "kernel path: auto, simt or mma">
   ];
 }
 

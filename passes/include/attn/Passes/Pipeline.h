@@ -1,0 +1,74 @@
+//===- Pipeline.h - the compile pipeline, defined once -----------*- C++ -*-===//
+//
+// Level 1 IR to kernel IR: the one pipeline every tool uses (attn-opt's
+// --emit on Level 1 IR, attn-run, the JIT runtime, the benchmarks), and
+// `attn-pipeline{...}` in textual pass pipelines. Its options are the
+// compile-time knobs of a variant: tile sizes, warps, stages, the element
+// type, KV splits, the target arch and kernel path (recorded on the module as
+// #attn.target for the emitter).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_PASSES_PIPELINE_H
+#define ATTN_PASSES_PIPELINE_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+#include <string>
+
+namespace attn {
+
+/// The options of attn-pipeline.
+struct AttnPipelineOptions
+    : public mlir::PassPipelineOptions<AttnPipelineOptions> {
+  Option<int64_t> blockM{*this, "block-m",
+                         llvm::cl::desc("query rows per CTA (the Q tile)"),
+                         llvm::cl::init(64)};
+  Option<int64_t> blockN{
+      *this, "block-n",
+      llvm::cl::desc("keys per KV tile (0: attn-online's heuristic)"),
+      llvm::cl::init(0)};
+  Option<int64_t> warps{*this, "warps", llvm::cl::desc("warps per CTA"),
+                        llvm::cl::init(4)};
+  Option<int64_t> stages{*this, "stages",
+                         llvm::cl::desc("K/V pipeline stages"),
+                         llvm::cl::init(2)};
+  Option<std::string> dtype{
+      *this, "dtype",
+      llvm::cl::desc("element type of q, k, v and o: f16, bf16, f32 "
+                     "(empty: as written)"),
+      llvm::cl::init("")};
+  Option<int64_t> splitKv{
+      *this, "split-kv",
+      llvm::cl::desc("KV splits: 2 or more splits every KV loop (the "
+                     "split-KV launch plan); 0: none"),
+      llvm::cl::init(0)};
+  Option<bool> foldExp2{*this, "fold-exp2",
+                        llvm::cl::desc("fold log2(e) into the scores (exp2)"),
+                        llvm::cl::init(true)};
+  Option<bool> keyBounds{
+      *this, "key-bounds",
+      llvm::cl::desc("narrow KV loops to the keys a Q tile can attend to"),
+      llvm::cl::init(true)};
+  Option<std::string> arch{
+      *this, "arch",
+      llvm::cl::desc("CUDA arch (sm_80, sm_90, ...); empty: any"),
+      llvm::cl::init("")};
+  Option<std::string> path{
+      *this, "path", llvm::cl::desc("kernel path: auto, simt or mma"),
+      llvm::cl::init("auto")};
+};
+
+/// Adds attn-pipeline's passes to `pm` (a builtin.module pass manager):
+/// [attn-set-dtype,] attn-decompose, [attn-fold-exp2,] attn-tile,
+/// attn-online, [attn-split-kv{in-place},] attn-fuse, cse, attn-set-target.
+void buildAttnPipeline(mlir::OpPassManager &pm,
+                       const AttnPipelineOptions &options);
+
+/// Registers `attn-pipeline` for textual pipelines and the tools' flags.
+void registerAttnPipeline();
+
+} // namespace attn
+
+#endif // ATTN_PASSES_PIPELINE_H

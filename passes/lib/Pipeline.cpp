@@ -1,0 +1,51 @@
+//===- Pipeline.cpp - the compile pipeline, defined once ------------------===//
+
+#include "attn/Passes/Pipeline.h"
+#include "attn/Passes/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void attn::buildAttnPipeline(OpPassManager &pm,
+                             const AttnPipelineOptions &options) {
+  if (!options.dtype.empty()) {
+    AttnSetDtypeOptions dtype;
+    dtype.dtype = options.dtype;
+    pm.addPass(createAttnSetDtype(dtype));
+  }
+  pm.addPass(createAttnDecompose());
+  if (options.foldExp2)
+    pm.addPass(createAttnFoldExp2());
+  AttnTileOptions tile;
+  tile.blockM = options.blockM;
+  tile.warps = options.warps;
+  tile.stages = options.stages;
+  pm.addPass(createAttnTile(tile));
+  AttnOnlineOptions online;
+  online.tileN = options.blockN;
+  pm.addPass(createAttnOnline(online));
+  if (options.splitKv >= 2) {
+    AttnSplitKVOptions split;
+    split.splits = options.splitKv;
+    split.inPlace = true;
+    pm.addPass(createAttnSplitKV(split));
+  }
+  AttnFuseOptions fuse;
+  fuse.keyBounds = options.keyBounds;
+  pm.addPass(createAttnFuse(fuse));
+  pm.addPass(createCSEPass());
+  AttnSetTargetOptions target;
+  target.arch = options.arch;
+  target.path = options.path;
+  pm.addPass(createAttnSetTarget(target));
+}
+
+void attn::registerAttnPipeline() {
+  PassPipelineRegistration<AttnPipelineOptions>(
+      "attn-pipeline",
+      "Level 1 IR to kernel IR: decompose, fold exp2, tile, online rewrite, "
+      "[split KV,] fuse tile classification, record the target",
+      buildAttnPipeline);
+}
