@@ -12,18 +12,16 @@ build="${ATTN_BUILD_DIR:-$root/build}"
 "$root/scripts/build.sh" >/dev/null
 example="${1:-$root/examples/causal.mlir}"
 shift || true
-pipeline="attn-decompose,attn-tile{block-m=64},attn-online{tile-n=64},attn-fuse"
 echo "== pass count and tile report (attn-opt --report=json, nq = nk = 1024, 64x64 tiles)"
 "$build/tools/attn-opt/attn-opt" "$example" --report=json --nq=1024 --nk=1024 --block-m=64 --block-n=64
 cu="$(mktemp --suffix=.cu)"
 trap 'rm -f "$cu"' EXIT
-"$build/tools/attn-opt/attn-opt" "$example" --pass-pipeline="builtin.module($pipeline,cse)" \
-  --emit=cuda -o "$cu"
+"$build/tools/attn-opt/attn-opt" "$example" --emit=cuda -o "$cu"
 echo "== generated CUDA: $(wc -l < "$cu") lines (attn-opt --emit=cuda); kernel signature:"
 grep -m1 -A1 '__global__' "$cu" || true
 echo "== kernel IR on the reference device (attn-run --device=ref --check, ragged sizes)"
 "$build/tools/attn-run/attn-run" "$example" --nq=333 --nk=333 --dtype=f16 \
-  --pipeline="$pipeline" --check --counters | tail -4
+  --pipeline=attn-pipeline --check --tol=1e-6 --counters | tail -4
 echo "== generated kernel in the CPU emulator (attn-run --device=emu --check --counters --memcheck, ragged sizes)"
 "$build/tools/attn-run/attn-run" "$example" --device=emu --nq=333 --nk=333 --dtype=f16 --check \
   --counters --memcheck "$@"

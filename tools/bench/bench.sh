@@ -19,7 +19,6 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build}
 opt=$build/tools/attn-opt/attn-opt
 run=$build/tools/attn-run/attn-run
-pipeline='builtin.module(attn-decompose,attn-tile{block-m=64},attn-online{tile-n=64},attn-fuse,cse)'
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -42,8 +41,7 @@ echo "gpu: ${gpu:-none}"
 
 echo "(a) attn-opt causal --emit=cubin --arch=sm_90 (whole process, empty cache)"
 for k in 1 2 3 4 5; do
-  wall "$opt" "$root/examples/causal.mlir" --pass-pipeline="$pipeline" \
-    --emit=cubin --arch=sm_90 -o "$tmp/causal.cubin"
+  wall "$opt" "$root/examples/causal.mlir" --emit=cubin --arch=sm_90 -o "$tmp/causal.cubin"
 done >"$tmp/a"
 echo "    runs (s): $(awk '{printf "%.3f ", $1}' "$tmp/a")"
 a=$(median <"$tmp/a")
@@ -51,8 +49,7 @@ printf '    median: %.3f s (target <= 1.0 s: %s), cubin %s bytes\n' "$a" \
   "$(echo "$a <= 1.0" | bc -l | sed 's/1/met/;s/0/NOT met/')" \
   "$(stat -c %s "$tmp/causal.cubin")"
 for k in 1 2 3 4 5; do
-  "$opt" "$root/examples/causal.mlir" --pass-pipeline="$pipeline" \
-    --emit=cubin --arch=sm_90 --report=json |
+  "$opt" "$root/examples/causal.mlir" --emit=cubin --arch=sm_90 --report=json |
     sed -n 's/.*"nvrtc_compile_ms": \([0-9]*\).*/\1/p'
 done >"$tmp/nvrtc"
 printf '    of which NVRTC (compile + ptxas), median: %s ms\n' "$(median <"$tmp/nvrtc")"

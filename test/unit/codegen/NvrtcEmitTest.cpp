@@ -11,6 +11,7 @@
 #include "attn/Codegen/Nvrtc.h"
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Passes/Passes.h"
+#include "attn/Passes/Pipeline.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -42,20 +43,8 @@ TEST_P(NvrtcEmitTest, CompilesWithoutSpills) {
   std::string path = std::string(ATTN_EXAMPLES_DIR "/") + GetParam() + ".mlir";
   auto module = mlir::parseSourceFile<mlir::ModuleOp>(path, &ctx);
   ASSERT_TRUE(module) << path;
-  static bool registered = [] {
-    attn::registerAttnPasses();
-    mlir::registerCSEPass();
-    return true;
-  }();
-  (void)registered;
   mlir::PassManager pm(&ctx);
-  std::string errors;
-  llvm::raw_string_ostream es(errors);
-  ASSERT_TRUE(mlir::succeeded(mlir::parsePassPipeline(
-      "attn-decompose,attn-tile{block-m=64},attn-online{tile-n=64},"
-      "attn-fuse,cse",
-      pm, es)))
-      << errors;
+  attn::buildAttnPipeline(pm, attn::AttnPipelineOptions());
   ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
   mlir::func::FuncOp func;
   for (auto f : module->getOps<mlir::func::FuncOp>())
