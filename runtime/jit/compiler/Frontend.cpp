@@ -348,6 +348,11 @@ bool compileOwned(ModuleOp module, const FrontendOptions &options,
     if (failed(attn::setVariantDtype(func, elementType)))
       return failWith(error, "dtype " + options.dtype + ": " + diagnostics());
   }
+  std::optional<attn::KernelPath> path =
+      attn::symbolizeKernelPath(options.kernelPath);
+  if (!path)
+    return failWith(error, "unknown kernel path '" + options.kernelPath +
+                               "' (auto, simt, mma)");
   PlanSpec out;
   if (!signatureOf(func, out.signature, error))
     return false;
@@ -380,11 +385,6 @@ bool compileOwned(ModuleOp module, const FrontendOptions &options,
   func = module.lookupSymbol<func::FuncOp>(name);
   out.kvTile = kvTileOf(func);
   attn::codegen::CudaEmitOptions emit;
-  std::optional<attn::KernelPath> path =
-      attn::symbolizeKernelPath(options.kernelPath);
-  if (!path)
-    return failWith(error, "unknown kernel path '" + options.kernelPath +
-                               "' (auto, simt, mma)");
   emit.path = *path;
   if (!options.arch.empty()) {
     auto arch = attn::codegen::lookupCudaArch(options.arch);
