@@ -159,9 +159,23 @@ void ThreadCta::wait(std::unique_lock<std::mutex> &lock,
     throw CtaAbandoned{};
 }
 
-void ThreadCta::checkDeadlock(std::unique_lock<std::mutex> &lock) {
-  if (waiting == 0 || waiting + exitedCount < numThreads)
-    return;
+std::string ThreadCta::stuckMessage() const {
+  // Threads that exited while others wait at __syncthreads: reported once
+  // every thread has either exited or arrived, so the counts (and the
+  // message) do not depend on how the OS scheduled the threads.
+  if (blockArrived > 0 && exitedCount > 0) {
+    const Thread *gone = nullptr;
+    for (const Thread &t : threads)
+      if (t.exited) {
+        gone = &t;
+        break;
+      }
+    return "__syncthreads at " + site(blockFile, blockLine) +
+           " can never complete: " + std::to_string(exitedCount) + " of " +
+           std::to_string(numThreads) +
+           " threads exited without reaching it (first: " + threadName(*gone) +
+           ")";
+  }
   std::string message = "deadlock: no thread can proceed;";
   if (blockArrived)
     message += " " + std::to_string(blockArrived) + " of " +
@@ -175,7 +189,13 @@ void ThreadCta::checkDeadlock(std::unique_lock<std::mutex> &lock) {
                  " at " + site(warps[w].file, warps[w].line) + ";";
   if (exitedCount)
     message += " " + std::to_string(exitedCount) + " threads exited;";
-  fatal(lock, message);
+  return message;
+}
+
+void ThreadCta::checkDeadlock(std::unique_lock<std::mutex> &lock) {
+  if (waiting == 0 || waiting + exitedCount < numThreads)
+    return;
+  fatal(lock, stuckMessage());
 }
 
 void ThreadCta::wakeEveryone() {
@@ -204,20 +224,14 @@ void ThreadCta::threadExited(Thread &thread) {
   if (abandoned)
     return;
   std::string problem;
-  if (blockArrived > 0)
-    problem = "__syncthreads at " + site(blockFile, blockLine) +
-              " can never complete: " + threadName(thread) +
-              " exited without reaching it while " +
-              std::to_string(blockArrived) + " of " +
-              std::to_string(numThreads) + " threads wait there";
-  else if (warp.arrived && (warp.mask & bit))
+  if (warp.arrived && (warp.mask & bit))
     problem = std::string(warp.op) + " at " + site(warp.file, warp.line) +
               " can never complete: lane " + std::to_string(thread.pub.laneId) +
               " of warp " + std::to_string(thread.pub.linearTid / 32) +
               " exited without reaching it while lanes " +
               laneList(warp.arrived) + " wait there";
   else if (waiting && waiting + exitedCount == numThreads)
-    problem = "deadlock: every remaining thread waits at a barrier";
+    problem = stuckMessage();
   if (!problem.empty()) {
     launch.errors->record(ctaPrefix() + problem);
     abandoned = true;
@@ -231,19 +245,8 @@ void ThreadCta::syncThreads(const char *file, unsigned line) {
   std::unique_lock<std::mutex> &lock = guard.get();
   if (abandoned)
     throw CtaAbandoned{};
-  if (exitedCount > 0) {
-    const Thread *gone = nullptr;
-    for (const Thread &t : threads)
-      if (t.exited) {
-        gone = &t;
-        break;
-      }
-    fatal(lock, "__syncthreads at " + site(file, line) +
-                    " can never complete: " + std::to_string(exitedCount) +
-                    " of " + std::to_string(numThreads) +
-                    " threads exited without reaching it (first: " +
-                    threadName(*gone) + ")");
-  }
+  // A thread that exited can never arrive: the barrier is stuck, which
+  // checkDeadlock reports once every other thread has arrived or exited.
   if (blockArrived == 0) {
     blockFile = file;
     blockLine = line;

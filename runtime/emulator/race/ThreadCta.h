@@ -149,6 +149,8 @@ private:
   /// Abandons the CTA if every live thread now waits (a deadlock). Call with
   /// the CTA lock held.
   void checkDeadlock(std::unique_lock<std::mutex> &lock);
+  /// Why no thread can proceed, once every thread waits or has exited.
+  std::string stuckMessage() const;
   void wakeEveryone();
   Thread &self();
   std::string ctaPrefix() const;
