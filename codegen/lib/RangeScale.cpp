@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelEmitter.h"
+#include "attn/Dialect/KernelAttrs.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
@@ -72,10 +73,7 @@ static bool relativeToRunningMax(Value p) {
   auto map = p.getDefiningOp<MapOp>();
   if (!map || map.getInputs().size() != 2 || !map.getCaptures().empty())
     return false;
-  std::string err;
-  auto eq = Equation::parse(map.getEquation(), err);
-  if (!eq)
-    return false;
+  std::optional<Equation> eq = map.getEquation().getValue();
   // x over the output's letters, m over all of them but one.
   int xi = eq->inputs[0] == eq->output ? 0 : 1, mi = 1 - xi;
   if (eq->inputs[xi] != eq->output ||
@@ -123,9 +121,8 @@ static bool relativeToRunningMax(Value p) {
 }
 
 Value KernelEmitter::rowOperand(ContractOp op) const {
-  std::string err;
-  auto eq = Equation::parse(op.getEquation(), err);
-  if (!eq || eq->inputs.size() != 2)
+  std::optional<Equation> eq = op.getEquation().getValue();
+  if (eq->inputs.size() != 2)
     return {};
   unsigned a = eq->inputs[0].find(rowLetter) != std::string::npos ? 0 : 1;
   return op.getInputs()[a];
@@ -169,7 +166,7 @@ static bool scalesWith(Value v, BlockArgument arg) {
 std::optional<unsigned>
 KernelEmitter::rangeScaledAccumulator(MapOp map, ContractOp op) const {
   auto loop = dyn_cast<scf::ForOp>(map->getParentOp());
-  if (!loop || !loop->hasAttr("attn.kv_loop"))
+  if (!loop || !isKvLoop(loop))
     return std::nullopt;
   auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
   Block &body = map.getBody().front();
