@@ -47,7 +47,7 @@
 // CHECK: const tc::Tile tcT = {[[I0]], {{x[0-9]+}}, [[KV]], {{x[0-9]+}}};
 // CHECK: const tc::Val [[I:a[0-9]+]] = tc::rowIndex(tcT);
 // CHECK-NEXT: const tc::Val [[J:a[0-9]+]] = tc::colIndex(tcT);
-// CHECK: const tc::Val [[R:a[0-9]+]] = tc::apply(tcT, tc::kOpCmpi, 7LL, 0LL, 0LL, [[J]], [[I]]) /* ule */;
+// CHECK: const tc::Val [[R:a[0-9]+]] = tc::apply(tcT, tc::kOpCmpi, 7LL, 0LL, 0LL, [[J]], [[I]], tc::unknown()) /* ule */;
 // CHECK-NEXT: [[CLS]] = tc::classify([[R]]);
 // Skipped tiles keep the running values.
 // CHECK: const bool [[SKIP:x[0-9]+]] = ([[CLS]] == 0LL);
