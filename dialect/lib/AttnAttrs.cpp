@@ -262,9 +262,19 @@ LogicalResult GridAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 
 LogicalResult
 ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                     int64_t blockM, int64_t warps, int64_t stages) {
+                     int64_t blockM, int64_t warps, int64_t stages,
+                     int64_t rowsPerWarp, KernelPath path, int64_t unroll) {
   if (blockM <= 0 || warps <= 0 || stages <= 0)
     return emitError() << "block_m, warps and stages must be positive (got "
                        << blockM << ", " << warps << ", " << stages << ")";
+  if (unroll <= 0)
+    return emitError() << "unroll must be positive (got " << unroll << ")";
+  if (rowsPerWarp < 0 || (rowsPerWarp > 0 && warps * rowsPerWarp != blockM))
+    return emitError() << "warps x rows_per_warp must be block_m: " << warps
+                       << " x " << rowsPerWarp << " != " << blockM;
+  if (path == KernelPath::Mma && rowsPerWarp % 16 != 0)
+    return emitError() << "on tensor cores a warp owns whole m16 row tiles: "
+                          "rows_per_warp "
+                       << rowsPerWarp << " is not a multiple of 16";
   return success();
 }

@@ -335,3 +335,116 @@ LogicalResult TileClassOp::verifyRegions() {
                             getCaptures().getTypes(),
                             IntegerType::get(getContext(), 1));
 }
+
+//===----------------------------------------------------------------------===//
+// Schedule ops
+//===----------------------------------------------------------------------===//
+
+/// Shared memory is memory space 3 (NVVM's and the GPU dialect's numbering).
+static bool isSharedMemory(MemRefType type) {
+  auto space = dyn_cast_or_null<IntegerAttr>(type.getMemorySpace());
+  return space && space.getInt() == 3;
+}
+
+LogicalResult SharedBufferOp::verify() {
+  auto type = cast<MemRefType>(getBuffer().getType());
+  if (!isSharedMemory(type))
+    return emitOpError() << "must be in shared memory (memory space 3), got "
+                         << type;
+  if (type.getRank() != 3 || !type.hasStaticShape())
+    return emitOpError() << "must be stages x rows x columns with static "
+                            "sizes, got "
+                         << type;
+  Type elem = type.getElementType();
+  if (!elem.isF16() && !elem.isBF16() && !elem.isF32())
+    return emitOpError() << "holds f16, bf16 or f32, got " << elem;
+  SmallVector<int64_t> strides;
+  int64_t layoutOffset;
+  if (failed(type.getStridesAndOffset(strides, layoutOffset)) ||
+      layoutOffset != 0)
+    return emitOpError() << "needs a strided layout without an offset";
+  if (strides[2] != 1 || strides[1] < type.getDimSize(2) ||
+      strides[0] < strides[1] * type.getDimSize(1))
+    return emitOpError() << "layout must keep rows contiguous and stages "
+                            "apart: strides ["
+                         << strides[0] << ", " << strides[1] << ", "
+                         << strides[2] << "] for " << type.getDimSize(1)
+                         << " x " << type.getDimSize(2) << " stages";
+  if (getOffset() < 0 || getOffset() % 16 != 0)
+    return emitOpError() << "offset " << getOffset()
+                         << " must be a non-negative multiple of 16 bytes "
+                            "(16-byte copies)";
+  if ((strides[1] * elem.getIntOrFloatBitWidth() / 8) % 16 != 0)
+    return emitOpError() << "row pitch of " << strides[1]
+                         << " elements is not a multiple of 16 bytes";
+  return success();
+}
+
+int64_t SharedBufferOp::getRowPitch() {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  (void)cast<MemRefType>(getBuffer().getType())
+      .getStridesAndOffset(strides, offset);
+  return strides[1];
+}
+
+int64_t SharedBufferOp::getStageStride() {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  (void)cast<MemRefType>(getBuffer().getType())
+      .getStridesAndOffset(strides, offset);
+  return strides[0];
+}
+
+int64_t SharedBufferOp::getEndByte() {
+  auto type = cast<MemRefType>(getBuffer().getType());
+  int64_t bytes = type.getElementType().getIntOrFloatBitWidth() / 8;
+  return getOffset() + type.getDimSize(0) * getStageStride() * bytes;
+}
+
+/// Checks that `tile` (a slice: unit dimensions, rows, columns) fits a stage
+/// of `buffer`: same element type, the buffer's columns, at most its rows.
+static LogicalResult verifyStageTile(Operation *op, RankedTensorType tile,
+                                     Value buffer, StringRef what) {
+  auto type = cast<MemRefType>(buffer.getType());
+  if (!buffer.getDefiningOp<SharedBufferOp>() && !isa<BlockArgument>(buffer))
+    return op->emitOpError() << "needs a buffer from attn.shared_buffer";
+  if (type.getRank() != 3)
+    return op->emitOpError() << "needs a stages x rows x columns buffer";
+  if (tile.getElementType() != type.getElementType())
+    return op->emitOpError() << what << " holds " << tile.getElementType()
+                             << " but the buffer " << type.getElementType();
+  int64_t rank = tile.getRank();
+  if (rank < 2)
+    return op->emitOpError() << what << " must have rows and columns";
+  for (int64_t d = 0; d + 2 < rank; ++d)
+    if (tile.getDimSize(d) != 1)
+      return op->emitOpError() << what << " dimension " << d
+                               << " must be a unit dimension, got "
+                               << tile.getDimSize(d);
+  if (tile.getDimSize(rank - 1) != type.getDimSize(2))
+    return op->emitOpError() << what << " has " << tile.getDimSize(rank - 1)
+                             << " columns but the buffer "
+                             << type.getDimSize(2);
+  int64_t rows = tile.getDimSize(rank - 2);
+  if (!ShapedType::isDynamic(rows) && rows > type.getDimSize(1))
+    return op->emitOpError() << what << " has " << rows
+                             << " rows but a buffer stage "
+                             << type.getDimSize(1);
+  return success();
+}
+
+LogicalResult AsyncCopyOp::verify() {
+  return verifyStageTile(*this, getSource().getType(), getBuffer(), "source");
+}
+
+LogicalResult AsyncWaitOp::verify() {
+  if (getPending() < 0)
+    return emitOpError() << "pending must be non-negative, got "
+                         << getPending();
+  return success();
+}
+
+LogicalResult ReadStageOp::verify() {
+  return verifyStageTile(*this, getResult().getType(), getBuffer(), "result");
+}

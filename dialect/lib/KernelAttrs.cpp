@@ -50,10 +50,8 @@ ScheduleAttr attn::getSchedule(Operation *op) {
   return dialectOf(op)->getScheduleAttrHelper().getAttr(op);
 }
 
-void attn::setSchedule(Operation *op, int64_t blockM, int64_t warps,
-                       int64_t stages) {
-  dialectOf(op)->getScheduleAttrHelper().setAttr(
-      op, ScheduleAttr::get(op->getContext(), blockM, warps, stages));
+void attn::setSchedule(Operation *op, ScheduleAttr schedule) {
+  dialectOf(op)->getScheduleAttrHelper().setAttr(op, schedule);
 }
 
 FlatSymbolRefAttr attn::getSplitKvPlan(Operation *op) {

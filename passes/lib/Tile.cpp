@@ -169,7 +169,8 @@ void GridTiler::rewrite(int64_t warps, int64_t stages) {
     carried.assign(loop.getRegionIterArgs().begin(),
                    loop.getRegionIterArgs().end());
   }
-  setSchedule(loops.front(), blockM, warps, stages);
+  setSchedule(loops.front(),
+              ScheduleAttr::get(b.getContext(), blockM, warps, stages));
 
   // Slice every outside input to the tile.
   IRMapping mapping;

@@ -223,20 +223,42 @@ def Attn_TileBranchAttr : AttrDef<Attn_Dialect, "TileBranch"> {
   let assemblyFormat = "`<` $kind `>`";
 }
 
+def Attn_DefaultKernelPath : EnumParameter<Attn_KernelPath> {
+  let defaultValue = "::attn::KernelPath::Auto";
+}
+
 def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
   let mnemonic = "schedule";
   let summary = "the launch schedule of a kernel grid";
   let description = [{
     `#attn.schedule<block_m = 64, warps = 4, stages = 2>` on the outermost
-    grid loop (from -attn-tile): query rows per CTA, warps per CTA and K/V
-    pipeline stages.
+    grid loop (from -attn-tile: what was asked for), completed by
+    -attn-schedule with what was decided:
+    `#attn.schedule<block_m = 64, warps = 4, stages = 2, rows_per_warp = 16,
+    path = mma, unroll = 1>` — query rows per CTA, warps per CTA (each warp
+    owns rows_per_warp consecutive rows; warps × rows_per_warp = block_m),
+    K/V pipeline stages, the kernel path (mma: tensor cores, simt: one thread
+    per row; auto: not decided yet) and the unroll factor of the KV loops.
   }];
   let parameters = (ins "int64_t":$block_m, "int64_t":$warps,
-                        "int64_t":$stages);
-  let assemblyFormat = [{
-    `<` `block_m` `=` $block_m `,` `warps` `=` $warps `,` `stages` `=` $stages `>`
-  }];
+                        "int64_t":$stages,
+                        DefaultValuedParameter<"int64_t", "0">:$rows_per_warp,
+                        Attn_DefaultKernelPath:$path,
+                        DefaultValuedParameter<"int64_t", "1">:$unroll);
+  let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
+  let builders = [
+    AttrBuilder<(ins "int64_t":$block_m, "int64_t":$warps, "int64_t":$stages), [{
+      return $_get($_ctxt, block_m, warps, stages, 0, ::attn::KernelPath::Auto,
+                   1);
+    }]>
+  ];
+  let extraClassDeclaration = [{
+    /// True once -attn-schedule has decided the path and the warp layout.
+    bool isDecided() const {
+      return getPath() != ::attn::KernelPath::Auto && getRowsPerWarp() > 0;
+    }
+  }];
 }
 
 def Attn_TargetAttr : AttrDef<Attn_Dialect, "Target"> {

@@ -194,6 +194,102 @@ def Attn_TileClassOp : Attn_Op<"tile_class", [
   }];
 }
 
+
+//===----------------------------------------------------------------------===//
+// Level 3: the kernel's schedule (set by -attn-schedule and -attn-stage-kv)
+//===----------------------------------------------------------------------===//
+
+def Attn_SharedBufferOp : Attn_Op<"shared_buffer", [
+    MemoryEffects<[MemAlloc<DefaultResource>]>]> {
+  let summary = "a buffer in the CTA's shared memory, at a fixed offset";
+  let description = [{
+    `%buf = attn.shared_buffer offset(0) : memref<2x64x64xf16, strided<[4608, 72, 1]>, 3>`
+    declares `stages` x `rows` x `cols` elements of shared memory (memory
+    space 3) at byte `offset` of the CTA's dynamic shared memory. The layout
+    is the memref's strides: the row pitch (72 elements for 64 columns: the
+    padding that keeps ldmatrix free of bank conflicts) and the stage
+    stride. The kernel's dynamic shared memory is the end of its last
+    buffer. The interpreter gives it host storage.
+  }];
+  let arguments = (ins I64Attr:$offset);
+  let results = (outs AnyMemRef:$buffer);
+  let assemblyFormat = "`offset` `(` $offset `)` attr-dict `:` type($buffer)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Bytes from the start of dynamic shared memory to the buffer's end.
+    int64_t getEndByte();
+    /// Elements between consecutive rows of one stage.
+    int64_t getRowPitch();
+    /// Elements between consecutive stages.
+    int64_t getStageStride();
+  }];
+}
+
+def Attn_AsyncCopyOp : Attn_Op<"async_copy"> {
+  let summary = "copy a tile from global memory into a buffer stage, asynchronously";
+  let description = [{
+    `attn.async_copy %slice into %buf[%stage] rows(%n) : tensor<1x1x?x64xf16> into memref<...>`
+    copies the tile `%slice` (a slice of a kernel argument: unit dimensions,
+    then rows, then columns) into stage `%stage` of `%buf`; rows at and past
+    `%n` are zero. The copy lands at the attn.async_wait that retires its
+    group (attn.async_commit closes a group); reading the stage earlier is
+    a bug the emulator reports.
+  }];
+  let arguments = (ins AnyRankedTensor:$source, AnyMemRef:$buffer,
+                       Index:$stage, Index:$rows);
+  let assemblyFormat = [{
+    $source `into` $buffer `[` $stage `]` `rows` `(` $rows `)` attr-dict
+    `:` type($source) `into` type($buffer)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_AsyncCommitOp : Attn_Op<"async_commit"> {
+  let summary = "close the current group of asynchronous copies";
+  let assemblyFormat = "attr-dict";
+}
+
+def Attn_AsyncWaitOp : Attn_Op<"async_wait"> {
+  let summary = "wait until at most `pending` groups of copies are in flight";
+  let arguments = (ins I64Attr:$pending);
+  let assemblyFormat = "`pending` `(` $pending `)` attr-dict";
+  let hasVerifier = 1;
+}
+
+def Attn_BarrierOp : Attn_Op<"barrier"> {
+  let summary = "every thread of the CTA waits here (__syncthreads)";
+  let assemblyFormat = "attr-dict";
+}
+
+def Attn_ReadStageOp : Attn_Op<"read_stage"> {
+  let summary = "a tile held in a buffer stage, as a tensor";
+  let description = [{
+    `%k = attn.read_stage %buf[%stage] rows(%n) : memref<...> -> tensor<1x1x?x64xf16>`
+    is the tile an attn.async_copy left in stage `%stage` (its first `%n`
+    rows): what the KV loop's contractions read instead of global memory.
+  }];
+  let arguments = (ins AnyMemRef:$buffer, Index:$stage, Index:$rows);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $buffer `[` $stage `]` `rows` `(` $rows `)` attr-dict `:` type($buffer)
+    `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_LoadFragmentsOp : Attn_Op<"load_fragments", [Pure,
+    AllTypesMatch<["source", "result"]>]> {
+  let summary = "a loop-invariant mma operand, read into registers once";
+  let description = [{
+    `%qf = attn.load_fragments %q : tensor<1x1x?x64xf16>` before a KV loop:
+    the value of `%q`, held in mma A-operand fragments so that the
+    contractions in the loop never read it from memory again.
+  }];
+  let arguments = (ins AnyRankedTensor:$source);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$source attr-dict `:` type($source)";
+}
+
 def Attn_YieldOp : Attn_Op<"yield", [
     Pure, Terminator, ReturnLike,
     HasParent<"AttentionOp, MapOp, TileClassOp">]> {

@@ -37,8 +37,7 @@ void setTileBranch(mlir::Operation *op, TileBranchKind kind);
 /// The launch schedule on a kernel's outermost grid loop (`attn.schedule`),
 /// or null.
 ScheduleAttr getSchedule(mlir::Operation *op);
-void setSchedule(mlir::Operation *op, int64_t blockM, int64_t warps,
-                 int64_t stages);
+void setSchedule(mlir::Operation *op, ScheduleAttr schedule);
 
 /// The split-KV plan of a variant's function (`attn.split_kv_plan`), or null.
 mlir::FlatSymbolRefAttr getSplitKvPlan(mlir::Operation *op);
