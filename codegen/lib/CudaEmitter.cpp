@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 #include "KernelEmitter.h"
 #include "attn/Codegen/Nvrtc.h"
+#include "attn/Codegen/Schedule.h"
 #include "attn/Dialect/KernelAttrs.h"
 #include "attn/Dialect/RegionOps.h"
 #include "attn/device/tile_class.h"
@@ -500,9 +501,9 @@ SmallVector<int64_t> KernelEmitter::storageDims(const Tile &t) const {
   SmallVector<int64_t> dims;
   if (mma) {
     if (t.colDim >= 0)
-      dims = {t.caps[t.colDim] / 8, 4};
+      dims = {mTiles, t.caps[t.colDim] / 8, 4};
     else if (t.rowDim() >= 0)
-      dims = {2};
+      dims = {mTiles, 2};
     return dims;
   }
   for (auto [role, cap] : llvm::zip(t.roles, t.caps))
@@ -516,6 +517,13 @@ unsigned KernelEmitter::openStorageLoops(const Tile &t, StringRef letters,
   auto bind = [&](int d, const std::string &e) {
     idx[letters.substr(d, 1)] = e;
   };
+  if (t.colDim < 0 && t.rowDim() < 0)
+    return 0;
+  // The warp's m-tiles (16 rows each), then the fragment's elements.
+  std::string mt = fresh("mt");
+  w.line("#pragma unroll");
+  w.openf("for (int {0} = 0; {0} < {1}; ++{0})", mt, mTiles);
+  curMTile = mt;
   if (t.colDim >= 0) {
     std::string nt = fresh("nt"), e = fresh("e");
     w.line("#pragma unroll");
@@ -523,23 +531,21 @@ unsigned KernelEmitter::openStorageLoops(const Tile &t, StringRef letters,
     w.line("#pragma unroll");
     w.openf("for (int {0} = 0; {0} < 4; ++{0})", e);
     curRowSlot = "(" + e + " >> 1)";
-    curFragSub = "[" + nt + "][" + e + "]";
+    curFragSub = "[" + mt + "][" + nt + "][" + e + "]";
     curColLetter = letters[t.colDim];
-    bind(t.rowDim(), "(mRow0 + mG + 8 * " + curRowSlot + ")");
+    bind(t.rowDim(),
+         "(mRow0 + 16 * " + mt + " + mG + 8 * " + curRowSlot + ")");
     bind(t.colDim, "(8 * " + nt + " + 2 * mT + (" + e + " & 1))");
-    return 2;
+    return 3;
   }
-  if (t.rowDim() >= 0) {
-    std::string rs = fresh("rs");
-    w.line("#pragma unroll");
-    w.openf("for (int {0} = 0; {0} < 2; ++{0})", rs);
-    curRowSlot = rs;
-    curFragSub.clear();
-    curColLetter = 0;
-    bind(t.rowDim(), "(mRow0 + mG + 8 * " + rs + ")");
-    return 1;
-  }
-  return 0;
+  std::string rs = fresh("rs");
+  w.line("#pragma unroll");
+  w.openf("for (int {0} = 0; {0} < 2; ++{0})", rs);
+  curRowSlot = rs;
+  curFragSub.clear();
+  curColLetter = 0;
+  bind(t.rowDim(), "(mRow0 + 16 * " + mt + " + mG + 8 * " + rs + ")");
+  return 2;
 }
 
 void KernelEmitter::declareTile(const Tile &t) {
@@ -611,7 +617,7 @@ KernelEmitter::elementAccess(Operation *op, Value v, StringRef term,
         if (curRowSlot.empty())
           return op->emitError("CUDA emitter (tensor cores): per-row operand "
                                "read outside a loop over rows");
-        return s + "[" + curRowSlot + "]";
+        return s + "[" + curMTile + "][" + curRowSlot + "]";
       }
       return s;
     }
@@ -642,6 +648,8 @@ FailureOr<std::string> KernelEmitter::letterSize(
       return std::to_string(type.getDimSize(d));
     }
     if (auto it = views.find(v); it != views.end())
+      return it->second.sizes[d];
+    if (auto it = stagedTiles.find(v); it != stagedTiles.end())
       return it->second.sizes[d];
     if (auto it = tiles.find(v); it != tiles.end())
       if (it->second.sizes[d] != "1")
@@ -734,6 +742,9 @@ LogicalResult KernelEmitter::emitOp(Operation &op) {
     return emitIf(ifOp);
   if (auto tc = dyn_cast<TileClassOp>(op))
     return emitTileClass(tc);
+  if (isa<SharedBufferOp, AsyncCopyOp, AsyncCommitOp, AsyncWaitOp, BarrierOp,
+          ReadStageOp, LoadFragmentsOp>(op))
+    return emitScheduleOp(op);
   if (auto m = dyn_cast<MapOp>(op))
     return emitMap(m);
   if (auto r = dyn_cast<ReduceOp>(op))
@@ -870,12 +881,8 @@ LogicalResult KernelEmitter::emitSerialLoop(scf::ForOp loop) {
     }
   }
   std::string iv = fresh(isKv ? "kv" : "n");
-  std::string bound = *ub;
-  bool staging = mma && isKv;
-  std::string stageVar;
-  if (staging)
-    declareRangeScales(loop);
-  if (staging) {
+  bool mmaKv = mma && isKv;
+  if (mmaKv) {
     if (!constStep)
       return loop.emitError("CUDA emitter (tensor cores): the KV loop needs "
                             "a constant step");
@@ -884,18 +891,14 @@ LogicalResult KernelEmitter::emitSerialLoop(scf::ForOp loop) {
                             "tile, attn-online tile-n) is ")
              << *constStep << " keys; the mma path takes a multiple of 16 "
              << "from 16 to " << kMmaMaxBlockN;
-    if (failed(prepareMmaKvLoop(loop, *lb, bound, *constStep, stageVar)))
-      return failure();
+    declareRangeScales(loop);
   }
   if (isKv)
-    w.line("// KV loop");
-  w.line("#pragma unroll 1");
-  w.openf("for (long long {0} = {1}; {0} < {2}; {0} += {3}{4})", iv, *lb,
-          bound, *step, staging ? ", ++" + stageVar : "");
+    w.linef("// KV loop (unrolled x{}, the schedule's)", kvUnroll);
+  w.linef("#pragma unroll {}", isKv ? kvUnroll : 1);
+  w.openf("for (long long {0} = {1}; {0} < {2}; {0} += {3})", iv, *lb, *ub,
+          *step);
   scalars[loop.getInductionVar()] = iv;
-  if (staging)
-    if (failed(emitMmaStageNext(loop, iv, bound, *constStep, stageVar)))
-      return failure();
   if (isKv || constStep)
     kvSteps.push_back(constStep ? *constStep : -1);
   LogicalResult result = emitBlock(*loop.getBody(), [&](scf::YieldOp y) {
@@ -906,13 +909,9 @@ LogicalResult KernelEmitter::emitSerialLoop(scf::ForOp loop) {
   });
   if (isKv || constStep)
     kvSteps.pop_back();
-  if (staging)
-    w.line("__syncthreads(); // every warp is done with this stage");
   w.close();
-  if (staging) {
-    finishMmaKvLoop();
+  if (mmaKv)
     finishRangeScales(loop);
-  }
   return result;
 }
 
@@ -1127,8 +1126,6 @@ LogicalResult KernelEmitter::emitTensorOp(Operation &op) {
       v.sizes[d] = *s;
     }
     views[slice] = v;
-    if (mma)
-      return noteStagedSlice(slice);
     return success();
   }
   if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
@@ -1471,7 +1468,7 @@ LogicalResult KernelEmitter::emitReduce(ReduceOp op) {
 
 LogicalResult KernelEmitter::emitContract(ContractOp op) {
   std::optional<Equation> eq = op.getEquation().getValue();
-  if (mma && accumulatingMap(op)) {
+  if (mma && isAccumulated(op)) {
     deferredContracts[op.getResult()] = op;
     return success();
   }
@@ -1659,7 +1656,7 @@ FailureOr<CudaKernel> KernelEmitter::run() {
     return failure();
   if (failed(collectGrid()) || failed(resolveOutputs()))
     return failure();
-  if (mma && failed(checkMmaTypes()))
+  if ((mma && failed(checkMmaTypes())) || failed(readSchedule()))
     return failure();
   threads = mma ? 32 * warps : blockM;
   if (role == KernelRole::TileSummaries)
@@ -1709,12 +1706,12 @@ FailureOr<CudaKernel> KernelEmitter::run() {
   if (mma) {
     w.linef("// Generated by attn's CUDA emitter (tensor-core path) from @{}.",
             func.getSymName().str());
-    w.linef("// {} warps x 16 query rows; S = Q K^T and O += P V on mma.sync "
+    w.linef("// {} warps x {} query rows; S = Q K^T and O += P V on mma.sync "
             "m16n8k16 ({}, f32",
-            warps, mmaElem);
-    w.line("// accumulate); K/V tiles double-buffered in shared memory with "
-           "cp.async;");
-    w.line("// per-element score/mask code on the S fragments.");
+            warps, rowsPerWarp, mmaElem);
+    w.line("// accumulate); K/V tiles staged in shared memory with cp.async "
+           "as the schedule");
+    w.line("// says; per-element score/mask code on the S fragments.");
     launch += ", dynamic shared memory @SMEM@ bytes.";
   } else {
     w.linef("// Generated by attn's CUDA emitter (SIMT path) from @{}.",
@@ -1827,49 +1824,72 @@ FailureOr<CudaKernel> KernelEmitter::run() {
 
 } // namespace attn::codegen::detail
 
-/// One kernel of `func`'s plan on the path `options` asks for.
-static FailureOr<CudaKernel> emitOnPath(func::FuncOp func,
-                                        const CudaEmitOptions &options,
-                                        KernelRole role) {
-  if (options.path == KernelPath::Simt)
-    return attn::codegen::detail::KernelEmitter(func, options, false, role).run();
-  if (options.path == KernelPath::Mma)
-    return attn::codegen::detail::KernelEmitter(func, options, true, role).run();
-  // Auto: try the tensor-core path with its diagnostics captured; when the
-  // variant does not fit it, emit SIMT and keep the first reason.
-  std::string reason;
-  {
-    ScopedDiagnosticHandler capture(
-        func.getContext(), [&](Diagnostic &diag) {
-          if (reason.empty() && diag.getSeverity() == DiagnosticSeverity::Error) {
-            llvm::raw_string_ostream os(reason);
-            if (auto loc = dyn_cast<FileLineColLoc>(diag.getLocation()))
-              os << loc.getFilename().getValue() << ":" << loc.getLine()
-                 << ":" << loc.getColumn() << ": ";
-            os << diag.str();
-          }
-          return success();
-        });
-    auto kernel =
-        attn::codegen::detail::KernelEmitter(func, options, true, role).run();
-    if (succeeded(kernel))
-      return kernel;
-  }
+/// One kernel of `func`'s plan on the path its schedule decided (SIMT for
+/// the plan's helper kernels: summaries and the split-KV merge).
+static FailureOr<CudaKernel> emitScheduled(func::FuncOp func,
+                                           const CudaEmitOptions &options,
+                                           KernelRole role) {
+  ScheduleAttr schedule = attn::codegen::decidedSchedule(func);
+  bool mma = schedule && schedule.getPath() == KernelPath::Mma &&
+             role != KernelRole::TileSummaries &&
+             role != KernelRole::SplitMerge;
   auto kernel =
-      attn::codegen::detail::KernelEmitter(func, options, false, role).run();
-  if (succeeded(kernel))
-    kernel->fallbackReason = reason;
+      attn::codegen::detail::KernelEmitter(func, options, mma, role).run();
+  if (succeeded(kernel) && schedule && !mma)
+    kernel->fallbackReason = schedule.getFallback().str();
   return kernel;
+}
+
+/// `func` with a decided schedule: itself, or a scheduled copy in `scratch`
+/// when it reached the emitter unscheduled (kernel IR from a pipeline
+/// without attn-schedule): the schedule passes decide, never the printer.
+static FailureOr<func::FuncOp>
+scheduledFunction(func::FuncOp func, const CudaEmitOptions &options,
+                  OwningOpRef<ModuleOp> &scratch) {
+  ScheduleAttr schedule = attn::codegen::decidedSchedule(func);
+  if (!schedule) {
+    if (!attn::codegen::outerGridLoop(func))
+      return func; // not kernel IR: the emitter says why
+    OpBuilder b(func.getContext());
+    scratch = ModuleOp::create(func.getLoc());
+    if (auto module = func->getParentOfType<ModuleOp>())
+      if (TargetAttr target = getTarget(module))
+        setTarget(*scratch, target.getArch(), target.getPath());
+    if (options.path != KernelPath::Auto)
+      setTarget(*scratch,
+                getTarget(*scratch) ? getTarget(*scratch).getArch() : "",
+                options.path);
+    auto copy = cast<func::FuncOp>(func->clone());
+    scratch->push_back(copy);
+    if (failed(attn::codegen::scheduleUnscheduled(*scratch)))
+      return failure();
+    return copy;
+  }
+  if (options.path != KernelPath::Auto && schedule.getPath() != options.path)
+    return func.emitError("CUDA emitter: '@")
+           << func.getSymName() << "' is scheduled for the "
+           << stringifyKernelPath(schedule.getPath()) << " path but the "
+           << stringifyKernelPath(options.path) << " path was asked for";
+  return func;
 }
 
 FailureOr<CudaKernel>
 attn::codegen::emitCudaKernel(func::FuncOp func,
                               const CudaEmitOptions &options) {
-  return emitOnPath(func, options, KernelRole::Whole);
+  OwningOpRef<ModuleOp> scratch;
+  auto scheduled = scheduledFunction(func, options, scratch);
+  if (failed(scheduled))
+    return failure();
+  return emitScheduled(*scheduled, options, KernelRole::Whole);
 }
 
 FailureOr<CudaPlan> attn::codegen::emitCudaPlan(func::FuncOp func,
                                                 const CudaEmitOptions &options) {
+  OwningOpRef<ModuleOp> scratch;
+  auto scheduled = scheduledFunction(func, options, scratch);
+  if (failed(scheduled))
+    return failure();
+  func = *scheduled;
   CudaPlan plan;
   for (unsigned n :
        attn::codegen::detail::KernelEmitter::summarizedCaptures(func))
@@ -1886,13 +1906,13 @@ FailureOr<CudaPlan> attn::codegen::emitCudaPlan(func::FuncOp func,
   }
   scf::ForOp split = attn::codegen::detail::KernelEmitter::findSplitLoop(func);
   if (!split) {
-    auto kernel = emitOnPath(func, options, KernelRole::Whole);
+    auto kernel = emitScheduled(func, options, KernelRole::Whole);
     if (failed(kernel))
       return failure();
     plan.kernels.push_back(std::move(*kernel));
     return plan;
   }
-  auto partials = emitOnPath(func, options, KernelRole::SplitPartials);
+  auto partials = emitScheduled(func, options, KernelRole::SplitPartials);
   if (failed(partials))
     return failure();
   // The merge reads a few values per row: SIMT whatever the path.

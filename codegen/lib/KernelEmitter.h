@@ -71,22 +71,22 @@ struct Tile {
   }
 };
 
-/// Tensor-core path: a K/V operand the enclosing KV loop stages in shared
-/// memory, double-buffered, from a view defined outside the loop.
-struct StagedOperand {
-  /// The C++ `T *` of stage 0; stage s starts `s * rows * pitch` later.
-  std::string smem;
-  /// Dimensions of the source view: the one the KV loop slices, and the
-  /// feature dimension (the staged row).
-  int kvDim = -1, featDim = -1;
-  /// Rows per stage (the KV step), columns (features), row pitch (elements).
-  int64_t rows = 0, cols = 0, pitch = 0;
-  /// C++ expression of the current stage's base pointer in the loop body.
-  std::string current;
-  /// The KV loop's induction variable (slices at it read the current stage).
-  Value iv;
-  /// The global source: pointer and extent expressions.
-  std::string ptr, extent;
+/// Tensor-core path: a shared-memory buffer (attn.shared_buffer) as the
+/// printer holds it.
+struct SharedBuffer {
+  /// The C++ `T *` of stage 0.
+  std::string ptr;
+  /// Rows and columns of a stage, elements between rows and between stages.
+  int64_t rows = 0, cols = 0, pitch = 0, stageStride = 0;
+};
+
+/// Tensor-core path: a tile read from a buffer stage (attn.read_stage).
+struct StagedTile {
+  SharedBuffer buffer;
+  /// C++ expression of the stage's first element.
+  std::string base;
+  /// The tile's sizes per dimension (C++ expressions).
+  SmallVector<std::string> sizes;
 };
 
 /// A tensor in global memory.
@@ -308,46 +308,26 @@ private:
                             llvm::StringMap<std::string> &idx);
 
   // Tensor-core path (MmaEmitter.cpp).
+  /// Reads the decided schedule: path, warps, rows per warp, unroll.
+  LogicalResult readSchedule();
   LogicalResult checkMmaTypes();
   void emitMmaThreadIndices();
-  LogicalResult prepareMmaKvLoop(scf::ForOp loop, const std::string &lb,
-                                 const std::string &bound, int64_t step,
-                                 std::string &stageVar);
-  LogicalResult emitMmaStageNext(scf::ForOp loop, const std::string &iv,
-                                 const std::string &bound, int64_t step,
-                                 const std::string &stageVar);
-  /// Emits the class of the KV tile at `kv` as the loop body's
-  /// attn.tile_class would compute it (its index arithmetic re-emitted for
-  /// that tile); returns the C++ variable, or none when the class depends on
-  /// something else than scalar arithmetic of the induction variable.
-  FailureOr<std::optional<std::string>>
-  emitTileClassAt(scf::ForOp loop, const std::string &kv);
-  void finishMmaKvLoop();
-  /// One stage_tile call: the tile of `s` at KV index `kv` into `dst`.
-  void emitStageTile(const StagedOperand &s, const std::string &dst,
-                     const std::string &kv);
-  LogicalResult noteStagedSlice(tensor::ExtractSliceOp slice);
+  /// The schedule's ops (attn.shared_buffer, async copies and waits,
+  /// barriers, staged reads, register-resident operands), one line or loop
+  /// each: the printer lowers what the schedule passes decided.
+  LogicalResult emitScheduleOp(Operation &op);
   LogicalResult emitMmaMap(MapOp op, Tile &t, const Equation &eq);
   LogicalResult emitMmaReduce(ReduceOp op, Tile &t, const Equation &eq);
   LogicalResult emitMmaContract(ContractOp op, const Tile &t,
                                 const Equation &eq, bool accumulate);
-  /// The map that consumes `op` as `yield x + c`, where c is the
-  /// contraction's element: the contraction then accumulates onto x in the
-  /// map's own tile (the mma's C operand) instead of a tile of its own.
-  MapOp accumulatingMap(ContractOp op) const;
-  // f16 range scaling of tiles packed for an mma (RangeScale.cpp).
-  /// The contraction's operand over the query rows.
-  Value rowOperand(ContractOp op) const;
-  /// Whether the tile `op` packs for the mma must be range-scaled.
-  bool needsRangeScale(ContractOp op) const;
-  /// The KV loop's carried value that `map` (accumulating `op`) updates, when
-  /// it may be held in range-scaled units across the loop.
-  std::optional<unsigned> rangeScaledAccumulator(MapOp map,
-                                                 ContractOp op) const;
+  /// The map a contraction marked attn.accumulate adds onto (its one user).
+  static MapOp accumulatingMap(ContractOp op);
   /// Declares the running exponents of `loop`'s accumulating range-scaled
   /// contractions (before the loop) and brings their accumulators back to
   /// true units (after it).
   void declareRangeScales(scf::ForOp loop);
+  /// `int name[mTiles][2]`, every exponent kNoExponent.
+  void declareRowExponents(const std::string &name);
   void finishRangeScales(scf::ForOp loop);
   /// Emits the range-scale update of `op`'s row tile `p` (and the rescale of
   /// the accumulator `t`); returns the packing factors and exponents.
@@ -415,6 +395,9 @@ private:
   /// The mma input type: "f16" or "bf16".
   std::string mmaElem;
   int64_t warps = 0;
+  /// Query rows a warp owns (16-row mma tiles: mTiles of them), and the KV
+  /// loops' unroll factor, from the schedule.
+  int64_t rowsPerWarp = 16, mTiles = 1, kvUnroll = 1;
   /// CTA threads (blockM on the SIMT path, 32 x warps on the mma path).
   int64_t threads = 0;
   /// Dynamic shared memory the kernel needs (max over its KV loops).
@@ -423,21 +406,21 @@ private:
   /// largest one with its C++ type, for kMaxThreadArrayBytes.
   uint64_t arrayBytes = 0, largestArrayBytes = 0;
   std::string largestArray;
-  /// Staged operands of the KV loop being emitted, by source view.
-  SmallVector<StagedOperand> staged;
-  DenseMap<Value, unsigned> stagedBySource;
-  /// Slices of a staged source inside the KV loop -> its index in `staged`.
-  DenseMap<Value, unsigned> stagedSlices;
-  /// A operands read once per CTA into registers: value -> fragment array.
+  /// Shared buffers and the staged tiles read from them.
+  DenseMap<Value, SharedBuffer> buffers;
+  DenseMap<Value, StagedTile> stagedTiles;
+  /// Operands held in A fragments (attn.load_fragments): value -> the
+  /// fragment array [mTiles][k-steps][4].
   DenseMap<Value, std::string> aFragments;
   /// Contractions deferred into the map that accumulates them.
   DenseMap<Value, ContractOp> deferredContracts;
   /// Range-scaled accumulating contractions of the open KV loops: running
   /// exponent variable and the loop-carried value it scales.
   DenseMap<Operation *, std::pair<std::string, unsigned>> rangeScales;
-  /// The innermost open storage loop: row slot and fragment subscript
-  /// expressions, and the letter held as fragment columns (0: none).
-  std::string curRowSlot, curFragSub;
+  /// The innermost open storage loop: the m-tile, the row slot and fragment
+  /// subscript expressions, and the letter held as fragment columns (0:
+  /// none).
+  std::string curMTile, curRowSlot, curFragSub;
   char curColLetter = 0;
 };
 

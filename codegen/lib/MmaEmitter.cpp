@@ -1,32 +1,35 @@
 //===- MmaEmitter.cpp - the emitter's tensor-core path -----------------------===//
 //
-// The KernelEmitter members that differ on the tensor-core path. The CTA is
-// blockM / 16 warps; warp w owns query rows [16w, 16w + 16) of the Q tile.
-// Tiles keep the mma accumulator layout (attn/device/fragment.h): a tile over
-// (row, X) is float[X / 8][4] per thread, a per-row tile float[2]. So the
-// kernel IR's ops map one to one:
+// The KernelEmitter members that differ on the tensor-core path. The schedule
+// (#attn.schedule, decided by -attn-schedule) gives the CTA `warps` warps of
+// `rowsPerWarp` query rows each: mTiles = rowsPerWarp / 16 mma row tiles per
+// warp, warp w owning rows [rowsPerWarp * w, rowsPerWarp * (w + 1)). Tiles
+// keep the mma accumulator layout (attn/device/fragment.h): a tile over
+// (row, X) is float[mTiles][X / 8][4] per thread, a per-row tile
+// float[mTiles][2]. So the kernel IR's ops map one to one:
 //  - attn.contract over one reduced letter, with one operand over (row, r)
-//    and the other a K/V slice of the KV loop: mma.sync m16n8k16, the A
-//    fragments read from global memory (hoisted out of the KV loop when the
-//    operand is loop-invariant: the Q tile) or packed from a fragment tile
-//    (P), the B fragments ldmatrix'ed from the staged K/V tile;
+//    and the other a staged K/V tile (attn.read_stage): mma.sync m16n8k16,
+//    the A fragments from registers (attn.load_fragments), from global
+//    memory or packed from a fragment tile (P), the B fragments ldmatrix'ed
+//    from the stage once per k-step and n-tile and shared by the warp's
+//    m-tiles;
 //  - attn.map: the scalar region per fragment element, with the element's
 //    (row, column) as its indices: the fused score/mask epilogue on S;
 //  - attn.reduce over the fragment columns: per-thread partials and a quad
 //    all-reduce (the four lanes that share a row);
-//  - the KV loop: K/V slices at the loop's induction variable are staged in
-//    shared memory by the whole CTA, two stages, the next tile's cp.async
-//    copies in flight while the current one is used.
+//  - the schedule's ops (shared buffers, async copies, commits, waits,
+//    barriers): one call or line each, as -attn-stage-kv placed them.
 // Elements outside the tile's valid rows or columns are computed as zeros and
 // left out of reductions and stores, so ragged tails need no other care.
-// Anything else is a located error; KernelPath::Auto then falls back to SIMT.
+// The printer decides nothing about the schedule; what it cannot print is a
+// located error.
 //
 //===----------------------------------------------------------------------===//
 
 #include "KernelEmitter.h"
+#include "attn/Dialect/KernelAttrs.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "llvm/ADT/SetVector.h"
 
 using namespace mlir;
 using namespace attn;
@@ -35,6 +38,33 @@ namespace attn::codegen::detail {
 
 static bool isGridLetter(StringRef gridLetters, char c) {
   return gridLetters.find(c) != StringRef::npos;
+}
+
+LogicalResult KernelEmitter::readSchedule() {
+  ScheduleAttr schedule =
+      gridLoops.empty() ? ScheduleAttr() : getSchedule(gridLoops.front());
+  if (!mma) {
+    kvUnroll = schedule ? schedule.getUnroll() : 1;
+    return success();
+  }
+  if (!schedule || schedule.getPath() != KernelPath::Mma)
+    return func.emitError("CUDA emitter (tensor cores): the kernel has no "
+                          "tensor-core schedule (run attn-schedule)");
+  warps = schedule.getWarps();
+  rowsPerWarp = schedule.getRowsPerWarp();
+  kvUnroll = schedule.getUnroll();
+  if (warps * rowsPerWarp != blockM || rowsPerWarp % 16 != 0)
+    return gridLoops.front().emitError("CUDA emitter (tensor cores): ")
+           << warps << " warps x " << rowsPerWarp
+           << " rows do not cover the Q tile of " << blockM
+           << " rows in whole 16-row mma tiles";
+  if (rowsPerWarp > 64)
+    return gridLoops.front().emitError("CUDA emitter (tensor cores): ")
+           << rowsPerWarp
+           << " rows per warp: at most 64 (four 16-row mma tiles) fit a "
+              "warp's registers";
+  mTiles = rowsPerWarp / 16;
+  return success();
 }
 
 LogicalResult KernelEmitter::checkMmaTypes() {
@@ -54,16 +84,16 @@ LogicalResult KernelEmitter::checkMmaTypes() {
   if (blockM % 16 != 0 || blockM < 16 || blockM > kMmaMaxBlockM)
     return func.emitError("CUDA emitter (tensor cores): block-m = ")
            << blockM << "; the mma path needs a multiple of 16 from 16 to "
-           << kMmaMaxBlockM << " (16 query rows per warp)";
-  warps = blockM / 16;
+           << kMmaMaxBlockM << " (16-row mma tiles)";
   return success();
 }
 
 void KernelEmitter::emitMmaThreadIndices() {
-  w.line("// Warp w owns query rows [16w, 16w + 16) of the Q tile; lane = "
-         "4 * mG + mT.");
+  w.linef("// Warp w owns query rows [{0}w, {0}w + {0}) of the Q tile ({1} "
+          "mma row tile{2}); lane = 4 * mG + mT.",
+          rowsPerWarp, mTiles, mTiles == 1 ? "" : "s");
   w.line("const int mLane = threadIdx.x & 31;");
-  w.line("const int mRow0 = 16 * (threadIdx.x >> 5);");
+  w.linef("const int mRow0 = {} * (threadIdx.x >> 5);", rowsPerWarp);
   w.line("const int mG = mLane >> 2, mT = mLane & 3;");
 }
 
@@ -91,246 +121,125 @@ std::string KernelEmitter::mmaGuard(const Tile &t, StringRef letters,
 }
 
 //===----------------------------------------------------------------------===//
-// The KV loop: staging K/V in shared memory
+// The schedule's ops
 //===----------------------------------------------------------------------===//
 
-LogicalResult KernelEmitter::prepareMmaKvLoop(scf::ForOp loop,
-                                              const std::string &lb,
-                                              const std::string &bound,
-                                              int64_t step,
-                                              std::string &stageVar) {
-  staged.clear();
-  stagedBySource.clear();
-  stagedSlices.clear();
-  Value iv = loop.getInductionVar();
-  SmallVector<ContractOp> contracts;
-  loop.walk([&](ContractOp c) { contracts.push_back(c); });
-  SmallVector<std::pair<Value, std::string>> hoist; // (A operand, its term)
-  for (ContractOp c : contracts) {
-    std::optional<Equation> eq = c.getEquation().getValue();
-    for (auto [input, inputTerm] : llvm::zip(c.getInputs(), eq->inputs)) {
-      Value v = input;
-      const std::string &term = inputTerm;
-      if (auto slice = v.getDefiningOp<tensor::ExtractSliceOp>();
-          slice && views.count(slice.getSource())) {
-        Value src = slice.getSource();
-        int kvDim = -1;
-        for (auto [d, r] : llvm::enumerate(slice.getMixedOffsets()))
-          if (auto value = dyn_cast<Value>(r); value && value == iv)
-            kvDim = static_cast<int>(d);
-        if (kvDim < 0 || stagedBySource.count(src))
-          continue;
-        StagedOperand s;
-        s.kvDim = kvDim;
-        s.iv = iv;
-        for (auto [d, size] : llvm::enumerate(slice.getStaticSizes())) {
-          if (static_cast<int>(d) == kvDim || size == 1)
-            continue;
-          if (ShapedType::isDynamic(size) || s.featDim >= 0)
-            return slice.emitError("CUDA emitter (tensor cores): a K/V "
-                                   "slice needs exactly one static feature "
-                                   "dimension besides the KV dimension");
-          s.featDim = static_cast<int>(d);
-          s.cols = size;
-        }
-        if (s.featDim < 0 || s.cols % 8 != 0)
-          return slice.emitError("CUDA emitter (tensor cores): the K/V "
-                                 "feature dimension (")
-                 << s.cols << ") must be a multiple of 8";
-        if (*memType(slice.getType().getElementType()) != mmaElem)
-          return slice.emitError("CUDA emitter (tensor cores): the staged "
-                                 "operand is not ")
-                 << mmaElem;
-        s.rows = step;
-        s.pitch = s.cols + 8; // attn::device::kSmemPad
-        stagedBySource[src] = staged.size();
-        staged.push_back(s);
-        continue;
-      }
-      if (views.count(v) && term.find(rowLetter) != std::string::npos &&
-          !aFragments.count(v) &&
-          llvm::none_of(hoist, [&](auto &h) { return h.first == v; }))
-        hoist.push_back({v, term});
-    }
-  }
-
-  // A operands that do not change along the KV loop (the Q tile): read once
-  // into registers.
-  for (auto [v, term] : hoist) {
-    const View &view = views[v];
-    auto type = cast<RankedTensorType>(v.getType());
-    // The reduced letter: the one non-grid letter besides the row.
-    int rowDim = static_cast<int>(term.find(rowLetter)), rDim = -1;
-    for (auto [d, c] : llvm::enumerate(term))
-      if (static_cast<int>(d) != rowDim && !isGridLetter(gridLetters, c))
-        rDim = rDim < 0 ? static_cast<int>(d) : -2;
-    if (rDim < 0 || type.isDynamicDim(rDim) || type.getDimSize(rDim) % 16 != 0)
-      continue; // not an mma A operand; the contract reports why
-    if (view.elemType != mmaElem)
-      continue;
-    int64_t steps = type.getDimSize(rDim) / 16;
-    std::string frag = fresh("qf");
-    w.line("// A fragments of the loop-invariant operand, read once.");
-    w.linef("uint32_t {}[{}][4];", frag, steps);
-    w.line("#pragma unroll");
-    w.openf("for (int kk = 0; kk < {}; ++kk)", steps);
-    w.linef("load_a_fragment<{}>({}[kk], {}, {}, {}, {}, {}, {}, {}, mRow0, "
-            "16 * kk, mLane);",
-            mmaElem, frag, view.ptr, view.extent, viewBase(view),
-            view.strides[rowDim], view.strides[rDim], view.sizes[rowDim],
-            view.sizes[rDim]);
-    w.close();
-    aFragments[v] = frag;
-  }
-  if (staged.empty())
-    return success();
-
-  w.line("// K/V tiles of this loop, staged in shared memory: two stages, the");
-  w.line("// next tile's cp.async copies in flight while this one is used.");
-  w.line("__syncthreads(); // an earlier loop may still read the buffers");
-  int64_t offset = 0;
-  // Deterministic order: by position in `staged`.
-  SmallVector<Value> sources(staged.size());
-  for (auto [src, index] : stagedBySource)
-    sources[index] = src;
-  for (auto [n, s] : llvm::enumerate(staged)) {
-    const View &view = views[sources[n]];
-    s.smem = fresh("sKV");
-    s.ptr = view.ptr;
-    s.extent = view.extent;
+LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
+  if (!mma)
+    return op.emitError("CUDA emitter (SIMT): '")
+           << op.getName()
+           << "' belongs to a tensor-core schedule; this kernel is scheduled "
+              "for SIMT";
+  if (auto buffer = dyn_cast<SharedBufferOp>(op)) {
+    auto type = cast<MemRefType>(buffer.getBuffer().getType());
+    auto elem = memType(type.getElementType());
+    SharedBuffer b;
+    b.ptr = fresh("sKV");
+    b.rows = type.getDimSize(1);
+    b.cols = type.getDimSize(2);
+    b.pitch = buffer.getRowPitch();
+    b.stageStride = buffer.getStageStride();
+    w.linef("// Shared buffer: {} stages of {} x {} {}, row pitch {}.",
+            type.getDimSize(0), b.rows, b.cols, *elem, b.pitch);
     w.linef("{0} *const {1} = reinterpret_cast<{0} *>(attnSmem + {2});",
-            mmaElem, s.smem, offset);
-    w.linef("const long long {}Base = {};", s.smem, viewBase(view));
-    w.linef("const long long {0}Rs = {1}, {0}Cs = {2};", s.smem,
-            view.strides[s.kvDim], view.strides[s.featDim]);
-    w.linef("const long long {}N = {};", s.smem, view.sizes[s.kvDim]);
-    w.linef("const bool {0}Vec = can_stage_vectorized({1}, {0}Base, {0}Rs, "
-            "{0}Cs);",
-            s.smem, view.ptr);
-    offset += 2 * s.rows * s.pitch * 2;
-  }
-  smemBytes = std::max(smemBytes, offset);
-  stageVar = fresh("stage");
-  w.linef("long long {} = 0;", stageVar);
-  std::string first = fresh("firstClass");
-  w.linef("bool {} = {} < {};", first, lb, bound);
-  w.openf("if ({})", first);
-  auto cls = emitTileClassAt(loop, lb);
-  if (failed(cls))
-    return failure();
-  if (*cls)
-    w.linef("{} = {} != 0; // not skipped", first, **cls);
-  w.close();
-  w.openf("if ({})", first);
-  for (StagedOperand &s : staged)
-    emitStageTile(s, s.smem, lb);
-  w.close();
-  w.line("cp_async_commit();");
-  return success();
-}
-
-FailureOr<std::optional<std::string>>
-KernelEmitter::emitTileClassAt(scf::ForOp loop, const std::string &kv) {
-  Block *body = loop.getBody();
-  TileClassOp op;
-  for (Operation &inner : *body)
-    if ((op = dyn_cast<TileClassOp>(inner)))
-      break;
-  if (!op)
-    return std::optional<std::string>();
-  // The body's ops the classification depends on, in order: they must be
-  // scalar arithmetic (the tile's bounds from the induction variable).
-  llvm::SetVector<Operation *> slice;
-  SmallVector<Value> work(op->getOperands().begin(),
-                          op->getOperands().end());
-  while (!work.empty()) {
-    Operation *def = work.pop_back_val().getDefiningOp();
-    if (!def || def->getBlock() != body || slice.contains(def))
-      continue;
-    if (def->getNumRegions() || def->getNumResults() != 1 ||
-        !def->getResult(0).getType().isIntOrIndex() ||
-        !isa<arith::ArithDialect>(def->getDialect()))
-      return std::optional<std::string>();
-    slice.insert(def);
-    work.append(def->getOperands().begin(), def->getOperands().end());
-  }
-  DenseMap<Value, std::string> saved = scalars;
-  scalars[loop.getInductionVar()] = kv;
-  for (Operation &inner : *body)
-    if (slice.contains(&inner) && failed(emitScalarOp(inner)))
-      return failure();
-  if (failed(emitTileClass(op)))
-    return failure();
-  std::string cls = scalars[op.getResult()];
-  scalars = std::move(saved);
-  return std::optional<std::string>(cls);
-}
-
-LogicalResult KernelEmitter::emitMmaStageNext(scf::ForOp loop,
-                                              const std::string &iv,
-                                              const std::string &bound,
-                                              int64_t step,
-                                              const std::string &stageVar) {
-  if (staged.empty())
+            *elem, b.ptr, buffer.getOffset());
+    smemBytes = std::max(smemBytes, buffer.getEndByte());
+    buffers[buffer.getBuffer()] = b;
     return success();
-  std::string buf = fresh("buf");
-  w.linef("const int {} = static_cast<int>({} & 1);", buf, stageVar);
-  std::string next = "(" + iv + " + " + std::to_string(step) + ")";
-  // A tile the classification skips is never read: do not load it. So a
-  // loose key range (window + sinks) costs classification, not traffic.
-  std::string nextClass = fresh("nextClass");
-  w.linef("bool {} = {} < {};", nextClass, next, bound);
-  w.openf("if ({})", nextClass);
-  auto cls = emitTileClassAt(loop, next);
-  if (failed(cls))
-    return failure();
-  if (*cls)
-    w.linef("{} = {} != 0; // not skipped", nextClass, **cls);
-  w.close();
-  w.openf("if ({})", nextClass);
-  for (StagedOperand &s : staged)
-    emitStageTile(s, fmt::format("{} + ({} ^ 1) * {}", s.smem, buf,
-                                 s.rows * s.pitch),
-                  next);
-  w.close();
-  w.line("cp_async_commit();");
-  if (options.debug == EmitDebug::EarlyWait)
-    w.line("cp_async_wait<2>(); // deliberately broken: one group too few");
-  else
-    w.line("cp_async_wait<1>(); // this stage has landed (the next may not)");
-  w.line("__syncthreads();");
-  for (StagedOperand &s : staged)
-    s.current = fmt::format("({} + {} * {})", s.smem, buf, s.rows * s.pitch);
-  return success();
-}
-
-void KernelEmitter::emitStageTile(const StagedOperand &s,
-                                  const std::string &dst,
-                                  const std::string &kv) {
-  w.linef("stage_tile<{0}, {1}, {2}, {3}>({4}, {5}, {6}, {7}Base + {8} * {7}Rs, "
-          "{7}Rs, {7}Cs, {7}N - {8}, {7}Vec, threadIdx.x);",
-          mmaElem, s.rows, s.cols, threads, dst, s.ptr, s.extent, s.smem, kv);
-}
-
-void KernelEmitter::finishMmaKvLoop() {
-  if (!staged.empty())
-    w.line("cp_async_wait<0>();");
-  staged.clear();
-  stagedBySource.clear();
-  stagedSlices.clear();
-  // The fragments were declared in this loop's scope; another KV loop
-  // reads its own.
-  aFragments.clear();
-}
-
-LogicalResult KernelEmitter::noteStagedSlice(tensor::ExtractSliceOp slice) {
-  auto it = stagedBySource.find(slice.getSource());
-  if (it == stagedBySource.end())
+  }
+  if (auto copy = dyn_cast<AsyncCopyOp>(op)) {
+    auto view = globalView(copy.getSource());
+    if (!view)
+      return op.emitError("CUDA emitter (tensor cores): the copied tile is "
+                          "not a slice of a kernel argument");
+    auto it = buffers.find(copy.getBuffer());
+    auto stage = scalar(copy.getStage()), rows = scalar(copy.getRows());
+    if (it == buffers.end() || !stage || !rows)
+      return op.emitError("CUDA emitter (tensor cores): async_copy operands "
+                          "are not a buffer and scalars");
+    const SharedBuffer &b = it->second;
+    size_t rank = view->strides.size();
+    std::string base = viewBase(*view), vec = fresh("vec");
+    w.linef("const bool {} = can_stage_vectorized({}, {}, {}, {});", vec,
+            view->ptr, base, view->strides[rank - 2], view->strides[rank - 1]);
+    w.linef("stage_tile<{}, {}, {}, {}, {}>({} + {} * {}, {}, {}, {}, {}, {}, "
+            "{}, {}, threadIdx.x);",
+            mmaElem, b.rows, b.cols, threads, b.pitch, b.ptr, *stage,
+            b.stageStride, view->ptr, view->extent, base,
+            view->strides[rank - 2], view->strides[rank - 1], *rows, vec);
     return success();
-  const StagedOperand &s = staged[it->second];
-  OpFoldResult offset = slice.getMixedOffsets()[s.kvDim];
-  if (auto v = dyn_cast<Value>(offset); v && v == s.iv)
-    stagedSlices[slice.getResult()] = it->second;
+  }
+  if (isa<AsyncCommitOp>(op)) {
+    w.line("cp_async_commit();");
+    return success();
+  }
+  if (auto wait = dyn_cast<AsyncWaitOp>(op)) {
+    int64_t pending = wait.getPending();
+    if (options.debug == EmitDebug::EarlyWait && pending > 0)
+      w.linef("cp_async_wait<{}>(); // deliberately broken: one group too few",
+              pending + 1);
+    else
+      w.linef("cp_async_wait<{}>();", pending);
+    return success();
+  }
+  if (isa<BarrierOp>(op)) {
+    w.line("__syncthreads();");
+    return success();
+  }
+  if (auto read = dyn_cast<ReadStageOp>(op)) {
+    auto it = buffers.find(read.getBuffer());
+    auto stage = scalar(read.getStage());
+    if (it == buffers.end() || !stage)
+      return op.emitError("CUDA emitter (tensor cores): read_stage of an "
+                          "unknown buffer");
+    StagedTile t;
+    t.buffer = it->second;
+    t.base = fresh("stage");
+    for (int64_t d : read.getType().getShape())
+      t.sizes.push_back(ShapedType::isDynamic(d) ? *scalar(read.getRows())
+                                                 : std::to_string(d));
+    w.linef("const {} *const {} = {} + {} * {};", mmaElem, t.base,
+            t.buffer.ptr, *stage, t.buffer.stageStride);
+    stagedTiles[read.getResult()] = t;
+    return success();
+  }
+  auto load = cast<LoadFragmentsOp>(op);
+  auto view = globalView(load.getSource());
+  auto term = letters(load.getResult());
+  if (!view || !term)
+    return op.emitError("CUDA emitter (tensor cores): load_fragments of a "
+                        "value that is not a slice of a kernel argument "
+                        "read by a contraction");
+  // The reduced letter: the one non-grid letter besides the row.
+  auto type = cast<RankedTensorType>(load.getType());
+  int rowDim = static_cast<int>(term->find(rowLetter)), rDim = -1;
+  for (auto [d, c] : llvm::enumerate(*term))
+    if (static_cast<int>(d) != rowDim && !isGridLetter(gridLetters, c))
+      rDim = rDim < 0 ? static_cast<int>(d) : -2;
+  if (rowDim < 0 || rDim < 0 || type.isDynamicDim(rDim) ||
+      type.getDimSize(rDim) % 16 != 0 || view->elemType != mmaElem)
+    return op.emitError("CUDA emitter (tensor cores): load_fragments needs a ")
+           << mmaElem << " operand over the query rows and one reduced "
+           << "dimension that is a multiple of 16";
+  int64_t steps = type.getDimSize(rDim) / 16;
+  std::string frag = fresh("qf");
+  w.line("// A fragments of the loop-invariant operand, read once.");
+  w.linef("uint32_t {}[{}][{}][4];", frag, mTiles, steps);
+  w.line("#pragma unroll");
+  w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
+  w.line("#pragma unroll");
+  w.openf("for (int kk = 0; kk < {}; ++kk)", steps);
+  w.linef("load_a_fragment<{}>({}[mt][kk], {}, {}, {}, {}, {}, {}, {}, "
+          "mRow0 + 16 * mt, 16 * kk, mLane);",
+          mmaElem, frag, view->ptr, view->extent, viewBase(*view),
+          view->strides[rowDim], view->strides[rDim], view->sizes[rowDim],
+          view->sizes[rDim]);
+  w.close();
+  w.close();
+  aFragments[load.getResult()] = frag;
+  // Still the same tensor: its sizes (and elements) are the source's.
+  View same = *view;
+  views[load.getResult()] = std::move(same);
   return success();
 }
 
@@ -338,14 +247,23 @@ LogicalResult KernelEmitter::noteStagedSlice(tensor::ExtractSliceOp slice) {
 // Tile ops
 //===----------------------------------------------------------------------===//
 
+/// The subscript of `t`'s storage at the innermost storage loop.
+static std::string storageAccess(const Tile &t, const std::string &mTile,
+                                 const std::string &rowSlot,
+                                 const std::string &fragSub) {
+  if (t.colDim >= 0)
+    return t.var + fragSub;
+  if (t.rowDim() >= 0)
+    return t.var + "[" + mTile + "][" + rowSlot + "]";
+  return t.var;
+}
+
 LogicalResult KernelEmitter::emitMmaMap(MapOp op, Tile &t,
                                         const Equation &eq) {
   llvm::StringMap<std::string> idx;
   bindGridLetters(idx, eq.output);
   unsigned opened = openStorageLoops(t, eq.output, idx);
-  std::string access = t.var + (t.colDim >= 0   ? curFragSub
-                                : t.rowDim() >= 0 ? "[" + curRowSlot + "]"
-                                                  : "");
+  std::string access = storageAccess(t, curMTile, curRowSlot, curFragSub);
   std::string guard = mmaGuard(t, eq.output, idx);
   SmallVector<std::string> indexArgs, inputArgs;
   for (char c : eq.output)
@@ -394,8 +312,10 @@ LogicalResult KernelEmitter::emitMmaReduce(ReduceOp op, Tile &t,
   const Tile &src = in->second;
   bool isMax = op.getKind() == ReduceKind::Max;
   int64_t nTiles = src.caps[src.colDim] / 8;
-  std::string rs = fresh("rs"), nt = fresh("nt"), c = fresh("c"),
-              acc = fresh("acc");
+  std::string mt = fresh("mt"), rs = fresh("rs"), nt = fresh("nt"),
+              c = fresh("c"), acc = fresh("acc");
+  w.line("#pragma unroll");
+  w.openf("for (int {0} = 0; {0} < {1}; ++{0})", mt, mTiles);
   w.line("#pragma unroll");
   w.openf("for (int {0} = 0; {0} < 2; ++{0})", rs);
   w.linef("float {} = {};", acc, isMax ? "sc::f32_bits(0xff800000u)" : "0.0f");
@@ -403,7 +323,8 @@ LogicalResult KernelEmitter::emitMmaReduce(ReduceOp op, Tile &t,
   w.openf("for (int {0} = 0; {0} < {1}; ++{0})", nt, nTiles);
   w.line("#pragma unroll");
   w.openf("for (int {0} = 0; {0} < 2; ++{0})", c);
-  std::string x = fmt::format("{}[{}][2 * {} + {}]", src.var, nt, rs, c);
+  std::string x =
+      fmt::format("{}[{}][{}][2 * {} + {}]", src.var, mt, nt, rs, c);
   w.openf("if (8 * {} + 2 * mT + {} < {})", nt, c, src.sizes[src.colDim]);
   if (isMax)
     w.linef("{0} = sc::maximumf({0}, {1});", acc, x);
@@ -412,40 +333,15 @@ LogicalResult KernelEmitter::emitMmaReduce(ReduceOp op, Tile &t,
   w.close();
   w.close();
   w.close();
-  w.linef("{}[{}] = quad_allreduce_{}({});", t.var, rs, isMax ? "max" : "add",
-          acc);
+  w.linef("{}[{}][{}] = quad_allreduce_{}({});", t.var, mt, rs,
+          isMax ? "max" : "add", acc);
+  w.close();
   w.close();
   return success();
 }
 
-MapOp KernelEmitter::accumulatingMap(ContractOp op) const {
-  if (!op->hasOneUse())
-    return {};
-  auto map = dyn_cast<MapOp>(*op->user_begin());
-  if (!map || map->getBlock() != op->getBlock())
-    return {};
-  std::optional<Equation> mapEq = map.getEquation().getValue();
-  std::optional<Equation> eq = op.getEquation().getValue();
-  if (!mapEq || !eq || mapEq->output != eq->output)
-    return {};
-  auto inputs = map.getInputs();
-  auto it = llvm::find(inputs, op.getResult());
-  unsigned k = it - inputs.begin();
-  if (mapEq->inputs[k] != mapEq->output)
-    return {};
-  Block &body = map.getBody().front();
-  BlockArgument arg = body.getArgument(mapEq->output.size() + k);
-  auto yield = cast<YieldOp>(body.getTerminator());
-  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!add || !arg.hasOneUse() || add->getBlock() != &body ||
-      !add.getResult().hasOneUse() ||
-      (add.getLhs() != arg && add.getRhs() != arg))
-    return {};
-  // A range-scaled contraction adds onto its map only when the map's value
-  // can be held in scaled units across the KV loop; else it gets a tile.
-  if (needsRangeScale(op) && !rangeScaledAccumulator(map, op))
-    return {};
-  return map;
+MapOp KernelEmitter::accumulatingMap(ContractOp op) {
+  return isAccumulated(op) ? cast<MapOp>(*op->user_begin()) : MapOp();
 }
 
 LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
@@ -463,7 +359,7 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
   if (reduced.size() != 1 || eq.inputs.size() != 2 || t.colDim < 0)
     return fail("a contraction over one letter into a (row, column) tile");
   char r = reduced[0], x = eq.output[t.colDim];
-  // A is the operand over the query rows, B the staged K/V slice.
+  // A is the operand over the query rows, B the staged K/V tile.
   unsigned a = eq.inputs[0].find(rowLetter) != std::string::npos ? 0 : 1;
   Value aVal = op.getInputs()[a], bVal = op.getInputs()[1 - a];
   StringRef aTerm = eq.inputs[a], bTerm = eq.inputs[1 - a];
@@ -471,27 +367,29 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
       !bTerm.contains(x))
     return fail("operands must be (row, " + std::string(1, r) + ") and (" +
                 std::string(1, r) + ", " + std::string(1, x) + ")");
-  auto st = stagedSlices.find(bVal);
-  if (st == stagedSlices.end())
-    return fail("the second operand is not a K/V slice of the enclosing KV "
-                "loop");
-  const StagedOperand &s = staged[st->second];
-  char kvLetter = bTerm[s.kvDim];
+  auto st = stagedTiles.find(bVal);
+  if (st == stagedTiles.end())
+    return fail("the second operand is not a staged K/V tile "
+                "(attn.read_stage; run attn-stage-kv)");
+  const StagedTile &s = st->second;
+  // The staged tile's rows are its second-to-last letter (the KV letter).
+  char kvLetter = bTerm[bTerm.size() - 2];
   bool nMajor = kvLetter == x; // K of Q.K^T: rows are the output columns
   if (!nMajor && kvLetter != r)
     return fail("the staged operand's KV letter is neither reduced nor kept");
-  int64_t rSize = nMajor ? s.cols : s.rows, xSize = nMajor ? s.rows : s.cols;
+  int64_t rSize = nMajor ? s.buffer.cols : s.buffer.rows,
+          xSize = nMajor ? s.buffer.rows : s.buffer.cols;
   if (rSize % 16 != 0)
     return fail("the reduced dimension (" + Twine(rSize) +
                 ") is not a multiple of 16");
   if (t.caps[t.colDim] != xSize)
     return fail("output tile columns do not match the staged operand");
 
-  // The A fragment of k-step `kk`.
+  // The A fragments of k-step `kk` of m-tile `mt`.
   std::string aFrag;
   auto aTile = tiles.find(aVal);
   if (auto h = aFragments.find(aVal); h != aFragments.end()) {
-    aFrag = h->second + "[kk]";
+    aFrag = h->second + "[mt][kk]";
   } else if (aTile != tiles.end()) {
     const Tile &p = aTile->second;
     if (p.colDim < 0 || aTerm[p.colDim] != r || p.caps[p.colDim] != rSize)
@@ -502,7 +400,7 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
   }
 
   std::pair<std::string, std::string> ranged;
-  if (aTile != tiles.end() && needsRangeScale(op))
+  if (aTile != tiles.end() && isRangeScaled(op))
     ranged = emitRangeScaleUpdate(op, aTile->second, t, accumulate);
   if (accumulate) {
     w.linef("// {} += the contraction (the map's x + c, on the mma's C "
@@ -510,54 +408,68 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
             t.var);
   } else {
     w.line("#pragma unroll");
+    w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
+    w.line("#pragma unroll");
     w.openf("for (int nt = 0; nt < {}; ++nt)", xSize / 8);
     w.line("#pragma unroll");
     w.open("for (int e = 0; e < 4; ++e)");
-    w.linef("{}[nt][e] = 0.0f;", t.var);
+    w.linef("{}[mt][nt][e] = 0.0f;", t.var);
+    w.close();
     w.close();
     w.close();
   }
   w.line("#pragma unroll");
   w.openf("for (int kk = 0; kk < {}; ++kk)", rSize / 16);
   if (aFrag.empty()) {
-    aFrag = "a";
-    w.line("uint32_t a[4];");
+    aFrag = "a[mt]";
+    w.linef("uint32_t a[{}][4];", mTiles);
+    w.line("#pragma unroll");
+    w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
     if (aTile != tiles.end() && !ranged.first.empty()) {
       const Tile &p = aTile->second;
-      w.linef("a_fragment_from_scaled_tile<{}, {}>(a, {}, kk, {}, {}, mLane);",
+      w.linef("a_fragment_from_scaled_tile<{}, {}>(a[mt], {}[mt], kk, {}, "
+              "{}[mt], mLane);",
               mmaElem, p.caps[p.colDim] / 8, p.var, p.sizes[p.colDim],
               ranged.first);
     } else if (aTile != tiles.end()) {
       const Tile &p = aTile->second;
-      w.linef("a_fragment_from_tile<{}, {}>(a, {}, kk, {}, mLane);", mmaElem,
-              p.caps[p.colDim] / 8, p.var, p.sizes[p.colDim]);
+      w.linef("a_fragment_from_tile<{}, {}>(a[mt], {}[mt], kk, {}, mLane);",
+              mmaElem, p.caps[p.colDim] / 8, p.var, p.sizes[p.colDim]);
     } else {
       const View &view = views[aVal];
       int rowDim = aTerm.find(rowLetter[0]), rDim = aTerm.find(r);
-      w.linef("load_a_fragment<{}>(a, {}, {}, {}, {}, {}, {}, {}, mRow0, "
-              "16 * kk, mLane);",
+      w.linef("load_a_fragment<{}>(a[mt], {}, {}, {}, {}, {}, {}, {}, "
+              "mRow0 + 16 * mt, 16 * kk, mLane);",
               mmaElem, view.ptr, view.extent, viewBase(view),
               view.strides[rowDim], view.strides[rDim], view.sizes[rowDim],
               view.sizes[rDim]);
     }
+    w.close();
   }
   std::string n0 = "8 * nt";
   if (nMajor && options.debug == EmitDebug::FragmentIndex)
     n0 = fmt::format("8 * ((nt + 1) % {})", xSize / 8); // deliberately broken
   w.line("#pragma unroll");
   w.openf("for (int nt = 0; nt < {}; ++nt)", xSize / 8);
+  // One B fragment per k-step and n-tile, shared by the warp's m-tiles.
   w.line("uint32_t b[2];");
   // Deliberately broken: V read like K, without the transposing ldmatrix.
-  bool asNMajor =
-      nMajor || options.debug == EmitDebug::VUntransposed;
+  bool asNMajor = nMajor || options.debug == EmitDebug::VUntransposed;
   w.linef("b_fragment_{}_major<{}>(b, {}, {}, 16 * kk, mLane);",
-          asNMajor ? "n" : "k", s.pitch, s.current, n0);
-  w.linef("mma_m16n8k16<{0}>({1}[nt], {2}, b, {1}[nt]);", mmaElem, t.var,
-          aFrag);
+          asNMajor ? "n" : "k", s.buffer.pitch, s.base, n0);
+  w.line("#pragma unroll");
+  w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
+  w.linef("mma_m16n8k16<{0}>({1}[mt][nt], {2}, b, {1}[mt][nt]);", mmaElem,
+          t.var, aFrag);
   w.close();
   w.close();
-  if (!ranged.first.empty() && !accumulate)
-    w.linef("unscale_fragment_rows({}, {});", t.var, ranged.second);
+  w.close();
+  if (!ranged.first.empty() && !accumulate) {
+    w.line("#pragma unroll");
+    w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
+    w.linef("unscale_fragment_rows({}[mt], {}[mt]);", t.var, ranged.second);
+    w.close();
+  }
   return success();
 }
 
@@ -589,9 +501,7 @@ LogicalResult KernelEmitter::emitMmaInsertSlice(tensor::InsertSliceOp op,
                                              addExpr(*o, local)),
                                      view.strides[d]));
   }
-  std::string access = tile.var + (tile.colDim >= 0   ? curFragSub
-                                   : tile.rowDim() >= 0 ? "[" + curRowSlot + "]"
-                                                        : "");
+  std::string access = storageAccess(tile, curMTile, curRowSlot, curFragSub);
   std::string value = view.elemType == "float"
                           ? access
                           : "from_float<" + view.elemType + ">(" + access + ")";

@@ -76,9 +76,9 @@ attn::codegen::translateModule(ModuleOp module,
   TargetAttr target = getTarget(module);
   CudaEmitOptions emit;
   emit.debug = options.debug;
-  emit.path = options.path ? *options.path
-              : target     ? target.getPath()
-                           : KernelPath::Auto;
+  // The kernels' schedules decide the path; an explicit one must agree (or,
+  // for kernel IR that reaches us unscheduled, is what it is scheduled for).
+  emit.path = options.path ? *options.path : KernelPath::Auto;
   std::string archName = options.arch ? *options.arch
                          : target     ? target.getArch().str()
                                       : std::string();

@@ -263,12 +263,15 @@ LogicalResult GridAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult
 ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                      int64_t blockM, int64_t warps, int64_t stages,
-                     int64_t rowsPerWarp, KernelPath path, int64_t unroll) {
+                     int64_t rowsPerWarp, KernelPath path, int64_t unroll,
+                     StringRef fallback) {
   if (blockM <= 0 || warps <= 0 || stages <= 0)
     return emitError() << "block_m, warps and stages must be positive (got "
                        << blockM << ", " << warps << ", " << stages << ")";
   if (unroll <= 0)
     return emitError() << "unroll must be positive (got " << unroll << ")";
+  if (path == KernelPath::Mma && rowsPerWarp == 0)
+    return emitError() << "a tensor-core schedule needs rows_per_warp";
   if (rowsPerWarp < 0 || (rowsPerWarp > 0 && warps * rowsPerWarp != blockM))
     return emitError() << "warps x rows_per_warp must be block_m: " << warps
                        << " x " << rowsPerWarp << " != " << blockM;

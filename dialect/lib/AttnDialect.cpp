@@ -117,6 +117,12 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op,
   if (name == getTargetAttrHelper().getName())
     return expect(isa<TargetAttr>(value), "a #attn.target<...>",
                   isa<ModuleOp>(op), "the module");
+  if (name == getAccumulateAttrHelper().getName())
+    return expect(isa<UnitAttr>(value), "a unit attribute", isa<ContractOp>(op),
+                  "an attn.contract (accumulated onto its consumer map)");
+  if (name == getRangeScaleAttrHelper().getName())
+    return expect(isa<UnitAttr>(value), "a unit attribute", isa<ContractOp>(op),
+                  "an attn.contract (its row operand range-scaled)");
   if (name == getSparsityAttrHelper().getName())
     return expect(isa<SparsityKindAttr>(value), "a #attn.sparsity<kind>",
                   isa<AttentionOp>(op), "an attn.attention");
@@ -124,5 +130,5 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op,
                          << "' (known: attn.grid, attn.kv_loop, "
                             "attn.tile_branch, attn.schedule, "
                             "attn.split_kv_plan, attn.mask, attn.sparsity, "
-                            "attn.target)";
+                            "attn.target, attn.accumulate, attn.range_scale)";
 }

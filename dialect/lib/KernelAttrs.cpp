@@ -91,3 +91,22 @@ void attn::setTarget(Operation *module, llvm::StringRef arch, KernelPath path) {
   dialectOf(module)->getTargetAttrHelper().setAttr(
       module, TargetAttr::get(module->getContext(), arch, path));
 }
+
+bool attn::isAccumulated(Operation *contract) {
+  return dialectOf(contract)->getAccumulateAttrHelper().isAttrPresent(contract);
+}
+
+void attn::setAccumulated(Operation *contract) {
+  dialectOf(contract)->getAccumulateAttrHelper().setAttr(
+      contract, UnitAttr::get(contract->getContext()));
+}
+
+bool attn::isRangeScaled(Operation *contract) {
+  return dialectOf(contract)->getRangeScaleAttrHelper().isAttrPresent(
+      contract);
+}
+
+void attn::setRangeScaled(Operation *contract) {
+  dialectOf(contract)->getRangeScaleAttrHelper().setAttr(
+      contract, UnitAttr::get(contract->getContext()));
+}

@@ -18,6 +18,7 @@
 #include "llvm/ADT/APFloat.h"
 
 #include <cmath>
+#include <deque>
 #include <limits>
 
 using namespace mlir;
@@ -93,6 +94,7 @@ private:
   llvm::Error executeIf(scf::IfOp op);
   llvm::Error executeTileClass(TileClassOp op);
   llvm::Error executeScalar(Operation &op);
+  llvm::Error executeSchedule(Operation &op);
 
   const Tensor &get(mlir::Value v) { return env.find(v)->second; }
   /// The runtime shape of `type`, its dynamic sizes read from `dynamic`.
@@ -110,6 +112,19 @@ private:
 
   llvm::DenseMap<mlir::Value, Tensor> env;
   Counters *counters;
+
+  /// Asynchronous copies into shared buffers, as the hardware orders them:
+  /// a copy joins the open group, attn.async_commit closes it, and
+  /// attn.async_wait lands the oldest groups until `pending` remain, so a
+  /// schedule that reads a stage before its copy landed reads poison.
+  struct PendingCopy {
+    mlir::Value buffer;
+    int64_t stage;
+    Tensor rows;
+  };
+  std::vector<PendingCopy> openGroup;
+  std::deque<std::vector<PendingCopy>> committedGroups;
+  void land(const PendingCopy &copy);
 };
 
 } // namespace
@@ -166,6 +181,9 @@ llvm::Error Interpreter::execute(Operation &op) {
     return executeIf(ifOp);
   if (auto tc = dyn_cast<TileClassOp>(op))
     return executeTileClass(tc);
+  if (isa<SharedBufferOp, AsyncCopyOp, AsyncCommitOp, AsyncWaitOp, BarrierOp,
+          ReadStageOp, LoadFragmentsOp>(op))
+    return executeSchedule(op);
   if (auto c = dyn_cast<tensor::CastOp>(op)) {
     env[c.getResult()] = get(c.getSource());
     return llvm::Error::success();
@@ -729,4 +747,82 @@ attn::interp::runFunction(func::FuncOp func, llvm::ArrayRef<Tensor> args,
   }
   Interpreter interpreter(counters);
   return interpreter.runBlock(func.getBody().front(), args);
+}
+
+//===----------------------------------------------------------------------===//
+// The schedule: shared buffers and asynchronous copies
+//===----------------------------------------------------------------------===//
+
+void Interpreter::land(const PendingCopy &copy) {
+  Tensor &buffer = env[copy.buffer];
+  int64_t rows = buffer.shape[1], cols = buffer.shape[2];
+  std::copy(copy.rows.data.begin(), copy.rows.data.end(),
+            buffer.data.begin() + copy.stage * rows * cols);
+}
+
+llvm::Error Interpreter::executeSchedule(Operation &op) {
+  if (auto buffer = dyn_cast<SharedBufferOp>(op)) {
+    auto type = cast<MemRefType>(buffer.getBuffer().getType());
+    // Poisoned: a stage read before any copy landed in it is NaN.
+    env[buffer.getBuffer()] = Tensor::filled(
+        std::vector<int64_t>(type.getShape().begin(), type.getShape().end()),
+        std::numeric_limits<double>::quiet_NaN());
+    return llvm::Error::success();
+  }
+  if (auto copy = dyn_cast<AsyncCopyOp>(op)) {
+    const Tensor &source = get(copy.getSource());
+    const Tensor &buffer = get(copy.getBuffer());
+    int64_t stage = static_cast<int64_t>(get(copy.getStage()).data[0]);
+    int64_t valid = static_cast<int64_t>(get(copy.getRows()).data[0]);
+    int64_t rows = buffer.shape[1], cols = buffer.shape[2];
+    int64_t sourceRows = source.shape[source.shape.size() - 2];
+    if (stage < 0 || stage >= buffer.shape[0])
+      return errorAt(&op, "stage " + llvm::Twine(stage) + " of a " +
+                              llvm::Twine(buffer.shape[0]) + "-stage buffer");
+    if (valid < 0 || valid > rows || valid > sourceRows)
+      return errorAt(&op, llvm::Twine(valid) + " rows do not fit the tile (" +
+                              llvm::Twine(sourceRows) + ") and the stage (" +
+                              llvm::Twine(rows) + ")");
+    Tensor data = Tensor::filled({rows, cols}, 0.0);
+    std::copy(source.data.begin(), source.data.begin() + valid * cols,
+              data.data.begin());
+    openGroup.push_back({copy.getBuffer(), stage, std::move(data)});
+    return llvm::Error::success();
+  }
+  if (isa<AsyncCommitOp>(op)) {
+    committedGroups.push_back(std::move(openGroup));
+    openGroup.clear();
+    return llvm::Error::success();
+  }
+  if (auto wait = dyn_cast<AsyncWaitOp>(op)) {
+    while (static_cast<int64_t>(committedGroups.size()) > wait.getPending()) {
+      for (const PendingCopy &copy : committedGroups.front())
+        land(copy);
+      committedGroups.pop_front();
+    }
+    return llvm::Error::success();
+  }
+  if (isa<BarrierOp>(op))
+    return llvm::Error::success();
+  if (auto read = dyn_cast<ReadStageOp>(op)) {
+    const Tensor &buffer = get(read.getBuffer());
+    int64_t stage = static_cast<int64_t>(get(read.getStage()).data[0]);
+    int64_t valid = static_cast<int64_t>(get(read.getRows()).data[0]);
+    int64_t rows = buffer.shape[1], cols = buffer.shape[2];
+    if (stage < 0 || stage >= buffer.shape[0] || valid < 0 || valid > rows)
+      return errorAt(&op, "stage " + llvm::Twine(stage) + ", " +
+                              llvm::Twine(valid) + " rows: outside the buffer");
+    RankedTensorType type = read.getResult().getType();
+    std::vector<int64_t> shape;
+    for (int64_t d : type.getShape())
+      shape.push_back(ShapedType::isDynamic(d) ? valid : d);
+    Tensor result = Tensor::filled(shape, 0.0);
+    auto begin = buffer.data.begin() + stage * rows * cols;
+    std::copy(begin, begin + valid * cols, result.data.begin());
+    env[read.getResult()] = std::move(result);
+    return llvm::Error::success();
+  }
+  auto load = cast<LoadFragmentsOp>(op);
+  env[load.getResult()] = get(load.getSource());
+  return llvm::Error::success();
 }

@@ -16,7 +16,8 @@
 #include "attn/Codegen/Translate.h"
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Passes/Passes.h"
-#include "attn/Passes/Pipeline.h"
+#include "attn/Codegen/Pipeline.h"
+#include "attn/Codegen/Schedule.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -336,6 +337,7 @@ int main(int argc, char **argv) {
   mlir::registerCSEPass();
   attn::registerAttnPasses();
   attn::registerAttnPipeline();
+  attn::codegen::registerAttnCodegenPasses();
   attn::test::registerTestPasses();
   if (emit.format != "mlir")
     return emitMain(argc, argv, registry, emit);

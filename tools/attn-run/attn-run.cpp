@@ -18,7 +18,8 @@
 #include "JitDevice.h"
 
 #include "TestPasses.h"
-#include "attn/Passes/Pipeline.h"
+#include "attn/Codegen/Pipeline.h"
+#include "attn/Codegen/Schedule.h"
 #include "attn/Codegen/CudaEmitter.h"
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Interpreter/Inputs.h"
@@ -1033,6 +1034,7 @@ static void registerEverything(DialectRegistry &registry) {
   registerCSEPass();
   attn::registerAttnPasses();
   attn::registerAttnPipeline();
+  attn::codegen::registerAttnCodegenPasses();
   attn::test::registerTestPasses();
 }
 

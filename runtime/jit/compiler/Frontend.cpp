@@ -7,7 +7,7 @@
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Dialect/KernelAttrs.h"
 #include "attn/Passes/Passes.h"
-#include "attn/Passes/Pipeline.h"
+#include "attn/Codegen/Pipeline.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -11,7 +11,7 @@
 #include "attn/Codegen/Nvrtc.h"
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Passes/Passes.h"
-#include "attn/Passes/Pipeline.h"
+#include "attn/Codegen/Pipeline.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

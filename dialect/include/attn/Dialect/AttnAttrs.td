@@ -238,26 +238,26 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
     path = mma, unroll = 1>` — query rows per CTA, warps per CTA (each warp
     owns rows_per_warp consecutive rows; warps × rows_per_warp = block_m),
     K/V pipeline stages, the kernel path (mma: tensor cores, simt: one thread
-    per row; auto: not decided yet) and the unroll factor of the KV loops.
+    per row; auto: not decided yet), the unroll factor of the KV loops and,
+    for a kernel that could not use tensor cores, why (`fallback`).
   }];
   let parameters = (ins "int64_t":$block_m, "int64_t":$warps,
                         "int64_t":$stages,
                         DefaultValuedParameter<"int64_t", "0">:$rows_per_warp,
                         Attn_DefaultKernelPath:$path,
-                        DefaultValuedParameter<"int64_t", "1">:$unroll);
+                        DefaultValuedParameter<"int64_t", "1">:$unroll,
+                        StringRefParameter<"why not tensor cores", "\"\"">:$fallback);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let builders = [
     AttrBuilder<(ins "int64_t":$block_m, "int64_t":$warps, "int64_t":$stages), [{
       return $_get($_ctxt, block_m, warps, stages, 0, ::attn::KernelPath::Auto,
-                   1);
+                   1, "");
     }]>
   ];
   let extraClassDeclaration = [{
     /// True once -attn-schedule has decided the path and the warp layout.
-    bool isDecided() const {
-      return getPath() != ::attn::KernelPath::Auto && getRowsPerWarp() > 0;
-    }
+    bool isDecided() const { return getPath() != ::attn::KernelPath::Auto; }
   }];
 }
 

@@ -39,7 +39,9 @@ def Attn_Dialect : Dialect {
     "::mlir::FlatSymbolRefAttr":$split_kv_plan,
     "::mlir::FlatSymbolRefAttr":$mask,
     "::attn::SparsityKindAttr":$sparsity,
-    "::attn::TargetAttr":$target
+    "::attn::TargetAttr":$target,
+    "::mlir::UnitAttr":$accumulate,
+    "::mlir::UnitAttr":$range_scale
   );
   let extraClassDeclaration = [{
     /// Registers the attribute definitions (in AttnAttrs.cpp, beside their

@@ -57,6 +57,16 @@ void setSparsity(mlir::Operation *op, SparsityKind kind);
 TargetAttr getTarget(mlir::Operation *module);
 void setTarget(mlir::Operation *module, llvm::StringRef arch, KernelPath path);
 
+/// A contraction the tensor-core kernel accumulates onto its consumer map's
+/// tile (`attn.accumulate`).
+bool isAccumulated(mlir::Operation *contract);
+void setAccumulated(mlir::Operation *contract);
+
+/// A contraction whose f16 row operand is range-scaled per row
+/// (`attn.range_scale`).
+bool isRangeScaled(mlir::Operation *contract);
+void setRangeScaled(mlir::Operation *contract);
+
 } // namespace attn
 
 #endif // ATTN_DIALECT_KERNELATTRS_H

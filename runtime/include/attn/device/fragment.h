@@ -41,16 +41,19 @@ ATTN_DEVICE_FN bool can_stage_vectorized(const T *ptr, int64_t base,
 
 /// Stages rows [0, Rows) x columns [0, Cols) of a global tile (element
 /// (r, c) at `base + r * rowStride + c * colStride`) into `smem` with a row
-/// pitch of Cols + kSmemPad; rows at or past `validRows` become zeros. All
+/// pitch of `Pitch` elements (the schedule's shared-buffer layout; Cols +
+/// kSmemPad by default); rows at or past `validRows` become zeros. All
 /// `Threads` threads of the CTA call it with their own `tid`. Vectorized
 /// staging issues cp.async copies (the caller commits and waits); otherwise
 /// the elements are loaded one by one and stored directly.
-template <typename T, int Rows, int Cols, int Threads>
+template <typename T, int Rows, int Cols, int Threads,
+          int Pitch = Cols + kSmemPad>
 ATTN_DEVICE_FN void stage_tile(T *smem, const T *ptr, int64_t extent,
                                int64_t base, int64_t rowStride,
                                int64_t colStride, int64_t validRows,
                                bool vectorized, int tid) {
-  constexpr int pitch = Cols + kSmemPad;
+  constexpr int pitch = Pitch;
+  static_assert(Pitch >= Cols, "a staged row holds its columns");
   constexpr int perChunk = 16 / sizeof(T);
   static_assert(Cols % perChunk == 0, "staged rows are whole 16-byte chunks");
   constexpr int chunksPerRow = Cols / perChunk;

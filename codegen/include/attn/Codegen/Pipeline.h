@@ -1,16 +1,17 @@
 //===- Pipeline.h - the compile pipeline, defined once -----------*- C++ -*-===//
 //
-// Level 1 IR to kernel IR: the one pipeline every tool uses (attn-opt's
-// --emit on Level 1 IR, attn-run, the JIT runtime, the benchmarks), and
-// `attn-pipeline{...}` in textual pass pipelines. Its options are the
-// compile-time knobs of a variant: tile sizes, warps, stages, the element
-// type, KV splits, the target arch and kernel path (recorded on the module as
-// #attn.target for the emitter).
+// Level 1 IR to scheduled kernel IR: the one pipeline every tool uses
+// (attn-opt's --emit on Level 1 IR, attn-run, the JIT runtime, the
+// benchmarks), and `attn-pipeline{...}` in textual pass pipelines. Its
+// options are the compile-time knobs of a variant: tile sizes, warps,
+// stages, the KV loop's unroll factor, the element type, KV splits, the
+// target arch and kernel path. It lives with the backend because its last
+// passes decide the CUDA schedule.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef ATTN_PASSES_PIPELINE_H
-#define ATTN_PASSES_PIPELINE_H
+#ifndef ATTN_CODEGEN_PIPELINE_H
+#define ATTN_CODEGEN_PIPELINE_H
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
@@ -34,6 +35,9 @@ struct AttnPipelineOptions
   Option<int64_t> stages{*this, "stages",
                          llvm::cl::desc("K/V pipeline stages"),
                          llvm::cl::init(2)};
+  Option<int64_t> unroll{*this, "unroll",
+                         llvm::cl::desc("KV loop unroll factor"),
+                         llvm::cl::init(1)};
   Option<std::string> dtype{
       *this, "dtype",
       llvm::cl::desc("element type of q, k, v and o: f16, bf16, f32 "
@@ -62,7 +66,8 @@ struct AttnPipelineOptions
 
 /// Adds attn-pipeline's passes to `pm` (a builtin.module pass manager):
 /// [attn-set-dtype,] attn-decompose, [attn-fold-exp2,] attn-tile,
-/// attn-online, [attn-split-kv{in-place},] attn-fuse, cse, attn-set-target.
+/// attn-online, [attn-split-kv{in-place},] attn-fuse, cse, attn-set-target,
+/// attn-schedule, attn-hoist-fragments, attn-stage-kv, attn-mark-accumulate.
 void buildAttnPipeline(mlir::OpPassManager &pm,
                        const AttnPipelineOptions &options);
 
@@ -71,4 +76,4 @@ void registerAttnPipeline();
 
 } // namespace attn
 
-#endif // ATTN_PASSES_PIPELINE_H
+#endif // ATTN_CODEGEN_PIPELINE_H

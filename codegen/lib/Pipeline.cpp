@@ -1,6 +1,7 @@
 //===- Pipeline.cpp - the compile pipeline, defined once ------------------===//
 
-#include "attn/Passes/Pipeline.h"
+#include "attn/Codegen/Pipeline.h"
+#include "attn/Codegen/Schedule.h"
 #include "attn/Passes/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
@@ -40,12 +41,22 @@ void attn::buildAttnPipeline(OpPassManager &pm,
   target.arch = options.arch;
   target.path = options.path;
   pm.addPass(createAttnSetTarget(target));
+  codegen::AttnScheduleOptions schedule;
+  schedule.warps = options.warps;
+  schedule.stages = options.stages;
+  schedule.unroll = options.unroll;
+  pm.addPass(codegen::createAttnSchedule(schedule));
+  pm.addPass(codegen::createAttnHoistFragments());
+  pm.addPass(codegen::createAttnStageKv());
+  pm.addPass(codegen::createAttnMarkAccumulate());
 }
 
 void attn::registerAttnPipeline() {
   PassPipelineRegistration<AttnPipelineOptions>(
       "attn-pipeline",
-      "Level 1 IR to kernel IR: decompose, fold exp2, tile, online rewrite, "
-      "[split KV,] fuse tile classification, record the target",
+      "Level 1 IR to scheduled kernel IR: decompose, fold exp2, tile, online "
+      "rewrite, [split KV,] fuse tile classification, record the target, "
+      "schedule (path, warps, staged K/V, register-resident Q, "
+      "accumulation)",
       buildAttnPipeline);
 }

@@ -1,0 +1,87 @@
+//===- Passes.td - the kernel schedule passes ----------------*- tablegen -*-===//
+//
+// The passes that decide how a kernel runs on a GPU -- path, warps, pipeline
+// stages, shared-memory buffers, copies, waits, barriers, register-resident
+// operands -- and write each decision into the kernel IR, so that the CUDA
+// printer lowers what it is given. They live with the backend because what
+// they decide is CUDA's (tensor cores, shared memory, cp.async).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_CODEGEN_PASSES_TD
+#define ATTN_CODEGEN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def AttnSchedule : Pass<"attn-schedule", "::mlir::ModuleOp"> {
+  let summary = "Decide each kernel's path and warp layout";
+  let description = [{
+    Completes the `#attn.schedule` of every kernel (a function in kernel IR
+    after -attn-fuse): the path -- tensor cores (`mma`) when the variant fits
+    them, else one thread per query row (`simt`) with the reason kept in
+    `fallback` --, warps and rows per warp (warps x rows_per_warp = block_m;
+    on tensor cores whole m16 row tiles), the K/V pipeline's stages and the
+    KV loops' unroll factor. Whether a variant fits tensor cores is decided
+    by scheduling a copy of it (-attn-stage-kv, -attn-hoist-fragments,
+    -attn-mark-accumulate) and asking the tensor-core printer: the same code
+    that will print it. Options override what -attn-tile recorded (0: keep);
+    `path` overrides the module's `#attn.target`. Impossible schedules are
+    located errors.
+  }];
+  let options = [
+    Option<"path", "path", "std::string", "\"\"",
+           "auto, simt or mma (empty: the module's #attn.target, else auto)">,
+    Option<"warps", "warps", "int64_t", "0", "warps per CTA (0: as tiled)">,
+    Option<"stages", "stages", "int64_t", "0",
+           "K/V pipeline stages (0: as tiled)">,
+    Option<"unroll", "unroll", "int64_t", "1", "KV loop unroll factor">
+  ];
+  let dependentDialects = ["::attn::AttnDialect"];
+}
+
+def AttnStageKv : Pass<"attn-stage-kv", "::mlir::ModuleOp"> {
+  let summary = "K/V tiles through shared memory: buffers, async copies, waits, barriers";
+  let description = [{
+    On tensor-core kernels, every K/V slice a KV loop reads at its induction
+    variable is staged through a shared-memory buffer of `stages` stages
+    (`attn.shared_buffer`, rows padded by `pad` elements so that ldmatrix is
+    free of bank conflicts): the first stages-1 tiles are copied before the
+    loop, each iteration copies the tile stages-1 ahead
+    (`attn.async_copy`, `attn.async_commit`), waits for its own
+    (`attn.async_wait`), synchronises (`attn.barrier`) and reads it
+    (`attn.read_stage`). A tile is classified once, before its copy, and the
+    class travels with it through the loop's iter_args, so a tile the
+    classification skips is never loaded and never classified twice.
+  }];
+  let options = [
+    Option<"pad", "pad", "int64_t", "8",
+           "elements added to each staged row (bank conflicts)">
+  ];
+  let dependentDialects = ["::attn::AttnDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def AttnHoistFragments : Pass<"attn-hoist-fragments", "::mlir::ModuleOp"> {
+  let summary = "Loop-invariant mma operands read into registers once";
+  let description = [{
+    On tensor-core kernels, the row operand of a KV loop's contraction that
+    does not change along the loop (the Q tile) is read once before it
+    (`attn.load_fragments`) and held in mma fragments.
+  }];
+  let dependentDialects = ["::attn::AttnDialect"];
+}
+
+def AttnMarkAccumulate : Pass<"attn-mark-accumulate", "::mlir::ModuleOp"> {
+  let summary = "Contractions accumulated on the mma's C operand; f16 range scaling";
+  let description = [{
+    On tensor-core kernels, marks (`attn.accumulate`) a contraction whose
+    only consumer is a map `x + c` of its element: the mma adds onto x in the
+    map's tile instead of a tile of its own (P·V onto the rescaled O). Marks
+    (`attn.range_scale`) an f16 contraction whose row operand is not
+    anchored at a running maximum, so its weights are scaled into f16's
+    range per row before the mma (RangeScale.cpp explains why).
+  }];
+  let dependentDialects = ["::attn::AttnDialect"];
+}
+
+#endif // ATTN_CODEGEN_PASSES_TD

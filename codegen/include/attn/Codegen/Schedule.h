@@ -1,0 +1,54 @@
+//===- Schedule.h - the kernel schedule passes -------------------*- C++ -*-===//
+//
+// The passes that write how a kernel runs into its IR (Passes.td in this
+// directory), and the per-function steps they are made of, which
+// -attn-schedule also applies to a copy of a kernel to ask the tensor-core
+// printer whether it fits.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_CODEGEN_SCHEDULE_H
+#define ATTN_CODEGEN_SCHEDULE_H
+
+#include "attn/Dialect/AttnDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Pass/Pass.h"
+
+namespace attn::codegen {
+
+#define GEN_PASS_DECL
+#include "attn/Codegen/Passes.h.inc"
+
+/// The outermost grid loop of `func` (where #attn.schedule lives), or null.
+mlir::scf::ForOp outerGridLoop(mlir::func::FuncOp func);
+
+/// The query-row letter of `func`'s grid (its innermost grid loop's), or 0.
+char rowLetterOf(mlir::func::FuncOp func);
+
+/// The decided schedule of `func`, or null when -attn-schedule has not run.
+ScheduleAttr decidedSchedule(mlir::func::FuncOp func);
+
+/// -attn-stage-kv on one tensor-core kernel: `stages` from its schedule,
+/// rows padded by `pad` elements.
+mlir::LogicalResult stageKvLoops(mlir::func::FuncOp func, int64_t pad);
+
+/// -attn-hoist-fragments on one tensor-core kernel.
+void hoistFragments(mlir::func::FuncOp func);
+
+/// -attn-mark-accumulate on one tensor-core kernel.
+void markAccumulate(mlir::func::FuncOp func);
+
+/// Schedules every kernel of `module` that has no decided schedule yet, as
+/// -attn-schedule, -attn-stage-kv, -attn-hoist-fragments and
+/// -attn-mark-accumulate with their default options would: what the CUDA
+/// translation applies to kernel IR that reaches it unscheduled.
+mlir::LogicalResult scheduleUnscheduled(mlir::ModuleOp module);
+
+#define GEN_PASS_REGISTRATION
+#include "attn/Codegen/Passes.h.inc"
+
+} // namespace attn::codegen
+
+#endif // ATTN_CODEGEN_SCHEDULE_H

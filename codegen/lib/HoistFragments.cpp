@@ -1,0 +1,67 @@
+//===- HoistFragments.cpp - -attn-hoist-fragments -------------------------===//
+//
+// The row operand of a contraction in a KV loop that the loop does not change
+// (the Q tile) becomes an attn.load_fragments before the loop: the
+// tensor-core kernel reads it into mma A fragments once, not per KV tile.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Codegen/Schedule.h"
+#include "attn/Dialect/KernelAttrs.h"
+
+namespace attn::codegen {
+#define GEN_PASS_DEF_ATTNHOISTFRAGMENTS
+#include "attn/Codegen/Passes.h.inc"
+} // namespace attn::codegen
+
+using namespace mlir;
+using namespace attn;
+
+/// Whether `v` is computed outside `loop`.
+static bool isLoopInvariant(Value v, Operation *loop) {
+  if (Operation *def = v.getDefiningOp())
+    return !loop->isAncestor(def);
+  return !loop->isAncestor(cast<BlockArgument>(v).getOwner()->getParentOp());
+}
+
+void attn::codegen::hoistFragments(func::FuncOp func) {
+  ScheduleAttr schedule = decidedSchedule(func);
+  char row = rowLetterOf(func);
+  if (!schedule || schedule.getPath() != KernelPath::Mma || !row)
+    return;
+  SmallVector<scf::ForOp> loops;
+  func.walk([&](scf::ForOp loop) {
+    if (isKvLoop(loop))
+      loops.push_back(loop);
+  });
+  for (scf::ForOp loop : loops) {
+    DenseMap<Value, Value> hoisted;
+    loop.walk([&](ContractOp op) {
+      Equation eq = op.getEquation().getValue();
+      for (auto [k, input] : llvm::enumerate(op.getInputs())) {
+        Type elem = cast<ShapedType>(input.getType()).getElementType();
+        if (eq.inputs[k].find(row) == std::string::npos ||
+            input.getDefiningOp<LoadFragmentsOp>() ||
+            !isLoopInvariant(input, loop) || !(elem.isF16() || elem.isBF16()))
+          continue;
+        Value &fragments = hoisted[input];
+        if (!fragments) {
+          OpBuilder b(loop);
+          fragments = LoadFragmentsOp::create(b, loop.getLoc(), input.getType(),
+                                              input);
+        }
+        op->setOperand(k, fragments);
+      }
+    });
+  }
+}
+
+namespace {
+struct AttnHoistFragmentsPass
+    : attn::codegen::impl::AttnHoistFragmentsBase<AttnHoistFragmentsPass> {
+  void runOnOperation() override {
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      attn::codegen::hoistFragments(func);
+  }
+};
+} // namespace

@@ -1,0 +1,216 @@
+//===- Schedule.cpp - -attn-schedule: path and warp layout of each kernel -===//
+//
+// Decides, per kernel, what -attn-tile only asked for: the path (tensor cores
+// or one thread per row), the warp layout, the pipeline stages and the KV
+// loops' unroll factor, and writes the decision into #attn.schedule. Whether
+// a kernel fits tensor cores is answered by the code that would print it:
+// a copy of the kernel is scheduled for tensor cores and handed to the
+// tensor-core printer; if it refuses, the kernel runs on the SIMT path and
+// the printer's reason is kept (the schedule's `fallback`).
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Codegen/Schedule.h"
+#include "attn/Codegen/CudaEmitter.h"
+#include "attn/Codegen/Nvrtc.h"
+#include "attn/Dialect/KernelAttrs.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace attn::codegen {
+#define GEN_PASS_DEF_ATTNSCHEDULE
+#include "attn/Codegen/Passes.h.inc"
+} // namespace attn::codegen
+
+using namespace mlir;
+using namespace attn;
+
+scf::ForOp attn::codegen::outerGridLoop(func::FuncOp func) {
+  scf::ForOp found;
+  func.walk<WalkOrder::PreOrder>([&](scf::ForOp loop) {
+    if (getGrid(loop) && getSchedule(loop)) {
+      found = loop;
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return found;
+}
+
+char attn::codegen::rowLetterOf(func::FuncOp func) {
+  char row = 0;
+  func.walk([&](scf::ForOp loop) {
+    if (GridAttr grid = getGrid(loop))
+      if (grid.getRole() == GridRole::Rows)
+        row = gridLetter(loop);
+  });
+  return row;
+}
+
+ScheduleAttr attn::codegen::decidedSchedule(func::FuncOp func) {
+  scf::ForOp outer = outerGridLoop(func);
+  ScheduleAttr schedule = outer ? getSchedule(outer) : ScheduleAttr();
+  return schedule && schedule.isDecided() ? schedule : ScheduleAttr();
+}
+
+namespace {
+
+/// The shared-memory limit the kernels of `module` are scheduled for: the
+/// #attn.target's arch, else what every supported arch grants.
+int64_t sharedMemoryLimit(ModuleOp module) {
+  if (TargetAttr target = getTarget(module))
+    if (auto arch = codegen::lookupCudaArch(target.getArch()))
+      return arch->maxSmemPerBlock;
+  return codegen::kPortableMaxSmemBytes;
+}
+
+/// `schedule` decided for the tensor cores (rows_per_warp = block_m / warps)
+/// or for SIMT (one thread per row; warps follow from block_m).
+ScheduleAttr decide(ScheduleAttr request, KernelPath path, int64_t warps,
+                    int64_t stages, int64_t unroll, StringRef fallback) {
+  MLIRContext *ctx = request.getContext();
+  int64_t blockM = request.getBlockM();
+  if (path == KernelPath::Simt)
+    return ScheduleAttr::get(ctx, blockM, (blockM + 31) / 32, stages, 0, path,
+                             unroll, fallback);
+  return ScheduleAttr::get(ctx, blockM, warps, stages, blockM / warps, path,
+                           unroll, "");
+}
+
+} // namespace
+
+/// The tensor-core steps after the decision, in the pipeline's order (also
+/// applied to the copy the printer is asked about); nothing on SIMT kernels.
+static LogicalResult scheduleForTensorCores(func::FuncOp func) {
+  codegen::hoistFragments(func);
+  if (failed(codegen::stageKvLoops(func, /*pad=*/8)))
+    return failure();
+  codegen::markAccumulate(func);
+  return success();
+}
+
+namespace {
+
+/// Why the tensor-core printer refuses `func` scheduled with `schedule`, or
+/// none when it prints it: the question asked on a copy.
+std::optional<std::string> tensorCoreRefusal(func::FuncOp func,
+                                             ScheduleAttr schedule,
+                                             int64_t smemLimit) {
+  std::string why;
+  OpBuilder b(func.getContext());
+  OwningOpRef<ModuleOp> scratch = ModuleOp::create(b.getUnknownLoc());
+  auto copy = cast<func::FuncOp>(func->clone());
+  scratch->push_back(copy);
+  ScopedDiagnosticHandler capture(func.getContext(), [&](Diagnostic &diag) {
+    if (why.empty() && diag.getSeverity() == DiagnosticSeverity::Error) {
+      llvm::raw_string_ostream os(why);
+      if (auto loc = dyn_cast<FileLineColLoc>(diag.getLocation()))
+        os << loc.getFilename().getValue() << ":" << loc.getLine() << ":"
+           << loc.getColumn() << ": ";
+      os << diag.str();
+    }
+    return success();
+  });
+  setSchedule(codegen::outerGridLoop(copy), schedule);
+  if (failed(scheduleForTensorCores(copy)))
+    return why.empty() ? std::string("cannot stage the K/V tiles") : why;
+  codegen::CudaEmitOptions options;
+  options.path = KernelPath::Mma;
+  options.maxSmemBytes = smemLimit;
+  if (failed(codegen::emitCudaPlan(copy, options)))
+    return why.empty() ? std::string("the tensor-core printer refused it")
+                       : why;
+  return std::nullopt;
+}
+
+/// Decides the schedule of one kernel.
+LogicalResult scheduleKernel(func::FuncOp func, KernelPath requested,
+                             int64_t warpsOption, int64_t stagesOption,
+                             int64_t unroll, int64_t smemLimit) {
+  scf::ForOp outer = codegen::outerGridLoop(func);
+  if (!outer)
+    return success(); // not a kernel
+  ScheduleAttr request = getSchedule(outer);
+  if (request.isDecided())
+    return success();
+  int64_t warps = warpsOption > 0 ? warpsOption : request.getWarps();
+  int64_t stages = stagesOption > 0 ? stagesOption : request.getStages();
+  if (unroll <= 0)
+    return outer.emitError("-attn-schedule: unroll must be positive");
+  if (requested != KernelPath::Simt) {
+    std::string why;
+    int64_t blockM = request.getBlockM();
+    if (blockM % warps != 0 || (blockM / warps) % 16 != 0)
+      why = "block_m = " + std::to_string(blockM) + " over " +
+            std::to_string(warps) +
+            " warps is not a whole number of 16-row mma tiles per warp";
+    ScheduleAttr mma;
+    if (why.empty()) {
+      mma = decide(request, KernelPath::Mma, warps, stages, unroll, "");
+      if (std::optional<std::string> refusal =
+              tensorCoreRefusal(func, mma, smemLimit))
+        why = *refusal;
+    }
+    if (why.empty()) {
+      setSchedule(outer, mma);
+      return success();
+    }
+    if (requested == KernelPath::Mma)
+      return outer.emitError("-attn-schedule: the kernel does not fit "
+                             "tensor cores: ")
+             << why;
+    setSchedule(outer, decide(request, KernelPath::Simt, warps, stages, unroll,
+                              why));
+    return success();
+  }
+  setSchedule(outer,
+              decide(request, KernelPath::Simt, warps, stages, unroll, ""));
+  return success();
+}
+
+LogicalResult scheduleModule(ModuleOp module, StringRef pathOption,
+                             int64_t warps, int64_t stages, int64_t unroll) {
+  KernelPath requested = KernelPath::Auto;
+  if (!pathOption.empty()) {
+    std::optional<KernelPath> p = symbolizeKernelPath(pathOption);
+    if (!p)
+      return module.emitError("-attn-schedule: unknown path '")
+             << pathOption << "' (expected auto, simt or mma)";
+    requested = *p;
+  } else if (TargetAttr target = getTarget(module)) {
+    requested = target.getPath();
+  }
+  int64_t smemLimit = sharedMemoryLimit(module);
+  for (auto func : llvm::to_vector(module.getOps<func::FuncOp>()))
+    if (!func.isExternal() &&
+        failed(scheduleKernel(func, requested, warps, stages, unroll,
+                              smemLimit)))
+      return failure();
+  return success();
+}
+
+struct AttnSchedulePass
+    : attn::codegen::impl::AttnScheduleBase<AttnSchedulePass> {
+  using AttnScheduleBase::AttnScheduleBase;
+  void runOnOperation() override {
+    if (failed(scheduleModule(getOperation(), path, warps, stages, unroll)))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+LogicalResult attn::codegen::scheduleUnscheduled(ModuleOp module) {
+  SmallVector<func::FuncOp> fresh;
+  for (auto func : module.getOps<func::FuncOp>())
+    if (!func.isExternal() && outerGridLoop(func) && !decidedSchedule(func))
+      fresh.push_back(func);
+  if (failed(scheduleModule(module, "", 0, 0, 1)))
+    return failure();
+  for (func::FuncOp func : fresh)
+    if (failed(scheduleForTensorCores(func)))
+      return failure();
+  return success();
+}
