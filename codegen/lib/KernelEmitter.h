@@ -387,6 +387,7 @@ private:
   // Outlined regions: region block -> function name, and the functions'
   // text, which precedes the kernel.
   DenseMap<Block *, std::string> outlined;
+  unsigned outlinedFunctions = 0;
   std::string outlinedText;
   std::string kernelName, paramsType;
 

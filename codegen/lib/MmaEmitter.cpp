@@ -143,6 +143,11 @@ LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
             type.getDimSize(0), b.rows, b.cols, *elem, b.pitch);
     w.linef("{0} *const {1} = reinterpret_cast<{0} *>(attnSmem + {2});",
             *elem, b.ptr, buffer.getOffset());
+    if (buffer.getEndByte() > options.maxSmemBytes)
+      return op.emitError("CUDA emitter (tensor cores): the buffer ends at "
+                          "byte ")
+             << buffer.getEndByte() << " of shared memory but the target "
+             << "allows " << options.maxSmemBytes << " per CTA";
     smemBytes = std::max(smemBytes, buffer.getEndByte());
     buffers[buffer.getBuffer()] = b;
     return success();

@@ -14,6 +14,8 @@
 
 #include "KernelEmitter.h"
 
+#include "mlir/IR/OperationSupport.h"
+
 using namespace mlir;
 using namespace attn;
 
@@ -58,7 +60,18 @@ FailureOr<std::string> KernelEmitter::outlineFunction(
     ValueRange captures, function_ref<FailureOr<std::string>()> body) {
   if (auto it = outlined.find(&key); it != outlined.end())
     return it->second;
-  std::string name = fmt::format("{}_region{}", kernelName, outlined.size());
+  // Copies of one region (the staged KV loop classifies the tile ahead with
+  // a clone of the loop's attn.tile_class) share one function.
+  for (auto &[block, name] : outlined)
+    if (OperationEquivalence::isRegionEquivalentTo(
+            block->getParent(), key.getParent(),
+            OperationEquivalence::IgnoreLocations)) {
+      std::string shared = name;
+      outlined[&key] = shared;
+      return shared;
+    }
+  std::string name =
+      fmt::format("{}_region{}", kernelName, outlinedFunctions++);
   std::string signature = "const " + paramsType + " &p";
   for (const std::string &param : params)
     signature += ", " + param;

@@ -93,35 +93,47 @@ static LogicalResult scheduleForTensorCores(func::FuncOp func) {
 
 namespace {
 
+/// Why the tensor-core printer refuses a kernel: its first error, where it
+/// was reported.
+struct Refusal {
+  Location loc;
+  std::string message;
+  /// "file:line:col: message", for the schedule's `fallback`.
+  std::string located() const {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    if (auto file = dyn_cast<FileLineColLoc>(loc))
+      os << file.getFilename().getValue() << ":" << file.getLine() << ":"
+         << file.getColumn() << ": ";
+    os << message;
+    return text;
+  }
+};
+
 /// Why the tensor-core printer refuses `func` scheduled with `schedule`, or
 /// none when it prints it: the question asked on a copy.
-std::optional<std::string> tensorCoreRefusal(func::FuncOp func,
-                                             ScheduleAttr schedule,
-                                             int64_t smemLimit) {
-  std::string why;
+std::optional<Refusal> tensorCoreRefusal(func::FuncOp func,
+                                         ScheduleAttr schedule,
+                                         int64_t smemLimit) {
+  std::optional<Refusal> why;
   OpBuilder b(func.getContext());
   OwningOpRef<ModuleOp> scratch = ModuleOp::create(b.getUnknownLoc());
   auto copy = cast<func::FuncOp>(func->clone());
   scratch->push_back(copy);
   ScopedDiagnosticHandler capture(func.getContext(), [&](Diagnostic &diag) {
-    if (why.empty() && diag.getSeverity() == DiagnosticSeverity::Error) {
-      llvm::raw_string_ostream os(why);
-      if (auto loc = dyn_cast<FileLineColLoc>(diag.getLocation()))
-        os << loc.getFilename().getValue() << ":" << loc.getLine() << ":"
-           << loc.getColumn() << ": ";
-      os << diag.str();
-    }
+    if (!why && diag.getSeverity() == DiagnosticSeverity::Error)
+      why = Refusal{diag.getLocation(), diag.str()};
     return success();
   });
   setSchedule(codegen::outerGridLoop(copy), schedule);
   if (failed(scheduleForTensorCores(copy)))
-    return why.empty() ? std::string("cannot stage the K/V tiles") : why;
+    return why ? why : Refusal{func.getLoc(), "cannot stage the K/V tiles"};
   codegen::CudaEmitOptions options;
   options.path = KernelPath::Mma;
   options.maxSmemBytes = smemLimit;
   if (failed(codegen::emitCudaPlan(copy, options)))
-    return why.empty() ? std::string("the tensor-core printer refused it")
-                       : why;
+    return why ? why
+               : Refusal{func.getLoc(), "the tensor-core printer refused it"};
   return std::nullopt;
 }
 
@@ -135,34 +147,37 @@ LogicalResult scheduleKernel(func::FuncOp func, KernelPath requested,
   ScheduleAttr request = getSchedule(outer);
   if (request.isDecided())
     return success();
+  // Warps not asked for: a warp per 16 query rows on tensor cores.
   int64_t warps = warpsOption > 0 ? warpsOption : request.getWarps();
+  if (warps == 0)
+    warps = std::max<int64_t>(1, request.getBlockM() / 16);
   int64_t stages = stagesOption > 0 ? stagesOption : request.getStages();
   if (unroll <= 0)
     return outer.emitError("-attn-schedule: unroll must be positive");
   if (requested != KernelPath::Simt) {
-    std::string why;
+    std::optional<Refusal> why;
     int64_t blockM = request.getBlockM();
     if (blockM % warps != 0 || (blockM / warps) % 16 != 0)
-      why = "block_m = " + std::to_string(blockM) + " over " +
-            std::to_string(warps) +
-            " warps is not a whole number of 16-row mma tiles per warp";
+      why = Refusal{outer.getLoc(),
+                    "block_m = " + std::to_string(blockM) + " over " +
+                        std::to_string(warps) +
+                        " warps is not a whole number of 16-row mma tiles "
+                        "per warp"};
     ScheduleAttr mma;
-    if (why.empty()) {
+    if (!why) {
       mma = decide(request, KernelPath::Mma, warps, stages, unroll, "");
-      if (std::optional<std::string> refusal =
-              tensorCoreRefusal(func, mma, smemLimit))
-        why = *refusal;
+      why = tensorCoreRefusal(func, mma, smemLimit);
     }
-    if (why.empty()) {
+    if (!why) {
       setSchedule(outer, mma);
       return success();
     }
     if (requested == KernelPath::Mma)
-      return outer.emitError("-attn-schedule: the kernel does not fit "
-                             "tensor cores: ")
-             << why;
+      return emitError(why->loc, why->message).attachNote(func.getLoc())
+             << "-attn-schedule: tensor cores were asked for '@"
+             << func.getSymName() << "'";
     setSchedule(outer, decide(request, KernelPath::Simt, warps, stages, unroll,
-                              why));
+                              why->located()));
     return success();
   }
   setSchedule(outer,

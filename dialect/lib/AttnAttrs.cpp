@@ -265,9 +265,12 @@ ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                      int64_t blockM, int64_t warps, int64_t stages,
                      int64_t rowsPerWarp, KernelPath path, int64_t unroll,
                      StringRef fallback) {
-  if (blockM <= 0 || warps <= 0 || stages <= 0)
+  if (blockM <= 0 || warps < 0 || stages <= 0 ||
+      (warps == 0 && path != KernelPath::Auto))
     return emitError() << "block_m, warps and stages must be positive (got "
-                       << blockM << ", " << warps << ", " << stages << ")";
+                       << blockM << ", " << warps << ", " << stages
+                       << "; warps may be 0 -- the schedule's choice -- "
+                          "until the path is decided)";
   if (unroll <= 0)
     return emitError() << "unroll must be positive (got " << unroll << ")";
   if (path == KernelPath::Mma && rowsPerWarp == 0)

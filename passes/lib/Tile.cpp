@@ -270,9 +270,10 @@ namespace {
 struct AttnTilePass : attn::impl::AttnTileBase<AttnTilePass> {
   using AttnTileBase::AttnTileBase;
   void runOnOperation() override {
-    if (blockM <= 0 || warps <= 0 || stages <= 0) {
+    if (blockM <= 0 || warps < 0 || stages <= 0) {
       getOperation()->emitError()
-          << "-attn-tile needs positive block-m, warps and stages";
+          << "-attn-tile needs positive block-m and stages and a "
+             "non-negative warps (0: the schedule's choice)";
       return signalPassFailure();
     }
     getOperation()->walk([&](func::FuncOp func) {

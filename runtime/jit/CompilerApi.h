@@ -27,6 +27,9 @@ namespace attn::jit {
 struct FrontendOptions {
   std::string entry;
   int64_t blockM = 64, blockN = 0;
+  /// The schedule: warps (0: the schedule's choice), K/V stages, KV loop
+  /// unroll factor.
+  int64_t warps = 0, stages = 2, unroll = 1;
   std::string dtype;
   std::string kernelPath = "auto";
   /// cuda: the target arch, whose shared-memory limit the emitter checks;

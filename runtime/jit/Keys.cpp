@@ -29,6 +29,9 @@ Digest attn::jit::memoryKey(std::string_view text,
       .add("entry", options.entry)
       .add("block-m", options.blockM)
       .add("block-n", options.blockN)
+      .add("warps", options.warps)
+      .add("stages", options.stages)
+      .add("unroll", options.unroll)
       .add("dtype", options.dtype)
       .add("path", options.kernelPath)
       .add("device", deviceName(target.device))
@@ -45,6 +48,9 @@ FrontendOptions attn::jit::frontendOptions(const CompileOptions &options,
   f.entry = options.entry;
   f.blockM = options.blockM;
   f.blockN = options.blockN;
+  f.warps = options.warps;
+  f.stages = options.stages;
+  f.unroll = options.unroll;
   f.dtype = options.dtype;
   f.kernelPath = options.kernelPath;
   f.arch = target.device == DeviceKind::Cuda ? target.arch : "";
@@ -60,6 +66,9 @@ Digest attn::jit::planKey(std::string_view text, const FrontendOptions &options,
       .add("entry", options.entry)
       .add("block-m", options.blockM)
       .add("block-n", options.blockN)
+      .add("warps", options.warps)
+      .add("stages", options.stages)
+      .add("unroll", options.unroll)
       .add("dtype", options.dtype)
       .add("path", options.kernelPath)
       .add("arch", options.arch)

@@ -1,8 +1,10 @@
-// The CUDA emitter's tensor-core path on causal attention's kernel IR (f16):
-// 4 warps of 16 query rows, Q fragments read once, K/V double-buffered in
+// The CUDA emitter's tensor-core path on causal attention's kernel IR (f16),
+// given without a schedule (the translation runs the schedule passes): 4
+// warps of 16 query rows, Q fragments read once, K/V double-buffered in
 // shared memory with cp.async, S = Q K^T and O += P V on mma.sync, the score
 // and mask code per fragment element, quad all-reduces for the row max and
-// sum, and the lse stored by one lane per row.
+// sum, and the lse stored by one lane per row. test/codegen/schedule.test
+// edits the schedule itself.
 // RUN: attn-opt %s --pass-pipeline='builtin.module(attn-decompose,attn-tile{block-m=64},attn-online{tile-n=64},attn-fuse,cse)' -o %t.mlir
 // RUN: attn-opt %t.mlir --emit=cuda | FileCheck %s
 
@@ -33,56 +35,69 @@
 // CHECK: const long long [[I0:g[0-9]+]] = {{.*}}blockIdx.x * 64LL
 // CHECK-NOT: + tr >=
 // CHECK: const int mLane = threadIdx.x & 31;
-// Running max, sum and accumulator as fragments: [2] per row, [8][4] for O.
-// CHECK: float {{t[0-9]+}}[2];
-// CHECK: float [[O0:t[0-9]+]][8][4];
-// Q: four k-steps of A fragments, read once before the KV loop.
-// CHECK: uint32_t [[QF:qf[0-9]+]][4][4];
-// CHECK: load_a_fragment<f16>([[QF]][kk], p.q,
-// K and V staged: 64 rows x 64 features, pitch 72, two stages each.
+// CHECK-NEXT: const int mRow0 = 16 * (threadIdx.x >> 5);
+// Running max, sum and accumulator as fragments of the warp's one m-tile:
+// [1][2] per row, [1][8][4] for O.
+// CHECK: float {{t[0-9]+}}[1][2];
+// CHECK: float [[O0:t[0-9]+]][1][8][4];
+// Q: four k-steps of A fragments, read once before the KV loop
+// (attn.load_fragments).
+// CHECK: uint32_t [[QF:qf[0-9]+]][1][4][4];
+// CHECK: load_a_fragment<f16>([[QF]][mt][kk], p.q,
+// K and V buffers (attn.shared_buffer): 2 stages of 64 rows x 64 features,
+// pitch 72, after a barrier.
+// CHECK: __syncthreads();
 // CHECK: f16 *const [[SK:sKV[0-9]+]] = reinterpret_cast<f16 *>(attnSmem + 0);
 // CHECK: f16 *const [[SV:sKV[0-9]+]] = reinterpret_cast<f16 *>(attnSmem + 18432);
-// CHECK: stage_tile<f16, 64, 64, 128>([[SK]], p.k,
-// CHECK: stage_tile<f16, 64, 64, 128>([[SV]], p.v,
+// The first tile, classified and copied unless skipped, one commit group.
+// CHECK: [[FIRST:cls[0-9]+]] = tc::classify(
+// CHECK: stage_tile<f16, 64, 64, 128, 72>([[SK]] + 0LL * 4608, p.k,
+// CHECK: stage_tile<f16, 64, 64, 128, 72>([[SV]] + 0LL * 4608, p.v,
 // CHECK: cp_async_commit();
-// CHECK: // KV loop
-// CHECK: for (long long [[KV:kv[0-9]+]] = [[LO:x[0-9]+]]; [[KV]] < [[HI:x[0-9]+]]; [[KV]] += 64LL, ++[[ST:stage[0-9]+]]) {
-// CHECK-NEXT: const int [[BUF:buf[0-9]+]] = static_cast<int>([[ST]] & 1);
-// The next tile is prefetched only if its classification does not skip it.
-// CHECK-NEXT: bool [[NEXT:nextClass[0-9]+]] = ([[KV]] + 64) < [[HI]];
-// CHECK-NEXT: if ([[NEXT]]) {
-// CHECK: const tc::Tile tcT = {[[I0]], {{x[0-9]+}}, ([[KV]] + 64), {{x[0-9]+}}};
-// CHECK: [[NEXT]] = {{cls[0-9]+}} != 0; // not skipped
-// CHECK: if ([[NEXT]]) {
-// CHECK-NEXT: stage_tile<f16, 64, 64, 128>([[SK]] + ([[BUF]] ^ 1) * 4608, p.k,
-// CHECK: cp_async_wait<1>();
+// The loop carries its stage and its tile's class.
+// CHECK: long long [[ST:s[0-9]+]] = 0LL;
+// CHECK-NEXT: long long [[CL:s[0-9]+]] = {{s[0-9]+}};
+// CHECK: // KV loop (unrolled x1, the schedule's)
+// CHECK-NEXT: #pragma unroll 1
+// CHECK-NEXT: for (long long [[KV:kv[0-9]+]] = [[LO:x[0-9]+]]; [[KV]] < [[HI:x[0-9]+]]; [[KV]] += 64LL) {
+// The next tile is classified once and copied only if not skipped.
+// CHECK: const tc::Tile tcT = {[[I0]], {{x[0-9]+}}, {{x[0-9]+}}, {{x[0-9]+}}};
+// CHECK: stage_tile<f16, 64, 64, 128, 72>([[SK]] + {{x[0-9]+}} * 4608, p.k,
+// CHECK: cp_async_commit();
+// CHECK-NEXT: cp_async_wait<1>();
 // CHECK-NEXT: __syncthreads();
-// CHECK: [[CLS:cls[0-9]+]] = tc::classify(
-// S on tensor cores, once for full and partial tiles.
-// CHECK: b_fragment_n_major<72>(b, ([[SK]] + [[BUF]] * 4608), 8 * nt, 16 * kk, mLane);
-// CHECK-NEXT: mma_m16n8k16<f16>([[S:t[0-9]+]][nt], [[QF]][kk], b, [[S]][nt]);
-// CHECK: const bool [[FULL:x[0-9]+]] = ([[CLS]] == 1LL);
+// This tile's class travelled with it: no second classification.
+// CHECK-NEXT: const bool {{x[0-9]+}} = ([[CL]] == 0LL);
+// CHECK-NOT: tc::classify
+// S on tensor cores, once for full and partial tiles, from the stage.
+// CHECK: const f16 *const [[KS:stage[0-9]+]] = [[SK]] + [[ST]] * 4608;
+// CHECK: const f16 *const [[VS:stage[0-9]+]] = [[SV]] + [[ST]] * 4608;
+// CHECK: b_fragment_n_major<72>(b, [[KS]], 8 * nt, 16 * kk, mLane);
+// CHECK: mma_m16n8k16<f16>([[S:t[0-9]+]][mt][nt], [[QF]][mt][kk], b, [[S]][mt][nt]);
+// CHECK: const bool [[FULL:x[0-9]+]] = ([[CL]] == 1LL);
 // CHECK: if ([[FULL]]) {
 // CHECK-NEXT: count_tile(false);
 // Full tile: the score map per element, no mask code.
-// CHECK: if ((mRow0 + mG + 8 * ({{e[0-9]+}} >> 1)) < {{x[0-9]+}} && (8 * {{nt[0-9]+}} + 2 * mT + ({{e[0-9]+}} & 1)) < {{x[0-9]+}}) {
+// CHECK: if ((mRow0 + 16 * {{mt[0-9]+}} + mG + 8 * ({{e[0-9]+}} >> 1)) < {{x[0-9]+}} && (8 * {{nt[0-9]+}} + 2 * mT + ({{e[0-9]+}} & 1)) < {{x[0-9]+}}) {
 // CHECK-NOT: <= (unsigned long long)
 // CHECK: count_tile(true);
 // Partial tile: the mask on global indices (local + tile origin).
 // CHECK: const long long [[GJ:x[0-9]+]] = ((8 * {{nt[0-9]+}} + 2 * mT + ({{e[0-9]+}} & 1)) + [[KV]]);
-// CHECK-NEXT: const long long [[GI:x[0-9]+]] = ((mRow0 + mG + 8 * ({{e[0-9]+}} >> 1)) + [[I0]]);
+// CHECK-NEXT: const long long [[GI:x[0-9]+]] = ((mRow0 + 16 * {{mt[0-9]+}} + mG + 8 * ({{e[0-9]+}} >> 1)) + [[I0]]);
 // CHECK: ((unsigned long long)[[GJ]] <= (unsigned long long)[[GI]]);
 // The online update, once.
 // CHECK: quad_allreduce_max(
 // CHECK: quad_allreduce_add(
-// P V accumulates onto the rescaled O (the mma's C operand).
+// P V accumulates onto the rescaled O (the mma's C operand, attn.accumulate).
 // CHECK: += the contraction
-// CHECK: a_fragment_from_tile<f16, 8>(a, {{t[0-9]+}}, kk, {{x[0-9]+}}, mLane);
-// CHECK: b_fragment_k_major<72>(b, ([[SV]] + [[BUF]] * 4608), 8 * nt, 16 * kk, mLane);
-// CHECK-NEXT: mma_m16n8k16<f16>(
+// CHECK: a_fragment_from_tile<f16, 8>(a[mt], {{t[0-9]+}}[mt], kk, {{x[0-9]+}}, mLane);
+// CHECK: b_fragment_k_major<72>(b, [[VS]], 8 * nt, 16 * kk, mLane);
+// CHECK: mma_m16n8k16<f16>(
 // No second copy of either product.
 // CHECK-NOT: mma_m16n8k16
-// CHECK: __syncthreads(); // every warp is done with this stage
+// Every warp is done with this stage before the next copy reuses it.
+// CHECK: __syncthreads();
+// CHECK-NEXT: const long long {{x[0-9]+}} = ([[ST]] + 1LL);
 // CHECK: cp_async_wait<0>();
 // One lane per row stores the lse; every lane its own O elements.
 // CHECK: mT == 0) {
@@ -93,15 +108,14 @@
 // TILE: block (64), dynamic shared memory 18432 bytes.
 // TILE: __launch_bounds__(64, 1)
 // TILE: blockIdx.x * 32LL
-// TILE: stage_tile<f16, 32, 64, 64>(
-// TILE: += 32LL, ++
-// TILE: float {{t[0-9]+}}[4][4];
+// TILE: stage_tile<f16, 32, 64, 64, 72>(
+// TILE: += 32LL) {
+// TILE: float {{t[0-9]+}}[1][4][4];
 
-// BOUNDS: bool {{firstClass[0-9]+}} = 0LL < p.Nk;
-// BOUNDS: for (long long [[KV:kv[0-9]+]] = 0LL; [[KV]] < p.Nk; [[KV]] += 64LL, ++
+// BOUNDS: for (long long [[KV:kv[0-9]+]] = 0LL; [[KV]] < p.Nk; [[KV]] += 64LL) {
 
 // SPLIT: // KV loop
-// SPLIT: const bool {{x[0-9]+}} = ({{cls[0-9]+}} == 2LL);
+// SPLIT: const bool {{x[0-9]+}} = ({{s[0-9]+}} == 2LL);
 
 // SIMT: (SIMT path)
 // SIMT-NOT: mma_m16n8k16

@@ -13,7 +13,7 @@
 // CHECK: math.exp2
 // CHECK: } {attn.kv_loop}
 // CHECK: } {attn.grid = #attn.grid<"i", rows>}
-// CHECK: } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 32, warps = 2, stages = 3>}
+// CHECK: } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 32, warps = 2, stages = 3, rows_per_warp = 16, path = mma>}
 // SPLIT: } {attn.grid = #attn.grid<"s", split>}
 // NOFOLD-NOT: math.exp2
 // NESTED: Can't add pass 'AttnDecompose' restricted to 'builtin.module' on a PassManager intended to run on 'func.func'

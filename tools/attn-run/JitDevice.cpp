@@ -216,6 +216,9 @@ attn::run::runJit(mlir::ModuleOp module, mlir::func::FuncOp func,
   options.entry = func.getSymName().str();
   options.blockM = request.blockM;
   options.blockN = request.blockN;
+  options.warps = request.warps;
+  options.stages = request.stages;
+  options.unroll = request.unroll;
   auto plan = attn::compileModule(rt, module, options);
   if (!plan)
     return makeError(plan.message());

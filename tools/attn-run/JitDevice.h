@@ -27,6 +27,8 @@ struct JitRequest {
   std::string device;
   /// Tile sizes when the module is still Level 1.
   int64_t blockM = 64, blockN = 64;
+  /// The schedule: warps (0: its choice), K/V stages, KV loop unroll.
+  int64_t warps = 0, stages = 2, unroll = 1;
   /// Memory order of q, k, v and o: "bhsd" or "bshd".
   std::string layout = "bhsd";
   /// Time the kernel (cuda) or report the counters (emu) as well.

@@ -111,6 +111,17 @@ static cl::opt<int64_t> blockN("block-n",
                                         "compiles Level 1 IR (0: the "
                                         "attn-online heuristic)"),
                                cl::init(0), cl::cat(runCategory));
+static cl::opt<int64_t> warpsFlag(
+    "warps",
+    cl::desc("emu: warps per CTA (0: the schedule's choice, a warp per 16 "
+             "query rows on tensor cores)"),
+    cl::init(0), cl::cat(runCategory));
+static cl::opt<int64_t> stagesFlag("stages",
+                                   cl::desc("emu: K/V pipeline stages"),
+                                   cl::init(2), cl::cat(runCategory));
+static cl::opt<int64_t> unrollFlag("unroll",
+                                   cl::desc("emu: KV loop unroll factor"),
+                                   cl::init(1), cl::cat(runCategory));
 static cl::opt<std::string>
     layoutName("layout",
                cl::desc("emu: memory layout of q, k, v and o: bhsd "
@@ -453,6 +464,9 @@ static llvm::Error lowerToKernel(ModuleOp module) {
   attn::AttnPipelineOptions options;
   options.blockM = blockM;
   options.blockN = blockN;
+  options.warps = warpsFlag;
+  options.stages = stagesFlag;
+  options.unroll = unrollFlag;
   options.path = kernelPath;
   PassManager pm(module.getContext());
   attn::buildAttnPipeline(pm, options);
@@ -1111,8 +1125,16 @@ static int runTool() {
   attn::interp::Counters runCounters;
   attn::run::EmuTimes emuTimes;
   attn::run::EmuChecks emuChecks;
-  attn::run::JitRequest jitRequest{deviceName, blockM, blockN, layoutName,
-                                   bench, benchRepeats};
+  attn::run::JitRequest jitRequest;
+  jitRequest.device = deviceName;
+  jitRequest.blockM = blockM;
+  jitRequest.blockN = blockN;
+  jitRequest.warps = warpsFlag;
+  jitRequest.stages = stagesFlag;
+  jitRequest.unroll = unrollFlag;
+  jitRequest.layout = layoutName;
+  jitRequest.bench = bench;
+  jitRequest.benchRepeats = benchRepeats;
   attn::run::JitReport jitReport;
   auto results =
       viaRuntime ? attn::run::runJit(*runModule, runFunc, *inputs,

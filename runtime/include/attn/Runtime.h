@@ -44,6 +44,10 @@ struct CompileOptions {
   int64_t blockM = 64;
   /// KV-tile columns (attn-online tile-n); 0: attn-online's heuristic.
   int64_t blockN = 0;
+  /// Warps per CTA (0: the schedule's choice: a warp per 16 query rows on
+  /// tensor cores), K/V pipeline stages and the KV loop's unroll factor
+  /// (attn-pipeline's warps, stages and unroll).
+  int64_t warps = 0, stages = 2, unroll = 1;
   /// Element type of q, k, v and o: "f16", "bf16", "f32"; empty: as in IR.
   std::string dtype;
   /// Emitter path: "auto" (tensor cores when the variant allows), "simt"

@@ -228,6 +228,9 @@ LogicalResult lower(ModuleOp module, const FrontendOptions &options) {
   attn::AttnPipelineOptions pipeline;
   pipeline.blockM = options.blockM;
   pipeline.blockN = options.blockN;
+  pipeline.warps = options.warps;
+  pipeline.stages = options.stages;
+  pipeline.unroll = options.unroll;
   pipeline.splitKv = options.splitKv;
   pipeline.arch = options.arch;
   pipeline.path = options.kernelPath;

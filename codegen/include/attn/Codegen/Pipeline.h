@@ -30,8 +30,11 @@ struct AttnPipelineOptions
       *this, "block-n",
       llvm::cl::desc("keys per KV tile (0: attn-online's heuristic)"),
       llvm::cl::init(0)};
-  Option<int64_t> warps{*this, "warps", llvm::cl::desc("warps per CTA"),
-                        llvm::cl::init(4)};
+  Option<int64_t> warps{
+      *this, "warps",
+      llvm::cl::desc("warps per CTA (0: attn-schedule's choice, a warp per "
+                     "16 query rows on tensor cores)"),
+      llvm::cl::init(0)};
   Option<int64_t> stages{*this, "stages",
                          llvm::cl::desc("K/V pipeline stages"),
                          llvm::cl::init(2)};

@@ -231,8 +231,9 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
   let mnemonic = "schedule";
   let summary = "the launch schedule of a kernel grid";
   let description = [{
-    `#attn.schedule<block_m = 64, warps = 4, stages = 2>` on the outermost
-    grid loop (from -attn-tile: what was asked for), completed by
+    `#attn.schedule<block_m = 64, warps = 0, stages = 2>` on the outermost
+    grid loop (from -attn-tile: what was asked for; warps 0 leaves the
+    choice to the schedule), completed by
     -attn-schedule with what was decided:
     `#attn.schedule<block_m = 64, warps = 4, stages = 2, rows_per_warp = 16,
     path = mma, unroll = 1>` — query rows per CTA, warps per CTA (each warp

@@ -154,7 +154,8 @@ def AttnTile : Pass<"attn-tile"> {
   }];
   let options = [
     Option<"blockM", "block-m", "int64_t", "64", "query rows per tile">,
-    Option<"warps", "warps", "int64_t", "4", "warps per CTA (recorded)">,
+    Option<"warps", "warps", "int64_t", "0",
+           "warps per CTA (recorded; 0: -attn-schedule chooses)">,
     Option<"stages", "stages", "int64_t", "2",
            "K/V pipeline stages (recorded)">
   ];
