@@ -893,20 +893,38 @@ LogicalResult KernelEmitter::emitSerialLoop(scf::ForOp loop) {
              << "from 16 to " << kMmaMaxBlockN;
     declareRangeScales(loop);
   }
+  // The schedule's unroll factor: the body written that many times per
+  // iteration, every copy after the first guarded by its own bound. (The
+  // CUDA compiler does not unroll a loop with a dynamic trip count that
+  // holds barriers, so the copies are written out.)
+  int64_t copies = isKv ? kvUnroll : 1;
   if (isKv)
-    w.linef("// KV loop (unrolled x{}, the schedule's)", kvUnroll);
-  w.linef("#pragma unroll {}", isKv ? kvUnroll : 1);
+    w.linef("// KV loop (unrolled x{}, the schedule's)", copies);
+  w.line("#pragma unroll 1");
   w.openf("for (long long {0} = {1}; {0} < {2}; {0} += {3})", iv, *lb, *ub,
-          *step);
-  scalars[loop.getInductionVar()] = iv;
+          copies == 1 ? *step : "(" + *step + " * " +
+                                    std::to_string(copies) + "LL)");
   if (isKv || constStep)
     kvSteps.push_back(constStep ? *constStep : -1);
-  LogicalResult result = emitBlock(*loop.getBody(), [&](scf::YieldOp y) {
-    for (auto [arg, value] : llvm::zip(loop.getRegionIterArgs(), y.getOperands()))
-      if (failed(assign(y, arg, value)))
-        return failure();
-    return success();
-  });
+  LogicalResult result = success();
+  for (int64_t k = 0; k < copies && succeeded(result); ++k) {
+    std::string ivk = iv;
+    if (k > 0) {
+      ivk = fresh("kv");
+      w.linef("const long long {} = {} + {} * {}LL;", ivk, iv, *step, k);
+      w.openf("if ({} < {})", ivk, *ub);
+    }
+    scalars[loop.getInductionVar()] = ivk;
+    result = emitBlock(*loop.getBody(), [&](scf::YieldOp y) {
+      for (auto [arg, value] :
+           llvm::zip(loop.getRegionIterArgs(), y.getOperands()))
+        if (failed(assign(y, arg, value)))
+          return failure();
+      return success();
+    });
+    if (k > 0)
+      w.close();
+  }
   if (isKv || constStep)
     kvSteps.pop_back();
   w.close();

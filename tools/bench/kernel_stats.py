@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""Static figures of attn's tensor-core kernels, beside FlashAttention-2's.
+
+For f16 causal attention at head dims 64, 128 and 256, block-m 64 and 128,
+sm_80 and sm_90: ptxas' registers, spills and stack frame, static + dynamic
+shared memory, CTAs per SM on an A100 and an H100, the kernel's .text bytes
+per static mma.sync, and the SASS slots per unit of work in the KV loop,
+measured by compiling the kernel with the KV loop unrolled x1 and x2:
+(text2 - text1) / 16 / M, M = (block-m / warps) * block-n * (D + Dv) / 2048
+(the m16n8k16 count one warp's share of a KV tile needs). The x2 kernel is
+checked in the emulator first. No GPU is needed: everything is static.
+
+Usage: kernel_stats.py BUILD_DIR [--quick]
+"""
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# What each target grants one SM: shared memory (minus 1 KB reserved per
+# CTA), 32-bit registers, threads and resident CTAs.
+TARGETS = {
+    "A100": dict(smem=164 * 1024, regs=65536, threads=2048, ctas=32),
+    "H100": dict(smem=228 * 1024, regs=65536, threads=2048, ctas=32),
+}
+
+# FlashAttention-2 2.8.4, CUDA 13, sm_80, causal: whole kernel .text over
+# the mma.sync count in its PTX (figures given with the issue).
+FA2 = {
+    (64, 128, 128): (56832, 512),
+    (128, 128, 64): (69888, 512),
+    (128, 64, 64): (26368, 256),
+}
+
+
+def text_size(cubin, kernel):
+    """Size of the ELF section .text.<kernel> of a cubin."""
+    data = open(cubin, "rb").read()
+    shoff = struct.unpack_from("<Q", data, 0x28)[0]
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+    def section(k):
+        return struct.unpack_from("<IIQQQQ", data, shoff + k * shentsize)
+    names_off = section(shstrndx)[4]
+    for k in range(shnum):
+        name_off, _, _, _, _, size = section(k)
+        end = data.index(b"\0", names_off + name_off)
+        if data[names_off + name_off:end].decode() == ".text." + kernel:
+            return size
+    raise SystemExit(f"no .text.{kernel} in {cubin}")
+
+
+def ctas_per_sm(target, regs, threads, smem):
+    t = TARGETS[target]
+    warps = (threads + 31) // 32
+    # Registers are allocated per warp in units of 256.
+    warp_regs = (regs * 32 + 255) // 256 * 256
+    by_regs = t["regs"] // (warp_regs * warps) if regs else t["ctas"]
+    by_smem = t["smem"] // (smem + 1024)
+    return min(by_regs, by_smem, t["threads"] // threads, t["ctas"])
+
+
+def run(args, **kw):
+    r = subprocess.run(args, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        raise SystemExit("failed: " + " ".join(args) + "\n" + r.stdout + r.stderr)
+    return r.stdout
+
+
+def variant(tmp, d):
+    """examples/causal.mlir with head dim d."""
+    text = open(os.path.join(ROOT, "examples", "causal.mlir")).read()
+    path = os.path.join(tmp, f"causal_d{d}.mlir")
+    open(path, "w").write(text.replace("x64xf16", f"x{d}xf16"))
+    return path
+
+
+def main():
+    build = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build")
+    quick = "--quick" in sys.argv
+    opt = os.path.join(build, "tools", "attn-opt", "attn-opt")
+    attn_run = os.path.join(build, "tools", "attn-run", "attn-run")
+    dims = [64, 128] if quick else [64, 128, 256]
+    tmp = tempfile.mkdtemp()
+    print("attn kernel statistics (static: ptxas, the cubin's .text, PTX), "
+          "f16 causal, KV tile = attn-online's default")
+    header = ("d", "bm", "bn", "arch", "warps", "regs", "spill", "stack",
+              "smem", "CTA/SM A100", "CTA/SM H100", ".text B", "mma",
+              "B/mma", "SASS/unit")
+    rows = []
+    for d in dims:
+        src = variant(tmp, d)
+        bn = 32 if d > 128 else 64
+        for bm in (64, 128):
+            for unroll in (2,):
+                # The x2 kernel must compute the right thing.
+                out = run([attn_run, src, "--device=emu", "--check",
+                           "--nq=150", "--nk=170", f"--block-m={bm}",
+                           f"--unroll={unroll}"])
+                if "FAIL" in out or "PASS" not in out:
+                    raise SystemExit(f"x{unroll} kernel fails --check:\n{out}")
+            for arch in ("sm_80", "sm_90"):
+                stats = {}
+                for unroll in (1, 2):
+                    cubin = os.path.join(tmp, f"k{d}_{bm}_{arch}_{unroll}.cubin")
+                    pipe = (f"builtin.module(attn-pipeline{{block-m={bm} "
+                            f"unroll={unroll} arch={arch}}})")
+                    report = json.loads(run([opt, src, "--pass-pipeline=" + pipe,
+                                             "--emit=cubin", "--arch=" + arch,
+                                             "--report=json", "-o", cubin]))
+                    k = report["kernels"][0]
+                    stats[unroll] = (k, text_size(cubin, k["name"]))
+                k, text1 = stats[1]
+                text2 = stats[2][1]
+                ptx = run([opt, src, "--pass-pipeline=builtin.module(attn-pipeline"
+                           f"{{block-m={bm} arch={arch}}})", "--emit=ptx",
+                           "--arch=" + arch])
+                mmas = len(re.findall(r"\bmma\.sync", ptx))
+                warps = k["threads"] // 32
+                units = (bm / warps) * bn * (d + d) / 2048
+                smem = k["static_smem_bytes"] + k["dynamic_smem_bytes"]
+                rows.append((d, bm, bn, arch, warps, k["registers"],
+                             k["spill_stores_bytes"] + k["spill_loads_bytes"],
+                             k["stack_frame_bytes"], smem,
+                             ctas_per_sm("A100", k["registers"], k["threads"], smem),
+                             ctas_per_sm("H100", k["registers"], k["threads"], smem),
+                             text1, mmas, round(text1 / max(mmas, 1)),
+                             round((text2 - text1) / 16 / units, 1)))
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows))
+              for i, h in enumerate(header)]
+    print("  ".join(str(h).rjust(w) for h, w in zip(header, widths)))
+    for r in rows:
+        print("  ".join(str(v).rjust(w) for v, w in zip(r, widths)))
+    print("\nFlashAttention-2 2.8.4 (CUDA 13, sm_80, causal), whole kernel "
+          ".text / mma.sync in PTX:")
+    for (d, bm, bn), (text, mma) in FA2.items():
+        print(f"  d{d} {bm}x{bn} 4 warps: {text} B / {mma} = {round(text / mma)} B")
+    print("  SASS slots per unit of work in its KV loop: <= 6.9 (d64), "
+          "<= 6.4 (d128)")
+    # Global traffic of causal 1024^2 on the emulator's counters.
+    out = run([attn_run, variant(tmp, 64), "--device=emu", "--counters",
+               "--nq=1024", "--nk=1024", "--b=1"])
+    for line in out.splitlines():
+        if "bytes" in line:
+            print("emulator counters, causal d64 B=1 Hq=8 1024^2: " + line.strip())
+
+
+if __name__ == "__main__":
+    main()
