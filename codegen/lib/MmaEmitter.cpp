@@ -30,6 +30,7 @@
 #include "attn/Dialect/KernelAttrs.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 
 using namespace mlir;
 using namespace attn;
@@ -85,7 +86,27 @@ LogicalResult KernelEmitter::checkMmaTypes() {
     return func.emitError("CUDA emitter (tensor cores): block-m = ")
            << blockM << "; the mma path needs a multiple of 16 from 16 to "
            << kMmaMaxBlockM << " (16-row mma tiles)";
-  return success();
+  // The KV tile is checked before anything is lowered: a tile too wide for
+  // the mma layout is the reason, not the shared memory its stages need.
+  WalkResult kvTile = func.walk([&](scf::ForOp loop) {
+    if (!isKvLoop(loop))
+      return WalkResult::advance();
+    std::optional<int64_t> step = getConstantIntValue(loop.getStep());
+    if (!step) {
+      loop.emitError("CUDA emitter (tensor cores): the KV loop needs a "
+                     "constant step");
+      return WalkResult::interrupt();
+    }
+    if (*step % 16 != 0 || *step < 16 || *step > kMmaMaxBlockN) {
+      loop.emitError("CUDA emitter (tensor cores): block-n (the KV tile, "
+                     "attn-online tile-n) is ")
+          << *step << " keys; the mma path takes a multiple of 16 from 16 to "
+          << kMmaMaxBlockN;
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return failure(kvTile.wasInterrupted());
 }
 
 void KernelEmitter::emitMmaThreadIndices() {

@@ -515,9 +515,9 @@ func.func @f(%n: index) {
 func.func @f(%n: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
-  // expected-error @+2 {{block_m, warps and stages must be positive (got 64, 0, 2)}}
+  // expected-error @+2 {{block_m, warps and stages must be positive (got 64, 0, 2; warps may be 0 -- the schedule's choice -- until the path is decided)}}
   scf.for %b = %c0 to %n step %c1 {
-  } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 64, warps = 0, stages = 2>}
+  } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 64, warps = 0, stages = 2, path = simt>}
   return
 }
 

@@ -1069,6 +1069,9 @@ static int runTool() {
   DialectRegistry registry;
   registerEverything(registry);
   MLIRContext ctx(registry);
+  // Errors carry their source location; a dump of the kernel IR after them
+  // would bury the message.
+  ctx.printOpOnDiagnostic(false);
   ctx.loadAllAvailableDialects();
   auto dtype = parseDType(dtypeName, ctx);
   if (!dtype)
