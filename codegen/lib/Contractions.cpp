@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include <functional>
 
@@ -158,31 +159,63 @@ static bool scalesWith(Value v, BlockArgument arg) {
   return false;
 }
 
+/// `v` without the tensor.casts around it (the interior version's static
+/// views of loop-carried tiles).
+static Value stripCasts(Value v) {
+  while (auto cast = v.getDefiningOp<tensor::CastOp>())
+    v = cast.getSource();
+  return v;
+}
+
+/// The iter_arg numbers of `loop` that `v` is yielded as, directly or
+/// through tensor.casts and the yields of scf.ifs (the tile-class and
+/// interior/edge versions) in the loop's body.
+static void yieldedAs(Value v, scf::ForOp loop,
+                      SmallVectorImpl<unsigned> &numbers) {
+  for (OpOperand &use : v.getUses()) {
+    Operation *owner = use.getOwner();
+    if (auto cast = dyn_cast<tensor::CastOp>(owner)) {
+      yieldedAs(cast.getResult(), loop, numbers);
+    } else if (isa<scf::YieldOp>(owner)) {
+      Operation *parent = owner->getParentOp();
+      if (parent == loop.getOperation())
+        numbers.push_back(use.getOperandNumber());
+      else if (isa<scf::IfOp>(parent))
+        yieldedAs(parent->getResult(use.getOperandNumber()), loop, numbers);
+    }
+  }
+}
+
 std::optional<unsigned> rangeScaledAccumulator(MapOp map, ContractOp op) {
-  auto loop = dyn_cast<scf::ForOp>(map->getParentOp());
+  // The KV loop around the map, with only scf.ifs in between.
+  Operation *parent = map->getParentOp();
+  while (isa_and_nonnull<scf::IfOp>(parent))
+    parent = parent->getParentOp();
+  auto loop = dyn_cast_or_null<scf::ForOp>(parent);
   if (!loop || !isKvLoop(loop))
     return std::nullopt;
-  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
   Block &body = map.getBody().front();
   auto add = cast<YieldOp>(body.getTerminator())
                  .getOperand(0)
                  .getDefiningOp<arith::AddFOp>();
   unsigned firstInput = body.getNumArguments() - map.getInputs().size() -
                         map.getCaptures().size();
-  for (OpOperand &use : map.getResult().getUses()) {
-    if (use.getOwner() != yield)
-      continue;
-    unsigned k = use.getOperandNumber();
+  SmallVector<unsigned> numbers;
+  yieldedAs(map.getResult(), loop, numbers);
+  for (unsigned k : numbers) {
     BlockArgument carried = loop.getRegionIterArgs()[k];
     // The map reads the carried value once; the other side of its x + c is
     // linear in it (O · correction), so O may be held in any units.
-    auto inputs = map.getInputs();
-    auto it = llvm::find(inputs, carried);
-    if (it == inputs.end() || llvm::count(inputs, carried) != 1)
+    SmallVector<Value> inputs;
+    for (Value in : map.getInputs())
+      inputs.push_back(stripCasts(in));
+    auto it = llvm::find(inputs, Value(carried));
+    if (it == inputs.end() || llvm::count(inputs, Value(carried)) != 1)
       continue;
     BlockArgument arg = body.getArgument(firstInput + (it - inputs.begin()));
     auto contractArg = body.getArgument(
-        firstInput + (llvm::find(inputs, op.getResult()) - inputs.begin()));
+        firstInput +
+        (llvm::find(map.getInputs(), op.getResult()) - map.getInputs().begin()));
     Value other = add.getLhs() == contractArg ? add.getRhs() : add.getLhs();
     if (scalesWith(other, arg))
       return k;

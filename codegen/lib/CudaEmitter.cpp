@@ -425,10 +425,14 @@ std::optional<std::string> KernelEmitter::lettersImpl(Value v,
       Operation *parent = y->getParentOp();
       if (isa<scf::IfOp, scf::ForOp>(parent))
         l = lettersImpl(parent->getResult(use.getOperandNumber()), seen);
+    } else if (auto cast = dyn_cast<tensor::CastOp>(user)) {
+      l = lettersImpl(cast.getResult(), seen);
     }
     if (l)
       return l;
   }
+  if (auto cast = v.getDefiningOp<tensor::CastOp>())
+    return lettersImpl(cast.getSource(), seen);
   return std::nullopt;
 }
 
@@ -973,17 +977,29 @@ LogicalResult KernelEmitter::emitIf(scf::IfOp op) {
   std::optional<TileBranchKind> branch = getTileBranch(op);
   // The emulator's tile counters (attn/device/counters.h; nothing on a GPU).
   bool counted = branch == TileBranchKind::FullOrPartial;
+  bool interior = branch == TileBranchKind::InteriorOrEdge;
   if (branch)
     w.linef("// tile branch: {}", stringifyTileBranchKind(*branch).str());
   w.openf("if ({})", *cond);
   if (counted)
-    w.line("count_tile(false); // a full tile: no mask code");
+    w.line("count_tile(kTileFull); // a full tile: no mask code");
+  if (interior)
+    w.line("count_tile(kTileInterior); // full, block_m x block_n: no guards");
   if (failed(emitBlock(op.getThenRegion().front(), onYield)))
     return failure();
   if (!op.getElseRegion().empty()) {
     w.elseBranch();
     if (counted)
-      w.line("count_tile(true); // a partial tile: the mask per element");
+      w.line("count_tile(kTilePartial); // a partial tile: the mask per "
+             "element");
+    // Edge tiles of a variant without a mask have no full/partial branch
+    // to count them.
+    bool branchInside = false;
+    op.getElseRegion().walk([&](scf::IfOp inner) {
+      branchInside |= getTileBranch(inner) == TileBranchKind::FullOrPartial;
+    });
+    if (interior && !branchInside)
+      w.line("count_tile(kTileFull); // an edge tile: guarded");
     if (failed(emitBlock(op.getElseRegion().front(), onYield)))
       return failure();
   }
@@ -997,7 +1013,12 @@ LogicalResult KernelEmitter::emitIf(scf::IfOp op) {
       if (!type.isDynamicDim(d) || t.roles[d] == Role::Unit)
         continue;
       std::optional<std::string> size;
-      for (auto &branch : yieldedSizes) {
+      // The interior branch's static sizes are the edge branch's at run
+      // time (its condition says so): the edge branch's expression holds.
+      ArrayRef<SmallVector<SmallVector<std::string>>> sources = yieldedSizes;
+      if (interior && sources.size() == 2)
+        sources = sources.drop_front();
+      for (auto &branch : sources) {
         if (branch[r].empty() || (size && *size != branch[r][d]))
           return op.emitError("CUDA emitter: the branches of an scf.if "
                               "yield tiles of different sizes");
@@ -1071,8 +1092,14 @@ LogicalResult KernelEmitter::emitTensorOp(Operation &op) {
       scalars[dim] = it->second.sizes[*index];
       return success();
     }
+    if (auto it = stagedTiles.find(src); it != stagedTiles.end()) {
+      scalars[dim] = it->second.sizes[*index];
+      return success();
+    }
     return op.emitError("CUDA emitter: tensor.dim of an unknown tensor");
   }
+  if (auto cast = dyn_cast<tensor::CastOp>(op))
+    return emitCast(cast);
   if (auto empty = dyn_cast<tensor::EmptyOp>(op)) {
     if (auto ws = workspaces.find(&op); ws != workspaces.end()) {
       for (Value size : empty.getDynamicSizes())
@@ -1167,6 +1194,46 @@ LogicalResult KernelEmitter::emitTensorOp(Operation &op) {
     return success();
   }
   return op.emitError("CUDA emitter: unsupported op '") << op.getName() << "'";
+}
+
+/// A tensor.cast is the same storage under another type: what the printer
+/// holds for the source, with the sizes the cast makes static (the
+/// interior tiles of -attn-specialize-interior, whose guards then vanish).
+LogicalResult KernelEmitter::emitCast(tensor::CastOp op) {
+  Value src = op.getSource(), dst = op.getResult();
+  auto type = cast<RankedTensorType>(op.getType());
+  auto refine = [&](SmallVector<std::string> &sizes) {
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      if (!type.isDynamicDim(d) && d < static_cast<int64_t>(sizes.size()))
+        sizes[d] = std::to_string(type.getDimSize(d));
+  };
+  bool known = false;
+  if (auto it = tiles.find(src); it != tiles.end()) {
+    Tile t = it->second;
+    refine(t.sizes);
+    tiles[dst] = std::move(t);
+    known = true;
+  }
+  if (auto it = views.find(src); it != views.end()) {
+    View v = it->second;
+    refine(v.sizes);
+    views[dst] = std::move(v);
+    known = true;
+  }
+  if (auto it = stagedTiles.find(src); it != stagedTiles.end()) {
+    StagedTile t = it->second;
+    refine(t.sizes);
+    stagedTiles[dst] = std::move(t);
+    known = true;
+  }
+  if (auto it = aFragments.find(src); it != aFragments.end()) {
+    std::string fragments = it->second;
+    aFragments[dst] = std::move(fragments);
+    known = true;
+  }
+  if (!known)
+    return op.emitError("CUDA emitter: tensor.cast of an unknown tensor");
+  return success();
 }
 
 std::optional<View> KernelEmitter::globalView(Value v) {

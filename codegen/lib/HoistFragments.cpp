@@ -27,7 +27,9 @@ static bool isLoopInvariant(Value v, Operation *loop) {
 void attn::codegen::hoistFragments(func::FuncOp func) {
   ScheduleAttr schedule = decidedSchedule(func);
   char row = rowLetterOf(func);
-  if (!schedule || schedule.getPath() != KernelPath::Mma || !row)
+  // A staged Q tile is read from shared memory per KV tile (-attn-stage-kv).
+  if (!schedule || schedule.getPath() != KernelPath::Mma || !row ||
+      schedule.getQStaged())
     return;
   SmallVector<scf::ForOp> loops;
   func.walk([&](scf::ForOp loop) {

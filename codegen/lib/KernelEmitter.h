@@ -218,6 +218,7 @@ private:
   LogicalResult emitSplat(tensor::SplatOp op);
   /// The global tensor `v` is (a kernel argument or a view of one), if any.
   std::optional<View> globalView(Value v);
+  LogicalResult emitCast(tensor::CastOp op);
   /// `const T x = view[indices];` for a tensor.extract of a global tensor.
   LogicalResult emitScalarRead(tensor::ExtractOp extract, const View &view);
   /// Declares the tile of an attn op's result, its sizes from `inputs`.
@@ -306,6 +307,11 @@ private:
   /// `idx` and the current-element state; returns the number opened.
   unsigned openStorageLoops(const Tile &t, StringRef letters,
                             llvm::StringMap<std::string> &idx);
+
+  /// Whether dimension `d` of `t` is known to fill its storage (a constant
+  /// size at least the storage's extent: block_m rows, the fragment
+  /// columns' capacity), so no element of it needs a guard.
+  bool fillsStorage(const Tile &t, int d) const;
 
   // Tensor-core path (MmaEmitter.cpp).
   /// Reads the decided schedule: path, warps, rows per warp, unroll.

@@ -9,8 +9,9 @@
 // float[mTiles][2]. So the kernel IR's ops map one to one:
 //  - attn.contract over one reduced letter, with one operand over (row, r)
 //    and the other a staged K/V tile (attn.read_stage): mma.sync m16n8k16,
-//    the A fragments from registers (attn.load_fragments), from global
-//    memory or packed from a fragment tile (P), the B fragments ldmatrix'ed
+//    the A fragments from registers (attn.load_fragments), ldmatrix'ed from
+//    a staged Q tile, from global memory or packed from a fragment tile (P),
+//    the B fragments ldmatrix'ed
 //    from the stage once per k-step and n-tile and shared by the warp's
 //    m-tiles;
 //  - attn.map: the scalar region per fragment element, with the element's
@@ -126,12 +127,19 @@ std::string KernelEmitter::viewBase(const View &v) const {
   return base;
 }
 
+bool KernelEmitter::fillsStorage(const Tile &t, int d) const {
+  int64_t size;
+  if (StringRef(t.sizes[d]).getAsInteger(10, size))
+    return false;
+  return size >= (d == t.rowDim() ? blockM : t.caps[d]);
+}
+
 std::string KernelEmitter::mmaGuard(const Tile &t, StringRef letters,
                                     const llvm::StringMap<std::string> &idx)
     const {
   std::string guard;
   auto add = [&](int d) {
-    if (d < 0)
+    if (d < 0 || fillsStorage(t, d))
       return;
     std::string cond = idx.lookup(letters.substr(d, 1)) + " < " + t.sizes[d];
     guard = guard.empty() ? cond : guard + " && " + cond;
@@ -160,8 +168,9 @@ LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
     b.cols = type.getDimSize(2);
     b.pitch = buffer.getRowPitch();
     b.stageStride = buffer.getStageStride();
-    w.linef("// Shared buffer: {} stages of {} x {} {}, row pitch {}.",
-            type.getDimSize(0), b.rows, b.cols, *elem, b.pitch);
+    w.linef("// Shared buffer: {} stage{} of {} x {} {}, row pitch {}.",
+            type.getDimSize(0), type.getDimSize(0) == 1 ? "" : "s", b.rows,
+            b.cols, *elem, b.pitch);
     w.linef("{0} *const {1} = reinterpret_cast<{0} *>(attnSmem + {2});",
             *elem, b.ptr, buffer.getOffset());
     if (buffer.getEndByte() > options.maxSmemBytes)
@@ -297,9 +306,10 @@ LogicalResult KernelEmitter::emitMmaMap(MapOp op, Tile &t,
   ContractOp deferred;
   for (auto [v, term] : llvm::zip(op.getInputs(), eq.inputs)) {
     if (auto it = deferredContracts.find(v); it != deferredContracts.end()) {
-      // x + 0 here; the contraction is added by the mma below.
+      // x + (-0) here, which is x for every x (so the CUDA compiler drops
+      // the add); the contraction is added by the mma below.
       deferred = it->second;
-      inputArgs.push_back("0.0f");
+      inputArgs.push_back("-0.0f");
       continue;
     }
     auto e = elementAccess(op, v, term, idx);
@@ -308,15 +318,20 @@ LogicalResult KernelEmitter::emitMmaMap(MapOp op, Tile &t,
     inputArgs.push_back(*e);
   }
   // Out-of-range elements are zeros: they may read past the tile's views.
-  w.openf("if ({})", guard);
+  // A tile that fills its storage has none.
+  bool guarded = guard != "true";
+  if (guarded)
+    w.openf("if ({})", guard);
   std::string result;
   if (failed(emitRegion(op.getBody().front(), indexArgs, inputArgs,
                         op.getCaptures(), result)))
     return failure();
   w.linef("{} = {};", access, result);
-  w.elseBranch();
-  w.linef("{} = 0.0f;", access);
-  w.close();
+  if (guarded) {
+    w.elseBranch();
+    w.linef("{} = 0.0f;", access);
+    w.close();
+  }
   for (unsigned k = 0; k < opened; ++k)
     w.close();
   if (!deferred)
@@ -351,12 +366,15 @@ LogicalResult KernelEmitter::emitMmaReduce(ReduceOp op, Tile &t,
   w.openf("for (int {0} = 0; {0} < 2; ++{0})", c);
   std::string x =
       fmt::format("{}[{}][{}][2 * {} + {}]", src.var, mt, nt, rs, c);
-  w.openf("if (8 * {} + 2 * mT + {} < {})", nt, c, src.sizes[src.colDim]);
+  bool guarded = !fillsStorage(src, src.colDim);
+  if (guarded)
+    w.openf("if (8 * {} + 2 * mT + {} < {})", nt, c, src.sizes[src.colDim]);
   if (isMax)
     w.linef("{0} = sc::maximumf({0}, {1});", acc, x);
   else
     w.linef("{} += {};", acc, x);
-  w.close();
+  if (guarded)
+    w.close();
   w.close();
   w.close();
   w.linef("{}[{}][{}] = quad_allreduce_{}({});", t.var, mt, rs,
@@ -414,8 +432,15 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
   // The A fragments of k-step `kk` of m-tile `mt`.
   std::string aFrag;
   auto aTile = tiles.find(aVal);
+  auto aStaged = stagedTiles.find(aVal);
   if (auto h = aFragments.find(aVal); h != aFragments.end()) {
     aFrag = h->second + "[mt][kk]";
+  } else if (aStaged != stagedTiles.end()) {
+    // A staged Q tile: rows, then the reduced letter, as it was copied.
+    if (aTerm.size() < 2 || aTerm[aTerm.size() - 2] != rowLetter[0] ||
+        aTerm.back() != r || aStaged->second.buffer.cols != rSize)
+      return fail("a staged row operand must be (row, " + std::string(1, r) +
+                  ") with the reduced letter's columns");
   } else if (aTile != tiles.end()) {
     const Tile &p = aTile->second;
     if (p.colDim < 0 || aTerm[p.colDim] != r || p.caps[p.colDim] != rSize)
@@ -451,7 +476,11 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
     w.linef("uint32_t a[{}][4];", mTiles);
     w.line("#pragma unroll");
     w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
-    if (aTile != tiles.end() && !ranged.first.empty()) {
+    if (aStaged != stagedTiles.end()) {
+      w.linef("a_fragment_row_major<{}>(a[mt], {}, mRow0 + 16 * mt, 16 * kk, "
+              "mLane);",
+              aStaged->second.buffer.pitch, aStaged->second.base);
+    } else if (aTile != tiles.end() && !ranged.first.empty()) {
       const Tile &p = aTile->second;
       w.linef("a_fragment_from_scaled_tile<{}, {}>(a[mt], {}[mt], kk, {}, "
               "{}[mt], mLane);",

@@ -37,6 +37,8 @@ void attn::buildAttnPipeline(OpPassManager &pm,
   fuse.keyBounds = options.keyBounds;
   pm.addPass(createAttnFuse(fuse));
   pm.addPass(createCSEPass());
+  if (options.leanMaps)
+    pm.addPass(createAttnLeanMaps());
   AttnSetTargetOptions target;
   target.arch = options.arch;
   target.path = options.path;
@@ -49,14 +51,16 @@ void attn::buildAttnPipeline(OpPassManager &pm,
   pm.addPass(codegen::createAttnHoistFragments());
   pm.addPass(codegen::createAttnStageKv());
   pm.addPass(codegen::createAttnMarkAccumulate());
+  pm.addPass(codegen::createAttnSpecializeInterior());
 }
 
 void attn::registerAttnPipeline() {
   PassPipelineRegistration<AttnPipelineOptions>(
       "attn-pipeline",
       "Level 1 IR to scheduled kernel IR: decompose, fold exp2, tile, online "
-      "rewrite, [split KV,] fuse tile classification, record the target, "
+      "rewrite, [split KV,] fuse tile classification, lean map bodies, record "
+      "the target, "
       "schedule (path, warps, staged K/V, register-resident Q, "
-      "accumulation)",
+      "accumulation, interior tiles)",
       buildAttnPipeline);
 }

@@ -30,31 +30,44 @@ using namespace attn;
 namespace attn::codegen::detail {
 
 void KernelEmitter::declareRangeScales(scf::ForOp loop) {
+  // One running exponent per accumulator the loop carries: the versions of
+  // a tile's computation (interior and edge) accumulate into the same O.
+  llvm::SmallDenseMap<unsigned, std::string> byAccumulator;
   loop.walk([&](ContractOp op) {
     if (!isRangeScaled(op))
       return;
     MapOp map = accumulatingMap(op);
     if (!map)
       return; // scaled per tile (emitMmaContract)
-    std::string e = fresh("rowExp");
-    w.line("// Running exponents of the range-scaled weights of each row "
-           "(RangeScale.cpp).");
-    declareRowExponents(e);
-    rangeScales[op] = {e, *rangeScaledAccumulator(map, op)};
+    std::optional<unsigned> carried = rangeScaledAccumulator(map, op);
+    if (!carried)
+      return; // accumulatingMap refused it: scaled per tile
+    unsigned k = *carried;
+    std::string &e = byAccumulator[k];
+    if (e.empty()) {
+      e = fresh("rowExp");
+      w.line("// Running exponents of the range-scaled weights of each row "
+             "(RangeScale.cpp).");
+      declareRowExponents(e);
+    }
+    rangeScales[op] = {e, k};
   });
 }
 
 void KernelEmitter::finishRangeScales(scf::ForOp loop) {
+  llvm::SmallDenseSet<unsigned> finished;
   loop.walk([&](ContractOp op) {
     auto it = rangeScales.find(op);
     if (it == rangeScales.end())
       return;
-    w.line("// Back from range-scaled units.");
-    w.line("#pragma unroll");
-    w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
-    w.linef("unscale_fragment_rows({}[mt], {}[mt]);",
-            tiles[loop.getResult(it->second.second)].var, it->second.first);
-    w.close();
+    if (finished.insert(it->second.second).second) {
+      w.line("// Back from range-scaled units.");
+      w.line("#pragma unroll");
+      w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
+      w.linef("unscale_fragment_rows({}[mt], {}[mt]);",
+              tiles[loop.getResult(it->second.second)].var, it->second.first);
+      w.close();
+    }
     rangeScales.erase(it);
   });
 }

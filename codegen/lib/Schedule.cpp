@@ -15,6 +15,7 @@
 #include "attn/Codegen/Nvrtc.h"
 #include "attn/Dialect/KernelAttrs.h"
 
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/Support/raw_ostream.h"
@@ -69,14 +70,91 @@ int64_t sharedMemoryLimit(ModuleOp module) {
 /// `schedule` decided for the tensor cores (rows_per_warp = block_m / warps)
 /// or for SIMT (one thread per row; warps follow from block_m).
 ScheduleAttr decide(ScheduleAttr request, KernelPath path, int64_t warps,
-                    int64_t stages, int64_t unroll, StringRef fallback) {
+                    int64_t stages, int64_t unroll, StringRef fallback,
+                    bool qStaged = false) {
   MLIRContext *ctx = request.getContext();
   int64_t blockM = request.getBlockM();
   if (path == KernelPath::Simt)
     return ScheduleAttr::get(ctx, blockM, (blockM + 31) / 32, stages, 0, path,
-                             unroll, fallback);
+                             unroll, fallback, false);
   return ScheduleAttr::get(ctx, blockM, warps, stages, blockM / warps, path,
-                           unroll, "");
+                           unroll, "", qStaged);
+}
+
+/// Registers per thread that a warp's mma fragments may take across a KV
+/// tile with Q held in registers. Beyond it ptxas spills (measured: d64 at
+/// 128 x 128 and d128 at 128 x 64 with 32 rows per warp need 224 and 256
+/// and spill; 160 at d64 128 x 64 does not): the rest of the loop (P's A
+/// fragments, row statistics, addresses, the exp2 arguments) needs the
+/// remaining ~90 of the 255.
+constexpr int64_t kFragmentRegisterBudget = 160;
+
+/// Fragment registers per thread of one KV tile's contractions at
+/// `rowsPerWarp` rows per warp, in the KV loop that needs the most: the f32
+/// accumulators (4 registers per 16 x 8 tile) and the loop-invariant row
+/// operand's (Q's) A fragments (4 per 16 x 16). Sizes are the IR's (a
+/// dynamic KV dimension is the loop's step).
+struct FragmentRegisters {
+  int64_t accumulators = 0, q = 0;
+};
+FragmentRegisters fragmentRegisters(func::FuncOp func, int64_t rowsPerWarp) {
+  char row = codegen::rowLetterOf(func);
+  int64_t mTiles = rowsPerWarp / 16;
+  FragmentRegisters worst;
+  func.walk([&](scf::ForOp loop) {
+    std::optional<int64_t> step = getConstantIntValue(loop.getStep());
+    if (!isKvLoop(loop) || !step)
+      return;
+    FragmentRegisters here;
+    loop.getBody()->walk([&](ContractOp op) {
+      Equation eq = op.getEquation().getValue();
+      auto out = cast<RankedTensorType>(op->getResult(0).getType());
+      if (eq.output.find(row) == std::string::npos || out.getRank() == 0)
+        return;
+      int64_t cols = out.getShape().back();
+      here.accumulators +=
+          mTiles * (ShapedType::isDynamic(cols) ? *step : cols) / 8 * 4;
+      for (auto [k, input] : llvm::enumerate(op.getInputs())) {
+        auto type = cast<RankedTensorType>(input.getType());
+        Operation *def = input.getDefiningOp();
+        bool invariant = def ? !loop->isAncestor(def)
+                             : !loop->isAncestor(cast<BlockArgument>(input)
+                                                     .getOwner()
+                                                     ->getParentOp());
+        if (invariant && eq.inputs[k].find(row) != std::string::npos &&
+            type.getRank() > 0 && !type.isDynamicDim(type.getRank() - 1))
+          here.q += mTiles * type.getShape().back() / 16 * 4;
+      }
+    });
+    if (here.accumulators + here.q > worst.accumulators + worst.q)
+      worst = here;
+  });
+  return worst;
+}
+
+/// Whether the Q tile should be staged in shared memory: its fragments and
+/// the accumulators exceed the budget.
+bool wantsStagedQ(func::FuncOp func, int64_t rowsPerWarp) {
+  FragmentRegisters r = fragmentRegisters(func, rowsPerWarp);
+  return r.q > 0 && r.accumulators + r.q > kFragmentRegisterBudget;
+}
+
+/// The most accumulator registers a warp of 32 rows may hold (with Q
+/// staged): FlashAttention-2's d64 128 x 128 and d128 128 x 64 tiles (192).
+constexpr int64_t kAccumulatorBudget32 = 192;
+
+/// Warps when none were asked for, best first: on tensor cores, 32 rows
+/// per warp (two m16 tiles sharing every K/V fragment: FlashAttention-2's
+/// layout) for Q tiles of 128 rows or more whose accumulators fit at 32
+/// rows, then a warp per 16 rows (what runs when the 32-row kernel does
+/// not print: its staged Q does not fit the shared memory).
+SmallVector<int64_t> defaultWarps(func::FuncOp func, int64_t blockM) {
+  SmallVector<int64_t> choices;
+  if (blockM >= 128 && blockM % 32 == 0 &&
+      fragmentRegisters(func, 32).accumulators <= kAccumulatorBudget32)
+    choices.push_back(blockM / 32);
+  choices.push_back(std::max<int64_t>(1, blockM / 16));
+  return choices;
 }
 
 } // namespace
@@ -88,6 +166,7 @@ static LogicalResult scheduleForTensorCores(func::FuncOp func) {
   if (failed(codegen::stageKvLoops(func, /*pad=*/8)))
     return failure();
   codegen::markAccumulate(func);
+  codegen::specializeInterior(func);
   return success();
 }
 
@@ -147,10 +226,12 @@ LogicalResult scheduleKernel(func::FuncOp func, KernelPath requested,
   ScheduleAttr request = getSchedule(outer);
   if (request.isDecided())
     return success();
-  // Warps not asked for: a warp per 16 query rows on tensor cores.
-  int64_t warps = warpsOption > 0 ? warpsOption : request.getWarps();
-  if (warps == 0)
-    warps = std::max<int64_t>(1, request.getBlockM() / 16);
+  // Warps not asked for: 32 or 16 query rows per warp (defaultWarps).
+  int64_t asked = warpsOption > 0 ? warpsOption : request.getWarps();
+  SmallVector<int64_t> warpChoices =
+      asked > 0 ? SmallVector<int64_t>{asked}
+                : defaultWarps(func, request.getBlockM());
+  int64_t warps = warpChoices.front();
   int64_t stages = stagesOption > 0 ? stagesOption : request.getStages();
   if (unroll <= 0)
     return outer.emitError("-attn-schedule: unroll must be positive");
@@ -165,8 +246,29 @@ LogicalResult scheduleKernel(func::FuncOp func, KernelPath requested,
                         "per warp"};
     ScheduleAttr mma;
     if (!why) {
-      mma = decide(request, KernelPath::Mma, warps, stages, unroll, "");
-      why = tensorCoreRefusal(func, mma, smemLimit);
+      // The first schedule the printer prints, in order: each warp layout
+      // with Q through shared memory when its fragments would crowd the
+      // registers (wantsStagedQ), then with Q in registers (when the
+      // staged Q does not fit the shared memory).
+      SmallVector<ScheduleAttr> attempts;
+      for (int64_t w : warpChoices)
+        attempts.push_back(decide(request, KernelPath::Mma, w, stages, unroll,
+                                  "", wantsStagedQ(func, blockM / w)));
+      for (int64_t w : warpChoices)
+        if (wantsStagedQ(func, blockM / w))
+          attempts.push_back(
+              decide(request, KernelPath::Mma, w, stages, unroll, ""));
+      for (ScheduleAttr attempt : attempts) {
+        std::optional<Refusal> refused =
+            tensorCoreRefusal(func, attempt, smemLimit);
+        if (!refused) {
+          mma = attempt;
+          why.reset();
+          break;
+        }
+        if (!why)
+          why = refused;
+      }
     }
     if (!why) {
       setSchedule(outer, mma);

@@ -9,6 +9,10 @@
 // reading the staged tiles, and a barrier before the next iteration reuses a
 // stage. The classes of the tiles in flight travel as iter_args, so each tile
 // is classified exactly once. After the loop, a wait for everything.
+// When the schedule stages the Q tile (`q_staged`), the loop's row operands
+// are copied into a buffer of their own before the K/V prologue (the first
+// commit group) and the contractions read them from it, with ldmatrix, on
+// every KV tile instead of holding their fragments in registers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -94,6 +98,34 @@ SmallVector<StagedSource> stagedSources(scf::ForOp loop) {
   return sources;
 }
 
+/// The loop-invariant row operands (the Q tile, over letter `row`) of
+/// `loop`'s contractions that can be staged: f16/bf16 slices of kernel
+/// arguments, unit dimensions then rows then a static number of columns.
+SmallVector<Value> stageableRowOperands(scf::ForOp loop, char row) {
+  SmallVector<Value> found;
+  loop.getBody()->walk([&](ContractOp op) {
+    Equation eq = op.getEquation().getValue();
+    for (auto [k, input] : llvm::enumerate(op.getInputs())) {
+      auto slice = input.getDefiningOp<tensor::ExtractSliceOp>();
+      auto type = cast<RankedTensorType>(input.getType());
+      int64_t rank = type.getRank();
+      Type elem = type.getElementType();
+      if (!slice || !isDefinedOutside(input, loop) || rank < 2 ||
+          eq.inputs[k].size() != size_t(rank) || eq.inputs[k][rank - 2] != row ||
+          type.isDynamicDim(rank - 1) || !(elem.isF16() || elem.isBF16()) ||
+          type.getRank() != slice.getSourceType().getRank() ||
+          llvm::is_contained(found, input))
+        continue;
+      bool unitLeading = true;
+      for (int64_t d = 0; d + 2 < rank; ++d)
+        unitLeading &= type.getDimSize(d) == 1;
+      if (unitLeading)
+        found.push_back(input);
+    }
+  });
+  return found;
+}
+
 /// Clones the classification of tile `t`: the loop body's attn.tile_class
 /// and the index arithmetic it reads, with the induction variable bound to
 /// `t`. Fails when that arithmetic depends on anything else carried by the
@@ -140,7 +172,8 @@ void eraseDeadPureOps(Block &block) {
 }
 
 /// Stages one KV loop.
-LogicalResult stageLoop(scf::ForOp loop, int64_t stages, int64_t pad) {
+LogicalResult stageLoop(scf::ForOp loop, int64_t stages, int64_t pad,
+                        int64_t blockM, char stagedRow) {
   Location loc = loop.getLoc();
   std::optional<int64_t> step = getConstantIntValue(loop.getStep());
   if (!step || *step <= 0)
@@ -170,6 +203,33 @@ LogicalResult stageLoop(scf::ForOp loop, int64_t stages, int64_t pad) {
     s.buffer = SharedBufferOp::create(b, loc, type, b.getI64IntegerAttr(offset));
     offset += (stages * *step * pitch * bytes + 15) / 16 * 16;
   }
+  // The staged row operands: one stage of block_m rows each, copied before
+  // the K/V tiles (so the first wait in the loop lands them too).
+  struct StagedRows {
+    Value tile, buffer, rows;
+  };
+  SmallVector<StagedRows> stagedRows;
+  if (stagedRow)
+    for (Value q : stageableRowOperands(loop, stagedRow)) {
+      auto type = cast<RankedTensorType>(q.getType());
+      int64_t rank = type.getRank(), cols = type.getDimSize(rank - 1);
+      int64_t pitch = cols + pad;
+      int64_t bytes = type.getElementType().getIntOrFloatBitWidth() / 8;
+      auto layout =
+          StridedLayoutAttr::get(ctx, 0, {blockM * pitch, pitch, int64_t(1)});
+      auto memref = MemRefType::get({1, blockM, cols}, type.getElementType(),
+                                    layout, b.getI64IntegerAttr(3));
+      StagedRows r;
+      r.tile = q;
+      r.buffer =
+          SharedBufferOp::create(b, loc, memref, b.getI64IntegerAttr(offset));
+      offset += (blockM * pitch * bytes + 15) / 16 * 16;
+      r.rows = tensor::DimOp::create(b, loc, q, rank - 2);
+      AsyncCopyOp::create(b, loc, q, r.buffer, cst(b, 0), r.rows);
+      stagedRows.push_back(r);
+    }
+  if (!stagedRows.empty())
+    AsyncCommitOp::create(b, loc);
 
   Value ub = loop.getUpperBound(), stepValue = loop.getStep();
   // The loop whose body classifies tiles (the staged loop, once built).
@@ -283,6 +343,14 @@ LogicalResult stageLoop(scf::ForOp loop, int64_t stages, int64_t pad) {
   AsyncCommitOp::create(top, loc);
   AsyncWaitOp::create(top, loc, top.getI64IntegerAttr(stages - 1));
   BarrierOp::create(top, loc);
+  // The contractions read the staged row operands, after the barrier.
+  for (StagedRows &r : stagedRows) {
+    auto read = ReadStageOp::create(top, loc, r.tile.getType(), r.buffer,
+                                    cst(top, 0), r.rows);
+    r.tile.replaceUsesWithIf(read.getResult(), [&](OpOperand &use) {
+      return staged->isAncestor(use.getOwner());
+    });
+  }
 
   // The body reads this tile's class and its staged tiles.
   if (stages >= 2 && bodyClass) {
@@ -341,8 +409,10 @@ LogicalResult attn::codegen::stageKvLoops(func::FuncOp func, int64_t pad) {
     if (isKvLoop(loop))
       loops.push_back(loop);
   });
+  char stagedRow = schedule.getQStaged() ? rowLetterOf(func) : 0;
   for (scf::ForOp loop : loops)
-    if (failed(stageLoop(loop, schedule.getStages(), pad)))
+    if (failed(stageLoop(loop, schedule.getStages(), pad,
+                         schedule.getBlockM(), stagedRow)))
       return failure();
   return success();
 }

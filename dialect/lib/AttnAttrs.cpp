@@ -264,7 +264,7 @@ LogicalResult
 ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                      int64_t blockM, int64_t warps, int64_t stages,
                      int64_t rowsPerWarp, KernelPath path, int64_t unroll,
-                     StringRef fallback) {
+                     StringRef fallback, bool qStaged) {
   if (blockM <= 0 || warps < 0 || stages <= 0 ||
       (warps == 0 && path != KernelPath::Auto))
     return emitError() << "block_m, warps and stages must be positive (got "
@@ -282,5 +282,8 @@ ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "on tensor cores a warp owns whole m16 row tiles: "
                           "rows_per_warp "
                        << rowsPerWarp << " is not a multiple of 16";
+  if (qStaged && path != KernelPath::Mma)
+    return emitError() << "only a tensor-core schedule stages the Q tile "
+                          "(q_staged)";
   return success();
 }

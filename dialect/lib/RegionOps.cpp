@@ -723,7 +723,19 @@ const Rule kRules[] = {
 
     // math.
     FLOAT1("math.exp", std::exp(x[0]), "sc::exp"),
-    FLOAT1("math.exp2", std::exp2(x[0]), "sc::exp2"),
+    // With fastmath<afn> (set by attn-lean-maps where the argument is a
+    // weight relative to a running maximum): the hardware approximation.
+    Rule{"math.exp2",
+         [](Operation *, const double *x) { return value(std::exp2(x[0])); },
+         [](Operation *op, In in) -> std::optional<std::string> {
+           auto flags = cast<arith::ArithFastMathInterface>(op)
+                            .getFastMathFlagsAttr()
+                            .getValue();
+           return call(bitEnumContainsAll(flags, arith::FastMathFlags::afn)
+                           ? "sc::exp2_approx"
+                           : "sc::exp2",
+                       in);
+         }},
     FLOAT1("math.expm1", std::expm1(x[0]), "sc::expm1"),
     FLOAT1("math.log", std::log(x[0]), "sc::log"),
     FLOAT1("math.log2", std::log2(x[0]), "sc::log2"),

@@ -185,7 +185,20 @@ llvm::Error Interpreter::execute(Operation &op) {
           ReadStageOp, LoadFragmentsOp>(op))
     return executeSchedule(op);
   if (auto c = dyn_cast<tensor::CastOp>(op)) {
-    env[c.getResult()] = get(c.getSource());
+    // A cast to a static size asserts it (the interior tiles of
+    // -attn-specialize-interior): a wrong one is an error, not a reshape.
+    const Tensor &source = get(c.getSource());
+    auto type = cast<RankedTensorType>(c.getType());
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      if (!type.isDynamicDim(d) && type.getDimSize(d) != source.shape[d])
+        return errorAt(&op, "tensor.cast to size " +
+                                llvm::Twine(type.getDimSize(d)) +
+                                " of a tensor whose dimension " +
+                                llvm::Twine(d) + " has size " +
+                                llvm::Twine(source.shape[d]));
+    // A copy first: inserting into env may move `source`.
+    Tensor value = source;
+    env[c.getResult()] = std::move(value);
     return llvm::Error::success();
   }
   if (auto e = dyn_cast<tensor::EmptyOp>(op)) {
@@ -381,8 +394,9 @@ letterSizes(Operation *op, const Equation &eq,
   std::map<char, int64_t> sizes;
   for (auto [term, input] : llvm::zip(eq.inputs, inputs)) {
     if (input->shape.size() != term.size())
-      return errorAt(op, "runtime rank of an input does not match '" + term +
-                             "'");
+      return errorAt(op, "runtime rank of an input (" +
+                             llvm::Twine(input->shape.size()) +
+                             ") does not match '" + term + "'");
     for (auto [d, letter] : llvm::enumerate(term)) {
       auto [it, inserted] = sizes.try_emplace(letter, input->shape[d]);
       if (!inserted && it->second != input->shape[d])
@@ -823,6 +837,7 @@ llvm::Error Interpreter::executeSchedule(Operation &op) {
     return llvm::Error::success();
   }
   auto load = cast<LoadFragmentsOp>(op);
-  env[load.getResult()] = get(load.getSource());
+  Tensor value = get(load.getSource()); // env may grow: copy first
+  env[load.getResult()] = std::move(value);
   return llvm::Error::success();
 }

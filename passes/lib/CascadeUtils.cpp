@@ -8,22 +8,6 @@
 using namespace mlir;
 using namespace attn;
 
-Equation attn::equationOf(Operation *op) {
-  if (auto c = dyn_cast<ContractOp>(op))
-    return c.getEquation().getValue();
-  if (auto m = dyn_cast<MapOp>(op))
-    return m.getEquation().getValue();
-  return cast<ReduceOp>(op).getEquation().getValue();
-}
-
-OperandRange attn::inputsOf(Operation *op) {
-  if (auto c = dyn_cast<ContractOp>(op))
-    return c.getInputs();
-  if (auto m = dyn_cast<MapOp>(op))
-    return m.getInputs();
-  return cast<ReduceOp>(op)->getOperands();
-}
-
 OpFoldResult attn::letterSizeFromInputs(OpBuilder &b, ArrayRef<Operation *> ops,
                                         char letter) {
   llvm::SmallPtrSet<Operation *, 16> inSet(ops.begin(), ops.end());

@@ -8,21 +8,9 @@
 #ifndef ATTN_PASSES_CASCADEUTILS_H
 #define ATTN_PASSES_CASCADEUTILS_H
 
-#include "attn/Dialect/AttnDialect.h"
-#include "attn/Dialect/Equation.h"
+#include "attn/Dialect/Cascade.h"
 
 namespace attn {
-
-/// True for attn.contract, attn.map and attn.reduce.
-inline bool isCascadeOp(mlir::Operation *op) {
-  return mlir::isa<ContractOp, MapOp, ReduceOp>(op);
-}
-
-/// The (verified) equation of a cascade op.
-Equation equationOf(mlir::Operation *op);
-
-/// The tensor inputs of a cascade op, in equation order.
-mlir::OperandRange inputsOf(mlir::Operation *op);
 
 /// True when `term` contains `letter`.
 inline bool hasLetter(const std::string &term, char letter) {

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CascadeUtils.h"
+#include "attn/Dialect/Cascade.h"
 #include "attn/Dialect/KernelAttrs.h"
 #include "attn/Passes/Passes.h"
 
@@ -266,20 +267,53 @@ void GridTiler::rewrite(int64_t warps, int64_t stages) {
     op->erase();
 }
 
+/// The Q-tile rows of `func` when none were asked for (block-m 0): 128 when
+/// every contraction operand read from the function's inputs (Q, K, V: not
+/// computed by the cascade, as P is) is f16 or bf16 and every static
+/// feature dimension (the last of each operand and result) is at most 128 —
+/// the tensor-core kernel then runs 4 warps of 32 rows, FlashAttention-2's
+/// tile — else 64 (f32 runs on the SIMT path; larger head dims need the
+/// registers and shared memory of a smaller Q tile).
+static int64_t defaultBlockM(func::FuncOp func) {
+  constexpr int64_t kWide = 128, kNarrow = 64;
+  bool wide = true, any = false;
+  func.walk([&](ContractOp op) {
+    any = true;
+    auto check = [&](Value v, bool input) {
+      auto type = dyn_cast<RankedTensorType>(v.getType());
+      if (!type || type.getRank() == 0)
+        return;
+      Type elem = type.getElementType();
+      Operation *def = v.getDefiningOp();
+      bool fromInputs = input && !(def && isCascadeOp(def));
+      int64_t last = type.getShape().back();
+      if ((fromInputs && !elem.isF16() && !elem.isBF16()) ||
+          (!ShapedType::isDynamic(last) && last > kWide))
+        wide = false;
+    };
+    for (Value in : op->getOperands())
+      check(in, /*input=*/true);
+    check(op->getResult(0), /*input=*/false);
+  });
+  return any && wide ? kWide : kNarrow;
+}
+
 namespace {
 struct AttnTilePass : attn::impl::AttnTileBase<AttnTilePass> {
   using AttnTileBase::AttnTileBase;
   void runOnOperation() override {
-    if (blockM <= 0 || warps < 0 || stages <= 0) {
+    if (blockM < 0 || warps < 0 || stages <= 0) {
       getOperation()->emitError()
-          << "-attn-tile needs positive block-m and stages and a "
-             "non-negative warps (0: the schedule's choice)";
+          << "-attn-tile needs a non-negative block-m (0: its choice), "
+             "positive stages and a non-negative warps (0: the schedule's "
+             "choice)";
       return signalPassFailure();
     }
     getOperation()->walk([&](func::FuncOp func) {
       if (func.isExternal())
         return;
-      GridTiler tiler(func.getBody().front(), blockM);
+      GridTiler tiler(func.getBody().front(),
+                      blockM > 0 ? int64_t(blockM) : defaultBlockM(func));
       if (failed(tiler.analyze())) {
         if (tiler.why != "no cascade")
           func.emitRemark() << "not tiled: " << tiler.why;

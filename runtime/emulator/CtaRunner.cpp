@@ -94,6 +94,7 @@ void CtaRunner::run() {
   launch.result.globalBytesWritten += bytesWritten;
   launch.result.tilesFull += tilesFull;
   launch.result.tilesPartial += tilesPartial;
+  launch.result.tilesInterior += tilesInterior;
 }
 
 void CtaRunner::prepareCta(std::uint64_t linearCta) {
@@ -460,8 +461,10 @@ void CtaRunner::outOfBounds(const GlobalAccess &access) {
   launch.recordViolation(std::move(v));
 }
 
-void CtaRunner::countTile(bool evaluatesMask) {
-  ++(evaluatesMask ? tilesPartial : tilesFull);
+void CtaRunner::countTile(int kind) {
+  // attn::device::TileCount: 0 full, 1 partial, 2 interior (also full).
+  ++(kind == 1 ? tilesPartial : tilesFull);
+  tilesInterior += kind == 2;
 }
 
 void CtaRunner::uninitialisedShared(const char *op, const void *address,

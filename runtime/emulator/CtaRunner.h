@@ -78,7 +78,7 @@ public:
   void globalAccess(const GlobalAccess &access);
   /// Records an access outside the accessor's extent.
   void outOfBounds(const GlobalAccess &access);
-  void countTile(bool evaluatesMask);
+  void countTile(int kind);
   void uninitialisedShared(const char *op, const void *address,
                            unsigned bytes, const char *file, unsigned line);
   /// Records an error attributed to the running thread; it keeps running.
@@ -174,7 +174,7 @@ private:
 
   std::uint64_t ctasCompleted = 0;
   std::uint64_t loads = 0, stores = 0, bytesRead = 0, bytesWritten = 0;
-  std::uint64_t tilesFull = 0, tilesPartial = 0;
+  std::uint64_t tilesFull = 0, tilesPartial = 0, tilesInterior = 0;
 };
 
 /// Static shared memory one CTA may allocate in the emulator (above any real

@@ -51,7 +51,7 @@ void globalAccess(const GlobalAccess &access) {
   runner().globalAccess(access);
 }
 void outOfBounds(const GlobalAccess &access) { runner().outOfBounds(access); }
-void countTile(bool evaluatesMask) { runner().countTile(evaluatesMask); }
+void countTile(int kind) { runner().countTile(kind); }
 void uninitialisedShared(const char *op, const void *address, unsigned bytes,
                          const char *file, unsigned line) {
   runner().uninitialisedShared(op, address, bytes, file, line);

@@ -134,6 +134,22 @@ std::shared_ptr<const detail::PlanImpl> splitPlanOf(const detail::PlanImpl &p,
   return p.split;
 }
 
+/// The 64-row plan of the 128-row plan `p`, compiled on first demand; null
+/// with the reason in `*why` when there is none.
+std::shared_ptr<const detail::PlanImpl>
+shortRowsPlanOf(const detail::PlanImpl &p, std::string *why) {
+  std::lock_guard<std::mutex> lock(p.shortRowsMutex);
+  if (!p.shortRowsResolved) {
+    if (std::shared_ptr<detail::RuntimeImpl> runtime = p.runtime.lock())
+      p.shortRows = runtime->shortRowsPlan(p, &p.shortRowsUnavailable);
+    else
+      p.shortRowsUnavailable = "the runtime that compiled the plan is gone";
+    p.shortRowsResolved = true;
+  }
+  *why = p.shortRowsUnavailable;
+  return p.shortRows;
+}
+
 /// Which plan a run launches, and why.
 struct Choice {
   const detail::PlanImpl *plan = nullptr;
@@ -141,11 +157,47 @@ struct Choice {
 };
 
 /// Picks the plain plan `p` or its split-KV plan for lengths `sizes`.
+Choice chooseSplit(const detail::PlanImpl &p, const BoundSizes &sizes,
+                   SplitKvMode mode);
+
+/// Picks the Q-tile rows, then whether to split KV. A plan whose rows were
+/// attn-tile's choice (CompileOptions::blockM 0) and came out above 64
+/// runs its 64-row plan when its own grid has fewer CTAs than SMs: with
+/// SMs idle, smaller Q tiles finish sooner (half the rows per warp) and
+/// fill more SMs. Split-KV is then decided on the rows' plan.
+Choice choosePlan(const detail::PlanImpl &p, const BoundSizes &sizes,
+                  SplitKvMode mode) {
+  int64_t rows = p.spec.mainKernel().blockM;
+  if (p.spec.isSplitKv() || p.options.blockM != 0 || rows <= 64)
+    return chooseSplit(p, sizes, mode);
+  int64_t heads = sizes.at("hq") * sizes.at("b"), nq = sizes.at("nq");
+  int64_t ctas = ceilDiv(nq, rows) * heads;
+  std::string grid = "the " + std::to_string(rows) + "-row grid has " +
+                     std::to_string(ctas) + " CTAs for " +
+                     std::to_string(p.multiprocessors) + " SMs";
+  if (ctas >= p.multiprocessors) {
+    Choice c = chooseSplit(p, sizes, mode);
+    c.reason = std::to_string(rows) + " rows: " + grid + "; " + c.reason;
+    return c;
+  }
+  std::string why;
+  std::shared_ptr<const detail::PlanImpl> shortRows = shortRowsPlanOf(p, &why);
+  if (!shortRows) {
+    Choice c = chooseSplit(p, sizes, mode);
+    c.reason = std::to_string(rows) + " rows: " + grid +
+               ", but there is no 64-row plan: " + why + "; " + c.reason;
+    return c;
+  }
+  Choice c = chooseSplit(*shortRows, sizes, mode);
+  c.reason = "64 rows: " + grid + "; " + c.reason;
+  return c;
+}
+
 /// Auto splits when the plain grid leaves SMs idle (fewer CTAs than SMs)
 /// and the keys are long enough for every split to get two KV tiles, so
 /// that each split amortises its share of the merge.
-Choice choosePlan(const detail::PlanImpl &p, const BoundSizes &sizes,
-                  SplitKvMode mode) {
+Choice chooseSplit(const detail::PlanImpl &p, const BoundSizes &sizes,
+                   SplitKvMode mode) {
   if (mode == SplitKvMode::Default)
     mode = p.defaultSplitKv == SplitKvMode::Default ? SplitKvMode::Auto
                                                     : p.defaultSplitKv;
@@ -369,6 +421,7 @@ void describe(const Prepared &prepared, RunStats &stats) {
   const PlanSpec &spec = prepared.choice.plan->spec;
   stats.splitKv = spec.isSplitKv();
   stats.splits = stats.splitKv ? spec.mainKernel().splits : 1;
+  stats.blockM = spec.mainKernel().blockM;
   stats.planReason = prepared.choice.reason;
   for (const Prepared::Launch &l : prepared.launches)
     stats.kernels.push_back(spec.kernels[l.kernel].name);

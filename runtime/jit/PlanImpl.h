@@ -53,6 +53,13 @@ struct PlanImpl {
   mutable std::shared_ptr<const PlanImpl> split;
   mutable std::string splitUnavailable;
 
+  /// The 64-row plan of a 128-row plan (short Nq), once resolved: null with
+  /// the reason when there is none.
+  mutable std::mutex shortRowsMutex;
+  mutable bool shortRowsResolved = false;
+  mutable std::shared_ptr<const PlanImpl> shortRows;
+  mutable std::string shortRowsUnavailable;
+
   /// cuda: the buffers the runtime owns for a run (lse when the caller
   /// passes none, split-KV workspaces, tile summaries), one per stream so
   /// that runs queued on different streams never share them; grown, and

@@ -120,6 +120,8 @@ RuntimeStats RuntimeImpl::stats() const {
   s.staleEntries = counters.staleEntries;
   s.splitKvCompiles = counters.splitKvCompiles;
   s.splitKvUnavailable = counters.splitKvUnavailable;
+  s.shortRowsCompiles = counters.shortRowsCompiles;
+  s.shortRowsUnavailable = counters.shortRowsUnavailable;
   return s;
 }
 
@@ -481,6 +483,55 @@ std::shared_ptr<const PlanImpl> RuntimeImpl::splitPlan(const PlanImpl &plain,
   if (plan->spec.kernels.empty()) {
     *why = plan->spec.unavailable;
     ++counters.splitKvUnavailable;
+    return nullptr;
+  }
+  return plan;
+}
+
+std::shared_ptr<const PlanImpl>
+RuntimeImpl::shortRowsPlan(const PlanImpl &plain, std::string *why) {
+  constexpr int64_t kShortRows = 64;
+  CompileOptions options = plain.options;
+  options.blockM = kShortRows;
+  Digest key = memoryKey(plain.text, options, plain.target);
+  auto lookup = [&]() -> std::shared_ptr<const PlanImpl> {
+    std::lock_guard<std::mutex> lock(mapMutex);
+    return plans.find(key);
+  };
+  std::shared_ptr<const PlanImpl> plan = lookup();
+  if (!plan) {
+    std::lock_guard<std::mutex> compiling(compileMutex);
+    plan = lookup();
+    if (!plan) {
+      ++counters.shortRowsCompiles;
+      auto built = build(plain.text, plain.bufferName, options, plain.target,
+                         nullptr, 0);
+      if (!built) {
+        diagnose("attn: warning: the 64-row plan of '" +
+                 plain.spec.signature.function +
+                 "' failed to build; running the " +
+                 std::to_string(plain.spec.mainKernel().blockM) +
+                 "-row plan: " + built.message());
+        *why = built.message();
+        ++counters.shortRowsUnavailable;
+        return nullptr;
+      }
+      // A plain plan of its own: it may split KV too.
+      (*built)->runtime = plain.runtime;
+      (*built)->text = plain.text;
+      (*built)->bufferName = plain.bufferName;
+      std::lock_guard<std::mutex> lock(mapMutex);
+      plans.insert(key, *built);
+      plan = *built;
+    }
+  }
+  if (plan->spec.kernels.empty() ||
+      plan->spec.mainKernel().blockM != kShortRows) {
+    *why = plan->spec.kernels.empty()
+               ? plan->spec.unavailable
+               : "the variant's Q tile is not attn-tile's to choose (kernel "
+                 "IR)";
+    ++counters.shortRowsUnavailable;
     return nullptr;
   }
   return plan;

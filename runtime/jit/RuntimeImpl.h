@@ -13,7 +13,8 @@
 // used plans.
 // Cold compiles are serialised by one mutex; cache hits take only the map's.
 // A plain plan's split-KV plan goes the same way, with its own keys, when a
-// run first picks it (splitPlan).
+// run first picks it (splitPlan), and so does a 128-row plan's 64-row plan
+// for short Nq (shortRowsPlan).
 //
 //===----------------------------------------------------------------------===//
 
@@ -72,6 +73,13 @@ public:
   /// in `*why` when the variant has none or it cannot be built.
   std::shared_ptr<const PlanImpl> splitPlan(const PlanImpl &plain,
                                             std::string *why);
+  /// The 64-row plan of a plain plan whose Q-tile rows were attn-tile's
+  /// choice (CompileOptions::blockM 0) and came out larger: the same
+  /// variant and options with blockM = 64, itself a plain plan (with a
+  /// split-KV plan of its own); null with the reason in `*why` when it
+  /// cannot be built.
+  std::shared_ptr<const PlanImpl> shortRowsPlan(const PlanImpl &plain,
+                                                std::string *why);
   Expected<DeviceKind> resolveDevice(DeviceKind device);
   Expected<Buffer> allocate(DeviceKind device, std::size_t bytes);
   RuntimeStats stats() const;
@@ -86,7 +94,8 @@ private:
     std::atomic<uint64_t> compiles{0}, memoryHits{0}, planDiskHits{0},
         frontendRuns{0}, artifactDiskHits{0}, nvrtcRuns{0}, hostCompilerRuns{0},
         corruptEntries{0}, diskWriteFailures{0}, staleEntries{0},
-        splitKvCompiles{0}, splitKvUnavailable{0};
+        splitKvCompiles{0}, splitKvUnavailable{0}, shortRowsCompiles{0},
+        shortRowsUnavailable{0};
   };
 
   Expected<jit::Target> resolveTarget(const CompileOptions &options);

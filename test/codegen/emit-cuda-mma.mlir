@@ -69,23 +69,40 @@
 // This tile's class travelled with it: no second classification.
 // CHECK-NEXT: const bool {{x[0-9]+}} = ([[CL]] == 0LL);
 // CHECK-NOT: tc::classify
-// S on tensor cores, once for full and partial tiles, from the stage.
+// The stage pointers, then the interior version (a full tile with every row
+// and key in range: -attn-specialize-interior) without a single guard.
 // CHECK: const f16 *const [[KS:stage[0-9]+]] = [[SK]] + [[ST]] * 4608;
 // CHECK: const f16 *const [[VS:stage[0-9]+]] = [[SV]] + [[ST]] * 4608;
+// CHECK: // tile branch: interior_or_edge
+// CHECK-NEXT: if ({{x[0-9]+}}) {
+// CHECK-NEXT: count_tile(kTileInterior);
+// CHECK-NOT: if (
+// CHECK: b_fragment_n_major<72>(b, [[KS]], 8 * nt, 16 * kk, mLane);
+// CHECK: mma_m16n8k16<f16>([[SI:t[0-9]+]][mt][nt], [[QF]][mt][kk], b, [[SI]][mt][nt]);
+// CHECK-NOT: if (
+// CHECK: quad_allreduce_max(
+// CHECK-NOT: if (
+// CHECK: quad_allreduce_add(
+// CHECK-NOT: if (
+// CHECK: b_fragment_k_major<72>(b, [[VS]], 8 * nt, 16 * kk, mLane);
+// CHECK: mma_m16n8k16<f16>(
+// CHECK-NOT: if (
+// CHECK: } else {
+// The edge version: S on tensor cores, once for full and partial tiles.
 // CHECK: b_fragment_n_major<72>(b, [[KS]], 8 * nt, 16 * kk, mLane);
 // CHECK: mma_m16n8k16<f16>([[S:t[0-9]+]][mt][nt], [[QF]][mt][kk], b, [[S]][mt][nt]);
 // CHECK: const bool [[FULL:x[0-9]+]] = ([[CL]] == 1LL);
 // CHECK: if ([[FULL]]) {
-// CHECK-NEXT: count_tile(false);
+// CHECK-NEXT: count_tile(kTileFull);
 // Full tile: the score map per element, no mask code.
 // CHECK: if ((mRow0 + 16 * {{mt[0-9]+}} + mG + 8 * ({{e[0-9]+}} >> 1)) < {{x[0-9]+}} && (8 * {{nt[0-9]+}} + 2 * mT + ({{e[0-9]+}} & 1)) < {{x[0-9]+}}) {
 // CHECK-NOT: <= (unsigned long long)
-// CHECK: count_tile(true);
+// CHECK: count_tile(kTilePartial);
 // Partial tile: the mask on global indices (local + tile origin).
 // CHECK: const long long [[GJ:x[0-9]+]] = ((8 * {{nt[0-9]+}} + 2 * mT + ({{e[0-9]+}} & 1)) + [[KV]]);
 // CHECK-NEXT: const long long [[GI:x[0-9]+]] = ((mRow0 + 16 * {{mt[0-9]+}} + mG + 8 * ({{e[0-9]+}} >> 1)) + [[I0]]);
 // CHECK: ((unsigned long long)[[GJ]] <= (unsigned long long)[[GI]]);
-// The online update, once.
+// The online update, once per version.
 // CHECK: quad_allreduce_max(
 // CHECK: quad_allreduce_add(
 // P V accumulates onto the rescaled O (the mma's C operand, attn.accumulate).
@@ -93,7 +110,7 @@
 // CHECK: a_fragment_from_tile<f16, 8>(a[mt], {{t[0-9]+}}[mt], kk, {{x[0-9]+}}, mLane);
 // CHECK: b_fragment_k_major<72>(b, [[VS]], 8 * nt, 16 * kk, mLane);
 // CHECK: mma_m16n8k16<f16>(
-// No second copy of either product.
+// No third copy of either product.
 // CHECK-NOT: mma_m16n8k16
 // Every warp is done with this stage before the next copy reuses it.
 // CHECK: __syncthreads();

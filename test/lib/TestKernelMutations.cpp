@@ -123,4 +123,5 @@ void attn::test::registerTestPasses() {
   PassRegistration<ForceTileClass>();
   PassRegistration<ShiftKvBounds>();
   PassRegistration<MisclassifyTile>();
+  registerInteriorOnlyPass();
 }

@@ -13,9 +13,12 @@
 
 namespace attn::test {
 
-/// Registers test-attn-force-tile-class, test-attn-shift-kv-bounds and
-/// test-attn-misclassify-tile.
+/// Registers test-attn-force-tile-class, test-attn-shift-kv-bounds,
+/// test-attn-misclassify-tile and test-attn-interior-only.
 void registerTestPasses();
+
+/// Registers test-attn-interior-only (a measurement aid of kernel-stats).
+void registerInteriorOnlyPass();
 
 } // namespace attn::test
 

@@ -117,6 +117,7 @@ bool attn::run::runOnEmulator(const EmuLaunch &launch, EmuTimes &times,
     checks.globalBytesWritten += result.globalBytesWritten;
     checks.tilesFull += result.tilesFull;
     checks.tilesPartial += result.tilesPartial;
+    checks.tilesInterior += result.tilesInterior;
     checks.violationCount += result.memoryViolationCount;
     for (const attn::emu::MemoryViolation &v : result.memoryViolations)
       checks.violations.push_back(toEmuViolation(v));

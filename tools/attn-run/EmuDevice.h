@@ -78,7 +78,7 @@ struct EmuChecks {
   /// tiles reported by attn::device::count_tile.
   std::uint64_t globalLoads = 0, globalStores = 0;
   std::uint64_t globalBytesRead = 0, globalBytesWritten = 0;
-  std::uint64_t tilesFull = 0, tilesPartial = 0;
+  std::uint64_t tilesFull = 0, tilesPartial = 0, tilesInterior = 0;
   /// --memcheck: every violation counted, the first few kept.
   std::uint64_t violationCount = 0;
   std::vector<EmuViolation> violations;

@@ -184,6 +184,7 @@ std::string attn::run::benchSummary(const JitReport &r) {
 std::string attn::run::benchJson(const JitReport &r) {
   char buffer[512];
   std::string plan = ", \"plan\": " + jsonString(r.plan) +
+                     ", \"block_m\": " + std::to_string(r.blockM) +
                      ", \"kernels\": " + jsonString(r.kernels) +
                      ", \"plan_reason\": " + jsonString(r.planReason) + "}";
   if (r.timed) {
@@ -219,6 +220,7 @@ attn::run::runJit(mlir::ModuleOp module, mlir::func::FuncOp func,
   options.warps = request.warps;
   options.stages = request.stages;
   options.unroll = request.unroll;
+  options.arch = request.arch;
   auto plan = attn::compileModule(rt, module, options);
   if (!plan)
     return makeError(plan.message());
@@ -285,6 +287,7 @@ attn::run::runJit(mlir::ModuleOp module, mlir::func::FuncOp func,
   for (const std::string &k : stats.kernels)
     report.kernels += (report.kernels.empty() ? "" : " ") + k;
   report.planReason = stats.planReason;
+  report.blockM = stats.blockM;
   if (request.bench) {
     if (device == attn::DeviceKind::Cuda) {
       auto bench = plan->benchmark(args, request.benchRepeats);

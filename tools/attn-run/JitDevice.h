@@ -26,9 +26,11 @@ struct JitRequest {
   /// "cuda", "auto" or "emu".
   std::string device;
   /// Tile sizes when the module is still Level 1.
-  int64_t blockM = 64, blockN = 64;
+  int64_t blockM = 0, blockN = 64;
   /// The schedule: warps (0: its choice), K/V stages, KV loop unroll.
   int64_t warps = 0, stages = 2, unroll = 1;
+  /// The CUDA arch to compile for (CompileOptions::arch); empty: the GPU's.
+  std::string arch;
   /// Memory order of q, k, v and o: "bhsd" or "bshd".
   std::string layout = "bhsd";
   /// Time the kernel (cuda) or report the counters (emu) as well.
@@ -43,6 +45,8 @@ struct JitReport {
   /// The launch plan that ran ("plain" or "split-kv (4 splits)"), its
   /// kernels, and why the runtime chose it.
   std::string plan, kernels, planReason;
+  /// Query rows per CTA of the plan that ran.
+  int64_t blockM = 0;
   /// cuda --bench: kernel times over the repeats, in milliseconds.
   bool timed = false;
   double medianMs = 0, minMs = 0;

@@ -21,6 +21,7 @@
 #include "attn/Codegen/Pipeline.h"
 #include "attn/Codegen/Schedule.h"
 #include "attn/Codegen/CudaEmitter.h"
+#include "attn/Codegen/Nvrtc.h"
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Interpreter/Inputs.h"
 #include "attn/Interpreter/Interpreter.h"
@@ -103,9 +104,11 @@ static cl::opt<std::string> deviceName("device",
                                                 "a GPU is visible, else emu)"),
                                        cl::init("ref"), cl::cat(runCategory));
 static cl::opt<int64_t> blockM("block-m",
-                               cl::desc("emu: Q-tile rows (threads per CTA) "
-                                        "when attn-run compiles Level 1 IR"),
-                               cl::init(64), cl::cat(runCategory));
+                               cl::desc("Q-tile rows when attn-run compiles "
+                                        "Level 1 IR (0: attn-tile's choice, "
+                                        "128 for f16/bf16 with head dims up "
+                                        "to 128, else 64)"),
+                               cl::init(0), cl::cat(runCategory));
 static cl::opt<int64_t> blockN("block-n",
                                cl::desc("emu: KV-tile columns when attn-run "
                                         "compiles Level 1 IR (0: the "
@@ -113,8 +116,8 @@ static cl::opt<int64_t> blockN("block-n",
                                cl::init(0), cl::cat(runCategory));
 static cl::opt<int64_t> warpsFlag(
     "warps",
-    cl::desc("emu: warps per CTA (0: the schedule's choice, a warp per 16 "
-             "query rows on tensor cores)"),
+    cl::desc("warps per CTA (0: the schedule's choice: on tensor cores 32 "
+             "rows per warp for Q tiles of 128 rows or more, else 16)"),
     cl::init(0), cl::cat(runCategory));
 static cl::opt<int64_t> stagesFlag("stages",
                                    cl::desc("emu: K/V pipeline stages"),
@@ -122,6 +125,12 @@ static cl::opt<int64_t> stagesFlag("stages",
 static cl::opt<int64_t> unrollFlag("unroll",
                                    cl::desc("emu: KV loop unroll factor"),
                                    cl::init(1), cl::cat(runCategory));
+static cl::opt<std::string> archFlag(
+    "arch",
+    cl::desc("the CUDA arch to compile for (sm_80, sm_90, ...): emu: the "
+             "kernel that arch gets (its shared memory decides the "
+             "schedule); cuda: CompileOptions::arch (empty: the GPU's)"),
+    cl::init(""), cl::cat(runCategory));
 static cl::opt<std::string>
     layoutName("layout",
                cl::desc("emu: memory layout of q, k, v and o: bhsd "
@@ -468,6 +477,7 @@ static llvm::Error lowerToKernel(ModuleOp module) {
   options.stages = stagesFlag;
   options.unroll = unrollFlag;
   options.path = kernelPath;
+  options.arch = archFlag;
   PassManager pm(module.getContext());
   attn::buildAttnPipeline(pm, options);
   if (emitDebug == "drop-mask" || emitDebug == "kv-bound") {
@@ -601,6 +611,15 @@ runEmu(func::FuncOp func, llvm::ArrayRef<Tensor> inputs,
   if (!path)
     return makeError("unknown --path '" + kernelPath + "' (auto, simt, mma)");
   options.path = *path;
+  // The kernel --arch gets: its shared-memory limit (the schedule used it).
+  if (!archFlag.empty()) {
+    std::optional<attn::codegen::CudaArch> arch =
+        attn::codegen::lookupCudaArch(archFlag);
+    if (!arch)
+      return makeError("unknown --arch '" + archFlag + "' (supported: " +
+                       attn::codegen::supportedCudaArchs() + ")");
+    options.maxSmemBytes = arch->maxSmemPerBlock;
+  }
   auto plan = attn::codegen::emitCudaPlan(func, options);
   if (failed(plan))
     return makeError("the CUDA emitter failed on '@" + func.getSymName() + "'");
@@ -850,6 +869,7 @@ static void printEmuChecksJson(const attn::run::EmuChecks &e,
   if (counters)
     os << ", \"counters\": {\"tiles_full\": " << e.tilesFull
        << ", \"tiles_partial\": " << e.tilesPartial
+       << ", \"tiles_interior\": " << e.tilesInterior
        << ", \"global_loads\": " << e.globalLoads
        << ", \"global_stores\": " << e.globalStores
        << ", \"global_bytes_read\": " << e.globalBytesRead
@@ -952,6 +972,7 @@ static void printEmuChecksSummary(const attn::run::EmuChecks &e,
   if (counters)
     os << "counters: tiles_full=" << e.tilesFull
        << " tiles_partial=" << e.tilesPartial
+       << " tiles_interior=" << e.tilesInterior
        << " global_loads=" << e.globalLoads
        << " global_stores=" << e.globalStores
        << " global_bytes_read=" << e.globalBytesRead
@@ -1135,6 +1156,7 @@ static int runTool() {
   jitRequest.warps = warpsFlag;
   jitRequest.stages = stagesFlag;
   jitRequest.unroll = unrollFlag;
+  jitRequest.arch = archFlag;
   jitRequest.layout = layoutName;
   jitRequest.bench = bench;
   jitRequest.benchRepeats = benchRepeats;
@@ -1160,7 +1182,9 @@ static int runTool() {
     report.benchSummary = attn::run::benchSummary(jitReport);
     report.benchJson = attn::run::benchJson(jitReport);
     if (!jitReport.kernels.empty())
-      report.kernelLine = jitReport.plan + " plan: " + jitReport.kernels +
+      report.kernelLine = jitReport.plan + " plan, " +
+                          std::to_string(jitReport.blockM) +
+                          " rows: " + jitReport.kernels +
                           (jitReport.planReason.empty()
                                ? ""
                                : " (" + jitReport.planReason + ")");

@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """Static figures of attn's tensor-core kernels, beside FlashAttention-2's.
 
-For f16 causal attention at head dims 64, 128 and 256, block-m 64 and 128,
+For f16 causal attention at FlashAttention-2's tiles and attn's defaults,
 sm_80 and sm_90: ptxas' registers, spills and stack frame, static + dynamic
 shared memory, CTAs per SM on an A100 and an H100, the kernel's .text bytes
-per static mma.sync, and the SASS slots per unit of work in the KV loop,
-measured by compiling the kernel with the KV loop unrolled x1 and x2:
-(text2 - text1) / 16 / M, M = (block-m / warps) * block-n * (D + Dv) / 2048
-(the m16n8k16 count one warp's share of a KV tile needs). The x2 kernel is
-checked in the emulator first. No GPU is needed: everything is static.
+per static mma.sync (as shipped, KV loop x1), and the SASS slots per unit of
+work of an interior KV tile, measured by compiling the kernel with every
+tile on the interior version (test-attn-interior-only) and the KV loop
+unrolled x1 and x2: (text2 - text1) / 16 / M, M = (block-m / warps) *
+block-n * (D + Dv) / 2048 (the m16n8k16 count one warp's share of a KV tile
+needs). The x2 kernel is checked in the emulator first. No GPU is needed:
+everything is static.
 
 Usage: kernel_stats.py BUILD_DIR [--quick]
 """
@@ -84,52 +86,58 @@ def main():
     quick = "--quick" in sys.argv
     opt = os.path.join(build, "tools", "attn-opt", "attn-opt")
     attn_run = os.path.join(build, "tools", "attn-run", "attn-run")
-    dims = [64, 128] if quick else [64, 128, 256]
+    # (head dim, block-m, block-n, warps): FlashAttention-2's tiles (d64
+    # 128x128, d128 128x64, 4 warps of 32 rows) and attn's other defaults.
+    configs = [(64, 64, 64, 4), (64, 128, 64, 4), (64, 128, 128, 4),
+               (128, 64, 64, 4), (128, 128, 64, 4)]
+    if not quick:
+        configs += [(64, 128, 64, 8), (256, 64, 32, 4), (256, 64, 64, 4)]
     tmp = tempfile.mkdtemp()
     print("attn kernel statistics (static: ptxas, the cubin's .text, PTX), "
-          "f16 causal, KV tile = attn-online's default")
+          "f16 causal")
     header = ("d", "bm", "bn", "arch", "warps", "regs", "spill", "stack",
               "smem", "CTA/SM A100", "CTA/SM H100", ".text B", "mma",
               "B/mma", "SASS/unit")
     rows = []
-    for d in dims:
+    for d, bm, bn, warps in configs:
         src = variant(tmp, d)
-        bn = 32 if d > 128 else 64
-        for bm in (64, 128):
-            for unroll in (2,):
-                # The x2 kernel must compute the right thing.
-                out = run([attn_run, src, "--device=emu", "--check",
-                           "--nq=150", "--nk=170", f"--block-m={bm}",
-                           f"--unroll={unroll}"])
-                if "FAIL" in out or "PASS" not in out:
-                    raise SystemExit(f"x{unroll} kernel fails --check:\n{out}")
-            for arch in ("sm_80", "sm_90"):
-                stats = {}
-                for unroll in (1, 2):
-                    cubin = os.path.join(tmp, f"k{d}_{bm}_{arch}_{unroll}.cubin")
-                    pipe = (f"builtin.module(attn-pipeline{{block-m={bm} "
-                            f"unroll={unroll} arch={arch}}})")
-                    report = json.loads(run([opt, src, "--pass-pipeline=" + pipe,
-                                             "--emit=cubin", "--arch=" + arch,
-                                             "--report=json", "-o", cubin]))
-                    k = report["kernels"][0]
-                    stats[unroll] = (k, text_size(cubin, k["name"]))
-                k, text1 = stats[1]
-                text2 = stats[2][1]
-                ptx = run([opt, src, "--pass-pipeline=builtin.module(attn-pipeline"
-                           f"{{block-m={bm} arch={arch}}})", "--emit=ptx",
-                           "--arch=" + arch])
-                mmas = len(re.findall(r"\bmma\.sync", ptx))
-                warps = k["threads"] // 32
-                units = (bm / warps) * bn * (d + d) / 2048
-                smem = k["static_smem_bytes"] + k["dynamic_smem_bytes"]
-                rows.append((d, bm, bn, arch, warps, k["registers"],
-                             k["spill_stores_bytes"] + k["spill_loads_bytes"],
-                             k["stack_frame_bytes"], smem,
-                             ctas_per_sm("A100", k["registers"], k["threads"], smem),
-                             ctas_per_sm("H100", k["registers"], k["threads"], smem),
-                             text1, mmas, round(text1 / max(mmas, 1)),
-                             round((text2 - text1) / 16 / units, 1)))
+        schedule = f"block-m={bm} block-n={bn} warps={warps}"
+        # The x2 kernel must compute the right thing.
+        out = run([attn_run, src, "--device=emu", "--check", "--nq=150",
+                   "--nk=170", f"--block-m={bm}", f"--block-n={bn}",
+                   f"--warps={warps}", "--unroll=2"])
+        if "FAIL" in out or "PASS" not in out:
+            raise SystemExit(f"x2 kernel fails --check:\n{out}")
+        for arch in ("sm_80", "sm_90"):
+            def compile(unroll, extra=""):
+                cubin = os.path.join(tmp, f"k{d}_{bm}_{bn}_{warps}_{arch}_"
+                                          f"{unroll}{bool(extra)}.cubin")
+                pipe = (f"builtin.module(attn-pipeline{{{schedule} "
+                        f"unroll={unroll} arch={arch}}}{extra})")
+                report = json.loads(run([opt, src, "--pass-pipeline=" + pipe,
+                                         "--emit=cubin", "--arch=" + arch,
+                                         "--report=json", "-o", cubin]))
+                k = report["kernels"][0]
+                return k, text_size(cubin, k["name"])
+            # The kernel as shipped (resources, .text per mma) ...
+            k, text = compile(1)
+            # ... and the interior KV tile's code alone: every tile takes
+            # the interior version (test-attn-interior-only), x2 - x1.
+            _, inner1 = compile(1, ",test-attn-interior-only")
+            _, inner2 = compile(2, ",test-attn-interior-only")
+            ptx = run([opt, src, "--pass-pipeline=builtin.module(attn-pipeline"
+                       f"{{{schedule} arch={arch}}})", "--emit=ptx",
+                       "--arch=" + arch])
+            mmas = len(re.findall(r"\bmma\.sync", ptx))
+            units = (bm / warps) * bn * (d + d) / 2048
+            smem = k["static_smem_bytes"] + k["dynamic_smem_bytes"]
+            rows.append((d, bm, bn, arch, warps, k["registers"],
+                         k["spill_stores_bytes"] + k["spill_loads_bytes"],
+                         k["stack_frame_bytes"], smem,
+                         ctas_per_sm("A100", k["registers"], k["threads"], smem),
+                         ctas_per_sm("H100", k["registers"], k["threads"], smem),
+                         text, mmas, round(text / max(mmas, 1)),
+                         round((inner2 - inner1) / 16 / units, 1)))
     widths = [max(len(str(h)), *(len(str(r[i])) for r in rows))
               for i, h in enumerate(header)]
     print("  ".join(str(h).rjust(w) for h, w in zip(header, widths)))
@@ -141,6 +149,10 @@ def main():
         print(f"  d{d} {bm}x{bn} 4 warps: {text} B / {mma} = {round(text / mma)} B")
     print("  SASS slots per unit of work in its KV loop: <= 6.9 (d64), "
           "<= 6.4 (d128)")
+    print("\nSASS/unit: instructions per m16n8k16 of one warp's share of an "
+          "interior KV tile\n(the interior version alone, x2 - x1 unrolled); "
+          ".text / mma: the whole kernel as shipped\n(x1), interior and edge "
+          "versions together.")
     # Global traffic of causal 1024^2 on the emulator's counters.
     out = run([attn_run, variant(tmp, 64), "--device=emu", "--counters",
                "--nq=1024", "--nk=1024", "--b=1"])

@@ -68,7 +68,7 @@ void outOfBounds(const GlobalAccess &access) {
                     std::to_string(access.index) + ", extent " +
                     std::to_string(access.extent));
 }
-void countTile(bool) {}
+void countTile(int) {}
 void uninitialisedShared(const char *, const void *, unsigned, const char *,
                          unsigned) {}
 void error(const char *message) { cta().threadError(message); }

@@ -199,8 +199,11 @@ struct RunStats {
   bool splitKv = false;
   /// KV splits of the plan that ran (1 for the plain plan).
   int64_t splits = 1;
-  /// Why that plan: the rule's numbers, the forcing option, or why the
-  /// split-KV plan is unavailable (the plain plan then runs).
+  /// Query rows per CTA of the plan that ran (a 128-row plan runs its
+  /// 64-row plan for short Nq: CompileOptions::blockM).
+  int64_t blockM = 0;
+  /// Why that plan: the rules' numbers (Q-tile rows, then split-KV), the
+  /// forcing option, or why a plan is unavailable (and which ran instead).
   std::string planReason;
   /// The kernels launched, in order (empty when the grid was empty).
   std::vector<std::string> kernels;

@@ -40,8 +40,11 @@ struct CompileOptions {
   DeviceKind device = DeviceKind::Auto;
   /// The function to compile; empty: the module's only public func.func.
   std::string entry;
-  /// Q-tile rows (attn-tile block-m) used when the input is Level 1 IR.
-  int64_t blockM = 64;
+  /// Q-tile rows (attn-tile block-m) used when the input is Level 1 IR;
+  /// 0: attn-tile's choice (128 rows, 4 warps of 32, for f16/bf16 with head
+  /// dims up to 128, else 64), with a 64-row plan compiled on the first run
+  /// whose 128-row grid leaves SMs idle (short Nq, decoding) and run then.
+  int64_t blockM = 0;
   /// KV-tile columns (attn-online tile-n); 0: attn-online's heuristic.
   int64_t blockN = 0;
   /// Warps per CTA (0: the schedule's choice: a warp per 16 query rows on
@@ -115,6 +118,9 @@ struct RuntimeStats {
   /// Split-KV plans compiled or read on a run's demand (each at most once
   /// per plan), and those that turned out unavailable.
   uint64_t splitKvCompiles = 0, splitKvUnavailable = 0;
+  /// 64-row plans of 128-row plans compiled or read on a run's demand
+  /// (short Nq), and those that turned out unavailable.
+  uint64_t shortRowsCompiles = 0, shortRowsUnavailable = 0;
 };
 
 namespace detail {

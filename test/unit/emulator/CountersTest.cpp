@@ -35,7 +35,7 @@ __global__ void causalRowSums(const float *a, int64_t n, float *out) {
     if (col0 > rowBase + kTile - 1)
       break; // every later tile is above the diagonal: skipped
     bool diagonal = col0 + kTile - 1 > rowBase;
-    count_tile(diagonal);
+    count_tile(diagonal ? kTilePartial : kTileFull);
     for (int64_t c = col0; c < col0 + kTile && c < n && row < n; ++c)
       if (!diagonal || c <= row)
         sum += ld_global(a, row * n + c, n * n);

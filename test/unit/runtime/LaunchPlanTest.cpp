@@ -3,7 +3,8 @@
 // The runtime launches whole launch plans: the tile-summaries kernel before
 // a document mask's main kernel, and the split-KV plan (partials + merge,
 // with their workspaces), a second lowering of the variant compiled on the
-// first run that picks it. Which plan runs is chosen per run from the
+// first run that picks it, and the 64-row plan of a 128-row plan for short
+// Nq, compiled likewise. Which plan runs is chosen per run from the
 // lengths (or forced); results are checked against the float64
 // interpreter. Also: plans of several kernels round-trip through the disk
 // cache, and plan entries of the previous format are rebuilt, not misread.
@@ -120,8 +121,11 @@ TEST(LaunchPlanTest, DecodingPicksTheSplitKvPlan) {
   EXPECT_EQ(stats.splits, 4);
   EXPECT_EQ(stats.kernels, (Names{"attn_causal_bottom_right_partials",
                                   "attn_causal_bottom_right_merge"}));
-  EXPECT_EQ(stats.planReason.rfind("auto: split-KV: the plain grid has 8 CTAs "
-                                   "for 132 SMs",
+  // The 128-row plan's grid leaves SMs idle: its 64-row plan, split.
+  EXPECT_EQ(stats.blockM, 64);
+  EXPECT_EQ(stats.planReason.rfind("64 rows: the 128-row grid has 8 CTAs for "
+                                   "132 SMs; auto: split-KV: the plain grid "
+                                   "has 8 CTAs for 132 SMs",
                                    0),
             0u)
       << stats.planReason;
@@ -131,7 +135,8 @@ TEST(LaunchPlanTest, DecodingPicksTheSplitKvPlan) {
   stats = p.runAndCheck(*plan, SplitKvMode::Never);
   EXPECT_FALSE(stats.splitKv);
   EXPECT_EQ(stats.kernels, Names{"attn_causal_bottom_right"});
-  EXPECT_EQ(stats.planReason, "split-KV never (forced)");
+  EXPECT_EQ(stats.planReason, "64 rows: the 128-row grid has 8 CTAs for 132 "
+                              "SMs; split-KV never (forced)");
   EXPECT_EQ(rt.stats().splitKvCompiles, 1u) << "the split plan is cached";
 
   auto split = plan->splitKvKernels();
@@ -155,7 +160,7 @@ TEST(LaunchPlanTest, SixteenQueriesOfSoftmaxSplitToo) {
 }
 
 TEST(LaunchPlanTest, FullGridsAndShortKeysPickThePlainPlan) {
-  // 8 "SMs": Nq = 128 makes 2 x 8 = 16 CTAs, which fill them.
+  // 8 "SMs": Nq = 128 makes 1 x 8 = 8 CTAs of 128 rows, which fill them.
   RuntimeConfig config = testConfig(sharedCacheDir());
   config.emuMultiprocessors = 8;
   Runtime rt(config);
@@ -166,12 +171,15 @@ TEST(LaunchPlanTest, FullGridsAndShortKeysPickThePlainPlan) {
   RunStats stats = longQ.runAndCheck(*plan, SplitKvMode::Auto);
   EXPECT_FALSE(stats.splitKv);
   EXPECT_EQ(stats.kernels, Names{"attn_causal_bottom_right"});
-  EXPECT_EQ(stats.planReason, "auto: plain: the plain grid has 16 CTAs for 8 "
-                              "SMs");
+  EXPECT_EQ(stats.blockM, 128);
+  EXPECT_EQ(stats.planReason, "128 rows: the 128-row grid has 8 CTAs for 8 "
+                              "SMs; auto: plain: the plain grid has 8 CTAs "
+                              "for 8 SMs");
   // Forced split on the same shape: partials and merge, same result.
   stats = longQ.runAndCheck(*plan, SplitKvMode::Always);
   EXPECT_TRUE(stats.splitKv);
-  EXPECT_EQ(stats.planReason, "split-KV always (forced)");
+  EXPECT_EQ(stats.planReason, "128 rows: the 128-row grid has 8 CTAs for 8 "
+                              "SMs; split-KV always (forced)");
 
   // One query but 500 keys: with the emulator's 132 "SMs" for 8 CTAs, a
   // split would still get less than two 64-key tiles.
@@ -182,7 +190,8 @@ TEST(LaunchPlanTest, FullGridsAndShortKeysPickThePlainPlan) {
   Problem shortK("causal_bottom_right.mlir", 1, 500, 34);
   stats = shortK.runAndCheck(*plain, SplitKvMode::Auto);
   EXPECT_FALSE(stats.splitKv);
-  EXPECT_EQ(stats.planReason, "auto: plain: Nk = 500 < 4 splits x 2 x "
+  EXPECT_EQ(stats.planReason, "64 rows: the 128-row grid has 8 CTAs for 132 "
+                              "SMs; auto: plain: Nk = 500 < 4 splits x 2 x "
                               "64-key tiles = 512");
 }
 
@@ -224,7 +233,8 @@ TEST(LaunchPlanTest, VariantsWithoutASplitPlanRunThePlainOne) {
   RunStats stats = p.runAndCheck(*plan, SplitKvMode::Always);
   EXPECT_FALSE(stats.splitKv);
   EXPECT_EQ(stats.planReason,
-            "no split-KV plan: CompileOptions::kvSplits is 1");
+            "64 rows: the 128-row grid has 8 CTAs for 132 SMs; no split-KV "
+            "plan: CompileOptions::kvSplits is 1");
   EXPECT_FALSE(plan->splitKvKernels());
 }
 
@@ -294,9 +304,49 @@ TEST(LaunchPlanTest, SplitPlansComeFromDiskInAWarmRuntime) {
   RuntimeStats s = rt.stats();
   EXPECT_EQ(s.frontendRuns, 0u);
   EXPECT_EQ(s.hostCompilerRuns, 0u);
-  EXPECT_EQ(s.planDiskHits, 2u);
-  EXPECT_EQ(s.artifactDiskHits, 2u);
+  // The 128-row plan, its 64-row plan (3 queries) and that one's split.
+  EXPECT_EQ(s.planDiskHits, 3u);
+  EXPECT_EQ(s.artifactDiskHits, 3u);
+  EXPECT_EQ(s.shortRowsCompiles, 1u);
   EXPECT_EQ(s.splitKvCompiles, 1u);
+}
+
+TEST(LaunchPlanTest, ShortQueriesRunThe64RowPlan) {
+  // f16 at head dim 64: attn-tile's 128-row Q tiles (4 warps of 32 rows).
+  Runtime rt(testConfig(sharedCacheDir()));
+  auto plan = rt.compileText(readExample("causal.mlir"), emuOptions());
+  ASSERT_TRUE(plan) << plan.message();
+  EXPECT_EQ(plan->kernel().blockM, 128);
+  EXPECT_EQ(plan->kernel().threads, 128);
+  // 40 queries, 8 heads: 8 CTAs for 132 "SMs" -> the 64-row plan, built on
+  // this first run and reused by the next.
+  Problem shortQ("causal.mlir", 40, 90, 41);
+  RunStats stats = shortQ.runAndCheck(*plan, SplitKvMode::Never);
+  EXPECT_EQ(stats.blockM, 64);
+  EXPECT_EQ(stats.planReason, "64 rows: the 128-row grid has 8 CTAs for 132 "
+                              "SMs; split-KV never (forced)");
+  EXPECT_EQ(shortQ.runAndCheck(*plan, SplitKvMode::Never).blockM, 64);
+  EXPECT_EQ(rt.stats().shortRowsCompiles, 1u) << "built once, then cached";
+
+  // 8 "SMs": the 128-row grid fills them.
+  RuntimeConfig eight = testConfig(sharedCacheDir());
+  eight.emuMultiprocessors = 8;
+  Runtime full(eight);
+  auto wide = full.compileText(readExample("causal.mlir"), emuOptions());
+  ASSERT_TRUE(wide) << wide.message();
+  Problem longQ("causal.mlir", 130, 150, 42);
+  stats = longQ.runAndCheck(*wide, SplitKvMode::Never);
+  EXPECT_EQ(stats.blockM, 128);
+  EXPECT_EQ(full.stats().shortRowsCompiles, 0u);
+
+  // Rows asked for are kept: no 64-row plan, no rows in the reason.
+  CompileOptions asked = emuOptions();
+  asked.blockM = 128;
+  auto fixed = rt.compileText(readExample("causal.mlir"), asked);
+  ASSERT_TRUE(fixed) << fixed.message();
+  stats = shortQ.runAndCheck(*fixed, SplitKvMode::Never);
+  EXPECT_EQ(stats.blockM, 128);
+  EXPECT_EQ(stats.planReason, "split-KV never (forced)");
 }
 
 /// A spec with every field set, as a document mask's split-KV plan has.

@@ -84,4 +84,21 @@ def AttnMarkAccumulate : Pass<"attn-mark-accumulate", "::mlir::ModuleOp"> {
   let dependentDialects = ["::attn::AttnDialect"];
 }
 
+def AttnSpecializeInterior : Pass<"attn-specialize-interior", "::mlir::ModuleOp"> {
+  let summary = "Interior KV tiles get code of their own: static tiles, no guards, no mask";
+  let description = [{
+    On tensor-core kernels, versions each KV tile's computation (from its
+    first contraction to its yield) on `class == full && rows == block_m &&
+    keys == block_n`: the interior version is a clone with static tile
+    shapes (`tensor.cast` of what flows in, every cascade op re-typed) and
+    the full branch of the tile-class branch inlined, marked
+    `#attn.tile_branch<interior_or_edge>`; the edge version is the
+    computation as it was. The printer drops every guard of a tile whose
+    size is a constant covering its storage, so interior tiles run
+    straight-line code.
+  }];
+  let dependentDialects = ["::attn::AttnDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // ATTN_CODEGEN_PASSES_TD

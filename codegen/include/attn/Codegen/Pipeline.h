@@ -23,17 +23,20 @@ namespace attn {
 /// The options of attn-pipeline.
 struct AttnPipelineOptions
     : public mlir::PassPipelineOptions<AttnPipelineOptions> {
-  Option<int64_t> blockM{*this, "block-m",
-                         llvm::cl::desc("query rows per CTA (the Q tile)"),
-                         llvm::cl::init(64)};
+  Option<int64_t> blockM{
+      *this, "block-m",
+      llvm::cl::desc("query rows per CTA (the Q tile); 0: attn-tile's choice "
+                     "(128 for f16/bf16 with head dims up to 128, else 64)"),
+      llvm::cl::init(0)};
   Option<int64_t> blockN{
       *this, "block-n",
       llvm::cl::desc("keys per KV tile (0: attn-online's heuristic)"),
       llvm::cl::init(0)};
   Option<int64_t> warps{
       *this, "warps",
-      llvm::cl::desc("warps per CTA (0: attn-schedule's choice, a warp per "
-                     "16 query rows on tensor cores)"),
+      llvm::cl::desc("warps per CTA (0: attn-schedule's choice: on tensor "
+                     "cores 32 rows per warp for Q tiles of 128 rows or "
+                     "more when the accumulators fit, else 16)"),
       llvm::cl::init(0)};
   Option<int64_t> stages{*this, "stages",
                          llvm::cl::desc("K/V pipeline stages"),
@@ -54,6 +57,10 @@ struct AttnPipelineOptions
   Option<bool> foldExp2{*this, "fold-exp2",
                         llvm::cl::desc("fold log2(e) into the scores (exp2)"),
                         llvm::cl::init(true)};
+  Option<bool> leanMaps{*this, "lean-maps",
+                        llvm::cl::desc("-attn-lean-maps: fold constant "
+                                       "multiplies, anchored exp2 per row"),
+                        llvm::cl::init(true)};
   Option<bool> keyBounds{
       *this, "key-bounds",
       llvm::cl::desc("narrow KV loops to the keys a Q tile can attend to"),
@@ -69,8 +76,9 @@ struct AttnPipelineOptions
 
 /// Adds attn-pipeline's passes to `pm` (a builtin.module pass manager):
 /// [attn-set-dtype,] attn-decompose, [attn-fold-exp2,] attn-tile,
-/// attn-online, [attn-split-kv{in-place},] attn-fuse, cse, attn-set-target,
-/// attn-schedule, attn-hoist-fragments, attn-stage-kv, attn-mark-accumulate.
+/// attn-online, [attn-split-kv{in-place},] attn-fuse, cse, [attn-lean-maps,]
+/// attn-set-target, attn-schedule, attn-hoist-fragments, attn-stage-kv,
+/// attn-mark-accumulate, attn-specialize-interior.
 void buildAttnPipeline(mlir::OpPassManager &pm,
                        const AttnPipelineOptions &options);
 

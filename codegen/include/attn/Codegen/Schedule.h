@@ -40,9 +40,13 @@ void hoistFragments(mlir::func::FuncOp func);
 /// -attn-mark-accumulate on one tensor-core kernel.
 void markAccumulate(mlir::func::FuncOp func);
 
+/// -attn-specialize-interior on one tensor-core kernel.
+void specializeInterior(mlir::func::FuncOp func);
+
 /// Schedules every kernel of `module` that has no decided schedule yet, as
-/// -attn-schedule, -attn-stage-kv, -attn-hoist-fragments and
-/// -attn-mark-accumulate with their default options would: what the CUDA
+/// -attn-schedule, -attn-stage-kv, -attn-hoist-fragments,
+/// -attn-mark-accumulate and -attn-specialize-interior with their default
+/// options would: what the CUDA
 /// translation applies to kernel IR that reaches it unscheduled.
 mlir::LogicalResult scheduleUnscheduled(mlir::ModuleOp module);
 

@@ -90,7 +90,8 @@ def Attn_KernelPath : I32EnumAttr<"KernelPath",
 
 def Attn_TileBranchKind : I32EnumAttr<"TileBranchKind",
     "which tile classes the branches of a tile branch serve", [
-      I32EnumAttrCase<"FullOrPartial", 0, "full_or_partial">
+      I32EnumAttrCase<"FullOrPartial", 0, "full_or_partial">,
+      I32EnumAttrCase<"InteriorOrEdge", 1, "interior_or_edge">
     ]> {
   let cppNamespace = "::attn";
   let genSpecializedAttr = 0;
@@ -218,6 +219,9 @@ def Attn_TileBranchAttr : AttrDef<Attn_Dialect, "TileBranch"> {
     `#attn.tile_branch<full_or_partial>` on an `scf.if` inside a KV loop
     (from -attn-fuse): the then-branch serves full tiles (no mask code), the
     else-branch partial tiles (the mask per element).
+    `#attn.tile_branch<interior_or_edge>` (from -attn-specialize-interior):
+    the then-branch serves full tiles of block_m rows and block_n keys with
+    static tile shapes, the else-branch every other tile.
   }];
   let parameters = (ins EnumParameter<Attn_TileBranchKind>:$kind);
   let assemblyFormat = "`<` $kind `>`";
@@ -239,21 +243,26 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
     path = mma, unroll = 1>` — query rows per CTA, warps per CTA (each warp
     owns rows_per_warp consecutive rows; warps × rows_per_warp = block_m),
     K/V pipeline stages, the kernel path (mma: tensor cores, simt: one thread
-    per row; auto: not decided yet), the unroll factor of the KV loops and,
-    for a kernel that could not use tensor cores, why (`fallback`).
+    per row; auto: not decided yet), the unroll factor of the KV loops,
+    for a kernel that could not use tensor cores, why (`fallback`) and,
+    on tensor cores, whether the Q tile is staged in shared memory and read
+    with ldmatrix for every KV tile (`q_staged = true`, when holding its
+    mma fragments in registers beside the S and O accumulators would
+    spill) rather than read into registers once.
   }];
   let parameters = (ins "int64_t":$block_m, "int64_t":$warps,
                         "int64_t":$stages,
                         DefaultValuedParameter<"int64_t", "0">:$rows_per_warp,
                         Attn_DefaultKernelPath:$path,
                         DefaultValuedParameter<"int64_t", "1">:$unroll,
-                        StringRefParameter<"why not tensor cores", "\"\"">:$fallback);
+                        StringRefParameter<"why not tensor cores", "\"\"">:$fallback,
+                        DefaultValuedParameter<"bool", "false">:$q_staged);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let builders = [
     AttrBuilder<(ins "int64_t":$block_m, "int64_t":$warps, "int64_t":$stages), [{
       return $_get($_ctxt, block_m, warps, stages, 0, ::attn::KernelPath::Auto,
-                   1, "");
+                   1, "", false);
     }]>
   ];
   let extraClassDeclaration = [{

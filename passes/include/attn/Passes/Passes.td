@@ -78,7 +78,9 @@ def AttnReport : Pass<"attn-report"> {
     Option<"nq", "nq", "int64_t", "1024", "query length">,
     Option<"nk", "nk", "int64_t", "-1", "key length (default: nq)">,
     Option<"batch", "batch", "int64_t", "1", "batch size (dynamic batch)">,
-    Option<"blockM", "block-m", "int64_t", "64", "query rows per tile">,
+    Option<"blockM", "block-m", "int64_t", "64",
+           "query rows per tile (0: 128 when every contraction's operands "
+           "are f16/bf16 with feature dimensions of at most 128, else 64)">,
     Option<"blockN", "block-n", "int64_t", "64", "key columns per tile">,
     ListOption<"captures", "captures", "int64_t",
                "values of the captured integer scalars, in order">
@@ -133,6 +135,22 @@ def AttnFoldExp2 : Pass<"attn-fold-exp2"> {
     say), so the result never changes. Run before -attn-tile / -attn-online:
     the online rewrite then derives its correction from the exp2 map.
     Cascades without an exp over the scores are left alone.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect"];
+}
+
+def AttnLeanMaps : Pass<"attn-lean-maps"> {
+  let summary = "Cheaper per-element code in map bodies (constant folding, anchored exp2)";
+  let description = [{
+    Rewrites the bodies of `attn.map`: a multiply by a constant moves through
+    a select whose other arm is a constant (exact), two multiplies by
+    constants fold into one (`reassoc`: the score scale and log2(e) become
+    one multiply), and `exp2(x - r)` whose row operand `r` is provably a
+    NaN-propagating running maximum of `x` is marked `afn` (a weight in
+    [0, 1]: the hardware's `ex2.approx.ftz`), with a surrounding
+    `select(r == -inf, 0, ·)` moved onto `r` (tested per row instead of per
+    element; the same values, since r = -inf means every x is -inf).
+    Run on tiled kernel IR after -attn-fuse (`attn-pipeline` does).
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect"];
 }

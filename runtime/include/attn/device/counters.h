@@ -17,9 +17,13 @@
 
 namespace attn::device {
 
-/// Marks the start of one KV tile the CTA processes; `evaluatesMask` is true
-/// for a tile that runs the mask code (partial), false for one that runs
-/// without it (full). Skipped tiles are not marked.
+/// What a KV tile runs: without mask code (full), with it (partial), or
+/// full with a whole block_m x block_n tile and no guards (interior, which
+/// the counters also count as full).
+enum TileCount : int { kTileFull = 0, kTilePartial = 1, kTileInterior = 2 };
+
+/// Marks the start of one KV tile the CTA processes, of kind `kind`
+/// (TileCount). Skipped tiles are not marked.
 ///
 /// Generated code calls it from every thread of the CTA (a CTA-uniform
 /// statement at the top of the tile's body); the emulator counts only thread
@@ -27,12 +31,12 @@ namespace attn::device {
 /// Thread 0 must therefore reach every call: emit it before any per-thread
 /// early exit that thread 0 could take.
 #if ATTN_DEVICE_CUDA
-ATTN_DEVICE_FN void count_tile(bool evaluatesMask) {}
+ATTN_DEVICE_FN void count_tile(int kind) {}
 #else
-ATTN_DEVICE_FN void count_tile(bool evaluatesMask) {
+ATTN_DEVICE_FN void count_tile(int kind) {
   const emu::ThreadState &me = emu::detail::self();
   if (__builtin_expect(me.flags & emu::kCountTiles, 0) && me.linearTid == 0)
-    emu::detail::rt().countTile(evaluatesMask);
+    emu::detail::rt().countTile(kind);
 }
 #endif
 

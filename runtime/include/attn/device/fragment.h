@@ -223,6 +223,16 @@ ATTN_DEVICE_FN void a_fragment_from_scaled_tile(uint32_t (&a)[4],
   a[3] = pack_x2<T>(at(2 * kk + 1, 2, c1), at(2 * kk + 1, 3, c1 + 1));
 }
 
+/// The A fragment (rows m0 + [0, 16), k = k0 + [0, 16)) of a row-major
+/// staged operand (row m, column k, pitch `Pitch`): the staged Q tile of
+/// Q·Kᵀ, one ldmatrix.x4 (lanes 0-15 address rows m0 + [0, 16) at k0, lanes
+/// 16-31 the same rows at k0 + 8: matrices a0..a3 in mma order).
+template <int Pitch, typename T>
+ATTN_DEVICE_FN void a_fragment_row_major(uint32_t (&a)[4], const T *smem,
+                                         int m0, int k0, unsigned lane) {
+  ldmatrix_x4(a, smem + (m0 + (lane & 15)) * Pitch + k0 + (lane >> 4) * 8);
+}
+
 /// The B fragment (k = k0 + [0, 16), n = n0 + [0, 8)) of B = Sᵀ where S is
 /// staged n-major (row n, column k, pitch `Pitch`): the K tile of Q·Kᵀ.
 template <int Pitch, typename T>

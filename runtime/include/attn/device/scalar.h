@@ -44,17 +44,32 @@ ATTN_DEVICE_FN float pow2i(int n) {
   return n < -126 ? 0.0f : f32_bits(static_cast<uint32_t>(n + 127) << 23);
 }
 
-/// arith.maximumf / minimumf: NaN if either side is NaN.
+/// arith.maximumf / minimumf: NaN if either side is NaN. From sm_80 on one
+/// instruction (`max.NaN.f32`); before, and in the emulator, the comparisons
+/// below. (Only the sign of a zero result could tell the two apart, and no
+/// attention result depends on it.)
 ATTN_DEVICE_FN float maximumf(float a, float b) {
+#if ATTN_DEVICE_CUDA && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  float d;
+  asm("max.NaN.f32 %0, %1, %2;" : "=f"(d) : "f"(a), "f"(b));
+  return d;
+#else
   if (a != a || b != b)
     return a + b;
   // Equal zeros: +0 unless both are -0, which is what the sum gives.
   return a > b ? a : (b > a ? b : (a == 0.0f ? a + b : a));
+#endif
 }
 ATTN_DEVICE_FN float minimumf(float a, float b) {
+#if ATTN_DEVICE_CUDA && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  float d;
+  asm("min.NaN.f32 %0, %1, %2;" : "=f"(d) : "f"(a), "f"(b));
+  return d;
+#else
   if (a != a || b != b)
     return a + b;
   return a < b ? a : (b < a ? b : (a == 0.0f ? -(-a - b) : a));
+#endif
 }
 /// arith.maxnumf / minnumf: the number if one side is NaN.
 ATTN_DEVICE_FN float maxnumf(float a, float b) {
@@ -77,6 +92,20 @@ ATTN_DEVICE_FN int64_t ceildivsi(int64_t a, int64_t b) {
 /// arith.truncf f32 -> f16 / bf16, kept in a float register.
 ATTN_DEVICE_FN float round_f16(float x) { return to_float(to_f16(x)); }
 ATTN_DEVICE_FN float round_bf16(float x) { return to_float(to_bf16(x)); }
+
+/// math.exp2 with `fastmath<afn>`, which attn's passes put only where the
+/// argument is at most 0 (a weight relative to a running maximum): the
+/// hardware's ex2.approx.ftz (2 ulp; results below 2^-126 of the row's
+/// largest weight flush to 0). The emulator computes it exactly.
+ATTN_DEVICE_FN float exp2_approx(float x) {
+#if ATTN_DEVICE_CUDA
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+#else
+  return std::exp2(x);
+#endif
+}
 
 #if ATTN_DEVICE_CUDA
 ATTN_DEVICE_FN float exp(float x) { return expf(x); }

@@ -130,9 +130,10 @@ struct LaunchResult {
   /// Global-memory traffic (only with LaunchConfig::countGlobalAccesses).
   std::uint64_t globalLoads = 0, globalStores = 0;
   std::uint64_t globalBytesRead = 0, globalBytesWritten = 0;
-  /// KV tiles the CTAs ran without / with the mask (only with
+  /// KV tiles the CTAs ran without / with the mask, and of the former those
+  /// that ran the unguarded interior code (only with
   /// LaunchConfig::countTiles; reported by attn::device::count_tile).
-  std::uint64_t tilesFull = 0, tilesPartial = 0;
+  std::uint64_t tilesFull = 0, tilesPartial = 0, tilesInterior = 0;
   /// The first LaunchConfig::maxErrorMessages memory violations; each is
   /// also one of `errors`.
   std::vector<MemoryViolation> memoryViolations;

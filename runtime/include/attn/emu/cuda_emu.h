@@ -145,7 +145,7 @@ struct Runtime {
   void (*outOfBounds)(const GlobalAccess &access);
   /// Counter hook: the calling thread's CTA starts a KV tile (only called
   /// with kCountTiles, by thread 0 of the CTA).
-  void (*countTile)(bool evaluatesMask);
+  void (*countTile)(int kind);
   /// Memcheck hook: `op` at `file:line` read `bytes` bytes of shared memory
   /// at `address` that still hold the poison of CTA start.
   void (*uninitialisedShared)(const char *op, const void *address,
