@@ -46,6 +46,17 @@ int64_t Tensor::offset(const int64_t *index) const {
   return off;
 }
 
+int64_t attn::interp::toInt64(double v) {
+  if (std::isnan(v))
+    return 0;
+  // 2^63 is exact as a double; everything below it converts.
+  if (v >= 9223372036854775808.0)
+    return std::numeric_limits<int64_t>::max();
+  if (v <= -9223372036854775808.0)
+    return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(v);
+}
+
 double attn::interp::roundToType(double v, Type type) {
   const llvm::fltSemantics *sem = nullptr;
   if (type.isF16())
@@ -102,7 +113,7 @@ private:
     unsigned next = 0;
     for (int64_t d : type.getShape())
       shape.push_back(ShapedType::isDynamic(d)
-                          ? static_cast<int64_t>(get(dynamic[next++]).data[0])
+                          ? toInt64(get(dynamic[next++]).data[0])
                           : d);
     return shape;
   }
@@ -504,9 +515,7 @@ llvm::Error Interpreter::executeMap(MapOp op) {
 }
 
 llvm::Error Interpreter::executeFor(scf::ForOp op) {
-  auto asInt = [&](mlir::Value v) {
-    return static_cast<int64_t>(get(v).data[0]);
-  };
+  auto asInt = [&](mlir::Value v) { return toInt64(get(v).data[0]); };
   int64_t lb = asInt(op.getLowerBound()), ub = asInt(op.getUpperBound()),
           step = asInt(op.getStep());
   if (step <= 0)
@@ -611,8 +620,7 @@ static std::vector<int64_t> resolveMixed(ArrayRef<OpFoldResult> mixed,
     if (auto attr = dyn_cast<Attribute>(ofr))
       values.push_back(cast<IntegerAttr>(attr).getInt());
     else
-      values.push_back(
-          static_cast<int64_t>(get(cast<mlir::Value>(ofr)).data[0]));
+      values.push_back(toInt64(get(cast<mlir::Value>(ofr)).data[0]));
   }
   return values;
 }
@@ -673,9 +681,7 @@ llvm::Error Interpreter::executeIf(scf::IfOp op) {
 }
 
 llvm::Error Interpreter::executeTileClass(TileClassOp op) {
-  auto index = [&](mlir::Value v) {
-    return static_cast<int64_t>(get(v).data[0]);
-  };
+  auto index = [&](mlir::Value v) { return toInt64(get(v).data[0]); };
   MaskContext context{index(op.getB()), index(op.getH()), index(op.getNq()),
                       index(op.getNk()), {}, {}};
   for (mlir::Value c : op.getCaptures()) {

@@ -160,16 +160,19 @@ static bool cmpI(arith::CmpIPredicate p, int64_t a, int64_t b,
   return false;
 }
 
-/// Rounds a double to an integer of `width` bits the way fptosi would (the
-/// out-of-range case is undefined in MLIR; saturate instead of trapping).
-static int64_t toInt(double v) {
-  if (std::isnan(v))
-    return 0;
-  if (v >= 9.2e18)
-    return std::numeric_limits<int64_t>::max();
-  if (v <= -9.2e18)
-    return std::numeric_limits<int64_t>::min();
-  return static_cast<int64_t>(v);
+/// Two's-complement a + b, a - b and a * b: computed in uint64 so that an
+/// overflow wraps (as the hardware does) instead of being undefined.
+static int64_t addWrap(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) +
+                              static_cast<uint64_t>(b));
+}
+static int64_t subWrap(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) -
+                              static_cast<uint64_t>(b));
+}
+static int64_t mulWrap(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) *
+                              static_cast<uint64_t>(b));
 }
 
 /// Executes one instruction on operand values `x`. Errors are reported for
@@ -179,7 +182,9 @@ static llvm::Expected<double> execute(unsigned kind, Operation *op,
                                       llvm::ArrayRef<const Tensor *> tensors) {
   Type rt = op->getNumResults() ? op->getResult(0).getType() : Type();
   unsigned w = rt ? bitWidth(rt) : 64;
-  auto i = [&](int k) { return static_cast<int64_t>(x[k]); };
+  // Integer operands arrive as doubles; toInt64 is defined for any double
+  // (an fptosi of NaN or of an out-of-range value saturates, never traps).
+  auto i = [&](int k) { return toInt64(x[k]); };
   auto wrap = [&](int64_t v) { return static_cast<double>(wrapSigned(v, w)); };
   unsigned ow = op->getNumOperands() ? bitWidth(op->getOperand(0).getType())
                                      : 64;
@@ -197,9 +202,9 @@ static llvm::Expected<double> execute(unsigned kind, Operation *op,
     return std::isnan(x[0]) || std::isnan(x[1]) ? NAN : std::min(x[0], x[1]);
   case MaxNumF: return std::fmax(x[0], x[1]);
   case MinNumF: return std::fmin(x[0], x[1]);
-  case AddI: return wrap(i(0) + i(1));
-  case SubI: return wrap(i(0) - i(1));
-  case MulI: return wrap(i(0) * i(1));
+  case AddI: return wrap(addWrap(i(0), i(1)));
+  case SubI: return wrap(subWrap(i(0), i(1)));
+  case MulI: return wrap(mulWrap(i(0), i(1)));
   case DivSI: case DivUI: case RemSI: case RemUI: case FloorDivSI:
   case CeilDivSI: {
     if (i(1) == 0)
@@ -209,6 +214,9 @@ static llvm::Expected<double> execute(unsigned kind, Operation *op,
       return wrap(asUnsigned(a, w) / asUnsigned(b, w));
     if (kind == RemUI)
       return wrap(asUnsigned(a, w) % asUnsigned(b, w));
+    // INT64_MIN / -1 overflows: the quotient wraps to INT64_MIN, rem is 0.
+    if (b == -1)
+      return kind == RemSI ? 0.0 : wrap(subWrap(0, a));
     if (kind == DivSI)
       return wrap(a / b);
     if (kind == RemSI)
@@ -227,13 +235,19 @@ static llvm::Expected<double> execute(unsigned kind, Operation *op,
   case AndI: return wrap(i(0) & i(1));
   case OrI: return wrap(i(0) | i(1));
   case XOrI: return wrap(i(0) ^ i(1));
+  // A shift by the width or more (or by a negative amount, i.e. a huge
+  // unsigned one) is poison in MLIR; it shifts everything out here.
   case ShLI:
-    return i(1) >= w ? 0.0 : wrap(static_cast<int64_t>(asUnsigned(i(0), w)
-                                                       << i(1)));
-  case ShRSI: return i(1) >= w ? (i(0) < 0 ? -1.0 : 0.0) : wrap(i(0) >> i(1));
+    return asUnsigned(i(1), w) >= w
+               ? 0.0
+               : wrap(static_cast<int64_t>(asUnsigned(i(0), w) << i(1)));
+  case ShRSI:
+    return asUnsigned(i(1), w) >= w ? (i(0) < 0 ? -1.0 : 0.0)
+                                    : wrap(i(0) >> i(1));
   case ShRUI:
-    return i(1) >= w ? 0.0
-                     : wrap(static_cast<int64_t>(asUnsigned(i(0), w) >> i(1)));
+    return asUnsigned(i(1), w) >= w
+               ? 0.0
+               : wrap(static_cast<int64_t>(asUnsigned(i(0), w) >> i(1)));
   case CmpI:
     return cmpI(cast<arith::CmpIOp>(op).getPredicate(), i(0), i(1), ow) ? 1.0
                                                                          : 0.0;
@@ -246,8 +260,8 @@ static llvm::Expected<double> execute(unsigned kind, Operation *op,
     return wrap(static_cast<int64_t>(asUnsigned(i(0), ow)));
   case SIToFP: return static_cast<double>(i(0));
   case UIToFP: return static_cast<double>(asUnsigned(i(0), ow));
-  case FPToSI: return wrap(toInt(x[0]));
-  case FPToUI: return wrap(toInt(x[0]));
+  case FPToSI: return wrap(toInt64(x[0]));
+  case FPToUI: return wrap(toInt64(x[0]));
   // The oracle keeps float64 everywhere: a float conversion changes the
   // declared type, not the value (inputs are rounded once, up front).
   case ExtF: case TruncF: return x[0];
@@ -262,7 +276,7 @@ static llvm::Expected<double> execute(unsigned kind, Operation *op,
   case Sqrt: return std::sqrt(x[0]);
   case Rsqrt: return 1.0 / std::sqrt(x[0]);
   case AbsF: return std::fabs(x[0]);
-  case AbsI: return wrap(i(0) < 0 ? -i(0) : i(0));
+  case AbsI: return wrap(i(0) < 0 ? subWrap(0, i(0)) : i(0));
   case Sin: return std::sin(x[0]);
   case Cos: return std::cos(x[0]);
   case Tan: return std::tan(x[0]);

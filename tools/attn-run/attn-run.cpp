@@ -379,10 +379,12 @@ static std::string npyPath(StringRef dir, StringRef stem) {
 /// Fills unset size bindings from q.npy and k.npy in --load's directory, so
 /// that loading needs no size flags.
 static llvm::Error bindingsFromFiles(StringRef dir, SizeBindings &bindings) {
-  auto q = attn::interp::readNpy(npyPath(dir, "q"));
+  // Headers only: the sizes must be known (and the memory a run needs
+  // checked) before any element is read.
+  auto q = attn::interp::readNpyHeader(npyPath(dir, "q"));
   if (!q)
     return q.takeError();
-  auto k = attn::interp::readNpy(npyPath(dir, "k"));
+  auto k = attn::interp::readNpyHeader(npyPath(dir, "k"));
   if (!k)
     return k.takeError();
   if (q->shape.size() == 4) {
@@ -445,6 +447,11 @@ loadInputs(StringRef dir, func::FuncOp func, const BoundShapes &shapes) {
     if (isa<FloatType>(elementType))
       for (double &x : value->data)
         x = attn::interp::roundToType(x, elementType);
+    // An integer input must hold integers its type can represent: a NaN
+    // or 1e300 would reach the kernels' integer parameters otherwise.
+    if (llvm::Error err = attn::interp::checkIntegerValues(
+            inputName(i), *value, elementType))
+      return makeError(path + ": " + llvm::toString(std::move(err)));
     inputs.push_back(std::move(*value));
   }
   return inputs;
@@ -538,7 +545,7 @@ static uint64_t encode(double x, Type type) {
     v.convert(f.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
     return v.bitcastToAPInt().getZExtValue();
   }
-  return static_cast<uint64_t>(static_cast<int64_t>(x));
+  return static_cast<uint64_t>(attn::interp::toInt64(x));
 }
 
 static double decode(uint64_t bits, Type type) {
@@ -643,7 +650,7 @@ runEmu(func::FuncOp func, llvm::ArrayRef<Tensor> inputs,
       if (isa<FloatType>(type))
         std::memcpy(&bits, &x, 8);
       else
-        bits = static_cast<uint64_t>(static_cast<int64_t>(x));
+        bits = static_cast<uint64_t>(attn::interp::toInt64(x));
       fields[name] = bits;
       args.emplace_back();
       continue;
