@@ -17,9 +17,16 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "attn/Support/SourceNesting.h"
+
+#include "mlir/Support/FileUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/ProgramStack.h"
+#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
@@ -251,7 +258,47 @@ int main(int argc, char **argv) {
   mlir::registerCSEPass();
   attn::registerAttnPasses();
   attn::codegen::registerCodegenPasses();
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
+  // MlirOptMain(argc, argv, ...) unrolled so that the input can be checked
+  // before MLIR parses it: nesting deeper than attn accepts is an error with
+  // its line and column, never a stack overflow; what the check cannot see
+  // runs on a large stack.
+  auto [inputFilename, outputFilename] = mlir::registerAndParseCLIOptions(
       argc, argv, "attn compiler driver: attention variants to kernels\n",
-      registry));
+      registry);
+  llvm::InitLLVM initLLVM(argc, argv);
+  mlir::MlirOptMainConfig config =
+      mlir::MlirOptMainConfig::createFromCLOptions();
+  // Listing dialects or passes reads no input.
+  if (config.shouldShowDialects() || config.shouldListPasses())
+    return mlir::asMainReturnCode(mlir::MlirOptMain(
+        llvm::outs(), llvm::MemoryBuffer::getMemBuffer(""), registry, config));
+  std::string errorMessage;
+  std::unique_ptr<llvm::MemoryBuffer> input =
+      mlir::openInputFile(inputFilename, &errorMessage);
+  if (!input) {
+    llvm::errs() << errorMessage << "\n";
+    return 1;
+  }
+  llvm::StringRef text = input->getBuffer();
+  if (auto deep = attn::findDeepNesting({text.data(), text.size()})) {
+    llvm::errs() << attn::formatDeepNesting(input->getBufferIdentifier().str(),
+                                            *deep)
+                 << "\n";
+    return 1;
+  }
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      mlir::openOutputFile(outputFilename, &errorMessage);
+  if (!output) {
+    llvm::errs() << errorMessage << "\n";
+    return 1;
+  }
+  mlir::LogicalResult result = mlir::failure();
+  llvm::runOnNewStack(attn::kCompilerStackBytes, [&] {
+    result =
+        mlir::MlirOptMain(output->os(), std::move(input), registry, config);
+  });
+  if (mlir::failed(result))
+    return 1;
+  output->keep();
+  return 0;
 }

@@ -23,6 +23,7 @@
 #include "attn/Interpreter/Interpreter.h"
 #include "attn/Interpreter/Npy.h"
 #include "attn/Passes/Passes.h"
+#include "attn/Support/SourceNesting.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -40,6 +41,7 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/ProgramStack.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -271,6 +273,13 @@ parseModule(StringRef filename, llvm::SourceMgr &sourceMgr, MLIRContext &ctx) {
   auto file = openInputFile(filename, &errorMessage);
   if (!file) {
     fail(errorMessage);
+    return nullptr;
+  }
+  // Nesting beyond what MLIR's recursive parser can take is refused before
+  // parsing, with its location.
+  StringRef text = file->getBuffer();
+  if (auto deep = attn::findDeepNesting({text.data(), text.size()})) {
+    llvm::errs() << attn::formatDeepNesting(filename.str(), *deep) << "\n";
     return nullptr;
   }
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
@@ -1214,5 +1223,10 @@ int main(int argc, char **argv) {
     llvm::errs() << errors;
     return kErrorExit;
   }
-  return runTool();
+  // Parsing, passes and the interpreter recurse per nesting level: a large
+  // stack for what the nesting check cannot bound.
+  int exitCode = kErrorExit;
+  llvm::runOnNewStack(attn::kCompilerStackBytes,
+                      [&] { exitCode = runTool(); });
+  return exitCode;
 }
