@@ -2,6 +2,8 @@
 
 #include "Validate.h"
 
+#include "attn/Support/HostMemory.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -352,4 +354,16 @@ attn::jit::buildParams(const PlanSpec &spec, const Arguments &args,
     params.push_back(it == fields.end() ? 0 : it->second);
   }
   return params;
+}
+
+Status attn::jit::checkHostMemory(uint64_t bytes, uint64_t limit,
+                                  const std::string &what) {
+  HostMemoryLimit available =
+      limit ? HostMemoryLimit{limit, "RunOptions::hostMemoryLimit"}
+            : availableHostMemory();
+  if (bytes <= available.bytes)
+    return Status::success();
+  return Status::error(what + " need " + formatBytes(bytes) +
+                       " of host memory but " + formatBytes(available.bytes) +
+                       " are available (" + available.source + ")");
 }

@@ -273,6 +273,7 @@ attn::run::runJit(mlir::ModuleOp module, mlir::func::FuncOp func,
 
   attn::RunOptions runOptions;
   runOptions.countGlobalAccesses = request.bench;
+  runOptions.hostMemoryLimit = request.hostMemoryLimit;
   attn::RunStats stats;
   attn::Status ran = plan->run(args, runOptions, &stats);
   if (!ran.ok())

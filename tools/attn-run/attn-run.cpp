@@ -16,6 +16,7 @@
 #include "Compare.h"
 #include "EmuDevice.h"
 #include "JitDevice.h"
+#include "MemoryPlan.h"
 
 #include "attn/Codegen/CudaEmitter.h"
 #include "attn/Dialect/AttnDialect.h"
@@ -23,6 +24,7 @@
 #include "attn/Interpreter/Interpreter.h"
 #include "attn/Interpreter/Npy.h"
 #include "attn/Passes/Passes.h"
+#include "attn/Support/HostMemory.h"
 #include "attn/Support/SourceNesting.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -174,6 +176,13 @@ static cl::opt<bool>
                             "(cuda: CUDA events, median of --bench-repeats; "
                             "emu: no timing, the traffic counters)"),
           cl::cat(runCategory));
+static cl::opt<std::string> maxMemory(
+    "max-memory",
+    cl::desc("Host memory a run may use, e.g. 8G, 512M, 1.5T (powers of "
+             "1024) or bytes; default: what the machine has available "
+             "(MemAvailable, or the cgroup's limit if lower). A run that "
+             "needs more is refused before allocating"),
+    cl::cat(runCategory));
 static cl::opt<int> benchRepeats("bench-repeats",
                                  cl::desc("--bench: timed launches"),
                                  cl::init(20), cl::cat(runCategory));
@@ -610,12 +619,8 @@ static uint64_t loadElement(const DeviceBuffer &b, int64_t offset) {
   return bits;
 }
 
-/// Compiles `func` (kernel IR) to CUDA, runs it on the emulator with
-/// `inputs`, and returns o (and lse).
-static llvm::Expected<std::vector<Tensor>>
-runEmu(func::FuncOp func, llvm::ArrayRef<Tensor> inputs,
-       const BoundShapes &shapes, attn::run::EmuTimes &times,
-       attn::run::EmuChecks &checks) {
+/// Emits the launch plan of `func` (kernel IR) as CUDA for the emulator.
+static llvm::Expected<attn::codegen::CudaPlan> emitEmuPlan(func::FuncOp func) {
   attn::codegen::CudaEmitOptions options;
   if (!attn::codegen::parseEmitDebug(emitDebug, options.debug))
     return makeError("unknown --emit-debug '" + emitDebug +
@@ -625,6 +630,15 @@ runEmu(func::FuncOp func, llvm::ArrayRef<Tensor> inputs,
   auto plan = attn::codegen::emitCudaPlan(func, options);
   if (failed(plan))
     return makeError("the CUDA emitter failed on '@" + func.getSymName() + "'");
+  return std::move(*plan);
+}
+
+/// Runs `plan`, the CUDA of `func` (kernel IR), on the emulator with
+/// `inputs`, and returns o (and lse).
+static llvm::Expected<std::vector<Tensor>>
+runEmu(func::FuncOp func, const attn::codegen::CudaPlan *plan,
+       llvm::ArrayRef<Tensor> inputs, const BoundShapes &shapes,
+       attn::run::EmuTimes &times, attn::run::EmuChecks &checks) {
   // The kernel that computes the attention (the others summarise captures
   // or merge splits) describes the run.
   const attn::codegen::CudaKernel *kernel = nullptr;
@@ -1070,6 +1084,17 @@ static void registerEverything(DialectRegistry &registry) {
   attn::registerAttnPasses();
 }
 
+/// --max-memory, or what the machine has available.
+static llvm::Expected<attn::HostMemoryLimit> hostMemoryLimit() {
+  if (!maxMemory.getNumOccurrences())
+    return attn::availableHostMemory();
+  std::optional<uint64_t> bytes = attn::parseByteSize(maxMemory);
+  if (!bytes || *bytes == 0)
+    return makeError("invalid --max-memory '" + maxMemory +
+                     "' (a size such as 8G, 512M, 1.5T or a number of bytes)");
+  return attn::HostMemoryLimit{*bytes, "--max-memory"};
+}
+
 /// Runs the whole tool once the flags are parsed; returns the exit code.
 static int runTool() {
   if (llvm::Error err = checkDevice(deviceName))
@@ -1132,6 +1157,26 @@ static int runTool() {
   if (llvm::Error err = checkSizes(*shapes))
     return fail(std::move(err));
 
+  // emu: the launch plan, emitted before any input exists so that its
+  // buffers count in the memory the run needs.
+  std::optional<attn::codegen::CudaPlan> emuPlan;
+  if (deviceName == "emu" && !viaRuntime) {
+    auto plan = emitEmuPlan(runFunc);
+    if (!plan)
+      return fail("running '@" + funcName +
+                  "': " + llvm::toString(plan.takeError()));
+    emuPlan = std::move(*plan);
+  }
+  auto memoryLimit = hostMemoryLimit();
+  if (!memoryLimit)
+    return fail(memoryLimit.takeError());
+  attn::run::MemoryRequest memoryRequest{
+      refFunc, runFunc, &*shapes, deviceName, viaRuntime,
+      emuPlan ? &*emuPlan : nullptr, check, !saveDir.empty(), race};
+  attn::run::MemoryNeed memory = attn::run::memoryNeed(memoryRequest);
+  if (llvm::Error err = attn::run::checkMemory(memory, *memoryLimit))
+    return fail(std::move(err));
+
   auto inputs = loadDir.empty()
                     ? attn::interp::makeInputs(refFunc, *shapes, seed, *dtype)
                     : loadInputs(loadDir, refFunc, *shapes);
@@ -1146,12 +1191,18 @@ static int runTool() {
   attn::run::EmuChecks emuChecks;
   attn::run::JitRequest jitRequest{deviceName, blockM, blockN, layoutName,
                                    bench, benchRepeats};
+  // With --max-memory, the runtime's own buffers get what attn-run leaves.
+  if (maxMemory.getNumOccurrences())
+    jitRequest.hostMemoryLimit =
+        std::max<uint64_t>(1, memoryLimit->bytes -
+                                  std::min(memoryLimit->bytes, memory.peak()));
   attn::run::JitReport jitReport;
   auto results =
       viaRuntime ? attn::run::runJit(*runModule, runFunc, *inputs,
                                      shapes->sizes, jitRequest, jitReport)
       : deviceName == "emu"
-          ? runEmu(runFunc, *inputs, *shapes, emuTimes, emuChecks)
+          ? runEmu(runFunc, emuPlan ? &*emuPlan : nullptr, *inputs, *shapes,
+                   emuTimes, emuChecks)
           : attn::interp::runFunction(runFunc, *inputs, &runCounters);
   if (!results)
     return fail("running '@" + funcName +

@@ -110,3 +110,96 @@ TEST(InputLimits, CompilesOnItsOwnStackWhateverTheHostThreadHas) {
             std::string::npos)
       << job.message;
 }
+
+namespace {
+const DLDataType kF16{kDLFloat, 16, 1};
+
+/// A DLTensor of `shape` over `data` (strides may be null: compact).
+DLTensor view(void *data, int64_t *shape, int64_t *strides, int ndim) {
+  DLTensor t{};
+  t.data = data;
+  t.device = {kDLCPU, 0};
+  t.ndim = ndim;
+  t.dtype = kF16;
+  t.shape = shape;
+  t.strides = strides;
+  return t;
+}
+} // namespace
+
+// The host buffers Plan::run allocates for a run (here the lse workspace of
+// 8 x 2^36 query rows, 2 TiB) are checked against the memory the machine
+// has left before they are allocated: an error with the figures, never an
+// out-of-memory abort. (Nothing is launched, so q and o need not be real:
+// q broadcasts one row with zero strides, o's data is never touched.)
+TEST(InputLimits, RunBuffersBeyondMemoryAreRefusedWithTheFigures) {
+  Runtime rt(testConfig(sharedCacheDir()));
+  CompileOptions options;
+  options.device = DeviceKind::Emu;
+  auto plan = rt.compileText(readExample("causal.mlir"), options);
+  ASSERT_TRUE(plan) << plan.message();
+  std::vector<uint16_t> row(64 * 16, 0x3c00); // 1.0
+  int64_t nq = int64_t(1) << 36;
+  int64_t qShape[4] = {1, 8, nq, 64}, qStrides[4] = {0, 0, 0, 1};
+  int64_t kShape[4] = {1, 8, 16, 64}, kStrides[4] = {0, 0, 64, 1};
+  int64_t oShape[4] = {1, 8, nq, 64};
+  DLTensor q = view(row.data(), qShape, qStrides, 4),
+           k = view(row.data(), kShape, kStrides, 4),
+           o = view(row.data(), oShape, nullptr, 4);
+  Arguments args;
+  args.q = &q;
+  args.k = &k;
+  args.v = &k;
+  args.o = &o;
+  Status s = plan->run(args); // no lse: the runtime would provide it
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message().rfind("the run's buffers (lse: 2.0 TiB) need 2.0 TiB "
+                              "of host memory but ",
+                              0),
+            0u)
+      << s.message();
+}
+
+// RunOptions::hostMemoryLimit sets the limit instead (attn-run passes what
+// its --max-memory leaves): a decoding run's split-KV workspaces do not fit
+// in 4 KiB, and run with the default limit.
+TEST(InputLimits, HostMemoryLimitBoundsTheRunsBuffers) {
+  Runtime rt(testConfig(sharedCacheDir()));
+  CompileOptions options;
+  options.device = DeviceKind::Emu;
+  auto plan = rt.compileText(readExample("causal_bottom_right.mlir"), options);
+  ASSERT_TRUE(plan) << plan.message();
+  Reference ref =
+      makeReference(readExample("causal_bottom_right.mlir"), 1, 1000, 5);
+  const Signature &sig = plan->signature();
+  HostTensor q(ref.inputs[0].shape, sig.inputs[0].dtype, false),
+      k(ref.inputs[1].shape, sig.inputs[1].dtype, false),
+      v(ref.inputs[2].shape, sig.inputs[2].dtype, false),
+      o(ref.results[0].shape, sig.outputs[0].dtype, false);
+  q.fill(ref.inputs[0].data);
+  k.fill(ref.inputs[1].data);
+  v.fill(ref.inputs[2].data);
+  o.poison();
+  Arguments args;
+  args.q = &q.dl;
+  args.k = &k.dl;
+  args.v = &v.dl;
+  args.o = &o.dl;
+  RunOptions run;
+  run.splitKv = SplitKvMode::Always;
+  run.hostMemoryLimit = 4096;
+  Status s = plan->run(args, run);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("the run's buffers (lse: 32 bytes, split-KV "
+                             "workspace 0: "),
+            std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("but 4.0 KiB are available "
+                             "(RunOptions::hostMemoryLimit)"),
+            std::string::npos)
+      << s.message();
+  run.hostMemoryLimit = 0;
+  s = plan->run(args, run);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_LT(relativeError(o.read(), ref.results[0].data), 2e-3);
+}
