@@ -24,7 +24,6 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/Hashing.h"
 
 #include <cstddef>
@@ -65,21 +64,11 @@ Choice choose(llvm::StringRef text) {
 
 void lowerAndEmit(ModuleOp module, const Choice &choice) {
   PassManager pm(module.getContext());
-  pm.addPass(attn::createAttnDecompose());
-  attn::AttnTileOptions tile;
-  tile.blockM = choice.blockM;
-  pm.addPass(attn::createAttnTile(tile));
-  attn::AttnOnlineOptions online;
-  online.tileN = choice.blockN;
-  pm.addPass(attn::createAttnOnline(online));
-  if (choice.split) {
-    attn::AttnSplitKVOptions split;
-    split.splits = 4;
-    split.inPlace = true;
-    pm.addPass(attn::createAttnSplitKV(split));
-  }
-  pm.addPass(attn::createAttnFuse());
-  pm.addPass(createCSEPass());
+  attn::KernelPipelineOptions pipeline;
+  pipeline.blockM = choice.blockM;
+  pipeline.blockN = choice.blockN;
+  pipeline.kvSplits = choice.split ? 4 : 0;
+  attn::addKernelPipeline(pm, pipeline);
   if (failed(pm.run(module)))
     return;
   attn::codegen::CudaEmitOptions emit;

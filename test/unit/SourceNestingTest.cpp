@@ -8,34 +8,17 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "NestedSource.h"
+
 #include "attn/Support/SourceNesting.h"
 
 #include <gtest/gtest.h>
 
 using attn::findDeepNesting;
 
-namespace {
-
-std::string repeat(const std::string &s, int n) {
-  std::string out;
-  for (int i = 0; i < n; ++i)
-    out += s;
-  return out;
-}
-
-/// `depth` nested tensor types on one line.
-std::string nestedTensors(int depth) {
-  return "func.func @f(%a: " + repeat("tensor<", depth) + "f32" +
-         repeat(">", depth) + ") { return }\n";
-}
-
-/// `depth` nested scf.if regions, one per line.
-std::string nestedRegions(int depth) {
-  return "func.func @f(%c: i1) {\n" + repeat("scf.if %c {\n", depth) +
-         repeat("}\n", depth) + "return\n}\n";
-}
-
-} // namespace
+using attn::test::nestedRegions;
+using attn::test::nestedTensors;
+using attn::test::repeat;
 
 TEST(SourceNesting, RefusesDeepTypesAndRegionsWithTheirPosition) {
   auto tensors = findDeepNesting(nestedTensors(20000));

@@ -18,7 +18,6 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Transforms/Passes.h"
 
 #include "attn/Support/SourceNesting.h"
 
@@ -276,21 +275,11 @@ bool signatureOf(func::FuncOp func, Signature &sig, std::string *error) {
 /// then narrows and classifies each split's own loop.
 LogicalResult lower(ModuleOp module, const FrontendOptions &options) {
   PassManager pm(module.getContext());
-  pm.addPass(attn::createAttnDecompose());
-  attn::AttnTileOptions tile;
-  tile.blockM = options.blockM;
-  pm.addPass(attn::createAttnTile(tile));
-  attn::AttnOnlineOptions online;
-  online.tileN = options.blockN;
-  pm.addPass(attn::createAttnOnline(online));
-  if (options.splitKv > 0) {
-    attn::AttnSplitKVOptions split;
-    split.splits = options.splitKv;
-    split.inPlace = true;
-    pm.addPass(attn::createAttnSplitKV(split));
-  }
-  pm.addPass(attn::createAttnFuse());
-  pm.addPass(createCSEPass());
+  attn::KernelPipelineOptions pipeline;
+  pipeline.blockM = options.blockM;
+  pipeline.blockN = options.blockN;
+  pipeline.kvSplits = options.splitKv;
+  attn::addKernelPipeline(pm, pipeline);
   return pm.run(module);
 }
 

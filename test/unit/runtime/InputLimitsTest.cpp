@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "NestedSource.h"
 #include "RuntimeTestSupport.h"
 
 #include <gtest/gtest.h>
@@ -19,18 +20,11 @@ using namespace attn::test;
 
 namespace {
 
-std::string repeat(const std::string &s, int n) {
-  std::string out;
-  for (int i = 0; i < n; ++i)
-    out += s;
-  return out;
-}
-
 /// A variant (examples/causal.mlir) preceded by a function whose argument
 /// type nests `depth` tensor types.
 std::string withNestedTensors(int depth) {
-  return "func.func private @deep(%a: " + repeat("tensor<", depth) + "f32" +
-         repeat(">", depth) + ")\n" + readExample("causal.mlir");
+  return nestedTensors(depth, "func.func private @deep") +
+         readExample("causal.mlir");
 }
 
 /// The message of compiling `text` on `rt` (empty when it compiles).
@@ -79,9 +73,7 @@ TEST(InputLimits, DeepNestingIsAnErrorWithItsLocation) {
             std::string::npos)
       << tensors;
   std::string regions =
-      compileError(rt, "func.func private @deep(%c: i1) {\n" +
-                           repeat("scf.if %c {\n", 10000) +
-                           repeat("}\n", 10000) + "return\n}\n" +
+      compileError(rt, nestedRegions(10000, "func.func private @deep") +
                            readExample("causal.mlir"));
   EXPECT_EQ(regions.rfind("deep.mlir:257:", 0), 0u) << regions;
 }
@@ -171,35 +163,20 @@ TEST(InputLimits, HostMemoryLimitBoundsTheRunsBuffers) {
   ASSERT_TRUE(plan) << plan.message();
   Reference ref =
       makeReference(readExample("causal_bottom_right.mlir"), 1, 1000, 5);
-  const Signature &sig = plan->signature();
-  HostTensor q(ref.inputs[0].shape, sig.inputs[0].dtype, false),
-      k(ref.inputs[1].shape, sig.inputs[1].dtype, false),
-      v(ref.inputs[2].shape, sig.inputs[2].dtype, false),
-      o(ref.results[0].shape, sig.outputs[0].dtype, false);
-  q.fill(ref.inputs[0].data);
-  k.fill(ref.inputs[1].data);
-  v.fill(ref.inputs[2].data);
-  o.poison();
-  Arguments args;
-  args.q = &q.dl;
-  args.k = &k.dl;
-  args.v = &v.dl;
-  args.o = &o.dl;
   RunOptions run;
   run.splitKv = SplitKvMode::Always;
   run.hostMemoryLimit = 4096;
-  Status s = plan->run(args, run);
-  ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("the run's buffers (lse: 32 bytes, split-KV "
-                             "workspace 0: "),
+  RunOutputs out = runOnReference(*plan, ref, kF16, run);
+  ASSERT_FALSE(out.status.ok());
+  const std::string &message = out.status.message();
+  EXPECT_EQ(message.rfind("the run's buffers (split-KV workspace 0: ", 0), 0u)
+      << message;
+  EXPECT_NE(message.find("but 4.0 KiB are available "
+                         "(RunOptions::hostMemoryLimit)"),
             std::string::npos)
-      << s.message();
-  EXPECT_NE(s.message().find("but 4.0 KiB are available "
-                             "(RunOptions::hostMemoryLimit)"),
-            std::string::npos)
-      << s.message();
+      << message;
   run.hostMemoryLimit = 0;
-  s = plan->run(args, run);
-  ASSERT_TRUE(s.ok()) << s.message();
-  EXPECT_LT(relativeError(o.read(), ref.results[0].data), 2e-3);
+  out = runOnReference(*plan, ref, kF16, run);
+  ASSERT_TRUE(out.status.ok()) << out.status.message();
+  EXPECT_LT(relativeError(out.o, ref.results[0].data), 2e-3);
 }

@@ -21,6 +21,20 @@ namespace attn {
 /// decomposed.
 mlir::LogicalResult decomposeAttention(AttentionOp op);
 
+/// The lowering from Level 1 IR to kernel IR.
+struct KernelPipelineOptions {
+  /// attn-tile's block-m and attn-online's tile-n (0: its heuristic).
+  int64_t blockM = 64, blockN = 0;
+  /// attn-split-kv{in-place splits=N} before attn-fuse; 0: none.
+  int64_t kvSplits = 0;
+};
+
+/// Adds attn-decompose, attn-tile, attn-online, [attn-split-kv,] attn-fuse
+/// and cse to `pm`: the pipeline the runtime compiles variants with (and
+/// the fuzzer fuzzes).
+void addKernelPipeline(mlir::OpPassManager &pm,
+                       const KernelPipelineOptions &options);
+
 #define GEN_PASS_REGISTRATION
 #include "attn/Passes/Passes.h.inc"
 
