@@ -27,11 +27,17 @@ std::string withNestedTensors(int depth) {
          readExample("causal.mlir");
 }
 
-/// The message of compiling `text` on `rt` (empty when it compiles).
-std::string compileError(Runtime &rt, const std::string &text) {
+/// `text` compiled for the emulator, as buffer `name`.
+Expected<Plan> compileForEmu(Runtime &rt, const std::string &text,
+                             const std::string &name) {
   CompileOptions options;
   options.device = DeviceKind::Emu;
-  auto plan = rt.compileText(text, options, "deep.mlir");
+  return rt.compileText(text, options, name);
+}
+
+/// The message of compiling `text` on `rt` (empty when it compiles).
+std::string compileError(Runtime &rt, const std::string &text) {
+  auto plan = compileForEmu(rt, text, "deep.mlir");
   return plan ? "" : plan.message();
 }
 
@@ -126,9 +132,7 @@ DLTensor view(void *data, int64_t *shape, int64_t *strides, int ndim) {
 // q broadcasts one row with zero strides, o's data is never touched.)
 TEST(InputLimits, RunBuffersBeyondMemoryAreRefusedWithTheFigures) {
   Runtime rt(testConfig(sharedCacheDir()));
-  CompileOptions options;
-  options.device = DeviceKind::Emu;
-  auto plan = rt.compileText(readExample("causal.mlir"), options);
+  auto plan = compileForEmu(rt, readExample("causal.mlir"), "causal.mlir");
   ASSERT_TRUE(plan) << plan.message();
   std::vector<uint16_t> row(64 * 16, 0x3c00); // 1.0
   int64_t nq = int64_t(1) << 36;
@@ -157,9 +161,8 @@ TEST(InputLimits, RunBuffersBeyondMemoryAreRefusedWithTheFigures) {
 // in 4 KiB, and run with the default limit.
 TEST(InputLimits, HostMemoryLimitBoundsTheRunsBuffers) {
   Runtime rt(testConfig(sharedCacheDir()));
-  CompileOptions options;
-  options.device = DeviceKind::Emu;
-  auto plan = rt.compileText(readExample("causal_bottom_right.mlir"), options);
+  auto plan = compileForEmu(rt, readExample("causal_bottom_right.mlir"),
+                            "causal_bottom_right.mlir");
   ASSERT_TRUE(plan) << plan.message();
   Reference ref =
       makeReference(readExample("causal_bottom_right.mlir"), 1, 1000, 5);
