@@ -1,7 +1,10 @@
 #===- InstalledHostExample.cmake - ctest: the installed package works ------===#
 #
 # cmake -DBUILD_DIR=<attn build> -DSOURCE_DIR=<attn source> -DWORK_DIR=<dir>
-#       -DCXX_COMPILER=<c++> -P InstalledHostExample.cmake
+#       -DCXX_COMPILER=<c++> [-DHOST_FLAGS=<flags>] -P InstalledHostExample.cmake
+#
+# HOST_FLAGS: compile and link flags of the host (a sanitized build's
+# runtime needs a host linked with the same sanitizers' runtimes).
 #
 # Installs the build into WORK_DIR/prefix, configures and builds
 # examples/host against it (find_package(attn)) and runs the example on a
@@ -50,6 +53,7 @@ step("configure the host example" ${CMAKE_COMMAND} -G Ninja
   -S "${SOURCE_DIR}/examples/host" -B "${WORK_DIR}/build"
   -DCMAKE_BUILD_TYPE=Release
   -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
+  "-DCMAKE_CXX_FLAGS=${HOST_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${HOST_FLAGS}"
   -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
 step("build the host example" ${CMAKE_COMMAND} --build "${WORK_DIR}/build")
 file(COPY "${SOURCE_DIR}/examples/causal.mlir" DESTINATION "${WORK_DIR}")
