@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -102,6 +103,10 @@ public:
   Footprint result;
   llvm::DenseMap<mlir::Value, Shape> shapes;
   llvm::DenseMap<mlir::Value, Range> ranges;
+  /// Values whose shapes are exact, not bounds: the arguments, and what is
+  /// computed from exact shapes alone (so tensor.dim of them is a constant,
+  /// and a group size Hq / Hkv is exact).
+  llvm::DenseSet<mlir::Value> exact;
 
 private:
   Range rangeOf(mlir::Value v) const {
@@ -184,7 +189,8 @@ void Walker::scalar(Operation &op) {
     Range index = in(1);
     if (index.lo == index.hi && index.lo >= 0 &&
         index.lo < static_cast<int64_t>(s.size()))
-      ranges[r] = {0, s[index.lo]};
+      ranges[r] = {exact.count(dim.getSource()) ? s[index.lo] : 0,
+                   s[index.lo]};
   } else if (isa<arith::AddIOp>(op)) {
     ranges[r] = {satAdd(in(0).lo, in(1).lo), satAdd(in(0).hi, in(1).hi)};
   } else if (isa<arith::SubIOp>(op)) {
@@ -296,6 +302,16 @@ uint64_t Walker::structured(Operation &op) {
     if (!isa<RankedTensorType>(r.getType()))
       continue;
     Shape shape;
+    // Exact when every tensor operand's shape is and every size operand is
+    // a single value.
+    bool isExact = llvm::all_of(op.getOperands(), [&](mlir::Value v) {
+      if (isa<RankedTensorType>(v.getType()))
+        return exact.count(v) > 0;
+      Range range = rangeOf(v);
+      return !v.getType().isIndex() || range.lo == range.hi;
+    });
+    if (isa<tensor::ExtractSliceOp, tensor::InsertSliceOp>(op))
+      isExact = false;
     if (auto c = dyn_cast<ContractOp>(op)) {
       shape = einsumShape(op, c.getEquation(), c.getInputs());
     } else if (auto red = dyn_cast<ReduceOp>(op)) {
@@ -322,20 +338,24 @@ uint64_t Walker::structured(Operation &op) {
     } else if (auto splat = dyn_cast<tensor::SplatOp>(op)) {
       shape = typeShape(r.getType(), splat.getDynamicSizes());
     } else if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
-      // Each source dimension splits into its group; the one dynamic size
-      // of a group is what the static ones leave of the source's.
+      // Sized by its output shape; a dynamic size is at most the source
+      // dimension its group splits.
       Shape source = shapeOf(expand.getSrc());
-      shape = typeShape(r.getType(), {});
-      auto type = cast<RankedTensorType>(r.getType());
+      llvm::SmallVector<int64_t> groupOf(
+          cast<RankedTensorType>(r.getType()).getRank(), -1);
       for (auto [d, group] :
-           llvm::enumerate(expand.getReassociationIndices())) {
-        int64_t known = 1;
+           llvm::enumerate(expand.getReassociationIndices()))
         for (int64_t g : group)
-          if (!type.isDynamicDim(g))
-            known = satMul(known, type.getDimSize(g));
-        for (int64_t g : group)
-          if (type.isDynamicDim(g) && d < source.size())
-            shape[g] = known > 0 ? source[d] / known : 0;
+          groupOf[g] = static_cast<int64_t>(d);
+      for (auto [d, size] : llvm::enumerate(expand.getMixedOutputShape())) {
+        int64_t src = groupOf[d];
+        int64_t cap = src >= 0 && src < static_cast<int64_t>(source.size())
+                          ? source[src]
+                          : kMax;
+        if (auto attr = dyn_cast<Attribute>(size))
+          shape.push_back(cast<IntegerAttr>(attr).getInt());
+        else
+          shape.push_back(sizeBound(cast<mlir::Value>(size), cap));
       }
     } else if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
       Shape source = shapeOf(collapse.getSrc());
@@ -349,7 +369,10 @@ uint64_t Walker::structured(Operation &op) {
       }
     } else {
       shape = typeShape(r.getType(), {});
+      isExact = false;
     }
+    if (isExact)
+      exact.insert(r);
     hold(r, std::move(shape), &op);
   }
   return transient;
@@ -379,8 +402,10 @@ Footprint attn::interp::interpreterFootprint(
     return walker.result;
   Block &entry = func.getBody().front();
   for (auto [arg, shape] : llvm::zip(entry.getArguments(), argShapes)) {
-    if (isa<RankedTensorType>(arg.getType()))
+    if (isa<RankedTensorType>(arg.getType())) {
       walker.hold(arg, Shape(shape.begin(), shape.end()), nullptr);
+      walker.exact.insert(arg);
+    }
   }
   uint64_t transient = walker.walkBlock(entry);
   // runFunction returns copies of the results while its values still live.

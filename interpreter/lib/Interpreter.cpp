@@ -549,14 +549,14 @@ llvm::Error Interpreter::executeReshape(Operation *op) {
     // Each source dim splits into its group, sized by the output shape.
     for (auto [d, size] : llvm::enumerate(e.getMixedOutputShape())) {
       std::optional<int64_t> c = getConstantIntValue(size);
-      shape[d] = c ? *c
-                   : static_cast<int64_t>(get(cast<mlir::Value>(size)).data[0]);
+      shape[d] = c ? *c : toInt64(get(cast<mlir::Value>(size)).data[0]);
     }
     for (auto [srcDim, group] : llvm::enumerate(groups)) {
       int64_t product = 1;
+      bool overflow = false;
       for (int64_t d : group)
-        product *= shape[d];
-      if (product != value.shape[srcDim])
+        overflow |= llvm::MulOverflow(product, shape[d], product);
+      if (overflow || product != value.shape[srcDim])
         return errorAt(op, "expand_shape: dimension " + llvm::Twine(srcDim) +
                                " has runtime size " +
                                llvm::Twine(value.shape[srcDim]) +
