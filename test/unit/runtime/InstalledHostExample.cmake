@@ -39,15 +39,22 @@ step("install" ${CMAKE_COMMAND} --install "${BUILD_DIR}"
   --prefix "${WORK_DIR}/prefix")
 
 # The installed runtime names no directory of the source or build tree.
-file(STRINGS "${WORK_DIR}/prefix/lib/libattn_runtime.so" strings)
-foreach(s IN LISTS strings)
-  foreach(dir "${SOURCE_DIR}/runtime" "${BUILD_DIR}/runtime")
-    string(FIND "${s}" "${dir}" at)
-    if(NOT at EQUAL -1)
-      message(FATAL_ERROR "libattn_runtime.so names '${dir}': ${s}")
-    endif()
+# A sanitized build cannot pass this: ASan and UBSan keep every instrumented
+# file's path for their reports (-ffile-prefix-map does not reach them).
+if(SANITIZED)
+  message(STATUS "sanitized build: the check for source-tree paths in "
+                 "libattn_runtime.so runs in the release build only")
+else()
+  file(STRINGS "${WORK_DIR}/prefix/lib/libattn_runtime.so" strings)
+  foreach(s IN LISTS strings)
+    foreach(dir "${SOURCE_DIR}/runtime" "${BUILD_DIR}/runtime")
+      string(FIND "${s}" "${dir}" at)
+      if(NOT at EQUAL -1)
+        message(FATAL_ERROR "libattn_runtime.so names '${dir}': ${s}")
+      endif()
+    endforeach()
   endforeach()
-endforeach()
+endif()
 
 step("configure the host example" ${CMAKE_COMMAND} -G Ninja
   -S "${SOURCE_DIR}/examples/host" -B "${WORK_DIR}/build"
