@@ -6,8 +6,10 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build ccache clang-22 lld-22
-  # ThreadSanitizer's runtime for the emulator's race checking (only a
-  # Recommends of clang-22, so --no-install-recommends skips it).
+  # compiler-rt: ThreadSanitizer's runtime for the emulator's race checking,
+  # ASan/UBSan's for scripts/test-sanitizers.sh and libFuzzer for
+  # scripts/fuzz.sh (only a Recommends of clang-22, so
+  # --no-install-recommends skips it).
   libclang-rt-22-dev
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libfmt-dev libgtest-dev libboost-context-dev nlohmann-json3-dev libdlpack-dev

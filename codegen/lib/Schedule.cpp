@@ -82,12 +82,14 @@ ScheduleAttr decide(ScheduleAttr request, KernelPath path, int64_t warps,
 }
 
 /// Registers per thread that a warp's mma fragments may take across a KV
-/// tile with Q held in registers. Beyond it ptxas spills (measured: d64 at
-/// 128 x 128 and d128 at 128 x 64 with 32 rows per warp need 224 and 256
-/// and spill; 160 at d64 128 x 64 does not): the rest of the loop (P's A
-/// fragments, row statistics, addresses, the exp2 arguments) needs the
-/// remaining ~90 of the 255.
-constexpr int64_t kFragmentRegisterBudget = 160;
+/// tile with Q held in registers. Beyond it ptxas spills (measured on
+/// sm_80/sm_90: d64 at 128 x 128 and d128 at 128 x 64 with 32 rows per
+/// warp need 224 and 256 and spill; d64 at 128 x 64 needs 160, which causal
+/// fits but ALiBi, document masks and 2-D neighbourhoods do not; 128 and
+/// below, the examples' 16-row kernels, never spilled): the rest of the
+/// loop (P's A fragments, row statistics, mask indices, addresses, the exp2
+/// arguments) needs the remaining ~120 of the 255.
+constexpr int64_t kFragmentRegisterBudget = 128;
 
 /// Fragment registers per thread of one KV tile's contractions at
 /// `rowsPerWarp` rows per warp, in the KV loop that needs the most: the f32

@@ -79,7 +79,20 @@ static EvalResult value(double v) { return {v, nullptr}; }
 static EvalResult wrapped(Operation *op, int64_t v) {
   return value(static_cast<double>(wrapSigned(v, resultBits(op))));
 }
-static int64_t i(const double *x, int k) { return static_cast<int64_t>(x[k]); }
+/// Integer operand `k`: integers arrive as doubles; toInt is defined for
+/// any double (NaN and out-of-range values saturate, never undefined).
+static int64_t i(const double *x, int k) { return toInt(x[k]); }
+
+/// Two's-complement a + b and a - b: computed in uint64 so that an overflow
+/// wraps (as the hardware does) instead of being undefined.
+static int64_t addWrap(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) +
+                              static_cast<uint64_t>(b));
+}
+static int64_t subWrap(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) -
+                              static_cast<uint64_t>(b));
+}
 
 static bool cmpF(arith::CmpFPredicate p, double a, double b) {
   bool unordered = std::isnan(a) || std::isnan(b);
@@ -429,7 +442,7 @@ const Rule kRules[] = {
     // Integer arithmetic.
     Rule{"arith.addi",
          [](Operation *op, const double *x) {
-           return wrapped(op, i(x, 0) + i(x, 1));
+           return wrapped(op, addWrap(i(x, 0), i(x, 1)));
          },
          [](Operation *, In in) -> std::optional<std::string> {
            return binary(in, "+");
@@ -437,7 +450,7 @@ const Rule kRules[] = {
          [](Operation *) { return tcOp(tc::kOpAddi); }},
     Rule{"arith.subi",
          [](Operation *op, const double *x) {
-           return wrapped(op, i(x, 0) - i(x, 1));
+           return wrapped(op, subWrap(i(x, 0), i(x, 1)));
          },
          [](Operation *, In in) -> std::optional<std::string> {
            return binary(in, "-");

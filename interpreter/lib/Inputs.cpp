@@ -228,16 +228,6 @@ mlir::Type elementTypeOf(mlir::Type type) {
 
 bool isIntegral(mlir::Type elementType) { return elementType.isIntOrIndex(); }
 
-/// The range of values an integer element type can hold (signed or unsigned
-/// interpretation), as doubles.
-std::pair<double, double> integerLimits(mlir::Type elementType) {
-  unsigned width =
-      elementType.isIndex() ? 64 : elementType.getIntOrFloatBitWidth();
-  if (width >= 53)
-    return {-9007199254740992.0, 9007199254740992.0};
-  return {-std::ldexp(1.0, width - 1), std::ldexp(1.0, width) - 1};
-}
-
 bool allZero(const Tensor &value) {
   return llvm::all_of(value.data, [](double v) { return v == 0; });
 }
@@ -295,7 +285,7 @@ llvm::Error checkGenerator(const Generator &gen, unsigned index,
   if (gen.kind == GenKind::Uniform && gen.lo == 0 && gen.hi == 0)
     return makeError(where + "uniform [0, 0] can only draw zeros");
   if (isIntegral(elementType) && gen.kind != GenKind::Normal) {
-    auto [min, max] = integerLimits(elementType);
+    auto [min, max] = integerRange(elementType);
     double top =
         gen.kind == GenKind::Segments ? double(product(shape)) : gen.hi;
     if (gen.lo < min || top > max)
@@ -373,6 +363,44 @@ void forceNonZero(Tensor &value, const Generator &gen) {
 }
 
 } // namespace
+
+std::pair<double, double> attn::interp::integerRange(mlir::Type elementType) {
+  unsigned width =
+      elementType.isIndex() ? 64 : elementType.getIntOrFloatBitWidth();
+  if (width >= 53)
+    return {-9007199254740992.0, 9007199254740992.0};
+  return {-std::ldexp(1.0, width - 1), std::ldexp(1.0, width) - 1};
+}
+
+llvm::Error attn::interp::checkIntegerValues(llvm::StringRef name,
+                                             const Tensor &value,
+                                             mlir::Type elementType) {
+  if (!isIntegral(elementType))
+    return llvm::Error::success();
+  auto [min, max] = integerRange(elementType);
+  for (auto [n, x] : llvm::enumerate(value.data)) {
+    if (std::trunc(x) == x && x >= min && x <= max)
+      continue;
+    std::string type;
+    llvm::raw_string_ostream(type) << elementType;
+    std::string where = value.shape.empty()
+                            ? name.str()
+                            : "element " + std::to_string(n) + " of " +
+                                  name.str();
+    auto exact = [](double bound) {
+      std::string text;
+      llvm::raw_string_ostream(text) << llvm::format("%.0f", bound);
+      return text;
+    };
+    return makeError(where + " (" + type + ") is " + str(x) +
+                     ", not an integer in [" + exact(min) + ", " +
+                     exact(max) + "]" +
+                     (max == 9007199254740992.0
+                          ? " (the integers float64 values hold exactly)"
+                          : ""));
+  }
+  return llvm::Error::success();
+}
 
 llvm::Expected<std::vector<Tensor>>
 attn::interp::makeInputs(FuncOp func, const BoundShapes &shapes, uint64_t seed,

@@ -47,6 +47,17 @@ int64_t Tensor::offset(const int64_t *index) const {
   return off;
 }
 
+int64_t attn::interp::toInt64(double v) {
+  if (std::isnan(v))
+    return 0;
+  // 2^63 is exact as a double; everything below it converts.
+  if (v >= 9223372036854775808.0)
+    return std::numeric_limits<int64_t>::max();
+  if (v <= -9223372036854775808.0)
+    return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(v);
+}
+
 double attn::interp::roundToType(double v, Type type) {
   const llvm::fltSemantics *sem = nullptr;
   if (type.isF16())
@@ -104,7 +115,7 @@ private:
     unsigned next = 0;
     for (int64_t d : type.getShape())
       shape.push_back(ShapedType::isDynamic(d)
-                          ? static_cast<int64_t>(get(dynamic[next++]).data[0])
+                          ? toInt64(get(dynamic[next++]).data[0])
                           : d);
     return shape;
   }
@@ -530,9 +541,7 @@ llvm::Error Interpreter::executeMap(MapOp op) {
 }
 
 llvm::Error Interpreter::executeFor(scf::ForOp op) {
-  auto asInt = [&](mlir::Value v) {
-    return static_cast<int64_t>(get(v).data[0]);
-  };
+  auto asInt = [&](mlir::Value v) { return toInt64(get(v).data[0]); };
   int64_t lb = asInt(op.getLowerBound()), ub = asInt(op.getUpperBound()),
           step = asInt(op.getStep());
   if (step <= 0)
@@ -566,14 +575,14 @@ llvm::Error Interpreter::executeReshape(Operation *op) {
     // Each source dim splits into its group, sized by the output shape.
     for (auto [d, size] : llvm::enumerate(e.getMixedOutputShape())) {
       std::optional<int64_t> c = getConstantIntValue(size);
-      shape[d] = c ? *c
-                   : static_cast<int64_t>(get(cast<mlir::Value>(size)).data[0]);
+      shape[d] = c ? *c : toInt64(get(cast<mlir::Value>(size)).data[0]);
     }
     for (auto [srcDim, group] : llvm::enumerate(groups)) {
       int64_t product = 1;
+      bool overflow = false;
       for (int64_t d : group)
-        product *= shape[d];
-      if (product != value.shape[srcDim])
+        overflow |= llvm::MulOverflow(product, shape[d], product);
+      if (overflow || product != value.shape[srcDim])
         return errorAt(op, "expand_shape: dimension " + llvm::Twine(srcDim) +
                                " has runtime size " +
                                llvm::Twine(value.shape[srcDim]) +
@@ -637,8 +646,7 @@ static std::vector<int64_t> resolveMixed(ArrayRef<OpFoldResult> mixed,
     if (auto attr = dyn_cast<Attribute>(ofr))
       values.push_back(cast<IntegerAttr>(attr).getInt());
     else
-      values.push_back(
-          static_cast<int64_t>(get(cast<mlir::Value>(ofr)).data[0]));
+      values.push_back(toInt64(get(cast<mlir::Value>(ofr)).data[0]));
   }
   return values;
 }
@@ -699,9 +707,7 @@ llvm::Error Interpreter::executeIf(scf::IfOp op) {
 }
 
 llvm::Error Interpreter::executeTileClass(TileClassOp op) {
-  auto index = [&](mlir::Value v) {
-    return static_cast<int64_t>(get(v).data[0]);
-  };
+  auto index = [&](mlir::Value v) { return toInt64(get(v).data[0]); };
   MaskContext context{index(op.getB()), index(op.getH()), index(op.getNq()),
                       index(op.getNk()), {}, {}};
   for (mlir::Value c : op.getCaptures()) {

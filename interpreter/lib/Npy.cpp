@@ -212,12 +212,87 @@ static double readElement(const char *p, NpyDType dtype) {
   return 0;
 }
 
-llvm::Expected<Tensor> attn::interp::readNpy(StringRef path, NpyDType *dtype) {
-  auto bufferOr = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                              /*RequiresNullTerminator=*/false);
-  if (!bufferOr)
-    return makeError(path, "cannot read: " + bufferOr.getError().message());
-  StringRef bytes = (*bufferOr)->getBuffer();
+/// What kind of file `type` is, for messages.
+static StringRef fileKind(llvm::sys::fs::file_type type) {
+  using llvm::sys::fs::file_type;
+  switch (type) {
+  case file_type::directory_file:
+    return "a directory";
+  case file_type::character_file:
+    return "a character device";
+  case file_type::block_file:
+    return "a block device";
+  case file_type::fifo_file:
+    return "a FIFO";
+  case file_type::socket_file:
+    return "a socket";
+  default:
+    return "not a regular file";
+  }
+}
+
+/// Maps `path` after checking that it is a regular file (symbolic links
+/// followed): a device such as /dev/zero, a FIFO or a directory is refused
+/// before it is opened, since reading one would never end or block. The
+/// opened file is checked again, so that a file swapped in between is
+/// refused too.
+static llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
+mapRegularFile(StringRef path) {
+  namespace fs = llvm::sys::fs;
+  fs::file_status status;
+  if (std::error_code ec = fs::status(path, status, /*Follow=*/true))
+    return makeError(path, "cannot read: " + ec.message());
+  auto refuse = [&](fs::file_type type) {
+    std::string target;
+    fs::file_status link;
+    llvm::SmallString<256> real;
+    if (!fs::status(path, link, /*Follow=*/false) &&
+        link.type() == fs::file_type::symlink_file &&
+        !fs::real_path(path, real))
+      target = " (a symbolic link to '" + std::string(real) + "')";
+    return makeError(path, "is " + fileKind(type) + target +
+                               ", not a regular file; a .npy input must be "
+                               "a regular file");
+  };
+  if (status.type() != fs::file_type::regular_file)
+    return refuse(status.type());
+  auto fd = fs::openNativeFileForRead(path);
+  if (!fd)
+    return makeError(path, "cannot read: " + llvm::toString(fd.takeError()));
+  fs::file_status opened;
+  std::error_code ec = fs::status(*fd, opened);
+  if (!ec && opened.type() != fs::file_type::regular_file) {
+    fs::closeFile(*fd);
+    return refuse(opened.type());
+  }
+  auto buffer =
+      ec ? llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>>(ec)
+         : llvm::MemoryBuffer::getOpenFile(*fd, path, opened.getSize(),
+                                           /*RequiresNullTerminator=*/false);
+  fs::closeFile(*fd);
+  if (!buffer)
+    return makeError(path, "cannot read: " + buffer.getError().message());
+  return std::move(*buffer);
+}
+
+namespace {
+/// A mapped .npy file whose header has been checked against its size.
+struct NpyFile {
+  std::unique_ptr<llvm::MemoryBuffer> buffer;
+  NpyHeader header;
+  StringRef data;
+};
+} // namespace
+
+/// Maps and parses `path`, checking the shape the header declares against
+/// the bytes the file holds before anything is allocated for its elements.
+static llvm::Expected<NpyFile> openNpy(StringRef path) {
+  auto mapped = mapRegularFile(path);
+  if (!mapped)
+    return mapped.takeError();
+  NpyFile file;
+  file.buffer = std::move(*mapped);
+  StringRef bytes = file.buffer->getBuffer();
   if (bytes.size() < kMagicSize + 4 ||
       !bytes.starts_with(StringRef(kMagic, kMagicSize)))
     return makeError(path, "not a .npy file (bad magic)");
@@ -254,22 +329,49 @@ llvm::Expected<Tensor> attn::interp::readNpy(StringRef path, NpyDType *dtype) {
   if (!shape)
     return makeError(path, "cannot parse the shape in the header");
 
-  int64_t count = 1;
-  for (int64_t d : *shape)
-    if (llvm::MulOverflow(count, d, count) || count > (int64_t(1) << 40))
-      return makeError(path, "the shape in the header is too large");
+  // Checked before anything is allocated for the elements: a header
+  // declaring more data than the file holds is an error, not an allocation.
+  int64_t count = 1, bytesDeclared = 0;
   size_t size = elementSize(*type);
   StringRef data = bytes.drop_front(headerStart + headerLen);
-  if (data.size() != size_t(count) * size)
-    return makeError(path, "expected " + llvm::Twine(count) + " elements (" +
-                               llvm::Twine(count * size) + " bytes) but has " +
+  bool overflow = false;
+  for (int64_t d : *shape)
+    overflow |= llvm::MulOverflow(count, d, count);
+  overflow |= llvm::MulOverflow(count, int64_t(size), bytesDeclared);
+  if (overflow)
+    return makeError(path, "the header declares shape " + shapeText->str() +
+                               " of " + npyDescr(*type) +
+                               ", more bytes than 64 bits count, but the "
+                               "file holds " +
                                llvm::Twine(data.size()) + " data bytes");
+  if (data.size() != uint64_t(bytesDeclared))
+    return makeError(path, "expected " + llvm::Twine(count) + " elements (" +
+                               llvm::Twine(bytesDeclared) + " bytes) but has " +
+                               llvm::Twine(data.size()) + " data bytes");
+  file.header = {*shape, *type};
+  file.data = data;
+  return file;
+}
+
+llvm::Expected<NpyHeader> attn::interp::readNpyHeader(StringRef path) {
+  auto file = openNpy(path);
+  if (!file)
+    return file.takeError();
+  return file->header;
+}
+
+llvm::Expected<Tensor> attn::interp::readNpy(StringRef path, NpyDType *dtype) {
+  auto file = openNpy(path);
+  if (!file)
+    return file.takeError();
+  const NpyHeader &header = file->header;
+  size_t size = elementSize(header.dtype);
   Tensor value;
-  value.shape = *shape;
-  value.data.resize(count);
-  for (int64_t i = 0; i < count; ++i)
-    value.data[i] = readElement(data.data() + i * size, *type);
+  value.shape = header.shape;
+  value.data.resize(file->data.size() / size);
+  for (size_t i = 0; i < value.data.size(); ++i)
+    value.data[i] = readElement(file->data.data() + i * size, header.dtype);
   if (dtype)
-    *dtype = *type;
+    *dtype = header.dtype;
   return value;
 }

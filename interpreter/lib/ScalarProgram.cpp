@@ -41,7 +41,7 @@ llvm::Error attn::interp::errorAt(Operation *op, const llvm::Twine &message) {
 /// tensor.dim): the one thing the registry leaves to each consumer.
 static llvm::Expected<double> readTensor(Operation *op, const double *x,
                                          const Tensor *t) {
-  auto i = [&](int k) { return static_cast<int64_t>(x[k]); };
+  auto i = [&](int k) { return toInt64(x[k]); };
   if (!t)
     return errorAt(op, "operand is not a host tensor");
   if (isa<tensor::DimOp>(op)) {

@@ -12,6 +12,8 @@
 #include "RuntimeImpl.h"
 #include "Validate.h"
 
+#include "attn/Support/HostMemory.h"
+
 #include <algorithm>
 #include <map>
 
@@ -312,6 +314,26 @@ deviceScratch(const detail::PlanImpl &p, void *stream, size_t bytes) {
   return current;
 }
 
+/// The runtime's buffers of a run, in words: "split-KV workspace 0: 1.2
+/// GiB, lse: 3.1 MiB".
+std::string describeScratch(const ScratchLayout &layout) {
+  std::string out;
+  auto add = [&](const std::string &name, const ScratchLayout::Slot &slot,
+                 uint64_t elementBytes) {
+    if (slot.elements)
+      out += (out.empty() ? "" : ", ") + name + ": " +
+             formatBytes(mulBytes(slot.elements, elementBytes));
+  };
+  add("lse", layout.lse, sizeof(float));
+  for (size_t n = 0; n < layout.workspaces.size(); ++n)
+    add("split-KV workspace " + std::to_string(n), layout.workspaces[n],
+        sizeof(float));
+  for (size_t n = 0; n < layout.summaries.size(); ++n)
+    add("tile summaries " + std::to_string(n), layout.summaries[n],
+        sizeof(int64_t));
+  return out;
+}
+
 Status prepare(const detail::PlanImpl &plain, const Arguments &args,
                const RunOptions &options, Prepared &out) {
   if (Status s = validateArguments(plain.spec.signature, args, plain.device,
@@ -371,6 +393,11 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
   uint64_t base = 0;
   if (layout.bytes > 0) {
     if (p.device == DeviceKind::Emu) {
+      if (Status s = checkHostMemory(layout.bytes, options.hostMemoryLimit,
+                                     "the run's buffers (" +
+                                         describeScratch(layout) + ")");
+          !s.ok())
+        return s;
       // Poisoned (NaN for f32 workspaces) as the emulator poisons shared
       // memory: a kernel reading what no earlier kernel wrote must fail
       // the check here as it would read stale data on a GPU.

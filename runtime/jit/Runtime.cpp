@@ -1,6 +1,7 @@
 //===- Runtime.cpp - compiling variants into plans, with caches -----------===//
 
 #include "RuntimeImpl.h"
+#include "Validate.h"
 
 #include "CudaDriver.h"
 #include "EmbeddedHeaders.h"
@@ -545,6 +546,13 @@ Expected<Buffer> RuntimeImpl::allocate(DeviceKind device, std::size_t bytes) {
   impl->device = *resolved;
   impl->bytes = bytes;
   if (*resolved == DeviceKind::Emu) {
+    // Checked first: with overcommit, an allocation beyond memory succeeds
+    // and the process dies when it touches the pages.
+    if (Status s = checkHostMemory(bytes, 0,
+                                   "a buffer of " + std::to_string(bytes) +
+                                       " bytes");
+        !s.ok())
+      return s;
     // DLPack promises 256-byte aligned data.
     size_t rounded = (std::max<size_t>(bytes, 1) + 255) / 256 * 256;
     impl->host = std::aligned_alloc(256, rounded);

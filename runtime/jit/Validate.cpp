@@ -2,6 +2,9 @@
 
 #include "Validate.h"
 
+#include "attn/Support/HostMemory.h"
+
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -199,11 +202,29 @@ Status Validator::scalar(const ArgumentSignature &sig, const Capture &c) {
   if (c.tensor)
     return fail(sig, "the variant takes a scalar " + dtypeName(sig.dtype) +
                          " here, not a tensor (pass Capture::scalar(value))");
-  if (sig.dtype.code != kDLFloat && sig.dtype.code != kDLBfloat &&
-      (std::trunc(c.value) != c.value || std::fabs(c.value) > 9.0e18))
-    return fail(sig, "value " + std::to_string(c.value) +
-                         " is not an integer but the capture is " +
-                         dtypeName(sig.dtype));
+  if (sig.dtype.code == kDLFloat || sig.dtype.code == kDLBfloat)
+    return Status::success();
+  // The value becomes the kernel's 64-bit integer parameter: only integers
+  // the capture's type holds (either reading of its bits) are accepted, so
+  // that the conversion is exact and never undefined (NaN, 1e300, 2^63).
+  unsigned bits = std::min<unsigned>(sig.dtype.bits, 64);
+  bool isSigned = sig.dtype.code == kDLInt;
+  double lo = isSigned ? -std::ldexp(1.0, bits - 1) : 0.0;
+  double hi = std::ldexp(1.0, bits) - 1;
+  bool inRange = std::trunc(c.value) == c.value && c.value >= lo &&
+                 (bits == 64 ? c.value < std::ldexp(1.0, 63) : c.value <= hi);
+  if (!inRange) {
+    char value[40], range[80];
+    std::snprintf(value, sizeof value, "%g", c.value);
+    if (bits == 64)
+      std::snprintf(range, sizeof range, "[%s, 2^63)",
+                    isSigned ? "-2^63" : "0");
+    else
+      std::snprintf(range, sizeof range, "[%.0f, %.0f]", lo, hi);
+    return fail(sig, std::string("value ") + value +
+                         " is not an integer in the range of " +
+                         dtypeName(sig.dtype) + " " + range);
+  }
   return Status::success();
 }
 
@@ -333,4 +354,16 @@ attn::jit::buildParams(const PlanSpec &spec, const Arguments &args,
     params.push_back(it == fields.end() ? 0 : it->second);
   }
   return params;
+}
+
+Status attn::jit::checkHostMemory(uint64_t bytes, uint64_t limit,
+                                  const std::string &what) {
+  HostMemoryLimit available =
+      limit ? HostMemoryLimit{limit, "RunOptions::hostMemoryLimit"}
+            : availableHostMemory();
+  if (bytes <= available.bytes)
+    return Status::success();
+  return Status::error(what + " need " + formatBytes(bytes) +
+                       " of host memory but " + formatBytes(available.bytes) +
+                       " are available (" + available.source + ")");
 }

@@ -7,7 +7,8 @@
 // tensors must agree on. Every message names the tensor and dimension.
 // Then the plan's parameter struct is filled from the tensors exactly as
 // attn-run's emulator path does: pointer, extent, strides and sizes per
-// tensor, then the lengths.
+// tensor, then the lengths. Host allocations the runtime makes for a run
+// are checked against the memory left before they are made.
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,6 +49,12 @@ std::vector<uint64_t>
 buildParams(const PlanSpec &spec, const Arguments &args,
             const BoundSizes &sizes, void *lse,
             const std::map<std::string, uint64_t> &buffers = {});
+
+/// Checks that `bytes` of host memory, described by `what` ("the run's
+/// buffers (...)"), fit in `limit` bytes, or (limit 0) in what the machine
+/// has available now; the error gives both figures and where the limit
+/// comes from.
+Status checkHostMemory(uint64_t bytes, uint64_t limit, const std::string &what);
 
 /// "B", "Hq", ... of a size symbol, in words: "batch", "query heads", ...
 const char *symbolMeaning(const std::string &symbol);

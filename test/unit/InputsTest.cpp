@@ -275,3 +275,31 @@ TEST_F(InputsTest, ZeroOnlyGeneratorIsAnError) {
   ASSERT_FALSE(bool(inputs));
   EXPECT_NE(errorOf(inputs.takeError()).find("argument 3"), std::string::npos);
 }
+
+// Values reaching an integer input from outside (--load) must be integers
+// its type holds, and float64 holds exactly: NaN, 1e300, 2^63 and 0.5 are
+// errors naming the input and the element; floats pass unchecked.
+TEST_F(InputsTest, IntegerInputsHoldIntegersOfTheirType) {
+  mlir::Builder b(&ctx);
+  Tensor ids{{2, 3}, {0, 1, 2, 3, 4, NAN}};
+  EXPECT_EQ(errorOf(checkIntegerValues("capture0", ids, b.getI32Type())),
+            "element 5 of capture0 (i32) is nan, not an integer in "
+            "[-2147483648, 4294967295]");
+  EXPECT_EQ(errorOf(checkIntegerValues("capture1", Tensor::scalar(1e300),
+                                       b.getIndexType())),
+            "capture1 (index) is 1e+300, not an integer in "
+            "[-9007199254740992, 9007199254740992] (the integers float64 "
+            "values hold exactly)");
+  EXPECT_NE(errorOf(checkIntegerValues(
+                "c", Tensor::scalar(9223372036854775808.0), b.getI64Type())),
+            "");
+  EXPECT_EQ(errorOf(checkIntegerValues("c", Tensor::scalar(0.5),
+                                       b.getIntegerType(8))),
+            "c (i8) is 0.5, not an integer in [-128, 255]");
+  EXPECT_EQ(errorOf(checkIntegerValues("c", Tensor::scalar(-128),
+                                       b.getIntegerType(8))),
+            "");
+  EXPECT_EQ(errorOf(checkIntegerValues("q", ids, b.getF16Type())), "");
+  ids.data[5] = 5;
+  EXPECT_EQ(errorOf(checkIntegerValues("capture0", ids, b.getI32Type())), "");
+}

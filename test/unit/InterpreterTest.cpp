@@ -116,6 +116,45 @@ TEST_F(InterpreterTest, IntegerArithmeticWrapsAndRoundsLikeArith) {
             1);
 }
 
+// 64-bit overflow wraps as arith's two's complement does, and conversions
+// of NaN or out-of-range doubles saturate: all defined (UBSan-clean), none
+// a trap. 2^62 + 2^62 = -2^63; INT64_MIN / -1 = INT64_MIN; shifting by the
+// width or more, or by a negative amount, shifts everything out.
+TEST_F(InterpreterTest, IntegerOverflowWrapsWithoutUndefinedBehaviour) {
+  const double p62 = 4611686018427387904.0, p63 = 9223372036854775808.0;
+  EXPECT_EQ(scalar("%r = arith.addi %a, %b : i64\nreturn %r : i64",
+                   {p62, p62}, "i64, i64", "i64"),
+            -p63);
+  EXPECT_EQ(scalar("%r = arith.muli %a, %b : i64\nreturn %r : i64",
+                   {p62, 4}, "i64, i64", "i64"),
+            0);
+  EXPECT_EQ(scalar("%r = arith.subi %a, %b : i64\nreturn %r : i64",
+                   {-p63, 1}, "i64, i64", "i64"),
+            double(INT64_MAX)); // rounds to 2^63 as a double
+  EXPECT_EQ(scalar("%r = arith.divsi %a, %b : i64\nreturn %r : i64",
+                   {-p63, -1}, "i64, i64", "i64"),
+            -p63);
+  EXPECT_EQ(scalar("%r = arith.remsi %a, %b : i64\nreturn %r : i64",
+                   {-p63, -1}, "i64, i64", "i64"),
+            0);
+  EXPECT_EQ(scalar("%r = arith.shli %a, %b : i64\nreturn %r : i64", {5, -1},
+                   "i64, i64", "i64"),
+            0);
+  EXPECT_EQ(scalar("%r = arith.shrsi %a, %b : i64\nreturn %r : i64",
+                   {-5, 64}, "i64, i64", "i64"),
+            -1);
+  EXPECT_EQ(scalar("%r = arith.fptosi %a : f64 to i64\nreturn %r : i64",
+                   {NAN, 0}, "f64, f64", "i64"),
+            0);
+  EXPECT_EQ(scalar("%r = arith.fptosi %a : f64 to i64\nreturn %r : i64",
+                   {1e300, 0}, "f64, f64", "i64"),
+            double(INT64_MAX));
+  EXPECT_EQ(toInt64(NAN), 0);
+  EXPECT_EQ(toInt64(p63), INT64_MAX);
+  EXPECT_EQ(toInt64(-1e300), INT64_MIN);
+  EXPECT_EQ(toInt64(-2.9), -2);
+}
+
 TEST_F(InterpreterTest, IntegerDivisionByZeroIsAnError) {
   auto out = run("func.func @f(%a: index, %b: index) -> index {\n"
                  "  %r = arith.divsi %a, %b : index\n  return %r : index\n}",

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 using attn::interp::NpyDType;
 using attn::interp::readNpy;
 using attn::interp::Tensor;
@@ -134,4 +136,93 @@ TEST(Npy, ReportsBadFiles) {
   ASSERT_FALSE(bool(truncated));
   EXPECT_NE(llvm::toString(truncated.takeError()).find("expected 8 elements"),
             std::string::npos);
+}
+
+namespace {
+/// The message of a failed readNpy of `path`.
+std::string readError(llvm::StringRef path) {
+  auto value = readNpy(path);
+  if (value) {
+    ADD_FAILURE() << path.str() << " was read";
+    return "";
+  }
+  return llvm::toString(value.takeError());
+}
+
+/// A fresh temporary directory, removed with its contents at the end.
+struct TempDir {
+  llvm::SmallString<128> path;
+  TempDir() {
+    EXPECT_FALSE(llvm::sys::fs::createUniqueDirectory("npytest", path));
+  }
+  ~TempDir() { llvm::sys::fs::remove_directories(path); }
+  std::string file(llvm::StringRef name) const {
+    return (path + "/" + name).str();
+  }
+};
+} // namespace
+
+// /dev/zero as an input never ends: reading it ran out of memory after
+// 25-50 s. Devices, FIFOs and directories are refused before being opened,
+// also behind a symbolic link, with the file's name in the message.
+TEST(Npy, RefusesFilesThatAreNotRegular) {
+  std::string devZero = readError("/dev/zero");
+  EXPECT_NE(devZero.find("/dev/zero: is a character device"),
+            std::string::npos)
+      << devZero;
+  EXPECT_NE(devZero.find("not a regular file"), std::string::npos);
+
+  TempDir dir;
+  std::string link = dir.file("q.npy");
+  ASSERT_FALSE(llvm::sys::fs::create_link("/dev/zero", link));
+  std::string viaLink = readError(link);
+  EXPECT_NE(viaLink.find(link + ": is a character device (a symbolic link to "
+                                "'/dev/zero')"),
+            std::string::npos)
+      << viaLink;
+  EXPECT_FALSE(bool(attn::interp::readNpyHeader(link)));
+
+  std::string fifo = dir.file("k.npy");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::string viaFifo = readError(fifo); // must not block on the FIFO
+  EXPECT_NE(viaFifo.find(fifo + ": is a FIFO"), std::string::npos) << viaFifo;
+
+  EXPECT_NE(readError(dir.path).find("is a directory"), std::string::npos);
+}
+
+// The header's shape is checked against the file's size before any element
+// is allocated: a small file declaring 10^12 elements is an error that
+// names the file and both figures.
+TEST(Npy, ChecksTheDeclaredShapeAgainstTheFileSize) {
+  TempPath tmp;
+  {
+    // A version 1.0 header declaring 10^12 float64 elements, then 24 bytes.
+    std::string dict = "{'descr': '<f8', 'fortran_order': False, "
+                       "'shape': (1000000, 1000000), }";
+    dict.append(64 * 2 - 10 - 1 - dict.size(), ' ');
+    dict += '\n';
+    std::error_code ec;
+    llvm::raw_fd_ostream os(tmp.path, ec);
+    os << "\x93NUMPY" << '\x01' << '\x00' << char(dict.size())
+       << char(dict.size() >> 8) << dict << std::string(24, '\x01');
+  }
+  std::string message = readError(tmp.path);
+  EXPECT_NE(message.find(tmp.path.str().str() +
+                         ": expected 1000000000000 elements (8000000000000 "
+                         "bytes) but has 24 data bytes"),
+            std::string::npos)
+      << message;
+  auto header = attn::interp::readNpyHeader(tmp.path);
+  ASSERT_FALSE(bool(header));
+  llvm::consumeError(header.takeError());
+}
+
+TEST(Npy, ReadsTheHeaderAlone) {
+  TempPath tmp;
+  ASSERT_FALSE(bool(writeNpy(tmp.path, Tensor{{2, 3}, {1, 2, 3, 4, 5, 6}},
+                             NpyDType::I4)));
+  auto header = attn::interp::readNpyHeader(tmp.path);
+  ASSERT_TRUE(bool(header)) << llvm::toString(header.takeError());
+  EXPECT_EQ(header->shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(header->dtype, NpyDType::I4);
 }

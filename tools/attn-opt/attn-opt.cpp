@@ -22,6 +22,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "attn/Support/SourceNesting.h"
+
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
@@ -29,6 +31,9 @@
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/ProgramStack.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -266,6 +271,28 @@ emitBuffer(llvm::SourceMgr &sourceMgr, mlir::MLIRContext &context,
   return mlir::success();
 }
 
+/// The input file, or null after an error: nesting deeper than attn
+/// accepts is an error with its line and column (MLIR's recursive parser
+/// would overflow the stack), checked before anything parses it.
+static std::unique_ptr<llvm::MemoryBuffer>
+openCheckedInput(llvm::StringRef inputFilename) {
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> input =
+      mlir::openInputFile(inputFilename, &error);
+  if (!input) {
+    llvm::errs() << "attn-opt: " << error << "\n";
+    return nullptr;
+  }
+  llvm::StringRef text = input->getBuffer();
+  if (auto deep = attn::findDeepNesting({text.data(), text.size()})) {
+    llvm::errs() << attn::formatDeepNesting(input->getBufferIdentifier().str(),
+                                            *deep)
+                 << "\n";
+    return nullptr;
+  }
+  return input;
+}
+
 /// attn-opt --emit=cuda|ptx|cubin: MlirOptMain's command line (passes,
 /// --split-input-file, --verify-diagnostics, -o) with a translation instead
 /// of printing the module.
@@ -276,12 +303,10 @@ static int emitMain(int argc, char **argv, mlir::DialectRegistry &registry,
       registry);
   const mlir::MlirOptMainConfig config =
       mlir::MlirOptMainConfig::createFromCLOptions();
-  std::string error;
-  auto input = mlir::openInputFile(inputFilename, &error);
-  if (!input) {
-    llvm::errs() << "attn-opt: " << error << "\n";
+  std::unique_ptr<llvm::MemoryBuffer> input = openCheckedInput(inputFilename);
+  if (!input)
     return 1;
-  }
+  std::string error;
   auto output = mlir::openOutputFile(outputFilename, &error);
   if (!output) {
     llvm::errs() << "attn-opt: " << error << "\n";
@@ -302,9 +327,49 @@ static int emitMain(int argc, char **argv, mlir::DialectRegistry &registry,
     mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
     return emitBuffer(sourceMgr, context, config, emit, os);
   };
-  if (mlir::failed(mlir::splitAndProcessBuffer(
-          std::move(input), process, output->os(), config.inputSplitMarker(),
-          config.outputSplitMarker())))
+  // What the nesting check cannot see runs on a large stack.
+  mlir::LogicalResult result = mlir::failure();
+  llvm::runOnNewStack(attn::kCompilerStackBytes, [&] {
+    result = mlir::splitAndProcessBuffer(std::move(input), process,
+                                         output->os(), config.inputSplitMarker(),
+                                         config.outputSplitMarker());
+  });
+  if (mlir::failed(result))
+    return 1;
+  output->keep();
+  return 0;
+}
+
+/// attn-opt's MLIR output: MlirOptMain(argc, argv, ...) unrolled so that
+/// the input is checked (openCheckedInput) before MLIR parses it, and parsed
+/// on a large stack.
+static int optMain(int argc, char **argv, mlir::DialectRegistry &registry) {
+  auto [inputFilename, outputFilename] = mlir::registerAndParseCLIOptions(
+      argc, argv, "attn compiler driver: attention variants to kernels\n",
+      registry);
+  llvm::InitLLVM initLLVM(argc, argv);
+  mlir::MlirOptMainConfig config =
+      mlir::MlirOptMainConfig::createFromCLOptions();
+  // Listing dialects or passes reads no input.
+  if (config.shouldShowDialects() || config.shouldListPasses())
+    return mlir::asMainReturnCode(mlir::MlirOptMain(
+        llvm::outs(), llvm::MemoryBuffer::getMemBuffer(""), registry, config));
+  std::unique_ptr<llvm::MemoryBuffer> input = openCheckedInput(inputFilename);
+  if (!input)
+    return 1;
+  std::string errorMessage;
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      mlir::openOutputFile(outputFilename, &errorMessage);
+  if (!output) {
+    llvm::errs() << errorMessage << "\n";
+    return 1;
+  }
+  mlir::LogicalResult result = mlir::failure();
+  llvm::runOnNewStack(attn::kCompilerStackBytes, [&] {
+    result =
+        mlir::MlirOptMain(output->os(), std::move(input), registry, config);
+  });
+  if (mlir::failed(result))
     return 1;
   output->keep();
   return 0;
@@ -341,7 +406,5 @@ int main(int argc, char **argv) {
   attn::test::registerTestPasses();
   if (emit.format != "mlir")
     return emitMain(argc, argv, registry, emit);
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, argv, "attn compiler driver: attention variants to kernels\n",
-      registry));
+  return optMain(argc, argv, registry);
 }

@@ -42,7 +42,7 @@ uint64_t encode(double x, DLDataType t) {
     v.convert(*s, llvm::APFloat::rmNearestTiesToEven, &lost);
     return v.bitcastToAPInt().getZExtValue();
   }
-  return static_cast<uint64_t>(static_cast<int64_t>(x));
+  return static_cast<uint64_t>(attn::interp::toInt64(x));
 }
 
 double decode(uint64_t bits, DLDataType t) {
@@ -109,7 +109,8 @@ llvm::Error stage(attn::Runtime &rt, attn::DeviceKind device, Staged &s,
     count *= static_cast<size_t>(n);
   unsigned size = s.elementBytes();
   s.host.assign(std::max<size_t>(count, 1) * size, 0);
-  uint64_t nan = encode(NAN, s.dtype);
+  // Only outputs (float) are poisoned: NaN has no integer encoding.
+  uint64_t nan = value ? 0 : encode(NAN, s.dtype);
   s.forEach([&](int64_t i, int64_t offset) {
     uint64_t bits = value ? encode(value->data[i], s.dtype) : nan;
     std::memcpy(&s.host[offset * size], &bits, size);
@@ -277,6 +278,7 @@ attn::run::runJit(mlir::ModuleOp module, mlir::func::FuncOp func,
 
   attn::RunOptions runOptions;
   runOptions.countGlobalAccesses = request.bench;
+  runOptions.hostMemoryLimit = request.hostMemoryLimit;
   attn::RunStats stats;
   attn::Status ran = plan->run(args, runOptions, &stats);
   if (!ran.ok())

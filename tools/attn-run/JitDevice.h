@@ -36,6 +36,9 @@ struct JitRequest {
   /// Time the kernel (cuda) or report the counters (emu) as well.
   bool bench = false;
   int benchRepeats = 20;
+  /// The most host memory the runtime's own buffers may take (0: what the
+  /// machine has available): RunOptions::hostMemoryLimit.
+  uint64_t hostMemoryLimit = 0;
 };
 
 /// What happened.

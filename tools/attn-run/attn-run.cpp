@@ -16,6 +16,7 @@
 #include "Compare.h"
 #include "EmuDevice.h"
 #include "JitDevice.h"
+#include "MemoryPlan.h"
 
 #include "TestPasses.h"
 #include "attn/Codegen/Pipeline.h"
@@ -27,6 +28,8 @@
 #include "attn/Interpreter/Interpreter.h"
 #include "attn/Interpreter/Npy.h"
 #include "attn/Passes/Passes.h"
+#include "attn/Support/HostMemory.h"
+#include "attn/Support/SourceNesting.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -44,6 +47,7 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/ProgramStack.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -195,6 +199,13 @@ static cl::opt<bool>
                             "(cuda: CUDA events, median of --bench-repeats; "
                             "emu: no timing, the traffic counters)"),
           cl::cat(runCategory));
+static cl::opt<std::string> maxMemory(
+    "max-memory",
+    cl::desc("Host memory a run may use, e.g. 8G, 512M, 1.5T (powers of "
+             "1024) or bytes; default: what the machine has available "
+             "(MemAvailable, or the cgroup's limit if lower). A run that "
+             "needs more is refused before allocating"),
+    cl::cat(runCategory));
 static cl::opt<int> benchRepeats("bench-repeats",
                                  cl::desc("--bench: timed launches"),
                                  cl::init(20), cl::cat(runCategory));
@@ -296,6 +307,13 @@ parseModule(StringRef filename, llvm::SourceMgr &sourceMgr, MLIRContext &ctx) {
     fail(errorMessage);
     return nullptr;
   }
+  // Nesting beyond what MLIR's recursive parser can take is refused before
+  // parsing, with its location.
+  StringRef text = file->getBuffer();
+  if (auto deep = attn::findDeepNesting({text.data(), text.size()})) {
+    llvm::errs() << attn::formatDeepNesting(filename.str(), *deep) << "\n";
+    return nullptr;
+  }
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   return parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&ctx));
 }
@@ -357,10 +375,12 @@ static std::string npyPath(StringRef dir, StringRef stem) {
 /// Fills unset size bindings from q.npy and k.npy in --load's directory, so
 /// that loading needs no size flags.
 static llvm::Error bindingsFromFiles(StringRef dir, SizeBindings &bindings) {
-  auto q = attn::interp::readNpy(npyPath(dir, "q"));
+  // Headers only: the sizes must be known (and the memory a run needs
+  // checked) before any element is read.
+  auto q = attn::interp::readNpyHeader(npyPath(dir, "q"));
   if (!q)
     return q.takeError();
-  auto k = attn::interp::readNpy(npyPath(dir, "k"));
+  auto k = attn::interp::readNpyHeader(npyPath(dir, "k"));
   if (!k)
     return k.takeError();
   if (q->shape.size() == 4) {
@@ -423,6 +443,11 @@ loadInputs(StringRef dir, func::FuncOp func, const BoundShapes &shapes) {
     if (isa<FloatType>(elementType))
       for (double &x : value->data)
         x = attn::interp::roundToType(x, elementType);
+    // An integer input must hold integers its type can represent: a NaN
+    // or 1e300 would reach the kernels' integer parameters otherwise.
+    if (llvm::Error err = attn::interp::checkIntegerValues(
+            inputName(i), *value, elementType))
+      return makeError(path + ": " + llvm::toString(std::move(err)));
     inputs.push_back(std::move(*value));
   }
   return inputs;
@@ -538,7 +563,7 @@ static uint64_t encode(double x, Type type) {
     v.convert(f.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
     return v.bitcastToAPInt().getZExtValue();
   }
-  return static_cast<uint64_t>(static_cast<int64_t>(x));
+  return static_cast<uint64_t>(attn::interp::toInt64(x));
 }
 
 static double decode(uint64_t bits, Type type) {
@@ -594,12 +619,8 @@ static uint64_t loadElement(const DeviceBuffer &b, int64_t offset) {
   return bits;
 }
 
-/// Compiles `func` (kernel IR) to CUDA, runs it on the emulator with
-/// `inputs`, and returns o (and lse).
-static llvm::Expected<std::vector<Tensor>>
-runEmu(func::FuncOp func, llvm::ArrayRef<Tensor> inputs,
-       const BoundShapes &shapes, attn::run::EmuTimes &times,
-       attn::run::EmuChecks &checks) {
+/// Emits the launch plan of `func` (kernel IR) as CUDA for the emulator.
+static llvm::Expected<attn::codegen::CudaPlan> emitEmuPlan(func::FuncOp func) {
   attn::codegen::CudaEmitOptions options;
   // drop-mask and kv-bound broke the kernel IR already (lowerToKernel).
   if (emitDebug != "drop-mask" && emitDebug != "kv-bound" &&
@@ -623,6 +644,15 @@ runEmu(func::FuncOp func, llvm::ArrayRef<Tensor> inputs,
   auto plan = attn::codegen::emitCudaPlan(func, options);
   if (failed(plan))
     return makeError("the CUDA emitter failed on '@" + func.getSymName() + "'");
+  return std::move(*plan);
+}
+
+/// Runs `plan`, the CUDA of `func` (kernel IR), on the emulator with
+/// `inputs`, and returns o (and lse).
+static llvm::Expected<std::vector<Tensor>>
+runEmu(func::FuncOp func, const attn::codegen::CudaPlan *plan,
+       llvm::ArrayRef<Tensor> inputs, const BoundShapes &shapes,
+       attn::run::EmuTimes &times, attn::run::EmuChecks &checks) {
   // The kernel that computes the attention (the others summarise captures
   // or merge splits) describes the run.
   const attn::codegen::CudaKernel *kernel = nullptr;
@@ -657,7 +687,7 @@ runEmu(func::FuncOp func, llvm::ArrayRef<Tensor> inputs,
       if (isa<FloatType>(type))
         std::memcpy(&bits, &x, 8);
       else
-        bits = static_cast<uint64_t>(static_cast<int64_t>(x));
+        bits = static_cast<uint64_t>(attn::interp::toInt64(x));
       fields[name] = bits;
       args.emplace_back();
       continue;
@@ -1073,6 +1103,17 @@ static void registerEverything(DialectRegistry &registry) {
   attn::test::registerTestPasses();
 }
 
+/// --max-memory, or what the machine has available.
+static llvm::Expected<attn::HostMemoryLimit> hostMemoryLimit() {
+  if (!maxMemory.getNumOccurrences())
+    return attn::availableHostMemory();
+  std::optional<uint64_t> bytes = attn::parseByteSize(maxMemory);
+  if (!bytes || *bytes == 0)
+    return makeError("invalid --max-memory '" + maxMemory +
+                     "' (a size such as 8G, 512M, 1.5T or a number of bytes)");
+  return attn::HostMemoryLimit{*bytes, "--max-memory"};
+}
+
 /// Runs the whole tool once the flags are parsed; returns the exit code.
 static int runTool() {
   if (llvm::Error err = checkDevice(deviceName))
@@ -1137,6 +1178,26 @@ static int runTool() {
   if (llvm::Error err = checkSizes(*shapes))
     return fail(std::move(err));
 
+  // emu: the launch plan, emitted before any input exists so that its
+  // buffers count in the memory the run needs.
+  std::optional<attn::codegen::CudaPlan> emuPlan;
+  if (deviceName == "emu" && !viaRuntime) {
+    auto plan = emitEmuPlan(runFunc);
+    if (!plan)
+      return fail("running '@" + funcName +
+                  "': " + llvm::toString(plan.takeError()));
+    emuPlan = std::move(*plan);
+  }
+  auto memoryLimit = hostMemoryLimit();
+  if (!memoryLimit)
+    return fail(memoryLimit.takeError());
+  attn::run::MemoryRequest memoryRequest{
+      refFunc, runFunc, &*shapes, deviceName, viaRuntime,
+      emuPlan ? &*emuPlan : nullptr, check, !saveDir.empty(), race};
+  attn::run::MemoryNeed memory = attn::run::memoryNeed(memoryRequest);
+  if (llvm::Error err = attn::run::checkMemory(memory, *memoryLimit))
+    return fail(std::move(err));
+
   auto inputs = loadDir.empty()
                     ? attn::interp::makeInputs(refFunc, *shapes, seed, *dtype)
                     : loadInputs(loadDir, refFunc, *shapes);
@@ -1160,12 +1221,18 @@ static int runTool() {
   jitRequest.layout = layoutName;
   jitRequest.bench = bench;
   jitRequest.benchRepeats = benchRepeats;
+  // With --max-memory, the runtime's own buffers get what attn-run leaves.
+  if (maxMemory.getNumOccurrences())
+    jitRequest.hostMemoryLimit =
+        std::max<uint64_t>(1, memoryLimit->bytes -
+                                  std::min(memoryLimit->bytes, memory.peak()));
   attn::run::JitReport jitReport;
   auto results =
       viaRuntime ? attn::run::runJit(*runModule, runFunc, *inputs,
                                      shapes->sizes, jitRequest, jitReport)
       : deviceName == "emu"
-          ? runEmu(runFunc, *inputs, *shapes, emuTimes, emuChecks)
+          ? runEmu(runFunc, emuPlan ? &*emuPlan : nullptr, *inputs, *shapes,
+                   emuTimes, emuChecks)
           : attn::interp::runFunction(runFunc, *inputs, &runCounters);
   if (!results)
     return fail("running '@" + funcName +
@@ -1239,5 +1306,10 @@ int main(int argc, char **argv) {
     llvm::errs() << errors;
     return kErrorExit;
   }
-  return runTool();
+  // Parsing, passes and the interpreter recurse per nesting level: a large
+  // stack for what the nesting check cannot bound.
+  int exitCode = kErrorExit;
+  llvm::runOnNewStack(attn::kCompilerStackBytes,
+                      [&] { exitCode = runTool(); });
+  return exitCode;
 }

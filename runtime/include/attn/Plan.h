@@ -185,6 +185,11 @@ struct RunOptions {
   bool countGlobalAccesses = false;
   /// Plain or split-KV launch plan; Default follows the runtime's setting.
   SplitKvMode splitKv = SplitKvMode::Default;
+  /// emu: the most host memory the run's own buffers (the lse workspace,
+  /// split-KV workspaces, tile summaries) may take, in bytes; 0: what the
+  /// machine has available now (MemAvailable, or the cgroup's limit if
+  /// lower). A run needing more fails before allocating, with the figures.
+  uint64_t hostMemoryLimit = 0;
 };
 
 /// What a run did.

@@ -20,9 +20,11 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Transforms/Passes.h"
+
+#include "attn/Support/SourceNesting.h"
 
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/ProgramStack.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -414,12 +416,10 @@ bool compileOwned(ModuleOp module, const FrontendOptions &options,
   return true;
 }
 
-} // namespace
-
-bool attn::jit::compileVariantText(std::string_view text,
-                                   std::string_view bufferName,
-                                   const FrontendOptions &options,
-                                   PlanSpec *spec, std::string *error) {
+/// compileVariantText once the text is known to nest within the limit.
+bool compileTextOnThisStack(std::string_view text, std::string_view bufferName,
+                            const FrontendOptions &options, PlanSpec *spec,
+                            std::string *error) {
   DialectRegistry registry;
   registerVariantDialects(registry);
   MLIRContext ctx(registry);
@@ -442,6 +442,24 @@ bool attn::jit::compileVariantText(std::string_view text,
     return failWith(error, "", diagnostics);
   return compileOwned(*module, options, spec, error,
                       [&] { return diagnostics; });
+}
+
+} // namespace
+
+bool attn::jit::compileVariantText(std::string_view text,
+                                   std::string_view bufferName,
+                                   const FrontendOptions &options,
+                                   PlanSpec *spec, std::string *error) {
+  // Nesting beyond what MLIR's recursive parser can take is an error with
+  // its location, never a stack overflow in the host; the compile runs on a
+  // stack of its own, whatever the host thread's is.
+  if (auto deep = findDeepNesting(text))
+    return failWith(error, formatDeepNesting(bufferName, *deep));
+  bool compiled = false;
+  llvm::runOnNewStack(kCompilerStackBytes, [&] {
+    compiled = compileTextOnThisStack(text, bufferName, options, spec, error);
+  });
+  return compiled;
 }
 
 bool attn::jit::compileVariantModule(ModuleOp module,

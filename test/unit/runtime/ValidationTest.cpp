@@ -222,6 +222,51 @@ TEST(ValidationTest, Captures) {
   EXPECT_EQ(check(sig, p.args), "ok");
 }
 
+// A scalar integer capture becomes the kernels' 64-bit integer parameter:
+// NaN, 1e300, 2^63 or 2.5 would be an undefined (or lossy) conversion, so
+// they are refused naming the capture, the value and the type's range.
+TEST(ValidationTest, ScalarIntegerCapturesHoldIntegersOfTheirType) {
+  Signature sig = signatureOf("prefix_lm.mlir"); // %prefix: index
+  Problem p(1, 8, 8, 16, 16, 64, 64);
+  p.args.lse = nullptr;
+  for (double bad : {double(NAN), 1e300, 9223372036854775808.0, 2.5,
+                     -double(INFINITY)}) {
+    p.args.captures = {Capture::scalar(bad)};
+    char value[40];
+    std::snprintf(value, sizeof value, "%g", bad);
+    EXPECT_EQ(check(sig, p.args),
+              std::string("c0 (capture 0): value ") + value +
+                  " is not an integer in the range of int64 [-2^63, 2^63)");
+  }
+  p.args.captures = {Capture::scalar(-9223372036854775808.0)};
+  EXPECT_EQ(check(sig, p.args), "ok");
+  p.args.captures = {Capture::scalar(37)};
+  EXPECT_EQ(check(sig, p.args), "ok");
+
+  // An i32 scalar: the range of its 32 bits, read signed or unsigned.
+  std::string text = readExample("prefix_lm.mlir");
+  for (std::string from : {"%prefix: index {", "captures(%prefix : index)",
+                           "%p: index):"}) {
+    std::string to = from;
+    to.replace(to.find("index"), 5, "i32");
+    text.replace(text.find(from), from.size(), to);
+  }
+  text.replace(text.find("%inPrefix = arith.cmpi ult, %j, %p : index"),
+               std::string("%inPrefix = arith.cmpi ult, %j, %p : index").size(),
+               "%pi = arith.index_cast %p : i32 to index\n"
+               "        %inPrefix = arith.cmpi ult, %j, %pi : index");
+  PlanSpec spec;
+  std::string error;
+  ASSERT_TRUE(compileVariantText(text, "prefix_i32.mlir", {}, &spec, &error))
+      << error;
+  p.args.captures = {Capture::scalar(4294967296.0)};
+  EXPECT_EQ(check(spec.signature, p.args),
+            "c0 (capture 0): value 4.29497e+09 is not an integer in the range "
+            "of int32 [-2147483648, 4294967295]");
+  p.args.captures = {Capture::scalar(-2147483648.0)};
+  EXPECT_EQ(check(spec.signature, p.args), "ok");
+}
+
 TEST(ValidationTest, DTypeOptionRetypesTheSignature) {
   FrontendOptions options;
   options.dtype = "bf16";

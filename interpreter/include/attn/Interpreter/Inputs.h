@@ -44,6 +44,18 @@ llvm::Expected<std::vector<Tensor>> makeInputs(mlir::func::FuncOp func,
                                               uint64_t seed,
                                               mlir::Type qkvType = {});
 
+/// The values an integer (or index) element type accepts from outside:
+/// [-2^(w-1), 2^w - 1] (the signed and the unsigned reading of w bits), at
+/// most +-2^53, the integers a float64 Tensor holds exactly.
+std::pair<double, double> integerRange(mlir::Type elementType);
+
+/// Checks that every element of `value`, the input `name` of element type
+/// `elementType`, is an integer in integerRange when the type is an integer
+/// or index type (floats pass). NaN, 1e300 or 2^63 in an integer capture are
+/// errors naming the input, the element and the range.
+llvm::Error checkIntegerValues(llvm::StringRef name, const Tensor &value,
+                               mlir::Type elementType);
+
 } // namespace attn::interp
 
 #endif // ATTN_INTERPRETER_INPUTS_H

@@ -51,6 +51,13 @@ llvm::Expected<std::vector<Tensor>> runFunction(mlir::func::FuncOp func,
                                                llvm::ArrayRef<Tensor> args,
                                                Counters *counters = nullptr);
 
+/// `v` as an int64, defined for every double: truncated toward zero,
+/// saturated at the int64 limits, NaN as 0. Integer values held in a Tensor
+/// are converted with it, so that a value out of range is never undefined
+/// behaviour (the inputs are checked to be exact integers beforehand:
+/// checkIntegerValues in Inputs.h).
+int64_t toInt64(double v);
+
 /// Rounds `v` to the nearest value representable in `type` (f16, bf16, f32 or
 /// f64; integers are left as they are).
 double roundToType(double v, mlir::Type type);

@@ -1,5 +1,4 @@
-//===- Npy.h - reading and writing NumPy .npy files ---------------*- C++
-//-*-===//
+//===- Npy.h - reading and writing NumPy .npy files ------------*- C++ -*-===//
 //
 // Minimal .npy support for interpreter values: version 1.0 files in C order
 // with little-endian float32/float64/int32/int64 elements. attn-run saves its
@@ -28,9 +27,24 @@ llvm::StringRef npyDescr(NpyDType dtype);
 /// Integer dtypes require integral values in range.
 llvm::Error writeNpy(llvm::StringRef path, const Tensor &value, NpyDType dtype);
 
+/// What a .npy header declares.
+struct NpyHeader {
+  std::vector<int64_t> shape;
+  NpyDType dtype = NpyDType::F8;
+};
+
 /// Reads the array in `path`; its element type is taken from the header and
-/// stored in `*dtype` when non-null. A 0-d array becomes a scalar.
+/// stored in `*dtype` when non-null. A 0-d array becomes a scalar. `path`
+/// must be a regular file (after following symbolic links; a device such as
+/// /dev/zero, a FIFO or a directory is refused unread), and the shape its
+/// header declares must match the bytes it holds, which is checked before
+/// the elements are allocated. Errors name the file.
 llvm::Expected<Tensor> readNpy(llvm::StringRef path, NpyDType *dtype = nullptr);
+
+/// The header of the .npy file `path`, checked as readNpy checks it (a
+/// regular file whose size matches the declared shape), without reading
+/// the elements.
+llvm::Expected<NpyHeader> readNpyHeader(llvm::StringRef path);
 
 } // namespace attn::interp
 
