@@ -27,7 +27,7 @@ mkdir -p "$build/fuzz-artifacts"
 # The scratch corpus comes first: libFuzzer adds what it finds there and
 # leaves the checked-in seeds alone.
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:allow_user_poisoning=0 \
   "$build/test/fuzz/attn-fuzz" -max_total_time="$seconds" -timeout=20 \
     -rss_limit_mb=4096 -dict="$root/test/fuzz/attn.dict" \
     -artifact_prefix="$build/fuzz-artifacts/" -print_final_stats=1 "$@" \

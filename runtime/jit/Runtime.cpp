@@ -449,43 +449,53 @@ Expected<Plan> RuntimeImpl::compile(std::string_view text,
   return Plan(*plan);
 }
 
-std::shared_ptr<const PlanImpl> RuntimeImpl::splitPlan(const PlanImpl &plain,
-                                                       std::string *why) {
-  int64_t splits = plain.options.kvSplits;
-  Digest key = memoryKey(plain.text, plain.options, plain.target, splits);
+std::shared_ptr<const PlanImpl>
+RuntimeImpl::derivedPlan(const PlanImpl &plain, const CompileOptions &options,
+                         int64_t splits, std::atomic<uint64_t> &compiles,
+                         const std::string &what, std::string *why) {
+  Digest key = memoryKey(plain.text, options, plain.target, splits);
   auto lookup = [&]() -> std::shared_ptr<const PlanImpl> {
     std::lock_guard<std::mutex> lock(mapMutex);
     return plans.find(key);
   };
-  std::shared_ptr<const PlanImpl> plan = lookup();
-  if (!plan) {
-    std::lock_guard<std::mutex> compiling(compileMutex);
-    plan = lookup();
-    if (!plan) {
-      ++counters.splitKvCompiles;
-      auto built = build(plain.text, plain.bufferName, plain.options,
-                         plain.target, nullptr, splits);
-      if (!built) {
-        // The lowering's refusals are specs; this is a failure to build the
-        // artifact (or to reach the compiler): said once, not retried.
-        diagnose(
-            "attn: warning: the split-KV plan of '" +
-            plain.spec.signature.function +
-            "' failed to build; running the plain plan: " + built.message());
-        *why = built.message();
-        ++counters.splitKvUnavailable;
-        return nullptr;
-      }
-      std::lock_guard<std::mutex> lock(mapMutex);
-      plans.insert(key, *built);
-      plan = *built;
-    }
-  }
-  if (plan->spec.kernels.empty()) {
-    *why = plan->spec.unavailable;
-    ++counters.splitKvUnavailable;
+  if (std::shared_ptr<const PlanImpl> hit = lookup())
+    return hit;
+  std::lock_guard<std::mutex> compiling(compileMutex);
+  if (std::shared_ptr<const PlanImpl> hit = lookup())
+    return hit;
+  ++compiles;
+  auto built = build(plain.text, plain.bufferName, options, plain.target,
+                     nullptr, splits);
+  if (!built) {
+    // The lowering's refusals are specs; this is a failure to build the
+    // artifact (or to reach the compiler): said once, not retried.
+    diagnose("attn: warning: the " + what + " of '" +
+             plain.spec.signature.function + "' failed to build; running " +
+             "the plan it derives from: " + built.message());
+    *why = built.message();
     return nullptr;
   }
+  // What a plan derived from this one is compiled from in turn (the 64-row
+  // plan's own split-KV plan).
+  (*built)->runtime = plain.runtime;
+  (*built)->text = plain.text;
+  (*built)->bufferName = plain.bufferName;
+  std::lock_guard<std::mutex> lock(mapMutex);
+  plans.insert(key, *built);
+  return *built;
+}
+
+std::shared_ptr<const PlanImpl> RuntimeImpl::splitPlan(const PlanImpl &plain,
+                                                       std::string *why) {
+  std::shared_ptr<const PlanImpl> plan =
+      derivedPlan(plain, plain.options, plain.options.kvSplits,
+                  counters.splitKvCompiles, "split-KV plan", why);
+  if (plan && plan->spec.kernels.empty()) {
+    *why = plan->spec.unavailable;
+    plan = nullptr;
+  }
+  if (!plan)
+    ++counters.splitKvUnavailable;
   return plan;
 }
 
@@ -494,47 +504,17 @@ RuntimeImpl::shortRowsPlan(const PlanImpl &plain, std::string *why) {
   constexpr int64_t kShortRows = 64;
   CompileOptions options = plain.options;
   options.blockM = kShortRows;
-  Digest key = memoryKey(plain.text, options, plain.target);
-  auto lookup = [&]() -> std::shared_ptr<const PlanImpl> {
-    std::lock_guard<std::mutex> lock(mapMutex);
-    return plans.find(key);
-  };
-  std::shared_ptr<const PlanImpl> plan = lookup();
-  if (!plan) {
-    std::lock_guard<std::mutex> compiling(compileMutex);
-    plan = lookup();
-    if (!plan) {
-      ++counters.shortRowsCompiles;
-      auto built = build(plain.text, plain.bufferName, options, plain.target,
-                         nullptr, 0);
-      if (!built) {
-        diagnose("attn: warning: the 64-row plan of '" +
-                 plain.spec.signature.function +
-                 "' failed to build; running the " +
-                 std::to_string(plain.spec.mainKernel().blockM) +
-                 "-row plan: " + built.message());
-        *why = built.message();
-        ++counters.shortRowsUnavailable;
-        return nullptr;
-      }
-      // A plain plan of its own: it may split KV too.
-      (*built)->runtime = plain.runtime;
-      (*built)->text = plain.text;
-      (*built)->bufferName = plain.bufferName;
-      std::lock_guard<std::mutex> lock(mapMutex);
-      plans.insert(key, *built);
-      plan = *built;
-    }
+  std::shared_ptr<const PlanImpl> plan = derivedPlan(
+      plain, options, 0, counters.shortRowsCompiles, "64-row plan", why);
+  if (plan && plan->spec.kernels.empty()) {
+    *why = plan->spec.unavailable;
+    plan = nullptr;
+  } else if (plan && plan->spec.mainKernel().blockM != kShortRows) {
+    *why = "the variant's Q tile is not attn-tile's to choose (kernel IR)";
+    plan = nullptr;
   }
-  if (plan->spec.kernels.empty() ||
-      plan->spec.mainKernel().blockM != kShortRows) {
-    *why = plan->spec.kernels.empty()
-               ? plan->spec.unavailable
-               : "the variant's Q tile is not attn-tile's to choose (kernel "
-                 "IR)";
+  if (!plan)
     ++counters.shortRowsUnavailable;
-    return nullptr;
-  }
   return plan;
 }
 

@@ -99,6 +99,14 @@ private:
   };
 
   Expected<jit::Target> resolveTarget(const CompileOptions &options);
+  /// The plan of `plain`'s variant compiled with `options` (and `splits`
+  /// KV splits, 0 for none): from the memory cache, or built now and
+  /// counted in `compiles`; null with the reason in `*why` (said once as a
+  /// warning naming `what`) when it fails to build.
+  std::shared_ptr<const PlanImpl>
+  derivedPlan(const PlanImpl &plain, const CompileOptions &options,
+              int64_t splits, std::atomic<uint64_t> &compiles,
+              const std::string &what, std::string *why);
   /// The spec: from the disk entry `key` when `useDisk` (`*fromDisk` set),
   /// else (or when there is none) from the frontend, then written.
   Expected<jit::PlanSpec> obtainSpec(std::string_view text,

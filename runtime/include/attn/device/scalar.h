@@ -14,6 +14,7 @@
 
 #include "attn/device/config.h"
 #include "attn/device/convert.h"
+#include "attn/device/fast_math.h"
 
 namespace attn::device::sc {
 
@@ -97,15 +98,7 @@ ATTN_DEVICE_FN float round_bf16(float x) { return to_float(to_bf16(x)); }
 /// argument is at most 0 (a weight relative to a running maximum): the
 /// hardware's ex2.approx.ftz (2 ulp; results below 2^-126 of the row's
 /// largest weight flush to 0). The emulator computes it exactly.
-ATTN_DEVICE_FN float exp2_approx(float x) {
-#if ATTN_DEVICE_CUDA
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-  return y;
-#else
-  return std::exp2(x);
-#endif
-}
+ATTN_DEVICE_FN float exp2_approx(float x) { return fast_exp2(x); }
 
 #if ATTN_DEVICE_CUDA
 ATTN_DEVICE_FN float exp(float x) { return expf(x); }
