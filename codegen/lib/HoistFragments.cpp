@@ -17,13 +17,6 @@ namespace attn::codegen {
 using namespace mlir;
 using namespace attn;
 
-/// Whether `v` is computed outside `loop`.
-static bool isLoopInvariant(Value v, Operation *loop) {
-  if (Operation *def = v.getDefiningOp())
-    return !loop->isAncestor(def);
-  return !loop->isAncestor(cast<BlockArgument>(v).getOwner()->getParentOp());
-}
-
 void attn::codegen::hoistFragments(func::FuncOp func) {
   ScheduleAttr schedule = decidedSchedule(func);
   char row = rowLetterOf(func);
@@ -31,11 +24,7 @@ void attn::codegen::hoistFragments(func::FuncOp func) {
   if (!schedule || schedule.getPath() != KernelPath::Mma || !row ||
       schedule.getQStaged())
     return;
-  SmallVector<scf::ForOp> loops;
-  func.walk([&](scf::ForOp loop) {
-    if (isKvLoop(loop))
-      loops.push_back(loop);
-  });
+  SmallVector<scf::ForOp> loops = codegen::kvLoopsOf(func);
   for (scf::ForOp loop : loops) {
     DenseMap<Value, Value> hoisted;
     loop.walk([&](ContractOp op) {
@@ -44,7 +33,7 @@ void attn::codegen::hoistFragments(func::FuncOp func) {
         Type elem = cast<ShapedType>(input.getType()).getElementType();
         if (eq.inputs[k].find(row) == std::string::npos ||
             input.getDefiningOp<LoadFragmentsOp>() ||
-            !isLoopInvariant(input, loop) || !(elem.isF16() || elem.isBF16()))
+            !loop.isDefinedOutsideOfLoop(input) || !(elem.isF16() || elem.isBF16()))
           continue;
         Value &fragments = hoisted[input];
         if (!fragments) {

@@ -50,6 +50,15 @@ char attn::codegen::rowLetterOf(func::FuncOp func) {
   return row;
 }
 
+SmallVector<scf::ForOp> attn::codegen::kvLoopsOf(func::FuncOp func) {
+  SmallVector<scf::ForOp> loops;
+  func.walk<WalkOrder::PreOrder>([&](scf::ForOp loop) {
+    if (isKvLoop(loop))
+      loops.push_back(loop);
+  });
+  return loops;
+}
+
 ScheduleAttr attn::codegen::decidedSchedule(func::FuncOp func) {
   scf::ForOp outer = outerGridLoop(func);
   ScheduleAttr schedule = outer ? getSchedule(outer) : ScheduleAttr();
@@ -103,10 +112,10 @@ FragmentRegisters fragmentRegisters(func::FuncOp func, int64_t rowsPerWarp) {
   char row = codegen::rowLetterOf(func);
   int64_t mTiles = rowsPerWarp / 16;
   FragmentRegisters worst;
-  func.walk([&](scf::ForOp loop) {
+  for (scf::ForOp loop : codegen::kvLoopsOf(func)) {
     std::optional<int64_t> step = getConstantIntValue(loop.getStep());
-    if (!isKvLoop(loop) || !step)
-      return;
+    if (!step)
+      continue;
     FragmentRegisters here;
     loop.getBody()->walk([&](ContractOp op) {
       Equation eq = op.getEquation().getValue();
@@ -118,19 +127,15 @@ FragmentRegisters fragmentRegisters(func::FuncOp func, int64_t rowsPerWarp) {
           mTiles * (ShapedType::isDynamic(cols) ? *step : cols) / 8 * 4;
       for (auto [k, input] : llvm::enumerate(op.getInputs())) {
         auto type = cast<RankedTensorType>(input.getType());
-        Operation *def = input.getDefiningOp();
-        bool invariant = def ? !loop->isAncestor(def)
-                             : !loop->isAncestor(cast<BlockArgument>(input)
-                                                     .getOwner()
-                                                     ->getParentOp());
-        if (invariant && eq.inputs[k].find(row) != std::string::npos &&
+        if (loop.isDefinedOutsideOfLoop(input) &&
+            eq.inputs[k].find(row) != std::string::npos &&
             type.getRank() > 0 && !type.isDynamicDim(type.getRank() - 1))
           here.q += mTiles * type.getShape().back() / 16 * 4;
       }
     });
     if (here.accumulators + here.q > worst.accumulators + worst.q)
       worst = here;
-  });
+  }
   return worst;
 }
 

@@ -258,11 +258,7 @@ void attn::codegen::specializeInterior(func::FuncOp func) {
   char row = rowLetterOf(func);
   if (!schedule || schedule.getPath() != KernelPath::Mma || !row)
     return;
-  SmallVector<scf::ForOp> loops;
-  func.walk([&](scf::ForOp loop) {
-    if (isKvLoop(loop))
-      loops.push_back(loop);
-  });
+  SmallVector<scf::ForOp> loops = codegen::kvLoopsOf(func);
   for (scf::ForOp loop : loops) {
     // The tile's computation: the block of the loop's first contraction.
     ContractOp first;

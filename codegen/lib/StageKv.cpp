@@ -47,12 +47,6 @@ struct StagedSource {
   Value buffer;
 };
 
-bool isDefinedOutside(Value v, Operation *loop) {
-  if (Operation *def = v.getDefiningOp())
-    return !loop->isAncestor(def);
-  return !loop->isAncestor(cast<BlockArgument>(v).getOwner()->getParentOp());
-}
-
 /// The dimension at which `slice` is offset by `iv`, or -1.
 int64_t ivDimension(tensor::ExtractSliceOp slice, Value iv) {
   for (auto [d, offset] : llvm::enumerate(slice.getMixedOffsets()))
@@ -68,7 +62,7 @@ SmallVector<StagedSource> stagedSources(scf::ForOp loop) {
   SmallVector<StagedSource> sources;
   Value iv = loop.getInductionVar();
   loop.getBody()->walk([&](tensor::ExtractSliceOp slice) {
-    if (!isDefinedOutside(slice.getSource(), loop) ||
+    if (!loop.isDefinedOutsideOfLoop(slice.getSource()) ||
         llvm::none_of(slice->getUsers(),
                       [](Operation *u) { return isa<ContractOp>(u); }))
       return;
@@ -110,7 +104,7 @@ SmallVector<Value> stageableRowOperands(scf::ForOp loop, char row) {
       auto type = cast<RankedTensorType>(input.getType());
       int64_t rank = type.getRank();
       Type elem = type.getElementType();
-      if (!slice || !isDefinedOutside(input, loop) || rank < 2 ||
+      if (!slice || !loop.isDefinedOutsideOfLoop(input) || rank < 2 ||
           eq.inputs[k].size() != size_t(rank) || eq.inputs[k][rank - 2] != row ||
           type.isDynamicDim(rank - 1) || !(elem.isF16() || elem.isBF16()) ||
           type.getRank() != slice.getSourceType().getRank() ||
@@ -404,11 +398,7 @@ LogicalResult attn::codegen::stageKvLoops(func::FuncOp func, int64_t pad) {
     return success();
   if (pad < 0)
     return func.emitError("-attn-stage-kv: pad must be non-negative");
-  SmallVector<scf::ForOp> loops;
-  func.walk([&](scf::ForOp loop) {
-    if (isKvLoop(loop))
-      loops.push_back(loop);
-  });
+  SmallVector<scf::ForOp> loops = codegen::kvLoopsOf(func);
   char stagedRow = schedule.getQStaged() ? rowLetterOf(func) : 0;
   for (scf::ForOp loop : loops)
     if (failed(stageLoop(loop, schedule.getStages(), pad,

@@ -27,6 +27,10 @@ mlir::scf::ForOp outerGridLoop(mlir::func::FuncOp func);
 /// The query-row letter of `func`'s grid (its innermost grid loop's), or 0.
 char rowLetterOf(mlir::func::FuncOp func);
 
+/// The KV loops of `func` (`attn.kv_loop`), outermost first: collected
+/// before a schedule pass rewrites any of them.
+llvm::SmallVector<mlir::scf::ForOp> kvLoopsOf(mlir::func::FuncOp func);
+
 /// The decided schedule of `func`, or null when -attn-schedule has not run.
 ScheduleAttr decidedSchedule(mlir::func::FuncOp func);
 
