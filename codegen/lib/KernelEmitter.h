@@ -323,6 +323,9 @@ private:
   /// each: the printer lowers what the schedule passes decided.
   LogicalResult emitScheduleOp(Operation &op);
   LogicalResult emitMmaMap(MapOp op, Tile &t, const Equation &eq);
+  /// True when `op`'s region must not run on a ragged tile's padding (it
+  /// reads memory or could trap); see MmaEmitter.cpp.
+  bool mapNeedsGuard(MapOp op) const;
   LogicalResult emitMmaReduce(ReduceOp op, Tile &t, const Equation &eq);
   LogicalResult emitMmaContract(ContractOp op, const Tile &t,
                                 const Equation &eq, bool accumulate);
@@ -340,6 +343,11 @@ private:
   std::pair<std::string, std::string>
   emitRangeScaleUpdate(ContractOp op, const Tile &p, const Tile &t,
                        bool accumulate);
+  /// Stores a 2-byte fragment tile after the KV loop through shared memory
+  /// with 16-byte global stores; false (nothing emitted) where it does not
+  /// apply.
+  bool emitMmaStoreThroughShared(tensor::InsertSliceOp op, const View &view,
+                                 const Tile &tile);
   LogicalResult emitMmaInsertSlice(tensor::InsertSliceOp op, const View &view,
                                    const Tile &tile);
   std::string mmaGuard(const Tile &t, StringRef letters,

@@ -20,8 +20,13 @@
 //    all-reduce (the four lanes that share a row);
 //  - the schedule's ops (shared buffers, async copies, commits, waits,
 //    barriers): one call or line each, as -attn-stage-kv placed them.
-// Elements outside the tile's valid rows or columns are computed as zeros and
-// left out of reductions and stores, so ragged tails need no other care.
+// Elements outside the tile's valid rows or columns (the padding of a ragged
+// tile) are left out of every op that mixes elements: reductions and the P
+// operand of a contraction skip padded columns, stores skip padded rows, and
+// rows never mix. So a map computes its padding unguarded — finite garbage
+// from zero-filled K/V and Q rows, never read — unless its region touches
+// memory or could trap on an out-of-range index (mapNeedsGuard); then the
+// padding is computed as zeros.
 // The printer decides nothing about the schedule; what it cannot print is a
 // located error.
 //
@@ -293,6 +298,32 @@ static std::string storageAccess(const Tile &t, const std::string &mTile,
   return t.var;
 }
 
+/// True when computing `op`'s region on a padded element could touch memory
+/// or trap: it reads an input that is neither a register tile nor a
+/// contraction the mma adds onto the result (so a global view), or
+/// its region loads (tensor.extract), divides integers, converts floats to
+/// integers, or holds an op outside arith and math. Such maps keep the guard.
+bool KernelEmitter::mapNeedsGuard(MapOp op) const {
+  for (Value in : op.getInputs())
+    if (!tiles.count(in) && !deferredContracts.count(in))
+      return true;
+  WalkResult unsafe = op.getBody().walk([](Operation *inner) {
+    if (isa<YieldOp>(inner))
+      return WalkResult::advance();
+    StringRef dialect = inner->getDialect()
+                            ? inner->getDialect()->getNamespace()
+                            : StringRef();
+    if (dialect != "arith" && dialect != "math")
+      return WalkResult::interrupt();
+    if (isa<arith::DivSIOp, arith::DivUIOp, arith::RemSIOp, arith::RemUIOp,
+            arith::FloorDivSIOp, arith::CeilDivSIOp, arith::CeilDivUIOp,
+            arith::FPToSIOp, arith::FPToUIOp>(inner))
+      return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return unsafe.wasInterrupted();
+}
+
 LogicalResult KernelEmitter::emitMmaMap(MapOp op, Tile &t,
                                         const Equation &eq) {
   llvm::StringMap<std::string> idx;
@@ -317,9 +348,10 @@ LogicalResult KernelEmitter::emitMmaMap(MapOp op, Tile &t,
       return failure();
     inputArgs.push_back(*e);
   }
-  // Out-of-range elements are zeros: they may read past the tile's views.
-  // A tile that fills its storage has none.
-  bool guarded = guard != "true";
+  // Padding is computed unguarded unless the region could touch memory or
+  // trap on it (see the file comment); a tile that fills its storage has
+  // none.
+  bool guarded = guard != "true" && mapNeedsGuard(op);
   if (guarded)
     w.openf("if ({})", guard);
   std::string result;
@@ -528,9 +560,73 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
   return success();
 }
 
+bool KernelEmitter::emitMmaStoreThroughShared(tensor::InsertSliceOp op,
+                                              const View &view,
+                                              const Tile &tile) {
+  // A 2-byte fragment tile over (row, column) with whole 16-byte column
+  // chunks, stored where every thread of the CTA gets (only grid loops
+  // around it): the KV loop is over, so its shared buffers are free.
+  int rowDim = tile.rowDim(), colDim = tile.colDim;
+  if (rowDim < 0 || colDim < 0 || !fillsStorage(tile, colDim) ||
+      (view.elemType != "f16" && view.elemType != "bf16"))
+    return false;
+  int64_t cols = tile.caps[colDim];
+  if (cols % 8 != 0)
+    return false;
+  for (Operation *p = op->getParentOp(); p && p != func.getOperation();
+       p = p->getParentOp())
+    if (!isa<scf::ForOp>(p) || !p->hasAttr("attn.grid"))
+      return false;
+  int64_t pitch = cols + 8; // kSmemPad: conflict-free pair stores
+  int64_t bytes = blockM * pitch * 2;
+  if (bytes > options.maxSmemBytes)
+    return false;
+  SmallVector<int> sourceDim = insertedDims(op);
+  std::string base = "0", rowStride, colStride;
+  for (auto [d, r] : llvm::enumerate(op.getMixedOffsets())) {
+    auto o = ofr(op, r);
+    if (failed(o))
+      return false;
+    base = addExpr(base, mulExpr(addExpr(view.offsets[d], *o),
+                                 view.strides[d]));
+    if (sourceDim[d] == rowDim)
+      rowStride = view.strides[d];
+    if (sourceDim[d] == colDim)
+      colStride = view.strides[d];
+  }
+  if (rowStride.empty() || colStride.empty())
+    return false;
+  smemBytes = std::max(smemBytes, bytes);
+  std::string smem = fresh("sOut"), vec = fresh("vec");
+  w.linef("// {} through shared memory (over the finished KV loop's buffers): "
+          "packed pairs, then 16-byte coalesced rows.",
+          tile.var);
+  w.line("__syncthreads();");
+  w.linef("{0} *const {1} = reinterpret_cast<{0} *>(attnSmem);",
+          view.elemType, smem);
+  w.line("#pragma unroll");
+  w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
+  w.linef("fragment_to_shared<{}, {}>({}, {}[mt], mRow0 + 16 * mt, mLane);",
+          view.elemType, pitch, smem, tile.var);
+  w.close();
+  w.line("__syncthreads();");
+  w.linef("const bool {} = can_stage_vectorized({}, {}, {}, {});", vec,
+          view.ptr, base, rowStride, colStride);
+  w.linef("store_tile<{}, {}, {}, {}, {}>({}, {}, {}, {}, {}, {}, {}, {}, "
+          "threadIdx.x);",
+          view.elemType, blockM, cols, threads, pitch, smem, view.ptr,
+          view.extent, base, rowStride, colStride, tile.sizes[rowDim], vec);
+  return true;
+}
+
 LogicalResult KernelEmitter::emitMmaInsertSlice(tensor::InsertSliceOp op,
                                                 const View &view,
                                                 const Tile &tile) {
+  if (emitMmaStoreThroughShared(op, view, tile)) {
+    View result = view;
+    views[op.getResult()] = std::move(result);
+    return success();
+  }
   SmallVector<int> sourceDim = insertedDims(op);
   // Stand-in letters: the storage loops bind indices by letter.
   std::string letters(tile.roles.size(), '_');

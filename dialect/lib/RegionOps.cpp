@@ -390,9 +390,18 @@ const Rule kRules[] = {
          [](Operation *, In in) -> std::optional<std::string> {
            return binary(in, "*");
          }},
+    // With fastmath<afn> (set by attn-lean-maps on an f32 reciprocal of a
+    // divisor scaled away from subnormals and overflow): the hardware's
+    // rcp.approx times the dividend.
     Rule{"arith.divf",
          [](Operation *, const double *x) { return value(x[0] / x[1]); },
-         [](Operation *, In in) -> std::optional<std::string> {
+         [](Operation *op, In in) -> std::optional<std::string> {
+           auto flags = cast<arith::ArithFastMathInterface>(op)
+                            .getFastMathFlagsAttr()
+                            .getValue();
+           if (bitEnumContainsAll(flags, arith::FastMathFlags::afn) &&
+               op->getResult(0).getType().isF32())
+             return call("sc::div_approx", in);
            return binary(in, "/");
          }},
     Rule{"arith.remf",

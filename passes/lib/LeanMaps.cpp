@@ -13,7 +13,17 @@
 //    [0, 1], so it is marked `afn` (the hardware's ex2.approx.ftz), and
 //    select(r == -inf, 0, exp2(x - r)) becomes exp2(x - select(r == -inf,
 //    0, r)) — the -inf test moves from every element to its row (the same
-//    value: r = -inf means every x is -inf, whose exp2 is 0).
+//    value: r = -inf means every x is -inf, whose exp2 is 0);
+//  - an f32 division a / b whose divisor b is a map input over fewer letters
+//    than the map (the normalizer's O / l: l per row, O per row and column)
+//    becomes a * r1 * s with s a power of two and r1 = 1 / (b * s), both
+//    computed once per element of b by new maps: one IEEE division per row
+//    instead of one per element. s is 2^100 when |b| < 2^-100, 2^-100 when
+//    |b| > 2^100, else 1, so r1 never overflows or loses bits to a
+//    subnormal, and the multiply by s is exact. The reciprocal is marked
+//    `afn` (the hardware's rcp.approx, 1 ulp, is exact enough on that
+//    range): within 2.5 ulp of a / b, with the same zeros, infinities and
+//    NaNs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -226,7 +236,105 @@ void anchorExp2(MapOp map, math::Exp2Op exp) {
     cmp.erase();
 }
 
+/// Appends `extra` (over `term`) to the inputs of `map`, rebuilding it; the
+/// new block argument for it is returned through `arg`.
+MapOp appendInput(MapOp map, Value extra, StringRef term, Value &arg) {
+  Equation eq = equationOf(map);
+  eq.inputs.push_back(term.str());
+  SmallVector<Value> inputs(map.getInputs());
+  inputs.push_back(extra);
+  OpBuilder b(map);
+  auto wider = MapOp::create(b, map.getLoc(), map.getResult().getType(),
+                             EinsumAttr::fromText(b.getContext(), eq.str()),
+                             inputs, map.getCaptures());
+  wider.getBody().takeBody(map.getBody());
+  Block &body = wider.getBody().front();
+  unsigned position = map.getResult().getType().getRank() + inputs.size() - 1;
+  arg = body.insertArgument(
+      position, cast<RankedTensorType>(extra.getType()).getElementType(),
+      map.getLoc());
+  map.getResult().replaceAllUsesWith(wider.getResult());
+  map->erase();
+  return wider;
+}
+
+/// A map over `in` (term `term`) yielding, per element x, the value `fill`
+/// builds from x.
+Value perElementMap(OpBuilder &b, Location loc, Value in, StringRef term,
+                    function_ref<Value(OpBuilder &, Location, Value)> fill) {
+  auto type = cast<RankedTensorType>(in.getType());
+  std::string eq = (term + "->" + term).str();
+  return buildMap(b, loc, eq, in, {}, type,
+                  [&](OpBuilder &bb, Location l, ValueRange, ValueRange xs,
+                      ValueRange) { return fill(bb, l, xs[0]); })
+      .getResult();
+}
+
+/// The first f32 division in `map` whose divisor is an input over fewer
+/// letters than the map's output, with that input.
+std::pair<arith::DivFOp, std::optional<BoundInput>>
+broadcastDivision(MapOp map) {
+  std::string out = equationOf(map).output;
+  for (auto div : map.getBody().front().getOps<arith::DivFOp>()) {
+    if (!div.getType().isF32())
+      continue;
+    std::optional<BoundInput> in = boundInput(map, div.getRhs());
+    if (in && in->term.size() < out.size() &&
+        llvm::all_of(in->term, [&](char c) { return out.find(c) !=
+                                                    std::string::npos; }))
+      return {div, in};
+  }
+  return {arith::DivFOp(), std::nullopt};
+}
+
+/// a / b with b over fewer letters -> a * r1 * r2, r1 and r2 computed per
+/// element of b by two new maps (see the file comment for the ranges).
+MapOp hoistBroadcastDivisions(MapOp map) {
+  while (true) {
+    auto [div, in] = broadcastDivision(map);
+    if (!div)
+      return map;
+    OpBuilder b(map);
+    Location loc = div.getLoc();
+    auto f32 = [&](OpBuilder &bb, Location l, double v) -> Value {
+      return arith::ConstantOp::create(bb, l, bb.getF32FloatAttr(v));
+    };
+    // The power of two s = 2^100 (|x| < 2^-100), 2^-100 (|x| > 2^100) or
+    // 1: x * s lies within [2^-100, 2^100] (or is 0, inf or NaN), and
+    // a / b = a * (1 / (b * s)) * s.
+    auto scale = [&](OpBuilder &bb, Location l, Value x) -> Value {
+      Value mag = math::AbsFOp::create(bb, l, x);
+      Value tiny = arith::CmpFOp::create(bb, l, arith::CmpFPredicate::OLT,
+                                         mag, f32(bb, l, 0x1p-100));
+      Value huge = arith::CmpFOp::create(bb, l, arith::CmpFPredicate::OGT,
+                                         mag, f32(bb, l, 0x1p100));
+      Value notTiny = arith::SelectOp::create(bb, l, huge, f32(bb, l, 0x1p-100),
+                                              f32(bb, l, 1.0));
+      return arith::SelectOp::create(bb, l, tiny, f32(bb, l, 0x1p100),
+                                     notTiny);
+    };
+    Value r1 = perElementMap(b, loc, in->tensor, in->term,
+                             [&](OpBuilder &bb, Location l, Value x) -> Value {
+                               Value scaled = arith::MulFOp::create(
+                                   bb, l, x, scale(bb, l, x));
+                               return arith::DivFOp::create(
+                                   bb, l, f32(bb, l, 1.0), scaled,
+                                   arith::FastMathFlags::afn);
+                             });
+    Value r2 = perElementMap(b, loc, in->tensor, in->term, scale);
+    Value r1Arg, r2Arg;
+    map = appendInput(map, r1, in->term, r1Arg);
+    map = appendInput(map, r2, in->term, r2Arg);
+    OpBuilder at(div);
+    Value product = arith::MulFOp::create(at, loc, div.getLhs(), r1Arg);
+    Value quotient = arith::MulFOp::create(at, loc, product, r2Arg);
+    div.replaceAllUsesWith(quotient);
+    div.erase();
+  }
+}
+
 void leanMap(MapOp map) {
+  map = hoistBroadcastDivisions(map);
   Block &body = map.getBody().front();
   foldMultiplies(body);
   for (auto exp : llvm::to_vector(body.getOps<math::Exp2Op>()))
@@ -239,7 +347,10 @@ void leanMap(MapOp map) {
 
 struct AttnLeanMapsPass : attn::impl::AttnLeanMapsBase<AttnLeanMapsPass> {
   void runOnOperation() override {
-    getOperation()->walk([](MapOp map) { leanMap(map); });
+    SmallVector<MapOp> maps;
+    getOperation()->walk([&](MapOp map) { maps.push_back(map); });
+    for (MapOp map : maps)
+      leanMap(map);
   }
 };
 

@@ -94,15 +94,19 @@
 // CHECK: const bool [[FULL:x[0-9]+]] = ([[CL]] == 1LL);
 // CHECK: if ([[FULL]]) {
 // CHECK-NEXT: count_tile(kTileFull);
-// Full tile: the score map per element, no mask code.
-// CHECK: if ((mRow0 + 16 * {{mt[0-9]+}} + mG + 8 * ({{e[0-9]+}} >> 1)) < {{x[0-9]+}} && (8 * {{nt[0-9]+}} + 2 * mT + ({{e[0-9]+}} & 1)) < {{x[0-9]+}}) {
+// Full tile: the score map per element, no mask code, and no guard either:
+// the padding of a ragged tile is computed (the map reads only registers)
+// and left out of the reductions, the P operand and the stores.
+// CHECK-NOT: if (
 // CHECK-NOT: <= (unsigned long long)
 // CHECK: count_tile(kTilePartial);
 // Partial tile: the mask on global indices (local + tile origin).
 // CHECK: const long long [[GJ:x[0-9]+]] = ((8 * {{nt[0-9]+}} + 2 * mT + ({{e[0-9]+}} & 1)) + [[KV]]);
 // CHECK-NEXT: const long long [[GI:x[0-9]+]] = ((mRow0 + 16 * {{mt[0-9]+}} + mG + 8 * ({{e[0-9]+}} >> 1)) + [[I0]]);
 // CHECK: ((unsigned long long)[[GJ]] <= (unsigned long long)[[GI]]);
-// The online update, once per version.
+// The online update, once per version; the reductions skip padded keys.
+// CHECK: if (8 * {{nt[0-9]+}} + 2 * mT + {{c[0-9]+}} < {{x[0-9]+}}) {
+// CHECK-NEXT: {{acc[0-9]+}} = sc::maximumf(
 // CHECK: quad_allreduce_max(
 // CHECK: quad_allreduce_add(
 // P V accumulates onto the rescaled O (the mma's C operand, attn.accumulate).
@@ -116,10 +120,22 @@
 // CHECK: __syncthreads();
 // CHECK-NEXT: const long long {{x[0-9]+}} = ([[ST]] + 1LL);
 // CHECK: cp_async_wait<0>();
-// One lane per row stores the lse; every lane its own O elements.
+// The epilogue's maps run unguarded too (this pipeline leaves out
+// -attn-lean-maps, so O / l stays a division per element).
+// CHECK-NOT: if ((mRow0
+// CHECK: / {{t[0-9]+}}[mt{{[0-9]+}}][(e{{[0-9]+}} >> 1)]);
+// CHECK-NOT: if ((mRow0 + 16 * {{mt[0-9]+}} + mG + 8 * ({{e[0-9]+}} >> 1))
+// One lane per row stores the lse; O goes through shared memory (the KV
+// buffers, free after the loop) and out in 16-byte row chunks.
 // CHECK: mT == 0) {
 // CHECK-NEXT: st_global(p.lse,
-// CHECK: st_global(p.o, {{.*}}, from_float<f16>(
+// CHECK: __syncthreads();
+// CHECK-NEXT: f16 *const [[SO:sOut[0-9]+]] = reinterpret_cast<f16 *>(attnSmem);
+// CHECK: fragment_to_shared<f16, 72>([[SO]], {{t[0-9]+}}[mt], mRow0 + 16 * mt, mLane);
+// CHECK: __syncthreads();
+// CHECK-NEXT: const bool [[VO:vec[0-9]+]] = can_stage_vectorized(p.o,
+// CHECK-NEXT: store_tile<f16, 64, 64, 128, 72>([[SO]], p.o, p.o_extent, {{.*}}, [[VO]], threadIdx.x);
+// CHECK-NOT: st_global(p.o
 // CHECK: ATTN_KERNEL_ENTRY(attn_causal)
 
 // TILE: block (64), dynamic shared memory 18432 bytes.

@@ -21,6 +21,20 @@
 // CHECK:   %[[D:.*]] = arith.subf %[[X]], %[[M0]] : f32
 // CHECK:   %[[E:.*]] = math.exp2 %[[D]] fastmath<afn> : f32
 // CHECK-NEXT: attn.yield %[[E]] : f32
+// The division by the row sum becomes one reciprocal per row (of the sum
+// scaled into [2^-100, 2^100]) and two multiplies per element.
+// CHECK: %[[L:.*]] = attn.reduce add
+// CHECK: %[[R1:.*]] = attn.map "bhi->bhi" ins(%[[L]]
+// CHECK:   math.absf
+// CHECK:   arith.divf
+// CHECK: %[[R2:.*]] = attn.map "bhi->bhi" ins(%[[L]]
+// CHECK-NOT: arith.divf
+// CHECK: attn.map "bhij,bhi,bhi,bhi->bhij" ins(%{{.*}}, %[[L]], %[[R1]], %[[R2]] :
+// CHECK: ^bb0({{.*}}, %[[P:.*]]: f32, %[[SUM:.*]]: f32, %[[INV:.*]]: f32, %[[S:.*]]: f32):
+// CHECK:   %[[PI:.*]] = arith.mulf %[[P]], %[[INV]] : f32
+// CHECK:   arith.mulf %[[PI]], %[[S]] : f32
+// CHECK-NOT: arith.divf
+// CHECK: attn.contract
 module {
   func.func private @softmax_mask(%arg0: index, %arg1: index, %arg2: index, %arg3: index, %arg4: index, %arg5: index) -> i1 {
     %0 = arith.cmpi ule, %arg3, %arg2 : index

@@ -78,6 +78,64 @@ ATTN_DEVICE_FN void stage_tile(T *smem, const T *ptr, int64_t extent,
   }
 }
 
+/// Writes rows [0, validRows) x columns [0, Cols) of a tile held in `smem`
+/// (row pitch `Pitch`) to global memory, element (r, c) at `base + r *
+/// rowStride + c * colStride`: the inverse of stage_tile, for the epilogue.
+/// Vectorized, every thread stores 16-byte row chunks (coalesced: a warp
+/// writes whole rows); otherwise element by element. All `Threads` threads of
+/// the CTA call it after a barrier that publishes `smem`.
+template <typename T, int Rows, int Cols, int Threads,
+          int Pitch = Cols + kSmemPad>
+ATTN_DEVICE_FN void store_tile(const T *smem, T *ptr, int64_t extent,
+                               int64_t base, int64_t rowStride,
+                               int64_t colStride, int64_t validRows,
+                               bool vectorized, int tid) {
+  constexpr int perChunk = 16 / sizeof(T);
+  static_assert(Cols % perChunk == 0, "stored rows are whole 16-byte chunks");
+  static_assert((Pitch * sizeof(T)) % 16 == 0,
+                "shared rows start 16-byte aligned");
+  constexpr int chunksPerRow = Cols / perChunk;
+  if (vectorized) {
+#pragma unroll 1
+    for (int c = tid; c < Rows * chunksPerRow; c += Threads) {
+      int r = c / chunksPerRow, k = (c % chunksPerRow) * perChunk;
+      if (r < validRows)
+        st_global_16(ptr, base + r * rowStride + k, extent,
+                     smem + r * Pitch + k);
+    }
+    return;
+  }
+#pragma unroll 1
+  for (int e = tid; e < Rows * Cols; e += Threads) {
+    int r = e / Cols, c = e % Cols;
+    if (r < validRows)
+      st_global(ptr, base + r * rowStride + c * colStride, extent,
+                smem[r * Pitch + c]);
+  }
+}
+
+/// Writes a thread's fragment tile `frag` (the mma C layout, rows
+/// `row0 + [0, 16)`) into `smem` (row pitch `Pitch`) as packed pairs of T:
+/// one 32-bit shared store per two elements, without bank conflicts at a
+/// pitch of Cols + kSmemPad.
+template <typename T, int Pitch, int NTiles>
+ATTN_DEVICE_FN void fragment_to_shared(T *smem, const float (&frag)[NTiles][4],
+                                       int row0, unsigned lane) {
+  int g = lane / 4, t = lane % 4;
+#pragma unroll
+  for (int nt = 0; nt < NTiles; ++nt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      uint32_t pair = pack_x2<T>(frag[nt][2 * h], frag[nt][2 * h + 1]);
+      T *at = smem + (row0 + g + 8 * h) * Pitch + 8 * nt + 2 * t;
+#if ATTN_DEVICE_CUDA
+      *reinterpret_cast<uint32_t *>(at) = pair;
+#else
+      std::memcpy(at, &pair, 4);
+#endif
+    }
+}
+
 /// The A fragment (rows 16 * warp + [0, 16), columns k0 + [0, 16)) of a
 /// row-major operand read straight from global memory: element (r, c) at
 /// `base + r * rowStride + c * colStride`; rows at or past `validRows` and

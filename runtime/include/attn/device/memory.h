@@ -48,6 +48,15 @@ template <typename T>
 ATTN_DEVICE_FN void st_global(T *ptr, int64_t index, int64_t extent, T value) {
   ptr[index] = value;
 }
+/// Stores the 16 bytes at `src` (shared memory, 16-byte aligned) to
+/// ptr[index, index + 16 / sizeof(T)); the caller guarantees the range lies in
+/// [0, extent) and is 16-byte aligned.
+template <typename T>
+ATTN_DEVICE_FN void st_global_16(T *ptr, int64_t index, int64_t extent,
+                                 const T *src) {
+  *reinterpret_cast<uint4 *>(ptr + index) =
+      *reinterpret_cast<const uint4 *>(src);
+}
 /// ptr[index] when 0 <= index < extent, else `fallback` (no access).
 template <typename T>
 ATTN_DEVICE_FN T ld_global_or(const T *ptr, int64_t index, int64_t extent,
@@ -152,6 +161,24 @@ ATTN_DEVICE_FN void st_global(T *ptr, int64_t index, int64_t extent, T value,
   detail::traceGlobal("st_global", ptr, index, extent, sizeof(T), sizeof(T),
                       true, file, line);
   ptr[index] = value;
+}
+/// Stores the 16 bytes at `src` to ptr[index, index + 16 / sizeof(T)); the
+/// caller guarantees the range lies in [0, extent). Out of range is recorded
+/// as an out-of-bounds violation and nothing is stored.
+template <typename T>
+ATTN_DEVICE_FN void st_global_16(T *ptr, int64_t index, int64_t extent,
+                                 const T *src,
+                                 const char *file = __builtin_FILE(),
+                                 unsigned line = __builtin_LINE()) {
+  constexpr int64_t n = 16 / sizeof(T);
+  if (__builtin_expect(index < 0 || index + n > extent, 0)) {
+    detail::outOfBounds("st_global_16", ptr, index < 0 ? index : extent,
+                        extent, sizeof(T), true, file, line);
+    return;
+  }
+  detail::traceGlobal("st_global_16", ptr, index, extent, sizeof(T), 16, true,
+                      file, line);
+  std::memcpy(ptr + index, src, 16);
 }
 /// ptr[index] when 0 <= index < extent, else `fallback` (no access).
 template <typename T>
