@@ -962,8 +962,11 @@ LogicalResult KernelEmitter::emitIf(scf::IfOp op) {
   // The yielded tiles' sizes, per branch: a result's dynamic sizes are the
   // branches' when they agree (size expressions computed before the if).
   SmallVector<SmallVector<SmallVector<std::string>>> yieldedSizes;
+  // And their padding (tensor-core tiles over the key columns).
+  SmallVector<SmallVector<std::optional<Pad>>> yieldedPads;
   auto onYield = [&](scf::YieldOp y) {
     yieldedSizes.emplace_back();
+    yieldedPads.emplace_back();
     for (auto [res, value] : llvm::zip(op.getResults(), y.getOperands())) {
       if (failed(assign(y, res, value)))
         return failure();
@@ -971,6 +974,9 @@ LogicalResult KernelEmitter::emitIf(scf::IfOp op) {
       yieldedSizes.back().push_back(it == tiles.end()
                                         ? SmallVector<std::string>()
                                         : it->second.sizes);
+      yieldedPads.back().push_back(
+          it == tiles.end() ? std::nullopt
+                            : std::optional<Pad>(it->second.pad));
     }
     return success();
   };
@@ -1009,6 +1015,17 @@ LogicalResult KernelEmitter::emitIf(scf::IfOp op) {
     if (!type)
       continue;
     Tile &t = tiles[res];
+    // The padding the branches agree on (the interior branch has none).
+    ArrayRef<SmallVector<std::optional<Pad>>> padSources = yieldedPads;
+    if (interior && padSources.size() == 2)
+      padSources = padSources.drop_front();
+    if (!padSources.empty()) {
+      std::optional<Pad> common = padSources.front()[r];
+      for (auto &branch : padSources)
+        if (branch[r] != common)
+          common = std::nullopt;
+      t.pad = common.value_or(Pad::Unknown);
+    }
     for (int64_t d = 0; d < type.getRank(); ++d) {
       if (!type.isDynamicDim(d) || t.roles[d] == Role::Unit)
         continue;

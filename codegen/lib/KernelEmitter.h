@@ -10,6 +10,7 @@
 #ifndef ATTN_CODEGEN_LIB_KERNELEMITTER_H
 #define ATTN_CODEGEN_LIB_KERNELEMITTER_H
 
+#include "Padding.h"
 #include "attn/Codegen/CudaEmitter.h"
 
 #include "attn/Dialect/AttnDialect.h"
@@ -62,6 +63,8 @@ struct Tile {
   SmallVector<std::string> sizes;
   /// Tensor-core path: the dimension held as fragment columns (-1: none).
   int colDim = -1;
+  /// Tensor-core path: what the columns past the valid ones hold (Padding.h).
+  Pad pad = Pad::Unknown;
   /// The dimension of the row letter (-1: none).
   int rowDim() const {
     for (auto [d, role] : llvm::enumerate(roles))
@@ -326,6 +329,14 @@ private:
   /// True when `op`'s region must not run on a ragged tile's padding (it
   /// reads memory or could trap); see MmaEmitter.cpp.
   bool mapNeedsGuard(MapOp op) const;
+  /// The padding the consumers of `v` (a tile over the key columns) want:
+  /// -inf for a max over the keys, 0 for a sum or the P operand of a
+  /// contraction, Unknown when none of them reads it. Looks through the
+  /// scf.if results it is yielded to.
+  Pad wantedPad(Value v) const;
+  /// The columns of fragment tile `p` a reader of its padding must treat as
+  /// valid (the rest read as 0): all of them when the padding is 0.
+  std::string columnsToRead(const Tile &p) const;
   LogicalResult emitMmaReduce(ReduceOp op, Tile &t, const Equation &eq);
   LogicalResult emitMmaContract(ContractOp op, const Tile &t,
                                 const Equation &eq, bool accumulate);

@@ -37,6 +37,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 using namespace attn;
@@ -301,8 +302,9 @@ static std::string storageAccess(const Tile &t, const std::string &mTile,
 /// True when computing `op`'s region on a padded element could touch memory
 /// or trap: it reads an input that is neither a register tile nor a
 /// contraction the mma adds onto the result (so a global view), or
-/// its region loads (tensor.extract), divides integers, converts floats to
-/// integers, or holds an op outside arith and math. Such maps keep the guard.
+/// its region loads (tensor.extract), divides integers by a value that is not
+/// a constant other than 0 and -1, converts floats to integers, or holds an
+/// op outside arith and math. Such maps keep the guard.
 bool KernelEmitter::mapNeedsGuard(MapOp op) const {
   for (Value in : op.getInputs())
     if (!tiles.count(in) && !deferredContracts.count(in))
@@ -315,13 +317,49 @@ bool KernelEmitter::mapNeedsGuard(MapOp op) const {
                             : StringRef();
     if (dialect != "arith" && dialect != "math")
       return WalkResult::interrupt();
-    if (isa<arith::DivSIOp, arith::DivUIOp, arith::RemSIOp, arith::RemUIOp,
-            arith::FloorDivSIOp, arith::CeilDivSIOp, arith::CeilDivUIOp,
-            arith::FPToSIOp, arith::FPToUIOp>(inner))
+    if (isa<arith::FPToSIOp, arith::FPToUIOp>(inner))
       return WalkResult::interrupt();
+    // An integer division traps only by 0 (or overflows on INT_MIN / -1):
+    // by another constant it is safe on any index.
+    if (isa<arith::DivSIOp, arith::DivUIOp, arith::RemSIOp, arith::RemUIOp,
+            arith::FloorDivSIOp, arith::CeilDivSIOp, arith::CeilDivUIOp>(
+            inner)) {
+      APInt divisor;
+      if (!matchPattern(inner->getOperand(1), m_ConstantInt(&divisor)) ||
+          divisor.isZero() || divisor.isAllOnes())
+        return WalkResult::interrupt();
+    }
     return WalkResult::advance();
   });
   return unsafe.wasInterrupted();
+}
+
+std::string KernelEmitter::columnsToRead(const Tile &p) const {
+  // Zeros at the padding already, or zeroed by the reader: V's padded rows
+  // are zero-filled, but 0 * NaN is not 0.
+  return p.pad == Pad::Zero ? std::to_string(p.caps[p.colDim])
+                            : p.sizes[p.colDim];
+}
+
+Pad KernelEmitter::wantedPad(Value v) const {
+  bool max = false, zero = false;
+  SmallVector<Value> worklist = {v};
+  while (!worklist.empty()) {
+    Value value = worklist.pop_back_val();
+    for (OpOperand &use : value.getUses()) {
+      Operation *user = use.getOwner();
+      if (auto reduce = dyn_cast<ReduceOp>(user)) {
+        max |= reduce.getKind() == ReduceKind::Max;
+        zero |= reduce.getKind() == ReduceKind::Add;
+      } else if (isa<ContractOp>(user)) {
+        zero = true;
+      } else if (auto yield = dyn_cast<scf::YieldOp>(user)) {
+        if (auto ifOp = dyn_cast<scf::IfOp>(yield->getParentOp()))
+          worklist.push_back(ifOp.getResult(use.getOperandNumber()));
+      }
+    }
+  }
+  return max ? Pad::NegInf : zero ? Pad::Zero : Pad::Unknown;
 }
 
 LogicalResult KernelEmitter::emitMmaMap(MapOp op, Tile &t,
@@ -348,22 +386,49 @@ LogicalResult KernelEmitter::emitMmaMap(MapOp op, Tile &t,
       return failure();
     inputArgs.push_back(*e);
   }
-  // Padding is computed unguarded unless the region could touch memory or
-  // trap on it (see the file comment); a tile that fills its storage has
-  // none.
-  bool guarded = guard != "true" && mapNeedsGuard(op);
-  if (guarded)
-    w.openf("if ({})", guard);
+  // The padding of a ragged tile's columns: what the region yields there
+  // when that is the value the consumers want (Padding.h), else that value
+  // by a column guard; a region that could touch memory or trap is guarded
+  // by row and column (see the file comment). A tile that fills its storage
+  // has no padding.
+  bool edge = t.colDim >= 0 && !fillsStorage(t, t.colDim);
+  Pad want = Pad::Unknown, pad = Pad::Unknown;
+  if (edge) {
+    char col = eq.output[t.colDim];
+    SmallVector<std::optional<Pad>> inputPads;
+    for (auto [v, term] : llvm::zip(op.getInputs(), eq.inputs)) {
+      auto it = tiles.find(v);
+      if (term.find(col) == std::string::npos)
+        inputPads.push_back(std::nullopt);
+      else
+        inputPads.push_back(it == tiles.end() ? Pad::Unknown : it->second.pad);
+    }
+    want = wantedPad(op.getResult());
+    pad = padOfMap(op, inputPads);
+  }
+  std::string cond;
+  if (guard != "true" && mapNeedsGuard(op)) {
+    cond = guard;
+    pad = want == Pad::NegInf ? Pad::NegInf : Pad::Zero;
+  } else if (edge && want != Pad::Unknown && pad != want) {
+    cond = idx.lookup(eq.output.substr(t.colDim, 1)) + " < " +
+           t.sizes[t.colDim];
+    pad = want;
+  }
+  if (!cond.empty())
+    w.openf("if ({})", cond);
   std::string result;
   if (failed(emitRegion(op.getBody().front(), indexArgs, inputArgs,
                         op.getCaptures(), result)))
     return failure();
   w.linef("{} = {};", access, result);
-  if (guarded) {
+  if (!cond.empty()) {
     w.elseBranch();
-    w.linef("{} = 0.0f;", access);
+    w.linef("{} = {};", access,
+            pad == Pad::NegInf ? "sc::f32_bits(0xff800000u)" : "0.0f");
     w.close();
   }
+  tiles[op.getResult()].pad = pad;
   for (unsigned k = 0; k < opened; ++k)
     w.close();
   if (!deferred)
@@ -398,7 +463,12 @@ LogicalResult KernelEmitter::emitMmaReduce(ReduceOp op, Tile &t,
   w.openf("for (int {0} = 0; {0} < 2; ++{0})", c);
   std::string x =
       fmt::format("{}[{}][{}][2 * {} + {}]", src.var, mt, nt, rs, c);
-  bool guarded = !fillsStorage(src, src.colDim);
+  // Padded keys hold the reduction's identity, or are skipped.
+  Pad identity = isMax                              ? Pad::NegInf
+                 : op.getKind() == ReduceKind::Add ? Pad::Zero
+                                                   : Pad::Unknown;
+  bool guarded = !fillsStorage(src, src.colDim) &&
+                 (identity == Pad::Unknown || src.pad != identity);
   if (guarded)
     w.openf("if (8 * {} + 2 * mT + {} < {})", nt, c, src.sizes[src.colDim]);
   if (isMax)
@@ -516,12 +586,12 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
       const Tile &p = aTile->second;
       w.linef("a_fragment_from_scaled_tile<{}, {}>(a[mt], {}[mt], kk, {}, "
               "{}[mt], mLane);",
-              mmaElem, p.caps[p.colDim] / 8, p.var, p.sizes[p.colDim],
+              mmaElem, p.caps[p.colDim] / 8, p.var, columnsToRead(p),
               ranged.first);
     } else if (aTile != tiles.end()) {
       const Tile &p = aTile->second;
       w.linef("a_fragment_from_tile<{}, {}>(a[mt], {}[mt], kk, {}, mLane);",
-              mmaElem, p.caps[p.colDim] / 8, p.var, p.sizes[p.colDim]);
+              mmaElem, p.caps[p.colDim] / 8, p.var, columnsToRead(p));
     } else {
       const View &view = views[aVal];
       int rowDim = aTerm.find(rowLetter[0]), rDim = aTerm.find(r);

@@ -88,7 +88,7 @@ KernelEmitter::emitRangeScaleUpdate(ContractOp op, const Tile &p,
   w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
   w.linef("range_scale_update<{}>({}[mt], {}, mLane, {}[mt], {}[mt], "
           "{}[mt]);",
-          p.caps[p.colDim] / 8, p.var, p.sizes[p.colDim], e, scale, rescale);
+          p.caps[p.colDim] / 8, p.var, columnsToRead(p), e, scale, rescale);
   if (accumulate)
     w.linef("scale_fragment_rows({}[mt], {}[mt]);", t.var, rescale);
   w.close();

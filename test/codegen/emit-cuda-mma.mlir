@@ -94,24 +94,27 @@
 // CHECK: const bool [[FULL:x[0-9]+]] = ([[CL]] == 1LL);
 // CHECK: if ([[FULL]]) {
 // CHECK-NEXT: count_tile(kTileFull);
-// Full tile: the score map per element, no mask code, and no guard either:
-// the padding of a ragged tile is computed (the map reads only registers)
-// and left out of the reductions, the P operand and the stores.
-// CHECK-NOT: if (
+// Full tile: the score map per element, no mask code; keys past Nk are -inf
+// (the row max's identity: one column test, no row test).
+// CHECK-NEXT: float
+// CHECK: if ((8 * {{nt[0-9]+}} + 2 * mT + ({{e[0-9]+}} & 1)) < [[VALID:x[0-9]+]]) {
+// CHECK: } else {
+// CHECK-NEXT: = sc::f32_bits(0xff800000u);
 // CHECK-NOT: <= (unsigned long long)
 // CHECK: count_tile(kTilePartial);
 // Partial tile: the mask on global indices (local + tile origin).
 // CHECK: const long long [[GJ:x[0-9]+]] = ((8 * {{nt[0-9]+}} + 2 * mT + ({{e[0-9]+}} & 1)) + [[KV]]);
 // CHECK-NEXT: const long long [[GI:x[0-9]+]] = ((mRow0 + 16 * {{mt[0-9]+}} + mG + 8 * ({{e[0-9]+}} >> 1)) + [[I0]]);
 // CHECK: ((unsigned long long)[[GJ]] <= (unsigned long long)[[GI]]);
-// The online update, once per version; the reductions skip padded keys.
-// CHECK: if (8 * {{nt[0-9]+}} + 2 * mT + {{c[0-9]+}} < {{x[0-9]+}}) {
-// CHECK-NEXT: {{acc[0-9]+}} = sc::maximumf(
+// The online update, once per version, unguarded: the max sees -inf at
+// padded keys, exp2(-inf - m) is 0 there for every m (Padding.h), so the sum
+// and P's A fragments need no guard either.
+// CHECK-NOT: if (
 // CHECK: quad_allreduce_max(
 // CHECK: quad_allreduce_add(
 // P V accumulates onto the rescaled O (the mma's C operand, attn.accumulate).
 // CHECK: += the contraction
-// CHECK: a_fragment_from_tile<f16, 8>(a[mt], {{t[0-9]+}}[mt], kk, {{x[0-9]+}}, mLane);
+// CHECK: a_fragment_from_tile<f16, 8>(a[mt], {{t[0-9]+}}[mt], kk, 64, mLane);
 // CHECK: b_fragment_k_major<72>(b, [[VS]], 8 * nt, 16 * kk, mLane);
 // CHECK: mma_m16n8k16<f16>(
 // No third copy of either product.
