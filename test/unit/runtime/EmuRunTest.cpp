@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 using namespace attn;
 using namespace attn::test;
 
@@ -110,6 +112,58 @@ TEST(EmuRunTest, LseWorkspaceWhenTheCallerPassesNone) {
   Status s = plan->run(args);
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_LT(relativeError(o.read(), ref.results[0].data), kTolF16);
+}
+
+// O rows one element longer than the head dim (a pitch of 65 f16, so no row
+// starts 16-byte aligned): the epilogue's 16-byte row stores cannot apply
+// and store_tile writes element by element. The pitch's extra element keeps
+// its poison: nothing is written past a row.
+TEST(EmuRunTest, OutputRowsNotSixteenByteAligned) {
+  Reference ref = makeReference(readExample("causal.mlir"), 150, 170, 16);
+  Runtime rt(testConfig(sharedCacheDir()));
+  CompileOptions options;
+  options.device = DeviceKind::Emu;
+  auto plan = rt.compileText(readExample("causal.mlir"), options);
+  ASSERT_TRUE(plan) << plan.message();
+  DLDataType f16{kDLFloat, 16, 1};
+  HostTensor q(ref.inputs[0].shape, f16, false),
+      k(ref.inputs[1].shape, f16, false), v(ref.inputs[2].shape, f16, false);
+  q.fill(ref.inputs[0].data);
+  k.fill(ref.inputs[1].data);
+  v.fill(ref.inputs[2].data);
+  std::vector<int64_t> shape = ref.results[0].shape, padded = shape;
+  int64_t d = shape[3];
+  padded[3] = d + 1;
+  HostTensor storage(padded, f16, false);
+  storage.poison();
+  DLTensor o = storage.dl;
+  o.shape = shape.data(); // the padded tensor's strides, the real shape
+  Arguments args;
+  args.q = &q.dl;
+  args.k = &k.dl;
+  args.v = &v.dl;
+  args.o = &o;
+  RunStats stats;
+  RunOptions runOptions;
+  runOptions.countGlobalAccesses = true;
+  Status s = plan->run(args, runOptions, &stats);
+  ASSERT_TRUE(s.ok()) << s.message();
+  // One 2-byte store per element of o, one 4-byte store per lse row.
+  int64_t elements = shape[0] * shape[1] * shape[2] * d;
+  EXPECT_EQ(stats.globalStores,
+            static_cast<uint64_t>(elements + shape[0] * shape[1] * shape[2]));
+  std::vector<double> all = storage.read(), written;
+  size_t pads = 0, nonFinitePads = 0;
+  for (size_t e = 0; e < all.size(); ++e) {
+    if (static_cast<int64_t>(e % (d + 1)) < d) {
+      written.push_back(all[e]);
+    } else {
+      ++pads;
+      nonFinitePads += !std::isfinite(all[e]);
+    }
+  }
+  EXPECT_LT(relativeError(written, ref.results[0].data), kTolF16);
+  EXPECT_EQ(nonFinitePads, pads);
 }
 
 TEST(EmuRunTest, AutoFallsBackToTheEmulatorWithANotice) {
