@@ -52,6 +52,7 @@ void attn::buildAttnPipeline(OpPassManager &pm,
   pm.addPass(codegen::createAttnStageKv());
   pm.addPass(codegen::createAttnMarkAccumulate());
   pm.addPass(codegen::createAttnSpecializeInterior());
+  pm.addPass(codegen::createAttnFoldScoreScale());
 }
 
 void attn::registerAttnPipeline() {
@@ -61,6 +62,6 @@ void attn::registerAttnPipeline() {
       "rewrite, [split KV,] fuse tile classification, lean map bodies, record "
       "the target, "
       "schedule (path, warps, staged K/V, register-resident Q, "
-      "accumulation, interior tiles)",
+      "accumulation, interior tiles, the score scale folded into the row max and exp2)",
       buildAttnPipeline);
 }

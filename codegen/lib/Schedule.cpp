@@ -174,6 +174,7 @@ static LogicalResult scheduleForTensorCores(func::FuncOp func) {
     return failure();
   codegen::markAccumulate(func);
   codegen::specializeInterior(func);
+  codegen::foldScoreScale(func);
   return success();
 }
 

@@ -101,4 +101,18 @@ def AttnSpecializeInterior : Pass<"attn-specialize-interior", "::mlir::ModuleOp"
                            "::mlir::tensor::TensorDialect"];
 }
 
+def AttnFoldScoreScale : Pass<"attn-fold-score-scale", "::mlir::ModuleOp"> {
+  let summary = "A scaling score map folds into the row max and the exp2 argument";
+  let description = [{
+    On tensor-core kernels, a map inside a KV loop whose body is exactly
+    `x * c` (c a positive constant) and whose consumers are max reductions
+    and maps is removed: the max is taken over x and scaled per row
+    (max(x * c) = max(x) * c exactly, since c > 0 and rounding is monotone),
+    and each consuming map multiplies its element itself, so the numerator
+    `exp2(x * c - m)` becomes one FFMA. Run after -attn-specialize-interior,
+    whose interior version holds the unmasked score map.
+  }];
+  let dependentDialects = ["::attn::AttnDialect", "::mlir::arith::ArithDialect"];
+}
+
 #endif // ATTN_CODEGEN_PASSES_TD

@@ -47,10 +47,13 @@ void markAccumulate(mlir::func::FuncOp func);
 /// -attn-specialize-interior on one tensor-core kernel.
 void specializeInterior(mlir::func::FuncOp func);
 
+/// -attn-fold-score-scale on one tensor-core kernel.
+void foldScoreScale(mlir::func::FuncOp func);
+
 /// Schedules every kernel of `module` that has no decided schedule yet, as
 /// -attn-schedule, -attn-stage-kv, -attn-hoist-fragments,
-/// -attn-mark-accumulate and -attn-specialize-interior with their default
-/// options would: what the CUDA
+/// -attn-mark-accumulate, -attn-specialize-interior and
+/// -attn-fold-score-scale with their default options would: what the CUDA
 /// translation applies to kernel IR that reaches it unscheduled.
 mlir::LogicalResult scheduleUnscheduled(mlir::ModuleOp module);
 
