@@ -643,6 +643,10 @@ bool KernelEmitter::emitMmaStoreThroughShared(tensor::InsertSliceOp op,
   int64_t cols = tile.caps[colDim];
   if (cols % 8 != 0)
     return false;
+  for (auto [d, role] : llvm::enumerate(tile.roles))
+    if (static_cast<int>(d) != rowDim && static_cast<int>(d) != colDim &&
+        role != Role::Unit)
+      return false;
   for (Operation *p = op->getParentOp(); p && p != func.getOperation();
        p = p->getParentOp())
     if (!isa<scf::ForOp>(p) || !p->hasAttr("attn.grid"))

@@ -287,7 +287,7 @@ broadcastDivision(MapOp map) {
   return {arith::DivFOp(), std::nullopt};
 }
 
-/// a / b with b over fewer letters -> a * r1 * r2, r1 and r2 computed per
+/// a / b with b over fewer letters -> a * r1 * s, r1 and s computed per
 /// element of b by two new maps (see the file comment for the ranges).
 MapOp hoistBroadcastDivisions(MapOp map) {
   while (true) {
@@ -321,13 +321,13 @@ MapOp hoistBroadcastDivisions(MapOp map) {
                                    bb, l, f32(bb, l, 1.0), scaled,
                                    arith::FastMathFlags::afn);
                              });
-    Value r2 = perElementMap(b, loc, in->tensor, in->term, scale);
-    Value r1Arg, r2Arg;
+    Value s = perElementMap(b, loc, in->tensor, in->term, scale);
+    Value r1Arg, sArg;
     map = appendInput(map, r1, in->term, r1Arg);
-    map = appendInput(map, r2, in->term, r2Arg);
+    map = appendInput(map, s, in->term, sArg);
     OpBuilder at(div);
     Value product = arith::MulFOp::create(at, loc, div.getLhs(), r1Arg);
-    Value quotient = arith::MulFOp::create(at, loc, product, r2Arg);
+    Value quotient = arith::MulFOp::create(at, loc, product, sArg);
     div.replaceAllUsesWith(quotient);
     div.erase();
   }

@@ -172,8 +172,10 @@ ATTN_DEVICE_FN void st_global_16(T *ptr, int64_t index, int64_t extent,
                                  unsigned line = __builtin_LINE()) {
   constexpr int64_t n = 16 / sizeof(T);
   if (__builtin_expect(index < 0 || index + n > extent, 0)) {
-    detail::outOfBounds("st_global_16", ptr, index < 0 ? index : extent,
-                        extent, sizeof(T), true, file, line);
+    // The first element out of range.
+    int64_t first = index < 0 ? index : (index > extent ? index : extent);
+    detail::outOfBounds("st_global_16", ptr, first, extent, sizeof(T), true,
+                        file, line);
     return;
   }
   detail::traceGlobal("st_global_16", ptr, index, extent, sizeof(T), 16, true,
