@@ -89,6 +89,26 @@ TEST(EmuRunTest, AlibiCaptureCompact) {
   runCase({"alibi.mlir", false, true, 14});
 }
 
+constexpr DLDataType kF16{kDLFloat, 16, 1};
+
+/// q, k and v of `ref` as f16 tensors in BHSD order, and arguments that
+/// point at them (o and lse to be set).
+struct Inputs {
+  std::unique_ptr<HostTensor> q, k, v;
+  Arguments args;
+};
+Inputs f16Inputs(const Reference &ref) {
+  Inputs in;
+  std::unique_ptr<HostTensor> *slots[] = {&in.q, &in.k, &in.v};
+  const DLTensor **args[] = {&in.args.q, &in.args.k, &in.args.v};
+  for (int i = 0; i < 3; ++i) {
+    *slots[i] = std::make_unique<HostTensor>(ref.inputs[i].shape, kF16, false);
+    (*slots[i])->fill(ref.inputs[i].data);
+    *args[i] = &(*slots[i])->dl;
+  }
+  return in;
+}
+
 TEST(EmuRunTest, LseWorkspaceWhenTheCallerPassesNone) {
   Reference ref = makeReference(readExample("causal.mlir"), 70, 70, 15);
   Runtime rt(testConfig(sharedCacheDir()));
@@ -96,18 +116,10 @@ TEST(EmuRunTest, LseWorkspaceWhenTheCallerPassesNone) {
   options.device = DeviceKind::Emu;
   auto plan = rt.compileText(readExample("causal.mlir"), options);
   ASSERT_TRUE(plan) << plan.message();
-  DLDataType f16{kDLFloat, 16, 1};
-  HostTensor q(ref.inputs[0].shape, f16, false),
-      k(ref.inputs[1].shape, f16, false), v(ref.inputs[2].shape, f16, false),
-      o(ref.results[0].shape, f16, false);
-  q.fill(ref.inputs[0].data);
-  k.fill(ref.inputs[1].data);
-  v.fill(ref.inputs[2].data);
+  Inputs in = f16Inputs(ref);
+  HostTensor o(ref.results[0].shape, kF16, false);
   o.poison();
-  Arguments args;
-  args.q = &q.dl;
-  args.k = &k.dl;
-  args.v = &v.dl;
+  Arguments args = in.args;
   args.o = &o.dl;
   Status s = plan->run(args);
   ASSERT_TRUE(s.ok()) << s.message();
@@ -125,23 +137,15 @@ TEST(EmuRunTest, OutputRowsNotSixteenByteAligned) {
   options.device = DeviceKind::Emu;
   auto plan = rt.compileText(readExample("causal.mlir"), options);
   ASSERT_TRUE(plan) << plan.message();
-  DLDataType f16{kDLFloat, 16, 1};
-  HostTensor q(ref.inputs[0].shape, f16, false),
-      k(ref.inputs[1].shape, f16, false), v(ref.inputs[2].shape, f16, false);
-  q.fill(ref.inputs[0].data);
-  k.fill(ref.inputs[1].data);
-  v.fill(ref.inputs[2].data);
+  Inputs in = f16Inputs(ref);
   std::vector<int64_t> shape = ref.results[0].shape, padded = shape;
   int64_t d = shape[3];
   padded[3] = d + 1;
-  HostTensor storage(padded, f16, false);
+  HostTensor storage(padded, kF16, false);
   storage.poison();
   DLTensor o = storage.dl;
   o.shape = shape.data(); // the padded tensor's strides, the real shape
-  Arguments args;
-  args.q = &q.dl;
-  args.k = &k.dl;
-  args.v = &v.dl;
+  Arguments args = in.args;
   args.o = &o;
   RunStats stats;
   RunOptions runOptions;
