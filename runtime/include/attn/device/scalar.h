@@ -100,10 +100,11 @@ ATTN_DEVICE_FN float round_bf16(float x) { return to_float(to_bf16(x)); }
 /// largest weight flush to 0). The emulator computes it exactly.
 ATTN_DEVICE_FN float exp2_approx(float x) { return fast_exp2(x); }
 
-/// arith.divf with `fastmath<afn>`, which -attn-lean-maps puts only on the
-/// reciprocal of a divisor it scaled into [2^-100, 2^100]: a times the
-/// hardware's rcp.approx.ftz (1 ulp; no subnormal in that range). The
-/// emulator divides exactly.
+/// f32 arith.divf with `fastmath<afn>`: a times the hardware's
+/// rcp.approx.ftz (1 ulp; a subnormal divisor flushes to 0, giving inf).
+/// -attn-lean-maps marks the reciprocal of a divisor it scaled into
+/// [2^-100, 2^100], where that cannot happen; a region written with `afn`
+/// asks for the approximation itself. The emulator divides exactly.
 ATTN_DEVICE_FN float div_approx(float a, float b) { return a * fast_rcp(b); }
 
 #if ATTN_DEVICE_CUDA
