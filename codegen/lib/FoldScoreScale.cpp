@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CascadeUtils.h"
 #include "attn/Codegen/Schedule.h"
 #include "attn/Dialect/Cascade.h"
 #include "attn/Dialect/KernelAttrs.h"
@@ -90,22 +91,15 @@ void foldInto(MapOp map) {
       OpBuilder b(reduce);
       reduce.getInputMutable().assign(unscaled);
       b.setInsertionPointAfter(reduce);
-      auto type = cast<RankedTensorType>(reduce.getResult().getType());
       std::string term = equationOf(reduce).output;
-      auto rowScale = MapOp::create(
-          b, reduce.getLoc(), type,
-          EinsumAttr::fromText(b.getContext(), term + "->" + term),
-          ValueRange{reduce.getResult()}, ValueRange{});
-      Block *body = new Block();
-      rowScale.getBody().push_back(body);
-      for (size_t d = 0; d < term.size(); ++d)
-        body->addArgument(b.getIndexType(), reduce.getLoc());
-      Value m = body->addArgument(type.getElementType(), reduce.getLoc());
-      OpBuilder bb = OpBuilder::atBlockEnd(body);
-      Value k = arith::ConstantOp::create(bb, reduce.getLoc(), c);
-      Value scaled =
-          arith::MulFOp::create(bb, reduce.getLoc(), m, k, flags);
-      YieldOp::create(bb, reduce.getLoc(), scaled);
+      MapOp rowScale = buildMap(
+          b, reduce.getLoc(), term + "->" + term, reduce.getResult(), {},
+          cast<RankedTensorType>(reduce.getResult().getType()),
+          [&](OpBuilder &bb, Location loc, ValueRange, ValueRange m,
+              ValueRange) -> Value {
+            Value k = arith::ConstantOp::create(bb, loc, c);
+            return arith::MulFOp::create(bb, loc, m[0], k, flags);
+          });
       reduce.getResult().replaceAllUsesExcept(rowScale.getResult(),
                                               rowScale);
       continue;

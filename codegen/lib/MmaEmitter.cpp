@@ -33,6 +33,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelEmitter.h"
+#include "attn/Codegen/Schedule.h"
 #include "attn/Dialect/KernelAttrs.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -349,8 +350,9 @@ Pad KernelEmitter::wantedPad(Value v) const {
     for (OpOperand &use : value.getUses()) {
       Operation *user = use.getOwner();
       if (auto reduce = dyn_cast<ReduceOp>(user)) {
-        max |= reduce.getKind() == ReduceKind::Max;
-        zero |= reduce.getKind() == ReduceKind::Add;
+        Pad identity = identityPad(reduce.getKind());
+        max |= identity == Pad::NegInf;
+        zero |= identity == Pad::Zero;
       } else if (isa<ContractOp>(user)) {
         zero = true;
       } else if (auto yield = dyn_cast<scf::YieldOp>(user)) {
@@ -464,9 +466,7 @@ LogicalResult KernelEmitter::emitMmaReduce(ReduceOp op, Tile &t,
   std::string x =
       fmt::format("{}[{}][{}][2 * {} + {}]", src.var, mt, nt, rs, c);
   // Padded keys hold the reduction's identity, or are skipped.
-  Pad identity = isMax                              ? Pad::NegInf
-                 : op.getKind() == ReduceKind::Add ? Pad::Zero
-                                                   : Pad::Unknown;
+  Pad identity = identityPad(op.getKind());
   bool guarded = !fillsStorage(src, src.colDim) &&
                  (identity == Pad::Unknown || src.pad != identity);
   if (guarded)
@@ -651,7 +651,7 @@ bool KernelEmitter::emitMmaStoreThroughShared(tensor::InsertSliceOp op,
        p = p->getParentOp())
     if (!isa<scf::ForOp>(p) || !p->hasAttr("attn.grid"))
       return false;
-  int64_t pitch = cols + 8; // kSmemPad: conflict-free pair stores
+  int64_t pitch = cols + codegen::kSharedRowPad;
   int64_t bytes = blockM * pitch * 2;
   if (bytes > options.maxSmemBytes)
     return false;

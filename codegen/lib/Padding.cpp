@@ -290,18 +290,12 @@ private:
     if (t.canFalse)
       take(refined(b, c, false));
     values[select.getResult()] = r;
-    Strictness sa = strictnessOf(a), sb = strictnessOf(b);
-    Strictness s{dependsOf(*select), 0};
-    for (unsigned k = 0; k < 64; ++k) {
-      uint64_t bit = uint64_t(1) << k;
-      if (t.trueIfNaN & bit)
-        s.strict |= sa.strict & bit;
-      else if (t.falseIfNaN & bit)
-        s.strict |= sb.strict & bit;
-      else
-        s.strict |= sa.strict & sb.strict & bit;
-    }
-    strictness[select.getResult()] = s;
+    // Per per-row input: the arm a NaN there picks, or both arms.
+    uint64_t sa = strictnessOf(a).strict, sb = strictnessOf(b).strict;
+    uint64_t open = ~(t.trueIfNaN | t.falseIfNaN);
+    strictness[select.getResult()] = {
+        dependsOf(*select), (t.trueIfNaN & sa) | (t.falseIfNaN & sb) |
+                                (open & sa & sb)};
   }
 
   void visit(Operation &op) {
@@ -352,6 +346,12 @@ private:
 };
 
 } // namespace
+
+Pad identityPad(ReduceKind kind) {
+  return kind == ReduceKind::Max   ? Pad::NegInf
+         : kind == ReduceKind::Add ? Pad::Zero
+                                   : Pad::Unknown;
+}
 
 Pad padOfMap(MapOp map, ArrayRef<std::optional<Pad>> inputPads) {
   return Evaluator(map).run(inputPads).value_or(Pad::Unknown);

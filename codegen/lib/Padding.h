@@ -23,6 +23,10 @@ namespace attn::codegen::detail {
 /// What every padded column of a tile holds.
 enum class Pad { Unknown, Zero, NegInf };
 
+/// The padding a reduction of `kind` over the columns ignores (its identity):
+/// -inf for max, 0 for add, Unknown for the others.
+Pad identityPad(ReduceKind kind);
+
 /// The value `map` yields at padded columns, given what each input holds
 /// there (`inputPads[k]`; an input without the column letter is a per-row
 /// value and passes std::nullopt). Proven by interval arithmetic over the

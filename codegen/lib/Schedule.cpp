@@ -170,7 +170,7 @@ SmallVector<int64_t> defaultWarps(func::FuncOp func, int64_t blockM) {
 /// applied to the copy the printer is asked about); nothing on SIMT kernels.
 static LogicalResult scheduleForTensorCores(func::FuncOp func) {
   codegen::hoistFragments(func);
-  if (failed(codegen::stageKvLoops(func, /*pad=*/8)))
+  if (failed(codegen::stageKvLoops(func, codegen::kSharedRowPad)))
     return failure();
   codegen::markAccumulate(func);
   codegen::specializeInterior(func);

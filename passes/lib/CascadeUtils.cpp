@@ -62,3 +62,23 @@ MapOp attn::buildMap(OpBuilder &b, Location loc, StringRef eq,
   YieldOp::create(bb, loc, result);
   return map;
 }
+
+MapOp attn::appendInput(MapOp map, Value extra, StringRef term, Value &arg) {
+  Equation eq = equationOf(map);
+  eq.inputs.push_back(term.str());
+  SmallVector<Value> inputs(map.getInputs());
+  inputs.push_back(extra);
+  OpBuilder b(map);
+  auto wider = MapOp::create(b, map.getLoc(), map.getResult().getType(),
+                             EinsumAttr::fromText(b.getContext(), eq.str()),
+                             inputs, map.getCaptures());
+  wider.getBody().takeBody(map.getBody());
+  Block &body = wider.getBody().front();
+  unsigned position = map.getResult().getType().getRank() + inputs.size() - 1;
+  arg = body.insertArgument(
+      position, cast<RankedTensorType>(extra.getType()).getElementType(),
+      map.getLoc());
+  map.getResult().replaceAllUsesWith(wider.getResult());
+  map->erase();
+  return wider;
+}

@@ -37,6 +37,12 @@ MapOp buildMap(mlir::OpBuilder &b, mlir::Location loc, llvm::StringRef eq,
                mlir::ValueRange inputs, mlir::ValueRange captures,
                mlir::RankedTensorType type, MapBodyFn fill);
 
+/// Rebuilds `map` with `extra` (indexed by `term`) appended to its inputs;
+/// returns the new map (the old one is erased) and, in `arg`, the block
+/// argument added for it.
+MapOp appendInput(MapOp map, mlir::Value extra, llvm::StringRef term,
+                  mlir::Value &arg);
+
 /// Clones `map` with `extra` appended to its captures, and returns the new
 /// map (the old one is erased) and the block arguments added for them.
 MapOp appendCaptures(mlir::OpBuilder &b, MapOp map, mlir::ValueRange extra,

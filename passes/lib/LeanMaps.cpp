@@ -236,28 +236,6 @@ void anchorExp2(MapOp map, math::Exp2Op exp) {
     cmp.erase();
 }
 
-/// Appends `extra` (over `term`) to the inputs of `map`, rebuilding it; the
-/// new block argument for it is returned through `arg`.
-MapOp appendInput(MapOp map, Value extra, StringRef term, Value &arg) {
-  Equation eq = equationOf(map);
-  eq.inputs.push_back(term.str());
-  SmallVector<Value> inputs(map.getInputs());
-  inputs.push_back(extra);
-  OpBuilder b(map);
-  auto wider = MapOp::create(b, map.getLoc(), map.getResult().getType(),
-                             EinsumAttr::fromText(b.getContext(), eq.str()),
-                             inputs, map.getCaptures());
-  wider.getBody().takeBody(map.getBody());
-  Block &body = wider.getBody().front();
-  unsigned position = map.getResult().getType().getRank() + inputs.size() - 1;
-  arg = body.insertArgument(
-      position, cast<RankedTensorType>(extra.getType()).getElementType(),
-      map.getLoc());
-  map.getResult().replaceAllUsesWith(wider.getResult());
-  map->erase();
-  return wider;
-}
-
 /// A map over `in` (term `term`) yielding, per element x, the value `fill`
 /// builds from x.
 Value perElementMap(OpBuilder &b, Location loc, Value in, StringRef term,

@@ -34,6 +34,12 @@ llvm::SmallVector<mlir::scf::ForOp> kvLoopsOf(mlir::func::FuncOp func);
 /// The decided schedule of `func`, or null when -attn-schedule has not run.
 ScheduleAttr decidedSchedule(mlir::func::FuncOp func);
 
+/// Elements of padding after each row of a shared-memory tile (16 bytes of
+/// f16/bf16: consecutive rows start four banks apart, so ldmatrix and the
+/// epilogue's pair stores are free of bank conflicts); attn/device/
+/// fragment.h's kSmemPad.
+constexpr int64_t kSharedRowPad = 8;
+
 /// -attn-stage-kv on one tensor-core kernel: `stages` from its schedule,
 /// rows padded by `pad` elements.
 mlir::LogicalResult stageKvLoops(mlir::func::FuncOp func, int64_t pad);
