@@ -142,6 +142,23 @@ LogicalResult AttentionOp::verify() {
                              << qT.getDimSize(d);
   }
 
+  if (Value sinks = getSinkLogits()) {
+    if (getNormalizer().getKind() != NormalizerKind::Softmax)
+      return emitOpError() << "'sink_logits' are defined for the softmax "
+                              "normalizer only, not for '"
+                           << stringifyNormalizerKind(getNormalizer().getKind())
+                           << "'";
+    auto sT = cast<RankedTensorType>(sinks.getType());
+    if (sT.getRank() != 1 || !sT.getElementType().isF32())
+      return emitOpError() << "'sink_logits' must be a rank-1 f32 tensor "
+                              "[Hq] (one logit per query head), got "
+                           << sT;
+    if (!compatible(sT.getDimSize(0), qT.getDimSize(1)))
+      return emitOpError() << "'sink_logits' has " << sT.getDimSize(0)
+                           << " logits but 'q' has " << qT.getDimSize(1)
+                           << " query heads (dimension 1)";
+  }
+
   if (FloatAttr s = getScaleAttr())
     if (!std::isfinite(s.getValueAsDouble()))
       return emitOpError() << "'scale' must be finite, got "

@@ -254,6 +254,10 @@ llvm::Error Interpreter::executeAttention(AttentionOp op) {
       v.shape[1] != Hkv || v.shape[2] != Nk || Hkv == 0 || Hq % Hkv != 0)
     return errorAt(op, "runtime shapes of q, k, v do not form an attention");
   int64_t G = Hq / Hkv;
+  const Tensor *sinks = op.getSinkLogits() ? &get(op.getSinkLogits()) : nullptr;
+  if (sinks && (sinks->shape.size() != 1 || sinks->shape[0] != Hq))
+    return errorAt(op, "runtime shape of 'sink_logits' is not [Hq] = [" +
+                           llvm::Twine(Hq) + "]");
   // Kernels (and the decomposed cascade) apply scale and bias as f32
   // constants; the oracle uses the same values so the comparison is exact.
   double scale = static_cast<float>(op.getEffectiveScale());
@@ -337,11 +341,13 @@ llvm::Error Interpreter::executeAttention(AttentionOp op) {
         double denom = 1.0;
         switch (norm.getKind()) {
         case NormalizerKind::Softmax: {
-          double m = kNegInf;
+          // A sink logit is one more always-attended key with no value.
+          double sink = sinks ? sinks->data[h] : kNegInf;
+          double m = sink;
           for (int64_t j = 0; j < Nk; ++j)
             if (attend[j])
               m = maximumNaN(m, s[j]);
-          double sum = 0;
+          double sum = sink != kNegInf ? std::exp(sink - m) : 0.0;
           for (int64_t j = 0; j < Nk; ++j) {
             p[j] = attend[j] && m != kNegInf ? std::exp(s[j] - m) : 0.0;
             sum += p[j];

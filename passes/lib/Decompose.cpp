@@ -68,6 +68,22 @@ private:
   /// captures…) -> i1 beside the op's function, for tile classification.
   FlatSymbolRefAttr maskFunction();
   mlir::Value contractPV(mlir::Value p);
+  /// The query head h of a row index (b, h, i) or (b, k, g, i): k·G + g when
+  /// grouped. `caps` ends with the run-time group size when G is dynamic
+  /// (see rowCaptures).
+  mlir::Value queryHead(OpBuilder &bb, ValueRange idx, ValueRange caps);
+  /// The captures of a per-row map reading the sink logits: σ, then G when
+  /// it is a run-time value.
+  SmallVector<mlir::Value> rowCaptures();
+  /// σ_h of a row, read from the sink logits (the first row capture).
+  mlir::Value sinkLogit(OpBuilder &bb, ValueRange idx, ValueRange caps);
+  /// D = l + e^(σ_h − m): the softmax denominator with the sink. A row with
+  /// no attended key (m = −inf) gets D = +inf, hence p = 0; σ_h = −inf adds
+  /// nothing.
+  mlir::Value sinkDenominator(mlir::Value m, mlir::Value l);
+  /// lse = M + log(l·e^(m − M) + e^(σ_h − M)) with M = max(m, σ_h): finite
+  /// for any finite σ_h, σ_h for a row with no attended key.
+  mlir::Value sinkLse(mlir::Value m, mlir::Value l);
   mlir::Value f32Const(OpBuilder &bb, double v) {
     return arith::ConstantOp::create(bb, loc, bb.getF32FloatAttr(v));
   }
@@ -144,19 +160,10 @@ mlir::Value CascadeBuilder::scores() {
              [&](OpBuilder &bb, Location loc, ValueRange idx, ValueRange in,
                  ValueRange caps) -> mlir::Value {
                // Query head h = k·G + g when grouped.
-               mlir::Value bIdx = idx[0], h = idx[1];
+               mlir::Value bIdx = idx[0], h = queryHead(bb, idx, caps);
                ValueRange rest = idx.drop_front(grouped ? 3 : 2);
-               if (grouped) {
-                 mlir::Value g;
-                 if (staticGroup) {
-                   g = arith::ConstantIndexOp::create(bb, loc, *staticGroup);
-                 } else {
-                   g = caps.back();
-                   caps = caps.drop_back();
-                 }
-                 auto kg = arith::MulIOp::create(bb, loc, idx[1], g);
-                 h = arith::AddIOp::create(bb, loc, kg, idx[2]);
-               }
+               if (grouped && !staticGroup)
+                 caps = caps.drop_back();
                mlir::Value i = rest[0], j = rest[1];
                mlir::Value s = arith::MulFOp::create(bb, loc, in[0],
                                                      f32Const(bb, scale));
@@ -216,6 +223,71 @@ mlir::Value CascadeBuilder::divideByRowSum(mlir::Value x, mlir::Value rowSum) {
                    bb, loc, arith::CmpFPredicate::OEQ, in[1], f32Const(bb, 0.0));
                auto r = arith::DivFOp::create(bb, loc, in[0], in[1]);
                return zeroIf(bb, zero, r);
+             });
+}
+
+mlir::Value CascadeBuilder::queryHead(OpBuilder &bb, ValueRange idx,
+                                      ValueRange caps) {
+  if (!L.grouped)
+    return idx[1];
+  mlir::Value g;
+  if (std::optional<int64_t> staticGroup = getConstantIntValue(group))
+    g = arith::ConstantIndexOp::create(bb, loc, *staticGroup);
+  else
+    g = caps.back();
+  auto kg = arith::MulIOp::create(bb, loc, idx[1], g);
+  return arith::AddIOp::create(bb, loc, kg, idx[2]);
+}
+
+SmallVector<mlir::Value> CascadeBuilder::rowCaptures() {
+  SmallVector<mlir::Value> caps{op.getSinkLogits()};
+  if (L.grouped && !getConstantIntValue(group))
+    caps.push_back(cast<mlir::Value>(group));
+  return caps;
+}
+
+mlir::Value CascadeBuilder::sinkLogit(OpBuilder &bb, ValueRange idx,
+                                      ValueRange caps) {
+  mlir::Value h = queryHead(bb, idx, caps);
+  return tensor::ExtractOp::create(bb, loc, caps[0], h);
+}
+
+mlir::Value CascadeBuilder::sinkDenominator(mlir::Value m, mlir::Value l) {
+  return map(L.rows + "," + L.rows + "->" + L.rows, ValueRange{m, l},
+             rowCaptures(), L.type(L.rows, f32),
+             [&](OpBuilder &bb, Location loc, ValueRange idx, ValueRange in,
+                 ValueRange caps) -> mlir::Value {
+               mlir::Value sigma = sinkLogit(bb, idx, caps);
+               auto noSink = arith::CmpFOp::create(
+                   bb, loc, arith::CmpFPredicate::OEQ, sigma,
+                   f32Const(bb, -std::numeric_limits<double>::infinity()));
+               auto d = arith::SubFOp::create(bb, loc, sigma, in[0]);
+               auto ex = math::ExpOp::create(bb, loc, d);
+               auto sink = zeroIf(bb, noSink, ex);
+               return arith::AddFOp::create(bb, loc, in[1], sink);
+             });
+}
+
+mlir::Value CascadeBuilder::sinkLse(mlir::Value m, mlir::Value l) {
+  return map(L.rows + "," + L.rows + "->" + L.rows, ValueRange{m, l},
+             rowCaptures(), L.type(L.rows, f32),
+             [&](OpBuilder &bb, Location loc, ValueRange idx, ValueRange in,
+                 ValueRange caps) -> mlir::Value {
+               mlir::Value sigma = sinkLogit(bb, idx, caps);
+               mlir::Value negInf =
+                   f32Const(bb, -std::numeric_limits<double>::infinity());
+               auto top = arith::MaximumFOp::create(bb, loc, in[0], sigma);
+               auto empty = arith::CmpFOp::create(
+                   bb, loc, arith::CmpFPredicate::OEQ, top, negInf);
+               auto rowShift = arith::SubFOp::create(bb, loc, in[0], top);
+               auto rowPart = arith::MulFOp::create(
+                   bb, loc, in[1], math::ExpOp::create(bb, loc, rowShift));
+               auto sinkShift = arith::SubFOp::create(bb, loc, sigma, top);
+               auto sum = arith::AddFOp::create(
+                   bb, loc, rowPart, math::ExpOp::create(bb, loc, sinkShift));
+               auto lse = arith::AddFOp::create(
+                   bb, loc, top, math::LogOp::create(bb, loc, sum));
+               return arith::SelectOp::create(bb, loc, empty, negInf, lse);
              });
 }
 
@@ -298,6 +370,17 @@ LogicalResult CascadeBuilder::build() {
         });
     mlir::Value l = ReduceOp::create(b, loc, rowsType, ReduceKind::Add,
                                      EinsumAttr::fromText(b.getContext(), sRows), e);
+    if (op.getSinkLogits()) {
+      // The sink is one more key of score σ_h and no value: a per-row term
+      // of the denominator and of the lse, computed from the final m and l
+      // (after the KV loop, so the online rewrite defers p = e / D past the
+      // P·V sum as it defers e / l).
+      mlir::Value d = sinkDenominator(m, l);
+      o = contractPV(divideByRowSum(e, d));
+      if (op.getLse())
+        lse = sinkLse(m, l);
+      break;
+    }
     mlir::Value p = divideByRowSum(e, l);
     o = contractPV(p);
     if (op.getLse())

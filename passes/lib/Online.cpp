@@ -70,6 +70,14 @@ private:
     return failure();
   }
   bool isScaleMap(MapOp map, unsigned scaleInput) const;
+  /// True when `v` is a per-row value the loop's final values determine:
+  /// computed, outside the cascade's KV ops, from running values and from
+  /// values defined before the loop (the softmax denominator with a sink
+  /// logit, D = l + e^(σ − m)).
+  bool isAfterLoopValue(mlir::Value v);
+  /// Defers `map`, a scale map (isScaleMap), past the sums that consume it;
+  /// refuses when another op consumes it.
+  LogicalResult deferScaleMap(MapOp map);
   OpFoldResult letterSize(OpBuilder &b, char letter);
   mlir::Value rowMap(OpBuilder &b, Location loc, const std::string &eq,
                      ValueRange inputs, ValueRange captures, Type type,
@@ -91,6 +99,8 @@ private:
   /// The scale maps deferred past the sums that consume them.
   llvm::DenseSet<Operation *> deferredMaps;
   llvm::DenseMap<char, OpFoldResult> sizes;
+  /// Memo of isAfterLoopValue.
+  llvm::DenseMap<mlir::Value, bool> afterLoop;
 };
 
 } // namespace
@@ -130,6 +140,40 @@ bool OnlineRewriter::isScaleMap(MapOp map, unsigned scaleInput) const {
   return false;
 }
 
+bool OnlineRewriter::isAfterLoopValue(mlir::Value v) {
+  auto known = afterLoop.find(v);
+  if (known != afterLoop.end())
+    return known->second;
+  Operation *def = v.getDefiningOp();
+  bool result = false;
+  if (!def || def->getBlock() != &block || def->isBeforeInBlock(kvOps.front()))
+    result = true; // Exists before the loop starts.
+  else if (runningIndex.count(def))
+    result = true; // A running value: final after the loop.
+  else if (!kvOps.contains(def) &&
+           (def->getNumRegions() == 0 || isa<MapOp>(def)))
+    result = llvm::all_of(def->getOperands(), [&](mlir::Value operand) {
+      return isAfterLoopValue(operand);
+    });
+  afterLoop[v] = result;
+  return result;
+}
+
+LogicalResult OnlineRewriter::deferScaleMap(MapOp map) {
+  for (Operation *consumer : map.getResult().getUsers()) {
+    auto it = runningIndex.find(consumer);
+    if (it == runningIndex.end() || running[it->second].isMax)
+      return refuse("a scaled value is used by an op other than a sum "
+                    "over the KV letter");
+    if (running[it->second].deferred &&
+        running[it->second].deferred != map)
+      return refuse("a sum over the KV letter takes two deferred maps");
+    running[it->second].deferred = map;
+  }
+  deferredMaps.insert(map);
+  return success();
+}
+
 LogicalResult OnlineRewriter::analyze() {
   for (Operation &op : block) {
     if (!isa<ContractOp, MapOp, ReduceOp>(op))
@@ -141,14 +185,6 @@ LogicalResult OnlineRewriter::analyze() {
   if (kvOps.empty())
     return refuse("no op iterates over the KV letter");
   Operation *first = kvOps.front();
-  // Inputs from outside the cascade must exist before the loop starts.
-  for (Operation *op : kvOps)
-    for (mlir::Value v : op->getOperands())
-      if (!kvOps.contains(v.getDefiningOp()))
-        if (Operation *def = v.getDefiningOp())
-          if (!def->isBeforeInBlock(first))
-            return refuse("'" + def->getName().getStringRef() +
-                          "' defines an input of the cascade after it starts");
 
   // Reductions over KV become running values.
   for (Operation *op : kvOps) {
@@ -172,6 +208,24 @@ LogicalResult OnlineRewriter::analyze() {
     r.isMax = isMax;
     running.push_back(r);
   }
+
+  // Inputs from outside the cascade must exist before the loop starts, or
+  // be per-row factors the final running values determine, applied after
+  // the loop like a running sum's deferred scale.
+  for (Operation *op : kvOps)
+    for (auto [k, v] : llvm::enumerate(op->getOperands())) {
+      Operation *def = v.getDefiningOp();
+      if (!def || kvOps.contains(def) || def->getBlock() != &block ||
+          def->isBeforeInBlock(first))
+        continue;
+      auto map = dyn_cast<MapOp>(op);
+      if (!map || !isAfterLoopValue(v) || k >= map.getInputs().size() ||
+          !isScaleMap(map, k))
+        return refuse("'" + def->getName().getStringRef() +
+                      "' defines an input of the cascade after it starts");
+      if (failed(deferScaleMap(map)))
+        return failure();
+    }
 
   // Every use of a running value inside the loop must be one the rewrite
   // can correct: exp(x - max) for a max, a deferred scale for a sum.
@@ -202,16 +256,8 @@ LogicalResult OnlineRewriter::analyze() {
       if (!map || !isScaleMap(map, pos))
         return refuse("a sum over the KV letter feeds a later op over it "
                       "other than as a scale factor: needs a complete row");
-      for (Operation *consumer : map.getResult().getUsers()) {
-        auto it = runningIndex.find(consumer);
-        if (it == runningIndex.end() || running[it->second].isMax)
-          return refuse("a scaled value is used by an op other than a sum "
-                        "over the KV letter");
-        if (running[it->second].deferred)
-          return refuse("a sum over the KV letter takes two deferred maps");
-        running[it->second].deferred = map;
-      }
-      deferredMaps.insert(map);
+      if (failed(deferScaleMap(map)))
+        return failure();
     }
   }
 
@@ -463,8 +509,17 @@ void OnlineRewriter::rewrite() {
     MapOp d = r.deferred;
     Equation dEq = equationOf(d);
     unsigned scalePos = has(dEq.inputs[0], kv) ? 1 : 0;
-    Operation *scaleOp = d.getInputs()[scalePos].getDefiningOp();
-    mlir::Value scale = loop.getResult(running[runningIndex[scaleOp]].iterIndex);
+    // The scale is a running value's final value, or a per-row value
+    // computed from those after the loop (then applied after it).
+    mlir::Value scale = d.getInputs()[scalePos];
+    OpBuilder::InsertionGuard guard(b);
+    auto scaleRunning = runningIndex.find(scale.getDefiningOp());
+    if (scaleRunning != runningIndex.end())
+      scale = loop.getResult(running[scaleRunning->second].iterIndex);
+    else if (Operation *def = scale.getDefiningOp();
+             def && def->getBlock() == loop->getBlock() &&
+             loop->isBeforeInBlock(def))
+      b.setInsertionPointAfter(def);
     std::string term = equationOf(r.op).output;
     std::string terms[] = {term, dEq.inputs[scalePos]};
     mlir::Value acc = loop.getResult(r.iterIndex);

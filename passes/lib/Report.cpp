@@ -142,6 +142,7 @@ struct AttnReportPass : attn::impl::AttnReportBase<AttnReportPass> {
     os << "{\"function\": \"" << (func ? func.getName() : "") << "\""
        << ", \"normalizer\": \""
        << stringifyNormalizerKind(op.getNormalizer().getKind()) << "\""
+       << ", \"sink_logits\": " << (op.getSinkLogits() ? "true" : "false")
        << ", \"sparsity\": \"" << stringifySparsityKind(kind) << "\""
        << ", \"nq\": " << nq << ", \"nk\": " << keyLength()
        << ", \"block_m\": " << blockM << ", \"block_n\": " << blockN

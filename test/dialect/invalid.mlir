@@ -104,6 +104,30 @@ func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x
 
 // -----
 
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>, %s: tensor<4xf32>) {
+  // expected-error @+1 {{'sink_logits' are defined for the softmax normalizer only, not for 'sigmoid'}}
+  %o = attn.attention %q, %k, %v sink_logits(%s : tensor<4xf32>) {normalizer = #attn.normalizer<sigmoid>} : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>, %s: tensor<4xf16>) {
+  // expected-error @+1 {{'sink_logits' must be a rank-1 f32 tensor [Hq] (one logit per query head), got 'tensor<4xf16>'}}
+  %o = attn.attention %q, %k, %v sink_logits(%s : tensor<4xf16>) {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x2x?x64xf16>, %v: tensor<1x2x?x64xf16>, %s: tensor<2xf32>) {
+  // expected-error @+1 {{'sink_logits' has 2 logits but 'q' has 4 query heads (dimension 1)}}
+  %o = attn.attention %q, %k, %v sink_logits(%s : tensor<2xf32>) {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x2x?x64xf16>, tensor<1x2x?x64xf16> -> tensor<1x4x?x64xf16>
+  return
+}
+
+// -----
+
 func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
   // expected-error @+1 {{'lse' must be a rank-3 f32 tensor [B,Hq,Nq], got 'tensor<1x4x?xf16>'}}
   %o, %l = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16>, tensor<1x4x?xf16>

@@ -19,6 +19,24 @@ func.func @lse_scale_gqa(%q: tensor<?x8x?x128xbf16>, %k: tensor<?x2x?x128xbf16>,
   return %o, %lse : tensor<?x8x?x128xbf16>, tensor<?x8x?xf32>
 }
 
+// Sink logits come after the captures; the regions never see them.
+// CHECK-LABEL: func.func @sink_logits
+// CHECK: attn.attention %{{.*}}, %{{.*}}, %{{.*}} captures(%{{.*}} : tensor<8xf32>) sink_logits(%{{.*}} : tensor<8xf32>) {normalizer = #attn.normalizer<softmax>} : tensor<?x8x?x64xf16>, tensor<?x2x?x64xf16>, tensor<?x2x?x64xf16> -> tensor<?x8x?x64xf16>, tensor<?x8x?xf32>
+// CHECK: score
+// CHECK: ^bb0(%{{.*}}: f32, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index, %{{.*}}: tensor<8xf32>):
+func.func @sink_logits(%q: tensor<?x8x?x64xf16>, %k: tensor<?x2x?x64xf16>, %v: tensor<?x2x?x64xf16>, %bias: tensor<8xf32>, %sinks: tensor<8xf32>) -> (tensor<?x8x?x64xf16>, tensor<?x8x?xf32>) {
+  %o, %lse = attn.attention %q, %k, %v captures(%bias : tensor<8xf32>) sink_logits(%sinks : tensor<8xf32>)
+      {normalizer = #attn.normalizer<softmax>}
+      : tensor<?x8x?x64xf16>, tensor<?x2x?x64xf16>, tensor<?x2x?x64xf16> -> tensor<?x8x?x64xf16>, tensor<?x8x?xf32>
+      score {
+      ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index, %t: tensor<8xf32>):
+        %x = tensor.extract %t[%h] : tensor<8xf32>
+        %r = arith.addf %s, %x : f32
+        attn.yield %r : f32
+      }
+  return %o, %lse : tensor<?x8x?x64xf16>, tensor<?x8x?xf32>
+}
+
 // CHECK-LABEL: func.func @normalizers
 // CHECK: #attn.normalizer<sigmoid>
 // CHECK: #attn.normalizer<sigmoid, bias = -4.5>

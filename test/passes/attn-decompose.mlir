@@ -117,6 +117,38 @@ func.func @softplus(%q: tensor<1x2x?x32xf32>, %k: tensor<1x2x?x32xf32>, %v: tens
 
 // -----
 
+// Softmax with sink logits: the sink is a key of score σ_h and no value, so
+// after the row max m and sum l, one row map makes the denominator
+// D = l + e^(σ_h − m) (σ read at the query head: k·G + g when grouped) and
+// p = e / D; the lse is M + log(l·e^(m−M) + e^(σ_h−M)) with M = max(m, σ_h).
+// CHECK-LABEL: func.func @sink_logits
+// CHECK-SAME: %[[SIG:[a-z0-9_]+]]: tensor<4xf32>)
+// CHECK: %[[M:.*]] = attn.reduce max "bkgij->bkgi"
+// CHECK: %[[E:.*]] = attn.map "bkgij,bkgi->bkgij" ins(%{{.*}}, %[[M]]
+// CHECK: %[[L:.*]] = attn.reduce add "bkgij->bkgi" %[[E]]
+// CHECK: %[[D:.*]] = attn.map "bkgi,bkgi->bkgi" ins(%[[M]], %[[L]] : {{.*}}) captures(%[[SIG]] : tensor<4xf32>)
+// CHECK-NEXT: ^bb0(%{{.*}}: index, %[[K:.*]]: index, %[[G:.*]]: index, %{{.*}}: index, %[[MA:.*]]: f32, %[[LA:.*]]: f32, %[[SA:.*]]: tensor<4xf32>):
+// CHECK:   %[[KG:.*]] = arith.muli %[[K]], %{{.*}} : index
+// CHECK:   %[[H:.*]] = arith.addi %[[KG]], %[[G]] : index
+// CHECK:   %[[S:.*]] = tensor.extract %[[SA]][%[[H]]]
+// CHECK:   %[[DIFF:.*]] = arith.subf %[[S]], %[[MA]]
+// CHECK:   %[[EX:.*]] = math.exp %[[DIFF]]
+// CHECK:   %[[SINK:.*]] = arith.select %{{.*}}, %{{.*}}, %[[EX]]
+// CHECK:   arith.addf %[[LA]], %[[SINK]]
+// CHECK: %[[P:.*]] = attn.map "bkgij,bkgi->bkgij" ins(%[[E]], %[[D]]
+// CHECK:   arith.divf
+// CHECK: attn.contract "bkgij,bkjf->bkgif" combine(mul) reduce(add) %[[P]]
+// CHECK: attn.map "bkgi,bkgi->bkgi" ins(%[[M]], %[[L]] : {{.*}}) captures(%[[SIG]] : tensor<4xf32>)
+// CHECK:   arith.maximumf
+// CHECK:   math.log
+func.func @sink_logits(%q: tensor<1x4x?x32xf32>, %k: tensor<1x2x?x32xf32>, %v: tensor<1x2x?x32xf32>, %sinks: tensor<4xf32>) -> (tensor<1x4x?x32xf32>, tensor<1x4x?xf32>) {
+  %o, %lse = attn.attention %q, %k, %v sink_logits(%sinks : tensor<4xf32>) {normalizer = #attn.normalizer<softmax>}
+      : tensor<1x4x?x32xf32>, tensor<1x2x?x32xf32>, tensor<1x2x?x32xf32> -> tensor<1x4x?x32xf32>, tensor<1x4x?xf32>
+  return %o, %lse : tensor<1x4x?x32xf32>, tensor<1x4x?xf32>
+}
+
+// -----
+
 // None (linear): P·V on the masked scores directly; masked scores are 0.
 // CHECK-LABEL: func.func @none
 // CHECK: %[[S:.*]] = attn.map "bhij->bhij" ins

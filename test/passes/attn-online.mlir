@@ -268,3 +268,87 @@ module {
     return %2 : tensor<1x2x4x16xf32>
   }
 }
+
+// -----
+
+// Sink logits: the denominator D = l + e^(σ − m) is a per-row map of the
+// final max and sum, so p = e / D is deferred like p = e / l: the loop sums
+// the unscaled numerator and the division by D happens once, after D.
+// CHECK-LABEL: func.func @sinks
+// CHECK-SAME: %[[SIG:[a-z0-9_]+]]: tensor<2xf32>)
+// CHECK: %[[LOOP:.*]]:3 = scf.for
+// CHECK-NOT: tensor<2xf32>
+// CHECK: scf.yield
+// CHECK: %[[D:.*]] = attn.map "bhi,bhi->bhi" ins(%[[LOOP]]#0, %[[LOOP]]#1 : {{.*}}) captures(%[[SIG]] : tensor<2xf32>)
+// CHECK: %[[O:.*]] = attn.map "bhif,bhi->bhif" ins(%[[LOOP]]#2, %[[D]]
+// CHECK:   arith.divf
+// CHECK: %[[LSE:.*]] = attn.map "bhi,bhi->bhi" ins(%[[LOOP]]#0, %[[LOOP]]#1 : {{.*}}) captures(%[[SIG]] : tensor<2xf32>)
+// CHECK: return %[[O]], %[[LSE]]
+module {
+  func.func @sinks(%arg0: tensor<1x2x?x16xf32>, %arg1: tensor<1x2x?x16xf32>, %arg2: tensor<1x2x?x16xf32>, %arg3: tensor<2xf32>) -> (tensor<1x2x?x16xf32>, tensor<1x2x?xf32>) {
+    %c2 = arith.constant 2 : index
+    %dim = tensor.dim %arg0, %c2 : tensor<1x2x?x16xf32>
+    %c2_0 = arith.constant 2 : index
+    %dim_1 = tensor.dim %arg1, %c2_0 : tensor<1x2x?x16xf32>
+    %0 = attn.contract "bhid,bhjd->bhij" combine(mul) reduce(add) %arg0, %arg1 : tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x?x?xf32>
+    %1 = attn.map "bhij->bhij" ins(%0 : tensor<1x2x?x?xf32>) captures(%dim, %dim_1 : index, index) -> tensor<1x2x?x?xf32> {
+    ^bb0(%arg4: index, %arg5: index, %arg6: index, %arg7: index, %arg8: f32, %arg9: index, %arg10: index):
+      %cst = arith.constant 2.500000e-01 : f32
+      %9 = arith.mulf %arg8, %cst : f32
+      attn.yield %9 : f32
+    }
+    %2 = attn.reduce max "bhij->bhi" %1 : tensor<1x2x?x?xf32> -> tensor<1x2x?xf32>
+    %3 = attn.map "bhij,bhi->bhij" ins(%1, %2 : tensor<1x2x?x?xf32>, tensor<1x2x?xf32>) -> tensor<1x2x?x?xf32> {
+    ^bb0(%arg4: index, %arg5: index, %arg6: index, %arg7: index, %arg8: f32, %arg9: f32):
+      %cst = arith.constant 0xFF800000 : f32
+      %9 = arith.cmpf oeq, %arg9, %cst : f32
+      %10 = arith.subf %arg8, %arg9 : f32
+      %11 = math.exp %10 : f32
+      %cst_2 = arith.constant 0.000000e+00 : f32
+      %12 = arith.select %9, %cst_2, %11 : f32
+      attn.yield %12 : f32
+    }
+    %4 = attn.reduce add "bhij->bhi" %3 : tensor<1x2x?x?xf32> -> tensor<1x2x?xf32>
+    %5 = attn.map "bhi,bhi->bhi" ins(%2, %4 : tensor<1x2x?xf32>, tensor<1x2x?xf32>) captures(%arg3 : tensor<2xf32>) -> tensor<1x2x?xf32> {
+    ^bb0(%arg4: index, %arg5: index, %arg6: index, %arg7: f32, %arg8: f32, %arg9: tensor<2xf32>):
+      %extracted = tensor.extract %arg9[%arg5] : tensor<2xf32>
+      %cst = arith.constant 0xFF800000 : f32
+      %9 = arith.cmpf oeq, %extracted, %cst : f32
+      %10 = arith.subf %extracted, %arg7 : f32
+      %11 = math.exp %10 : f32
+      %cst_2 = arith.constant 0.000000e+00 : f32
+      %12 = arith.select %9, %cst_2, %11 : f32
+      %13 = arith.addf %arg8, %12 : f32
+      attn.yield %13 : f32
+    }
+    %6 = attn.map "bhij,bhi->bhij" ins(%3, %5 : tensor<1x2x?x?xf32>, tensor<1x2x?xf32>) -> tensor<1x2x?x?xf32> {
+    ^bb0(%arg4: index, %arg5: index, %arg6: index, %arg7: index, %arg8: f32, %arg9: f32):
+      %cst = arith.constant 0.000000e+00 : f32
+      %9 = arith.cmpf oeq, %arg9, %cst : f32
+      %10 = arith.divf %arg8, %arg9 : f32
+      %cst_2 = arith.constant 0.000000e+00 : f32
+      %11 = arith.select %9, %cst_2, %10 : f32
+      attn.yield %11 : f32
+    }
+    %7 = attn.contract "bhij,bhjf->bhif" combine(mul) reduce(add) %6, %arg2 : tensor<1x2x?x?xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x?x16xf32>
+    %8 = attn.map "bhi,bhi->bhi" ins(%2, %4 : tensor<1x2x?xf32>, tensor<1x2x?xf32>) captures(%arg3 : tensor<2xf32>) -> tensor<1x2x?xf32> {
+    ^bb0(%arg4: index, %arg5: index, %arg6: index, %arg7: f32, %arg8: f32, %arg9: tensor<2xf32>):
+      %extracted = tensor.extract %arg9[%arg5] : tensor<2xf32>
+      %cst = arith.constant 0xFF800000 : f32
+      %9 = arith.maximumf %arg7, %extracted : f32
+      %10 = arith.cmpf oeq, %9, %cst : f32
+      %11 = arith.subf %arg7, %9 : f32
+      %12 = math.exp %11 : f32
+      %13 = arith.mulf %arg8, %12 : f32
+      %14 = arith.subf %extracted, %9 : f32
+      %15 = math.exp %14 : f32
+      %16 = arith.addf %13, %15 : f32
+      %17 = math.log %16 : f32
+      %18 = arith.addf %9, %17 : f32
+      %19 = arith.select %10, %cst, %18 : f32
+      attn.yield %19 : f32
+    }
+    return %7, %8 : tensor<1x2x?x16xf32>, tensor<1x2x?xf32>
+  }
+}
+

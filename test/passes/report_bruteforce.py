@@ -25,6 +25,8 @@ def mask_matrix(name, nq, nk, capture):
         return j <= i + nk - nq
     if name == "sliding_window":
         return (j <= i) & (i - j <= 256)
+    if name == "sink_logits":  # gpt-oss's window; the sink is no key
+        return (j <= i) & (i - j <= 127)
     if name == "prefix_lm":
         return (j <= i) | (j < capture)
     if name == "neighborhood_2d":

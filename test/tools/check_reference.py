@@ -11,6 +11,11 @@ recomputes o (and lse) from the saved inputs with the formulas of the design
   softmax    : p = exp(s - max_j s) / sum_j exp(s - max_j s),
                lse = max_j s + log(sum_j exp(s - max_j s)) (natural log);
                a fully masked row gives o = 0 and lse = -inf,
+  sink logits: softmax with one more always-attended key of score sigma[h]
+               and no value: m = max(max_j s, sigma_h),
+               p = exp(s - m) / (sum_j exp(s - m) + exp(sigma_h - m)),
+               lse = m + log(sum_j exp(s - m) + exp(sigma_h - m)); a row
+               with no attended key gives o = 0 and lse = sigma_h,
   sigmoid    : p = 1 / (1 + exp(-(s + bias))), bias = -ln(nk), no reduction,
   o[b,h,i,:] = sum_j p[b,h,i,j] * v[b,h//G,j,:].
 
@@ -39,6 +44,10 @@ def bottom_right(i, j, nq, nk):
     return j <= i + nk - nq
 
 
+def window_127(i, j, nq, nk):
+    return (j <= i) & (j + 127 >= i)
+
+
 def alibi_score(s, h, i, j, slopes):
     return s + slopes[h][:, None, None] * (j - i)
 
@@ -57,6 +66,8 @@ VARIANTS = {
     "gqa": ("gqa.mlir", ["--nq=37"], causal, None, "softmax", True),
     "cross_attention": ("cross_attention.mlir", ["--nq=19", "--nk=41"], None,
                         None, "softmax", False),
+    "sink_logits": ("sink_logits.mlir", ["--nq=150", "--nk=139"], window_127,
+                    None, "softmax+sinks", True),
 }
 
 
@@ -85,6 +96,13 @@ def reference(inputs, mask, score, normalizer):
         p = np.where(allowed, p, 0.0)
         return np.einsum("bhij,bhjf->bhif", p, vh), None
     masked = np.where(allowed, s, -np.inf)
+    if normalizer == "softmax+sinks":
+        sigma = inputs["capture0"].astype(np.float64)[None, :, None, None]
+        m = np.maximum(masked.max(axis=-1, keepdims=True), sigma)
+        p = np.where(allowed, np.exp(masked - m), 0.0)
+        l = p.sum(axis=-1, keepdims=True) + np.exp(sigma - m)
+        o = np.einsum("bhij,bhjf->bhif", p / l, vh)
+        return o, (m + np.log(l))[..., 0]
     m = masked.max(axis=-1, keepdims=True)
     empty = ~allowed.any(axis=-1, keepdims=True)
     m_safe = np.where(empty, 0.0, m)

@@ -245,6 +245,57 @@ TEST_F(InterpreterTest, FullyMaskedRowsGiveZeroAndMinusInfinity) {
     EXPECT_NEAR(o.data[4 + f], v.data[f], 1e-12);
 }
 
+TEST_F(InterpreterTest, SinkLogitsJoinTheDenominatorWithoutAValue) {
+  // Bottom-right causal, nq = 3 > nk = 2, two heads with sink logits
+  // σ = {0.7, -inf}. Row 0 sees no key: o = 0 and lse = σ_h (-inf for the
+  // head whose sink is -inf, which is then plain softmax). Row 1 sees key 0
+  // alone: p = e^s / (e^s + e^σ), lse = log(e^s + e^σ).
+  const char *source = R"(
+    func.func @f(%q: tensor<1x2x?x4xf32>, %k: tensor<1x2x?x4xf32>, %v: tensor<1x2x?x4xf32>,
+                 %sinks: tensor<?xf32>) -> (tensor<1x2x?x4xf32>, tensor<1x2x?xf32>) {
+      %o, %l = attn.attention %q, %k, %v sink_logits(%sinks : tensor<?xf32>)
+          {normalizer = #attn.normalizer<softmax>}
+          : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>
+          -> tensor<1x2x?x4xf32>, tensor<1x2x?xf32>
+          mask {
+          ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
+            %lhs = arith.addi %j, %nq : index
+            %rhs = arith.addi %i, %nk : index
+            %c = arith.cmpi sle, %lhs, %rhs : index
+            attn.yield %c : i1
+          }
+      return %o, %l : tensor<1x2x?x4xf32>, tensor<1x2x?xf32>
+    })";
+  Tensor q = random({1, 2, 3, 4}, 11), k = random({1, 2, 2, 4}, 12),
+         v = random({1, 2, 2, 4}, 13);
+  Tensor sinks = Tensor::filled({2}, 0.7);
+  sinks.data[1] = -INFINITY;
+  auto out = run(source, {q, k, v, sinks});
+  ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+  const Tensor &o = (*out)[0], &lse = (*out)[1];
+  for (int h = 0; h < 2; ++h) {
+    for (int f = 0; f < 4; ++f)
+      EXPECT_EQ(o.data[(h * 3) * 4 + f], 0.0) << "head " << h;
+    EXPECT_EQ(lse.data[h * 3], sinks.data[h]) << "head " << h;
+    double dot = 0;
+    for (int d = 0; d < 4; ++d)
+      dot += q.data[(h * 3 + 1) * 4 + d] * k.data[(h * 2) * 4 + d];
+    double s = 0.5 * dot, sink = std::exp(sinks.data[h]);
+    EXPECT_NEAR(lse.data[h * 3 + 1], std::log(std::exp(s) + sink), 1e-12);
+    double weight = std::exp(s) / (std::exp(s) + sink);
+    for (int f = 0; f < 4; ++f)
+      EXPECT_NEAR(o.data[(h * 3 + 1) * 4 + f], weight * v.data[(h * 2) * 4 + f],
+                  1e-12);
+  }
+
+  // The logits must be one per query head (a dynamic size is checked when
+  // the attention runs).
+  auto wrong = run(source, {q, k, v, Tensor::filled({3}, 0.0)});
+  ASSERT_FALSE(bool(wrong));
+  std::string message = llvm::toString(wrong.takeError());
+  EXPECT_NE(message.find("'sink_logits'"), std::string::npos) << message;
+}
+
 TEST_F(InterpreterTest, NonFiniteValuesAtAttendedKeysPropagate) {
   // Causal, 4 rows and keys. q row 1 holds a NaN: every score of row 1 is
   // NaN, so o and lse of row 1 are NaN (not o = 0, lse = -inf). V of key 3 is

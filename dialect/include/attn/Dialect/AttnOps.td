@@ -19,7 +19,7 @@ include "mlir/Interfaces/ControlFlowInterfaces.td"
 //===----------------------------------------------------------------------===//
 
 def Attn_AttentionOp : Attn_Op<"attention", [
-    IsolatedFromAbove, RecursiveMemoryEffects]> {
+    IsolatedFromAbove, RecursiveMemoryEffects, AttrSizedOperandSegments]> {
   let summary = "an attention variant: scores, score/mask regions, normalizer, P·V";
   let description = [{
     Computes `o[b,h,i,:] = Σ_j p[b,h,i,j] · v[b,h/G,j,:]` with G = Hq/Hkv and
@@ -38,7 +38,16 @@ def Attn_AttentionOp : Attn_Op<"attention", [
 
     Order of evaluation: scores → scale → score region → mask (masked p = 0;
     for softmax, masked scores are −inf) → normalizer → P·V. A fully masked
-    row gives o = 0 and lse = −inf. Masked keys contribute nothing whatever
+    row gives o = 0 and lse = −inf.
+
+    Sink logits (softmax only; gpt-oss, FlashAttention-3's "learnable sink"):
+    `sink_logits(%sigma : tensor<HqxF32>)` adds one learned logit σ_h per
+    query head to every row's softmax denominator, as a key that attends
+    always and carries no value:
+    `p_ij = e^(s_ij − m_i) / (Σ_j e^(s_ij − m_i) + e^(σ_h − m_i))` with m_i the
+    max of the row's scores, and `lse_i = log(Σ_j e^s_ij + e^σ_h)`. A row with
+    no attended key gives o = 0 and lse = σ_h. (Sink *tokens*, keys every
+    query sees, are a mask.) Masked keys contribute nothing whatever
     they hold; a non-finite value at an attended position propagates in IEEE
     arithmetic (a NaN score makes the row NaN). `scale` and a sigmoid `bias`
     must be finite.
@@ -59,6 +68,7 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     AnyRankedTensor:$k,
     AnyRankedTensor:$v,
     Variadic<AnyType>:$captures,
+    Optional<AnyRankedTensor>:$sink_logits,
     Attn_NormalizerAttr:$normalizer,
     OptionalAttr<F64Attr>:$scale
   );
@@ -66,6 +76,7 @@ def Attn_AttentionOp : Attn_Op<"attention", [
   let regions = (region MaxSizedRegion<1>:$score, MaxSizedRegion<1>:$mask);
   let assemblyFormat = [{
     $q `,` $k `,` $v (`captures` `(` $captures^ `:` type($captures) `)`)?
+    (`sink_logits` `(` $sink_logits^ `:` type($sink_logits) `)`)?
     attr-dict `:` type($q) `,` type($k) `,` type($v)
     `->` type($o) (`,` type($lse)^)?
     (`score` $score^)? (`mask` $mask^)?
