@@ -79,10 +79,14 @@ LogicalResult KernelEmitter::collectGrid() {
     auto lb = getConstantIntValue(splitLoop.getLowerBound());
     auto ub = getConstantIntValue(splitLoop.getUpperBound());
     auto step = getConstantIntValue(splitLoop.getStep());
-    if (!lb || !ub || !step || *lb != 0 || *step != 1 || *ub <= 0)
+    bool atLaunch = splitLoop.getUpperBound().getDefiningOp<KvSplitsOp>();
+    if (!lb || !step || *lb != 0 || *step != 1 ||
+        !(atLaunch || (ub && *ub > 0)))
       return splitLoop.emitError("CUDA emitter: the split loop must run "
-                                 "from 0 by 1 to a constant");
-    splits = *ub;
+                                 "from 0 by 1 to a constant or to "
+                                 "attn.kv_splits");
+    splits = atLaunch ? 0 : *ub;
+    splitsExpr = atLaunch ? "p.S" : std::to_string(splits) + "LL";
     for (Value init : splitLoop.getInitArgs()) {
       auto empty = init.getDefiningOp<tensor::EmptyOp>();
       if (!empty)
@@ -91,9 +95,10 @@ LogicalResult KernelEmitter::collectGrid() {
       // The workspace layout (workspaceView, workspaceElementsPerCta):
       // splits x one dynamic row dimension x static features.
       auto type = empty.getType();
-      if (type.getNumDynamicDims() != 1 || type.isDynamicDim(0))
+      if (type.getNumDynamicDims() != 1 + (type.isDynamicDim(0) ? 1 : 0))
         return empty.emitError("CUDA emitter: a split-KV workspace needs "
-                               "exactly one dynamic (row) dimension");
+                               "exactly one dynamic (row) dimension after "
+                               "the splits");
       unsigned n = workspaces.size();
       workspaces[empty] = n;
     }
@@ -148,12 +153,10 @@ View KernelEmitter::workspaceView(tensor::EmptyOp empty, unsigned number) {
   v.ptr = "p.ws" + std::to_string(number);
   v.extent = v.ptr + "_extent";
   std::string y = role == KernelRole::SplitPartials
-                      ? "((long long)blockIdx.y / " + std::to_string(splits) +
-                            "LL)"
+                      ? "((long long)blockIdx.y / " + splitsExpr + ")"
                       : "(long long)blockIdx.y";
   std::string gridY = role == KernelRole::SplitPartials
-                          ? "((long long)gridDim.y / " +
-                                std::to_string(splits) + "LL)"
+                          ? "((long long)gridDim.y / " + splitsExpr + ")"
                           : "(long long)gridDim.y";
   std::string slot = fresh("wsSlot");
   w.linef("const long long {} = ((long long)blockIdx.z * {} + {}) * "
@@ -175,6 +178,7 @@ View KernelEmitter::workspaceView(tensor::EmptyOp empty, unsigned number) {
       v.sizes[d] = dynamicSizes[dynamic++];
     else
       v.sizes[d] = std::to_string(type.getDimSize(d));
+  // (A launch-time split count is the one other dynamic size: dimension 0.)
   for (int64_t d = rank - 1; d >= 1; --d) {
     if (type.isDynamicDim(d)) {
       v.strides[d] = std::to_string(stride) + "LL";
@@ -185,7 +189,7 @@ View KernelEmitter::workspaceView(tensor::EmptyOp empty, unsigned number) {
     }
   }
   v.strides[0] = std::to_string(stride) + "LL";
-  v.offsets[0] = "(" + slot + " * " + std::to_string(splits) + "LL)";
+  v.offsets[0] = "(" + slot + " * " + splitsExpr + ")";
   return v;
 }
 
@@ -208,7 +212,7 @@ LogicalResult KernelEmitter::emitSplitLoop(scf::ForOp loop) {
   }
   std::string iv = fresh("g");
   w.line("// grid letter 's': the KV split");
-  w.linef("const long long {} = (long long)blockIdx.y % {}LL;", iv, splits);
+  w.linef("const long long {} = (long long)blockIdx.y % {};", iv, splitsExpr);
   scalars[loop.getInductionVar()] = iv;
   if (failed(emitBlock(*loop.getBody(),
                        [](scf::YieldOp) { return success(); })))
@@ -262,6 +266,8 @@ void KernelEmitter::declareParams() {
   }
   for (const char *t : {"B", "Hq", "Hkv", "Nq", "Nk"})
     add(t, K::Int64);
+  if (splitLoop && splits == 0)
+    add("S", K::Int64); // The split count, chosen at launch.
   for (unsigned n = 0; n < workspaces.size(); ++n) {
     add("ws" + std::to_string(n), K::Pointer);
     add("ws" + std::to_string(n) + "_extent", K::Int64);
@@ -459,6 +465,8 @@ FailureOr<Tile> KernelEmitter::tileFor(Operation *op, Value v,
   Tile t;
   t.var = fresh("t");
   for (auto [d, c] : llvm::enumerate(l)) {
+    bool launchSplits = splitLoop && splits == 0 && type.isDynamicDim(d) &&
+                        c == gridLetter(splitLoop);
     if (std::string(1, c) == rowLetter) {
       t.roles.push_back(Role::Row);
       t.caps.push_back(1);
@@ -468,6 +476,10 @@ FailureOr<Tile> KernelEmitter::tileFor(Operation *op, Value v,
     } else if (!type.isDynamicDim(d)) {
       t.roles.push_back(Role::Array);
       t.caps.push_back(type.getDimSize(d));
+    } else if (launchSplits) {
+      // The merge's per-split values: as many as the launch's splits.
+      t.roles.push_back(Role::Array);
+      t.caps.push_back(kMaxLaunchKvSplits);
     } else {
       if (kvCapacity() <= 0)
         return op->emitError("CUDA emitter: dynamic tile dimension '")
@@ -475,8 +487,9 @@ FailureOr<Tile> KernelEmitter::tileFor(Operation *op, Value v,
       t.roles.push_back(Role::Array);
       t.caps.push_back(kvCapacity());
     }
-    t.sizes.push_back(type.isDynamicDim(d) ? "1"
-                                           : std::to_string(type.getDimSize(d)));
+    t.sizes.push_back(!type.isDynamicDim(d)
+                          ? std::to_string(type.getDimSize(d))
+                          : (launchSplits ? "p.S" : "1"));
   }
   if (!mma)
     return t;
@@ -746,6 +759,10 @@ LogicalResult KernelEmitter::emitOp(Operation &op) {
     return emitIf(ifOp);
   if (auto tc = dyn_cast<TileClassOp>(op))
     return emitTileClass(tc);
+  if (isa<KvSplitsOp>(op)) {
+    scalars[op.getResult(0)] = "p.S";
+    return success();
+  }
   if (isa<SharedBufferOp, AsyncCopyOp, AsyncCommitOp, AsyncWaitOp, BarrierOp,
           ReadStageOp, LoadFragmentsOp>(op))
     return emitScheduleOp(op);
@@ -798,8 +815,8 @@ LogicalResult KernelEmitter::emitGridLoop(scf::ForOp loop) {
     // The partial-state kernel of a split-KV plan has splits x heads CTAs
     // along y, the split fastest.
     std::string blockY = role == KernelRole::SplitPartials
-                             ? "((long long)blockIdx.y / " +
-                                   std::to_string(splits) + "LL)"
+                             ? "((long long)blockIdx.y / " + splitsExpr +
+                                   ")"
                              : "(long long)blockIdx.y";
     position = "(" + blockY + " / " + inner + ")";
     std::string trip = "((" + *ub + " - " + *lb + " + " + *step + " - 1) / " +
@@ -1782,23 +1799,25 @@ FailureOr<CudaKernel> KernelEmitter::run() {
   kernel.params = params;
   kernel.role = role;
   kernel.splits = splits;
+  kernel.maxSplits = splitLoop && splits == 0 ? kMaxLaunchKvSplits : 0;
   kernelName = kernel.name;
   paramsType = kernel.name + "_params";
 
   std::string launch = "// Launch: grid (ceil(Nq / " + std::to_string(blockM) +
                        "), Hq" +
                        (role == KernelRole::SplitPartials
-                            ? " x " + std::to_string(splits)
+                            ? " x " + (splits ? std::to_string(splits)
+                                              : std::string("S"))
                             : std::string()) +
                        ", B), block (" + std::to_string(threads) + ")";
   if (role == KernelRole::SplitPartials)
     w.linef("// Split-KV plan, kernel 1 of 2: each of {} splits writes its "
             "running values to the workspaces.",
-            splits);
+            splits ? std::to_string(splits) : "the launch's S (p.S)");
   if (role == KernelRole::SplitMerge)
     w.linef("// Split-KV plan, kernel 2 of 2: merges the {} splits' values "
             "and writes the outputs.",
-            splits);
+            splits ? std::to_string(splits) : "S");
   if (role == KernelRole::TileSummaries) {
     w.line("// Tile summaries of the captured tensors the masks read (runs "
            "before the");
@@ -2028,7 +2047,7 @@ FailureOr<CudaPlan> attn::codegen::emitCudaPlan(func::FuncOp func,
   for (Value init : split.getInitArgs()) {
     auto type = cast<RankedTensorType>(init.getType());
     int64_t elements = partials->blockM;
-    for (int64_t size : type.getShape())
+    for (int64_t size : type.getShape().drop_front())
       if (!ShapedType::isDynamic(size))
         elements *= size;
     plan.workspaceElementsPerCta.push_back(elements);

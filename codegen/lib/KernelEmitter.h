@@ -389,6 +389,9 @@ private:
   KernelRole role;
   scf::ForOp splitLoop;
   int64_t splits = 1;
+  /// The split count in the kernel's source: "<splits>LL", or "p.S" when it
+  /// is chosen at launch (attn.kv_splits; then splits = 0).
+  std::string splitsExpr = "1LL";
   /// The workspace tensors (the split loop's inits) -> workspace number.
   DenseMap<Operation *, unsigned> workspaces;
   /// Set once the partial-state kernel has emitted its split loop: the rest

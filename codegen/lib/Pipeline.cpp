@@ -27,9 +27,10 @@ void attn::buildAttnPipeline(OpPassManager &pm,
   AttnOnlineOptions online;
   online.tileN = options.blockN;
   pm.addPass(createAttnOnline(online));
-  if (options.splitKv >= 2) {
+  if (options.splitKv >= 1) {
     AttnSplitKVOptions split;
-    split.splits = options.splitKv;
+    // 1: the count is chosen at launch (attn.kv_splits).
+    split.splits = options.splitKv == 1 ? 0 : options.splitKv;
     split.inPlace = true;
     pm.addPass(createAttnSplitKV(split));
   }

@@ -87,7 +87,8 @@ namespace {
 /// Walks a function body op by op, holding every SSA value on the host.
 class Interpreter {
 public:
-  explicit Interpreter(Counters *counters) : counters(counters) {}
+  Interpreter(Counters *counters, int64_t kvSplits)
+      : counters(counters), kvSplits(kvSplits) {}
   llvm::Expected<std::vector<Tensor>> runBlock(Block &block,
                                               llvm::ArrayRef<Tensor> args);
 
@@ -123,6 +124,8 @@ private:
 
   llvm::DenseMap<mlir::Value, Tensor> env;
   Counters *counters;
+  /// The value of attn.kv_splits.
+  int64_t kvSplits;
 
   /// Asynchronous copies into shared buffers, as the hardware orders them:
   /// a copy joins the open group, attn.async_commit closes it, and
@@ -192,6 +195,10 @@ llvm::Error Interpreter::execute(Operation &op) {
     return executeIf(ifOp);
   if (auto tc = dyn_cast<TileClassOp>(op))
     return executeTileClass(tc);
+  if (isa<KvSplitsOp>(op)) {
+    env[op.getResult(0)] = Tensor::scalar(static_cast<double>(kvSplits));
+    return llvm::Error::success();
+  }
   if (isa<SharedBufferOp, AsyncCopyOp, AsyncCommitOp, AsyncWaitOp, BarrierOp,
           ReadStageOp, LoadFragmentsOp>(op))
     return executeSchedule(op);
@@ -745,7 +752,12 @@ llvm::Error Interpreter::executeTileClass(TileClassOp op) {
 
 llvm::Expected<std::vector<Tensor>>
 attn::interp::runFunction(func::FuncOp func, llvm::ArrayRef<Tensor> args,
-                          Counters *counters) {
+                          Counters *counters, int64_t kvSplits) {
+  if (kvSplits < 1)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "the split count (attn.kv_splits) must be "
+                                   ">= 1, got " +
+                                       std::to_string(kvSplits));
   if (func.isExternal())
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "function '" + func.getName().str() +
@@ -771,7 +783,7 @@ attn::interp::runFunction(func::FuncOp func, llvm::ArrayRef<Tensor> args,
           llvm::inconvertibleErrorCode(),
           "argument " + std::to_string(idx) + " does not match its type");
   }
-  Interpreter interpreter(counters);
+  Interpreter interpreter(counters, kvSplits);
   return interpreter.runBlock(func.getBody().front(), args);
 }
 

@@ -116,6 +116,7 @@ char freshLetter(Operation *root) {
 }
 
 /// Rewrites one KV loop into splits + merge.
+/// `splits` 0: the count is attn.kv_splits, chosen at launch.
 LogicalResult splitLoop(scf::ForOp loop, int64_t splits, char s,
                         std::string &why) {
   SmallVector<RunningValue> values;
@@ -126,7 +127,13 @@ LogicalResult splitLoop(scf::ForOp loop, int64_t splits, char s,
   // Whole KV tiles per split: chunk = ceil(ceil(nk / S) / step) · step.
   mlir::Value lb = loop.getLowerBound(), ub = loop.getUpperBound(),
               step = loop.getStep();
-  auto nS = arith::ConstantIndexOp::create(b, loc, splits);
+  // A launch-time split count (splits = 0) is attn.kv_splits: the grid and
+  // the workspaces follow it, the kernel reads it as a parameter.
+  mlir::Value nS;
+  if (splits > 0)
+    nS = arith::ConstantIndexOp::create(b, loc, splits);
+  else
+    nS = KvSplitsOp::create(b, loc, b.getIndexType());
   auto span = arith::SubIOp::create(b, loc, ub, lb);
   auto perSplit = arith::CeilDivSIOp::create(b, loc, span, nS);
   auto tiles = arith::CeilDivSIOp::create(b, loc, perSplit, step);
@@ -136,7 +143,7 @@ LogicalResult splitLoop(scf::ForOp loop, int64_t splits, char s,
   SmallVector<mlir::Value> workspaces;
   for (mlir::Value init : loop.getInitArgs()) {
     auto type = cast<RankedTensorType>(init.getType());
-    SmallVector<OpFoldResult> shape{b.getIndexAttr(splits)};
+    SmallVector<OpFoldResult> shape{getAsOpFoldResult(nS)};
     for (int64_t d = 0; d < type.getRank(); ++d)
       shape.push_back(tensor::getMixedSize(b, loc, init, d));
     workspaces.push_back(
@@ -256,8 +263,9 @@ struct AttnSplitKVPass : attn::impl::AttnSplitKVBase<AttnSplitKVPass> {
   }
 
   void runOnOperation() override {
-    if (splits <= 0) {
-      getOperation()->emitError() << "-attn-split-kv needs splits > 0";
+    if (splits < 0) {
+      getOperation()->emitError()
+          << "-attn-split-kv needs splits >= 0 (0: chosen at launch)";
       return signalPassFailure();
     }
     SmallVector<func::FuncOp> funcs;

@@ -35,10 +35,10 @@ struct FrontendOptions {
   /// cuda: the target arch, whose shared-memory limit the emitter checks;
   /// empty on the emulator (the portable limit).
   std::string arch;
-  /// 0: the plain plan. Otherwise the split-KV plan with this many KV
-  /// splits (attn-split-kv{in-place splits} between attn-online and
-  /// attn-fuse); when the variant cannot be split the spec has no kernels
-  /// and says why (PlanSpec::unavailable).
+  /// 0: the plain plan. 1: the split-KV plan whose split count each launch
+  /// chooses (attn-split-kv{in-place splits=0} between attn-online and
+  /// attn-fuse); N >= 2: N splits compiled in. When the variant cannot be
+  /// split the spec has no kernels and says why (PlanSpec::unavailable).
   int64_t splitKv = 0;
 };
 

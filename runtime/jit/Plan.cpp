@@ -15,6 +15,8 @@
 #include "attn/Support/HostMemory.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <map>
 
 using namespace attn;
@@ -116,9 +118,60 @@ Status Plan::validate(const Arguments &args) const {
                            impl->ordinal, &sizes);
 }
 
-namespace {
+static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+KvSplitChoice attn::chooseKvSplits(int64_t ctas, int64_t kvTiles,
+                                   int64_t multiprocessors, int64_t maxSplits,
+                                   bool force) {
+  ctas = std::max<int64_t>(ctas, 1);
+  multiprocessors = std::max<int64_t>(multiprocessors, 1);
+  std::string grid = "the plain grid has " + std::to_string(ctas) +
+                     " CTAs for " + std::to_string(multiprocessors) + " SMs";
+  // Each split gets two KV tiles or more, so that it amortises its share of
+  // the merge; more splits than SMs never help.
+  int64_t most = std::min({maxSplits, multiprocessors, kvTiles / 2});
+  if (!force && 5 * ctas >= 4 * multiprocessors)
+    return {1, grid + " (>= 80%)"};
+  if (most < 2) {
+    std::string tiles = std::to_string(kvTiles) + " KV tile" +
+                        (kvTiles == 1 ? "" : "s") + " (two per split) and " +
+                        std::to_string(maxSplits) + " splits at most";
+    if (!force)
+      return {1, grid + ", but " + tiles};
+    return {2, "forced: " + tiles + "; 2 splits"};
+  }
+  // Efficiency of s splits: the last wave's fill, n / ceil(n) with n the
+  // waves of ctas x s CTAs. Counts that give every split the same number of
+  // tiles as one split fewer are skipped (no less work per split).
+  auto eligible = [&](int64_t s) {
+    return s == 1 || ceilDiv(kvTiles, s) != ceilDiv(kvTiles, s - 1);
+  };
+  auto efficiency = [&](int64_t s) {
+    double waves = double(ctas * s) / double(multiprocessors);
+    return waves / std::ceil(waves);
+  };
+  double best = 0;
+  for (int64_t s = 1; s <= most; ++s)
+    if (eligible(s))
+      best = std::max(best, efficiency(s));
+  int64_t chosen = most;
+  for (int64_t s = force ? 2 : 1; s <= most; ++s)
+    if (eligible(s) && efficiency(s) >= 0.85 * best) {
+      chosen = s;
+      break;
+    }
+  char fill[16];
+  std::snprintf(fill, sizeof(fill), "%.2f", efficiency(chosen));
+  return {chosen, grid + "; " + std::to_string(chosen) + " split" +
+                      (chosen == 1 ? "" : "s") + " of " +
+                      std::to_string(ceilDiv(kvTiles, chosen)) + " of " +
+                      std::to_string(kvTiles) + " KV tiles: " +
+                      std::to_string(ctas * chosen) + " CTAs, last wave " +
+                      fill + " full (at most " + std::to_string(most) +
+                      " splits)"};
+}
+
+namespace {
 
 /// The split-KV plan of the plain plan `p`, compiled on first demand; null
 /// with the reason in `*why` when there is none.
@@ -136,43 +189,80 @@ std::shared_ptr<const detail::PlanImpl> splitPlanOf(const detail::PlanImpl &p,
   return p.split;
 }
 
-/// The 64-row plan of the 128-row plan `p`, compiled on first demand; null
-/// with the reason in `*why` when there is none.
+/// The `rows`-row plan of the plan `p` (of more rows), compiled on first
+/// demand; null with the reason in `*why` when there is none.
 std::shared_ptr<const detail::PlanImpl>
-shortRowsPlanOf(const detail::PlanImpl &p, std::string *why) {
+shortRowsPlanOf(const detail::PlanImpl &p, int64_t rows, std::string *why) {
   std::lock_guard<std::mutex> lock(p.shortRowsMutex);
-  if (!p.shortRowsResolved) {
+  detail::PlanImpl::RowsPlan &slot = p.shortRows[rows];
+  if (!slot.resolved) {
     if (std::shared_ptr<detail::RuntimeImpl> runtime = p.runtime.lock())
-      p.shortRows = runtime->shortRowsPlan(p, &p.shortRowsUnavailable);
+      slot.plan = runtime->shortRowsPlan(p, rows, &slot.unavailable);
     else
-      p.shortRowsUnavailable = "the runtime that compiled the plan is gone";
-    p.shortRowsResolved = true;
+      slot.unavailable = "the runtime that compiled the plan is gone";
+    slot.resolved = true;
   }
-  *why = p.shortRowsUnavailable;
-  return p.shortRows;
+  *why = slot.unavailable;
+  return slot.plan;
 }
 
-/// Which plan a run launches, and why.
+/// Query rows of the decoding plan: one warp of one m16 row tile.
+constexpr int64_t kDecodeRows = 16;
+
+/// Which plan a run launches, with how many KV splits, and why.
 struct Choice {
   const detail::PlanImpl *plan = nullptr;
   std::string reason;
+  /// The split count of a split-KV plan (its compiled count, or the one
+  /// chosen for this launch); 1 for the plain plan.
+  int64_t splits = 1;
 };
+
+/// The split count a launch of the split-KV plan `split` uses when `wanted`
+/// was chosen: its compiled count, or `wanted` within what it allows.
+int64_t splitsOf(const detail::PlanImpl &split, int64_t wanted) {
+  for (const KernelInfo &k : split.spec.kernels)
+    if (k.role == KernelRole::SplitPartials)
+      return k.splits > 0 ? k.splits : std::min(wanted, k.maxSplits);
+  return wanted;
+}
 
 /// Picks the plain plan `p` or its split-KV plan for lengths `sizes`.
 Choice chooseSplit(const detail::PlanImpl &p, const BoundSizes &sizes,
                    SplitKvMode mode);
 
 /// Picks the Q-tile rows, then whether to split KV. A plan whose rows were
-/// attn-tile's choice (CompileOptions::blockM 0) and came out above 64
-/// runs its 64-row plan when its own grid has fewer CTAs than SMs: with
-/// SMs idle, smaller Q tiles finish sooner (half the rows per warp) and
-/// fill more SMs. Split-KV is then decided on the rows' plan.
+/// attn-tile's choice (CompileOptions::blockM 0) runs its 16-row plan (one
+/// warp) when Nq <= 16 (decoding: a larger tile would be mostly padding),
+/// and, when it came out above 64, its 64-row plan when its own grid has
+/// fewer CTAs than SMs: with SMs idle, smaller Q tiles finish sooner (half
+/// the rows per warp) and fill more SMs. Split-KV is then decided on the
+/// rows' plan.
 Choice choosePlan(const detail::PlanImpl &p, const BoundSizes &sizes,
                   SplitKvMode mode) {
   int64_t rows = p.spec.mainKernel().blockM;
-  if (p.spec.isSplitKv() || p.options.blockM != 0 || rows <= 64)
+  int64_t nq = sizes.at("nq");
+  if (p.spec.isSplitKv() || p.options.blockM != 0)
     return chooseSplit(p, sizes, mode);
-  int64_t heads = sizes.at("hq") * sizes.at("b"), nq = sizes.at("nq");
+  if (nq <= kDecodeRows && rows > kDecodeRows) {
+    std::string why;
+    std::shared_ptr<const detail::PlanImpl> decode =
+        shortRowsPlanOf(p, kDecodeRows, &why);
+    std::string rule = "Nq = " + std::to_string(nq) +
+                       " <= " + std::to_string(kDecodeRows);
+    if (decode) {
+      Choice c = chooseSplit(*decode, sizes, mode);
+      c.reason = "16 rows: " + rule + "; " + c.reason;
+      return c;
+    }
+    Choice c = chooseSplit(p, sizes, mode);
+    c.reason = std::to_string(rows) + " rows: " + rule +
+               ", but there is no 16-row plan: " + why + "; " + c.reason;
+    return c;
+  }
+  if (rows <= 64)
+    return chooseSplit(p, sizes, mode);
+  int64_t heads = sizes.at("hq") * sizes.at("b");
   int64_t ctas = ceilDiv(nq, rows) * heads;
   std::string grid = "the " + std::to_string(rows) + "-row grid has " +
                      std::to_string(ctas) + " CTAs for " +
@@ -183,7 +273,8 @@ Choice choosePlan(const detail::PlanImpl &p, const BoundSizes &sizes,
     return c;
   }
   std::string why;
-  std::shared_ptr<const detail::PlanImpl> shortRows = shortRowsPlanOf(p, &why);
+  std::shared_ptr<const detail::PlanImpl> shortRows =
+      shortRowsPlanOf(p, 64, &why);
   if (!shortRows) {
     Choice c = chooseSplit(p, sizes, mode);
     c.reason = std::to_string(rows) + " rows: " + grid +
@@ -203,40 +294,42 @@ Choice chooseSplit(const detail::PlanImpl &p, const BoundSizes &sizes,
   if (mode == SplitKvMode::Default)
     mode = p.defaultSplitKv == SplitKvMode::Default ? SplitKvMode::Auto
                                                     : p.defaultSplitKv;
-  if (p.spec.isSplitKv())
-    return {&p, "the variant's plan is split-KV already"};
-  int64_t splits = p.options.kvSplits;
-  if (splits < 2)
-    return {&p, "no split-KV plan: CompileOptions::kvSplits is " +
-                    std::to_string(splits)};
-  std::string reason;
-  if (mode == SplitKvMode::Never)
-    return {&p, "split-KV never (forced)"};
-  if (mode == SplitKvMode::Always) {
-    reason = "split-KV always (forced)";
-  } else {
-    int64_t ctas = ceilDiv(sizes.at("nq"), p.spec.mainKernel().blockM) *
-                   sizes.at("hq") * sizes.at("b");
-    int64_t tile = p.spec.kvTile > 0 ? p.spec.kvTile : 64;
-    int64_t need = splits * 2 * tile, nk = sizes.at("nk");
-    std::string grid = "the plain grid has " + std::to_string(ctas) +
-                       " CTAs for " + std::to_string(p.multiprocessors) +
-                       " SMs";
-    std::string keys = "Nk = " + std::to_string(nk) +
-                       (nk >= need ? " >= " : " < ") + std::to_string(splits) +
-                       " splits x 2 x " + std::to_string(tile) +
-                       "-key tiles = " + std::to_string(need);
-    if (ctas >= p.multiprocessors)
-      return {&p, "auto: plain: " + grid};
-    if (nk < need)
-      return {&p, "auto: plain: " + keys};
-    reason = "auto: split-KV: " + grid + " and " + keys;
+  if (p.spec.isSplitKv()) {
+    int64_t compiled = 0;
+    for (const KernelInfo &k : p.spec.kernels)
+      if (k.role == KernelRole::SplitPartials)
+        compiled = k.splits;
+    if (compiled > 0)
+      return {&p, "the variant's plan is split-KV already", compiled};
+    // A split-KV plan written as kernel IR with attn.kv_splits: its count
+    // is this launch's to choose, as for a derived one.
   }
+  int64_t maxSplits = p.options.kvSplits;
+  if (maxSplits < 2 && !p.spec.isSplitKv())
+    return {&p, "no split-KV plan: CompileOptions::kvSplits is " +
+                    std::to_string(maxSplits)};
+  if (mode == SplitKvMode::Never && !p.spec.isSplitKv())
+    return {&p, "split-KV never (forced)"};
+  int64_t ctas = ceilDiv(sizes.at("nq"), p.spec.mainKernel().blockM) *
+                 sizes.at("hq") * sizes.at("b");
+  int64_t tile = p.spec.kvTile > 0 ? p.spec.kvTile : 64;
+  int64_t kvTiles = ceilDiv(sizes.at("nk"), tile);
+  bool force = mode == SplitKvMode::Always || p.spec.isSplitKv();
+  KvSplitChoice count = chooseKvSplits(ctas, kvTiles, p.multiprocessors,
+                                       std::max<int64_t>(maxSplits, 2), force);
+  if (p.spec.isSplitKv())
+    return {&p, "the variant's plan is split-KV; " + count.reason,
+            splitsOf(p, count.splits)};
+  if (count.splits < 2)
+    return {&p, "auto: plain: " + count.reason};
+  std::string reason = (force ? "split-KV always (forced): "
+                              : "auto: split-KV: ") +
+                       count.reason;
   std::string why;
   std::shared_ptr<const detail::PlanImpl> split = splitPlanOf(p, &why);
   if (!split)
     return {&p, reason + "; the plain plan runs: no split-KV plan: " + why};
-  return {split.get(), reason};
+  return {split.get(), reason, splitsOf(*split, count.splits)};
 }
 
 /// Where the buffers the runtime owns for one run lie in one allocation.
@@ -356,7 +449,9 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
     int64_t grid[3] = {k.fixedGridX, 1, 1};
     if (k.role != KernelRole::TileSummaries) {
       grid[0] = ceilDiv(nq, k.blockM);
-      grid[1] = hq * (k.role == KernelRole::SplitPartials ? k.splits : 1);
+      grid[1] = hq * (k.role == KernelRole::SplitPartials
+                          ? out.choice.splits
+                          : 1);
       grid[2] = b;
     }
     // Grid limits: x < 2^31, y and z < 2^16.
@@ -377,8 +472,9 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
     layout.add(layout.lse, b * hq * nq, sizeof(float));
   int64_t ctas = ceilDiv(nq, spec.mainKernel().blockM) * hq * b;
   for (int64_t perCta : spec.workspaceElementsPerCta) {
-    int64_t elements;
-    if (__builtin_mul_overflow(perCta, ctas, &elements) ||
+    int64_t elements, perSplit;
+    if (__builtin_mul_overflow(perCta, ctas, &perSplit) ||
+        __builtin_mul_overflow(perSplit, out.choice.splits, &elements) ||
         elements > (int64_t(1) << 40))
       return Status::error("the split-KV workspaces for " +
                            std::to_string(ctas) + " CTAs are too large");
@@ -424,6 +520,7 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
   void *lse = layout.lse.elements
                   ? reinterpret_cast<void *>(base + layout.lse.offset)
                   : nullptr;
+  fields["S"] = static_cast<uint64_t>(out.choice.splits);
   out.params = buildParams(spec, args, out.sizes, lse, fields);
   return Status::success();
 }
@@ -447,7 +544,7 @@ std::vector<CudaLaunch> cudaLaunches(const Prepared &prepared) {
 void describe(const Prepared &prepared, RunStats &stats) {
   const PlanSpec &spec = prepared.choice.plan->spec;
   stats.splitKv = spec.isSplitKv();
-  stats.splits = stats.splitKv ? spec.mainKernel().splits : 1;
+  stats.splits = prepared.choice.splits;
   stats.blockM = spec.mainKernel().blockM;
   stats.planReason = prepared.choice.reason;
   for (const Prepared::Launch &l : prepared.launches)

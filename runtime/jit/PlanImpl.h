@@ -53,12 +53,16 @@ struct PlanImpl {
   mutable std::shared_ptr<const PlanImpl> split;
   mutable std::string splitUnavailable;
 
-  /// The 64-row plan of a 128-row plan (short Nq), once resolved: null with
-  /// the reason when there is none.
+  /// A plan of fewer Q-tile rows than this one's (64 rows for short Nq, 16
+  /// for decoding), once resolved: null with the reason when there is none.
+  struct RowsPlan {
+    bool resolved = false;
+    std::shared_ptr<const PlanImpl> plan;
+    std::string unavailable;
+  };
   mutable std::mutex shortRowsMutex;
-  mutable bool shortRowsResolved = false;
-  mutable std::shared_ptr<const PlanImpl> shortRows;
-  mutable std::string shortRowsUnavailable;
+  /// By rows.
+  mutable std::map<int64_t, RowsPlan> shortRows;
 
   /// cuda: the buffers the runtime owns for a run (lse when the caller
   /// passes none, split-KV workspaces, tile summaries), one per stream so

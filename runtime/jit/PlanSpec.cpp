@@ -49,6 +49,7 @@ public:
     str(k.path);
     str(k.fallbackReason);
     i64(k.splits);
+    i64(k.maxSplits);
     i64(k.fixedGridX);
   }
   void argument(const ArgumentSignature &a) {
@@ -112,13 +113,14 @@ public:
         role > static_cast<uint64_t>(KernelRole::TileSummaries) ||
         !i64(k.blockM) || !i64(k.threads) || !i64(k.dynamicSmemBytes) ||
         !str(k.path) || !str(k.fallbackReason) || !i64(k.splits) ||
-        !i64(k.fixedGridX))
+        !i64(k.maxSplits) || !i64(k.fixedGridX))
       return false;
     k.role = static_cast<KernelRole>(role);
     return k.threads > 0 &&
            (k.role == KernelRole::TileSummaries ? k.fixedGridX > 0
                                                 : k.blockM > 0) &&
-           k.splits >= 1 && k.dynamicSmemBytes >= 0;
+           (k.splits >= 1 || (k.splits == 0 && k.maxSplits >= 1)) &&
+           k.dynamicSmemBytes >= 0;
   }
   bool argument(ArgumentSignature &a) {
     uint64_t isTensor;

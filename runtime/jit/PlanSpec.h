@@ -81,7 +81,7 @@ PlanDecode deserializePlanSpec(std::string_view bytes, PlanSpec *spec);
 
 /// The format version serializePlanSpec writes (the last byte of the
 /// 8-byte tag "ANTPLNP<v>" that begins every encoding).
-inline constexpr char kPlanFormatVersion = '2';
+inline constexpr char kPlanFormatVersion = '3';
 
 } // namespace attn::jit
 

@@ -488,7 +488,9 @@ RuntimeImpl::derivedPlan(const PlanImpl &plain, const CompileOptions &options,
 std::shared_ptr<const PlanImpl> RuntimeImpl::splitPlan(const PlanImpl &plain,
                                                        std::string *why) {
   std::shared_ptr<const PlanImpl> plan =
-      derivedPlan(plain, plain.options, plain.options.kvSplits,
+      // Split count 1 asks for the plan whose count each launch chooses
+      // (attn.kv_splits): one compile serves every count.
+      derivedPlan(plain, plain.options, /*splits=*/1,
                   counters.splitKvCompiles, "split-KV plan", why);
   if (plan && plan->spec.kernels.empty()) {
     *why = plan->spec.unavailable;
@@ -500,16 +502,17 @@ std::shared_ptr<const PlanImpl> RuntimeImpl::splitPlan(const PlanImpl &plain,
 }
 
 std::shared_ptr<const PlanImpl>
-RuntimeImpl::shortRowsPlan(const PlanImpl &plain, std::string *why) {
-  constexpr int64_t kShortRows = 64;
+RuntimeImpl::shortRowsPlan(const PlanImpl &plain, int64_t rows,
+                           std::string *why) {
   CompileOptions options = plain.options;
-  options.blockM = kShortRows;
-  std::shared_ptr<const PlanImpl> plan = derivedPlan(
-      plain, options, 0, counters.shortRowsCompiles, "64-row plan", why);
+  options.blockM = rows;
+  std::shared_ptr<const PlanImpl> plan =
+      derivedPlan(plain, options, 0, counters.shortRowsCompiles,
+                  std::to_string(rows) + "-row plan", why);
   if (plan && plan->spec.kernels.empty()) {
     *why = plan->spec.unavailable;
     plan = nullptr;
-  } else if (plan && plan->spec.mainKernel().blockM != kShortRows) {
+  } else if (plan && plan->spec.mainKernel().blockM != rows) {
     *why = "the variant's Q tile is not attn-tile's to choose (kernel IR)";
     plan = nullptr;
   }

@@ -73,13 +73,13 @@ public:
   /// in `*why` when the variant has none or it cannot be built.
   std::shared_ptr<const PlanImpl> splitPlan(const PlanImpl &plain,
                                             std::string *why);
-  /// The 64-row plan of a plain plan whose Q-tile rows were attn-tile's
-  /// choice (CompileOptions::blockM 0) and came out larger: the same
-  /// variant and options with blockM = 64, itself a plain plan (with a
-  /// split-KV plan of its own); null with the reason in `*why` when it
-  /// cannot be built.
+  /// The `rows`-row plan (64 for short Nq, 16 for decoding) of a plain
+  /// plan whose Q-tile rows were attn-tile's choice (CompileOptions::blockM
+  /// 0) and came out larger: the same variant and options with blockM =
+  /// rows, itself a plain plan (with a split-KV plan of its own); null with
+  /// the reason in `*why` when it cannot be built.
   std::shared_ptr<const PlanImpl> shortRowsPlan(const PlanImpl &plain,
-                                                std::string *why);
+                                                int64_t rows, std::string *why);
   Expected<DeviceKind> resolveDevice(DeviceKind device);
   Expected<Buffer> allocate(DeviceKind device, std::size_t bytes);
   RuntimeStats stats() const;

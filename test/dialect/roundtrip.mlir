@@ -37,6 +37,14 @@ func.func @sink_logits(%q: tensor<?x8x?x64xf16>, %k: tensor<?x2x?x64xf16>, %v: t
   return %o, %lse : tensor<?x8x?x64xf16>, tensor<?x8x?xf32>
 }
 
+// CHECK-LABEL: func.func @kv_splits
+// CHECK: %[[S:.*]] = attn.kv_splits : index
+// CHECK: return %[[S]]
+func.func @kv_splits() -> index {
+  %s = attn.kv_splits : index
+  return %s : index
+}
+
 // CHECK-LABEL: func.func @normalizers
 // CHECK: #attn.normalizer<sigmoid>
 // CHECK: #attn.normalizer<sigmoid, bias = -4.5>

@@ -1,4 +1,16 @@
 // RUN: attn-opt %s --attn-split-kv="splits=4" --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: attn-opt %s --attn-split-kv --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=LAUNCH
+
+// By default the split count is a launch parameter: attn.kv_splits bounds
+// the split loop and sizes the workspaces' leading dimension.
+// LAUNCH-LABEL: func.func private @softmax_split_kv
+// LAUNCH: %[[S:.*]] = attn.kv_splits : index
+// LAUNCH: arith.ceildivsi %{{.*}}, %[[S]]
+// LAUNCH: tensor.empty(%[[S]], %{{.*}}) : tensor<?x1x1x?xf32>
+// LAUNCH: tensor.empty(%[[S]], %{{.*}}) : tensor<?x1x1x?xf32>
+// LAUNCH: tensor.empty(%[[S]], %{{.*}}) : tensor<?x1x1x?x16xf32>
+// LAUNCH: scf.for %{{.*}} = %{{.*}} to %[[S]] step
+// LAUNCH: attn.reduce max "sbhi->bhi"
 
 // The plan is a second function; the original names it. Inside each grid
 // tile the KV loop runs once per split over whole KV tiles, each writing its

@@ -91,18 +91,21 @@ void deviceCopies(const MemoryRequest &r, const std::string &where,
 /// per CTA) and tile summaries (int64, two per 16-element block).
 void planBuffers(const MemoryRequest &r, std::vector<MemoryPart> &parts) {
   const attn::codegen::CudaPlan &plan = *r.emuPlan;
-  int64_t blockM = 1;
+  int64_t blockM = 1, splits = 1;
   for (const attn::codegen::CudaKernel &k : plan.kernels)
     if (k.role == attn::codegen::KernelRole::Whole ||
-        k.role == attn::codegen::KernelRole::SplitPartials)
+        k.role == attn::codegen::KernelRole::SplitPartials) {
       blockM = std::max<int64_t>(k.blockM, 1);
+      splits = k.splits > 0 ? k.splits : std::max<int64_t>(r.kvSplits, 1);
+    }
   const auto &sizes = r.shapes->sizes;
   uint64_t ctas = mulBytes(
       mulBytes((sizes.at("nq") + blockM - 1) / blockM, sizes.at("hq")),
       sizes.at("b"));
   for (int64_t perCta : plan.workspaceElementsPerCta)
     parts.push_back({"a split-KV workspace",
-                     mulBytes(mulBytes(perCta, ctas), sizeof(float))});
+                     mulBytes(mulBytes(mulBytes(perCta, ctas), splits),
+                              sizeof(float))});
   for (unsigned n : plan.summarizedCaptures) {
     const std::vector<int64_t> &c = r.shapes->args[3 + n];
     if (c.empty())

@@ -50,6 +50,8 @@ struct MemoryRequest {
   /// emu: the emitted launch plan (workspaces, summaries, tile rows).
   const attn::codegen::CudaPlan *emuPlan = nullptr;
   bool check = false, save = false, race = false;
+  /// The split count of a split-KV plan whose count is chosen at launch.
+  int64_t kvSplits = 1;
 };
 
 /// Itemises what `request` will hold.

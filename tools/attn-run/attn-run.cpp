@@ -123,6 +123,12 @@ static cl::opt<int64_t> warpsFlag(
     cl::desc("warps per CTA (0: the schedule's choice: on tensor cores 32 "
              "rows per warp for Q tiles of 128 rows or more, else 16)"),
     cl::init(0), cl::cat(runCategory));
+static cl::opt<int64_t> kvSplitsFlag(
+    "kv-splits",
+    cl::desc("ref and emu: the split count of a split-KV plan whose count is "
+             "chosen at launch (attn.kv_splits); through the runtime it "
+             "chooses"),
+    cl::init(attn::interp::kDefaultKvSplits), cl::cat(runCategory));
 static cl::opt<int64_t> stagesFlag("stages",
                                    cl::desc("emu: K/V pipeline stages"),
                                    cl::init(2), cl::cat(runCategory));
@@ -739,12 +745,23 @@ runEmu(func::FuncOp func, const attn::codegen::CudaPlan *plan,
   fields["Hkv"] = sizes.at("hkv");
   fields["Nq"] = Nq;
   fields["Nk"] = sizes.at("nk");
+  // The split count: compiled in, or chosen at launch (--kv-splits).
+  int64_t splits = kernel->splits > 0 ? kernel->splits : kvSplitsFlag;
+  if (kernel->splits == 0 && splits > kernel->maxSplits)
+    return makeError("--kv-splits=" + std::to_string(splits) +
+                     " exceeds the " + std::to_string(kernel->maxSplits) +
+                     " splits the merge kernel holds");
+  fields["S"] = static_cast<uint64_t>(splits);
+  if (kernel->role == attn::codegen::KernelRole::SplitPartials)
+    times.kernel += "; " + std::to_string(splits) + (splits == 1 ? " split" : " splits") +
+                    (kernel->splits > 0 ? "" : " (chosen at launch: --kv-splits)");
   // Buffers between the plan's kernels: split-KV workspaces (f32, one slot
-  // per CTA of the merge grid) and tile summaries of captures (int64).
+  // per CTA of the merge grid and split) and tile summaries of captures
+  // (int64).
   int64_t ctas = (Nq + kernel->blockM - 1) / kernel->blockM * Hq * B;
   std::vector<std::vector<float>> workspaces;
   for (int64_t perCta : plan->workspaceElementsPerCta) {
-    workspaces.emplace_back(static_cast<size_t>(perCta * ctas), NAN);
+    workspaces.emplace_back(static_cast<size_t>(perCta * ctas * splits), NAN);
     std::string name = "ws" + std::to_string(workspaces.size() - 1);
     fields[name] = reinterpret_cast<uint64_t>(workspaces.back().data());
     fields[name + "_extent"] = workspaces.back().size();
@@ -775,11 +792,9 @@ runEmu(func::FuncOp func, const attn::codegen::CudaPlan *plan,
       e.grid[0] = static_cast<unsigned>(k.fixedGridX);
     } else {
       e.grid[0] = static_cast<unsigned>((Nq + k.blockM - 1) / k.blockM);
-      e.grid[1] = static_cast<unsigned>(Hq * (k.role == attn::codegen::
-                                                            KernelRole::
-                                                                SplitPartials
-                                                  ? k.splits
-                                                  : 1));
+      e.grid[1] = static_cast<unsigned>(
+          Hq * (k.role == attn::codegen::KernelRole::SplitPartials ? splits
+                                                                   : 1));
       e.grid[2] = static_cast<unsigned>(B);
     }
     e.block = static_cast<unsigned>(k.threads);
@@ -1125,6 +1140,13 @@ static int runTool() {
   bool viaRuntime = deviceName == "cuda" || deviceName == "auto" || bench;
   if (bench && deviceName == "ref")
     return fail("--bench needs --device=emu, cuda or auto");
+  if (kvSplitsFlag < 1)
+    return fail("--kv-splits must be at least 1, got " +
+                std::to_string(kvSplitsFlag));
+  if (viaRuntime && kvSplitsFlag.getNumOccurrences())
+    return fail("--kv-splits is the ref and emu split count; through the "
+                "runtime (--device=cuda|auto, --bench) the runtime chooses "
+                "it (ATTN_SPLIT_KV, CompileOptions::kvSplits)");
   if (viaRuntime && (counters || memcheck || race))
     return fail("--counters, --memcheck and --race need --device=emu without "
                 "--bench (--bench on emu prints the traffic counters)");
@@ -1193,7 +1215,8 @@ static int runTool() {
     return fail(memoryLimit.takeError());
   attn::run::MemoryRequest memoryRequest{
       refFunc, runFunc, &*shapes, deviceName, viaRuntime,
-      emuPlan ? &*emuPlan : nullptr, check, !saveDir.empty(), race};
+      emuPlan ? &*emuPlan : nullptr, check, !saveDir.empty(), race,
+      kvSplitsFlag};
   attn::run::MemoryNeed memory = attn::run::memoryNeed(memoryRequest);
   if (llvm::Error err = attn::run::checkMemory(memory, *memoryLimit))
     return fail(std::move(err));
@@ -1233,7 +1256,8 @@ static int runTool() {
       : deviceName == "emu"
           ? runEmu(runFunc, emuPlan ? &*emuPlan : nullptr, *inputs, *shapes,
                    emuTimes, emuChecks)
-          : attn::interp::runFunction(runFunc, *inputs, &runCounters);
+          : attn::interp::runFunction(runFunc, *inputs, &runCounters,
+                                      kvSplitsFlag);
   if (!results)
     return fail("running '@" + funcName +
                 "': " + llvm::toString(results.takeError()));

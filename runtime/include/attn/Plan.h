@@ -117,8 +117,12 @@ struct KernelInfo {
   std::string path;
   /// Why the tensor-core path was not taken (may be empty).
   std::string fallbackReason;
-  /// KV splits (SplitPartials: grid.y = Hq x splits); 1 otherwise.
+  /// KV splits (SplitPartials: grid.y = Hq x splits); 1 otherwise. 0: the
+  /// count is chosen per launch (RunStats::splits says which ran).
   int64_t splits = 1;
+  /// When splits is 0: the most splits a launch may choose (the merge
+  /// holds a factor per split in registers).
+  int64_t maxSplits = 0;
   /// TileSummaries: grid.x (a grid-stride loop); 0 otherwise.
   int64_t fixedGridX = 0;
   /// cuda: the arch compiled for ("sm_90"); empty on emu.
@@ -213,6 +217,23 @@ struct RunStats {
   /// The kernels launched, in order (empty when the grid was empty).
   std::vector<std::string> kernels;
 };
+
+/// How many KV splits a split-KV launch uses, and why.
+struct KvSplitChoice {
+  int64_t splits = 1;
+  std::string reason;
+};
+
+/// Chooses the split count of a split-KV launch whose plain grid has `ctas`
+/// CTAs over `kvTiles` KV tiles, on `multiprocessors` SMs, at most
+/// `maxSplits` (FlashAttention-2's heuristic): 1 when the plain grid nearly
+/// fills the SMs (≥ 80%), else the fewest splits whose waves keep the SMs
+/// ≥ 85% as busy as the best count would, with every split getting two KV
+/// tiles or more and no two counts giving the same tiles per split.
+/// `force` (split-KV always) makes it at least 2.
+KvSplitChoice chooseKvSplits(int64_t ctas, int64_t kvTiles,
+                             int64_t multiprocessors, int64_t maxSplits,
+                             bool force = false);
 
 /// Timing of repeated launches (cuda only).
 struct BenchResult {

@@ -58,9 +58,12 @@ struct CompileOptions {
   std::string kernelPath = "auto";
   /// cuda: target arch ("sm_80", "sm_90", ...); empty: the running GPU's.
   std::string arch;
-  /// KV splits of the variant's split-KV plan (attn-split-kv splits), which
-  /// is compiled on the first run that picks it; below 2: no split-KV plan.
-  int64_t kvSplits = 4;
+  /// The most KV splits a launch of the variant's split-KV plan may use.
+  /// That plan is compiled once, on the first run that picks it, with the
+  /// split count a launch parameter (attn.kv_splits): each launch chooses
+  /// its count (chooseKvSplits) and no count compiles a new kernel. Below
+  /// 2: no split-KV plan.
+  int64_t kvSplits = 32;
 };
 
 /// Where the runtime keeps things. Defaults come from the environment.

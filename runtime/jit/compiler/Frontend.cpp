@@ -293,6 +293,7 @@ bool specOfPlan(const attn::codegen::CudaPlan &plan, PlanSpec &out,
     info.path = k.path;
     info.fallbackReason = k.fallbackReason;
     info.splits = k.splits;
+    info.maxSplits = k.maxSplits;
     info.fixedGridX = k.fixedGridX;
     out.kernels.push_back(std::move(info));
   }

@@ -113,37 +113,52 @@ TEST(LaunchPlanTest, DecodingPicksTheSplitKvPlan) {
   ASSERT_TRUE(plan) << plan.message();
   EXPECT_EQ(names(plan->kernels()), Names{"attn_causal_bottom_right"});
   EXPECT_EQ(rt.stats().splitKvCompiles, 0u) << "compiled on first use only";
-  // B = 1, Hq = 8, one query: 8 CTAs for the emulator's 132 "SMs", and
-  // 1000 keys give each of 4 splits more than two 64-key tiles.
+  // B = 1, Hq = 8, one query: 8 CTAs for the emulator's 132 "SMs"; 1000
+  // keys are 16 64-key tiles, two per split for 8 splits (64 CTAs).
   Problem p("causal_bottom_right.mlir", 1, 1000, 31);
   RunStats stats = p.runAndCheck(*plan, SplitKvMode::Default);
   EXPECT_TRUE(stats.splitKv) << stats.planReason;
-  EXPECT_EQ(stats.splits, 4);
+  EXPECT_EQ(stats.splits, 8) << stats.planReason;
   EXPECT_EQ(stats.kernels, (Names{"attn_causal_bottom_right_partials",
                                   "attn_causal_bottom_right_merge"}));
-  // The 128-row plan's grid leaves SMs idle: its 64-row plan, split.
-  EXPECT_EQ(stats.blockM, 64);
-  EXPECT_EQ(stats.planReason.rfind("64 rows: the 128-row grid has 8 CTAs for "
-                                   "132 SMs; auto: split-KV: the plain grid "
-                                   "has 8 CTAs for 132 SMs",
+  // One query: the 16-row plan (one warp), split.
+  EXPECT_EQ(stats.blockM, 16);
+  EXPECT_EQ(stats.planReason.rfind("16 rows: Nq = 1 <= 16; auto: split-KV: "
+                                   "the plain grid has 8 CTAs for 132 SMs; 8 "
+                                   "splits of 2 of 16 KV tiles: 64 CTAs",
                                    0),
             0u)
       << stats.planReason;
   EXPECT_EQ(rt.stats().splitKvCompiles, 1u);
+  EXPECT_EQ(rt.stats().shortRowsCompiles, 1u);
+
+  // Other lengths, other split counts: the same compiled plan (the count
+  // is a launch parameter). 300 keys: 5 tiles, 2 splits.
+  Problem fewKeys("causal_bottom_right.mlir", 1, 300, 35);
+  stats = fewKeys.runAndCheck(*plan, SplitKvMode::Default);
+  EXPECT_EQ(stats.splits, 2) << stats.planReason;
+  EXPECT_EQ(rt.stats().splitKvCompiles, 1u) << "no split count compiles";
+  // 200 queries of 8 heads with 4000 keys: the 64-row plan (four tiles per
+  // head: 32 CTAs) and its own split-KV plan; 4 splits make 128 CTAs.
+  Problem rows("causal_bottom_right.mlir", 200, 4000, 36);
+  stats = rows.runAndCheck(*plan, SplitKvMode::Default);
+  EXPECT_EQ(stats.blockM, 64);
+  EXPECT_EQ(stats.splits, 4) << stats.planReason;
+  EXPECT_EQ(rt.stats().splitKvCompiles, 2u) << "one per Q-tile rows";
 
   // Forced plain, the same shape: the plain kernel alone.
   stats = p.runAndCheck(*plan, SplitKvMode::Never);
   EXPECT_FALSE(stats.splitKv);
   EXPECT_EQ(stats.kernels, Names{"attn_causal_bottom_right"});
-  EXPECT_EQ(stats.planReason, "64 rows: the 128-row grid has 8 CTAs for 132 "
-                              "SMs; split-KV never (forced)");
-  EXPECT_EQ(rt.stats().splitKvCompiles, 1u) << "the split plan is cached";
+  EXPECT_EQ(stats.planReason, "16 rows: Nq = 1 <= 16; split-KV never (forced)");
+  EXPECT_EQ(rt.stats().splitKvCompiles, 2u) << "the split plan is cached";
 
   auto split = plan->splitKvKernels();
   ASSERT_TRUE(split) << split.message();
   ASSERT_EQ(split->size(), 2u);
   EXPECT_EQ((*split)[0].role, KernelRole::SplitPartials);
-  EXPECT_EQ((*split)[0].splits, 4);
+  EXPECT_EQ((*split)[0].splits, 0) << "chosen at launch";
+  EXPECT_EQ((*split)[0].maxSplits, 64);
   EXPECT_EQ((*split)[1].role, KernelRole::SplitMerge);
   EXPECT_EQ((*split)[0].cacheKey, (*split)[1].cacheKey) << "one artifact";
 }
@@ -174,25 +189,53 @@ TEST(LaunchPlanTest, FullGridsAndShortKeysPickThePlainPlan) {
   EXPECT_EQ(stats.blockM, 128);
   EXPECT_EQ(stats.planReason, "128 rows: the 128-row grid has 8 CTAs for 8 "
                               "SMs; auto: plain: the plain grid has 8 CTAs "
-                              "for 8 SMs");
+                              "for 8 SMs (>= 80%)");
   // Forced split on the same shape: partials and merge, same result.
   stats = longQ.runAndCheck(*plan, SplitKvMode::Always);
   EXPECT_TRUE(stats.splitKv);
-  EXPECT_EQ(stats.planReason, "128 rows: the 128-row grid has 8 CTAs for 8 "
-                              "SMs; split-KV always (forced)");
+  EXPECT_EQ(stats.splits, 2);
+  EXPECT_EQ(stats.planReason.rfind("128 rows: the 128-row grid has 8 CTAs for "
+                                   "8 SMs; split-KV always (forced): ",
+                                   0),
+            0u)
+      << stats.planReason;
 
-  // One query but 500 keys: with the emulator's 132 "SMs" for 8 CTAs, a
+  // One query but 100 keys: with the emulator's 132 "SMs" for 8 CTAs, a
   // split would still get less than two 64-key tiles.
   Runtime defaults(testConfig(sharedCacheDir()));
   auto plain = defaults.compileText(readExample("causal_bottom_right.mlir"),
                                     emuOptions());
   ASSERT_TRUE(plain) << plain.message();
-  Problem shortK("causal_bottom_right.mlir", 1, 500, 34);
+  Problem shortK("causal_bottom_right.mlir", 1, 100, 34);
   stats = shortK.runAndCheck(*plain, SplitKvMode::Auto);
   EXPECT_FALSE(stats.splitKv);
-  EXPECT_EQ(stats.planReason, "64 rows: the 128-row grid has 8 CTAs for 132 "
-                              "SMs; auto: plain: Nk = 500 < 4 splits x 2 x "
-                              "64-key tiles = 512");
+  EXPECT_EQ(stats.planReason, "16 rows: Nq = 1 <= 16; auto: plain: the plain "
+                              "grid has 8 CTAs for 132 SMs, but 2 KV tiles "
+                              "(two per split) and 32 splits at most");
+}
+
+TEST(LaunchPlanTest, SplitCountHeuristic) {
+  // A full grid never splits; a forced split takes 2 at least.
+  EXPECT_EQ(chooseKvSplits(132, 128, 132, 32).splits, 1);
+  EXPECT_EQ(chooseKvSplits(106, 128, 132, 32).splits, 1); // >= 80%
+  EXPECT_EQ(chooseKvSplits(132, 128, 132, 32, /*force=*/true).splits, 2);
+  // Llama-3-8B decode without GQA packing: 32 CTAs, 128 KV tiles; 4 splits
+  // make 128 CTAs of 132 (0.97 of a wave).
+  KvSplitChoice llama = chooseKvSplits(32, 128, 132, 32);
+  EXPECT_EQ(llama.splits, 4);
+  EXPECT_EQ(llama.reason, "the plain grid has 32 CTAs for 132 SMs; 4 splits "
+                          "of 32 of 128 KV tiles: 128 CTAs, last wave 0.97 "
+                          "full (at most 32 splits)");
+  // One CTA (B = 1, one KV head packed): as many splits as SMs allow, the
+  // cap and two tiles per split.
+  EXPECT_EQ(chooseKvSplits(1, 128, 132, 32).splits, 32);
+  EXPECT_EQ(chooseKvSplits(1, 128, 132, 64).splits, 64);
+  EXPECT_EQ(chooseKvSplits(1, 20, 132, 64).splits, 10);
+  // Counts that give every split as many tiles as one split fewer are
+  // skipped: 10 tiles over 4 or 5 splits are 3 and 2 per split; 8 CTAs on
+  // 20 SMs: 2 splits fill 0.8, the 0.85 x best bar is met first by 5.
+  EXPECT_EQ(chooseKvSplits(8, 10, 20, 5).splits, 5);
+  EXPECT_EQ(chooseKvSplits(8, 2, 132, 32).splits, 1);
 }
 
 TEST(LaunchPlanTest, TheRuntimeSettingAndTheEnvironment) {
@@ -232,9 +275,8 @@ TEST(LaunchPlanTest, VariantsWithoutASplitPlanRunThePlainOne) {
   Problem p("causal_bottom_right.mlir", 1, 1000, 36);
   RunStats stats = p.runAndCheck(*plan, SplitKvMode::Always);
   EXPECT_FALSE(stats.splitKv);
-  EXPECT_EQ(stats.planReason,
-            "64 rows: the 128-row grid has 8 CTAs for 132 SMs; no split-KV "
-            "plan: CompileOptions::kvSplits is 1");
+  EXPECT_EQ(stats.planReason, "16 rows: Nq = 1 <= 16; no split-KV plan: "
+                              "CompileOptions::kvSplits is 1");
   EXPECT_FALSE(plan->splitKvKernels());
 }
 
@@ -274,7 +316,7 @@ TEST(LaunchPlanTest, DocumentMaskRunsTheSummariesKernelFirst) {
   EXPECT_GT(plan->kernels()[0].fixedGridX, 0);
   EXPECT_EQ(plan->kernel().name, "attn_document") << "the main kernel";
   Problem p("document.mlir", 200, 200, 37);
-  RunStats stats = p.runAndCheck(*plan, SplitKvMode::Auto);
+  RunStats stats = p.runAndCheck(*plan, SplitKvMode::Never);
   EXPECT_FALSE(stats.splitKv);
   EXPECT_EQ(stats.kernels, (Names{"attn_document_summaries", "attn_document"}));
 

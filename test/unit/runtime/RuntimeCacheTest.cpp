@@ -411,30 +411,34 @@ TEST(RuntimeCacheTest, DirectoryAtTheKernelsPathSpoilsThatEntryOnly) {
 }
 
 TEST(RuntimeCacheTest, MemoryCacheKeepsTheMostRecentlyUsedPlans) {
-  // kvSplits is part of the memory key only (the plain plan's disk entries
-  // are shared), so these are three plans that compile from disk.
+  // Three KV tiles: three plans, kept two at a time.
   RuntimeConfig config = testConfig(sharedCacheDir());
   config.memoryCachePlans = 2;
   Runtime rt(config);
-  auto options = [](int64_t splits) {
+  auto options = [](int64_t blockN, int64_t kvSplits = 32) {
     CompileOptions o = emuOptions();
-    o.kvSplits = splits;
+    o.blockN = blockN;
+    o.kvSplits = kvSplits;
     return o;
   };
-  auto compile = [&](int64_t splits) {
-    auto plan = rt.compileFile(kCausal, options(splits));
+  auto compile = [&](int64_t blockN) {
+    auto plan = rt.compileFile(kCausal, options(blockN));
     EXPECT_TRUE(plan) << plan.message();
   };
-  compile(2);
-  compile(3);
-  compile(2); // 2 is now the most recently used
+  compile(16);
+  compile(32);
+  compile(16); // 16 is now the most recently used
   EXPECT_EQ(rt.stats().memoryHits, 1u);
-  compile(5); // drops 3
-  compile(2);
+  compile(64); // drops 32
+  compile(16);
   EXPECT_EQ(rt.stats().memoryHits, 2u);
-  compile(3);
-  EXPECT_EQ(rt.stats().memoryHits, 2u) << "3 was dropped";
+  compile(32);
+  EXPECT_EQ(rt.stats().memoryHits, 2u) << "32 was dropped";
   EXPECT_EQ(rt.stats().compiles, 6u);
+  // The most splits a launch may choose compiles nothing: the same plan.
+  auto plan = rt.compileFile(kCausal, options(32, 2));
+  ASSERT_TRUE(plan) << plan.message();
+  EXPECT_EQ(rt.stats().memoryHits, 3u);
 }
 
 TEST(RuntimeCacheTest, CacheBoundFromTheEnvironment) {

@@ -117,6 +117,10 @@ enum class KernelRole {
   TileSummaries,
 };
 
+/// The most KV splits a launch of a split-KV plan whose count is chosen at
+/// launch (attn.kv_splits) may use.
+inline constexpr int64_t kMaxLaunchKvSplits = 64;
+
 /// An emitted kernel.
 struct CudaKernel {
   /// The `extern "C" __global__` function (also its ATTN_KERNEL_ENTRY name).
@@ -140,7 +144,12 @@ struct CudaKernel {
   std::vector<ParamField> params;
   KernelRole role = KernelRole::Whole;
   /// KV splits (1 unless split-KV): grid.y = Hq x splits for SplitPartials.
+  /// 0: chosen at launch (attn.kv_splits): the launcher picks S ≥ 1, binds
+  /// the parameter `S` and sizes grid.y = Hq x S and the workspaces by it.
   int64_t splits = 1;
+  /// When splits is 0: the most splits a launch may choose,
+  /// kMaxLaunchKvSplits (the merge holds one factor per split per row).
+  int64_t maxSplits = 0;
   /// TileSummaries: the grid (fixedGridX, 1, 1) it is meant to run with.
   int64_t fixedGridX = 0;
 };
@@ -150,7 +159,8 @@ struct CudaKernel {
 struct CudaPlan {
   std::vector<CudaKernel> kernels;
   /// Per workspace: f32 elements per CTA of the merge grid (ceil(Nq /
-  /// blockM) x Hq x B CTAs): splits x blockM x the value's feature size.
+  /// blockM) x Hq x B CTAs) and per split: blockM x the value's feature
+  /// size. A launch allocates this x CTAs x its split count.
   std::vector<int64_t> workspaceElementsPerCta;
   /// Captures (numbered from 0 after q, k, v) with tile summaries: buffer
   /// sum<N> holds 2 x rows x ceil(last / 16) int64 values, rows being the

@@ -51,8 +51,9 @@ struct AttnPipelineOptions
       llvm::cl::init("")};
   Option<int64_t> splitKv{
       *this, "split-kv",
-      llvm::cl::desc("KV splits: 2 or more splits every KV loop (the "
-                     "split-KV launch plan); 0: none"),
+      llvm::cl::desc("the split-KV launch plan: 0: none; 1: split every "
+                     "KV loop, the split count chosen at launch "
+                     "(attn.kv_splits); N >= 2: N splits compiled in"),
       llvm::cl::init(0)};
   Option<bool> foldExp2{*this, "fold-exp2",
                         llvm::cl::desc("fold log2(e) into the scores (exp2)"),

@@ -205,6 +205,20 @@ def Attn_TileClassOp : Attn_Op<"tile_class", [
   }];
 }
 
+def Attn_KvSplitsOp : Attn_Op<"kv_splits", [Pure]> {
+  let summary = "the number of KV splits of a split-KV launch, chosen at launch";
+  let description = [{
+    `%s = attn.kv_splits : index` is the split count of a split-KV plan
+    (-attn-split-kv with splits = 0): the trip count of the split loop and
+    the leading size of its workspaces. It is not compiled into the kernel:
+    the runtime chooses it per launch from the SM count, the plain grid and
+    Nk, sizes the grid and the workspaces with it and passes it as the
+    kernel parameter `S`; the interpreter and attn-run take it from
+    `--kv-splits`. Always ≥ 1.
+  }];
+  let results = (outs Index:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+}
 
 //===----------------------------------------------------------------------===//
 // Level 3: the kernel's schedule (set by -attn-schedule and -attn-stage-kv)

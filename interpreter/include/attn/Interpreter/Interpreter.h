@@ -44,12 +44,17 @@ struct Counters {
   int64_t tilesEmpty = 0, tilesFull = 0, tilesPartial = 0;
 };
 
+/// The split count attn.kv_splits takes when a caller does not choose one.
+inline constexpr int64_t kDefaultKvSplits = 4;
+
 /// Runs `func` on `args` (one per function argument; tensor arguments must
 /// have shapes compatible with their types) and returns its results. When
-/// `counters` is given, it accumulates what the run did.
-llvm::Expected<std::vector<Tensor>> runFunction(mlir::func::FuncOp func,
-                                               llvm::ArrayRef<Tensor> args,
-                                               Counters *counters = nullptr);
+/// `counters` is given, it accumulates what the run did. `kvSplits` is the
+/// value of attn.kv_splits (a split-KV plan's launch-time split count, ≥ 1).
+llvm::Expected<std::vector<Tensor>>
+runFunction(mlir::func::FuncOp func, llvm::ArrayRef<Tensor> args,
+            Counters *counters = nullptr,
+            int64_t kvSplits = kDefaultKvSplits);
 
 /// `v` as an int64, defined for every double: truncated toward zero,
 /// saturated at the int64 limits, NaN as 0. Integer values held in a Tensor

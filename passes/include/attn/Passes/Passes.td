@@ -239,10 +239,13 @@ def AttnSplitKV : Pass<"attn-split-kv", "::mlir::ModuleOp"> {
     correctly too. By default the plan is a new function `<name>_split_kv`
     (the runtime picks it from the lengths at launch time;
     `attn.split_kv_plan` on the original names it); `in-place` rewrites the
-    function itself, for testing.
+    function itself, for testing. With `splits = 0` (the default) the split
+    count is `attn.kv_splits`, a launch parameter the runtime chooses per
+    launch: one compiled plan serves every split count.
   }];
   let options = [
-    Option<"splits", "splits", "int64_t", "4", "number of KV splits">,
+    Option<"splits", "splits", "int64_t", "0",
+           "number of KV splits; 0: chosen at launch (attn.kv_splits)">,
     Option<"inPlace", "in-place", "bool", "false",
            "rewrite the function itself instead of adding a plan">
   ];
