@@ -77,6 +77,11 @@ private:
   SmallVector<mlir::Value> rowCaptures();
   /// σ_h of a row, read from the sink logits (the first row capture).
   mlir::Value sinkLogit(OpBuilder &bb, ValueRange idx, ValueRange caps);
+  /// Builds (σ_h, m, l) -> a row value.
+  using SinkRowFn = llvm::function_ref<mlir::Value(
+      OpBuilder &, mlir::Value sigma, mlir::Value m, mlir::Value l)>;
+  /// A per-row map of the row max m and sum l that reads σ_h.
+  mlir::Value sinkRowMap(mlir::Value m, mlir::Value l, SinkRowFn fill);
   /// D = l + e^(σ_h − m): the softmax denominator with the sink. A row with
   /// no attended key (m = −inf) gets D = +inf, hence p = 0; σ_h = −inf adds
   /// nothing.
@@ -252,43 +257,47 @@ mlir::Value CascadeBuilder::sinkLogit(OpBuilder &bb, ValueRange idx,
   return tensor::ExtractOp::create(bb, loc, caps[0], h);
 }
 
-mlir::Value CascadeBuilder::sinkDenominator(mlir::Value m, mlir::Value l) {
+mlir::Value CascadeBuilder::sinkRowMap(mlir::Value m, mlir::Value l,
+                                       SinkRowFn fill) {
   return map(L.rows + "," + L.rows + "->" + L.rows, ValueRange{m, l},
              rowCaptures(), L.type(L.rows, f32),
-             [&](OpBuilder &bb, Location loc, ValueRange idx, ValueRange in,
+             [&](OpBuilder &bb, Location, ValueRange idx, ValueRange in,
                  ValueRange caps) -> mlir::Value {
-               mlir::Value sigma = sinkLogit(bb, idx, caps);
-               auto noSink = arith::CmpFOp::create(
-                   bb, loc, arith::CmpFPredicate::OEQ, sigma,
-                   f32Const(bb, -std::numeric_limits<double>::infinity()));
-               auto d = arith::SubFOp::create(bb, loc, sigma, in[0]);
-               auto ex = math::ExpOp::create(bb, loc, d);
-               auto sink = zeroIf(bb, noSink, ex);
-               return arith::AddFOp::create(bb, loc, in[1], sink);
+               return fill(bb, sinkLogit(bb, idx, caps), in[0], in[1]);
              });
 }
 
+mlir::Value CascadeBuilder::sinkDenominator(mlir::Value m, mlir::Value l) {
+  return sinkRowMap(m, l, [&](OpBuilder &bb, mlir::Value sigma,
+                              mlir::Value rowMax,
+                              mlir::Value rowSum) -> mlir::Value {
+    auto noSink = arith::CmpFOp::create(
+        bb, loc, arith::CmpFPredicate::OEQ, sigma,
+        f32Const(bb, -std::numeric_limits<double>::infinity()));
+    auto d = arith::SubFOp::create(bb, loc, sigma, rowMax);
+    auto sink = zeroIf(bb, noSink, math::ExpOp::create(bb, loc, d));
+    return arith::AddFOp::create(bb, loc, rowSum, sink);
+  });
+}
+
 mlir::Value CascadeBuilder::sinkLse(mlir::Value m, mlir::Value l) {
-  return map(L.rows + "," + L.rows + "->" + L.rows, ValueRange{m, l},
-             rowCaptures(), L.type(L.rows, f32),
-             [&](OpBuilder &bb, Location loc, ValueRange idx, ValueRange in,
-                 ValueRange caps) -> mlir::Value {
-               mlir::Value sigma = sinkLogit(bb, idx, caps);
-               mlir::Value negInf =
-                   f32Const(bb, -std::numeric_limits<double>::infinity());
-               auto top = arith::MaximumFOp::create(bb, loc, in[0], sigma);
-               auto empty = arith::CmpFOp::create(
-                   bb, loc, arith::CmpFPredicate::OEQ, top, negInf);
-               auto rowShift = arith::SubFOp::create(bb, loc, in[0], top);
-               auto rowPart = arith::MulFOp::create(
-                   bb, loc, in[1], math::ExpOp::create(bb, loc, rowShift));
-               auto sinkShift = arith::SubFOp::create(bb, loc, sigma, top);
-               auto sum = arith::AddFOp::create(
-                   bb, loc, rowPart, math::ExpOp::create(bb, loc, sinkShift));
-               auto lse = arith::AddFOp::create(
-                   bb, loc, top, math::LogOp::create(bb, loc, sum));
-               return arith::SelectOp::create(bb, loc, empty, negInf, lse);
-             });
+  return sinkRowMap(m, l, [&](OpBuilder &bb, mlir::Value sigma,
+                              mlir::Value rowMax,
+                              mlir::Value rowSum) -> mlir::Value {
+    mlir::Value negInf = f32Const(bb, -std::numeric_limits<double>::infinity());
+    auto top = arith::MaximumFOp::create(bb, loc, rowMax, sigma);
+    auto empty = arith::CmpFOp::create(bb, loc, arith::CmpFPredicate::OEQ,
+                                       top, negInf);
+    auto rowShift = arith::SubFOp::create(bb, loc, rowMax, top);
+    auto rowPart = arith::MulFOp::create(
+        bb, loc, rowSum, math::ExpOp::create(bb, loc, rowShift));
+    auto sinkShift = arith::SubFOp::create(bb, loc, sigma, top);
+    auto sum = arith::AddFOp::create(bb, loc, rowPart,
+                                     math::ExpOp::create(bb, loc, sinkShift));
+    auto lse = arith::AddFOp::create(bb, loc, top,
+                                     math::LogOp::create(bb, loc, sum));
+    return arith::SelectOp::create(bb, loc, empty, negInf, lse);
+  });
 }
 
 mlir::Value CascadeBuilder::contractPV(mlir::Value p) {
