@@ -9,6 +9,7 @@
 
 #include "attn/Interpreter/Npy.h"
 
+#include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Endian.h"
@@ -29,6 +30,8 @@ static constexpr size_t kMagicSize = 6;
 
 StringRef attn::interp::npyDescr(NpyDType dtype) {
   switch (dtype) {
+  case NpyDType::F2:
+    return "<f2";
   case NpyDType::F4:
     return "<f4";
   case NpyDType::F8:
@@ -43,6 +46,8 @@ StringRef attn::interp::npyDescr(NpyDType dtype) {
 
 /// Size in bytes of one element of `dtype`.
 static size_t elementSize(NpyDType dtype) {
+  if (dtype == NpyDType::F2)
+    return 2;
   return dtype == NpyDType::F4 || dtype == NpyDType::I4 ? 4 : 8;
 }
 
@@ -82,6 +87,17 @@ static std::string makeHeader(llvm::ArrayRef<int64_t> shape, NpyDType dtype) {
 static bool appendElement(std::string &out, double v, NpyDType dtype) {
   char bytes[8];
   switch (dtype) {
+  case NpyDType::F2: {
+    // Rounded to nearest even, as numpy's astype(float16).
+    llvm::APFloat half(v);
+    bool lost;
+    half.convert(llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven,
+                 &lost);
+    llvm::support::endian::write16le(
+        bytes, uint16_t(half.bitcastToAPInt().getZExtValue()));
+    out.append(bytes, 2);
+    return true;
+  }
   case NpyDType::F4:
     llvm::support::endian::write32le(bytes, llvm::bit_cast<uint32_t>(float(v)));
     out.append(bytes, 4);
@@ -180,26 +196,49 @@ static std::optional<std::vector<int64_t>> parseShape(StringRef text) {
   return shape;
 }
 
-static std::optional<NpyDType> parseDescr(StringRef text) {
+/// The dtype of a `descr` value (quoted), or why it cannot be read.
+static llvm::Expected<NpyDType> parseDescr(StringRef path, StringRef text) {
   text = text.trim();
-  if (text.size() < 2)
-    return std::nullopt;
+  if (text.size() < 2 || !(text.front() == '\'' || text.front() == '"'))
+    return makeError(path, "unsupported dtype " + text +
+                               " (a structured or unparsable descr; "
+                               "supported: <f2, <f4, <f8, <i4, <i8)");
   text = text.drop_front().drop_back(); // quotes
-  if (text == "<f4")
+  if (text.starts_with("|O") || text.starts_with("O"))
+    return makeError(path, "holds an object array ('" + text +
+                               "', pickled Python objects), which is never "
+                               "read; save a numeric array, e.g. "
+                               "np.save(f, a.astype(np.float32))");
+  if (text.starts_with(">") && text.size() > 2)
+    return makeError(path, "holds big-endian '" + text +
+                               "' elements; convert them with a.astype('<" +
+                               text.drop_front() + "')");
+  StringRef descr = text;
+  // '<' is little-endian and '=' native; attn runs on little-endian hosts.
+  if (text.starts_with("<") || text.starts_with("="))
+    text = text.drop_front();
+  if (text == "f2")
+    return NpyDType::F2;
+  if (text == "f4")
     return NpyDType::F4;
-  if (text == "<f8")
+  if (text == "f8")
     return NpyDType::F8;
-  if (text == "<i4")
+  if (text == "i4")
     return NpyDType::I4;
-  if (text == "<i8")
+  if (text == "i8")
     return NpyDType::I8;
-  return std::nullopt;
+  return makeError(path, "unsupported dtype '" + descr +
+                             "' (supported: <f2, <f4, <f8, <i4, <i8)");
 }
 
 /// Decodes one element of `dtype` at `p`.
 static double readElement(const char *p, NpyDType dtype) {
   using namespace llvm::support::endian;
   switch (dtype) {
+  case NpyDType::F2: {
+    llvm::APFloat half(llvm::APFloat::IEEEhalf(), llvm::APInt(16, read16le(p)));
+    return half.convertToFloat();
+  }
   case NpyDType::F4:
     return llvm::bit_cast<float>(read32le(p));
   case NpyDType::F8:
@@ -281,6 +320,8 @@ struct NpyFile {
   std::unique_ptr<llvm::MemoryBuffer> buffer;
   NpyHeader header;
   StringRef data;
+  /// The elements are in Fortran (column-major) order.
+  bool fortranOrder = false;
 };
 } // namespace
 
@@ -314,15 +355,16 @@ static llvm::Expected<NpyFile> openNpy(StringRef path) {
   StringRef dict = bytes.substr(headerStart, headerLen);
 
   auto descrText = headerField(dict, "descr");
-  std::optional<NpyDType> type =
-      descrText ? parseDescr(*descrText) : std::nullopt;
+  if (!descrText)
+    return makeError(path, "the header has no 'descr'");
+  llvm::Expected<NpyDType> type = parseDescr(path, *descrText);
   if (!type)
-    return makeError(path, "unsupported dtype " +
-                               (descrText ? *descrText : StringRef("(none)")) +
-                               " (supported: <f4, <f8, <i4, <i8)");
+    return type.takeError();
   auto fortran = headerField(dict, "fortran_order");
-  if (!fortran || *fortran != "False")
-    return makeError(path, "only C-order arrays are supported");
+  if (!fortran || (*fortran != "False" && *fortran != "True"))
+    return makeError(path, "the header's 'fortran_order' is not True or "
+                           "False");
+  file.fortranOrder = *fortran == "True";
   auto shapeText = headerField(dict, "shape");
   std::optional<std::vector<int64_t>> shape =
       shapeText ? parseShape(*shapeText) : std::nullopt;
@@ -369,8 +411,26 @@ llvm::Expected<Tensor> attn::interp::readNpy(StringRef path, NpyDType *dtype) {
   Tensor value;
   value.shape = header.shape;
   value.data.resize(file->data.size() / size);
-  for (size_t i = 0; i < value.data.size(); ++i)
-    value.data[i] = readElement(file->data.data() + i * size, header.dtype);
+  if (!file->fortranOrder) {
+    for (size_t i = 0; i < value.data.size(); ++i)
+      value.data[i] = readElement(file->data.data() + i * size, header.dtype);
+  } else {
+    // Column-major: element (i0, ..., in) lies at i0 + n0·(i1 + n1·(...)).
+    // Walk the file in its order and place each element at its row-major
+    // position.
+    size_t rank = header.shape.size();
+    std::vector<int64_t> index(rank, 0), rowStride(rank, 1);
+    for (size_t d = rank; d-- > 1;)
+      rowStride[d - 1] = rowStride[d] * header.shape[d];
+    for (size_t f = 0; f < value.data.size(); ++f) {
+      int64_t row = 0;
+      for (size_t d = 0; d < rank; ++d)
+        row += index[d] * rowStride[d];
+      value.data[row] = readElement(file->data.data() + f * size, header.dtype);
+      for (size_t d = 0; d < rank && ++index[d] == header.shape[d]; ++d)
+        index[d] = 0;
+    }
+  }
   if (dtype)
     *dtype = header.dtype;
   return value;

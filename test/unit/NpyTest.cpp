@@ -226,3 +226,97 @@ TEST(Npy, ReadsTheHeaderAlone) {
   EXPECT_EQ(header->shape, (std::vector<int64_t>{2, 3}));
   EXPECT_EQ(header->dtype, NpyDType::I4);
 }
+
+namespace {
+/// Writes a version 1.0 .npy file with header dict `dict` and raw `data`.
+void writeRaw(llvm::StringRef path, std::string dict, llvm::StringRef data) {
+  dict.append((10 + dict.size() + 1 + 63) / 64 * 64 - 10 - dict.size() - 1,
+              ' ');
+  dict += '\n';
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  os << "\x93NUMPY" << '\x01' << '\x00' << char(dict.size())
+     << char(dict.size() >> 8) << dict << data;
+}
+} // namespace
+
+// float16 ('<f2', what numpy writes for np.float16) reads exactly and
+// writes rounded to nearest even.
+TEST(Npy, ReadsAndWritesFloat16) {
+  Tensor v{{5}, {0.5, -2.0, 65504.0, 0.0999755859375, 1.0 / 3.0}};
+  NpyDType type;
+  Tensor r = roundTrip(v, NpyDType::F2, &type);
+  EXPECT_EQ(type, NpyDType::F2);
+  EXPECT_EQ(r.data[0], 0.5);
+  EXPECT_EQ(r.data[1], -2.0);
+  EXPECT_EQ(r.data[2], 65504.0);
+  EXPECT_EQ(r.data[3], 0.0999755859375); // an f16 value, kept
+  EXPECT_EQ(r.data[4], 0.333251953125);  // 1/3 to the nearest f16
+  // The bytes numpy writes for np.array([1.0, -0.5], np.float16).
+  TempPath tmp;
+  writeRaw(tmp.path, "{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }",
+           llvm::StringRef("\x00\x3c\x00\xb8", 4));
+  auto read = readNpy(tmp.path);
+  ASSERT_TRUE(bool(read)) << llvm::toString(read.takeError());
+  EXPECT_EQ(read->data, (std::vector<double>{1.0, -0.5}));
+}
+
+// Fortran order (np.asfortranarray, or a transposed view np.save writes as
+// is): the elements come column-major and are read into row-major order.
+TEST(Npy, ReadsFortranOrder) {
+  TempPath tmp;
+  // [[1, 2, 3], [4, 5, 6]] as int32, column-major: 1 4 2 5 3 6.
+  std::string data;
+  for (int32_t x : {1, 4, 2, 5, 3, 6}) {
+    char b[4];
+    llvm::support::endian::write32le(b, uint32_t(x));
+    data.append(b, 4);
+  }
+  writeRaw(tmp.path,
+           "{'descr': '<i4', 'fortran_order': True, 'shape': (2, 3), }", data);
+  auto read = readNpy(tmp.path);
+  ASSERT_TRUE(bool(read)) << llvm::toString(read.takeError());
+  EXPECT_EQ(read->shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(read->data, (std::vector<double>{1, 2, 3, 4, 5, 6}));
+  // Rank 3, shape (2, 2, 2): element (i, j, k) at i + 2j + 4k.
+  data.clear();
+  for (int32_t f = 0; f < 8; ++f) {
+    int32_t i = f % 2, j = (f / 2) % 2, k = f / 4;
+    char b[4];
+    llvm::support::endian::write32le(b, uint32_t(100 * i + 10 * j + k));
+    data.append(b, 4);
+  }
+  writeRaw(tmp.path,
+           "{'descr': '<i4', 'fortran_order': True, 'shape': (2, 2, 2), }",
+           data);
+  read = readNpy(tmp.path);
+  ASSERT_TRUE(bool(read)) << llvm::toString(read.takeError());
+  EXPECT_EQ(read->data,
+            (std::vector<double>{0, 1, 10, 11, 100, 101, 110, 111}));
+}
+
+// Big-endian and object arrays are refused with what to do instead.
+TEST(Npy, RefusesBigEndianAndObjectArrays) {
+  TempPath tmp;
+  writeRaw(tmp.path, "{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }",
+           llvm::StringRef("\x3f\x80\x00\x00", 4));
+  std::string message = readError(tmp.path);
+  EXPECT_NE(message.find("holds big-endian '>f4' elements; convert them with "
+                         "a.astype('<f4')"),
+            std::string::npos)
+      << message;
+  writeRaw(tmp.path, "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }",
+           "\x80\x02]q\x00.");
+  message = readError(tmp.path);
+  EXPECT_NE(message.find("holds an object array ('|O', pickled Python "
+                         "objects), which is never read"),
+            std::string::npos)
+      << message;
+  writeRaw(tmp.path, "{'descr': '|b1', 'fortran_order': False, 'shape': (1,), }",
+           llvm::StringRef("\x01", 1));
+  message = readError(tmp.path);
+  EXPECT_NE(message.find("unsupported dtype '|b1' (supported: <f2, <f4, <f8, "
+                         "<i4, <i8)"),
+            std::string::npos)
+      << message;
+}

@@ -1,9 +1,11 @@
 //===- Npy.h - reading and writing NumPy .npy files ------------*- C++ -*-===//
 //
-// Minimal .npy support for interpreter values: version 1.0 files in C order
-// with little-endian float32/float64/int32/int64 elements. attn-run saves its
-// inputs and outputs this way so that independent checks (numpy) and later
-// runs (`--load`) see exactly the same data.
+// .npy support for interpreter values. Reads what numpy writes: versions
+// 1.0-3.0, C or Fortran order, little-endian float16/float32/float64/int32/
+// int64 elements; big-endian, object (pickled) and other dtypes are refused
+// with a message saying how to convert. Writes version 1.0, C order. attn-run
+// saves its inputs and outputs this way so that independent checks (numpy)
+// and later runs (`--load`) see exactly the same data.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,7 +20,7 @@
 namespace attn::interp {
 
 /// Element types of the .npy files this library reads and writes.
-enum class NpyDType { F4, F8, I4, I8 };
+enum class NpyDType { F2, F4, F8, I4, I8 };
 
 /// The NumPy `descr` of `dtype`, e.g. "<f4".
 llvm::StringRef npyDescr(NpyDType dtype);
