@@ -753,8 +753,10 @@ runEmu(func::FuncOp func, const attn::codegen::CudaPlan *plan,
                      " splits the merge kernel holds");
   fields["S"] = static_cast<uint64_t>(splits);
   if (kernel->role == attn::codegen::KernelRole::SplitPartials)
-    times.kernel += "; " + std::to_string(splits) + (splits == 1 ? " split" : " splits") +
-                    (kernel->splits > 0 ? "" : " (chosen at launch: --kv-splits)");
+    times.kernel += "; " + std::to_string(splits) +
+                    (splits == 1 ? " split" : " splits") +
+                    (kernel->splits > 0 ? ""
+                                        : " (chosen at launch: --kv-splits)");
   // Buffers between the plan's kernels: split-KV workspaces (f32, one slot
   // per CTA of the merge grid and split) and tile summaries of captures
   // (int64).
