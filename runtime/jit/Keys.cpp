@@ -37,6 +37,7 @@ Digest attn::jit::memoryKey(std::string_view text,
       .add("device", deviceName(target.device))
       .add("arch", target.arch)
       .add("cubin", target.cubin)
+      .add("kv-splits", options.kvSplits)
       .add("split-kv", splitKv)
       .finish();
 }

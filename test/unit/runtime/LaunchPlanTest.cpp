@@ -214,6 +214,23 @@ TEST(LaunchPlanTest, FullGridsAndShortKeysPickThePlainPlan) {
                               "(two per split) and 32 splits at most");
 }
 
+TEST(LaunchPlanTest, EachPlanKeepsItsMostSplits) {
+  // Compiled with kvSplits 32, then 2: the second plan's launches use at
+  // most 2 splits though both share the compiled kernels (disk entries).
+  Runtime rt(testConfig(sharedCacheDir()));
+  auto wide = rt.compileText(readExample("causal_bottom_right.mlir"),
+                             emuOptions());
+  ASSERT_TRUE(wide) << wide.message();
+  CompileOptions two = emuOptions();
+  two.kvSplits = 2;
+  auto narrow = rt.compileText(readExample("causal_bottom_right.mlir"), two);
+  ASSERT_TRUE(narrow) << narrow.message();
+  Problem p("causal_bottom_right.mlir", 1, 1000, 43);
+  EXPECT_EQ(p.runAndCheck(*wide, SplitKvMode::Auto).splits, 8);
+  RunStats stats = p.runAndCheck(*narrow, SplitKvMode::Auto);
+  EXPECT_EQ(stats.splits, 2) << stats.planReason;
+}
+
 TEST(LaunchPlanTest, SplitCountHeuristic) {
   // A full grid never splits; a forced split takes 2 at least.
   EXPECT_EQ(chooseKvSplits(132, 128, 132, 32).splits, 1);
