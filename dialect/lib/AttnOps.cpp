@@ -124,12 +124,18 @@ LogicalResult AttentionOp::verify() {
                            << kH.size() << ")";
   }
 
+  // lse and sink logits exist for softmax only; `subject` names the one.
+  auto softmaxOnly = [&](StringRef subject) -> LogicalResult {
+    NormalizerKind kind = getNormalizer().getKind();
+    if (kind == NormalizerKind::Softmax)
+      return success();
+    return emitOpError() << subject
+                         << " defined for the softmax normalizer only, not for '"
+                         << stringifyNormalizerKind(kind) << "'";
+  };
   if (Value lse = getLse()) {
-    if (getNormalizer().getKind() != NormalizerKind::Softmax)
-      return emitOpError() << "an 'lse' result is defined for the softmax "
-                              "normalizer only, not for '"
-                           << stringifyNormalizerKind(getNormalizer().getKind())
-                           << "'";
+    if (failed(softmaxOnly("an 'lse' result is")))
+      return failure();
     auto lT = cast<RankedTensorType>(lse.getType());
     if (lT.getRank() != 3 || !lT.getElementType().isF32())
       return emitOpError() << "'lse' must be a rank-3 f32 tensor [B,Hq,Nq], "
@@ -143,11 +149,8 @@ LogicalResult AttentionOp::verify() {
   }
 
   if (Value sinks = getSinkLogits()) {
-    if (getNormalizer().getKind() != NormalizerKind::Softmax)
-      return emitOpError() << "'sink_logits' are defined for the softmax "
-                              "normalizer only, not for '"
-                           << stringifyNormalizerKind(getNormalizer().getKind())
-                           << "'";
+    if (failed(softmaxOnly("'sink_logits' are")))
+      return failure();
     auto sT = cast<RankedTensorType>(sinks.getType());
     if (sT.getRank() != 1 || !sT.getElementType().isF32())
       return emitOpError() << "'sink_logits' must be a rank-1 f32 tensor "

@@ -218,13 +218,21 @@ struct Choice {
   int64_t splits = 1;
 };
 
+/// The partial-state kernel of a split-KV plan (null for a plain plan).
+const KernelInfo *partialsOf(const detail::PlanImpl &p) {
+  for (const KernelInfo &k : p.spec.kernels)
+    if (k.role == KernelRole::SplitPartials)
+      return &k;
+  return nullptr;
+}
+
 /// The split count a launch of the split-KV plan `split` uses when `wanted`
 /// was chosen: its compiled count, or `wanted` within what it allows.
 int64_t splitsOf(const detail::PlanImpl &split, int64_t wanted) {
-  for (const KernelInfo &k : split.spec.kernels)
-    if (k.role == KernelRole::SplitPartials)
-      return k.splits > 0 ? k.splits : std::min(wanted, k.maxSplits);
-  return wanted;
+  const KernelInfo *k = partialsOf(split);
+  if (!k)
+    return wanted;
+  return k->splits > 0 ? k->splits : std::min(wanted, k->maxSplits);
 }
 
 /// Picks the plain plan `p` or its split-KV plan for lengths `sizes`.
@@ -294,16 +302,10 @@ Choice chooseSplit(const detail::PlanImpl &p, const BoundSizes &sizes,
   if (mode == SplitKvMode::Default)
     mode = p.defaultSplitKv == SplitKvMode::Default ? SplitKvMode::Auto
                                                     : p.defaultSplitKv;
-  if (p.spec.isSplitKv()) {
-    int64_t compiled = 0;
-    for (const KernelInfo &k : p.spec.kernels)
-      if (k.role == KernelRole::SplitPartials)
-        compiled = k.splits;
-    if (compiled > 0)
-      return {&p, "the variant's plan is split-KV already", compiled};
-    // A split-KV plan written as kernel IR with attn.kv_splits: its count
-    // is this launch's to choose, as for a derived one.
-  }
+  // A split-KV plan written as kernel IR: its compiled count, or (with
+  // attn.kv_splits) this launch's to choose, as for a derived one.
+  if (const KernelInfo *k = partialsOf(p); k && k->splits > 0)
+    return {&p, "the variant's plan is split-KV already", k->splits};
   int64_t maxSplits = p.options.kvSplits;
   if (maxSplits < 2 && !p.spec.isSplitKv())
     return {&p, "no split-KV plan: CompileOptions::kvSplits is " +
