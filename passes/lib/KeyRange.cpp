@@ -89,6 +89,16 @@ private:
     return s;
   }
   bool jFree(const Sym &s) { return s.kind != Sym::Unknown && s.cj == 0; }
+  /// [lo, hi] where `valid` holds, else a range wider than any key index
+  /// (the comparisons then bound nothing).
+  Sym rowsIf(mlir::Value valid, mlir::Value lo, mlir::Value hi) {
+    mlir::Value wide = cst(int64_t(1) << 40);
+    return rows(arith::SelectOp::create(b, loc, valid, lo, sub(cst(0), wide)),
+                arith::SelectOp::create(b, loc, valid, hi, wide));
+  }
+  mlir::Value atLeast(mlir::Value x, int64_t k) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, x, cst(k));
+  }
 
   Sym addSym(const Sym &x, const Sym &y, int64_t sign);
   Sym transferInt(Operation &op);
@@ -134,6 +144,14 @@ Sym KeyRangeBuilder::transferInt(Operation &op) {
     if (auto c = s.c.getDefiningOp<arith::ConstantIndexOp>())
       return c.value();
     return std::nullopt;
+  };
+  // The divisor of a division or remainder when it is fixed for the tile
+  // but not a constant.
+  auto perTileDivisor = [&]() -> std::optional<mlir::Value> {
+    Sym s = in(1);
+    if (s.kind != Sym::Affine || s.ci || s.cj || s.div > 1 || constOf(1))
+      return std::nullopt;
+    return s.c;
   };
   // Ops of j- and i-free operands are computed as they are, once per tile.
   auto perTile = [&](mlir::Value v) {
@@ -191,6 +209,22 @@ Sym KeyRangeBuilder::transferInt(Operation &op) {
           [&](auto) -> Sym {
             std::optional<int64_t> k = constOf(1);
             Sym x = in(0);
+            if (!k && perTileDivisor() && jFree(x) && x.div == 1) {
+              // By a value fixed for the tile (a GQA-packed variant's
+              // rows per head, nq' / G): monotone over the rows when it is
+              // positive (and, unsigned, the dividend is not negative).
+              mlir::Value d = *perTileDivisor();
+              auto [xl, xh] = rowRange(x);
+              mlir::Value valid = atLeast(d, 1);
+              if (isa<arith::DivUIOp>(op))
+                valid = arith::AndIOp::create(b, loc, valid, atLeast(xl, 0));
+              mlir::Value safe = max(d, cst(1));
+              mlir::Value lo = arith::FloorDivSIOp::create(b, loc, xl, safe);
+              mlir::Value hi = arith::FloorDivSIOp::create(b, loc, xh, safe);
+              if (!isa<arith::FloorDivSIOp>(op))
+                hi = add(hi, cst(1));
+              return rowsIf(valid, lo, hi);
+            }
             if (!k || *k <= 0 || x.kind == Sym::Unknown || x.div > 1)
               return Sym();
             if (x.cj > 0) {
@@ -219,6 +253,29 @@ Sym KeyRangeBuilder::transferInt(Operation &op) {
               hi = add(hi, cst(1));
             return rows(lo, hi);
           })
+      .Case<arith::RemUIOp, arith::RemSIOp>([&](auto) -> Sym {
+        // By a value fixed for the tile (a GQA-packed variant's row within
+        // its head): one stretch of the rows when the tile's rows share a
+        // quotient, else anything from 0 to d - 1.
+        Sym x = in(0);
+        std::optional<mlir::Value> d = perTileDivisor();
+        if (!d || !jFree(x) || x.div > 1)
+          return Sym();
+        auto [xl, xh] = rowRange(x);
+        mlir::Value valid = arith::AndIOp::create(b, loc, atLeast(*d, 1),
+                                                  atLeast(xl, 0));
+        mlir::Value safe = max(*d, cst(1));
+        mlir::Value q0 = arith::FloorDivSIOp::create(b, loc, xl, safe);
+        mlir::Value q1 = arith::FloorDivSIOp::create(b, loc, xh, safe);
+        mlir::Value same = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::eq, q0, q1);
+        mlir::Value base = arith::MulIOp::create(b, loc, q0, safe);
+        mlir::Value lo = arith::SelectOp::create(b, loc, same, sub(xl, base),
+                                                 cst(0));
+        mlir::Value hi = arith::SelectOp::create(b, loc, same, sub(xh, base),
+                                                 sub(safe, cst(1)));
+        return rowsIf(valid, lo, hi);
+      })
       .Default([&](Operation *) { return Sym(); });
 }
 

@@ -40,6 +40,10 @@ struct FrontendOptions {
   /// attn-fuse); N >= 2: N splits compiled in. When the variant cannot be
   /// split the spec has no kernels and says why (PlanSpec::unavailable).
   int64_t splitKv = 0;
+  /// True: the decode plan of a GQA variant, its query-head groups packed
+  /// into the query rows (attn-pack-gqa before the pipeline). When the
+  /// variant cannot be packed the spec has no kernels and says why.
+  bool packGqa = false;
 };
 
 /// A CUDA compile request.

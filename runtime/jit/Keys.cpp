@@ -23,7 +23,7 @@ const Digest &attn::jit::embeddedHeadersDigest() {
 
 Digest attn::jit::memoryKey(std::string_view text,
                             const CompileOptions &options, const Target &target,
-                            int64_t splitKv) {
+                            int64_t splitKv, bool packGqa) {
   return KeyBuilder()
       .add("text", text)
       .add("entry", options.entry)
@@ -39,6 +39,7 @@ Digest attn::jit::memoryKey(std::string_view text,
       .add("cubin", target.cubin)
       .add("kv-splits", options.kvSplits)
       .add("split-kv", splitKv)
+      .add("pack-gqa", int64_t(packGqa))
       .finish();
 }
 
@@ -73,6 +74,7 @@ Digest attn::jit::planKey(std::string_view text, const FrontendOptions &options,
       .add("path", options.kernelPath)
       .add("arch", options.arch)
       .add("split-kv", options.splitKv)
+      .add("pack-gqa", int64_t(options.packGqa))
       .add("compiler", compilerFingerprint)
       .add("headers", headersDigest.hex())
       .finish();

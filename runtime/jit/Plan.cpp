@@ -160,6 +160,19 @@ KvSplitChoice attn::chooseKvSplits(int64_t ctas, int64_t kvTiles,
       chosen = s;
       break;
     }
+  // An SM without a CTA reads nothing: when the count leaves some idle, the
+  // next count as good that gives every SM one is taken (decoding is bound
+  // by memory bandwidth, which needs every SM's loads in flight).
+  std::string everySm;
+  if (ctas * chosen < multiprocessors)
+    for (int64_t s = chosen + 1; s <= most; ++s)
+      if (eligible(s) && efficiency(s) >= 0.85 * best &&
+          ctas * s >= multiprocessors) {
+        everySm = " (" + std::to_string(chosen) +
+                  " would leave SMs without a CTA)";
+        chosen = s;
+        break;
+      }
   char fill[16];
   std::snprintf(fill, sizeof(fill), "%.2f", efficiency(chosen));
   return {chosen, grid + "; " + std::to_string(chosen) + " split" +
@@ -168,7 +181,7 @@ KvSplitChoice attn::chooseKvSplits(int64_t ctas, int64_t kvTiles,
                       std::to_string(kvTiles) + " KV tiles: " +
                       std::to_string(ctas * chosen) + " CTAs, last wave " +
                       fill + " full (at most " + std::to_string(most) +
-                      " splits)"};
+                      " splits)" + everySm};
 }
 
 namespace {
@@ -206,8 +219,99 @@ shortRowsPlanOf(const detail::PlanImpl &p, int64_t rows, std::string *why) {
   return slot.plan;
 }
 
+/// The GQA-packed `rows`-row plan of the plan `p`, compiled on first
+/// demand; null with the reason in `*why` when there is none.
+std::shared_ptr<const detail::PlanImpl>
+packedPlanOf(const detail::PlanImpl &p, int64_t rows, std::string *why) {
+  std::lock_guard<std::mutex> lock(p.shortRowsMutex);
+  detail::PlanImpl::RowsPlan &slot = p.packedRows;
+  if (!slot.resolved) {
+    if (std::shared_ptr<detail::RuntimeImpl> runtime = p.runtime.lock())
+      slot.plan = runtime->packedPlan(p, rows, &slot.unavailable);
+    else
+      slot.unavailable = "the runtime that compiled the plan is gone";
+    slot.resolved = true;
+  }
+  *why = slot.unavailable;
+  return slot.plan;
+}
+
 /// Query rows of the decoding plan: one warp of one m16 row tile.
 constexpr int64_t kDecodeRows = 16;
+
+/// The caller's q, o and lse seen as a GQA-packed plan takes them: G query
+/// heads of one KV head as G·Nq rows, row r = g·Nq + i at g·stride(h) +
+/// i·stride(i) — one stride when Nq = 1 or when each head's rows follow
+/// the previous head's (BHSD). Not copyable: the views point into it.
+struct PackedArgs {
+  PackedArgs() = default;
+  PackedArgs(const PackedArgs &) = delete;
+  PackedArgs &operator=(const PackedArgs &) = delete;
+
+  /// G; 1 when the variant has no query-head groups.
+  int64_t group = 1;
+  /// Why the tensors cannot be viewed packed (empty when they can, or when
+  /// there are no groups).
+  std::string why;
+  Arguments args;
+  /// hq = Hkv, nq = G·Nq; the rest as bound.
+  BoundSizes sizes;
+  DLTensor views[3];
+  int64_t shapes[3][4], strides[3][4];
+
+  bool usable() const { return group > 1 && why.empty(); }
+};
+
+/// Fills `out.views[n]` with the packed view of `t` ([B, Hq, Nq, ...]), or
+/// says in `out.why` why there is none.
+bool packRows(const char *name, const DLTensor *t, int n, PackedArgs &out,
+              int64_t hkv, int64_t nq) {
+  int64_t *shape = out.shapes[n], *strides = out.strides[n];
+  int64_t compact = 1;
+  for (int d = t->ndim; d-- > 0;) {
+    strides[d] = t->strides ? t->strides[d] : compact;
+    shape[d] = t->shape[d];
+    compact *= t->shape[d];
+  }
+  int64_t headStride = strides[1], rowStride = strides[2];
+  if (nq != 1 && headStride != nq * rowStride) {
+    out.why = std::string(name) + "'s query heads do not follow one another " +
+              "(stride of the head dimension " + std::to_string(headStride) +
+              ", Nq x stride of the row dimension " +
+              std::to_string(nq * rowStride) + ": BSHD with Nq > 1)";
+    return false;
+  }
+  shape[1] = hkv;
+  shape[2] = out.group * nq;
+  strides[1] = out.group * headStride;
+  strides[2] = nq == 1 ? headStride : rowStride;
+  out.views[n] = *t;
+  out.views[n].shape = shape;
+  out.views[n].strides = strides;
+  return true;
+}
+
+/// The packed views of `args` (validated, with `sizes`), when the variant
+/// has query-head groups.
+void packArguments(const Arguments &args, const BoundSizes &sizes,
+                   PackedArgs &out) {
+  int64_t hq = sizes.at("hq"), hkv = sizes.at("hkv"), nq = sizes.at("nq");
+  if (hkv <= 0 || hq % hkv != 0 || hq / hkv < 2)
+    return;
+  out.group = hq / hkv;
+  out.args = args;
+  if (!packRows("q", args.q, 0, out, hkv, nq) ||
+      !packRows("o", args.o, 1, out, hkv, nq) ||
+      (args.lse && !packRows("lse", args.lse, 2, out, hkv, nq)))
+    return;
+  out.args.q = &out.views[0];
+  out.args.o = &out.views[1];
+  if (args.lse)
+    out.args.lse = &out.views[2];
+  out.sizes = sizes;
+  out.sizes.values["hq"] = hkv;
+  out.sizes.values["nq"] = out.group * nq;
+}
 
 /// Which plan a run launches, with how many KV splits, and why.
 struct Choice {
@@ -216,6 +320,8 @@ struct Choice {
   /// The split count of a split-KV plan (its compiled count, or the one
   /// chosen for this launch); 1 for the plain plan.
   int64_t splits = 1;
+  /// G for a GQA-packed plan (it runs on PackedArgs); 1 otherwise.
+  int64_t packedGroup = 1;
 };
 
 /// The partial-state kernel of a split-KV plan (null for a plain plan).
@@ -247,17 +353,36 @@ Choice chooseSplit(const detail::PlanImpl &p, const BoundSizes &sizes,
 /// the rows per warp) and fill more SMs. Split-KV is then decided on the
 /// rows' plan.
 Choice choosePlan(const detail::PlanImpl &p, const BoundSizes &sizes,
-                  SplitKvMode mode) {
+                  SplitKvMode mode, const PackedArgs &packed) {
   int64_t rows = p.spec.mainKernel().blockM;
   int64_t nq = sizes.at("nq");
   if (p.spec.isSplitKv() || p.options.blockM != 0)
     return chooseSplit(p, sizes, mode);
   if (nq <= kDecodeRows && rows > kDecodeRows) {
     std::string why;
-    std::shared_ptr<const detail::PlanImpl> decode =
-        shortRowsPlanOf(p, kDecodeRows, &why);
     std::string rule = "Nq = " + std::to_string(nq) +
                        " <= " + std::to_string(kDecodeRows);
+    // GQA: the group's query heads share the Q tile's rows, so one CTA
+    // reads each K/V tile once for all of them.
+    std::string notPacked;
+    if (packed.usable()) {
+      std::shared_ptr<const detail::PlanImpl> plan =
+          packedPlanOf(p, kDecodeRows, &why);
+      if (plan) {
+        Choice c = chooseSplit(*plan, packed.sizes, mode);
+        c.reason = "16 rows, " + std::to_string(packed.group) +
+                   " query heads per KV head packed into them: " + rule +
+                   "; " + c.reason;
+        c.packedGroup = packed.group;
+        return c;
+      }
+      notPacked = " (GQA not packed: " + why + ")";
+    } else if (packed.group > 1) {
+      notPacked = " (GQA not packed: " + packed.why + ")";
+    }
+    rule += notPacked;
+    std::shared_ptr<const detail::PlanImpl> decode =
+        shortRowsPlanOf(p, kDecodeRows, &why);
     if (decode) {
       Choice c = chooseSplit(*decode, sizes, mode);
       c.reason = "16 rows: " + rule + "; " + c.reason;
@@ -442,9 +567,17 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
     out.choice = {&plain, "nothing to launch: an empty grid"};
     return Status::success();
   }
-  out.choice = choosePlan(plain, out.sizes, options.splitKv);
+  PackedArgs packed;
+  packArguments(args, out.sizes, packed);
+  out.choice = choosePlan(plain, out.sizes, options.splitKv, packed);
   const detail::PlanImpl &p = *out.choice.plan;
   const PlanSpec &spec = p.spec;
+  // A GQA-packed plan sees Hkv heads of G·Nq rows.
+  bool isPacked = out.choice.packedGroup > 1;
+  const BoundSizes &sizes = isPacked ? packed.sizes : out.sizes;
+  const Arguments &runArgs = isPacked ? packed.args : args;
+  hq = sizes.at("hq");
+  nq = sizes.at("nq");
 
   for (size_t i = 0; i < spec.kernels.size(); ++i) {
     const KernelInfo &k = spec.kernels[i];
@@ -523,7 +656,7 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
                   ? reinterpret_cast<void *>(base + layout.lse.offset)
                   : nullptr;
   fields["S"] = static_cast<uint64_t>(out.choice.splits);
-  out.params = buildParams(spec, args, out.sizes, lse, fields);
+  out.params = buildParams(spec, runArgs, sizes, lse, fields);
   return Status::success();
 }
 
@@ -548,6 +681,7 @@ void describe(const Prepared &prepared, RunStats &stats) {
   stats.splitKv = spec.isSplitKv();
   stats.splits = prepared.choice.splits;
   stats.blockM = spec.mainKernel().blockM;
+  stats.packedGroup = prepared.choice.packedGroup;
   stats.planReason = prepared.choice.reason;
   for (const Prepared::Launch &l : prepared.launches)
     stats.kernels.push_back(spec.kernels[l.kernel].name);

@@ -63,6 +63,12 @@ struct PlanImpl {
   mutable std::mutex shortRowsMutex;
   /// By rows.
   mutable std::map<int64_t, RowsPlan> shortRows;
+  /// The GQA-packed decode plan (RuntimeImpl::packedPlan), under
+  /// shortRowsMutex.
+  mutable RowsPlan packedRows;
+  /// True for a GQA-packed plan (and the split-KV plan derived from it):
+  /// q, o and lse are [B, Hkv, G·Nq, ...] views of the caller's tensors.
+  bool packedGqa = false;
 
   /// cuda: the buffers the runtime owns for a run (lse when the caller
   /// passes none, split-KV workspaces, tile summaries), one per stream so

@@ -123,6 +123,8 @@ RuntimeStats RuntimeImpl::stats() const {
   s.splitKvUnavailable = counters.splitKvUnavailable;
   s.shortRowsCompiles = counters.shortRowsCompiles;
   s.shortRowsUnavailable = counters.shortRowsUnavailable;
+  s.packedCompiles = counters.packedCompiles;
+  s.packedUnavailable = counters.packedUnavailable;
   return s;
 }
 
@@ -364,9 +366,10 @@ int RuntimeImpl::multiprocessors(const Target &target) const {
 Expected<std::shared_ptr<PlanImpl>>
 RuntimeImpl::build(std::string_view text, std::string_view bufferName,
                    const CompileOptions &options, const Target &target,
-                   const Frontend *frontend, int64_t splitKv) {
+                   const Frontend *frontend, int64_t splitKv, bool packGqa) {
   FrontendOptions frontOptions = frontendOptions(options, target);
   frontOptions.splitKv = splitKv;
+  frontOptions.packGqa = packGqa;
   Digest pkey = planKey(text, frontOptions, compilerFingerprint(),
                         embeddedHeadersDigest());
   bool fromDisk = false;
@@ -397,9 +400,10 @@ Expected<std::shared_ptr<PlanImpl>> RuntimeImpl::buildFromSpec(
   plan->options = options;
   plan->multiprocessors = multiprocessors(target);
   plan->defaultSplitKv = cfg.splitKv;
-  // A refusal of the split-KV lowering has nothing to build.
+  plan->packedGqa = frontOptions.packGqa;
+  // A refusal of the split-KV lowering or of packing has nothing to build.
   if (plan->spec.kernels.empty()) {
-    if (!frontOptions.splitKv)
+    if (!frontOptions.splitKv && !frontOptions.packGqa)
       return Status::error("the compiler returned no kernel for '" +
                            plan->spec.signature.function + "'");
     return plan;
@@ -452,8 +456,10 @@ Expected<Plan> RuntimeImpl::compile(std::string_view text,
 std::shared_ptr<const PlanImpl>
 RuntimeImpl::derivedPlan(const PlanImpl &plain, const CompileOptions &options,
                          int64_t splits, std::atomic<uint64_t> &compiles,
-                         const std::string &what, std::string *why) {
-  Digest key = memoryKey(plain.text, options, plain.target, splits);
+                         const std::string &what, std::string *why,
+                         bool packGqa) {
+  packGqa = packGqa || plain.packedGqa;
+  Digest key = memoryKey(plain.text, options, plain.target, splits, packGqa);
   auto lookup = [&]() -> std::shared_ptr<const PlanImpl> {
     std::lock_guard<std::mutex> lock(mapMutex);
     return plans.find(key);
@@ -465,7 +471,7 @@ RuntimeImpl::derivedPlan(const PlanImpl &plain, const CompileOptions &options,
     return hit;
   ++compiles;
   auto built = build(plain.text, plain.bufferName, options, plain.target,
-                     nullptr, splits);
+                     nullptr, splits, packGqa);
   if (!built) {
     // The lowering's refusals are specs; this is a failure to build the
     // artifact (or to reach the compiler): said once, not retried.
@@ -518,6 +524,27 @@ RuntimeImpl::shortRowsPlan(const PlanImpl &plain, int64_t rows,
   }
   if (!plan)
     ++counters.shortRowsUnavailable;
+  return plan;
+}
+
+std::shared_ptr<const PlanImpl> RuntimeImpl::packedPlan(const PlanImpl &plain,
+                                                        int64_t rows,
+                                                        std::string *why) {
+  CompileOptions options = plain.options;
+  options.blockM = rows;
+  std::shared_ptr<const PlanImpl> plan =
+      derivedPlan(plain, options, 0, counters.packedCompiles,
+                  "GQA-packed " + std::to_string(rows) + "-row plan", why,
+                  /*packGqa=*/true);
+  if (plan && plan->spec.kernels.empty()) {
+    *why = plan->spec.unavailable;
+    plan = nullptr;
+  } else if (plan && plan->spec.mainKernel().blockM != rows) {
+    *why = "the variant's Q tile is not attn-tile's to choose (kernel IR)";
+    plan = nullptr;
+  }
+  if (!plan)
+    ++counters.packedUnavailable;
   return plan;
 }
 

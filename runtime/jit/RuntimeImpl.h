@@ -80,6 +80,12 @@ public:
   /// the reason in `*why` when it cannot be built.
   std::shared_ptr<const PlanImpl> shortRowsPlan(const PlanImpl &plain,
                                                 int64_t rows, std::string *why);
+  /// The GQA-packed decode plan of such a plain plan: 16 rows, each query
+  /// head group packed into the rows of one problem per KV head
+  /// (attn-pack-gqa); null with the reason in `*why` when the variant
+  /// cannot be packed or the plan cannot be built.
+  std::shared_ptr<const PlanImpl> packedPlan(const PlanImpl &plain,
+                                             int64_t rows, std::string *why);
   Expected<DeviceKind> resolveDevice(DeviceKind device);
   Expected<Buffer> allocate(DeviceKind device, std::size_t bytes);
   RuntimeStats stats() const;
@@ -95,18 +101,20 @@ private:
         frontendRuns{0}, artifactDiskHits{0}, nvrtcRuns{0}, hostCompilerRuns{0},
         corruptEntries{0}, diskWriteFailures{0}, staleEntries{0},
         splitKvCompiles{0}, splitKvUnavailable{0}, shortRowsCompiles{0},
-        shortRowsUnavailable{0};
+        shortRowsUnavailable{0}, packedCompiles{0}, packedUnavailable{0};
   };
 
   Expected<jit::Target> resolveTarget(const CompileOptions &options);
   /// The plan of `plain`'s variant compiled with `options` (and `splits`
-  /// KV splits, 0 for none): from the memory cache, or built now and
+  /// KV splits, 0 for none; GQA-packed like `plain`, or when `packGqa`):
+  /// from the memory cache, or built now and
   /// counted in `compiles`; null with the reason in `*why` (said once as a
   /// warning naming `what`) when it fails to build.
   std::shared_ptr<const PlanImpl>
   derivedPlan(const PlanImpl &plain, const CompileOptions &options,
               int64_t splits, std::atomic<uint64_t> &compiles,
-              const std::string &what, std::string *why);
+              const std::string &what, std::string *why,
+              bool packGqa = false);
   /// The spec: from the disk entry `key` when `useDisk` (`*fromDisk` set),
   /// else (or when there is none) from the frontend, then written.
   Expected<jit::PlanSpec> obtainSpec(std::string_view text,
@@ -116,12 +124,13 @@ private:
                                      const jit::Digest &key, bool useDisk,
                                      bool *fromDisk);
   /// The plan of `text` for `target`: the spec (disk or the frontend), then
-  /// its artifact; with `splitKv` > 0 the split-KV plan, whose spec may be
-  /// a refusal (no kernels, no artifact).
+  /// its artifact; with `splitKv` > 0 the split-KV plan, and with
+  /// `packGqa` the GQA-packed plan, whose spec may be a refusal (no
+  /// kernels, no artifact).
   Expected<std::shared_ptr<PlanImpl>>
   build(std::string_view text, std::string_view bufferName,
         const CompileOptions &options, const jit::Target &target,
-        const Frontend *frontend, int64_t splitKv);
+        const Frontend *frontend, int64_t splitKv, bool packGqa = false);
   /// build()'s one attempt: the spec (from disk when `useDisk`), then its
   /// artifact.
   Expected<std::shared_ptr<PlanImpl>>

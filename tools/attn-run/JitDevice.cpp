@@ -186,6 +186,7 @@ std::string attn::run::benchJson(const JitReport &r) {
   char buffer[512];
   std::string plan = ", \"plan\": " + jsonString(r.plan) +
                      ", \"block_m\": " + std::to_string(r.blockM) +
+                     ", \"packed_group\": " + std::to_string(r.packedGroup) +
                      ", \"kernels\": " + jsonString(r.kernels) +
                      ", \"plan_reason\": " + jsonString(r.planReason) + "}";
   if (r.timed) {
@@ -290,6 +291,7 @@ attn::run::runJit(mlir::ModuleOp module, mlir::func::FuncOp func,
     report.kernels += (report.kernels.empty() ? "" : " ") + k;
   report.planReason = stats.planReason;
   report.blockM = stats.blockM;
+  report.packedGroup = stats.packedGroup;
   if (request.bench) {
     if (device == attn::DeviceKind::Cuda) {
       auto bench = plan->benchmark(args, request.benchRepeats);

@@ -50,6 +50,8 @@ struct JitReport {
   std::string plan, kernels, planReason;
   /// Query rows per CTA of the plan that ran.
   int64_t blockM = 0;
+  /// Query heads packed into one Q tile's rows (GQA decoding); 1: none.
+  int64_t packedGroup = 1;
   /// cuda --bench: kernel times over the repeats, in milliseconds.
   bool timed = false;
   double medianMs = 0, minMs = 0;

@@ -5,9 +5,10 @@
 # d=128, f16, one query, Nk keys; tools/bench/llama3_8b_decode.mlir), dense
 # and bottom-right causal, run through the runtime (`attn-run --device=auto
 # --bench --check`: a GPU when one is visible, else the emulator): the plan
-# the runtime chose (Q-tile rows, split-KV, split count and why), the CTAs
-# launched, the global bytes read against the model B·Hkv·Nk·(D+Dv)·2 B
-# (every K/V byte read once per KV head) and, on a GPU, the median time.
+# the runtime chose (Q-tile rows, GQA packing, split-KV, split count and
+# why), the CTAs launched, the global bytes read against the model
+# B·Hkv·Nk·(D+Dv)·2 B (every K/V byte read once per KV head), alone and
+# with Q and the split-KV workspace added, and, on a GPU, the median time.
 #
 # Usage: tools/bench/decode.sh [BUILD_DIR] [NK]   (defaults: build, 8192)
 #===----------------------------------------------------------------------===#
@@ -38,8 +39,14 @@ print(f"{entry}: plan {b['plan']}, block_m {b['block_m']}, kernels {b['kernels']
 print(f"  why: {b['plan_reason']}")
 print(f"  CTAs launched: {b.get('ctas')}; check: {'PASS' if ok else 'FAIL'}")
 if read is not None:
+    # Q once (f16), and the split-KV workspace: what the partials write
+    # beyond o (f16), which the merge reads back.
+    q = 32 * 128 * 2
+    ws = max(b.get("global_bytes_written", 0) - 32 * 128 * 2, 0)
     print(f"  global bytes read: {read} (model, K/V once per KV head: {model}; "
           f"ratio {read / model:.3f})")
+    print(f"  with Q ({q}) and the workspace ({ws}): {model + q + ws}; "
+          f"ratio {read / (model + q + ws):.3f}")
 if b.get("median_ms") is not None:
     print(f"  median: {b['median_ms']:.4f} ms")
 PY

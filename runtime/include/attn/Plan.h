@@ -211,6 +211,9 @@ struct RunStats {
   /// Query rows per CTA of the plan that ran (a 128-row plan runs its
   /// 64-row plan for short Nq: CompileOptions::blockM).
   int64_t blockM = 0;
+  /// Query heads packed into the rows of one Q tile (a GQA group, for
+  /// decoding); 1 when every CTA runs one query head.
+  int64_t packedGroup = 1;
   /// Why that plan: the rules' numbers (Q-tile rows, then split-KV), the
   /// forcing option, or why a plan is unavailable (and which ran instead).
   std::string planReason;
@@ -229,8 +232,10 @@ struct KvSplitChoice {
 /// `maxSplits` (FlashAttention-2's heuristic): 1 when the plain grid nearly
 /// fills the SMs (≥ 80%), else the fewest splits whose waves keep the SMs
 /// ≥ 85% as busy as the best count would, with every split getting two KV
-/// tiles or more and no two counts giving the same tiles per split.
-/// `force` (split-KV always) makes it at least 2.
+/// tiles or more and no two counts giving the same tiles per split; among
+/// those, the fewest that launch a CTA on every SM when the fewest overall
+/// would leave some without one. `force` (split-KV always) makes it at
+/// least 2.
 KvSplitChoice chooseKvSplits(int64_t ctas, int64_t kvTiles,
                              int64_t multiprocessors, int64_t maxSplits,
                              bool force = false);

@@ -124,6 +124,10 @@ struct RuntimeStats {
   /// 64-row plans of 128-row plans compiled or read on a run's demand
   /// (short Nq), and those that turned out unavailable.
   uint64_t shortRowsCompiles = 0, shortRowsUnavailable = 0;
+  /// GQA-packed decode plans (Nq <= 16, query-head groups packed into the
+  /// Q tile's rows) compiled or read on a run's demand, and those that
+  /// turned out unavailable (the reason is in RunStats::planReason).
+  uint64_t packedCompiles = 0, packedUnavailable = 0;
 };
 
 namespace detail {

@@ -360,6 +360,17 @@ bool compileOwned(ModuleOp module, const FrontendOptions &options,
     return failWith(error, "unknown kernel path '" + options.kernelPath +
                                "' (auto, simt, mma)");
   PlanSpec out;
+  // The GQA-packed decode plan: q, o and lse take the packed shape (the
+  // runtime passes views); a variant that cannot be packed is a refusal,
+  // cached like a plan, and the unpacked decode plan runs.
+  if (options.packGqa) {
+    std::string why;
+    if (failed(attn::packGqaGroups(func, why))) {
+      out.unavailable = "GQA packing: " + why;
+      *spec = std::move(out);
+      return true;
+    }
+  }
   if (!signatureOf(func, out.signature, error))
     return false;
   bool split = options.splitKv > 0;

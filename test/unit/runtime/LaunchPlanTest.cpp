@@ -43,16 +43,25 @@ struct Problem {
   Arguments args;
   HostTensor *o = nullptr, *lse = nullptr;
 
+  /// q, k, v and o in BSHD memory order (else BHSD).
+  bool bshd = false;
+
   Problem(const std::string &example, int64_t nq, int64_t nk, uint64_t seed)
       : ref(makeReference(readExample(example), nq, nk, seed)) {}
+  /// A variant given as text.
+  struct Text {
+    std::string text;
+  };
+  Problem(const Text &variant, int64_t nq, int64_t nk, uint64_t seed)
+      : ref(makeReference(variant.text, nq, nk, seed)) {}
 
   /// Binds the tensors for `plan` (outputs poisoned with NaN).
   void bind(const Plan &plan) {
     const Signature &sig = plan.signature();
     auto make = [&](const ArgumentSignature &a,
                     const attn::interp::Tensor &value) {
-      tensors.push_back(
-          std::make_unique<HostTensor>(value.shape, a.dtype, false));
+      tensors.push_back(std::make_unique<HostTensor>(
+          value.shape, a.dtype, bshd && value.shape.size() == 4));
       tensors.back()->fill(value.data);
       return tensors.back().get();
     };
@@ -139,11 +148,12 @@ TEST(LaunchPlanTest, DecodingPicksTheSplitKvPlan) {
   EXPECT_EQ(stats.splits, 2) << stats.planReason;
   EXPECT_EQ(rt.stats().splitKvCompiles, 1u) << "no split count compiles";
   // 200 queries of 8 heads with 4000 keys: the 64-row plan (four tiles per
-  // head: 32 CTAs) and its own split-KV plan; 4 splits make 128 CTAs.
+  // head: 32 CTAs) and its own split-KV plan; 4 splits would make 128 CTAs
+  // (SMs left idle), 7 make 224.
   Problem rows("causal_bottom_right.mlir", 200, 4000, 36);
   stats = rows.runAndCheck(*plan, SplitKvMode::Default);
   EXPECT_EQ(stats.blockM, 64);
-  EXPECT_EQ(stats.splits, 4) << stats.planReason;
+  EXPECT_EQ(stats.splits, 7) << stats.planReason;
   EXPECT_EQ(rt.stats().splitKvCompiles, 2u) << "one per Q-tile rows";
 
   // Forced plain, the same shape: the plain kernel alone.
@@ -161,6 +171,137 @@ TEST(LaunchPlanTest, DecodingPicksTheSplitKvPlan) {
   EXPECT_EQ((*split)[0].maxSplits, 64);
   EXPECT_EQ((*split)[1].role, KernelRole::SplitMerge);
   EXPECT_EQ((*split)[0].cacheKey, (*split)[1].cacheKey) << "one artifact";
+}
+
+/// GQA (8 query heads on 2 KV heads) whose score and mask read every index
+/// packing recomputes: an ALiBi bias with a per-head slope over the
+/// bottom-right distance (h, i, nq, nk), a bottom-right causal window of 100
+/// keys, and lse.
+constexpr const char *kGqaAlibiWindow = R"mlir(
+func.func @gqa_alibi_window(%q: tensor<?x8x?x64xf16>, %k: tensor<?x2x?x64xf16>,
+    %v: tensor<?x2x?x64xf16>,
+    %slopes: tensor<8xf32> {attn.gen = #attn.gen<uniform, 0.0039, 1.0>})
+    -> (tensor<?x8x?x64xf16>, tensor<?x8x?xf32>) {
+  %o, %lse = attn.attention %q, %k, %v captures(%slopes : tensor<8xf32>)
+      {normalizer = #attn.normalizer<softmax>}
+      : tensor<?x8x?x64xf16>, tensor<?x2x?x64xf16>, tensor<?x2x?x64xf16>
+      -> tensor<?x8x?x64xf16>, tensor<?x8x?xf32>
+      score {
+      ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index, %nq: index,
+           %nk: index, %sl: tensor<8xf32>):
+        %slope = tensor.extract %sl[%h] : tensor<8xf32>
+        %row = arith.addi %i, %nk : index
+        %col = arith.addi %j, %nq : index
+        %ii = arith.index_cast %row : index to i64
+        %jj = arith.index_cast %col : index to i64
+        %d = arith.subi %jj, %ii : i64
+        %df = arith.sitofp %d : i64 to f32
+        %bias = arith.mulf %slope, %df : f32
+        %r = arith.addf %s, %bias : f32
+        attn.yield %r : f32
+      }
+      mask {
+      ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index,
+           %sl: tensor<8xf32>):
+        %w = arith.constant 100 : index
+        %row = arith.addi %i, %nk : index
+        %col = arith.addi %j, %nq : index
+        %causal = arith.cmpi ule, %col, %row : index
+        %far = arith.addi %col, %w : index
+        %near = arith.cmpi ugt, %far, %row : index
+        %attend = arith.andi %causal, %near : i1
+        attn.yield %attend : i1
+      }
+  return %o, %lse : tensor<?x8x?x64xf16>, tensor<?x8x?xf32>
+}
+)mlir";
+
+TEST(LaunchPlanTest, DecodingPacksTheQueryHeadsOfAGqaGroup) {
+  Runtime rt(testConfig(sharedCacheDir()));
+  auto plan = rt.compileText(readExample("gqa.mlir"), emuOptions());
+  ASSERT_TRUE(plan) << plan.message();
+  // 8 query heads on 2 KV heads: a Q tile of one KV head holds the rows of
+  // its 4 query heads, so K/V are read once per KV head.
+  for (int64_t nq : {1, 3, 16}) {
+    SCOPED_TRACE("nq = " + std::to_string(nq));
+    Problem p("gqa.mlir", nq, 333, 70 + nq);
+    RunStats stats = p.runAndCheck(*plan, SplitKvMode::Default);
+    EXPECT_EQ(stats.packedGroup, 4);
+    EXPECT_EQ(stats.blockM, 16);
+    EXPECT_EQ(stats.planReason.rfind(
+                  "16 rows, 4 query heads per KV head packed into them: Nq = " +
+                      std::to_string(nq) + " <= 16; ",
+                  0),
+              0u)
+        << stats.planReason;
+    EXPECT_EQ(p.runAndCheck(*plan, SplitKvMode::Never).packedGroup, 4);
+    EXPECT_TRUE(p.runAndCheck(*plan, SplitKvMode::Always).splitKv);
+  }
+  EXPECT_EQ(rt.stats().packedCompiles, 1u) << "built once, then cached";
+  EXPECT_EQ(rt.stats().packedUnavailable, 0u);
+
+  // Counted bytes: the mask is top-left causal, so one query attends key 0
+  // only: the first 64-key tile of K and V once per KV head (Hkv 2, f16,
+  // 64 + 64 features), and Q once; no split (no workspace).
+  Problem counted("gqa.mlir", 1, 333, 90);
+  counted.bind(*plan);
+  RunOptions options;
+  options.splitKv = SplitKvMode::Never;
+  options.countGlobalAccesses = true;
+  RunStats stats;
+  ASSERT_TRUE(plan->run(counted.args, options, &stats).ok());
+  uint64_t kv = 2 * 64 * (64 + 64) * 2, q = 8 * 64 * 2;
+  EXPECT_EQ(stats.globalBytesRead, kv + q);
+
+  // 17 queries are not decoding.
+  Problem longer("gqa.mlir", 17, 333, 91);
+  EXPECT_EQ(longer.runAndCheck(*plan, SplitKvMode::Default).packedGroup, 1);
+  // BSHD: one query per head is one row per head, packed; with three the
+  // heads' rows interleave and the unpacked 16-row plan runs.
+  Problem one("gqa.mlir", 1, 333, 92);
+  one.bshd = true;
+  EXPECT_EQ(one.runAndCheck(*plan, SplitKvMode::Default).packedGroup, 4);
+  Problem three("gqa.mlir", 3, 333, 93);
+  three.bshd = true;
+  stats = three.runAndCheck(*plan, SplitKvMode::Default);
+  EXPECT_EQ(stats.packedGroup, 1);
+  EXPECT_EQ(stats.blockM, 16);
+  EXPECT_NE(stats.planReason.find("(GQA not packed: q's query heads do not "
+                                  "follow one another"),
+            std::string::npos)
+      << stats.planReason;
+}
+
+TEST(LaunchPlanTest, PackedRegionsSeeTheirOwnHeadsRowsAndLengths) {
+  Runtime rt(testConfig(sharedCacheDir()));
+  auto plan = rt.compileText(kGqaAlibiWindow, emuOptions());
+  ASSERT_TRUE(plan) << plan.message();
+  for (int64_t nq : {1, 5, 16})
+    for (int64_t nk : {1, 333}) {
+      SCOPED_TRACE("nq = " + std::to_string(nq) + ", nk = " +
+                   std::to_string(nk));
+      Problem p(Problem::Text{kGqaAlibiWindow}, nq, nk, 100 + nq + nk);
+      RunStats stats = p.runAndCheck(*plan, SplitKvMode::Default);
+      EXPECT_EQ(stats.packedGroup, 4) << stats.planReason;
+      EXPECT_EQ(p.runAndCheck(*plan, SplitKvMode::Always).packedGroup, 4);
+    }
+}
+
+TEST(LaunchPlanTest, VariantsPackingRefusesRunUnpacked) {
+  // Sink logits are per query head: the unpacked 16-row plan runs, and
+  // says why.
+  Runtime rt(testConfig(sharedCacheDir()));
+  auto plan = rt.compileText(readExample("sink_logits.mlir"), emuOptions());
+  ASSERT_TRUE(plan) << plan.message();
+  Problem p("sink_logits.mlir", 2, 200, 120);
+  RunStats stats = p.runAndCheck(*plan, SplitKvMode::Default);
+  EXPECT_EQ(stats.packedGroup, 1);
+  EXPECT_EQ(stats.blockM, 16);
+  EXPECT_NE(stats.planReason.find("(GQA not packed: GQA packing: sink "
+                                  "logits are indexed by the query head"),
+            std::string::npos)
+      << stats.planReason;
+  EXPECT_EQ(rt.stats().packedUnavailable, 1u);
 }
 
 TEST(LaunchPlanTest, SixteenQueriesOfSoftmaxSplitToo) {
@@ -237,12 +378,17 @@ TEST(LaunchPlanTest, SplitCountHeuristic) {
   EXPECT_EQ(chooseKvSplits(106, 128, 132, 32).splits, 1); // >= 80%
   EXPECT_EQ(chooseKvSplits(132, 128, 132, 32, /*force=*/true).splits, 2);
   // Llama-3-8B decode without GQA packing: 32 CTAs, 128 KV tiles; 4 splits
-  // make 128 CTAs of 132 (0.97 of a wave).
+  // make 128 CTAs of 132 (0.97 of a wave) but leave 4 SMs idle: 7 splits
+  // (224 CTAs, 0.85 of two waves, within 85% of the best) give every SM one.
   KvSplitChoice llama = chooseKvSplits(32, 128, 132, 32);
-  EXPECT_EQ(llama.splits, 4);
-  EXPECT_EQ(llama.reason, "the plain grid has 32 CTAs for 132 SMs; 4 splits "
-                          "of 32 of 128 KV tiles: 128 CTAs, last wave 0.97 "
-                          "full (at most 32 splits)");
+  EXPECT_EQ(llama.splits, 7);
+  EXPECT_EQ(llama.reason, "the plain grid has 32 CTAs for 132 SMs; 7 splits "
+                          "of 19 of 128 KV tiles: 224 CTAs, last wave 0.85 "
+                          "full (at most 32 splits) (4 would leave SMs "
+                          "without a CTA)");
+  // Packed (8 CTAs, one per KV head): 15 splits fill 0.91 of a wave with
+  // 120 CTAs; 32 (256 CTAs) is the first as good that fills every SM.
+  EXPECT_EQ(chooseKvSplits(8, 128, 132, 32).splits, 32);
   // One CTA (B = 1, one KV head packed): as many splits as SMs allow, the
   // cap and two tiles per split.
   EXPECT_EQ(chooseKvSplits(1, 128, 132, 32).splits, 32);

@@ -31,6 +31,13 @@ mlir::Type parseDtype(mlir::MLIRContext *context, llvm::StringRef dtype);
 mlir::LogicalResult setVariantDtype(mlir::func::FuncOp func,
                                     mlir::Type elementType);
 
+/// Packs the query heads of each GQA group of the variant `func` into the
+/// query rows of one problem per KV head, as -attn-pack-gqa does; returns
+/// the group size G, or fails with the reason in `why` (a variant it
+/// cannot pack is left unchanged).
+mlir::FailureOr<int64_t> packGqaGroups(mlir::func::FuncOp func,
+                                       std::string &why);
+
 #define GEN_PASS_REGISTRATION
 #include "attn/Passes/Passes.h.inc"
 

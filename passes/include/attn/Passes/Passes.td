@@ -255,6 +255,26 @@ def AttnSplitKV : Pass<"attn-split-kv", "::mlir::ModuleOp"> {
   ];
 }
 
+def AttnPackGqa : Pass<"attn-pack-gqa", "::mlir::ModuleOp"> {
+  let summary = "Pack each GQA group's query heads into the query rows of one problem per KV head";
+  let description = [{
+    For decoding (few query rows, many keys): rewrites a grouped-query
+    variant (Hq = G·Hkv, G >= 2, head counts static) into multi-head
+    attention over the KV heads, q `[B, Hkv, G·Nq, D]`, o and lse likewise,
+    row r = g·Nq + i holding query head h·G + g, row i; so one Q tile reads
+    each K/V tile once for the whole group. The score and mask regions see
+    the variant's own indices, recomputed from the packed ones
+    (nq = nq' / G, h = h'·G + r / nq, i = r mod nq): every mask and score
+    keeps its meaning. Sets `attn.gqa_packed = G` on the function. A
+    function it cannot pack (several attention ops, sink logits, a capture
+    sized by hq or nq, dynamic head counts, no groups) is left as it is,
+    with a remark saying why. The runtime compiles its decode plan with
+    this (CompileOptions is not involved: the plan is chosen at launch) and
+    passes the caller's q, o and lse as views of the packed shape.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def AttnSetDtype : Pass<"attn-set-dtype", "::mlir::ModuleOp"> {
   let summary = "Retype a variant's q, k, v and o to one element type";
   let description = [{
