@@ -71,6 +71,8 @@ Status attn::jit::launchEmu(const EmuKernel &kernel,
         launch.kernelName, dim3(launch.grid[0], launch.grid[1], launch.grid[2]),
         dim3(launch.threads), launch.dynamicSmemBytes);
     config.countGlobalAccesses = launch.countGlobalAccesses;
+    config.memcheck = launch.memcheck;
+    config.buffers = launch.buffers;
     attn::emu::LaunchResult result;
     {
       std::lock_guard<std::mutex> lock(mutex);

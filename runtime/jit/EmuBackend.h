@@ -12,6 +12,7 @@
 #define ATTN_RUNTIME_JIT_EMUBACKEND_H
 
 #include "attn/Plan.h"
+#include "attn/emu/Emulator.h"
 #include "attn/Status.h"
 
 #include <cstddef>
@@ -54,6 +55,9 @@ struct EmuLaunch {
   unsigned threads = 1;
   std::size_t dynamicSmemBytes = 0;
   bool countGlobalAccesses = false;
+  /// Memcheck against `buffers` (RunOptions::memcheck).
+  bool memcheck = false;
+  std::vector<attn::emu::GlobalBuffer> buffers;
 };
 
 /// Runs `launches` (a plan's kernels, from one library) in order, each to

@@ -676,6 +676,56 @@ std::vector<CudaLaunch> cudaLaunches(const Prepared &prepared) {
   return out;
 }
 
+/// The memory a tensor's elements span: from its lowest to its highest
+/// element (DLPack strides may be negative).
+attn::emu::GlobalBuffer spanOf(const char *name, const DLTensor *t,
+                               bool writable) {
+  int64_t lo = 0, hi = 0, stride = 1;
+  for (int d = t->ndim; d-- > 0;) {
+    int64_t s = t->strides ? t->strides[d] : stride;
+    stride *= t->shape[d];
+    if (t->shape[d] == 0)
+      return {name, nullptr, 0, writable};
+    (s < 0 ? lo : hi) += (t->shape[d] - 1) * s;
+  }
+  size_t bytes = (t->dtype.bits * t->dtype.lanes + 7) / 8;
+  char *base = static_cast<char *>(t->data) + t->byte_offset;
+  return {name, base + lo * int64_t(bytes), size_t(hi - lo + 1) * bytes,
+          writable};
+}
+
+/// What an emu run's kernels may touch: the caller's tensors (inputs
+/// read-only) and the runtime's scratch memory.
+std::vector<attn::emu::GlobalBuffer>
+memcheckBuffers(const Arguments &args, const Prepared &prepared) {
+  std::vector<attn::emu::GlobalBuffer> out;
+  auto add = [&](const char *name, const DLTensor *t, bool writable) {
+    if (!t)
+      return;
+    attn::emu::GlobalBuffer b = spanOf(name, t, writable);
+    if (b.bytes)
+      out.push_back(std::move(b));
+  };
+  add("q", args.q, false);
+  add("k", args.k, false);
+  add("v", args.v, false);
+  add("o", args.o, true);
+  add("lse", args.lse, true);
+  for (size_t c = 0; c < args.captures.size(); ++c)
+    if (args.captures[c].tensor) {
+      std::string name = "c" + std::to_string(c);
+      attn::emu::GlobalBuffer b =
+          spanOf(name.c_str(), args.captures[c].tensor, false);
+      if (b.bytes)
+        out.push_back(std::move(b));
+    }
+  if (!prepared.hostScratch.empty())
+    out.push_back({"runtime scratch (lse, split-KV workspaces, summaries)",
+                   const_cast<uint64_t *>(prepared.hostScratch.data()),
+                   prepared.layout.bytes, true});
+  return out;
+}
+
 void describe(const Prepared &prepared, RunStats &stats) {
   const PlanSpec &spec = prepared.choice.plan->spec;
   stats.splitKv = spec.isSplitKv();
@@ -704,6 +754,10 @@ Expected<std::vector<KernelInfo>> Plan::splitKvKernels() const {
 
 Status Plan::run(const Arguments &args, const RunOptions &options,
                  RunStats *stats) const {
+  if (options.memcheck && impl->device != DeviceKind::Emu)
+    return Status::error("memcheck (RunOptions::memcheck) runs on the "
+                         "emulator; this plan is for " +
+                         std::string(deviceName(impl->device)));
   std::unique_lock<std::mutex> queueing;
   if (impl->device == DeviceKind::Cuda)
     queueing = std::unique_lock<std::mutex>(impl->queueMutex);
@@ -720,6 +774,9 @@ Status Plan::run(const Arguments &args, const RunOptions &options,
   const detail::PlanImpl &p = *prepared.choice.plan;
   if (p.device == DeviceKind::Cuda)
     return launchCuda(*p.cuda, cudaLaunches(prepared), options.stream);
+  std::vector<attn::emu::GlobalBuffer> buffers;
+  if (options.memcheck)
+    buffers = memcheckBuffers(args, prepared);
   std::vector<EmuLaunch> launches;
   for (const Prepared::Launch &l : prepared.launches) {
     const KernelInfo &k = p.spec.kernels[l.kernel];
@@ -730,6 +787,8 @@ Status Plan::run(const Arguments &args, const RunOptions &options,
     e.threads = static_cast<unsigned>(k.threads);
     e.dynamicSmemBytes = static_cast<size_t>(k.dynamicSmemBytes);
     e.countGlobalAccesses = options.countGlobalAccesses;
+    e.memcheck = options.memcheck;
+    e.buffers = buffers;
     launches.push_back(e);
   }
   return launchEmu(*p.emu, launches, stats);

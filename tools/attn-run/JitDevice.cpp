@@ -279,6 +279,7 @@ attn::run::runJit(mlir::ModuleOp module, mlir::func::FuncOp func,
 
   attn::RunOptions runOptions;
   runOptions.countGlobalAccesses = request.bench;
+  runOptions.memcheck = request.memcheck;
   runOptions.hostMemoryLimit = request.hostMemoryLimit;
   attn::RunStats stats;
   attn::Status ran = plan->run(args, runOptions, &stats);

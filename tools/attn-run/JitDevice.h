@@ -36,6 +36,8 @@ struct JitRequest {
   /// Time the kernel (cuda) or report the counters (emu) as well.
   bool bench = false;
   int benchRepeats = 20;
+  /// Memcheck every launch (RunOptions::memcheck; the emulator only).
+  bool memcheck = false;
   /// The most host memory the runtime's own buffers may take (0: what the
   /// machine has available): RunOptions::hostMemoryLimit.
   uint64_t hostMemoryLimit = 0;

@@ -191,7 +191,9 @@ static cl::opt<bool>
     memcheck("memcheck",
              cl::desc("emu: check every global access against the buffers "
                       "of the launch and shared-memory reads against what "
-                      "was written; report violations (exit 1)"),
+                      "was written; report violations (exit 1); through "
+                      "the runtime (--device=auto on the emulator) the "
+                      "first violation fails the run"),
              cl::cat(runCategory));
 static cl::opt<bool>
     race("race", cl::desc("emu: also run the kernel with one OS thread per "
@@ -1135,9 +1137,11 @@ static llvm::Expected<attn::HostMemoryLimit> hostMemoryLimit() {
 static int runTool() {
   if (llvm::Error err = checkDevice(deviceName))
     return fail(std::move(err));
-  if ((memcheck || race) && deviceName != "emu")
-    return fail(std::string(memcheck ? "--memcheck" : "--race") +
-                " needs --device=emu");
+  if (race && deviceName != "emu")
+    return fail("--race needs --device=emu");
+  if (memcheck && deviceName != "emu" && deviceName != "auto")
+    return fail("--memcheck needs --device=emu (or auto, through the "
+                "runtime, when no GPU is visible)");
   // cuda, auto and --bench run through the JIT runtime library.
   bool viaRuntime = deviceName == "cuda" || deviceName == "auto" || bench;
   if (bench && deviceName == "ref")
@@ -1149,8 +1153,8 @@ static int runTool() {
     return fail("--kv-splits is the ref and emu split count; through the "
                 "runtime (--device=cuda|auto, --bench) the runtime chooses "
                 "it (ATTN_SPLIT_KV, CompileOptions::kvSplits)");
-  if (viaRuntime && (counters || memcheck || race))
-    return fail("--counters, --memcheck and --race need --device=emu without "
+  if (viaRuntime && (counters || race))
+    return fail("--counters and --race need --device=emu without "
                 "--bench (--bench on emu prints the traffic counters)");
   DialectRegistry registry;
   registerEverything(registry);
@@ -1245,6 +1249,7 @@ static int runTool() {
   jitRequest.arch = archFlag;
   jitRequest.layout = layoutName;
   jitRequest.bench = bench;
+  jitRequest.memcheck = memcheck;
   jitRequest.benchRepeats = benchRepeats;
   // With --max-memory, the runtime's own buffers get what attn-run leaves.
   if (maxMemory.getNumOccurrences())

@@ -187,6 +187,11 @@ struct RunOptions {
   void *stream = nullptr;
   /// emu: count global loads and stores (reported in RunStats).
   bool countGlobalAccesses = false;
+  /// emu: check every global access of every kernel against the run's
+  /// tensors and the runtime's own buffers (a store into q, k, v or a
+  /// capture, an access between buffers, a shared-memory read of nothing
+  /// written fail the run with the emulator's report); cuda: an error.
+  bool memcheck = false;
   /// Plain or split-KV launch plan; Default follows the runtime's setting.
   SplitKvMode splitKv = SplitKvMode::Default;
   /// emu: the most host memory the run's own buffers (the lse workspace,

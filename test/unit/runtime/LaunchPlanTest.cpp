@@ -242,14 +242,17 @@ TEST(LaunchPlanTest, DecodingPacksTheQueryHeadsOfAGqaGroup) {
 
   // Counted bytes: the mask is top-left causal, so one query attends key 0
   // only: the first 64-key tile of K and V once per KV head (Hkv 2, f16,
-  // 64 + 64 features), and Q once; no split (no workspace).
+  // 64 + 64 features), and Q once; no split (no workspace). Memcheck: every
+  // access within the caller's tensors (through the packed views).
   Problem counted("gqa.mlir", 1, 333, 90);
   counted.bind(*plan);
   RunOptions options;
   options.splitKv = SplitKvMode::Never;
   options.countGlobalAccesses = true;
+  options.memcheck = true;
   RunStats stats;
-  ASSERT_TRUE(plan->run(counted.args, options, &stats).ok());
+  Status ran = plan->run(counted.args, options, &stats);
+  ASSERT_TRUE(ran.ok()) << ran.message();
   uint64_t kv = 2 * 64 * (64 + 64) * 2, q = 8 * 64 * 2;
   EXPECT_EQ(stats.globalBytesRead, kv + q);
 
