@@ -31,6 +31,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <optional>
 
 using namespace mlir;
@@ -490,6 +491,8 @@ FailureOr<Tile> KernelEmitter::tileFor(Operation *op, Value v,
     t.sizes.push_back(!type.isDynamicDim(d)
                           ? std::to_string(type.getDimSize(d))
                           : (launchSplits ? "p.S" : "1"));
+    if (laneLetter && c == laneLetter && t.roles.back() == Role::Array)
+      t.laneDim = static_cast<int>(d);
   }
   if (!mma)
     return t;
@@ -523,10 +526,70 @@ SmallVector<int64_t> KernelEmitter::storageDims(const Tile &t) const {
       dims = {mTiles, 2};
     return dims;
   }
-  for (auto [role, cap] : llvm::zip(t.roles, t.caps))
+  for (auto [d, role] : llvm::enumerate(t.roles))
     if (role == Role::Array)
-      dims.push_back(cap);
+      dims.push_back(static_cast<int>(d) == t.laneDim
+                         ? (t.caps[d] + kWarpLanes - 1) / kWarpLanes
+                         : t.caps[d]);
   return dims;
+}
+
+std::string KernelEmitter::storageSubscript(const Tile &t, int d,
+                                            const std::string &index) const {
+  if (d != t.laneDim)
+    return "[" + index + "]";
+  // The lane letter's slot: k of the loop's f = lane + 32 k.
+  auto slot = laneSlots.find(index);
+  return "[" + (slot != laneSlots.end() ? slot->second
+                                        : "(" + index + " >> 5)") +
+         "]";
+}
+
+char KernelEmitter::chooseLaneLetter() const {
+  if (mma || role != KernelRole::SplitMerge)
+    return 0;
+  // Letters some attn op reduces over, and letters with a dynamic size
+  // anywhere, cannot be spread over lanes; of the rest (not grid letters),
+  // the one of the largest static size of at least a warp.
+  std::string reduced, dynamic;
+  std::map<char, int64_t> size;
+  func::FuncOp walked = func; // walk() is not const
+  walked.walk([&](Operation *op) {
+    if (!isa<MapOp, ReduceOp, ContractOp>(op))
+      return;
+    std::optional<Equation> eq;
+    if (auto m = dyn_cast<MapOp>(op))
+      eq = m.getEquation().getValue();
+    else if (auto r = dyn_cast<ReduceOp>(op))
+      eq = r.getEquation().getValue();
+    else
+      eq = cast<ContractOp>(op).getEquation().getValue();
+    if (!eq)
+      return;
+    reduced += eq->reducedLetters();
+    SmallVector<Value> values(op->getOperands());
+    SmallVector<std::string> terms(eq->inputs.begin(), eq->inputs.end());
+    values.push_back(op->getResult(0));
+    terms.push_back(eq->output);
+    for (auto [v, term] : llvm::zip(values, terms)) {
+      auto type = dyn_cast<RankedTensorType>(v.getType());
+      if (!type || type.getRank() != static_cast<int64_t>(term.size()))
+        continue;
+      for (auto [d, c] : llvm::enumerate(term)) {
+        if (type.isDynamicDim(d))
+          dynamic.push_back(c);
+        else
+          size[c] = std::max(size[c], type.getDimSize(d));
+      }
+    }
+  });
+  char best = 0;
+  for (auto [c, n] : size)
+    if (n >= kWarpLanes && gridLetters.find(c) == std::string::npos &&
+        reduced.find(c) == std::string::npos &&
+        dynamic.find(c) == std::string::npos && (!best || n > size[best]))
+      best = c;
+  return best;
 }
 
 unsigned KernelEmitter::openStorageLoops(const Tile &t, StringRef letters,
@@ -640,7 +703,8 @@ KernelEmitter::elementAccess(Operation *op, Value v, StringRef term,
     }
     for (auto [d, role] : llvm::enumerate(it->second.roles))
       if (role == Role::Array)
-        s += "[" + indexOf(term[d]) + "]";
+        s += storageSubscript(it->second, static_cast<int>(d),
+                              indexOf(term[d]));
     return s;
   }
   if (auto it = views.find(v); it != views.end()) {
@@ -676,11 +740,23 @@ FailureOr<std::string> KernelEmitter::letterSize(
          << letter << "'";
 }
 
-void KernelEmitter::openLetterLoop(char letter, const std::string &size,
-                                   std::optional<int64_t> staticSize,
-                                   llvm::StringMap<std::string> &idx,
-                                   int64_t maxUnroll) {
+unsigned KernelEmitter::openLetterLoop(char letter, const std::string &size,
+                                       std::optional<int64_t> staticSize,
+                                       llvm::StringMap<std::string> &idx,
+                                       int64_t maxUnroll) {
   std::string var = fresh(std::string(1, letter));
+  if (letter == laneLetter && staticSize) {
+    // The row's warp shares the letter: lane l holds l, l + 32, ...
+    int64_t slots = (*staticSize + kWarpLanes - 1) / kWarpLanes;
+    std::string slot = fresh("k");
+    w.linef("#pragma unroll {}", slots <= kMaxUnroll ? slots : 1);
+    w.openf("for (int {0} = 0; {0} < {1}; ++{0})", slot, slots);
+    w.linef("const long long {} = lane + {}LL * {};", var, kWarpLanes, slot);
+    w.openf("if ({} < {})", var, size);
+    idx[StringRef(&letter, 1)] = var;
+    laneSlots[var] = slot;
+    return 2;
+  }
   // Bounded unrolling: full for small static trip counts, none otherwise
   // (fully unrolled KV loops blow up NVRTC compile times).
   if (staticSize && *staticSize <= maxUnroll)
@@ -692,6 +768,7 @@ void KernelEmitter::openLetterLoop(char letter, const std::string &size,
     w.line("#pragma unroll 1");
   w.openf("for (long long {0} = 0; {0} < {1}; ++{0})", var, size);
   idx[StringRef(&letter, 1)] = var;
+  return 1;
 }
 
 void KernelEmitter::bindGridLetters(llvm::StringMap<std::string> &idx,
@@ -836,9 +913,26 @@ LogicalResult KernelEmitter::emitGridLoop(scf::ForOp loop) {
       // rows past the end are computed on zeros and never stored.
       emitMmaThreadIndices();
     } else {
-      w.line("// One thread per query row of the Q tile.");
-      w.line("const long long tr = threadIdx.x;");
-      w.linef("if ({} + tr >= {}) return;", iv, *ub);
+      if (laneLetter && blockM > kMaxLaneWarps) {
+        w.linef("// One warp per query row of the Q tile, {} warps taking "
+                "turns; the lanes share letter '{}'.",
+                kMaxLaneWarps, std::string(1, laneLetter));
+        w.line("const int lane = threadIdx.x & 31;");
+        w.openf("for (long long tr = threadIdx.x >> 5; tr < {}; tr += {})",
+                blockM, kMaxLaneWarps);
+        w.linef("if ({} + tr >= {}) break;", iv, *ub);
+      } else if (laneLetter) {
+        w.linef("// One warp per query row of the Q tile; its lanes share "
+                "letter '{}'.",
+                std::string(1, laneLetter));
+        w.line("const long long tr = threadIdx.x >> 5;");
+        w.line("const int lane = threadIdx.x & 31;");
+        w.linef("if ({} + tr >= {}) return;", iv, *ub);
+      } else {
+        w.line("// One thread per query row of the Q tile.");
+        w.line("const long long tr = threadIdx.x;");
+        w.linef("if ({} + tr >= {}) return;", iv, *ub);
+      }
     }
   }
   // Loop-carried outputs alias their initial value (a global view).
@@ -853,7 +947,13 @@ LogicalResult KernelEmitter::emitGridLoop(scf::ForOp loop) {
     views[arg] = v;
     views[res] = v;
   }
-  return emitBlock(*loop.getBody(), [](scf::YieldOp) { return success(); });
+  if (failed(emitBlock(*loop.getBody(),
+                       [](scf::YieldOp) { return success(); })))
+    return failure();
+  if (k + 1 == gridLoops.size() && !mma && laneLetter &&
+      blockM > kMaxLaneWarps)
+    w.close(); // the warps' turns over the rows
+  return success();
 }
 
 /// Declares storage for a loop/branch result that mirrors `like`.
@@ -1355,6 +1455,14 @@ LogicalResult KernelEmitter::emitInsertSlice(tensor::InsertSliceOp op) {
       // A unit dimension the source does not have.
     } else if (tile.roles[d] == Role::Row) {
       local = "tr";
+    } else if (tile.roles[d] == Role::Array && d == tile.laneDim) {
+      llvm::StringMap<std::string> idx;
+      char c = laneLetter;
+      auto type = op.getSourceType();
+      opened += openLetterLoop(c, std::to_string(type.getDimSize(d)),
+                               type.getDimSize(d), idx);
+      local = idx[StringRef(&c, 1)];
+      access += storageSubscript(tile, d, local);
     } else if (tile.roles[d] == Role::Array) {
       std::string var = fresh("c");
       auto type = op.getSourceType();
@@ -1378,6 +1486,11 @@ LogicalResult KernelEmitter::emitInsertSlice(tensor::InsertSliceOp op) {
   std::string value = view.elemType == "float"
                           ? access
                           : "from_float<" + view.elemType + ">(" + access + ")";
+  // A value the row's warp holds whole (lse) is stored by its first lane.
+  if (laneLetter && tile.laneDim < 0) {
+    w.open("if (lane == 0)");
+    ++opened;
+  }
   w.linef("st_global({}, {}, {}, {});", view.ptr, offset, view.extent, value);
   for (unsigned k = 0; k < opened; ++k)
     w.close();
@@ -1469,9 +1582,8 @@ LogicalResult KernelEmitter::emitMap(MapOp op) {
       continue;
     std::optional<int64_t> st;
     auto size = letterSize(op, c, inputs, eq->inputs, st);
-    openLetterLoop(c, *size, st, idx);
-    ++opened;
-    access += "[" + idx[StringRef(&c, 1)] + "]";
+    opened += openLetterLoop(c, *size, st, idx);
+    access += storageSubscript(*t, static_cast<int>(d), idx[StringRef(&c, 1)]);
   }
   SmallVector<std::string> indexArgs, inputArgs;
   for (char c : eq->output)
@@ -1540,9 +1652,8 @@ LogicalResult KernelEmitter::emitSimtReduction(
     auto size = letterSize(op, c, inputs, eq.inputs, st);
     if (failed(size))
       return failure();
-    openLetterLoop(c, *size, st, idx);
-    ++opened;
-    access += "[" + idx[StringRef(&c, 1)] + "]";
+    opened += openLetterLoop(c, *size, st, idx);
+    access += storageSubscript(t, static_cast<int>(d), idx[StringRef(&c, 1)]);
   }
   std::string acc = fresh("acc");
   w.linef("float {} = {};", acc, reduceInit(kind));
@@ -1555,8 +1666,7 @@ LogicalResult KernelEmitter::emitSimtReduction(
     auto size = letterSize(op, c, inputs, eq.inputs, st);
     if (failed(size))
       return failure();
-    openLetterLoop(c, *size, st, idx, kMaxUnroll);
-    ++reduced;
+    reduced += openLetterLoop(c, *size, st, idx, kMaxUnroll);
   }
   auto x = element(idx);
   if (failed(x))
@@ -1777,7 +1887,10 @@ FailureOr<CudaKernel> KernelEmitter::run() {
     return failure();
   if ((mma && failed(checkMmaTypes())) || failed(readSchedule()))
     return failure();
-  threads = mma ? 32 * warps : blockM;
+  laneLetter = chooseLaneLetter();
+  threads = mma ? 32 * warps
+                 : laneLetter ? std::min(blockM, kMaxLaneWarps) * kWarpLanes
+                              : blockM;
   if (role == KernelRole::TileSummaries)
     threads = 256;
 

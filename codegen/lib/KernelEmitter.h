@@ -49,6 +49,11 @@ constexpr int64_t kPartialUnroll = 4;
 /// keeps such arrays in local memory (the stack frame, not spills). The mma
 /// path holds them as fragments instead.
 constexpr int64_t kMaxUnrollArray = 8;
+/// Threads of a warp.
+constexpr int64_t kWarpLanes = 32;
+/// Warps of a SIMT merge kernel that spreads a letter over lanes (1,024
+/// threads, CUDA's limit per CTA); more rows take turns.
+constexpr int64_t kMaxLaneWarps = 32;
 
 /// How one dimension of a tile is stored per thread.
 enum class Role { Unit, Row, Array };
@@ -65,6 +70,9 @@ struct Tile {
   int colDim = -1;
   /// Tensor-core path: what the columns past the valid ones hold (Padding.h).
   Pad pad = Pad::Unknown;
+  /// SIMT merge kernel: the dimension of the lane letter, spread over the
+  /// row's warp (element f in slot f / 32 of lane f % 32); -1: none.
+  int laneDim = -1;
   /// The dimension of the row letter (-1: none).
   int rowDim() const {
     for (auto [d, role] : llvm::enumerate(roles))
@@ -257,10 +265,18 @@ private:
                                     ArrayRef<Value> operands,
                                     ArrayRef<std::string> terms,
                                     std::optional<int64_t> &staticSize);
-  void openLetterLoop(char letter, const std::string &size,
-                      std::optional<int64_t> staticSize,
-                      llvm::StringMap<std::string> &idx,
-                      int64_t maxUnroll = kMaxUnrollArray);
+  /// Opens the loop over `letter` (binding its index in `idx`); returns
+  /// the scopes opened (two for the lane letter: its slots, and the guard
+  /// of the lane's element).
+  unsigned openLetterLoop(char letter, const std::string &size,
+                          std::optional<int64_t> staticSize,
+                          llvm::StringMap<std::string> &idx,
+                          int64_t maxUnroll = kMaxUnrollArray);
+  /// The subscript of dimension `d` of tile `t` at index `index`.
+  std::string storageSubscript(const Tile &t, int d,
+                               const std::string &index) const;
+  /// The SIMT merge kernel's lane letter (see laneLetter), or 0.
+  char chooseLaneLetter() const;
   void bindGridLetters(llvm::StringMap<std::string> &idx, StringRef term);
   LogicalResult assign(Operation *op, Value dst, Value src);
   LogicalResult emitRegionBody(Block &body, unsigned numIndexArgs,
@@ -397,6 +413,13 @@ private:
   /// Set once the partial-state kernel has emitted its split loop: the rest
   /// of the function is the merge kernel's.
   bool splitDone = false;
+  /// The SIMT merge kernel runs one warp per query row: this letter (the
+  /// value features, static, never reduced) is spread over the warp's
+  /// lanes, so its workspace reads and output stores are coalesced; 0:
+  /// one thread per row.
+  char laneLetter = 0;
+  /// The lane letter's open loop indices -> their slot variables.
+  llvm::StringMap<std::string> laneSlots;
   LogicalResult emitSplitLoop(scf::ForOp loop);
 
   // Tile summaries of captured tensors read by masks.

@@ -4,7 +4,10 @@
 // -- the split is blockIdx.y % splits -- and stores its running max, sum and
 // accumulator into the f32 workspaces ws0..ws2, one slot per CTA of the merge
 // grid; kernel 2 (SIMT) reads them back, merges with the variant's combine
-// (max, then sums rescaled by exp2(m_split - m)) and stores o and lse. The
+// (max, then sums rescaled by exp2(m_split - m)) and stores o and lse, one
+// warp per row: the value features spread over the lanes (coalesced
+// workspace reads and o stores), lse stored by lane 0; 64 rows are more
+// than 32 warps, so the warps take turns. The
 // split count is the launch's (parameter S, attn.kv_splits): grid, workspace
 // slots and the merge's per-split values follow it, and no count compiles a
 // new kernel.
@@ -50,15 +53,24 @@
 // SPLIT-NOT: st_global(p.o
 // SPLIT: ATTN_KERNEL_ENTRY(attn_causal_partials)
 // SPLIT: // Split-KV plan, kernel 2 of 2: merges the S splits' values and writes the outputs.
-// SPLIT: // Launch: grid (ceil(Nq / 64), Hq, B), block (64).
+// SPLIT: // Launch: grid (ceil(Nq / 64), Hq, B), block (1024).
 // SPLIT: attn_causal_merge(const attn_causal_merge_params p) {
 // SPLIT-NOT: mma_m16n8k16
+// SPLIT: // One warp per query row of the Q tile, 32 warps taking turns; the lanes share letter 'f'.
+// SPLIT-NEXT: const int lane = threadIdx.x & 31;
+// SPLIT-NEXT: for (long long tr = threadIdx.x >> 5; tr < 64; tr += 32) {
 // SPLIT: // The splits' values, written by the partial-state kernel.
 // SPLIT: sc::maximumf({{.*}}ld_global(p.ws0,
 // SPLIT: sc::exp2(
-// SPLIT: ld_global(p.ws2,
-// SPLIT: st_global(p.lse,
-// SPLIT: st_global(p.o,
+// SPLIT: float [[ACC:t[0-9]+]][2];
+// SPLIT: for (int [[K:k[0-9]+]] = 0; [[K]] < 2; ++[[K]]) {
+// SPLIT-NEXT: const long long [[F:f[0-9]+]] = lane + 32LL * [[K]];
+// SPLIT-NEXT: if ([[F]] < 64) {
+// SPLIT: ld_global(p.ws2, {{.*}} + [[F]] * 1LL)
+// SPLIT: [[ACC]][[[K]]] =
+// SPLIT: if (lane == 0) {
+// SPLIT-NEXT: st_global(p.lse,
+// SPLIT: st_global(p.o, {{.*}} + {{f[0-9]+}} * p.o_s3)
 // SPLIT: ATTN_KERNEL_ENTRY(attn_causal_merge)
 
 // SUM: // Tile summaries of the captured tensors the masks read
