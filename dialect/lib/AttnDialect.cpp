@@ -126,17 +126,9 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op,
   if (name == getSparsityAttrHelper().getName())
     return expect(isa<SparsityKindAttr>(value), "a #attn.sparsity<kind>",
                   isa<AttentionOp>(op), "an attn.attention");
-  if (name == "attn.gqa_packed") {
-    auto group = dyn_cast<IntegerAttr>(value);
-    return expect(group && group.getType().isInteger(64) &&
-                      group.getInt() >= 2,
-                  "an i64 group size of at least 2", isa<func::FuncOp>(op),
-                  "a func.func (set by attn-pack-gqa)");
-  }
   return op->emitError() << "unknown attn attribute '" << name
                          << "' (known: attn.grid, attn.kv_loop, "
                             "attn.tile_branch, attn.schedule, "
                             "attn.split_kv_plan, attn.mask, attn.sparsity, "
-                            "attn.target, attn.accumulate, attn.range_scale, "
-                            "attn.gqa_packed)";
+                            "attn.target, attn.accumulate, attn.range_scale)";
 }

@@ -148,6 +148,21 @@ LogicalResult AttentionOp::verify() {
                              << qT.getDimSize(d);
   }
 
+  // The query heads each of q's heads holds (attn-pack-gqa's form).
+  int64_t packed = 1;
+  if (std::optional<int64_t> g = getGqaPacked()) {
+    if (*g < 2)
+      return emitOpError() << "'gqa_packed' (query heads packed into each "
+                              "head's rows) must be at least 2, got "
+                           << *g;
+    packed = *g;
+    int64_t rows = qT.getDimSize(2);
+    if (!ShapedType::isDynamic(rows) && rows % packed != 0)
+      return emitOpError() << "'q' has " << rows
+                           << " rows (dimension 2), not a multiple of the "
+                           << packed << " query heads 'gqa_packed' packs";
+  }
+
   if (Value sinks = getSinkLogits()) {
     if (failed(softmaxOnly("'sink_logits' are")))
       return failure();
@@ -156,10 +171,14 @@ LogicalResult AttentionOp::verify() {
       return emitOpError() << "'sink_logits' must be a rank-1 f32 tensor "
                               "[Hq] (one logit per query head), got "
                            << sT;
-    if (!compatible(sT.getDimSize(0), qT.getDimSize(1)))
+    int64_t heads = qT.getDimSize(1);
+    if (!ShapedType::isDynamic(heads))
+      heads *= packed;
+    if (!compatible(sT.getDimSize(0), heads))
       return emitOpError() << "'sink_logits' has " << sT.getDimSize(0)
-                           << " logits but 'q' has " << qT.getDimSize(1)
-                           << " query heads (dimension 1)";
+                           << " logits but 'q' has " << heads
+                           << " query heads (dimension 1"
+                           << (packed > 1 ? " x gqa_packed" : "") << ")";
   }
 
   if (FloatAttr s = getScaleAttr())

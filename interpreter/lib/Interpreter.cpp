@@ -262,9 +262,17 @@ llvm::Error Interpreter::executeAttention(AttentionOp op) {
     return errorAt(op, "runtime shapes of q, k, v do not form an attention");
   int64_t G = Hq / Hkv;
   const Tensor *sinks = op.getSinkLogits() ? &get(op.getSinkLogits()) : nullptr;
-  if (sinks && (sinks->shape.size() != 1 || sinks->shape[0] != Hq))
-    return errorAt(op, "runtime shape of 'sink_logits' is not [Hq] = [" +
-                           llvm::Twine(Hq) + "]");
+  // attn-pack-gqa's form: each head's rows are `packed` query heads'.
+  int64_t packed = op.getGqaPacked().value_or(1);
+  if (Nq % packed != 0)
+    return errorAt(op, "runtime rows of 'q' (" + llvm::Twine(Nq) +
+                           ") are not a multiple of gqa_packed = " +
+                           llvm::Twine(packed));
+  int64_t rowsPerHead = std::max<int64_t>(Nq / packed, 1);
+  if (sinks && (sinks->shape.size() != 1 || sinks->shape[0] != Hq * packed))
+    return errorAt(op, "runtime shape of 'sink_logits' is not [Hq" +
+                           llvm::Twine(packed > 1 ? " x gqa_packed" : "") +
+                           "] = [" + llvm::Twine(Hq * packed) + "]");
   // Kernels (and the decomposed cascade) apply scale and bias as f32
   // constants; the oracle uses the same values so the comparison is exact.
   double scale = static_cast<float>(op.getEffectiveScale());
@@ -349,7 +357,8 @@ llvm::Error Interpreter::executeAttention(AttentionOp op) {
         switch (norm.getKind()) {
         case NormalizerKind::Softmax: {
           // A sink logit is one more always-attended key with no value.
-          double sink = sinks ? sinks->data[h] : kNegInf;
+          double sink =
+              sinks ? sinks->data[h * packed + i / rowsPerHead] : kNegInf;
           double m = sink;
           for (int64_t j = 0; j < Nk; ++j)
             if (attend[j])

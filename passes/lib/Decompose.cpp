@@ -246,13 +246,24 @@ mlir::Value CascadeBuilder::queryHead(OpBuilder &bb, ValueRange idx,
 
 SmallVector<mlir::Value> CascadeBuilder::rowCaptures() {
   SmallVector<mlir::Value> caps{op.getSinkLogits()};
-  if (L.grouped && !getConstantIntValue(group))
+  if (op.getGqaPacked())
+    caps.push_back(nq);
+  else if (L.grouped && !getConstantIntValue(group))
     caps.push_back(cast<mlir::Value>(group));
   return caps;
 }
 
 mlir::Value CascadeBuilder::sinkLogit(OpBuilder &bb, ValueRange idx,
                                       ValueRange caps) {
+  if (std::optional<int64_t> packed = op.getGqaPacked()) {
+    // Row r of head h' is query head h'·G + r / (Nq'/G) (attn-pack-gqa).
+    auto g = arith::ConstantIndexOp::create(bb, loc, *packed);
+    auto rows = arith::DivUIOp::create(bb, loc, caps[1], g);
+    auto member = arith::DivUIOp::create(bb, loc, idx[2], rows);
+    auto first = arith::MulIOp::create(bb, loc, idx[1], g);
+    auto h = arith::AddIOp::create(bb, loc, first, member);
+    return tensor::ExtractOp::create(bb, loc, caps[0], h.getResult());
+  }
   mlir::Value h = queryHead(bb, idx, caps);
   return tensor::ExtractOp::create(bb, loc, caps[0], h);
 }

@@ -91,9 +91,6 @@ std::string refusal(func::FuncOp func, AttentionOp &op, int64_t &group) {
     return "no query-head groups (Hq = " + std::to_string(hq) +
            ", Hkv = " + std::to_string(hkv) + ")";
   group = hq / hkv;
-  if (op.getSinkLogits())
-    return "sink logits are indexed by the query head, which packing moves "
-           "into the rows";
   for (Value result : op->getResults())
     if (!result.hasOneUse() ||
         !isa<func::ReturnOp>(result.getUses().begin()->getOwner()))
@@ -140,9 +137,8 @@ FailureOr<int64_t> attn::packGqaGroups(func::FuncOp func, std::string &why) {
   auto ret = cast<func::ReturnOp>(entry.getTerminator());
   func.setFunctionType(FunctionType::get(
       func.getContext(), entry.getArgumentTypes(), ret.getOperandTypes()));
-  func->setAttr("attn.gqa_packed",
-                IntegerAttr::get(IntegerType::get(func.getContext(), 64),
-                                 group));
+  // The sink logits (G·Hkv of them) follow the rows through this.
+  op.setGqaPacked(group);
   if (failed(verify(func))) {
     why = "the packed function does not verify";
     return failure();

@@ -128,6 +128,31 @@ func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x2x?x64xf16>, %v: tensor<1x2x
 
 // -----
 
+// attn-pack-gqa's form: each head holds gqa_packed query heads' rows.
+func.func @f(%q: tensor<1x2x8x64xf16>, %k: tensor<1x2x?x64xf16>, %v: tensor<1x2x?x64xf16>, %s: tensor<2xf32>) {
+  // expected-error @+1 {{'sink_logits' has 2 logits but 'q' has 8 query heads (dimension 1 x gqa_packed)}}
+  %o = attn.attention %q, %k, %v sink_logits(%s : tensor<2xf32>) {gqa_packed = 4 : i64, normalizer = #attn.normalizer<softmax>} : tensor<1x2x8x64xf16>, tensor<1x2x?x64xf16>, tensor<1x2x?x64xf16> -> tensor<1x2x8x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x2x6x64xf16>, %k: tensor<1x2x?x64xf16>, %v: tensor<1x2x?x64xf16>) {
+  // expected-error @+1 {{'q' has 6 rows (dimension 2), not a multiple of the 4 query heads 'gqa_packed' packs}}
+  %o = attn.attention %q, %k, %v {gqa_packed = 4 : i64, normalizer = #attn.normalizer<softmax>} : tensor<1x2x6x64xf16>, tensor<1x2x?x64xf16>, tensor<1x2x?x64xf16> -> tensor<1x2x6x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x2x?x64xf16>, %k: tensor<1x2x?x64xf16>, %v: tensor<1x2x?x64xf16>) {
+  // expected-error @+1 {{'gqa_packed' (query heads packed into each head's rows) must be at least 2, got 1}}
+  %o = attn.attention %q, %k, %v {gqa_packed = 1 : i64, normalizer = #attn.normalizer<softmax>} : tensor<1x2x?x64xf16>, tensor<1x2x?x64xf16>, tensor<1x2x?x64xf16> -> tensor<1x2x?x64xf16>
+  return
+}
+
+// -----
+
 func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x?x64xf16>) {
   // expected-error @+1 {{'lse' must be a rank-3 f32 tensor [B,Hq,Nq], got 'tensor<1x4x?xf16>'}}
   %o, %l = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16>, tensor<1x4x?x64xf16> -> tensor<1x4x?x64xf16>, tensor<1x4x?xf16>

@@ -6,8 +6,8 @@
 // CHECK-LABEL: func.func @gqa
 // CHECK-SAME: (%[[Q:[a-z0-9_]+]]: tensor<?x2x?x64xf16>, %{{.*}}: tensor<?x2x?x64xf16>, %{{.*}}: tensor<?x2x?x64xf16>, %{{.*}}: tensor<8xf32>)
 // CHECK-SAME: -> (tensor<?x2x?x64xf16>, tensor<?x2x?xf32>)
-// CHECK-SAME: attn.gqa_packed = 4 : i64
 // CHECK: attn.attention %[[Q]]
+// CHECK-SAME: gqa_packed = 4 : i64
 // CHECK-SAME: -> tensor<?x2x?x64xf16>, tensor<?x2x?xf32>
 // CHECK: score {
 // CHECK: ^bb0(%{{[a-z0-9_]+}}: f32, %{{[a-z0-9_]+}}: index, %[[H:[a-z0-9_]+]]: index, %[[R:[a-z0-9_]+]]: index, %{{[a-z0-9_]+}}: index, %[[NQP:[a-z0-9_]+]]: index, %[[NK:[a-z0-9_]+]]: index,
@@ -56,7 +56,7 @@ func.func @gqa(%q: tensor<?x8x?x64xf16>, %k: tensor<?x2x?x64xf16>, %v: tensor<?x
 // A static query length: the packed rows are static too (MQA, 4 heads).
 // CHECK-LABEL: func.func @mqa_static
 // CHECK-SAME: (%{{.*}}: tensor<1x1x12x64xf16>, %{{.*}}: tensor<1x1x?x64xf16>, %{{.*}}: tensor<1x1x?x64xf16>) -> tensor<1x1x12x64xf16>
-// CHECK-SAME: attn.gqa_packed = 4 : i64
+// CHECK: gqa_packed = 4 : i64
 func.func @mqa_static(%q: tensor<1x4x3x64xf16>, %k: tensor<1x1x?x64xf16>, %v: tensor<1x1x?x64xf16>) -> tensor<1x4x3x64xf16> {
   %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
       : tensor<1x4x3x64xf16>, tensor<1x1x?x64xf16>, tensor<1x1x?x64xf16> -> tensor<1x4x3x64xf16>
@@ -68,7 +68,7 @@ func.func @mqa_static(%q: tensor<1x4x3x64xf16>, %k: tensor<1x1x?x64xf16>, %v: te
 // Multi-head attention has no groups to pack.
 // CHECK-LABEL: func.func @mha
 // CHECK-SAME: tensor<?x8x?x64xf16>
-// CHECK-NOT: attn.gqa_packed
+// CHECK-NOT: gqa_packed
 // expected-remark @below {{not packed: no query-head groups (Hq = 8, Hkv = 8)}}
 func.func @mha(%q: tensor<?x8x?x64xf16>, %k: tensor<?x8x?x64xf16>, %v: tensor<?x8x?x64xf16>) -> tensor<?x8x?x64xf16> {
   %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
@@ -78,8 +78,11 @@ func.func @mha(%q: tensor<?x8x?x64xf16>, %k: tensor<?x8x?x64xf16>, %v: tensor<?x
 
 // -----
 
-// Sink logits are per query head.
-// expected-remark @below {{not packed: sink logits are indexed by the query head}}
+// Sink logits stay one per query head; gqa_packed tells a row which
+// (attn-decompose: σ[h'·4 + r / (nq' / 4)]).
+// CHECK-LABEL: func.func @sinks
+// CHECK-SAME: tensor<8xf32>
+// CHECK: sink_logits(%{{.*}} : tensor<8xf32>) {gqa_packed = 4 : i64
 func.func @sinks(%q: tensor<?x8x?x64xf16>, %k: tensor<?x2x?x64xf16>, %v: tensor<?x2x?x64xf16>, %s: tensor<8xf32>) -> tensor<?x8x?x64xf16> {
   %o = attn.attention %q, %k, %v sink_logits(%s : tensor<8xf32>) {normalizer = #attn.normalizer<softmax>}
       : tensor<?x8x?x64xf16>, tensor<?x2x?x64xf16>, tensor<?x2x?x64xf16> -> tensor<?x8x?x64xf16>

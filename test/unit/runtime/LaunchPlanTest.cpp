@@ -290,18 +290,52 @@ TEST(LaunchPlanTest, PackedRegionsSeeTheirOwnHeadsRowsAndLengths) {
     }
 }
 
-TEST(LaunchPlanTest, VariantsPackingRefusesRunUnpacked) {
-  // Sink logits are per query head: the unpacked 16-row plan runs, and
-  // says why.
+TEST(LaunchPlanTest, SinkLogitsFollowThePackedRows) {
+  // gpt-oss's shape of attention: 64 query heads on 8 KV heads, one learned
+  // sink logit per query head; packed, each row reads its own head's.
   Runtime rt(testConfig(sharedCacheDir()));
   auto plan = rt.compileText(readExample("sink_logits.mlir"), emuOptions());
   ASSERT_TRUE(plan) << plan.message();
-  Problem p("sink_logits.mlir", 2, 200, 120);
+  for (int64_t nq : {1, 2}) {
+    Problem p("sink_logits.mlir", nq, 200, 120 + nq);
+    RunStats stats = p.runAndCheck(*plan, SplitKvMode::Default);
+    EXPECT_EQ(stats.packedGroup, 8) << stats.planReason;
+    EXPECT_EQ(p.runAndCheck(*plan, SplitKvMode::Never).packedGroup, 8);
+  }
+}
+
+/// GQA with a bias per query row, sized by nq: packing would hand it the
+/// packed row count.
+constexpr const char *kRowBias = R"mlir(
+func.func @row_bias(%q: tensor<?x8x?x64xf16>, %k: tensor<?x2x?x64xf16>,
+    %v: tensor<?x2x?x64xf16>, %bias: tensor<?xf32> {attn.dims = ["nq"]})
+    -> tensor<?x8x?x64xf16> {
+  %o = attn.attention %q, %k, %v captures(%bias : tensor<?xf32>)
+      {normalizer = #attn.normalizer<softmax>}
+      : tensor<?x8x?x64xf16>, tensor<?x2x?x64xf16>, tensor<?x2x?x64xf16>
+      -> tensor<?x8x?x64xf16>
+      score {
+      ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index, %nq: index,
+           %nk: index, %bb: tensor<?xf32>):
+        %x = tensor.extract %bb[%i] : tensor<?xf32>
+        %r = arith.addf %s, %x : f32
+        attn.yield %r : f32
+      }
+  return %o : tensor<?x8x?x64xf16>
+}
+)mlir";
+
+TEST(LaunchPlanTest, VariantsPackingRefusesRunUnpacked) {
+  // The unpacked 16-row plan runs, and says why.
+  Runtime rt(testConfig(sharedCacheDir()));
+  auto plan = rt.compileText(kRowBias, emuOptions());
+  ASSERT_TRUE(plan) << plan.message();
+  Problem p(Problem::Text{kRowBias}, 2, 200, 130);
   RunStats stats = p.runAndCheck(*plan, SplitKvMode::Default);
   EXPECT_EQ(stats.packedGroup, 1);
   EXPECT_EQ(stats.blockM, 16);
-  EXPECT_NE(stats.planReason.find("(GQA not packed: GQA packing: sink "
-                                  "logits are indexed by the query head"),
+  EXPECT_NE(stats.planReason.find("(GQA not packed: GQA packing: capture "
+                                  "argument 3 has a dimension bound to nq)"),
             std::string::npos)
       << stats.planReason;
   EXPECT_EQ(rt.stats().packedUnavailable, 1u);

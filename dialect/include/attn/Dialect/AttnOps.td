@@ -52,6 +52,13 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     arithmetic (a NaN score makes the row NaN). `scale` and a sigmoid `bias`
     must be finite.
 
+    `gqa_packed = G` marks the form `-attn-pack-gqa` gives a grouped-query
+    variant for decoding: each of the op's heads h' holds the G query heads
+    h'·G + g of one KV head as its rows, row r = g·(Nq'/G) + i (Nq' the
+    op's rows, a multiple of G). The score and mask regions compute the
+    original h, i and nq themselves; the attribute tells the sink logits
+    (G·Hq' of them) which one a row reads: σ[h'·G + r / (Nq'/G)].
+
     ```mlir
     %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
         : tensor<1x8x?x64xf16>, tensor<1x8x?x64xf16>, tensor<1x8x?x64xf16>
@@ -70,7 +77,8 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     Variadic<AnyType>:$captures,
     Optional<AnyRankedTensor>:$sink_logits,
     Attn_NormalizerAttr:$normalizer,
-    OptionalAttr<F64Attr>:$scale
+    OptionalAttr<F64Attr>:$scale,
+    OptionalAttr<I64Attr>:$gqa_packed
   );
   let results = (outs AnyRankedTensor:$o, Optional<AnyRankedTensor>:$lse);
   let regions = (region MaxSizedRegion<1>:$score, MaxSizedRegion<1>:$mask);

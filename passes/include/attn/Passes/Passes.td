@@ -265,8 +265,9 @@ def AttnPackGqa : Pass<"attn-pack-gqa", "::mlir::ModuleOp"> {
     each K/V tile once for the whole group. The score and mask regions see
     the variant's own indices, recomputed from the packed ones
     (nq = nq' / G, h = h'·G + r / nq, i = r mod nq): every mask and score
-    keeps its meaning. Sets `attn.gqa_packed = G` on the function. A
-    function it cannot pack (several attention ops, sink logits, a capture
+    keeps its meaning. Sets `gqa_packed = G` on the attention op, which
+    tells sink logits (one per original query head) which one a row reads.
+    A function it cannot pack (several attention ops, a capture
     sized by hq or nq, dynamic head counts, no groups) is left as it is,
     with a remark saying why. The runtime compiles its decode plan with
     this (CompileOptions is not involved: the plan is chosen at launch) and
