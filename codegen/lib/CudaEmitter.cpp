@@ -258,12 +258,17 @@ void KernelEmitter::declareParams() {
     params.push_back({std::move(name), kind});
   };
   using K = ParamField::Kind;
-  for (const char *t : {"q", "k", "v", "o", "lse"})
+  // lse only when the function returns it: every field is bound by the
+  // host packers, none left to a default.
+  SmallVector<std::string> tensors = {"q", "k", "v", "o"};
+  if (func.getNumResults() > 1)
+    tensors.push_back("lse");
+  for (const std::string &t : tensors)
     add(t, K::Pointer);
-  for (const char *t : {"q", "k", "v", "o", "lse"}) {
-    add(std::string(t) + "_extent", K::Int64);
-    for (int d = 0; d < (std::string(t) == "lse" ? 3 : 4); ++d)
-      add(std::string(t) + "_s" + std::to_string(d), K::Int64);
+  for (const std::string &t : tensors) {
+    add(t + "_extent", K::Int64);
+    for (int d = 0; d < (t == "lse" ? 3 : 4); ++d)
+      add(t + "_s" + std::to_string(d), K::Int64);
   }
   for (const char *t : {"B", "Hq", "Hkv", "Nq", "Nk"})
     add(t, K::Int64);

@@ -202,32 +202,18 @@ std::shared_ptr<const detail::PlanImpl> splitPlanOf(const detail::PlanImpl &p,
   return p.split;
 }
 
-/// The `rows`-row plan of the plan `p` (of more rows), compiled on first
-/// demand; null with the reason in `*why` when there is none.
+/// The `rows`-row plan of the plan `p` (of more rows), GQA-packed with
+/// `packGqa`, compiled on first demand; null with the reason in `*why`
+/// when there is none.
 std::shared_ptr<const detail::PlanImpl>
-shortRowsPlanOf(const detail::PlanImpl &p, int64_t rows, std::string *why) {
+rowsPlanOf(const detail::PlanImpl &p, int64_t rows, bool packGqa,
+           std::string *why) {
   std::lock_guard<std::mutex> lock(p.shortRowsMutex);
-  detail::PlanImpl::RowsPlan &slot = p.shortRows[rows];
+  detail::PlanImpl::RowsPlan &slot =
+      packGqa ? p.packedRows[rows] : p.shortRows[rows];
   if (!slot.resolved) {
     if (std::shared_ptr<detail::RuntimeImpl> runtime = p.runtime.lock())
-      slot.plan = runtime->shortRowsPlan(p, rows, &slot.unavailable);
-    else
-      slot.unavailable = "the runtime that compiled the plan is gone";
-    slot.resolved = true;
-  }
-  *why = slot.unavailable;
-  return slot.plan;
-}
-
-/// The GQA-packed `rows`-row plan of the plan `p`, compiled on first
-/// demand; null with the reason in `*why` when there is none.
-std::shared_ptr<const detail::PlanImpl>
-packedPlanOf(const detail::PlanImpl &p, int64_t rows, std::string *why) {
-  std::lock_guard<std::mutex> lock(p.shortRowsMutex);
-  detail::PlanImpl::RowsPlan &slot = p.packedRows;
-  if (!slot.resolved) {
-    if (std::shared_ptr<detail::RuntimeImpl> runtime = p.runtime.lock())
-      slot.plan = runtime->packedPlan(p, rows, &slot.unavailable);
+      slot.plan = runtime->rowsPlan(p, rows, packGqa, &slot.unavailable);
     else
       slot.unavailable = "the runtime that compiled the plan is gone";
     slot.resolved = true;
@@ -367,7 +353,7 @@ Choice choosePlan(const detail::PlanImpl &p, const BoundSizes &sizes,
     std::string notPacked;
     if (packed.usable()) {
       std::shared_ptr<const detail::PlanImpl> plan =
-          packedPlanOf(p, kDecodeRows, &why);
+          rowsPlanOf(p, kDecodeRows, /*packGqa=*/true, &why);
       if (plan) {
         Choice c = chooseSplit(*plan, packed.sizes, mode);
         c.reason = "16 rows, " + std::to_string(packed.group) +
@@ -382,7 +368,7 @@ Choice choosePlan(const detail::PlanImpl &p, const BoundSizes &sizes,
     }
     rule += notPacked;
     std::shared_ptr<const detail::PlanImpl> decode =
-        shortRowsPlanOf(p, kDecodeRows, &why);
+        rowsPlanOf(p, kDecodeRows, /*packGqa=*/false, &why);
     if (decode) {
       Choice c = chooseSplit(*decode, sizes, mode);
       c.reason = "16 rows: " + rule + "; " + c.reason;
@@ -407,7 +393,7 @@ Choice choosePlan(const detail::PlanImpl &p, const BoundSizes &sizes,
   }
   std::string why;
   std::shared_ptr<const detail::PlanImpl> shortRows =
-      shortRowsPlanOf(p, 64, &why);
+      rowsPlanOf(p, 64, /*packGqa=*/false, &why);
   if (!shortRows) {
     Choice c = chooseSplit(p, sizes, mode);
     c.reason = std::to_string(rows) + " rows: " + grid +
@@ -656,8 +642,7 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
                   ? reinterpret_cast<void *>(base + layout.lse.offset)
                   : nullptr;
   fields["S"] = static_cast<uint64_t>(out.choice.splits);
-  out.params = buildParams(spec, runArgs, sizes, lse, fields);
-  return Status::success();
+  return buildParams(spec, runArgs, sizes, lse, fields, out.params);
 }
 
 std::vector<CudaLaunch> cudaLaunches(const Prepared &prepared) {

@@ -63,9 +63,9 @@ struct PlanImpl {
   mutable std::mutex shortRowsMutex;
   /// By rows.
   mutable std::map<int64_t, RowsPlan> shortRows;
-  /// The GQA-packed decode plan (RuntimeImpl::packedPlan), under
+  /// The GQA-packed plans (RuntimeImpl::rowsPlan), by rows, under
   /// shortRowsMutex.
-  mutable RowsPlan packedRows;
+  mutable std::map<int64_t, RowsPlan> packedRows;
   /// True for a GQA-packed plan (and the split-KV plan derived from it):
   /// q, o and lse are [B, Hkv, G·Nq, ...] views of the caller's tensors.
   bool packedGqa = false;

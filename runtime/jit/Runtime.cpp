@@ -508,13 +508,16 @@ std::shared_ptr<const PlanImpl> RuntimeImpl::splitPlan(const PlanImpl &plain,
 }
 
 std::shared_ptr<const PlanImpl>
-RuntimeImpl::shortRowsPlan(const PlanImpl &plain, int64_t rows,
-                           std::string *why) {
+RuntimeImpl::rowsPlan(const PlanImpl &plain, int64_t rows, bool packGqa,
+                      std::string *why) {
   CompileOptions options = plain.options;
   options.blockM = rows;
-  std::shared_ptr<const PlanImpl> plan =
-      derivedPlan(plain, options, 0, counters.shortRowsCompiles,
-                  std::to_string(rows) + "-row plan", why);
+  std::string what = (packGqa ? "GQA-packed " : "") + std::to_string(rows) +
+                     "-row plan";
+  std::shared_ptr<const PlanImpl> plan = derivedPlan(
+      plain, options, 0,
+      packGqa ? counters.packedCompiles : counters.shortRowsCompiles, what,
+      why, packGqa);
   if (plan && plan->spec.kernels.empty()) {
     *why = plan->spec.unavailable;
     plan = nullptr;
@@ -523,28 +526,7 @@ RuntimeImpl::shortRowsPlan(const PlanImpl &plain, int64_t rows,
     plan = nullptr;
   }
   if (!plan)
-    ++counters.shortRowsUnavailable;
-  return plan;
-}
-
-std::shared_ptr<const PlanImpl> RuntimeImpl::packedPlan(const PlanImpl &plain,
-                                                        int64_t rows,
-                                                        std::string *why) {
-  CompileOptions options = plain.options;
-  options.blockM = rows;
-  std::shared_ptr<const PlanImpl> plan =
-      derivedPlan(plain, options, 0, counters.packedCompiles,
-                  "GQA-packed " + std::to_string(rows) + "-row plan", why,
-                  /*packGqa=*/true);
-  if (plan && plan->spec.kernels.empty()) {
-    *why = plan->spec.unavailable;
-    plan = nullptr;
-  } else if (plan && plan->spec.mainKernel().blockM != rows) {
-    *why = "the variant's Q tile is not attn-tile's to choose (kernel IR)";
-    plan = nullptr;
-  }
-  if (!plan)
-    ++counters.packedUnavailable;
+    ++(packGqa ? counters.packedUnavailable : counters.shortRowsUnavailable);
   return plan;
 }
 

@@ -14,7 +14,7 @@
 // Cold compiles are serialised by one mutex; cache hits take only the map's.
 // A plain plan's split-KV plan goes the same way, with its own keys, when a
 // run first picks it (splitPlan), and so does a 128-row plan's 64-row plan
-// for short Nq (shortRowsPlan).
+// for short Nq and the 16-row (or GQA-packed) plan for decoding (rowsPlan).
 //
 //===----------------------------------------------------------------------===//
 
@@ -78,14 +78,12 @@ public:
   /// 0) and came out larger: the same variant and options with blockM =
   /// rows, itself a plain plan (with a split-KV plan of its own); null with
   /// the reason in `*why` when it cannot be built.
-  std::shared_ptr<const PlanImpl> shortRowsPlan(const PlanImpl &plain,
-                                                int64_t rows, std::string *why);
-  /// The GQA-packed decode plan of such a plain plan: 16 rows, each query
-  /// head group packed into the rows of one problem per KV head
-  /// (attn-pack-gqa); null with the reason in `*why` when the variant
-  /// cannot be packed or the plan cannot be built.
-  std::shared_ptr<const PlanImpl> packedPlan(const PlanImpl &plain,
-                                             int64_t rows, std::string *why);
+  /// With `packGqa`, the GQA-packed plan of that many rows instead (each
+  /// query-head group packed into the rows of one problem per KV head,
+  /// attn-pack-gqa), null with the reason also when the variant cannot be
+  /// packed.
+  std::shared_ptr<const PlanImpl> rowsPlan(const PlanImpl &plain, int64_t rows,
+                                           bool packGqa, std::string *why);
   Expected<DeviceKind> resolveDevice(DeviceKind device);
   Expected<Buffer> allocate(DeviceKind device, std::size_t bytes);
   RuntimeStats stats() const;

@@ -293,10 +293,10 @@ Status attn::jit::validateArguments(const Signature &signature,
   return v.heads();
 }
 
-std::vector<uint64_t>
-attn::jit::buildParams(const PlanSpec &spec, const Arguments &args,
-                       const BoundSizes &sizes, void *lse,
-                       const std::map<std::string, uint64_t> &buffers) {
+Status attn::jit::buildParams(const PlanSpec &spec, const Arguments &args,
+                              const BoundSizes &sizes, void *lse,
+                              const std::map<std::string, uint64_t> &buffers,
+                              std::vector<uint64_t> &params) {
   std::map<std::string, uint64_t> fields = buffers;
   std::vector<int64_t> strides;
   auto bind = [&](const std::string &name, const DLTensor *t, void *fallback) {
@@ -346,14 +346,21 @@ attn::jit::buildParams(const PlanSpec &spec, const Arguments &args,
   fields["Hkv"] = sizes.at("hkv");
   fields["Nq"] = sizes.at("nq");
   fields["Nk"] = sizes.at("nk");
-  // Fields this runtime does not know stay zero, as in attn-run.
-  std::vector<uint64_t> params;
+  // A field nothing binds would be a zero the kernel trusts (a null
+  // pointer, a zero stride): the plan and this runtime disagree.
+  params.clear();
   params.reserve(spec.params.size());
   for (const ParamSlot &slot : spec.params) {
     auto it = fields.find(slot.name);
-    params.push_back(it == fields.end() ? 0 : it->second);
+    if (it == fields.end())
+      return Status::error(
+          "the parameter '" + slot.name + "' of '" +
+          (spec.kernels.empty() ? std::string("?") : spec.kernels[0].name) +
+          "' is bound by nothing: the plan was compiled for another "
+          "runtime's parameter struct (an internal error; please report it)");
+    params.push_back(it->second);
   }
-  return params;
+  return Status::success();
 }
 
 Status attn::jit::checkHostMemory(uint64_t bytes, uint64_t limit,

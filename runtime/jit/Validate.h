@@ -41,14 +41,15 @@ Status validateArguments(const Signature &signature, const Arguments &args,
                          DeviceKind device, int deviceOrdinal,
                          BoundSizes *sizes);
 
-/// The plan's parameter struct for validated `args`; `lse` replaces a
-/// null args.lse (a workspace of B * Hq * Nq floats, compact); `buffers`
-/// binds the fields of the runtime's own buffers (ws<N>, sum<N> and their
-/// extents).
-std::vector<uint64_t>
-buildParams(const PlanSpec &spec, const Arguments &args,
-            const BoundSizes &sizes, void *lse,
-            const std::map<std::string, uint64_t> &buffers = {});
+/// The plan's parameter struct for validated `args` into `params`; `lse`
+/// replaces a null args.lse (a workspace of B * Hq * Nq floats, compact);
+/// `buffers` binds the fields of the runtime's own buffers (ws<N>, sum<N>,
+/// their extents, S). A field of the spec that nothing binds is an error,
+/// never a zero.
+Status buildParams(const PlanSpec &spec, const Arguments &args,
+                   const BoundSizes &sizes, void *lse,
+                   const std::map<std::string, uint64_t> &buffers,
+                   std::vector<uint64_t> &params);
 
 /// Checks that `bytes` of host memory, described by `what` ("the run's
 /// buffers (...)"), fit in `limit` bytes, or (limit 0) in what the machine

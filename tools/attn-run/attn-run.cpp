@@ -741,7 +741,8 @@ runEmu(func::FuncOp func, const attn::codegen::CudaPlan *plan,
     if (!args[a].shape.empty() || args[a].extent)
       bind(a < 3 ? qkv[a] : "c" + std::to_string(a - 3), &args[a]);
   bind("o", &outs[0]);
-  bind("lse", outs.size() > 1 ? &outs[1] : nullptr);
+  if (outs.size() > 1)
+    bind("lse", &outs[1]);
   fields["B"] = B;
   fields["Hq"] = Hq;
   fields["Hkv"] = sizes.at("hkv");
@@ -783,9 +784,16 @@ runEmu(func::FuncOp func, const attn::codegen::CudaPlan *plan,
     fields[name + "_extent"] = summaries.back().size();
   }
 
+  // Every field is bound: a default zero would be a pointer or stride the
+  // kernel trusts.
   std::vector<uint64_t> params;
-  for (const attn::codegen::ParamField &f : kernel->params)
-    params.push_back(fields.count(f.name) ? fields[f.name] : 0);
+  for (const attn::codegen::ParamField &f : kernel->params) {
+    auto it = fields.find(f.name);
+    if (it == fields.end())
+      return makeError("internal error: the kernel parameter '" + f.name +
+                       "' of '" + kernel->name + "' is bound by nothing");
+    params.push_back(it->second);
+  }
 
   attn::run::EmuLaunch launch;
   for (const attn::codegen::CudaKernel &k : plan->kernels) {

@@ -308,3 +308,30 @@ TEST(ValidationTest, RunRejectsBeforeLaunching) {
 }
 
 } // namespace
+
+TEST(ValidationTest, EveryParameterIsBound) {
+  // The fields of validated arguments are all bound ...
+  Signature sig = signatureOf("causal.mlir");
+  Problem p(2, 8, 8, 33, 33, 64, 64);
+  BoundSizes sizes;
+  ASSERT_TRUE(validateArguments(sig, p.args, DeviceKind::Emu, 0, &sizes).ok());
+  PlanSpec spec;
+  spec.signature = sig;
+  spec.kernels.push_back(KernelInfo());
+  spec.kernels[0].name = "attn_causal";
+  for (const char *name : {"q", "q_s2", "lse_extent", "B", "Nk"})
+    spec.params.push_back({name, ParamSlot::Kind::Int64});
+  std::vector<uint64_t> params;
+  Status s = buildParams(spec, p.args, sizes, nullptr, {}, params);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(params[4], 33u);
+  // ... and a field nothing binds is an error, not a zero the kernel would
+  // trust as a pointer or a stride.
+  spec.params.push_back({"c0_s1", ParamSlot::Kind::Int64});
+  s = buildParams(spec, p.args, sizes, nullptr, {}, params);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("the parameter 'c0_s1' of 'attn_causal' is "
+                             "bound by nothing"),
+            std::string::npos)
+      << s.message();
+}
