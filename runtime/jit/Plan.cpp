@@ -224,6 +224,9 @@ rowsPlanOf(const detail::PlanImpl &p, int64_t rows, bool packGqa,
 
 /// Query rows of the decoding plan: one warp of one m16 row tile.
 constexpr int64_t kDecodeRows = 16;
+/// Query rows of the GQA-packed decoding plan when a group's rows are more
+/// than 16: 4 warps of 16.
+constexpr int64_t kPackedTallRows = 64;
 
 /// The caller's q, o and lse seen as a GQA-packed plan takes them: G query
 /// heads of one KV head as G·Nq rows, row r = g·Nq + i at g·stride(h) +
@@ -352,13 +355,21 @@ Choice choosePlan(const detail::PlanImpl &p, const BoundSizes &sizes,
     // reads each K/V tile once for all of them.
     std::string notPacked;
     if (packed.usable()) {
+      // One warp's 16 rows when the group's rows fit, else 64 (4 warps):
+      // each Q tile reads the KV head's K/V once, so fewer, taller tiles
+      // read less (speculative decoding, large groups).
+      int64_t groupRows = packed.sizes.at("nq");
+      int64_t tileRows = groupRows <= kDecodeRows ? kDecodeRows
+                                                  : kPackedTallRows;
       std::shared_ptr<const detail::PlanImpl> plan =
-          rowsPlanOf(p, kDecodeRows, /*packGqa=*/true, &why);
+          rowsPlanOf(p, tileRows, /*packGqa=*/true, &why);
       if (plan) {
         Choice c = chooseSplit(*plan, packed.sizes, mode);
-        c.reason = "16 rows, " + std::to_string(packed.group) +
-                   " query heads per KV head packed into them: " + rule +
-                   "; " + c.reason;
+        c.reason = std::to_string(tileRows) + " rows, " +
+                   std::to_string(packed.group) +
+                   " query heads per KV head packed into them (" +
+                   std::to_string(groupRows) + " rows): " + rule + "; " +
+                   c.reason;
         c.packedGroup = packed.group;
         return c;
       }

@@ -221,15 +221,19 @@ TEST(LaunchPlanTest, DecodingPacksTheQueryHeadsOfAGqaGroup) {
   auto plan = rt.compileText(readExample("gqa.mlir"), emuOptions());
   ASSERT_TRUE(plan) << plan.message();
   // 8 query heads on 2 KV heads: a Q tile of one KV head holds the rows of
-  // its 4 query heads, so K/V are read once per KV head.
+  // its 4 query heads, so K/V are read once per KV head: 16 rows (one warp)
+  // while the group's rows fit, else 64 (16 queries: 64 rows).
   for (int64_t nq : {1, 3, 16}) {
     SCOPED_TRACE("nq = " + std::to_string(nq));
+    int64_t rows = nq * 4 <= 16 ? 16 : 64;
     Problem p("gqa.mlir", nq, 333, 70 + nq);
     RunStats stats = p.runAndCheck(*plan, SplitKvMode::Default);
     EXPECT_EQ(stats.packedGroup, 4);
-    EXPECT_EQ(stats.blockM, 16);
+    EXPECT_EQ(stats.blockM, rows);
     EXPECT_EQ(stats.planReason.rfind(
-                  "16 rows, 4 query heads per KV head packed into them: Nq = " +
+                  std::to_string(rows) +
+                      " rows, 4 query heads per KV head packed into them (" +
+                      std::to_string(4 * nq) + " rows): Nq = " +
                       std::to_string(nq) + " <= 16; ",
                   0),
               0u)
@@ -237,7 +241,7 @@ TEST(LaunchPlanTest, DecodingPacksTheQueryHeadsOfAGqaGroup) {
     EXPECT_EQ(p.runAndCheck(*plan, SplitKvMode::Never).packedGroup, 4);
     EXPECT_TRUE(p.runAndCheck(*plan, SplitKvMode::Always).splitKv);
   }
-  EXPECT_EQ(rt.stats().packedCompiles, 1u) << "built once, then cached";
+  EXPECT_EQ(rt.stats().packedCompiles, 2u) << "16 and 64 rows, then cached";
   EXPECT_EQ(rt.stats().packedUnavailable, 0u);
 
   // Counted bytes: the mask is top-left causal, so one query attends key 0
