@@ -156,6 +156,17 @@ LogicalResult AttentionOp::verify() {
                               "head's rows) must be at least 2, got "
                            << *g;
     packed = *g;
+    // The packed form is multi-head over the KV heads, known when
+    // compiling: a query-head group left in the heads would make a row's
+    // head ambiguous.
+    auto heads = [](int64_t n) {
+      return isDyn(n) ? std::string("?") : std::to_string(n);
+    };
+    if (isDyn(qT.getDimSize(1)) || qT.getDimSize(1) != kT.getDimSize(1))
+      return emitOpError() << "'gqa_packed' needs as many heads in 'q' as in "
+                              "'k', static (the packed form), got "
+                           << heads(qT.getDimSize(1)) << " and "
+                           << heads(kT.getDimSize(1));
     int64_t rows = qT.getDimSize(2);
     if (!ShapedType::isDynamic(rows) && rows % packed != 0)
       return emitOpError() << "'q' has " << rows

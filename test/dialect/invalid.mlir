@@ -145,6 +145,22 @@ func.func @f(%q: tensor<1x2x6x64xf16>, %k: tensor<1x2x?x64xf16>, %v: tensor<1x2x
 
 // -----
 
+func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x2x?x64xf16>, %v: tensor<1x2x?x64xf16>) {
+  // expected-error @+1 {{'gqa_packed' needs as many heads in 'q' as in 'k', static (the packed form), got 4 and 2}}
+  %o = attn.attention %q, %k, %v {gqa_packed = 2 : i64, normalizer = #attn.normalizer<softmax>} : tensor<1x4x?x64xf16>, tensor<1x2x?x64xf16>, tensor<1x2x?x64xf16> -> tensor<1x4x?x64xf16>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x?x?x64xf16>, %k: tensor<1x?x?x64xf16>, %v: tensor<1x?x?x64xf16>) {
+  // expected-error @+1 {{'gqa_packed' needs as many heads in 'q' as in 'k', static (the packed form), got ? and ?}}
+  %o = attn.attention %q, %k, %v {gqa_packed = 2 : i64, normalizer = #attn.normalizer<softmax>} : tensor<1x?x?x64xf16>, tensor<1x?x?x64xf16>, tensor<1x?x?x64xf16> -> tensor<1x?x?x64xf16>
+  return
+}
+
+// -----
+
 func.func @f(%q: tensor<1x2x?x64xf16>, %k: tensor<1x2x?x64xf16>, %v: tensor<1x2x?x64xf16>) {
   // expected-error @+1 {{'gqa_packed' (query heads packed into each head's rows) must be at least 2, got 1}}
   %o = attn.attention %q, %k, %v {gqa_packed = 1 : i64, normalizer = #attn.normalizer<softmax>} : tensor<1x2x?x64xf16>, tensor<1x2x?x64xf16>, tensor<1x2x?x64xf16> -> tensor<1x2x?x64xf16>

@@ -55,7 +55,8 @@ def Attn_AttentionOp : Attn_Op<"attention", [
     `gqa_packed = G` marks the form `-attn-pack-gqa` gives a grouped-query
     variant for decoding: each of the op's heads h' holds the G query heads
     h'·G + g of one KV head as its rows, row r = g·(Nq'/G) + i (Nq' the
-    op's rows, a multiple of G). The score and mask regions compute the
+    op's rows, a multiple of G; q and k have the same static head count).
+    The score and mask regions compute the
     original h, i and nq themselves; the attribute tells the sink logits
     (G·Hq' of them) which one a row reads: σ[h'·G + r / (Nq'/G)].
 
