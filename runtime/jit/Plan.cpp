@@ -565,7 +565,9 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
     return Status::success();
   }
   PackedArgs packed;
-  packArguments(args, out.sizes, packed);
+  // Views only for a decoding launch (the only one that packs).
+  if (nq <= kDecodeRows)
+    packArguments(args, out.sizes, packed);
   out.choice = choosePlan(plain, out.sizes, options.splitKv, packed);
   const detail::PlanImpl &p = *out.choice.plan;
   const PlanSpec &spec = p.spec;
