@@ -12,6 +12,7 @@ config.test_exec_root = os.path.join(config.attn_obj_root, "test")
 tools = os.path.join(config.attn_obj_root, "tools")
 config.environment["PATH"] = os.pathsep.join(
     [os.path.join(tools, "attn-opt"), os.path.join(tools, "attn-run"),
+     os.path.join(tools, "attn-catalogue"),
      config.llvm_tools_dir, config.environment.get("PATH", os.environ["PATH"])])
 config.substitutions.append(("%examples", os.path.join(config.attn_src_root, "examples")))
 config.substitutions.append(("%python", config.python3))

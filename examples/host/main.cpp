@@ -8,9 +8,13 @@
 //   attn-host-example examples/causal.mlir [--device=auto|cuda|emu]
 //                     [--b=2] [--nq=100] [--nk=100] [--seed=1]
 //
+// With --builder instead of a file, the same variant is built in C++ with
+// attn::VariantBuilder (attn/VariantBuilder.h), no MLIR text in the host.
+//
 //===----------------------------------------------------------------------===//
 
 #include <attn/Runtime.h>
+#include <attn/VariantBuilder.h>
 
 #include <algorithm>
 #include <cmath>
@@ -235,7 +239,7 @@ long option(int argc, char **argv, const char *name, long fallback) {
 int main(int argc, char **argv) {
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: %s <causal.mlir> [--device=auto|cuda|emu] "
+                 "usage: %s <causal.mlir>|--builder [--device=auto|cuda|emu] "
                  "[--b=N] [--nq=N] [--nk=N] [--seed=N]\n",
                  argv[0]);
     return 2;
@@ -248,7 +252,20 @@ int main(int argc, char **argv) {
       return 2;
     }
   attn::Runtime &rt = attn::Runtime::global();
-  attn::Expected<attn::Plan> plan = rt.compileFile(argv[1], options);
+  attn::Expected<attn::Plan> plan = attn::Status::error("no variant");
+  if (std::strcmp(argv[1], "--builder") == 0) {
+    // examples/causal.mlir, built in C++.
+    attn::VariantBuilder causal("causal");
+    causal.lse().mask(attn::mods::causal());
+    attn::Expected<std::string> text = causal.toMlir();
+    if (!text) {
+      std::fprintf(stderr, "error: %s\n", text.message().c_str());
+      return 2;
+    }
+    plan = rt.compileText(*text, options, "causal (VariantBuilder)");
+  } else {
+    plan = rt.compileFile(argv[1], options);
+  }
   if (!plan) {
     std::fprintf(stderr, "error: %s\n", plan.message().c_str());
     return 2;

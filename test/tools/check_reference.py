@@ -71,6 +71,107 @@ VARIANTS = {
 }
 
 
+# The catalogue's variants without a hand-written example (attn-catalogue
+# --all DIR; --set=catalogue), from their published definitions.
+
+
+def natten_1d(kernel, dilation=1, is_causal=False):
+    """NATTEN's 1-D neighborhood over n = nk positions: the keys of the
+    query's residue class mod `dilation`, `kernel` of them around the query
+    (the window shifted to stay inside the sequence), or the `kernel` up to
+    it when causal."""
+    def mask(i, j, nq, nk):
+        return natten_axis(i, j, nk, kernel, dilation, is_causal)
+    return mask
+
+
+def natten_axis(qc, kc, n, kernel, dilation, is_causal):
+    r = qc % dilation
+    group = -(-(n - r) // dilation)  # positions with residue r
+    p, kp = qc // dilation, kc // dilation
+    if is_causal:
+        window = (kp <= p) & (kp > p - kernel)
+    else:
+        start = np.clip(p - kernel // 2, 0, np.maximum(group - kernel, 0))
+        window = (kp >= start) & (kp < start + kernel)
+    return window & (kc % dilation == r)
+
+
+def natten_3d(height, width, kernel):
+    def mask(i, j, nq, nk):
+        plane = height * width
+        depth = nk // plane
+        axes = [(i // plane, j // plane, depth),
+                ((i % plane) // width, (j % plane) // width, height),
+                (i % width, j % width, width)]
+        out = True
+        for qc, kc, n in axes:
+            out = out & natten_axis(qc, kc, n, kernel, 1, False)
+        return out
+    return mask
+
+
+def block_diffusion(block):
+    """BD3-LM's training mask (Arriola et al. 2025, block_diff_mask) over
+    [x_t, x_0], each nk / 2 tokens."""
+    def mask(i, j, nq, nk):
+        n = nk // 2
+        x0_q, x0_kv = i >= n, j >= n
+        block_q = np.where(x0_q, (i - n) // block, i // block)
+        block_kv = np.where(x0_kv, (j - n) // block, j // block)
+        diagonal = (block_q == block_kv) & (x0_q == x0_kv)
+        offset_causal = (block_q > block_kv) & x0_kv & ~x0_q
+        block_causal = (block_q >= block_kv) & x0_kv & x0_q
+        return diagonal | offset_causal | block_causal
+    return mask
+
+
+def sinks_window(i, j, nq, nk):
+    return (j <= i) & ((j < 4) | (j >= i - 512))
+
+
+def chunked_1024(i, j, nq, nk):
+    return (j <= i) & (i // 1024 == j // 1024)
+
+
+def relative_score(s, h, i, j, table):
+    return s + table[h[:, None, None], np.clip(j - i, -128, 128) + 128]
+
+
+def bias_score(s, h, i, j, table):
+    return s + table
+
+
+def softcap_alibi_score(s, h, i, j, slopes):
+    return 30.0 * np.tanh(alibi_score(s, h, i, j, slopes) / 30.0)
+
+
+CATALOGUE = {
+    "neighborhood_1d": ("neighborhood_1d.mlir", ["--nq=150"], natten_1d(33),
+                        None, "softmax", False),
+    "neighborhood_1d_dilated": ("neighborhood_1d_dilated.mlir", ["--nq=150"],
+                                natten_1d(7, 4), None, "softmax", False),
+    "neighborhood_1d_causal": ("neighborhood_1d_causal.mlir", ["--nq=150"],
+                               natten_1d(33, 1, True), None, "softmax", False),
+    "neighborhood_3d": ("neighborhood_3d.mlir", ["--nq=320"],
+                        natten_3d(8, 8, 3), None, "softmax", False),
+    "block_diffusion": ("block_diffusion.mlir", ["--nq=100"],
+                        block_diffusion(16), None, "softmax", False),
+    "sliding_window_sinks": ("sliding_window_sinks.mlir", ["--nq=700"],
+                             sinks_window, None, "softmax", False),
+    "chunked": ("chunked.mlir", ["--nq=1100", "--b=1"],
+                chunked_1024, None, "softmax", False),
+    "relative_position": ("relative_position.mlir", ["--nq=150"], causal,
+                          relative_score, "softmax", False),
+    "bias": ("bias.mlir", ["--nq=37", "--nk=45"], None, bias_score, "softmax",
+             False),
+    "softcap_alibi": ("softcap_alibi.mlir", ["--nq=37"], causal,
+                      softcap_alibi_score, "softmax", False),
+    "softplus": ("softplus.mlir", ["--nq=37", "--nk=29"], causal, None,
+                 "softplus", False),
+}
+
+
 def reference(inputs, mask, score, normalizer):
     """o (and lse) of one variant, in float64, from the saved inputs."""
     q, k, v = (inputs[n].astype(np.float64) for n in ("q", "k", "v"))
@@ -91,6 +192,11 @@ def reference(inputs, mask, score, normalizer):
         allowed = np.broadcast_to(mask(i, j, Nq, Nk), (Hq, Nq, Nk))
     allowed = np.broadcast_to(allowed, s.shape)
     del h
+    if normalizer == "softplus":
+        p = np.where(allowed, np.logaddexp(0.0, s), 0.0)
+        l = p.sum(axis=-1, keepdims=True)
+        return np.einsum("bhij,bhjf->bhif", p / np.where(l > 0, l, 1.0),
+                         vh), None
     if normalizer == "sigmoid":
         p = 1.0 / (1.0 + np.exp(-(s - np.log(Nk))))
         p = np.where(allowed, p, 0.0)
@@ -131,8 +237,9 @@ def compare(name, got, want):
     return None
 
 
-def check_variant(attn_run, examples, workdir, name, pipeline=""):
-    example, flags, mask, score, normalizer, has_lse = VARIANTS[name]
+def check_variant(attn_run, examples, workdir, name, pipeline="",
+                  variants=VARIANTS):
+    example, flags, mask, score, normalizer, has_lse = variants[name]
     out = os.path.join(workdir, name)
     cmd = [attn_run, os.path.join(examples, example), "--seed=1",
            "--save", out] + flags
@@ -171,13 +278,20 @@ def main():
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--pipeline", default="",
                         help="pass pipeline attn-run applies before running")
-    parser.add_argument("variants", nargs="*", default=sorted(VARIANTS))
+    parser.add_argument("--set", choices=["examples", "catalogue"],
+                        default="examples",
+                        help="the hand-written examples, or the catalogue's "
+                             "other variants (--examples: attn-catalogue "
+                             "--all's directory)")
+    parser.add_argument("variants", nargs="*")
     args = parser.parse_args()
+    table = VARIANTS if args.set == "examples" else CATALOGUE
+    args.variants = args.variants or sorted(table)
     os.makedirs(args.workdir, exist_ok=True)
     failed = False
     for name in args.variants:
         error = check_variant(args.attn_run, args.examples, args.workdir, name,
-                              args.pipeline)
+                              args.pipeline, table)
         if error:
             failed = True
             print(f"FAIL {name}: {error}")

@@ -11,8 +11,10 @@
 #define ATTN_RUNTIMEMLIR_H
 
 #include "attn/Runtime.h"
+#include "attn/VariantBuilder.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
 #include "mlir/IR/DialectRegistry.h"
 
 namespace attn {
@@ -23,6 +25,12 @@ namespace attn {
 /// compileText of the same text.
 Expected<Plan> compileModule(Runtime &runtime, mlir::ModuleOp module,
                              const CompileOptions &options = {});
+
+/// The variant `builder` describes, parsed and verified in `context` (which
+/// gets the variant dialects loaded); the parser's or verifier's message
+/// when the text does not verify.
+Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+buildModule(const VariantBuilder &builder, mlir::MLIRContext &context);
 
 /// Registers the dialects a variant may use (attn, func, arith, math,
 /// tensor, scf) in `registry`.

@@ -5,6 +5,10 @@
 #include "../RuntimeImpl.h"
 #include "Frontend.h"
 
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace attn;
@@ -24,4 +28,30 @@ Expected<Plan> attn::compileModule(Runtime &runtime, mlir::ModuleOp module,
 
 void attn::registerVariantDialects(mlir::DialectRegistry &registry) {
   jit::registerVariantDialects(registry);
+}
+
+Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+attn::buildModule(const VariantBuilder &builder, mlir::MLIRContext &context) {
+  Expected<std::string> text = builder.toMlir();
+  if (!text)
+    return text.status();
+  mlir::DialectRegistry registry;
+  registerVariantDialects(registry);
+  context.appendDialectRegistry(registry);
+  context.loadAllAvailableDialects();
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy(*text, builder.name()),
+      llvm::SMLoc());
+  std::string diagnostics;
+  llvm::raw_string_ostream os(diagnostics);
+  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context, os);
+  // parseSourceFile verifies what it parsed.
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr,
+                                            mlir::ParserConfig(&context));
+  if (!module)
+    return Status::error("the builder's text of '" + builder.name() +
+                         "' does not verify:\n" + diagnostics);
+  return module;
 }

@@ -149,3 +149,7 @@ file(GLOB left "${WORK_DIR}/tmp/*")
 if(left)
   message(FATAL_ERROR "left in TMPDIR: ${left}")
 endif()
+
+# The same variant built in C++ through the installed attn/VariantBuilder.h.
+step("run the host example on its VariantBuilder variant" ${run_env}
+  "${WORK_DIR}/build/attn-host-example" --builder --device=emu)
