@@ -428,8 +428,9 @@ private:
   void collectSummarized();
   /// The whole TileSummaries kernel body.
   LogicalResult emitSummaryKernelBody();
-  /// The tc:: expression of a summarised capture's read in a tile_class
-  /// region (declaring its index arrays first), or none.
+  /// The abstract value of a summarised capture's read in a tile_class
+  /// region (declared first: the element itself when the indices are one
+  /// position, else the summaries' range), or none.
   std::optional<std::string> summaryRead(TileClassOp op,
                                          tensor::ExtractOp extract,
                                          ArrayRef<std::string> indices);

@@ -8,7 +8,8 @@
 // the range the covering blocks' summaries give (tc::read_range), so a tile
 // whose documents cannot match is skipped and a tile inside one document
 // runs without mask code -- with a few lookups per tile, never a mask
-// evaluation per element.
+// evaluation per element. A read of one element (indices fixed for the
+// tile: len[b]) reads that element, so such a mask is classified exactly.
 //
 //===----------------------------------------------------------------------===//
 
@@ -75,8 +76,17 @@ KernelEmitter::summaryRead(TileClassOp op, tensor::ExtractOp extract,
   }
   w.linef("const tc::Val {}[] = {{{}}};", idx, list);
   w.linef("const int64_t {}[] = {{{}}};", sizes, sizeList);
-  return fmt::format("tc::read_range(tcT, p.sum{}, {}, {}, {})", *n,
-                     indices.size(), sizes, idx);
+  // One element (every index a single known value): read it, exactly.
+  std::string offset;
+  for (size_t d = 0; d < indices.size(); ++d)
+    offset += fmt::format("{}{}[{}].lo * {}_s{}", d ? " + " : "", idx, d, c, d);
+  std::string value = fresh("read");
+  w.linef("const tc::Val {} = tc::at_point({}, {}, {}) ? tc::constant(tcT, "
+          "(tc::int64_t)ld_global({}, {}, {}_extent)) : tc::read_range(tcT, "
+          "p.sum{}, {}, {}, {});",
+          value, indices.size(), sizes, idx, c, offset, c, *n, indices.size(),
+          sizes, idx);
+  return value;
 }
 
 LogicalResult KernelEmitter::emitSummaryKernelBody() {

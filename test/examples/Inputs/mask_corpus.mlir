@@ -326,3 +326,18 @@ func.func @select_based(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: 
       }
   return %o : tensor<1x2x?x16xf32>
 }
+
+// Key padding: keys past the batch entry's length len[b] are masked (a
+// per-(b, h) value read from a captured tensor: one element per tile).
+func.func @key_padding(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tensor<1x2x?x16xf32>, %len: tensor<?xi32> {attn.gen = #attn.gen<int_range, 1.0, 200.0>, attn.dims = ["b"]}) -> tensor<1x2x?x16xf32> {
+  %o = attn.attention %q, %k, %v captures(%len : tensor<?xi32>) {normalizer = #attn.normalizer<softmax>}
+      : tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x?x16xf32>
+      mask {
+      ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index, %l: tensor<?xi32>):
+        %n = tensor.extract %l[%b] : tensor<?xi32>
+        %ni = arith.index_cast %n : i32 to index
+        %r = arith.cmpi slt, %j, %ni : index
+        attn.yield %r : i1
+      }
+  return %o : tensor<1x2x?x16xf32>
+}

@@ -381,6 +381,19 @@ ATTN_TC_FN Val read_range(const Tile &t, const int64_t *summary, int rank,
   return interval(t, lo, hi);
 }
 
+/// Whether a read at abstract indices `idx[0..rank)` is of one element:
+/// every index one known value inside `sizes`. The caller then reads that
+/// element itself (a mask over a per-(b, h) value, key padding's len[b],
+/// is then classified exactly, as the interpreter classifies it, instead of
+/// from the range of its summary block).
+ATTN_TC_FN bool at_point(int rank, const int64_t *sizes, const Val *idx) {
+  for (int k = 0; k < rank; ++k)
+    if (!idx[k].known || idx[k].lo != idx[k].hi || idx[k].lo < 0 ||
+        idx[k].lo >= sizes[k])
+      return false;
+  return true;
+}
+
 /// F(args...) as a call that is never inlined. The emitter's outlined
 /// classification of a large mask region (codegen/lib/Outline.cpp) makes
 /// each transfer function such a call, so that its code grows linearly with
