@@ -18,6 +18,7 @@
 
 #include "attn/Codegen/Schedule.h"
 #include "attn/Dialect/KernelAttrs.h"
+#include "attn/Passes/KeyRange.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -60,7 +61,7 @@ int64_t ivDimension(tensor::ExtractSliceOp slice, Value iv) {
 /// then a static number of columns.
 SmallVector<StagedSource> stagedSources(scf::ForOp loop) {
   SmallVector<StagedSource> sources;
-  Value iv = loop.getInductionVar();
+  Value iv = kvOffsetOf(loop);
   loop.getBody()->walk([&](tensor::ExtractSliceOp slice) {
     if (!loop.isDefinedOutsideOfLoop(slice.getSource()) ||
         llvm::none_of(slice->getUsers(),
@@ -148,7 +149,7 @@ FailureOr<Value> classifyTileAt(OpBuilder &b, scf::ForOp loop,
   mapping.map(loop.getInductionVar(), t);
   for (Operation &op : *body)
     if (slice.contains(&op))
-      b.clone(op, mapping);
+      b.clone(op, mapping)->removeAttr(kKvOffsetAttr); // not this tile's
   return b.clone(*cls, mapping)->getResult(0);
 }
 
@@ -251,14 +252,17 @@ LogicalResult stageLoop(scf::ForOp loop, int64_t stages, int64_t pad,
   auto copyTile = [&](OpBuilder &at, Value t, Value stage, Value when) {
     auto branch = scf::IfOp::create(at, loc, when, /*withElseRegion=*/false);
     OpBuilder tb = branch.getThenBodyBuilder();
+    // The tile's keys (the counter itself unless the loop counts the tiles
+    // of a union of key ranges).
+    Value key = kvOffsetAt(tb, current, t);
     for (StagedSource &s : sources) {
       tensor::ExtractSliceOp like = s.slices.front();
       Value n = tensor::DimOp::create(tb, loc, s.source, s.kvDim);
       Value len = arith::MinSIOp::create(
-          tb, loc, stepValue, arith::SubIOp::create(tb, loc, n, t));
+          tb, loc, stepValue, arith::SubIOp::create(tb, loc, n, key));
       SmallVector<OpFoldResult> offsets = like.getMixedOffsets();
       SmallVector<OpFoldResult> sizes = like.getMixedSizes();
-      offsets[s.kvDim] = t;
+      offsets[s.kvDim] = key;
       sizes[s.kvDim] = len;
       auto slice = tensor::ExtractSliceOp::create(
           tb, loc, s.source, offsets, sizes, like.getMixedStrides());

@@ -123,6 +123,10 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op,
   if (name == getRangeScaleAttrHelper().getName())
     return expect(isa<UnitAttr>(value), "a unit attribute", isa<ContractOp>(op),
                   "an attn.contract (its row operand range-scaled)");
+  if (name == getKvOffsetAttrHelper().getName())
+    return expect(isa<UnitAttr>(value), "a unit attribute",
+                  isa<arith::AddIOp>(op) && isa<scf::ForOp>(op->getParentOp()),
+                  "an arith.addi in a KV loop's body (its tile's key offset)");
   if (name == getSparsityAttrHelper().getName())
     return expect(isa<SparsityKindAttr>(value), "a #attn.sparsity<kind>",
                   isa<AttentionOp>(op), "an attn.attention");
@@ -130,5 +134,6 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op,
                          << "' (known: attn.grid, attn.kv_loop, "
                             "attn.tile_branch, attn.schedule, "
                             "attn.split_kv_plan, attn.mask, attn.sparsity, "
-                            "attn.target, attn.accumulate, attn.range_scale)";
+                            "attn.target, attn.accumulate, attn.range_scale, "
+                            "attn.kv_offset)";
 }

@@ -67,6 +67,93 @@ void dropMask(MapOp map) {
   }
 }
 
+/// Makes `loop` iterate the KV tiles of the union of `parts` (key ranges,
+/// overlapping or not, in any order) inside its bounds, gaps skipped:
+/// before the loop, the parts are widened to whole tiles, sorted by start
+/// and made disjoint; the loop then counts u over their concatenated tiles
+/// and the body reads the key offset kv(u) = u + (start of u's part - tiles
+/// before it), which replaces the induction variable everywhere in the body
+/// (the prefetch of a later pass recomputes it for the next u). Returns kv.
+mlir::Value iterateUnion(OpBuilder &pre, Location loc, scf::ForOp loop,
+                         ArrayRef<KeyRange> parts) {
+  auto cst = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(pre, loc, v).getResult();
+  };
+  auto max = [&](mlir::Value a, mlir::Value b) {
+    return arith::MaxSIOp::create(pre, loc, a, b).getResult();
+  };
+  auto min = [&](mlir::Value a, mlir::Value b) {
+    return arith::MinSIOp::create(pre, loc, a, b).getResult();
+  };
+  mlir::Value step = loop.getStep(), lb = loop.getLowerBound(),
+              ub = loop.getUpperBound();
+  // [a, e): whole tiles, inside the loop's bounds, e >= a.
+  SmallVector<std::pair<mlir::Value, mlir::Value>> tiles;
+  for (const KeyRange &r : parts) {
+    mlir::Value a = max(lb, arith::MulIOp::create(
+                                pre, loc,
+                                arith::FloorDivSIOp::create(pre, loc, r.lo, step),
+                                step));
+    mlir::Value past = arith::MulIOp::create(
+        pre, loc,
+        arith::CeilDivSIOp::create(
+            pre, loc, arith::AddIOp::create(pre, loc, r.hi, cst(1)), step),
+        step);
+    tiles.push_back({a, max(a, min(ub, past))});
+  }
+  // Sorted by start (a compare-and-swap network: at most four parts).
+  for (size_t n = tiles.size(); n > 1; --n)
+    for (size_t k = 0; k + 1 < n; ++k) {
+      auto &[a0, e0] = tiles[k];
+      auto &[a1, e1] = tiles[k + 1];
+      mlir::Value swap = arith::CmpIOp::create(
+          pre, loc, arith::CmpIPredicate::sgt, a0, a1);
+      auto pick = [&](mlir::Value x, mlir::Value y) {
+        return arith::SelectOp::create(pre, loc, swap, x, y).getResult();
+      };
+      mlir::Value na0 = pick(a1, a0), ne0 = pick(e1, e0), na1 = pick(a0, a1),
+                  ne1 = pick(e0, e1);
+      a0 = na0, e0 = ne0, a1 = na1, e1 = ne1;
+    }
+  // Disjoint: each part starts where the ones before it end, at the
+  // earliest; its counter span is its tiles (only the part ending at the
+  // loop's bound can end inside a tile).
+  mlir::Value covered = tiles.front().first, before = cst(0);
+  SmallVector<mlir::Value> starts, offsets, ends;
+  for (auto &[a, e] : tiles) {
+    mlir::Value start = max(a, covered);
+    mlir::Value end = max(e, start);
+    covered = end;
+    mlir::Value span = arith::MulIOp::create(
+        pre, loc,
+        arith::CeilDivSIOp::create(
+            pre, loc, arith::SubIOp::create(pre, loc, end, start), step),
+        step);
+    offsets.push_back(arith::SubIOp::create(pre, loc, start, before));
+    before = arith::AddIOp::create(pre, loc, before, span);
+    ends.push_back(before);
+  }
+  loop.setLowerBound(cst(0));
+  loop.setUpperBound(before);
+
+  // kv(u) at the top of the body.
+  mlir::Value iv = loop.getInductionVar();
+  OpBuilder b(loop.getBody(), loop.getBody()->begin());
+  SmallPtrSet<Operation *, 8> readsU;
+  mlir::Value offset = offsets.back();
+  for (size_t k = offsets.size() - 1; k-- > 0;) {
+    auto inPart =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, iv, ends[k]);
+    readsU.insert(inPart);
+    offset = arith::SelectOp::create(b, loc, inPart, offsets[k], offset);
+  }
+  auto kv = arith::AddIOp::create(b, loc, iv, offset);
+  kv->setAttr(kKvOffsetAttr, b.getUnitAttr());
+  readsU.insert(kv);
+  iv.replaceAllUsesExcept(kv, readsU);
+  return kv;
+}
+
 /// Fuses classification into one KV loop; `why` explains a refusal.
 struct LoopFuser {
   scf::ForOp loop;
@@ -135,13 +222,24 @@ LogicalResult LoopFuser::run() {
     why = "the scores map does not carry the mask's captures";
     return failure();
   }
+  // The key offset of the loop's tile, and where the tile ends.
+  mlir::Value kv = loop.getInductionVar();
+  mlir::Value keyBound = loop.getUpperBound();
+  KeySet keySet;
   if (boundKeys) {
-    // Visit only the KV tiles of the keys the tile's rows can attend to:
-    // [lo, hi] from the mask's arithmetic, widened to whole tiles.
     mlir::Value iLast = arith::SubIOp::create(
         pre, loc, i1, arith::ConstantIndexOp::create(pre, loc, 1));
-    KeyRange keys = emitKeyRange(pre, loc, fn, batch, h, i0, iLast, caps[0],
-                                 caps[1], caps.slice(2, numUser));
+    keySet = emitKeySet(pre, loc, fn, batch, h, i0, iLast, caps[0], caps[1],
+                        caps.slice(2, numUser));
+  }
+  if (keySet.parts.size() > 1) {
+    // Visit only the KV tiles of the keys the tile's rows can attend to,
+    // several bands of them: the gaps are never visited.
+    kv = iterateUnion(pre, loc, loop, keySet.parts);
+  } else if (boundKeys) {
+    // Visit only the KV tiles of the keys the tile's rows can attend to:
+    // [lo, hi] from the mask's arithmetic, widened to whole tiles.
+    KeyRange keys = keySet.parts.front();
     mlir::Value step = loop.getStep();
     auto one = arith::ConstantIndexOp::create(pre, loc, 1);
     auto firstTile = arith::MulIOp::create(
@@ -155,11 +253,16 @@ LogicalResult LoopFuser::run() {
     auto ub = arith::MinSIOp::create(pre, loc, loop.getUpperBound(), pastLast);
     loop.setLowerBound(lb);
     loop.setUpperBound(ub);
+    keyBound = ub;
   }
   OpBuilder b(&body, body.begin());
-  auto cls = TileClassOp::create(
-      b, loc, b.getIndexType(), batch, h, i0, i1, loop.getInductionVar(),
-      tileEnd(b, loop), caps[0], caps[1], caps.slice(2, numUser));
+  if (kv != loop.getInductionVar())
+    b.setInsertionPointAfterValue(kv);
+  auto end = arith::MinSIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, kv, loop.getStep()), keyBound);
+  auto cls = TileClassOp::create(b, loc, b.getIndexType(), batch, h, i0, i1,
+                                 kv, end, caps[0], caps[1],
+                                 caps.slice(2, numUser));
   {
     Block *mask = new Block();
     cls.getMask().push_back(mask);

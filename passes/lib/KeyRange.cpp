@@ -4,8 +4,10 @@
 // whose constant part c is IR (it may depend on nq, nk, b, h and captures,
 // all fixed for a tile), or ranges over the tile's rows for j-free values
 // the walk cannot keep affine (min, max, division by constants); booleans
-// are the range of keys they may hold for. A comparison that is affine in j
-// bounds j from the extreme row; "and" intersects, "or" joins ranges.
+// are the keys they may hold for, a union of at most kMaxKeyIntervals
+// intervals. A comparison that is affine in j bounds j from the extreme row;
+// "and" intersects pairwise, "or" unites (two bands -- a window and sink
+// tokens -- stay two intervals, so the gap between them is never visited).
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,12 +18,22 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace attn;
 
 namespace {
+
+/// Whether two index values are the same value or equal constants.
+bool sameValue(mlir::Value a, mlir::Value b) {
+  if (a == b)
+    return true;
+  auto ca = a.getDefiningOp<arith::ConstantIndexOp>();
+  auto cb = b.getDefiningOp<arith::ConstantIndexOp>();
+  return ca && cb && ca.value() == cb.value();
+}
 
 /// An index value cj·j + rest, where rest is affine c + ci·i (exact) or a
 /// range [lo, hi] over the tile's rows; or unknown.
@@ -43,7 +55,7 @@ public:
                   mlir::Value iLast, mlir::Value nk)
       : b(b), loc(loc), i0(i0), iLast(iLast), nk(nk) {}
 
-  KeyRange run(func::FuncOp mask, ArrayRef<mlir::Value> args);
+  KeySet run(func::FuncOp mask, ArrayRef<mlir::Value> args);
 
 private:
   mlir::Value cst(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
@@ -61,6 +73,11 @@ private:
   }
   mlir::Value max(mlir::Value x, mlir::Value y) {
     return arith::MaxSIOp::create(b, loc, x, y);
+  }
+  /// `c ? x : y`, or x when both are the same (a bound that does not depend
+  /// on the condition stays recognisable: unite() merges on it).
+  mlir::Value pick(mlir::Value c, mlir::Value x, mlir::Value y) {
+    return sameValue(x, y) ? x : arith::SelectOp::create(b, loc, c, x, y);
   }
   KeyRange all() { return {cst(0), sub(nk, cst(1))}; }
   KeyRange none() { return {cst(0), cst(-1)}; }
@@ -103,13 +120,22 @@ private:
   Sym addSym(const Sym &x, const Sym &y, int64_t sign);
   Sym transferInt(Operation &op);
   KeyRange compare(arith::CmpIPredicate p, const Sym &x, const Sym &y);
-  KeyRange transferBool(Operation &op);
+  KeySet transferBool(Operation &op);
+  /// The keys for which `v` may be false: negation pushed down to the
+  /// comparisons (De Morgan), since the complement of an over-approximation
+  /// is not one.
+  KeySet negated(mlir::Value v, int depth = 0);
+  KeySet unite(const KeySet &x, const KeySet &y);
+  KeySet intersect(const KeySet &x, const KeySet &y);
+  /// At most kMaxKeyIntervals intervals: the last ones merged into their
+  /// hull (a superset: sound).
+  KeySet capped(KeySet set);
 
   OpBuilder &b;
   Location loc;
   mlir::Value i0, iLast, nk;
   llvm::DenseMap<mlir::Value, Sym> ints;
-  llvm::DenseMap<mlir::Value, KeyRange> bools;
+  llvm::DenseMap<mlir::Value, KeySet> bools;
   IRMapping constants; // Mask values computable once per tile.
 };
 
@@ -205,6 +231,17 @@ Sym KeyRangeBuilder::transferInt(Operation &op) {
         return isa<arith::MinSIOp>(op) ? rows(min(xl, yl), min(xh, yh))
                                        : rows(max(xl, yl), max(xh, yh));
       })
+      .Case([&](arith::CeilDivSIOp) -> Sym {
+        // Of a j-free value by a positive constant: monotone over the rows.
+        std::optional<int64_t> k = constOf(1);
+        Sym x = in(0);
+        if (!k || *k <= 0 || !jFree(x) || x.div > 1)
+          return Sym();
+        auto [xl, xh] = rowRange(x);
+        mlir::Value kv = cst(*k);
+        return rows(arith::CeilDivSIOp::create(b, loc, xl, kv),
+                    arith::CeilDivSIOp::create(b, loc, xh, kv));
+      })
       .Case<arith::FloorDivSIOp, arith::DivSIOp, arith::DivUIOp>(
           [&](auto) -> Sym {
             std::optional<int64_t> k = constOf(1);
@@ -243,22 +280,33 @@ Sym KeyRangeBuilder::transferInt(Operation &op) {
             if (!jFree(x))
               return Sym();
             auto [xl, xh] = rowRange(x);
-            // Floor division by k > 0 is monotone; for the truncating
-            // forms the extra rounding towards zero stays inside
-            // [floor(lo/k), floor(hi/k) + 1].
             mlir::Value kv = cst(*k);
+            // Truncating (signed) division by k > 0 is monotone too: its
+            // range is exactly the bounds' quotients.
+            if (isa<arith::DivSIOp>(op))
+              return rows(arith::DivSIOp::create(b, loc, xl, kv),
+                          arith::DivSIOp::create(b, loc, xh, kv));
+            // Floor division by k > 0 is monotone; so is the unsigned form
+            // of a dividend that is not negative (then it is the floor).
+            // A negative one reads as a huge unsigned value: no range.
             mlir::Value lo = arith::FloorDivSIOp::create(b, loc, xl, kv);
             mlir::Value hi = arith::FloorDivSIOp::create(b, loc, xh, kv);
-            if (!isa<arith::FloorDivSIOp>(op))
-              hi = add(hi, cst(1));
+            if (isa<arith::DivUIOp>(op))
+              return rowsIf(atLeast(xl, 0), lo, hi);
             return rows(lo, hi);
           })
       .Case<arith::RemUIOp, arith::RemSIOp>([&](auto) -> Sym {
-        // By a value fixed for the tile (a GQA-packed variant's row within
-        // its head): one stretch of the rows when the tile's rows share a
-        // quotient, else anything from 0 to d - 1.
+        // Of a j-free value by a constant or a value fixed for the tile (a
+        // dilated neighbourhood's residue class; a GQA-packed variant's row
+        // within its head): one stretch of the rows when the tile's rows
+        // share a quotient, else anything from 0 to d - 1.
         Sym x = in(0);
         std::optional<mlir::Value> d = perTileDivisor();
+        if (!d) {
+          std::optional<int64_t> k = constOf(1);
+          if (k && *k > 0)
+            d = cst(*k);
+        }
         if (!d || !jFree(x) || x.div > 1)
           return Sym();
         auto [xl, xh] = rowRange(x);
@@ -357,8 +405,7 @@ KeyRange KeyRangeBuilder::compare(arith::CmpIPredicate p, const Sym &x,
     auto [dl, dh] = rowRange(d);
     auto some = arith::CmpIOp::create(b, loc, P::sle, dl, cst(slack));
     KeyRange a = all(), n = none();
-    r = {arith::SelectOp::create(b, loc, some, a.lo, n.lo),
-         arith::SelectOp::create(b, loc, some, a.hi, n.hi)};
+    r = {pick(some, a.lo, n.lo), pick(some, a.hi, n.hi)};
   } else {
     // cj·j + rest <= slack, rest over the rows in [restLo, restHi].
     Sym rest = d;
@@ -393,42 +440,136 @@ KeyRange KeyRangeBuilder::compare(arith::CmpIPredicate p, const Sym &x,
   };
   auto ok = arith::AndIOp::create(b, loc, nonNegative(x), nonNegative(y));
   KeyRange a = all();
-  return {arith::SelectOp::create(b, loc, ok, r.lo, a.lo),
-          arith::SelectOp::create(b, loc, ok, r.hi, a.hi)};
+  return {pick(ok, r.lo, a.lo), pick(ok, r.hi, a.hi)};
 }
 
-KeyRange KeyRangeBuilder::transferBool(Operation &op) {
-  auto in = [&](unsigned k) {
-    auto it = bools.find(op.getOperand(k));
-    return it == bools.end() ? all() : it->second;
-  };
-  return llvm::TypeSwitch<Operation *, KeyRange>(&op)
+KeySet KeyRangeBuilder::capped(KeySet set) {
+  while (set.parts.size() > kMaxKeyIntervals) {
+    KeyRange last = set.parts.pop_back_val();
+    KeyRange &prev = set.parts.back();
+    prev = {min(prev.lo, last.lo), max(prev.hi, last.hi)};
+  }
+  return set;
+}
+
+KeySet KeyRangeBuilder::unite(const KeySet &x, const KeySet &y) {
+  KeySet r = x;
+  for (const KeyRange &c : y.parts) {
+    // Two ranges with a common end are one range (prefix-LM: [0, i] and
+    // [0, p - 1]): merged, the loop stays a plain range.
+    auto same = llvm::find_if(r.parts, [&](const KeyRange &a) {
+      return sameValue(a.lo, c.lo) || sameValue(a.hi, c.hi);
+    });
+    if (same == r.parts.end()) {
+      r.parts.push_back(c);
+      continue;
+    }
+    *same = {min(same->lo, c.lo), max(same->hi, c.hi)};
+  }
+  return capped(std::move(r));
+}
+
+KeySet KeyRangeBuilder::intersect(const KeySet &x, const KeySet &y) {
+  KeySet r;
+  for (const KeyRange &a : x.parts)
+    for (const KeyRange &c : y.parts)
+      r.parts.push_back({max(a.lo, c.lo), min(a.hi, c.hi)});
+  return capped(std::move(r));
+}
+
+/// The predicate of `!(x pred y)`.
+static arith::CmpIPredicate inverse(arith::CmpIPredicate p) {
+  using P = arith::CmpIPredicate;
+  switch (p) {
+  case P::eq: return P::ne;
+  case P::ne: return P::eq;
+  case P::slt: return P::sge;
+  case P::sle: return P::sgt;
+  case P::sgt: return P::sle;
+  case P::sge: return P::slt;
+  case P::ult: return P::uge;
+  case P::ule: return P::ugt;
+  case P::ugt: return P::ule;
+  case P::uge: return P::ult;
+  }
+  return p;
+}
+
+/// Whether `v` is the i1 constant true.
+static bool isTrue(mlir::Value v) {
+  auto c = v.getDefiningOp<arith::ConstantOp>();
+  auto attr = c ? dyn_cast<IntegerAttr>(c.getValue()) : IntegerAttr();
+  return attr && attr.getType().isInteger(1) && attr.getValue().isOne();
+}
+
+KeySet KeyRangeBuilder::negated(mlir::Value v, int depth) {
+  auto single = [](KeyRange r) { return KeySet{{r}}; };
+  Operation *def = v.getDefiningOp();
+  // A deep chain of negations is rare; its keys are simply all.
+  if (!def || depth > 16)
+    return single(all());
+  return llvm::TypeSwitch<Operation *, KeySet>(def)
       .Case([&](arith::ConstantOp c) {
-        auto v = dyn_cast<IntegerAttr>(c.getValue());
-        return v && v.getValue().isZero() ? none() : all();
+        auto a = dyn_cast<IntegerAttr>(c.getValue());
+        return single(a && a.getValue().isZero() ? all() : none());
       })
       .Case([&](arith::CmpIOp c) {
         if (c.getLhs().getType().isInteger(1))
-          return all();
-        return compare(c.getPredicate(), ints.lookup(c.getLhs()),
-                       ints.lookup(c.getRhs()));
+          return single(all());
+        return single(compare(inverse(c.getPredicate()),
+                              ints.lookup(c.getLhs()),
+                              ints.lookup(c.getRhs())));
       })
-      .Case([&](arith::AndIOp) -> KeyRange {
-        KeyRange x = in(0), y = in(1);
-        return {max(x.lo, y.lo), min(x.hi, y.hi)};
+      .Case([&](arith::AndIOp a) {
+        return unite(negated(a.getLhs(), depth + 1),
+                     negated(a.getRhs(), depth + 1));
       })
-      .Case([&](arith::OrIOp) -> KeyRange {
-        KeyRange x = in(0), y = in(1);
-        return {min(x.lo, y.lo), max(x.hi, y.hi)};
+      .Case([&](arith::OrIOp o) {
+        return intersect(negated(o.getLhs(), depth + 1),
+                         negated(o.getRhs(), depth + 1));
       })
-      .Case([&](arith::SelectOp) -> KeyRange {
-        KeyRange x = in(1), y = in(2);
-        return {min(x.lo, y.lo), max(x.hi, y.hi)};
+      .Case([&](arith::XOrIOp x) -> KeySet {
+        if (isTrue(x.getRhs()) || isTrue(x.getLhs())) {
+          auto it = bools.find(isTrue(x.getRhs()) ? x.getLhs() : x.getRhs());
+          return it == bools.end() ? single(all()) : it->second;
+        }
+        return single(all());
       })
-      .Default([&](Operation *) { return all(); });
+      .Default([&](Operation *) { return single(all()); });
 }
 
-KeyRange KeyRangeBuilder::run(func::FuncOp mask, ArrayRef<mlir::Value> args) {
+KeySet KeyRangeBuilder::transferBool(Operation &op) {
+  auto single = [](KeyRange r) { return KeySet{{r}}; };
+  auto in = [&](unsigned k) {
+    auto it = bools.find(op.getOperand(k));
+    return it == bools.end() ? KeySet{{all()}} : it->second;
+  };
+  return llvm::TypeSwitch<Operation *, KeySet>(&op)
+      .Case([&](arith::ConstantOp c) {
+        auto v = dyn_cast<IntegerAttr>(c.getValue());
+        return single(v && v.getValue().isZero() ? none() : all());
+      })
+      .Case([&](arith::CmpIOp c) {
+        if (c.getLhs().getType().isInteger(1))
+          return single(all());
+        return single(compare(c.getPredicate(), ints.lookup(c.getLhs()),
+                              ints.lookup(c.getRhs())));
+      })
+      .Case([&](arith::AndIOp) { return intersect(in(0), in(1)); })
+      .Case([&](arith::OrIOp) { return unite(in(0), in(1)); })
+      .Case([&](arith::XOrIOp x) {
+        // Negation (xor with true): the keys where the operand may be false.
+        if (isTrue(x.getRhs()))
+          return negated(x.getLhs());
+        if (isTrue(x.getLhs()))
+          return negated(x.getRhs());
+        return single(all());
+      })
+      .Case([&](arith::SelectOp) { return unite(in(1), in(2)); })
+      .Default([&](Operation *) { return single(all()); });
+}
+
+KeySet KeyRangeBuilder::run(func::FuncOp mask, ArrayRef<mlir::Value> args) {
   Block &body = mask.getBody().front();
   // Arguments: b, h, i, j, nq, nk, captures…
   for (auto [k, arg] : llvm::enumerate(body.getArguments())) {
@@ -450,7 +591,7 @@ KeyRange KeyRangeBuilder::run(func::FuncOp mask, ArrayRef<mlir::Value> args) {
   for (Operation &op : body) {
     if (isa<func::ReturnOp>(op)) {
       auto it = bools.find(op.getOperand(0));
-      return it == bools.end() ? all() : it->second;
+      return it == bools.end() ? KeySet{{all()}} : it->second;
     }
     if (op.getNumResults() != 1)
       continue;
@@ -460,14 +601,62 @@ KeyRange KeyRangeBuilder::run(func::FuncOp mask, ArrayRef<mlir::Value> args) {
     else if (r.getType().isIntOrIndex())
       ints[r] = transferInt(op);
   }
-  return all();
+  return KeySet{{all()}};
+}
+
+KeySet attn::emitKeySet(OpBuilder &b, Location loc, func::FuncOp mask,
+                        mlir::Value batch, mlir::Value head, mlir::Value i0,
+                        mlir::Value iLast, mlir::Value nq, mlir::Value nk,
+                        ValueRange captures) {
+  SmallVector<mlir::Value> args{batch, head, i0, i0, nq, nk};
+  args.append(captures.begin(), captures.end());
+  return KeyRangeBuilder(b, loc, i0, iLast, nk).run(mask, args);
 }
 
 KeyRange attn::emitKeyRange(OpBuilder &b, Location loc, func::FuncOp mask,
                             mlir::Value batch, mlir::Value head,
                             mlir::Value i0, mlir::Value iLast, mlir::Value nq,
                             mlir::Value nk, ValueRange captures) {
-  SmallVector<mlir::Value> args{batch, head, i0, i0, nq, nk};
-  args.append(captures.begin(), captures.end());
-  return KeyRangeBuilder(b, loc, i0, iLast, nk).run(mask, args);
+  KeySet set =
+      emitKeySet(b, loc, mask, batch, head, i0, iLast, nq, nk, captures);
+  KeyRange hull = set.parts.front();
+  for (const KeyRange &r : ArrayRef<KeyRange>(set.parts).drop_front())
+    hull = {arith::MinSIOp::create(b, loc, hull.lo, r.lo),
+            arith::MaxSIOp::create(b, loc, hull.hi, r.hi)};
+  return hull;
+}
+
+mlir::Value attn::kvOffsetOf(scf::ForOp loop) {
+  for (Operation &op : *loop.getBody())
+    if (op.hasAttr(kKvOffsetAttr))
+      return op.getResult(0);
+  return loop.getInductionVar();
+}
+
+mlir::Value attn::kvOffsetAt(OpBuilder &b, scf::ForOp loop, mlir::Value t) {
+  mlir::Value offset = kvOffsetOf(loop);
+  mlir::Value iv = loop.getInductionVar();
+  if (offset == iv)
+    return t;
+  // The ops of the body between the counter and the offset (pure index
+  // arithmetic of the counter and values from outside the loop).
+  Block *body = loop.getBody();
+  llvm::SetVector<Operation *> slice;
+  SmallVector<mlir::Value> work{offset};
+  while (!work.empty()) {
+    mlir::Value v = work.pop_back_val();
+    Operation *def = v.getDefiningOp();
+    if (!def || def->getBlock() != body || slice.contains(def))
+      continue;
+    slice.insert(def);
+    work.append(def->getOperands().begin(), def->getOperands().end());
+  }
+  IRMapping mapping;
+  mapping.map(iv, t);
+  for (Operation &op : *body)
+    if (slice.contains(&op)) {
+      Operation *copy = b.clone(op, mapping);
+      copy->removeAttr(kKvOffsetAttr);
+    }
+  return mapping.lookup(offset);
 }

@@ -2,16 +2,21 @@
 //
 // Binds concrete sizes and a tile shape, classifies every tile of every
 // attention's mask with the mask analysis, and prints what a kernel would
-// do: tiles visited, tiles that evaluate the mask, and the FuseMax pass count
-// of the variant's cascade.
+// do: the KV loop's iterations (the tiles of each Q tile's closed-form key
+// range, as -attn-fuse bounds the loop), tiles visited, tiles that evaluate
+// the mask, and the FuseMax pass count of the variant's cascade.
 //
 //===----------------------------------------------------------------------===//
 
 #include "attn/Analysis/MaskAnalysis.h"
+#include "attn/Dialect/RegionOps.h"
+#include "attn/Passes/KeyRange.h"
 #include "attn/Passes/PassCount.h"
 #include "attn/Passes/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/IRMapping.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace attn {
@@ -27,7 +32,95 @@ namespace {
 /// Tile counts of one attention op.
 struct TileCounts {
   int64_t slices = 1, qTiles = 0, total = 0, visited = 0, partial = 0,
-          full = 0;
+          full = 0, iterations = 0;
+};
+
+/// The closed-form key range of a mask (attn/Passes/KeyRange.h, the IR
+/// -attn-fuse bounds the KV loop with), built once as a function of (b, h,
+/// i0, iLast, nq, nk, captures...) and evaluated per Q tile with the region
+/// ops' own scalar semantics (regionops::Rule::evaluate).
+class KeyRangeProgram {
+public:
+  explicit KeyRangeProgram(AttentionOp op) {
+    MLIRContext *ctx = op.getContext();
+    OpBuilder b(ctx);
+    Location loc = op.getLoc();
+    module = ModuleOp::create(loc);
+    b.setInsertionPointToEnd(module->getBody());
+    // The mask region as the function emitKeyRange reads.
+    Block &region = op.getMask().front();
+    auto maskType = b.getFunctionType(region.getArgumentTypes(),
+                                      {b.getI1Type()});
+    auto mask = func::FuncOp::create(b, loc, "mask", maskType);
+    Block *maskBody = mask.addEntryBlock();
+    IRMapping mapping;
+    mapping.map(region.getArguments(), maskBody->getArguments());
+    OpBuilder mb = OpBuilder::atBlockEnd(maskBody);
+    for (Operation &inner : region.without_terminator())
+      mb.clone(inner, mapping);
+    func::ReturnOp::create(
+        mb, loc, mapping.lookup(region.getTerminator()->getOperand(0)));
+    // range(b, h, i0, iLast, nq, nk, captures...) -> (lo0, hi0, lo1, ...).
+    SmallVector<Type> args(6, b.getIndexType());
+    for (BlockArgument arg : region.getArguments().drop_front(6))
+      args.push_back(arg.getType());
+    range = func::FuncOp::create(b, loc, "range", b.getFunctionType(args, {}));
+    Block *body = range.addEntryBlock();
+    OpBuilder rb = OpBuilder::atBlockEnd(body);
+    ValueRange a = body->getArguments();
+    KeySet keys = emitKeySet(rb, loc, mask, a[0], a[1], a[2], a[3], a[4],
+                             a[5], a.drop_front(6));
+    SmallVector<mlir::Value> bounds;
+    for (const KeyRange &r : keys.parts)
+      bounds.append({r.lo, r.hi});
+    func::ReturnOp::create(rb, loc, bounds);
+  }
+
+  /// The ranges [lo, hi] for the rows [i0, iLast] of slice (b, h), or none
+  /// when they depend on what the report does not know (a captured tensor,
+  /// a scalar capture not given).
+  std::optional<SmallVector<std::pair<int64_t, int64_t>>>
+  evaluate(ArrayRef<std::optional<double>> argValues) {
+    DenseMap<Value, double> values;
+    Block &body = range.getBody().front();
+    for (auto [arg, v] : llvm::zip(body.getArguments(), argValues))
+      if (v)
+        values[arg] = *v;
+    for (Operation &inner : body) {
+      if (auto ret = dyn_cast<func::ReturnOp>(inner)) {
+        SmallVector<std::pair<int64_t, int64_t>> parts;
+        for (unsigned k = 0; k + 1 < ret.getNumOperands(); k += 2) {
+          auto lo = values.find(ret.getOperand(k));
+          auto hi = values.find(ret.getOperand(k + 1));
+          if (lo == values.end() || hi == values.end())
+            return std::nullopt;
+          parts.push_back({static_cast<int64_t>(lo->second),
+                           static_cast<int64_t>(hi->second)});
+        }
+        return parts;
+      }
+      const regionops::Rule *rule = regionops::lookup(&inner);
+      if (!rule || !rule->evaluate || inner.getNumResults() != 1)
+        continue; // Unknown: whatever reads it is unknown too.
+      SmallVector<double> in;
+      for (Value operand : inner.getOperands()) {
+        auto it = values.find(operand);
+        if (it == values.end())
+          break;
+        in.push_back(it->second);
+      }
+      if (in.size() != inner.getNumOperands())
+        continue;
+      regionops::EvalResult r = rule->evaluate(&inner, in.data());
+      if (!r.error)
+        values[inner.getResult(0)] = r.value;
+    }
+    return std::nullopt;
+  }
+
+private:
+  OwningOpRef<ModuleOp> module;
+  func::FuncOp range;
 };
 
 struct AttnReportPass : attn::impl::AttnReportBase<AttnReportPass> {
@@ -69,7 +162,7 @@ struct AttnReportPass : attn::impl::AttnReportBase<AttnReportPass> {
     c.qTiles = qTiles;
     c.total = qTiles * kTiles;
     if (op.getMask().empty()) {
-      c.visited = c.full = c.total;
+      c.visited = c.full = c.iterations = c.total;
       return c;
     }
     Block &mask = op.getMask().front();
@@ -98,12 +191,14 @@ struct AttnReportPass : attn::impl::AttnReportBase<AttnReportPass> {
       heads = h;
     }
     MaskAnalysis analysis(op.getMask());
-    c = TileCounts{batches * heads, qTiles, 0, 0, 0, 0};
+    KeyRangeProgram keyRange(op);
+    c = TileCounts{batches * heads, qTiles, 0, 0, 0, 0, 0};
     for (int64_t b = 0; b < batches; ++b)
       for (int64_t h = 0; h < heads; ++h) {
         context.b = b;
         context.h = h;
-        for (int64_t i0 = 0; i0 < nq; i0 += blockM)
+        for (int64_t i0 = 0; i0 < nq; i0 += blockM) {
+          c.iterations += loopIterations(keyRange, context, i0, kTiles);
           for (int64_t j0 = 0; j0 < keys; j0 += blockN) {
             Tile tile{i0, std::min(i0 + blockM, int64_t(nq)), j0,
                       std::min(j0 + blockN, keys)};
@@ -113,8 +208,37 @@ struct AttnReportPass : attn::impl::AttnReportBase<AttnReportPass> {
             c.partial += cls == TileClass::Partial;
             c.full += cls == TileClass::Full;
           }
+        }
       }
     return c;
+  }
+
+  /// The KV loop's trip count for the Q tile at row `i0` (-attn-fuse's
+  /// bounds: the tiles of the key ranges' union, clipped to [0, nk)), or
+  /// every tile when the ranges are not known here.
+  int64_t loopIterations(KeyRangeProgram &keyRange, const MaskContext &context,
+                         int64_t i0, int64_t kTiles) {
+    int64_t keys = keyLength();
+    SmallVector<std::optional<double>> args = {
+        double(context.b), double(context.h), double(i0),
+        double(std::min(i0 + blockM, int64_t(nq)) - 1), double(nq),
+        double(keys)};
+    for (std::optional<int64_t> s : context.captureScalars)
+      args.push_back(s ? std::optional<double>(double(*s)) : std::nullopt);
+    auto parts = keyRange.evaluate(args);
+    if (!parts)
+      return kTiles;
+    // The tiles of the union of the ranges, each widened to whole tiles.
+    std::vector<bool> visited(kTiles, false);
+    for (auto [lo, hi] : *parts) {
+      int64_t first =
+          std::max<int64_t>(0, llvm::divideFloorSigned(lo, int64_t(blockN)));
+      int64_t past =
+          std::min(kTiles, llvm::divideCeilSigned(hi + 1, int64_t(blockN)));
+      for (int64_t t = first; t < past; ++t)
+        visited[t] = true;
+    }
+    return llvm::count(visited, true);
   }
 
   /// Pass count of the function holding `op`, on a decomposed copy.
@@ -148,6 +272,7 @@ struct AttnReportPass : attn::impl::AttnReportBase<AttnReportPass> {
        << ", \"block_m\": " << blockM << ", \"block_n\": " << blockN
        << ", \"slices\": " << c.slices << ", \"q_tiles\": " << c.qTiles
        << ", \"kv_tiles_total\": " << c.total
+       << ", \"kv_loop_iterations\": " << c.iterations
        << ", \"kv_tiles_visited\": " << c.visited
        << ", \"mask_tiles\": " << c.partial << ", \"full_tiles\": " << c.full
        << ", \"pass_count\": {\"as_written\": " << passes.asWritten

@@ -1,8 +1,8 @@
 //===- MaskCorpus.h - the mask corpus of the unit tests -------------*- C++ -*-===//
 //
 // Masks written the ways users write them (causal in four spellings,
-// bottom-right, windows, sinks, prefix-LM, chunked, NATTEN 1-D/dilated/2-D/3-D,
-// float math, select), shared by the tests of the mask analysis and of its
+// bottom-right, windows, sinks, prefix-LM, chunked, NATTEN 1-D/causal/dilated/
+// 2-D/3-D, block diffusion, float math, select), shared by the tests of the mask analysis and of its
 // device-side twin so both are checked on exactly the same inputs.
 //
 //===----------------------------------------------------------------------===//
@@ -114,6 +114,42 @@ inline const MaskCase kCorpus[] = {
       %ge = arith.cmpi sge, %j, %start : index
       %lt = arith.cmpi slt, %j, %end : index
       %r = arith.andi %ge, %lt : i1)",
+     false},
+    {"natten_1d_causal", R"(
+      %ks = arith.constant 7 : index
+      %z = arith.constant 0 : index
+      %back = arith.subi %i, %ks : index
+      %start = arith.addi %back, %z : index
+      %ge = arith.cmpi sgt, %j, %start : index
+      %le = arith.cmpi sle, %j, %i : index
+      %r = arith.andi %ge, %le : i1)",
+     false},
+    {"block_diffusion", R"(
+      %two = arith.constant 2 : index
+      %bs = arith.constant 8 : index
+      %true = arith.constant true
+      %half = arith.divsi %nk, %two : index
+      %qn = arith.cmpi slt, %i, %half : index
+      %kn = arith.cmpi slt, %j, %half : index
+      %notq = arith.xori %qn, %true : i1
+      %notk = arith.xori %kn, %true : i1
+      %bi = arith.divsi %i, %bs : index
+      %bj = arith.divsi %j, %bs : index
+      %sameb = arith.cmpi eq, %bi, %bj : index
+      %d0 = arith.andi %qn, %kn : i1
+      %diag = arith.andi %d0, %sameb : i1
+      %jx = arith.subi %j, %half : index
+      %bjx = arith.divsi %jx, %bs : index
+      %earlier = arith.cmpi slt, %bjx, %bi : index
+      %o0 = arith.andi %qn, %notk : i1
+      %offset = arith.andi %o0, %earlier : i1
+      %ix = arith.subi %i, %half : index
+      %bix = arith.divsi %ix, %bs : index
+      %upto = arith.cmpi sle, %bjx, %bix : index
+      %c0 = arith.andi %notq, %notk : i1
+      %causal = arith.andi %c0, %upto : i1
+      %u = arith.ori %diag, %offset : i1
+      %r = arith.ori %u, %causal : i1)",
      false},
     {"natten_1d_dilated", R"(
       %ks = arith.constant 3 : index

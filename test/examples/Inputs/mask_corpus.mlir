@@ -341,3 +341,40 @@ func.func @key_padding(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: t
       }
   return %o : tensor<1x2x?x16xf32>
 }
+
+// Block diffusion (BD3-LM) over [x_t, x_0], each nk / 2 tokens, blocks of
+// 8: three bands in a union, with negations (xori ..., true).
+func.func @block_diffusion(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tensor<1x2x?x16xf32>) -> tensor<1x2x?x16xf32> {
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
+      : tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x?x16xf32>
+      mask {
+      ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
+        %two = arith.constant 2 : index
+        %bs = arith.constant 8 : index
+        %true = arith.constant true
+        %half = arith.divsi %nk, %two : index
+        %qn = arith.cmpi slt, %i, %half : index
+        %kn = arith.cmpi slt, %j, %half : index
+        %notq = arith.xori %qn, %true : i1
+        %notk = arith.xori %kn, %true : i1
+        %bi = arith.divsi %i, %bs : index
+        %bj = arith.divsi %j, %bs : index
+        %sameb = arith.cmpi eq, %bi, %bj : index
+        %d0 = arith.andi %qn, %kn : i1
+        %diag = arith.andi %d0, %sameb : i1
+        %jx = arith.subi %j, %half : index
+        %bjx = arith.divsi %jx, %bs : index
+        %earlier = arith.cmpi slt, %bjx, %bi : index
+        %o0 = arith.andi %qn, %notk : i1
+        %offset = arith.andi %o0, %earlier : i1
+        %ix = arith.subi %i, %half : index
+        %bix = arith.divsi %ix, %bs : index
+        %upto = arith.cmpi sle, %bjx, %bix : index
+        %c0 = arith.andi %notq, %notk : i1
+        %causal = arith.andi %c0, %upto : i1
+        %u = arith.ori %diag, %offset : i1
+        %r = arith.ori %u, %causal : i1
+        attn.yield %r : i1
+      }
+  return %o : tensor<1x2x?x16xf32>
+}

@@ -41,7 +41,8 @@ def Attn_Dialect : Dialect {
     "::attn::SparsityKindAttr":$sparsity,
     "::attn::TargetAttr":$target,
     "::mlir::UnitAttr":$accumulate,
-    "::mlir::UnitAttr":$range_scale
+    "::mlir::UnitAttr":$range_scale,
+    "::mlir::UnitAttr":$kv_offset
   );
   let extraClassDeclaration = [{
     /// Registers the attribute definitions (in AttnAttrs.cpp, beside their

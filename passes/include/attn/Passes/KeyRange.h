@@ -1,9 +1,11 @@
 //===- KeyRange.h - per-Q-tile key range of a mask ----------------*- C++ -*-===//
 //
-// Emits, as index arithmetic, a range [lo, hi] of key indices containing
-// every key that any row of a Q tile attends to — the closed-form KV loop
-// bounds of band masks (causal, windows, prefix-LM, chunks, neighborhoods),
-// so a kernel visits only the KV tiles of its band without metadata.
+// Emits, as index arithmetic, a union of ranges [lo, hi] of key indices
+// containing every key that any row of a Q tile attends to — the
+// closed-form KV loop bounds of band masks (causal, windows, prefix-LM,
+// chunks, neighborhoods) and of unions of bands (a window and sink tokens,
+// block diffusion's three parts), so a kernel visits only the KV tiles of
+// its bands without metadata.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,7 +13,9 @@
 #define ATTN_PASSES_KEYRANGE_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/SmallVector.h"
 
 namespace attn {
 
@@ -20,7 +24,26 @@ struct KeyRange {
   mlir::Value lo, hi;
 };
 
-/// Emits at `b` the key range of `mask` (a function (b, h, i, j, nq, nk,
+/// The most intervals a key set keeps (more are merged into a hull).
+constexpr unsigned kMaxKeyIntervals = 4;
+
+/// A union of key ranges (they may overlap, in any order; an empty one has
+/// lo > hi). Never empty of parts.
+struct KeySet {
+  llvm::SmallVector<KeyRange, kMaxKeyIntervals> parts;
+};
+
+/// Emits at `b` the keys of `mask` (a function (b, h, i, j, nq, nk,
+/// captures…) -> i1) over the rows [i0, iLast] of one (b, h) slice as a
+/// union of at most kMaxKeyIntervals ranges. Sound: every attended key lies
+/// in one of them; where the mask's arithmetic is not understood, one range
+/// is the whole [0, nk - 1].
+KeySet emitKeySet(mlir::OpBuilder &b, mlir::Location loc,
+                  mlir::func::FuncOp mask, mlir::Value batch,
+                  mlir::Value head, mlir::Value i0, mlir::Value iLast,
+                  mlir::Value nq, mlir::Value nk, mlir::ValueRange captures);
+
+/// The hull of emitKeySet's ranges. Emits at `b` the key range of `mask` (a function (b, h, i, j, nq, nk,
 /// captures…) -> i1) over the rows [i0, iLast] of one (b, h) slice. Sound:
 /// every attended key lies in the range; where the mask's arithmetic is not
 /// understood the range is the whole [0, nk - 1].
@@ -29,6 +52,21 @@ KeyRange emitKeyRange(mlir::OpBuilder &b, mlir::Location loc,
                       mlir::Value head, mlir::Value i0, mlir::Value iLast,
                       mlir::Value nq, mlir::Value nk,
                       mlir::ValueRange captures);
+
+/// Marks, in a KV loop that counts the tiles of a union of key ranges
+/// (-attn-fuse), the op computing the key offset of the loop's tile from its
+/// counter (the induction variable).
+constexpr llvm::StringLiteral kKvOffsetAttr = "attn.kv_offset";
+
+/// The key offset of the tile of KV loop `loop`: the kKvOffsetAttr op's
+/// result, else the induction variable itself.
+mlir::Value kvOffsetOf(mlir::scf::ForOp loop);
+
+/// The key offset of the tile at counter `t` of `loop`, emitted at `b`: the
+/// kKvOffsetAttr op and the arithmetic it reads, cloned with the induction
+/// variable bound to `t`; else `t` itself.
+mlir::Value kvOffsetAt(mlir::OpBuilder &b, mlir::scf::ForOp loop,
+                       mlir::Value t);
 
 } // namespace attn
 
