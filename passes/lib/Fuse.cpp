@@ -119,7 +119,7 @@ mlir::Value iterateUnion(OpBuilder &pre, Location loc, scf::ForOp loop,
   // earliest; its counter span is its tiles (only the part ending at the
   // loop's bound can end inside a tile).
   mlir::Value covered = tiles.front().first, before = cst(0);
-  SmallVector<mlir::Value> starts, offsets, ends;
+  SmallVector<mlir::Value> offsets, ends;
   for (auto &[a, e] : tiles) {
     mlir::Value start = max(a, covered);
     mlir::Value end = max(e, start);

@@ -67,9 +67,13 @@ def AttnReport : Pass<"attn-report"> {
   let summary = "Print the tile report of every attention op as JSON";
   let description = [{
     For concrete sizes and a tile shape, prints one JSON object per
-    `attn.attention` to stdout: tile config, Q tiles, KV tiles visited vs
-    total, tiles that evaluate the mask (partial), full tiles, the sparsity
-    kind and the FuseMax pass count (as written / after the online rewrite).
+    `attn.attention` to stdout: tile config, Q tiles, KV tiles in total,
+    the KV loop's iterations (`kv_loop_iterations`: the tiles of each Q
+    tile's closed-form key ranges, as -attn-fuse bounds the loop; every tile
+    when they depend on captured tensors or on scalar captures not given),
+    the tiles visited (`kv_tiles_visited`: those holding an attended key),
+    tiles that evaluate the mask (partial), full tiles, the sparsity kind
+    and the FuseMax pass count (as written / after the online rewrite).
     Counts are for one (batch, head) slice when the mask ignores b and h,
     else totals over all slices. `attn-opt --report=json --nq=N --nk=N
     --block-m=M --block-n=N` is a shorthand for this pass.
