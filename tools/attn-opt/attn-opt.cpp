@@ -99,6 +99,8 @@ static bool expandReportFlags(std::vector<std::string> &args) {
     }
     return true;
   }
+  // The report sees a score region's -inf guard as the mask it is.
+  kept.push_back("--attn-score-mask");
   kept.push_back("--attn-report=" + options);
   if (!hasOutput) {
     kept.push_back("-o");

@@ -280,6 +280,23 @@ def AttnPackGqa : Pass<"attn-pack-gqa", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def AttnScoreMask : Pass<"attn-score-mask", "::mlir::ModuleOp"> {
+  let summary = "Move a score region's -inf by index arithmetic into the mask";
+  let description = [{
+    A score region that yields `select(c, x, -inf)` (or `select(c, -inf, x)`)
+    with a condition `c` that does not read the score -- index arithmetic
+    and captures -- masks what it sets to -inf: for softmax, sigmoid and
+    softplus a key of score -inf has weight 0 exactly as a masked key does
+    (README, "Non-finite values"; a row with no other key gives o = 0 and
+    lse = -inf either way). The pass moves `c` into the mask region (and-ed
+    with the mask there) and lets the score region yield `x`, so the mask
+    analysis sees it: tiles are skipped and classified as for any mask.
+    The `none` normalizer (p = s) is left alone: there -inf is a value.
+    Runs first in attn-pipeline and before -attn-report.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def AttnSetDtype : Pass<"attn-set-dtype", "::mlir::ModuleOp"> {
   let summary = "Retype a variant's q, k, v and o to one element type";
   let description = [{
