@@ -120,11 +120,11 @@ private:
   Sym addSym(const Sym &x, const Sym &y, int64_t sign);
   Sym transferInt(Operation &op);
   KeyRange compare(arith::CmpIPredicate p, const Sym &x, const Sym &y);
-  KeySet transferBool(Operation &op);
-  /// The keys for which `v` may be false: negation pushed down to the
-  /// comparisons (De Morgan), since the complement of an over-approximation
-  /// is not one.
-  KeySet negated(mlir::Value v, int depth = 0);
+  /// The keys for which `op`'s result may hold, or with `negate` may fail:
+  /// a negation is pushed down to the comparisons (De Morgan; the inverse
+  /// predicate is exact), since the complement of an over-approximation is
+  /// not one.
+  KeySet transferBool(Operation &op, bool negate = false, int depth = 0);
   KeySet unite(const KeySet &x, const KeySet &y);
   KeySet intersect(const KeySet &x, const KeySet &y);
   /// At most kMaxKeyIntervals intervals: the last ones merged into their
@@ -502,70 +502,58 @@ static bool isTrue(mlir::Value v) {
   return attr && attr.getType().isInteger(1) && attr.getValue().isOne();
 }
 
-KeySet KeyRangeBuilder::negated(mlir::Value v, int depth) {
+KeySet KeyRangeBuilder::transferBool(Operation &op, bool negate, int depth) {
   auto single = [](KeyRange r) { return KeySet{{r}}; };
-  Operation *def = v.getDefiningOp();
-  // A deep chain of negations is rare; its keys are simply all.
-  if (!def || depth > 16)
-    return single(all());
-  return llvm::TypeSwitch<Operation *, KeySet>(def)
-      .Case([&](arith::ConstantOp c) {
-        auto a = dyn_cast<IntegerAttr>(c.getValue());
-        return single(a && a.getValue().isZero() ? all() : none());
-      })
-      .Case([&](arith::CmpIOp c) {
-        if (c.getLhs().getType().isInteger(1))
-          return single(all());
-        return single(compare(inverse(c.getPredicate()),
-                              ints.lookup(c.getLhs()),
-                              ints.lookup(c.getRhs())));
-      })
-      .Case([&](arith::AndIOp a) {
-        return unite(negated(a.getLhs(), depth + 1),
-                     negated(a.getRhs(), depth + 1));
-      })
-      .Case([&](arith::OrIOp o) {
-        return intersect(negated(o.getLhs(), depth + 1),
-                         negated(o.getRhs(), depth + 1));
-      })
-      .Case([&](arith::XOrIOp x) -> KeySet {
-        if (isTrue(x.getRhs()) || isTrue(x.getLhs())) {
-          auto it = bools.find(isTrue(x.getRhs()) ? x.getLhs() : x.getRhs());
-          return it == bools.end() ? single(all()) : it->second;
-        }
-        return single(all());
-      })
-      .Default([&](Operation *) { return single(all()); });
-}
-
-KeySet KeyRangeBuilder::transferBool(Operation &op) {
-  auto single = [](KeyRange r) { return KeySet{{r}}; };
-  auto in = [&](unsigned k) {
-    auto it = bools.find(op.getOperand(k));
-    return it == bools.end() ? KeySet{{all()}} : it->second;
+  // Operand k's keys in the same polarity: memoised when positive; a
+  // negation is pushed down through the operand's definition.
+  auto operand = [&](unsigned k, bool flip = false) -> KeySet {
+    mlir::Value v = op.getOperand(k);
+    if (negate == flip) {
+      auto it = bools.find(v);
+      return it == bools.end() ? single(all()) : it->second;
+    }
+    Operation *def = v.getDefiningOp();
+    // A deep chain of negations is rare; its keys are simply all.
+    if (!def || depth > 16)
+      return single(all());
+    return transferBool(*def, /*negate=*/true, depth + 1);
   };
   return llvm::TypeSwitch<Operation *, KeySet>(&op)
       .Case([&](arith::ConstantOp c) {
         auto v = dyn_cast<IntegerAttr>(c.getValue());
-        return single(v && v.getValue().isZero() ? none() : all());
+        if (!v)
+          return single(all());
+        return single(v.getValue().isZero() != negate ? none() : all());
       })
       .Case([&](arith::CmpIOp c) {
         if (c.getLhs().getType().isInteger(1))
           return single(all());
-        return single(compare(c.getPredicate(), ints.lookup(c.getLhs()),
+        arith::CmpIPredicate p = c.getPredicate();
+        return single(compare(negate ? inverse(p) : p,
+                              ints.lookup(c.getLhs()),
                               ints.lookup(c.getRhs())));
       })
-      .Case([&](arith::AndIOp) { return intersect(in(0), in(1)); })
-      .Case([&](arith::OrIOp) { return unite(in(0), in(1)); })
+      .Case([&](arith::AndIOp) {
+        return negate ? unite(operand(0), operand(1))
+                      : intersect(operand(0), operand(1));
+      })
+      .Case([&](arith::OrIOp) {
+        return negate ? intersect(operand(0), operand(1))
+                      : unite(operand(0), operand(1));
+      })
       .Case([&](arith::XOrIOp x) {
-        // Negation (xor with true): the keys where the operand may be false.
+        // Negation (xor with true): the other operand, polarity flipped.
         if (isTrue(x.getRhs()))
-          return negated(x.getLhs());
+          return operand(0, /*flip=*/true);
         if (isTrue(x.getLhs()))
-          return negated(x.getRhs());
+          return operand(1, /*flip=*/true);
         return single(all());
       })
-      .Case([&](arith::SelectOp) { return unite(in(1), in(2)); })
+      .Case([&](arith::SelectOp) {
+        // Either branch, in the same polarity (!select(c, a, b) is
+        // select(c, !a, !b)).
+        return unite(operand(1), operand(2));
+      })
       .Default([&](Operation *) { return single(all()); });
 }
 
