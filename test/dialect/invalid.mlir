@@ -557,6 +557,14 @@ func.func @f(%n: index) {
 
 // -----
 
+func.func @f(%a: index, %b: index) {
+  // expected-error @+1 {{'attn.kv_offset' belongs on an arith.addi in a KV loop's body (its tile's key offset)}}
+  %s = arith.addi %a, %b {attn.kv_offset} : index
+  return
+}
+
+// -----
+
 func.func @f(%c: i1) {
   // expected-error @+1 {{'attn.kv_loop' belongs on an scf.for (the online rewrite's KV loop)}}
   scf.if %c {
