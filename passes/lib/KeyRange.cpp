@@ -120,6 +120,15 @@ private:
   Sym addSym(const Sym &x, const Sym &y, int64_t sign);
   Sym transferInt(Operation &op);
   KeyRange compare(arith::CmpIPredicate p, const Sym &x, const Sym &y);
+  /// `x pred y` over values: min/max and |.| on a side distribute over the
+  /// comparison (max(a, b) <= y is a <= y and b <= y), and a difference with
+  /// a key block index on one side moves it across (a - j/C <= y is
+  /// j/C >= a - y), before compare() sees the two sides.
+  KeySet compareValues(arith::CmpIPredicate p, mlir::Value x, mlir::Value y,
+                       int depth = 0);
+  /// `a - b pred y`.
+  KeyRange compareDifference(arith::CmpIPredicate p, mlir::Value a,
+                             mlir::Value b, mlir::Value y);
   /// The keys for which `op`'s result may hold, or with `negate` may fail:
   /// a negation is pushed down to the comparisons (De Morgan; the inverse
   /// predicate is exact), since the complement of an over-approximation is
@@ -443,6 +452,58 @@ KeyRange KeyRangeBuilder::compare(arith::CmpIPredicate p, const Sym &x,
   return {pick(ok, r.lo, a.lo), pick(ok, r.hi, a.hi)};
 }
 
+KeyRange KeyRangeBuilder::compareDifference(arith::CmpIPredicate p,
+                                            mlir::Value a, mlir::Value b,
+                                            mlir::Value y) {
+  Sym sa = ints.lookup(a), sb = ints.lookup(b), sy = ints.lookup(y);
+  // The side with the key block index alone against the rest.
+  if (sb.div > 1 && jFree(sa) && jFree(sy)) // b swapped(p) a - y
+    return compare(swapped(p), sb, addSym(sa, sy, -1));
+  if (sa.div > 1 && jFree(sb) && jFree(sy)) // a p y + b
+    return compare(p, sa, addSym(sy, sb, 1));
+  return compare(p, addSym(sa, sb, -1), sy);
+}
+
+KeySet KeyRangeBuilder::compareValues(arith::CmpIPredicate p, mlir::Value x,
+                                      mlir::Value y, int depth) {
+  using P = arith::CmpIPredicate;
+  auto single = [](KeyRange r) { return KeySet{{r}}; };
+  // Sides the symbolic walk represents are compared as they are.
+  if (ints.lookup(x).kind != Sym::Unknown &&
+      ints.lookup(y).kind != Sym::Unknown)
+    return single(compare(p, ints.lookup(x), ints.lookup(y)));
+  bool upper = p == P::sle || p == P::slt; // x bounded from above
+  bool lower = p == P::sge || p == P::sgt;
+  if (depth < 8 && (upper || lower) && ints.lookup(x).kind == Sym::Unknown) {
+    Operation *def = x.getDefiningOp();
+    if (auto m = dyn_cast_or_null<arith::MaxSIOp>(def)) {
+      KeySet a = compareValues(p, m.getLhs(), y, depth + 1),
+             c = compareValues(p, m.getRhs(), y, depth + 1);
+      return upper ? intersect(a, c) : unite(a, c);
+    }
+    if (auto m = dyn_cast_or_null<arith::MinSIOp>(def)) {
+      KeySet a = compareValues(p, m.getLhs(), y, depth + 1),
+             c = compareValues(p, m.getRhs(), y, depth + 1);
+      return upper ? unite(a, c) : intersect(a, c);
+    }
+    // |a - b| = max(a - b, b - a).
+    auto abs = dyn_cast_or_null<math::AbsIOp>(def);
+    auto diff = abs ? abs.getOperand().getDefiningOp<arith::SubIOp>()
+                    : arith::SubIOp();
+    if (diff) {
+      KeySet a = single(compareDifference(p, diff.getLhs(), diff.getRhs(), y)),
+             c = single(compareDifference(p, diff.getRhs(), diff.getLhs(), y));
+      return upper ? intersect(a, c) : unite(a, c);
+    }
+    if (auto d = dyn_cast_or_null<arith::SubIOp>(def))
+      return single(compareDifference(p, d.getLhs(), d.getRhs(), y));
+  }
+  // y on the left: the same rules from its side.
+  if (depth < 8 && (upper || lower) && ints.lookup(y).kind == Sym::Unknown)
+    return compareValues(swapped(p), y, x, depth + 1);
+  return single(compare(p, ints.lookup(x), ints.lookup(y)));
+}
+
 KeySet KeyRangeBuilder::capped(KeySet set) {
   while (set.parts.size() > kMaxKeyIntervals) {
     KeyRange last = set.parts.pop_back_val();
@@ -529,9 +590,7 @@ KeySet KeyRangeBuilder::transferBool(Operation &op, bool negate, int depth) {
         if (c.getLhs().getType().isInteger(1))
           return single(all());
         arith::CmpIPredicate p = c.getPredicate();
-        return single(compare(negate ? inverse(p) : p,
-                              ints.lookup(c.getLhs()),
-                              ints.lookup(c.getRhs())));
+        return compareValues(negate ? inverse(p) : p, c.getLhs(), c.getRhs());
       })
       .Case([&](arith::AndIOp) {
         return negate ? unite(operand(0), operand(1))
