@@ -221,6 +221,14 @@ Sym KeyRangeBuilder::transferInt(Operation &op) {
           std::swap(x, y);
           k = constOf(0);
         }
+        if (k && x.kind == Sym::Rows && x.div == 1) {
+          // A range over the rows (a strided neighbourhood's group start,
+          // (i / s) * s): scaled, its ends swap for a negative factor.
+          mlir::Value lo = mul(x.lo, *k), hi = mul(x.hi, *k);
+          Sym r = *k >= 0 ? rows(lo, hi) : rows(hi, lo);
+          r.cj = x.cj * *k;
+          return r;
+        }
         if (!k || x.kind != Sym::Affine || x.div > 1)
           return Sym();
         Sym r = affine(mul(x.c, *k), x.ci * *k, 0);

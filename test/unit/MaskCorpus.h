@@ -2,7 +2,7 @@
 //
 // Masks written the ways users write them (causal in four spellings,
 // bottom-right, windows, sinks, prefix-LM, chunked, NATTEN 1-D/causal/dilated/
-// 2-D/3-D, block diffusion, float math, select), shared by the tests of the mask analysis and of its
+// 2-D/3-D, strided (GNA) 1-D, block diffusion, float math, select), shared by the tests of the mask analysis and of its
 // device-side twin so both are checked on exactly the same inputs.
 //
 //===----------------------------------------------------------------------===//
@@ -123,6 +123,24 @@ inline const MaskCase kCorpus[] = {
       %ge = arith.cmpi sgt, %j, %start : index
       %le = arith.cmpi sle, %j, %i : index
       %r = arith.andi %ge, %le : i1)",
+     false},
+    {"gna_1d_strided", R"(
+      %ks = arith.constant 9 : index
+      %st = arith.constant 4 : index
+      %half = arith.constant 2 : index
+      %rad = arith.constant 4 : index
+      %z = arith.constant 0 : index
+      %grp = arith.divsi %i, %st : index
+      %g0 = arith.muli %grp, %st : index
+      %c = arith.addi %g0, %half : index
+      %a = arith.subi %c, %rad : index
+      %last = arith.subi %nk, %ks : index
+      %b0 = arith.minsi %a, %last : index
+      %start = arith.maxsi %b0, %z : index
+      %end = arith.addi %start, %ks : index
+      %ge = arith.cmpi sge, %j, %start : index
+      %lt = arith.cmpi slt, %j, %end : index
+      %r = arith.andi %ge, %lt : i1)",
      false},
     {"block_diffusion", R"(
       %two = arith.constant 2 : index

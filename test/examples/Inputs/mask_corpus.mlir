@@ -378,3 +378,32 @@ func.func @block_diffusion(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %
       }
   return %o : tensor<1x2x?x16xf32>
 }
+
+// Generalized neighborhood attention (GNA), 1-D with stride 8: the queries
+// of a group of 8 share one window of 33 keys, centred on the group,
+// clamped inside the sequence.
+func.func @gna_1d_strided(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tensor<1x2x?x16xf32>) -> tensor<1x2x?x16xf32> {
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
+      : tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x?x16xf32>
+      mask {
+      ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
+        %ks = arith.constant 33 : index
+        %st = arith.constant 8 : index
+        %half = arith.constant 4 : index
+        %rad = arith.constant 16 : index
+        %z = arith.constant 0 : index
+        %g = arith.divsi %i, %st : index
+        %g0 = arith.muli %g, %st : index
+        %c = arith.addi %g0, %half : index
+        %a = arith.subi %c, %rad : index
+        %last = arith.subi %nk, %ks : index
+        %b0 = arith.minsi %a, %last : index
+        %start = arith.maxsi %b0, %z : index
+        %end = arith.addi %start, %ks : index
+        %ge = arith.cmpi sge, %j, %start : index
+        %lt = arith.cmpi slt, %j, %end : index
+        %r = arith.andi %ge, %lt : i1
+        attn.yield %r : i1
+      }
+  return %o : tensor<1x2x?x16xf32>
+}
