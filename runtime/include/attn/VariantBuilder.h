@@ -89,23 +89,35 @@ Expr nk();
 Expr s();
 } // namespace var
 
+/// x + y (the operands promoted to their common type).
 Expr operator+(const Expr &x, const Expr &y);
+/// x - y.
 Expr operator-(const Expr &x, const Expr &y);
+/// x * y.
 Expr operator*(const Expr &x, const Expr &y);
 /// Truncating for integers (C++), IEEE for floats.
 Expr operator/(const Expr &x, const Expr &y);
 /// Truncating remainder for integers (C++); fmod-like for floats.
 Expr operator%(const Expr &x, const Expr &y);
+/// -x.
 Expr operator-(const Expr &x);
+/// x < y (signed for integers, ordered for floats).
 Expr operator<(const Expr &x, const Expr &y);
+/// x <= y.
 Expr operator<=(const Expr &x, const Expr &y);
+/// x > y.
 Expr operator>(const Expr &x, const Expr &y);
+/// x >= y.
 Expr operator>=(const Expr &x, const Expr &y);
+/// x == y (ordered for floats: false when either is NaN).
 Expr operator==(const Expr &x, const Expr &y);
 /// Unordered for floats: true when either is NaN, as in C++.
 Expr operator!=(const Expr &x, const Expr &y);
+/// Both masks (no short circuit: both are expressions).
 Expr operator&&(const Expr &x, const Expr &y);
+/// Either mask.
 Expr operator||(const Expr &x, const Expr &y);
+/// The complement of a mask.
 Expr operator!(const Expr &x);
 
 /// Floored integer division (arith.floordivsi): floorDiv(-1, 4) = -1.
@@ -190,10 +202,15 @@ public:
 
   /// What the capture is.
   struct Info {
+    /// The function argument's name.
     std::string name;
+    /// A tensor (else an index scalar).
     bool isTensor = false;
+    /// The tensor's element type.
     ScalarType element = ScalarType::Index;
+    /// The tensor's dimensions.
     std::vector<Dim> dims;
+    /// How tests draw it.
     Gen gen;
   };
   /// What the capture is.
