@@ -583,7 +583,7 @@ KeySet KeyRangeBuilder::transferBool(Operation &op, bool negate, int depth) {
     }
     Operation *def = v.getDefiningOp();
     // A deep chain of negations is rare; its keys are simply all.
-    if (!def || depth > 16)
+    if (!def || depth > 8)
       return single(all());
     return transferBool(*def, /*negate=*/true, depth + 1);
   };
