@@ -546,24 +546,6 @@ KeySet KeyRangeBuilder::intersect(const KeySet &x, const KeySet &y) {
   return capped(std::move(r));
 }
 
-/// The predicate of `!(x pred y)`.
-static arith::CmpIPredicate inverse(arith::CmpIPredicate p) {
-  using P = arith::CmpIPredicate;
-  switch (p) {
-  case P::eq: return P::ne;
-  case P::ne: return P::eq;
-  case P::slt: return P::sge;
-  case P::sle: return P::sgt;
-  case P::sgt: return P::sle;
-  case P::sge: return P::slt;
-  case P::ult: return P::uge;
-  case P::ule: return P::ugt;
-  case P::ugt: return P::ule;
-  case P::uge: return P::ult;
-  }
-  return p;
-}
-
 /// Whether `v` is the i1 constant true.
 static bool isTrue(mlir::Value v) {
   auto c = v.getDefiningOp<arith::ConstantOp>();
@@ -598,7 +580,8 @@ KeySet KeyRangeBuilder::transferBool(Operation &op, bool negate, int depth) {
         if (c.getLhs().getType().isInteger(1))
           return single(all());
         arith::CmpIPredicate p = c.getPredicate();
-        return compareValues(negate ? inverse(p) : p, c.getLhs(), c.getRhs());
+        return compareValues(negate ? arith::invertPredicate(p) : p,
+                             c.getLhs(), c.getRhs());
       })
       .Case([&](arith::AndIOp) {
         return negate ? unite(operand(0), operand(1))
