@@ -149,7 +149,7 @@ FailureOr<Value> classifyTileAt(OpBuilder &b, scf::ForOp loop,
   mapping.map(loop.getInductionVar(), t);
   for (Operation &op : *body)
     if (slice.contains(&op))
-      b.clone(op, mapping)->removeAttr(kKvOffsetAttr); // not this tile's
+      clearKvOffset(b.clone(op, mapping)); // not this tile's offset
   return b.clone(*cls, mapping)->getResult(0);
 }
 

@@ -110,3 +110,16 @@ void attn::setRangeScaled(Operation *contract) {
   dialectOf(contract)->getRangeScaleAttrHelper().setAttr(
       contract, UnitAttr::get(contract->getContext()));
 }
+
+bool attn::isKvOffset(Operation *op) {
+  return dialectOf(op)->getKvOffsetAttrHelper().isAttrPresent(op);
+}
+
+void attn::setKvOffset(Operation *op) {
+  dialectOf(op)->getKvOffsetAttrHelper().setAttr(
+      op, UnitAttr::get(op->getContext()));
+}
+
+void attn::clearKvOffset(Operation *op) {
+  dialectOf(op)->getKvOffsetAttrHelper().removeAttr(op);
+}

@@ -148,7 +148,7 @@ mlir::Value iterateUnion(OpBuilder &pre, Location loc, scf::ForOp loop,
     offset = arith::SelectOp::create(b, loc, inPart, offsets[k], offset);
   }
   auto kv = arith::AddIOp::create(b, loc, iv, offset);
-  kv->setAttr(kKvOffsetAttr, b.getUnitAttr());
+  setKvOffset(kv);
   readsU.insert(kv);
   iv.replaceAllUsesExcept(kv, readsU);
   return kv;

@@ -14,6 +14,7 @@
 #include "attn/Passes/KeyRange.h"
 
 #include "attn/Dialect/AttnDialect.h"
+#include "attn/Dialect/KernelAttrs.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -666,7 +667,7 @@ KeyRange attn::emitKeyRange(OpBuilder &b, Location loc, func::FuncOp mask,
 
 mlir::Value attn::kvOffsetOf(scf::ForOp loop) {
   for (Operation &op : *loop.getBody())
-    if (op.hasAttr(kKvOffsetAttr))
+    if (isKvOffset(&op))
       return op.getResult(0);
   return loop.getInductionVar();
 }
@@ -694,7 +695,7 @@ mlir::Value attn::kvOffsetAt(OpBuilder &b, scf::ForOp loop, mlir::Value t) {
   for (Operation &op : *body)
     if (slice.contains(&op)) {
       Operation *copy = b.clone(op, mapping);
-      copy->removeAttr(kKvOffsetAttr);
+      clearKvOffset(copy);
     }
   return mapping.lookup(offset);
 }

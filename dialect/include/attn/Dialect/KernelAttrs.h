@@ -67,6 +67,13 @@ void setAccumulated(mlir::Operation *contract);
 bool isRangeScaled(mlir::Operation *contract);
 void setRangeScaled(mlir::Operation *contract);
 
+/// The op of a KV loop's body that computes its tile's key offset from the
+/// loop's counter, when the loop counts the tiles of a union of key ranges
+/// (`attn.kv_offset`, set by -attn-fuse).
+bool isKvOffset(mlir::Operation *op);
+void setKvOffset(mlir::Operation *op);
+void clearKvOffset(mlir::Operation *op);
+
 } // namespace attn
 
 #endif // ATTN_DIALECT_KERNELATTRS_H

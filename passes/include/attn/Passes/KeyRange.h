@@ -53,17 +53,12 @@ KeyRange emitKeyRange(mlir::OpBuilder &b, mlir::Location loc,
                       mlir::Value nq, mlir::Value nk,
                       mlir::ValueRange captures);
 
-/// Marks, in a KV loop that counts the tiles of a union of key ranges
-/// (-attn-fuse), the op computing the key offset of the loop's tile from its
-/// counter (the induction variable).
-constexpr llvm::StringLiteral kKvOffsetAttr = "attn.kv_offset";
-
-/// The key offset of the tile of KV loop `loop`: the kKvOffsetAttr op's
+/// The key offset of the tile of KV loop `loop`: the op marked attn.kv_offset's (isKvOffset)
 /// result, else the induction variable itself.
 mlir::Value kvOffsetOf(mlir::scf::ForOp loop);
 
 /// The key offset of the tile at counter `t` of `loop`, emitted at `b`: the
-/// kKvOffsetAttr op and the arithmetic it reads, cloned with the induction
+/// attn.kv_offset op and the arithmetic it reads, cloned with the induction
 /// variable bound to `t`; else `t` itself.
 mlir::Value kvOffsetAt(mlir::OpBuilder &b, mlir::scf::ForOp loop,
                        mlir::Value t);
