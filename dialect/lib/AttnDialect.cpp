@@ -127,6 +127,10 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op,
     return expect(isa<UnitAttr>(value), "a unit attribute",
                   isa<arith::AddIOp>(op) && isa<scf::ForOp>(op->getParentOp()),
                   "an arith.addi in a KV loop's body (its tile's key offset)");
+  if (name == getGradientsAttrHelper().getName())
+    return expect(isa<DenseI64ArrayAttr>(value), "an array<i64>",
+                  isa<func::FuncOp>(op),
+                  "a func.func (a backward: its results' arguments)");
   if (name == getSparsityAttrHelper().getName())
     return expect(isa<SparsityKindAttr>(value), "a #attn.sparsity<kind>",
                   isa<AttentionOp>(op), "an attn.attention");
@@ -135,5 +139,5 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op,
                             "attn.tile_branch, attn.schedule, "
                             "attn.split_kv_plan, attn.mask, attn.sparsity, "
                             "attn.target, attn.accumulate, attn.range_scale, "
-                            "attn.kv_offset)";
+                            "attn.kv_offset, attn.gradients)";
 }

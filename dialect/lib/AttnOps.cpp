@@ -9,6 +9,7 @@
 #include "attn/Dialect/RegionOps.h"
 #include "attn/Dialect/Equation.h"
 
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
@@ -371,6 +372,65 @@ LogicalResult MapOp::verifyRegions() {
       *this, getBody(), "body", leading,
       "one index per output letter, one element per input",
       getCaptures().getTypes(), resultType.getElementType());
+}
+
+//===----------------------------------------------------------------------===//
+// ScatterAddOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ScatterAddOp::verify() {
+  // The domain is sized by the inputs alone: check the equation against a
+  // domain of unknown sizes.
+  std::optional<Equation> eq = getEquation().getValue();
+  SmallVector<int64_t> domain(eq->output.size(), ShapedType::kDynamic);
+  if (failed(verifyEquation(
+          *this, getEquation(), getInputs().getTypes(),
+          RankedTensorType::get(domain, Float32Type::get(getContext())))))
+    return failure();
+  auto like = cast<RankedTensorType>(getLike().getType());
+  auto result = getResult().getType();
+  if (!result.getElementType().isF32())
+    return emitOpError() << "result must hold f32, got " << result;
+  if (failed(verifyCompatibleShape(like.getShape(), result.getShape())))
+    return emitOpError() << "result " << result << " is not shaped like "
+                         << like;
+  return success();
+}
+
+LogicalResult ScatterAddOp::verifyRegions() {
+  MLIRContext *ctx = getContext();
+  Type idx = IndexType::get(ctx);
+  size_t letters = getEquation().getValue().output.size();
+  SmallVector<Type> leading(letters, idx);
+  for (Type t : getInputs().getTypes())
+    leading.push_back(cast<RankedTensorType>(t).getElementType());
+  Block &block = getBody().front();
+  auto yield = dyn_cast<YieldOp>(block.getTerminator());
+  int64_t rank = getResult().getType().getRank();
+  if (!yield || static_cast<int64_t>(yield.getValues().size()) != rank + 1 ||
+      !yield.getValues().back().getType().isF32() ||
+      llvm::any_of(yield.getValues().drop_back(),
+                   [](Value v) { return !v.getType().isIndex(); }))
+    return emitOpError() << "body must yield " << rank
+                         << " index position(s) and one f32 value";
+  // The arguments, as verifyScalarRegion checks them (the yield is checked
+  // above: it carries a position as well as the value).
+  size_t expected = leading.size() + getCaptures().size();
+  if (block.getNumArguments() != expected)
+    return emitOpError() << "'body' region must have " << expected
+                         << " block arguments (one index per domain letter, "
+                            "one element per input, then "
+                         << getCaptures().size() << " capture(s)), got "
+                         << block.getNumArguments();
+  for (unsigned i = 0; i < expected; ++i) {
+    Type want = i < leading.size() ? leading[i]
+                                   : getCaptures()[i - leading.size()].getType();
+    if (block.getArgument(i).getType() != want)
+      return emitOpError() << "'body' region argument " << i << " has type "
+                           << block.getArgument(i).getType() << ", expected "
+                           << want;
+  }
+  return regionops::verifyRegion(getBody(), "body");
 }
 
 //===----------------------------------------------------------------------===//

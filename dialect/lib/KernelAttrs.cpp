@@ -123,3 +123,14 @@ void attn::setKvOffset(Operation *op) {
 void attn::clearKvOffset(Operation *op) {
   dialectOf(op)->getKvOffsetAttrHelper().removeAttr(op);
 }
+
+llvm::SmallVector<int64_t> attn::getGradientsOf(Operation *fn) {
+  if (auto attr = dialectOf(fn)->getGradientsAttrHelper().getAttr(fn))
+    return llvm::SmallVector<int64_t>(attr.asArrayRef());
+  return {};
+}
+
+void attn::setGradientsOf(Operation *fn, llvm::ArrayRef<int64_t> args) {
+  dialectOf(fn)->getGradientsAttrHelper().setAttr(
+      fn, DenseI64ArrayAttr::get(fn->getContext(), args));
+}

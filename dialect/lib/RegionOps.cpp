@@ -326,15 +326,171 @@ TcCall logicTransfer(Operation *op, int boolOp, int bitwise) {
 }
 
 //===----------------------------------------------------------------------===//
+// Derivatives: each rule builds its result's tangent from its operands'
+// tangents (null = zero) with arith/math ops, next to the primal op.
+//===----------------------------------------------------------------------===//
+
+/// Tangent arithmetic in the type of `op`'s result; a null operand is a zero
+/// tangent and products with it fold away, so that only the derivatives that
+/// flow are built.
+struct Tangents {
+  OpBuilder &b;
+  Operation *op;
+  Location loc;
+  Type type;
+  Tangents(OpBuilder &b, Operation *op)
+      : b(b), op(op), loc(op->getLoc()), type(op->getResult(0).getType()) {}
+
+  Value x(unsigned k) const { return op->getOperand(k); }
+  Value y() const { return op->getResult(0); }
+  Value c(double v) {
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, v));
+  }
+  Value add(Value l, Value r) {
+    if (!l || !r)
+      return l ? l : r;
+    return arith::AddFOp::create(b, loc, l, r);
+  }
+  Value neg(Value v) { return v ? arith::NegFOp::create(b, loc, v) : v; }
+  Value sub(Value l, Value r) {
+    if (!r)
+      return l;
+    return l ? Value(arith::SubFOp::create(b, loc, l, r)) : neg(r);
+  }
+  Value mul(Value l, Value r) {
+    return l && r ? Value(arith::MulFOp::create(b, loc, l, r)) : Value();
+  }
+  Value div(Value l, Value r) {
+    return l ? Value(arith::DivFOp::create(b, loc, l, r)) : Value();
+  }
+  /// select(cond, l, r) of two tangents, zero standing in for a null one.
+  Value select(Value cond, Value l, Value r) {
+    if (!l && !r)
+      return {};
+    return arith::SelectOp::create(b, loc, cond, l ? l : c(0), r ? r : c(0));
+  }
+  Value cmp(arith::CmpFPredicate pred, Value l, Value r) {
+    return arith::CmpFOp::create(b, loc, pred, l, r);
+  }
+};
+using Dx = llvm::ArrayRef<Value>;
+
+Value dAdd(OpBuilder &b, Operation *op, Dx dx) {
+  return Tangents(b, op).add(dx[0], dx[1]);
+}
+Value dSub(OpBuilder &b, Operation *op, Dx dx) {
+  return Tangents(b, op).sub(dx[0], dx[1]);
+}
+Value dMul(OpBuilder &b, Operation *op, Dx dx) {
+  Tangents t(b, op);
+  return t.add(t.mul(dx[0], t.x(1)), t.mul(t.x(0), dx[1]));
+}
+/// d(a/b) = (da − (a/b)·db) / b.
+Value dDiv(OpBuilder &b, Operation *op, Dx dx) {
+  Tangents t(b, op);
+  return t.div(t.sub(dx[0], t.mul(t.y(), dx[1])), t.x(1));
+}
+/// fmod(a, b) = a − trunc(a/b)·b, and trunc(a/b) = (a − fmod(a, b)) / b.
+Value dRem(OpBuilder &b, Operation *op, Dx dx) {
+  Tangents t(b, op);
+  if (!dx[1])
+    return dx[0];
+  Value quotient = t.div(t.sub(t.x(0), t.y()), t.x(1));
+  return t.sub(dx[0], t.mul(quotient, dx[1]));
+}
+Value dNeg(OpBuilder &b, Operation *op, Dx dx) {
+  return Tangents(b, op).neg(dx[0]);
+}
+/// max/min: the tangent of the operand chosen (the first on a tie).
+template <arith::CmpFPredicate Pred>
+Value dPick(OpBuilder &b, Operation *op, Dx dx) {
+  Tangents t(b, op);
+  return t.select(t.cmp(Pred, t.x(0), t.x(1)), dx[0], dx[1]);
+}
+Value dSelect(OpBuilder &b, Operation *op, Dx dx) {
+  return Tangents(b, op).select(op->getOperand(0), dx[1], dx[2]);
+}
+Value dExtF(OpBuilder &b, Operation *op, Dx dx) {
+  return arith::ExtFOp::create(b, op->getLoc(), op->getResult(0).getType(),
+                               dx[0]);
+}
+Value dTruncF(OpBuilder &b, Operation *op, Dx dx) {
+  return arith::TruncFOp::create(b, op->getLoc(), op->getResult(0).getType(),
+                                 dx[0]);
+}
+/// A unary op with y' = factor(t): dy = factor · dx.
+template <Value (*Factor)(Tangents &)>
+Value dUnary(OpBuilder &b, Operation *op, Dx dx) {
+  Tangents t(b, op);
+  return t.mul(dx[0], Factor(t));
+}
+Value fExp(Tangents &t) { return t.y(); }
+Value fExp2(Tangents &t) { return t.mul(t.y(), t.c(M_LN2)); }
+Value fExpm1(Tangents &t) { return t.add(t.y(), t.c(1)); }
+Value fLog(Tangents &t) { return t.div(t.c(1), t.x(0)); }
+Value fLog2(Tangents &t) { return t.div(t.c(1 / M_LN2), t.x(0)); }
+Value fLog10(Tangents &t) { return t.div(t.c(1 / M_LN10), t.x(0)); }
+Value fLog1p(Tangents &t) { return t.div(t.c(1), t.add(t.x(0), t.c(1))); }
+Value fTanh(Tangents &t) { return t.sub(t.c(1), t.mul(t.y(), t.y())); }
+Value fSqrt(Tangents &t) { return t.div(t.c(0.5), t.y()); }
+/// d x^(-1/2) = −½ x^(-3/2) = −½ y / x.
+Value fRsqrt(Tangents &t) { return t.div(t.mul(t.c(-0.5), t.y()), t.x(0)); }
+/// The sign of x (+1 at +0: a subgradient at the kink).
+Value fAbs(Tangents &t) {
+  return math::CopySignOp::create(t.b, t.loc, t.c(1), t.x(0));
+}
+Value fSin(Tangents &t) { return math::CosOp::create(t.b, t.loc, t.x(0)); }
+Value fCos(Tangents &t) {
+  return t.neg(math::SinOp::create(t.b, t.loc, t.x(0)));
+}
+Value fTan(Tangents &t) { return t.add(t.c(1), t.mul(t.y(), t.y())); }
+Value fAtan(Tangents &t) {
+  return t.div(t.c(1), t.add(t.c(1), t.mul(t.x(0), t.x(0))));
+}
+/// d erf(x) = 2/√π · e^(−x²).
+Value fErf(Tangents &t) {
+  Value e = math::ExpOp::create(t.b, t.loc, t.neg(t.mul(t.x(0), t.x(0))));
+  return t.mul(t.c(M_2_SQRTPI), e);
+}
+/// d atan2(a, b) = (b·da − a·db) / (a² + b²).
+Value dAtan2(OpBuilder &b, Operation *op, Dx dx) {
+  Tangents t(b, op);
+  Value norm = t.add(t.mul(t.x(0), t.x(0)), t.mul(t.x(1), t.x(1)));
+  return t.div(t.sub(t.mul(t.x(1), dx[0]), t.mul(t.x(0), dx[1])), norm);
+}
+/// d a^b = b·a^(b−1)·da + a^b·ln(a)·db (the ln term only where b varies).
+Value dPow(OpBuilder &b, Operation *op, Dx dx) {
+  Tangents t(b, op);
+  Value da, db;
+  if (dx[0]) {
+    Value lower = math::PowFOp::create(b, t.loc, t.x(0), t.sub(t.x(1), t.c(1)));
+    da = t.mul(dx[0], t.mul(t.x(1), lower));
+  }
+  if (dx[1])
+    db = t.mul(dx[1], t.mul(t.y(), math::LogOp::create(b, t.loc, t.x(0))));
+  return t.add(da, db);
+}
+/// copysign(a, b) = ±a: da · sign(a) · sign(b).
+Value dCopySign(OpBuilder &b, Operation *op, Dx dx) {
+  Tangents t(b, op);
+  Value sa = math::CopySignOp::create(b, t.loc, t.c(1), t.x(0));
+  Value sb = math::CopySignOp::create(b, t.loc, t.c(1), t.x(1));
+  return t.mul(dx[0], t.mul(sa, sb));
+}
+/// floor, ceil, round: piecewise constant, zero almost everywhere.
+Value dZero(OpBuilder &, Operation *, Dx) { return {}; }
+
+//===----------------------------------------------------------------------===//
 // The table
 //===----------------------------------------------------------------------===//
 
-#define FLOAT1(NAME, EXPR, CUDA)                                               \
+#define FLOAT1(NAME, EXPR, CUDA, DERIVATIVE)                                   \
   Rule{NAME,                                                                   \
        [](Operation *, const double *x) { return value(EXPR); },              \
        [](Operation *, In in) -> std::optional<std::string> {                 \
          return call(CUDA, in);                                                \
-       }}
+       },                                                                      \
+       nullptr, false, DERIVATIVE}
 
 const Rule kRules[] = {
     // Constants.
@@ -379,17 +535,20 @@ const Rule kRules[] = {
          [](Operation *, const double *x) { return value(x[0] + x[1]); },
          [](Operation *, In in) -> std::optional<std::string> {
            return binary(in, "+");
-         }},
+         },
+         nullptr, false, dAdd},
     Rule{"arith.subf",
          [](Operation *, const double *x) { return value(x[0] - x[1]); },
          [](Operation *, In in) -> std::optional<std::string> {
            return binary(in, "-");
-         }},
+         },
+         nullptr, false, dSub},
     Rule{"arith.mulf",
          [](Operation *, const double *x) { return value(x[0] * x[1]); },
          [](Operation *, In in) -> std::optional<std::string> {
            return binary(in, "*");
-         }},
+         },
+         nullptr, false, dMul},
     // With fastmath<afn> (set by attn-lean-maps on an f32 reciprocal of a
     // divisor scaled away from subnormals and overflow): the hardware's
     // rcp.approx times the dividend.
@@ -403,18 +562,21 @@ const Rule kRules[] = {
                op->getResult(0).getType().isF32())
              return call("sc::div_approx", in);
            return binary(in, "/");
-         }},
+         },
+         nullptr, false, dDiv},
     Rule{"arith.remf",
          [](Operation *, const double *x) {
            return value(std::fmod(x[0], x[1]));
          },
          [](Operation *, In in) -> std::optional<std::string> {
            return call("sc::rem", in);
-         }},
+         },
+         nullptr, false, dRem},
     Rule{"arith.negf", [](Operation *, const double *x) { return value(-x[0]); },
          [](Operation *, In in) -> std::optional<std::string> {
            return "(-" + in[0] + ")";
-         }},
+         },
+         nullptr, false, dNeg},
     Rule{"arith.maximumf",
          [](Operation *, const double *x) {
            return value(std::isnan(x[0]) || std::isnan(x[1])
@@ -423,7 +585,8 @@ const Rule kRules[] = {
          },
          [](Operation *, In in) -> std::optional<std::string> {
            return call("sc::maximumf", in);
-         }},
+         },
+         nullptr, false, dPick<arith::CmpFPredicate::UGE>},
     Rule{"arith.minimumf",
          [](Operation *, const double *x) {
            return value(std::isnan(x[0]) || std::isnan(x[1])
@@ -432,21 +595,24 @@ const Rule kRules[] = {
          },
          [](Operation *, In in) -> std::optional<std::string> {
            return call("sc::minimumf", in);
-         }},
+         },
+         nullptr, false, dPick<arith::CmpFPredicate::ULE>},
     Rule{"arith.maxnumf",
          [](Operation *, const double *x) {
            return value(std::fmax(x[0], x[1]));
          },
          [](Operation *, In in) -> std::optional<std::string> {
            return call("sc::maxnumf", in);
-         }},
+         },
+         nullptr, false, dPick<arith::CmpFPredicate::OGE>},
     Rule{"arith.minnumf",
          [](Operation *, const double *x) {
            return value(std::fmin(x[0], x[1]));
          },
          [](Operation *, In in) -> std::optional<std::string> {
            return call("sc::minnumf", in);
-         }},
+         },
+         nullptr, false, dPick<arith::CmpFPredicate::OLE>},
 
     // Integer arithmetic.
     Rule{"arith.addi",
@@ -641,7 +807,8 @@ const Rule kRules[] = {
          },
          [](Operation *op) {
            return tcOp(resultIsBool(op) ? tc::kOpSelectBool : tc::kOpSelect);
-         }},
+         },
+         false, dSelect},
 
     // Casts.
     Rule{"arith.index_cast",
@@ -731,7 +898,8 @@ const Rule kRules[] = {
     Rule{"arith.extf", [](Operation *, const double *x) { return value(x[0]); },
          [](Operation *op, In in) -> std::optional<std::string> {
            return "(" + Types(op).result + ")" + in[0];
-         }},
+         },
+         nullptr, false, dExtF},
     Rule{"arith.truncf",
          [](Operation *, const double *x) { return value(x[0]); },
          [](Operation *op, In in) -> std::optional<std::string> {
@@ -741,10 +909,11 @@ const Rule kRules[] = {
            if (type.isBF16())
              return "sc::round_bf16(" + in[0] + ")";
            return "(" + Types(op).result + ")" + in[0];
-         }},
+         },
+         nullptr, false, dTruncF},
 
     // math.
-    FLOAT1("math.exp", std::exp(x[0]), "sc::exp"),
+    FLOAT1("math.exp", std::exp(x[0]), "sc::exp", dUnary<fExp>),
     // With fastmath<afn> (set by attn-lean-maps where the argument is a
     // weight relative to a running maximum): the hardware approximation.
     Rule{"math.exp2",
@@ -757,27 +926,28 @@ const Rule kRules[] = {
                            ? "sc::exp2_approx"
                            : "sc::exp2",
                        in);
-         }},
-    FLOAT1("math.expm1", std::expm1(x[0]), "sc::expm1"),
-    FLOAT1("math.log", std::log(x[0]), "sc::log"),
-    FLOAT1("math.log2", std::log2(x[0]), "sc::log2"),
-    FLOAT1("math.log10", std::log10(x[0]), "sc::log10"),
-    FLOAT1("math.log1p", std::log1p(x[0]), "sc::log1p"),
-    FLOAT1("math.tanh", std::tanh(x[0]), "sc::tanh"),
-    FLOAT1("math.sqrt", std::sqrt(x[0]), "sc::sqrt"),
-    FLOAT1("math.rsqrt", 1.0 / std::sqrt(x[0]), "sc::rsqrt"),
-    FLOAT1("math.absf", std::fabs(x[0]), "sc::abs"),
-    FLOAT1("math.sin", std::sin(x[0]), "sc::sin"),
-    FLOAT1("math.cos", std::cos(x[0]), "sc::cos"),
-    FLOAT1("math.tan", std::tan(x[0]), "sc::tan"),
-    FLOAT1("math.atan", std::atan(x[0]), "sc::atan"),
-    FLOAT1("math.atan2", std::atan2(x[0], x[1]), "sc::atan2"),
-    FLOAT1("math.erf", std::erf(x[0]), "sc::erf"),
-    FLOAT1("math.powf", std::pow(x[0], x[1]), "sc::pow"),
-    FLOAT1("math.floor", std::floor(x[0]), "sc::floor"),
-    FLOAT1("math.ceil", std::ceil(x[0]), "sc::ceil"),
-    FLOAT1("math.round", std::round(x[0]), "sc::round"),
-    FLOAT1("math.copysign", std::copysign(x[0], x[1]), "sc::copysign"),
+         },
+         nullptr, false, dUnary<fExp2>},
+    FLOAT1("math.expm1", std::expm1(x[0]), "sc::expm1", dUnary<fExpm1>),
+    FLOAT1("math.log", std::log(x[0]), "sc::log", dUnary<fLog>),
+    FLOAT1("math.log2", std::log2(x[0]), "sc::log2", dUnary<fLog2>),
+    FLOAT1("math.log10", std::log10(x[0]), "sc::log10", dUnary<fLog10>),
+    FLOAT1("math.log1p", std::log1p(x[0]), "sc::log1p", dUnary<fLog1p>),
+    FLOAT1("math.tanh", std::tanh(x[0]), "sc::tanh", dUnary<fTanh>),
+    FLOAT1("math.sqrt", std::sqrt(x[0]), "sc::sqrt", dUnary<fSqrt>),
+    FLOAT1("math.rsqrt", 1.0 / std::sqrt(x[0]), "sc::rsqrt", dUnary<fRsqrt>),
+    FLOAT1("math.absf", std::fabs(x[0]), "sc::abs", dUnary<fAbs>),
+    FLOAT1("math.sin", std::sin(x[0]), "sc::sin", dUnary<fSin>),
+    FLOAT1("math.cos", std::cos(x[0]), "sc::cos", dUnary<fCos>),
+    FLOAT1("math.tan", std::tan(x[0]), "sc::tan", dUnary<fTan>),
+    FLOAT1("math.atan", std::atan(x[0]), "sc::atan", dUnary<fAtan>),
+    FLOAT1("math.atan2", std::atan2(x[0], x[1]), "sc::atan2", dAtan2),
+    FLOAT1("math.erf", std::erf(x[0]), "sc::erf", dUnary<fErf>),
+    FLOAT1("math.powf", std::pow(x[0], x[1]), "sc::pow", dPow),
+    FLOAT1("math.floor", std::floor(x[0]), "sc::floor", dZero),
+    FLOAT1("math.ceil", std::ceil(x[0]), "sc::ceil", dZero),
+    FLOAT1("math.round", std::round(x[0]), "sc::round", dZero),
+    FLOAT1("math.copysign", std::copysign(x[0], x[1]), "sc::copysign", dCopySign),
     Rule{"math.absi",
          [](Operation *op, const double *x) {
            return wrapped(op, i(x, 0) < 0 ? static_cast<int64_t>(
@@ -816,6 +986,21 @@ const Rule *attn::regionops::lookup(llvm::StringRef name) {
 
 const Rule *attn::regionops::lookup(Operation *op) {
   return lookup(op->getName().getStringRef());
+}
+
+FailureOr<Value> attn::regionops::tangent(OpBuilder &b, Operation *op,
+                                          llvm::ArrayRef<Value> dx) {
+  if (op->getNumResults() != 1 ||
+      !isa<FloatType>(op->getResult(0).getType()) ||
+      llvm::all_of(dx, [](Value t) { return !t; }))
+    return Value();
+  const Rule *rule = lookup(op);
+  if (!rule || !rule->derivative)
+    return op->emitOpError()
+           << "has no derivative rule: the backward of a variant cannot "
+              "differentiate through it (attn/Dialect/RegionOps.h lists the "
+              "rules)";
+  return rule->derivative(b, op, dx);
 }
 
 /// True for the types a region's scalar code can hold in registers.

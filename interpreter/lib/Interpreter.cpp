@@ -99,6 +99,17 @@ private:
                               ValueRange inputs, bool combineAdd,
                               bool reduceMax);
   llvm::Error executeMap(MapOp op);
+  llvm::Error executeScatterAdd(ScatterAddOp op);
+  /// Runs `body` once per point of the domain of `equation`'s output letters
+  /// (row-major), with the point's indices, the inputs' elements there and
+  /// the captures as arguments; `visit(flat, index, yielded)` receives each
+  /// point's yielded values. `shape` is set to the domain's sizes first.
+  using PointFn = llvm::function_ref<llvm::Error(
+      int64_t flat, llvm::ArrayRef<int64_t> index,
+      llvm::ArrayRef<double> yielded)>;
+  llvm::Error forEachPoint(Operation *op, EinsumAttr equation,
+                           ValueRange inputs, ValueRange captures, Block &body,
+                           std::vector<int64_t> &shape, PointFn visit);
   llvm::Error executeFor(scf::ForOp op);
   llvm::Error executeReshape(Operation *op);
   llvm::Error executeSlice(tensor::ExtractSliceOp op);
@@ -177,6 +188,8 @@ llvm::Error Interpreter::execute(Operation &op) {
                            r.getKind() == ReduceKind::Max);
   if (auto m = dyn_cast<MapOp>(op))
     return executeMap(m);
+  if (auto sc = dyn_cast<ScatterAddOp>(op))
+    return executeScatterAdd(sc);
   if (auto f = dyn_cast<scf::ForOp>(op))
     return executeFor(f);
   if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op))
@@ -509,19 +522,22 @@ llvm::Error Interpreter::executeContract(Operation *op, EinsumAttr equation,
   return llvm::Error::success();
 }
 
-llvm::Error Interpreter::executeMap(MapOp op) {
-  std::optional<Equation> eq = op.getEquation().getValue();
+llvm::Error Interpreter::forEachPoint(Operation *op, EinsumAttr equation,
+                                      ValueRange inputs, ValueRange captures,
+                                      Block &body, std::vector<int64_t> &shape,
+                                      PointFn visit) {
+  std::optional<Equation> eq = equation.getValue();
   llvm::SmallVector<const Tensor *> in;
-  for (mlir::Value v : op.getInputs())
+  for (mlir::Value v : inputs)
     in.push_back(&get(v));
   auto sizes = letterSizes(op, *eq, in);
   if (!sizes)
     return sizes.takeError();
-  auto program = ScalarProgram::compile(op.getBody().front());
+  auto program = ScalarProgram::compile(body);
   if (!program)
     return program.takeError();
   const std::string &loop = eq->output;
-  std::vector<int64_t> shape;
+  shape.clear();
   for (char c : loop)
     shape.push_back((*sizes)[c]);
   std::vector<std::vector<int64_t>> strides;
@@ -531,16 +547,18 @@ llvm::Error Interpreter::executeMap(MapOp op) {
   size_t rank = loop.size(), numIn = in.size();
   llvm::SmallVector<double> args(rank + numIn);
   llvm::SmallVector<const Tensor *> tensors(rank + numIn, nullptr);
-  for (mlir::Value c : op.getCaptures()) {
+  for (mlir::Value c : captures) {
     const Tensor &value = get(c);
     bool isTensor = isa<ShapedType>(c.getType());
     args.push_back(isTensor ? 0.0 : value.data[0]);
     tensors.push_back(isTensor ? &value : nullptr);
   }
-  Tensor result = Tensor::filled(shape, 0.0);
+  int64_t points = 1;
+  for (int64_t e : shape)
+    points *= e;
   std::vector<int64_t> index(rank, 0);
-  llvm::SmallVector<double, 1> out;
-  for (int64_t flat = 0, n = result.numElements(); flat < n; ++flat) {
+  llvm::SmallVector<double, 4> out;
+  for (int64_t flat = 0; flat < points; ++flat) {
     for (size_t l = 0; l < rank; ++l)
       args[l] = static_cast<double>(index[l]);
     for (size_t t = 0; t < numIn; ++t) {
@@ -549,15 +567,65 @@ llvm::Error Interpreter::executeMap(MapOp op) {
         off += index[l] * strides[t][l];
       args[rank + t] = in[t]->data[off];
     }
+    out.clear();
     if (llvm::Error e = program->run(args, tensors, out))
       return e;
-    result.data[flat] = out[0];
+    if (llvm::Error e = visit(flat, index, out))
+      return e;
     for (int l = static_cast<int>(rank) - 1; l >= 0; --l) {
       if (++index[l] < shape[l])
         break;
       index[l] = 0;
     }
   }
+  return llvm::Error::success();
+}
+
+llvm::Error Interpreter::executeMap(MapOp op) {
+  std::vector<int64_t> shape;
+  Tensor result;
+  bool sized = false;
+  llvm::Error e = forEachPoint(
+      op, op.getEquation(), op.getInputs(), op.getCaptures(),
+      op.getBody().front(), shape,
+      [&](int64_t flat, llvm::ArrayRef<int64_t>,
+          llvm::ArrayRef<double> yielded) -> llvm::Error {
+        if (!sized) {
+          result = Tensor::filled(shape, 0.0);
+          sized = true;
+        }
+        result.data[flat] = yielded[0];
+        return llvm::Error::success();
+      });
+  if (e)
+    return e;
+  if (!sized) // An empty domain.
+    result = Tensor::filled(shape, 0.0);
+  env[op.getResult()] = std::move(result);
+  return llvm::Error::success();
+}
+
+llvm::Error Interpreter::executeScatterAdd(ScatterAddOp op) {
+  Tensor result = Tensor::filled(get(op.getLike()).shape, 0.0);
+  std::vector<int64_t> shape, position(result.shape.size());
+  llvm::Error e = forEachPoint(
+      op, op.getEquation(), op.getInputs(), op.getCaptures(),
+      op.getBody().front(), shape,
+      [&](int64_t, llvm::ArrayRef<int64_t>,
+          llvm::ArrayRef<double> yielded) -> llvm::Error {
+        for (size_t d = 0; d < position.size(); ++d) {
+          position[d] = toInt64(yielded[d]);
+          if (position[d] < 0 || position[d] >= result.shape[d])
+            return errorAt(op, "position " + llvm::Twine(position[d]) +
+                                   " in dimension " + llvm::Twine(d) +
+                                   " is outside the result (size " +
+                                   llvm::Twine(result.shape[d]) + ")");
+        }
+        result.data[result.offset(position.data())] += yielded.back();
+        return llvm::Error::success();
+      });
+  if (e)
+    return e;
   env[op.getResult()] = std::move(result);
   return llvm::Error::success();
 }

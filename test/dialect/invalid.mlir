@@ -278,7 +278,7 @@ func.func @f(%q: tensor<1x4x?x64xf16>, %k: tensor<1x4x?x64xf16>, %v: tensor<1x4x
 
 func.func @f() {
   %c = arith.constant 0.0 : f32
-  // expected-error @+1 {{'attn.yield' op expects parent op to be one of 'attn.attention, attn.map, attn.tile_class'}}
+  // expected-error @+1 {{'attn.yield' op expects parent op to be one of 'attn.attention, attn.map, attn.scatter_add, attn.tile_class'}}
   attn.yield %c : f32
 }
 
@@ -619,3 +619,41 @@ func.func @f(%a: tensor<2x3xf32>) {
   %r = attn.reduce add "ij->iJ" %a : tensor<2x3xf32> -> tensor<2xf32>
   return
 }
+
+// -----
+
+func.func @f(%s: tensor<2x3xf32>, %t: tensor<4xf32>) {
+  // expected-error @+1 {{'attn.scatter_add' op body must yield 1 index position(s) and one f32 value}}
+  %r = attn.scatter_add "ij->ij" ins(%s : tensor<2x3xf32>) like(%t : tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%i: index, %j: index, %x: f32):
+    attn.yield %x : f32
+  }
+  return
+}
+
+// -----
+
+func.func @f(%s: tensor<2x3xf32>, %t: tensor<4xf32>) {
+  // expected-error @+1 {{'attn.scatter_add' op result 'tensor<5xf32>' is not shaped like 'tensor<4xf32>'}}
+  %r = attn.scatter_add "ij->ij" ins(%s : tensor<2x3xf32>) like(%t : tensor<4xf32>) -> tensor<5xf32> {
+  ^bb0(%i: index, %j: index, %x: f32):
+    attn.yield %i, %x : index, f32
+  }
+  return
+}
+
+// -----
+
+func.func @f(%s: tensor<2x3xf32>, %t: tensor<4xf16>) {
+  // expected-error @+1 {{'attn.scatter_add' op result must hold f32, got 'tensor<4xf16>'}}
+  %r = attn.scatter_add "ij->ij" ins(%s : tensor<2x3xf32>) like(%t : tensor<4xf16>) -> tensor<4xf16> {
+  ^bb0(%i: index, %j: index, %x: f32):
+    attn.yield %i, %x : index, f32
+  }
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'attn.gradients' belongs on a func.func (a backward: its results' arguments)}}
+%c = arith.constant {attn.gradients = array<i64: 0>} 0 : index

@@ -137,3 +137,18 @@ func.func @kernel_annotations(%n: index, %c: i1, %x: f32) attributes {attn.split
   } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 64, warps = 4, stages = 2>}
   return
 }
+
+// CHECK-LABEL: func.func @scatter_add
+// CHECK-SAME: attributes {attn.gradients = array<i64: 3>}
+// CHECK: attn.scatter_add "bhij,bhij->bhij" ins(%{{.*}}, %{{.*}} : tensor<1x2x?x?xf32>, tensor<1x2x?x?xf32>) captures(%{{.*}} : tensor<2x8xf32>) like(%{{.*}} : tensor<2x8xf32>) -> tensor<2x8xf32> {
+// CHECK: attn.yield %{{.*}}, %{{.*}}, %{{.*}} : index, index, f32
+func.func @scatter_add(%s: tensor<1x2x?x?xf32>, %g: tensor<1x2x?x?xf32>, %t: tensor<2x8xf32>) -> tensor<2x8xf32> attributes {attn.gradients = array<i64: 3>} {
+  %r = attn.scatter_add "bhij,bhij->bhij" ins(%s, %g : tensor<1x2x?x?xf32>, tensor<1x2x?x?xf32>) captures(%t : tensor<2x8xf32>) like(%t : tensor<2x8xf32>) -> tensor<2x8xf32> {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %x: f32, %y: f32, %tt: tensor<2x8xf32>):
+    %c7 = arith.constant 7 : index
+    %d = arith.minui %j, %c7 : index
+    %p = arith.mulf %x, %y : f32
+    attn.yield %h, %d, %p : index, index, f32
+  }
+  return %r : tensor<2x8xf32>
+}

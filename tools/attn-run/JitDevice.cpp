@@ -2,6 +2,8 @@
 
 #include "JitDevice.h"
 
+#include "RunSupport.h"
+
 #include "attn/Runtime.h"
 #include "attn/RuntimeMLIR.h"
 
@@ -17,10 +19,6 @@ using namespace attn::run;
 using attn::interp::Tensor;
 
 namespace {
-
-llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
 
 const llvm::fltSemantics *semantics(DLDataType t) {
   if (t.code == kDLBfloat && t.bits == 16)

@@ -13,10 +13,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Backward.h"
 #include "Compare.h"
 #include "EmuDevice.h"
 #include "JitDevice.h"
 #include "MemoryPlan.h"
+#include "RunSupport.h"
 
 #include "TestPasses.h"
 #include "attn/Codegen/Pipeline.h"
@@ -57,6 +59,9 @@
 #include <string>
 #include <vector>
 
+using attn::run::makeError;
+using attn::run::npyPath;
+using attn::run::shapeString;
 using namespace mlir;
 using attn::interp::BoundShapes;
 using attn::interp::NpyDType;
@@ -214,6 +219,21 @@ static cl::opt<std::string> maxMemory(
              "(MemAvailable, or the cgroup's limit if lower). A run that "
              "needs more is refused before allocating"),
     cl::cat(runCategory));
+static cl::opt<bool> backwardFlag(
+    "backward",
+    cl::desc("Run the forward, draw the cotangents of its results (dO, and "
+             "dlse when the function returns lse; or --load's do.npy, "
+             "dlse.npy) and run the derived backward cascade "
+             "(-attn-derive-backward): dq, dk, dv and the gradients of the "
+             "float captures the score reads. --check compares them with "
+             "central finite differences of the forward (--device=ref "
+             "only)"),
+    cl::cat(runCategory));
+static cl::opt<int64_t> fdCoordinates(
+    "fd-coordinates",
+    cl::desc("--backward --check: coordinates of each tensor the finite "
+             "differences perturb (all of a smaller tensor)"),
+    cl::init(256), cl::cat(runCategory));
 static cl::opt<int> benchRepeats("bench-repeats",
                                  cl::desc("--bench: timed launches"),
                                  cl::init(20), cl::cat(runCategory));
@@ -236,10 +256,6 @@ static int fail(llvm::Error err) {
   return fail(llvm::toString(std::move(err)));
 }
 
-static llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
 /// Name of function argument `index` (also its .npy file stem).
 static std::string inputName(unsigned index) {
   static const char *qkv[] = {"q", "k", "v"};
@@ -255,13 +271,6 @@ static std::string resultName(unsigned index) {
   if (index == 1)
     return "lse";
   return "result" + std::to_string(index);
-}
-
-static std::string shapeString(llvm::ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  for (auto [i, d] : llvm::enumerate(shape))
-    s += (i ? "," : "") + std::to_string(d);
-  return s + "]";
 }
 
 /// Element type of a tensor type, or the type itself.
@@ -374,12 +383,6 @@ static llvm::Error runPipeline(ModuleOp module, StringRef text) {
 //===----------------------------------------------------------------------===//
 
 /// Path of the .npy file named `stem` in `dir`.
-static std::string npyPath(StringRef dir, StringRef stem) {
-  llvm::SmallString<256> path(dir);
-  llvm::sys::path::append(path, stem + ".npy");
-  return std::string(path);
-}
-
 /// Fills unset size bindings from q.npy and k.npy in --load's directory, so
 /// that loading needs no size flags.
 static llvm::Error bindingsFromFiles(StringRef dir, SizeBindings &bindings) {
@@ -1152,6 +1155,16 @@ static int runTool() {
                 "runtime, when no GPU is visible)");
   // cuda, auto and --bench run through the JIT runtime library.
   bool viaRuntime = deviceName == "cuda" || deviceName == "auto" || bench;
+  if (backwardFlag && deviceName != "ref")
+    return fail("--backward runs on --device=ref (the float64 interpreter); "
+                "backward kernels do not exist yet");
+  if (backwardFlag && (bench || counters || memcheck || race ||
+                       !pipeline.empty()))
+    return fail("--backward takes none of --bench, --counters, --memcheck, "
+                "--race and --pipeline");
+  if (fdCoordinates < 1)
+    return fail("--fd-coordinates must be at least 1, got " +
+                std::to_string(fdCoordinates));
   if (bench && deviceName == "ref")
     return fail("--bench needs --device=emu, cuda or auto");
   if (kvSplitsFlag < 1)
@@ -1243,6 +1256,27 @@ static int runTool() {
   if (!saveDir.empty())
     if (llvm::Error err = saveInputs(saveDir, refFunc, *inputs))
       return fail(std::move(err));
+
+  if (backwardFlag) {
+    attn::run::BackwardRequest request;
+    request.forward = refFunc;
+    request.inputs = *inputs;
+    request.shapes = &*shapes;
+    request.seed = seed;
+    request.saveDir = saveDir;
+    request.loadDir = loadDir;
+    request.check = check;
+    request.tolerance = tolerance.getNumOccurrences() ? tolerance : 1e-6;
+    request.fdCoordinates = fdCoordinates;
+    request.json = json;
+    request.inputName = inputName;
+    request.resultName = resultName;
+    auto code = attn::run::runBackward(request, llvm::outs());
+    llvm::outs().flush();
+    if (!code)
+      return fail(code.takeError());
+    return *code;
+  }
 
   attn::interp::Counters runCounters;
   attn::run::EmuTimes emuTimes;

@@ -42,7 +42,8 @@ def Attn_Dialect : Dialect {
     "::attn::TargetAttr":$target,
     "::mlir::UnitAttr":$accumulate,
     "::mlir::UnitAttr":$range_scale,
-    "::mlir::UnitAttr":$kv_offset
+    "::mlir::UnitAttr":$kv_offset,
+    "::mlir::DenseI64ArrayAttr":$gradients
   );
   let extraClassDeclaration = [{
     /// Registers the attribute definitions (in AttnAttrs.cpp, beside their

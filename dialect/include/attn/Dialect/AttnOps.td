@@ -178,6 +178,41 @@ def Attn_MapOp : Attn_Op<"map", [
   let hasRegionVerifier = 1;
 }
 
+
+def Attn_ScatterAddOp : Attn_Op<"scatter_add", [
+    IsolatedFromAbove, RecursiveMemoryEffects, AttrSizedOperandSegments]> {
+  let summary = "sum values over an index domain into a tensor, at computed positions";
+  let description = [{
+    `attn.scatter_add "bhij,bhij->bhij" ins(%ds, %s : …) captures(%t : …)
+    like(%t : tensor<8xf32>) -> tensor<8xf32>` runs its body once per point
+    of the domain named by the equation's output letters (sized by the
+    inputs, as attn.map's are). The body receives what an attn.map body
+    receives (one `index` per domain letter, one element per input, then the
+    captures) and yields one `index` per dimension of the result, then an
+    f32 value. The result, shaped like `like` (dynamic sizes are read from
+    it), starts at zero and sums every yielded value at its position. It is
+    the backward of a tensor.extract in a score region: the gradient of a
+    captured table reaches the entries the forward read. A yielded position
+    outside the result is an error.
+  }];
+  let arguments = (ins
+    Attn_EinsumAttr:$equation,
+    Variadic<AnyRankedTensor>:$inputs,
+    Variadic<AnyType>:$captures,
+    AnyRankedTensor:$like
+  );
+  let results = (outs AnyRankedTensor:$result);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    custom<Einsum>($equation) (`ins` `(` $inputs^ `:` type($inputs) `)`)?
+    (`captures` `(` $captures^ `:` type($captures) `)`)?
+    `like` `(` $like `:` type($like) `)`
+    attr-dict `->` type($result) $body
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Level 3: kernel IR
 //===----------------------------------------------------------------------===//
@@ -326,7 +361,7 @@ def Attn_LoadFragmentsOp : Attn_Op<"load_fragments", [Pure,
 
 def Attn_YieldOp : Attn_Op<"yield", [
     Pure, Terminator, ReturnLike,
-    HasParent<"AttentionOp, MapOp, TileClassOp">]> {
+    HasParent<"AttentionOp, MapOp, ScatterAddOp, TileClassOp">]> {
   let summary = "yields the value of a score, mask or map region";
   let arguments = (ins Variadic<AnyType>:$values);
   let builders = [OpBuilder<(ins), [{ /* nothing */ }]>];

@@ -74,6 +74,12 @@ bool isKvOffset(mlir::Operation *op);
 void setKvOffset(mlir::Operation *op);
 void clearKvOffset(mlir::Operation *op);
 
+/// A backward function's results: the index of the argument each is the
+/// gradient of (`attn.gradients`, set by -attn-derive-backward). Empty when
+/// `fn` is not a backward.
+llvm::SmallVector<int64_t> getGradientsOf(mlir::Operation *fn);
+void setGradientsOf(mlir::Operation *fn, llvm::ArrayRef<int64_t> args);
+
 } // namespace attn
 
 #endif // ATTN_DIALECT_KERNELATTRS_H

@@ -10,7 +10,8 @@
 //  - transfer: its abstract transfer function in the mask domain of
 //    attn/device/tile_class.h, by number (the compiler's MaskAnalysis and the
 //    emitted tile classification both call tc::apply with it).
-// A derivative rule (the backward cascade) becomes a fourth member of Rule.
+//  - derivative: its tangent (forward-mode derivative) as new arith/math
+//    ops, from which -attn-derive-backward builds the backward cascade.
 // The region verifiers reject any op without a rule at its location, so an
 // unsupported op never reaches a later stage.
 //
@@ -19,6 +20,7 @@
 #ifndef ATTN_DIALECT_REGIONOPS_H
 #define ATTN_DIALECT_REGIONOPS_H
 
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/Operation.h"
 #include "mlir/IR/Region.h"
 #include "mlir/IR/Types.h"
@@ -66,6 +68,14 @@ struct Rule {
   TcCall (*transfer)(mlir::Operation *op) = nullptr;
   /// tensor.extract / tensor.dim: a read of a captured tensor.
   bool isTensorRead = false;
+  /// The tangent of the op's (float) result, built at `b` from `dx`, the
+  /// tangents of its operands (null: zero, as for every integer operand),
+  /// the op itself supplying the primal operands and result. Returns null
+  /// when the tangent is zero (a piecewise-constant op: floor, round).
+  /// Null for ops whose result is not a float: no derivative flows through
+  /// integers and booleans, so they need none.
+  mlir::Value (*derivative)(mlir::OpBuilder &b, mlir::Operation *op,
+                            llvm::ArrayRef<mlir::Value> dx) = nullptr;
 };
 
 /// The rule of `op`, or null when attn does not support it.
@@ -74,6 +84,13 @@ const Rule *lookup(mlir::Operation *op);
 const Rule *lookup(llvm::StringRef name);
 /// Every rule, in a stable order (for documentation and tests).
 llvm::ArrayRef<Rule> allRules();
+
+/// The tangent of `op`'s result given its operands' tangents `dx` (null:
+/// zero): null when all of `dx` are null or the op's result is not a float,
+/// else its rule's derivative. Fails (with an error at `op`) for a float op
+/// that has no derivative rule.
+llvm::FailureOr<mlir::Value> tangent(mlir::OpBuilder &b, mlir::Operation *op,
+                                     llvm::ArrayRef<mlir::Value> dx);
 
 /// Checks that every op in `region` (one block ending in its terminator) has
 /// a rule and scalar result types, emitting an error at the first op that

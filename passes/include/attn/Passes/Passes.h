@@ -22,6 +22,23 @@ namespace attn {
 /// decomposed.
 mlir::LogicalResult decomposeAttention(AttentionOp op);
 
+/// The functions -attn-derive-backward adds beside a forward `f`.
+struct BackwardFunctions {
+  /// `f_forward`: the decomposed forward, returning its results and then the
+  /// forward state (the reductions the backward reads), in that order.
+  mlir::func::FuncOp forward;
+  /// `f_backward(args…, state…, cotangents…) -> gradients…`; the argument of
+  /// each gradient is in its attn.gradients (getGradientsOf).
+  mlir::func::FuncOp backward;
+  /// The reductions of `forward` that make up the state.
+  llvm::SmallVector<ReduceOp> state;
+};
+
+/// Adds `<name>_forward` and `<name>_backward` beside `forward` (see
+/// -attn-derive-backward); fails with a located diagnostic when an op on the
+/// path from an argument to a result has no derivative.
+mlir::FailureOr<BackwardFunctions> deriveBackward(mlir::func::FuncOp forward);
+
 /// The element type named `dtype` ("f16", "bf16", "f32"), or null.
 mlir::Type parseDtype(mlir::MLIRContext *context, llvm::StringRef dtype);
 

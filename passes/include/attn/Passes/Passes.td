@@ -29,6 +29,33 @@ def AttnDecompose : Pass<"attn-decompose", "::mlir::ModuleOp"> {
   ];
 }
 
+def AttnDeriveBackward : Pass<"attn-derive-backward", "::mlir::ModuleOp"> {
+  let summary = "Derive the backward cascade of every attention function";
+  let description = [{
+    For every public function holding `attn.attention` ops, adds
+    `<name>_forward`, the decomposed forward returning its results and then
+    the forward state, and `<name>_backward`: the function's arguments, the
+    forward state, then one f32 cotangent per float tensor result (dO,
+    dlse), returning the f32 gradients of the float tensor arguments that
+    receive one (q, k, v, and the captured tensors the score region reads as
+    floats); the argument index of each gradient is in its `attn.gradients`
+    attribute. The body is the decomposed forward followed by its
+    reverse-mode derivative: contractions transpose, reductions broadcast
+    (max: to the maximal elements), maps are differentiated through the
+    region-op registry's derivative rules, and a captured table's gradient
+    is an `attn.scatter_add` at the positions the forward read. The forward
+    state is the set of the forward's reductions the gradients read
+    (softmax: row max and row sum; softplus: row sum; sigmoid, none:
+    nothing), reported in a remark on the forward; the backward reads them
+    instead of recomputing them. An op without a derivative is reported at
+    its location.
+  }];
+  let dependentDialects = [
+    "::attn::AttnDialect", "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def AttnAnalyze : Pass<"attn-analyze"> {
   let summary = "FuseMax pass-count analysis of einsum cascades (remarks)";
   let description = [{

@@ -1,0 +1,572 @@
+//===- Backward.cpp - the backward cascade of a variant -------------------===//
+//
+// -attn-derive-backward: for every function holding attn.attention ops,
+// builds `<name>_backward`, the reverse-mode derivative of its einsum
+// cascade, and `<name>_forward`, which also returns the forward state. The forward is decomposed (the 3-pass cascade of
+// -attn-decompose, whose normalizers are defined by their cascades) and the
+// backward differentiates that cascade op by op, so a new normalizer, score
+// region or capture needs no backward code of its own:
+//  - attn.contract (mul/add): each input's gradient is the contraction of
+//    the result's gradient with the other inputs (the einsum transposed);
+//  - attn.reduce: add broadcasts the gradient back; max routes it to the
+//    elements equal to the maximum;
+//  - attn.map: the body is differentiated in forward mode with the region-op
+//    registry's derivative rules (attn/Dialect/RegionOps.h), once per input
+//    and once per float tensor.extract of a capture; an input's gradient is
+//    the result's gradient times that tangent, summed over the letters the
+//    input is broadcast along, and a capture's gradient is an
+//    attn.scatter_add of the same products at the positions the forward
+//    read;
+//  - tensor.expand_shape / collapse_shape / cast: the inverse reshape.
+// Values that do not depend on a float tensor argument carry no gradient
+// (integers, mask decisions, lengths): a capture read only by the mask, or
+// only through integer arithmetic, gets none.
+//
+// The backward recomputes the forward's element-wise values (as
+// FlashAttention's backward recomputes P); the forward's reductions it reads
+// (the forward state: softmax's row max and sum) are arguments instead,
+// returned by `<name>_forward`.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CascadeUtils.h"
+#include "attn/Dialect/KernelAttrs.h"
+#include "attn/Dialect/RegionOps.h"
+#include "attn/Passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace attn {
+#define GEN_PASS_DEF_ATTNDERIVEBACKWARD
+#include "attn/Passes/Passes.h.inc"
+} // namespace attn
+
+using namespace mlir;
+using namespace attn;
+
+namespace {
+
+/// `type` with f32 elements: gradients are f32 whatever the primal's type.
+RankedTensorType gradientType(Type type) {
+  auto t = cast<RankedTensorType>(type);
+  return RankedTensorType::get(t.getShape(), Float32Type::get(t.getContext()));
+}
+
+bool isFloatTensor(Type type) {
+  auto t = dyn_cast<RankedTensorType>(type);
+  return t && isa<FloatType>(t.getElementType());
+}
+
+/// A term of `rank` distinct letters, for element-wise maps over tensors of
+/// one shape.
+std::string plainTerm(int64_t rank) {
+  return std::string("abcdefghijklmnopqrstuvwxyz").substr(0, rank);
+}
+
+/// The result of cloning a map body with a tangent: the clone's yielded
+/// values and the tangent of the first (null when it does not depend on the
+/// seed).
+struct TangentClone {
+  SmallVector<Value> yielded;
+  Value tangent;
+  /// The clone of each op of the body, for reading a seeded extract's
+  /// indices.
+  IRMapping mapping;
+};
+
+/// Clones `body` at `b` with its block arguments bound to `args` and builds
+/// the tangent of its first yielded value with respect to `seed` (a block
+/// argument or an op result of `body`), with the registry's derivative
+/// rules. The tangent is converted to f32.
+FailureOr<TangentClone> cloneWithTangent(OpBuilder &b, Block &body,
+                                         ValueRange args, Value seed) {
+  TangentClone out;
+  DenseMap<Value, Value> tangents;
+  auto one = [&](Value v) -> Value {
+    return arith::ConstantOp::create(b, v.getLoc(),
+                                     b.getFloatAttr(v.getType(), 1.0));
+  };
+  out.mapping.map(body.getArguments(), args);
+  if (isa<BlockArgument>(seed))
+    tangents[out.mapping.lookup(seed)] = one(out.mapping.lookup(seed));
+  for (Operation &op : body.without_terminator()) {
+    Operation *clone = b.clone(op, out.mapping);
+    if (op.getNumResults() == 1 && op.getResult(0) == seed) {
+      tangents[clone->getResult(0)] = one(clone->getResult(0));
+      continue;
+    }
+    SmallVector<Value> dx;
+    for (Value operand : clone->getOperands())
+      dx.push_back(tangents.lookup(operand));
+    FailureOr<Value> t = regionops::tangent(b, clone, dx);
+    if (failed(t))
+      return failure();
+    if (*t)
+      tangents[clone->getResult(0)] = *t;
+  }
+  for (Value v : body.getTerminator()->getOperands())
+    out.yielded.push_back(out.mapping.lookupOrDefault(v));
+  out.tangent = tangents.lookup(out.yielded.front());
+  if (out.tangent && !out.tangent.getType().isF32()) {
+    Location loc = out.tangent.getLoc();
+    auto f32 = b.getF32Type();
+    out.tangent =
+        out.tangent.getType().getIntOrFloatBitWidth() < 32
+            ? Value(arith::ExtFOp::create(b, loc, f32, out.tangent))
+            : Value(arith::TruncFOp::create(b, loc, f32, out.tangent));
+  }
+  return out;
+}
+
+/// g · t, and 0 where either is 0: a key the forward masked passes no
+/// gradient even where the other factor is not finite there (the local
+/// derivative of σ(−inf), or an upstream gradient computed through it).
+Value scaled(OpBuilder &b, Location loc, Value g, Value t) {
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+  auto isZero = [&](Value x) -> Value {
+    return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, x, zero);
+  };
+  Value either = arith::OrIOp::create(b, loc, isZero(g), isZero(t));
+  Value product = arith::MulFOp::create(b, loc, g, t);
+  return arith::SelectOp::create(b, loc, either, zero, product);
+}
+
+/// Builds the backward function of one forward function.
+class BackwardBuilder {
+public:
+  explicit BackwardBuilder(func::FuncOp fn) : fn(fn), b(fn.getContext()) {}
+
+  /// Differentiates `fn` (decomposed already) in place: adds the forward
+  /// state's arguments and one cotangent argument per float tensor result,
+  /// and returns the gradients of the float tensor arguments that receive
+  /// one.
+  LogicalResult build();
+
+  /// The forward state: the ordinals, among the forward's attn.reduce ops,
+  /// of those whose results the backward reads (its arguments after the
+  /// primal ones, in this order).
+  SmallVector<unsigned> stateOrdinals;
+
+private:
+  LogicalResult differentiate(Operation *op);
+  LogicalResult contract(ContractOp op, Value g);
+  LogicalResult reduce(ReduceOp op, Value g);
+  LogicalResult map(MapOp op, Value g);
+  LogicalResult reshape(Operation *op, Value g);
+  /// Adds `g` to the gradient of `v`.
+  void accumulate(Value v, Value g);
+  bool isActive(Value v) const { return active.contains(v); }
+
+  func::FuncOp fn;
+  OpBuilder b;
+  DenseSet<Value> active;
+  DenseMap<Value, Value> gradient;
+};
+
+} // namespace
+
+void BackwardBuilder::accumulate(Value v, Value g) {
+  RankedTensorType want = gradientType(v.getType());
+  if (g.getType() != want)
+    g = tensor::CastOp::create(b, g.getLoc(), want, g);
+  auto [it, inserted] = gradient.try_emplace(v, g);
+  if (inserted)
+    return;
+  std::string term = plainTerm(want.getRank());
+  it->second = buildMap(b, g.getLoc(), term + "," + term + "->" + term,
+                        ValueRange{it->second, g}, {}, want,
+                        [](OpBuilder &bb, Location loc, ValueRange,
+                           ValueRange in, ValueRange) -> Value {
+                          return arith::AddFOp::create(bb, loc, in[0], in[1]);
+                        })
+                   .getResult();
+}
+
+LogicalResult BackwardBuilder::contract(ContractOp op, Value g) {
+  if (op.getCombine() != CombineKind::Mul || op.getReduce() != ReduceKind::Add)
+    return op.emitOpError()
+           << "has no derivative: the backward differentiates contractions "
+              "that combine by mul and reduce by add";
+  Equation eq = op.getEquation().getValue();
+  for (auto [k, input] : llvm::enumerate(op.getInputs())) {
+    if (!isActive(input))
+      continue;
+    // d in_k = Σ g · Π_{l≠k} in_l over the letters in_k does not have.
+    std::string text = eq.output;
+    SmallVector<Value> operands{g};
+    std::string covered = eq.output;
+    for (auto [l, other] : llvm::enumerate(op.getInputs())) {
+      if (l == k)
+        continue;
+      text += "," + eq.inputs[l];
+      covered += eq.inputs[l];
+      operands.push_back(other);
+    }
+    for (char letter : eq.inputs[k])
+      if (!hasLetter(covered, letter))
+        return op.emitOpError()
+               << "has no derivative: letter '" << letter << "' of input " << k
+               << " is reduced by that input alone";
+    text += "->" + eq.inputs[k];
+    auto grad = ContractOp::create(
+        b, op.getLoc(), gradientType(input.getType()),
+        EinsumAttr::fromText(b.getContext(), text), CombineKind::Mul,
+        ReduceKind::Add, operands);
+    accumulate(input, grad);
+  }
+  return success();
+}
+
+LogicalResult BackwardBuilder::reduce(ReduceOp op, Value g) {
+  Value input = op.getInput();
+  if (!isActive(input))
+    return success();
+  Equation eq = op.getEquation().getValue();
+  std::string inTerm = eq.inputs[0], outTerm = eq.output;
+  RankedTensorType type = gradientType(input.getType());
+  Value grad;
+  if (op.getKind() == ReduceKind::Add) {
+    // Every element of the sum gets the gradient of the sum.
+    grad = buildMap(b, op.getLoc(), inTerm + "," + outTerm + "->" + inTerm,
+                    ValueRange{input, g}, {}, type,
+                    [](OpBuilder &, Location, ValueRange, ValueRange in,
+                       ValueRange) -> Value { return in[1]; })
+               .getResult();
+  } else {
+    // The maximum's gradient goes to the elements equal to it.
+    grad = buildMap(b, op.getLoc(),
+                    inTerm + "," + outTerm + "," + outTerm + "->" + inTerm,
+                    ValueRange{input, op.getResult(), g}, {}, type,
+                    [](OpBuilder &bb, Location loc, ValueRange, ValueRange in,
+                       ValueRange) -> Value {
+                      Value isMax = arith::CmpFOp::create(
+                          bb, loc, arith::CmpFPredicate::OEQ, in[0], in[1]);
+                      Value zero = arith::ConstantOp::create(
+                          bb, loc, bb.getF32FloatAttr(0.0));
+                      return arith::SelectOp::create(bb, loc, isMax, in[2],
+                                                     zero);
+                    })
+               .getResult();
+  }
+  accumulate(input, grad);
+  return success();
+}
+
+LogicalResult BackwardBuilder::map(MapOp op, Value g) {
+  Equation eq = op.getEquation().getValue();
+  Block &body = op.getBody().front();
+  Location loc = op.getLoc();
+  unsigned rank = eq.output.size(), numIn = op.getInputs().size();
+  // The gradient maps read the primal's inputs and its gradient g.
+  SmallVector<Value> inputs(op.getInputs());
+  inputs.push_back(g);
+  std::string text;
+  for (const std::string &term : eq.inputs)
+    text += term + ",";
+  text += eq.output + "->" + eq.output;
+  RankedTensorType domainType = gradientType(op.getResult().getType());
+
+  // Creates a map or scatter body: the primal body cloned with a tangent for
+  // `seed`; `finish` yields from it. Fails when a derivative is missing.
+  auto fillBody = [&](Block *newBody, Value seed,
+                      llvm::function_ref<void(OpBuilder &, TangentClone &,
+                                              Value gElement)>
+                          finish) -> FailureOr<bool> {
+    for (unsigned d = 0; d < rank; ++d)
+      newBody->addArgument(b.getIndexType(), loc);
+    for (Value in : inputs)
+      newBody->addArgument(cast<RankedTensorType>(in.getType()).getElementType(),
+                           loc);
+    for (Value c : op.getCaptures())
+      newBody->addArgument(c.getType(), loc);
+    auto args = newBody->getArguments();
+    SmallVector<Value> primalArgs(args.take_front(rank + numIn));
+    llvm::append_range(primalArgs, args.drop_front(rank + numIn + 1));
+    OpBuilder bb = OpBuilder::atBlockEnd(newBody);
+    FailureOr<TangentClone> clone =
+        cloneWithTangent(bb, body, primalArgs, seed);
+    if (failed(clone))
+      return failure();
+    if (!clone->tangent)
+      return false;
+    finish(bb, *clone, args[rank + numIn]);
+    return true;
+  };
+
+  // Inputs: g · ∂body/∂in_k, summed over the letters in_k is broadcast along.
+  for (auto [k, input] : llvm::enumerate(op.getInputs())) {
+    if (!isActive(input))
+      continue;
+    auto grad = MapOp::create(b, loc, domainType,
+                              EinsumAttr::fromText(b.getContext(), text),
+                              inputs, op.getCaptures());
+    Block *newBody = new Block();
+    grad.getBody().push_back(newBody);
+    FailureOr<bool> flows = fillBody(
+        newBody, body.getArgument(rank + k),
+        [&](OpBuilder &bb, TangentClone &clone, Value gElement) {
+          YieldOp::create(bb, loc,
+                          scaled(bb, loc, gElement, clone.tangent));
+        });
+    if (failed(flows))
+      return failure();
+    if (!*flows) {
+      grad->erase();
+      continue;
+    }
+    Value result = grad.getResult();
+    if (eq.inputs[k] != eq.output)
+      result = ContractOp::create(
+          b, loc, gradientType(input.getType()),
+          EinsumAttr::fromText(b.getContext(), eq.output + "->" + eq.inputs[k]),
+          CombineKind::Mul, ReduceKind::Add, ValueRange{result});
+    accumulate(input, result);
+  }
+
+  // Captured tensors read by a float tensor.extract: their entries receive
+  // g · ∂body/∂entry at the positions read.
+  for (Operation &inner : body.without_terminator()) {
+    auto extract = dyn_cast<tensor::ExtractOp>(inner);
+    if (!extract || !isa<FloatType>(extract.getType()))
+      continue;
+    auto arg = dyn_cast<BlockArgument>(extract.getTensor());
+    if (!arg || arg.getArgNumber() < rank + numIn)
+      continue;
+    Value capture = op.getCaptures()[arg.getArgNumber() - rank - numIn];
+    if (!isActive(capture))
+      continue;
+    RankedTensorType type = gradientType(capture.getType());
+    auto scatter = ScatterAddOp::create(
+        b, loc, type, EinsumAttr::fromText(b.getContext(), text), inputs,
+        op.getCaptures(), capture);
+    Block *newBody = new Block();
+    scatter.getBody().push_back(newBody);
+    FailureOr<bool> flows = fillBody(
+        newBody, extract.getResult(),
+        [&](OpBuilder &bb, TangentClone &clone, Value gElement) {
+          SmallVector<Value> yielded;
+          for (Value index : extract.getIndices())
+            yielded.push_back(clone.mapping.lookupOrDefault(index));
+          yielded.push_back(scaled(bb, loc, gElement, clone.tangent));
+          YieldOp::create(bb, loc, yielded);
+        });
+    if (failed(flows))
+      return failure();
+    if (!*flows) {
+      scatter->erase();
+      continue;
+    }
+    accumulate(capture, scatter.getResult());
+  }
+  return success();
+}
+
+LogicalResult BackwardBuilder::reshape(Operation *op, Value g) {
+  Value source = op->getOperand(0);
+  if (!isActive(source))
+    return success();
+  Location loc = op->getLoc();
+  RankedTensorType type = gradientType(source.getType());
+  Value grad;
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
+    grad = tensor::CollapseShapeOp::create(b, loc, type, g,
+                                           expand.getReassociationIndices());
+  } else if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
+    grad = tensor::ExpandShapeOp::create(
+        b, loc, type, g, collapse.getReassociationIndices(),
+        tensor::getMixedSizes(b, loc, source));
+  } else {
+    grad = tensor::CastOp::create(b, loc, type, g);
+  }
+  accumulate(source, grad);
+  return success();
+}
+
+LogicalResult BackwardBuilder::differentiate(Operation *op) {
+  Value result = op->getNumResults() == 1 ? op->getResult(0) : Value();
+  Value g = result ? gradient.lookup(result) : Value();
+  if (!g)
+    return success();
+  if (auto c = dyn_cast<ContractOp>(op))
+    return contract(c, g);
+  if (auto r = dyn_cast<ReduceOp>(op))
+    return reduce(r, g);
+  if (auto m = dyn_cast<MapOp>(op))
+    return map(m, g);
+  if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::CastOp>(op))
+    return reshape(op, g);
+  return op->emitOpError()
+         << "has no derivative: the backward differentiates attn.contract, "
+            "attn.map, attn.reduce and reshapes";
+}
+
+LogicalResult BackwardBuilder::build() {
+  Block &block = fn.getBody().front();
+  auto ret = cast<func::ReturnOp>(block.getTerminator());
+
+  // Activity: the values that depend on a float tensor argument.
+  for (BlockArgument arg : block.getArguments())
+    if (isFloatTensor(arg.getType()))
+      active.insert(arg);
+  SmallVector<Operation *> ops;
+  for (Operation &op : block.without_terminator()) {
+    ops.push_back(&op);
+    bool reads = llvm::any_of(op.getOperands(),
+                              [&](Value v) { return isActive(v); });
+    if (reads)
+      for (Value r : op.getResults())
+        if (isFloatTensor(r.getType()))
+          active.insert(r);
+  }
+
+  // One cotangent argument per float tensor result, in order.
+  b.setInsertionPoint(ret);
+  for (Value v : ret.getOperands()) {
+    if (!isFloatTensor(v.getType()))
+      continue;
+    BlockArgument cotangent =
+        block.addArgument(gradientType(v.getType()), ret.getLoc());
+    if (isActive(v))
+      accumulate(v, cotangent);
+  }
+  for (Operation *op : llvm::reverse(ops))
+    if (failed(differentiate(op)))
+      return failure();
+
+  // The forward state: the reductions of the forward the gradients read
+  // (softmax: the row max and sum; softplus: the row sum; sigmoid: none).
+  // They become arguments, which the forward returns, so the backward
+  // recomputes element-wise values only, never a reduction over keys.
+  unsigned numPrimal = fn.getNumArguments();
+  DenseSet<Operation *> primal(ops.begin(), ops.end());
+  unsigned ordinal = 0, position = numPrimal;
+  for (Operation *op : ops) {
+    auto reduce = dyn_cast<ReduceOp>(op);
+    if (!reduce)
+      continue;
+    unsigned index = ordinal++;
+    if (llvm::all_of(reduce->getUsers(),
+                     [&](Operation *user) { return primal.contains(user); }))
+      continue;
+    BlockArgument arg = block.insertArgument(
+        position++, reduce.getResult().getType(), reduce.getLoc());
+    reduce.getResult().replaceAllUsesWith(arg);
+    stateOrdinals.push_back(index);
+  }
+  // The forward's ops nothing reads any more (the state's reductions and
+  // what only they read).
+  for (Operation *op : llvm::reverse(ops))
+    if (op->use_empty() && isMemoryEffectFree(op))
+      op->erase();
+
+  // The gradients of the float tensor arguments that receive one.
+  SmallVector<Value> results;
+  SmallVector<int64_t> of;
+  for (BlockArgument arg : block.getArguments().take_front(numPrimal))
+    if (Value g = gradient.lookup(arg)) {
+      results.push_back(g);
+      of.push_back(arg.getArgNumber());
+    }
+  func::ReturnOp::create(b, ret.getLoc(), results);
+  ret->erase();
+  SmallVector<Type> argTypes(block.getArgumentTypes());
+  fn.setFunctionType(
+      FunctionType::get(fn.getContext(), argTypes, ValueRange(results).getTypes()));
+  // Argument attributes (attn.gen) stay on the primal arguments.
+  SmallVector<DictionaryAttr> argAttrs;
+  fn.getAllArgAttrs(argAttrs);
+  argAttrs.resize(argTypes.size(), DictionaryAttr::get(fn.getContext()));
+  fn.setAllArgAttrs(argAttrs);
+  setGradientsOf(fn, of);
+  return success();
+}
+
+/// A copy of `fn` named `<fn>_<suffix>` beside `after`, with its attention
+/// ops decomposed; null (the copy erased) when one cannot be.
+static func::FuncOp decomposedCopy(func::FuncOp fn, Operation *after,
+                                   StringRef suffix) {
+  OpBuilder mb(fn->getContext());
+  mb.setInsertionPointAfter(after);
+  auto copy = cast<func::FuncOp>(mb.clone(*fn));
+  copy.setSymName((fn.getName() + "_" + suffix).str());
+  SymbolTable(fn->getParentOfType<ModuleOp>()).insert(copy); // Renames on a clash.
+  SmallVector<AttentionOp> ops;
+  copy.walk([&](AttentionOp op) { ops.push_back(op); });
+  for (AttentionOp op : ops)
+    if (failed(decomposeAttention(op))) {
+      copy.erase();
+      return {};
+    }
+  return copy;
+}
+
+FailureOr<BackwardFunctions> attn::deriveBackward(func::FuncOp forward) {
+  if (!forward->getParentOfType<ModuleOp>())
+    return forward.emitOpError() << "must be in a module to derive a backward";
+  if (forward.getBody().getBlocks().size() != 1)
+    return forward.emitOpError() << "must have one block to derive a backward";
+  func::FuncOp backward = decomposedCopy(forward, forward, "backward");
+  if (!backward)
+    return failure();
+  BackwardBuilder builder(backward);
+  if (failed(builder.build())) {
+    backward.erase();
+    return failure();
+  }
+  // The forward that also returns the state: the same decomposition, so
+  // its attn.reduce ops come in the same order.
+  func::FuncOp withState = decomposedCopy(forward, forward, "forward");
+  if (!withState) {
+    backward.erase();
+    return failure();
+  }
+  SmallVector<ReduceOp> reductions(
+      withState.getBody().front().getOps<ReduceOp>());
+  auto ret = cast<func::ReturnOp>(withState.getBody().front().getTerminator());
+  SmallVector<Value> results(ret.getOperands());
+  BackwardFunctions out{withState, backward, {}};
+  for (unsigned ordinal : builder.stateOrdinals) {
+    ReduceOp reduce = reductions[ordinal];
+    results.push_back(reduce.getResult());
+    out.state.push_back(reduce);
+  }
+  OpBuilder rb(ret);
+  func::ReturnOp::create(rb, ret.getLoc(), results);
+  ret->erase();
+  withState.setFunctionType(FunctionType::get(
+      forward.getContext(), withState.getArgumentTypes(),
+      ValueRange(results).getTypes()));
+  return out;
+}
+
+namespace {
+struct AttnDeriveBackwardPass
+    : attn::impl::AttnDeriveBackwardBase<AttnDeriveBackwardPass> {
+  void runOnOperation() override {
+    SmallVector<func::FuncOp> forwards;
+    for (auto fn : getOperation().getOps<func::FuncOp>())
+      if (!fn.isExternal() && !fn.isPrivate() &&
+          !fn.getBody().getOps<AttentionOp>().empty())
+        forwards.push_back(fn);
+    for (func::FuncOp fn : forwards) {
+      FailureOr<BackwardFunctions> derived = deriveBackward(fn);
+      if (failed(derived))
+        return signalPassFailure();
+      InFlightDiagnostic remark = fn.emitRemark();
+      remark << "the backward (@" << derived->backward.getName() << ") reads "
+             << derived->state.size() << " value(s) of the forward";
+      for (auto [k, reduce] : llvm::enumerate(derived->state))
+        remark << (k ? ", " : ": ") << "attn.reduce "
+               << stringifyReduceKind(reduce.getKind()) << " \""
+               << reduce.getEquation().str() << "\"";
+      remark << " (@" << derived->forward.getName() << " returns "
+             << (derived->state.empty() ? "the results only" : "them last")
+             << ")";
+    }
+  }
+};
+} // namespace

@@ -1,0 +1,266 @@
+//===- Backward.cpp - attn-run --backward ---------------------------------===//
+
+#include "Backward.h"
+#include "RunSupport.h"
+
+#include "attn/Dialect/KernelAttrs.h"
+#include "attn/Interpreter/Npy.h"
+#include "attn/Passes/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+
+#include <cmath>
+#include <numeric>
+#include <random>
+
+using namespace mlir;
+using attn::interp::Tensor;
+using namespace attn::run;
+
+namespace {
+
+bool isFloatTensor(Type type) {
+  auto t = dyn_cast<RankedTensorType>(type);
+  return t && isa<FloatType>(t.getElementType());
+}
+
+/// Standard normal values from `seed`, by Box-Muller on a 64-bit Mersenne
+/// twister: the same numbers on every platform (std::normal_distribution's
+/// algorithm is the library's choice).
+void fillNormal(Tensor &t, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  auto uniform = [&] { return (static_cast<double>(rng() >> 11) + 0.5) * 0x1p-53; };
+  for (size_t i = 0; i < t.data.size(); i += 2) {
+    double r = std::sqrt(-2 * std::log(uniform())), a = 2 * M_PI * uniform();
+    t.data[i] = r * std::cos(a);
+    if (i + 1 < t.data.size())
+      t.data[i + 1] = r * std::sin(a);
+  }
+}
+
+/// Σ_r <cotangent_r, result_r>: the scalar whose gradient the backward
+/// computes. Elements that are not finite in `base` (the unperturbed
+/// results: the lse of a row with no attended key is −inf) are left out:
+/// they are constant near the inputs, and −inf · dlse would make every
+/// difference NaN.
+double innerProduct(llvm::ArrayRef<Tensor> results,
+                    llvm::ArrayRef<Tensor> cotangents,
+                    llvm::ArrayRef<unsigned> resultOf,
+                    llvm::ArrayRef<Tensor> base) {
+  double sum = 0;
+  for (auto [c, r] : llvm::zip(cotangents, resultOf))
+    for (size_t i = 0; i < c.data.size(); ++i)
+      if (std::isfinite(base[r].data[i]))
+        sum += c.data[i] * results[r].data[i];
+  return sum;
+}
+
+/// The result of comparing one gradient with finite differences.
+struct FdCheck {
+  double error = 0;
+  /// The largest finite difference in absolute value (for the arguments
+  /// that get no gradient, which must have none).
+  double maxAbs = 0;
+  double norm = 0;
+  int64_t coordinates = 0, of = 0;
+  bool pass = false;
+};
+
+/// Coordinates of a tensor of `n` elements to perturb: all when there are at
+/// most `count`, else `count` distinct ones drawn from `seed`.
+std::vector<int64_t> pickCoordinates(int64_t n, int64_t count, uint64_t seed) {
+  std::vector<int64_t> all(n);
+  std::iota(all.begin(), all.end(), 0);
+  if (n <= count)
+    return all;
+  std::mt19937_64 rng(seed);
+  for (int64_t i = 0; i < count; ++i)
+    std::swap(all[i], all[i + static_cast<int64_t>(rng() % (n - i))]);
+  all.resize(count);
+  std::sort(all.begin(), all.end());
+  return all;
+}
+
+} // namespace
+
+llvm::Expected<int> attn::run::runBackward(const BackwardRequest &request,
+                                           llvm::raw_ostream &os) {
+  func::FuncOp forward = request.forward;
+  std::vector<Tensor> inputs(request.inputs.begin(), request.inputs.end());
+  auto derived = deriveBackward(forward);
+  if (failed(derived))
+    return makeError("cannot derive the backward of '@" + forward.getName() +
+                     "' (the error above says where)");
+  // The Level 1 forward's results (the base of the finite differences) and
+  // the derived forward's state, which the backward reads.
+  auto results = interp::runFunction(forward, inputs);
+  if (!results)
+    return makeError("running the forward: " +
+                     llvm::toString(results.takeError()));
+  auto withState = interp::runFunction(derived->forward, inputs);
+  if (!withState)
+    return makeError("running the forward with its state: " +
+                     llvm::toString(withState.takeError()));
+  std::vector<Tensor> state(withState->begin() + forward.getNumResults(),
+                            withState->end());
+
+  // One cotangent per float tensor result: drawn, or d<result>.npy.
+  std::vector<Tensor> cotangents;
+  std::vector<unsigned> resultOf;
+  for (auto [r, type] : llvm::enumerate(forward.getResultTypes())) {
+    if (!isFloatTensor(type))
+      continue;
+    std::string name = "d" + request.resultName(r);
+    Tensor c = Tensor::filled((*results)[r].shape, 0.0);
+    if (!request.loadDir.empty()) {
+      std::string path = npyPath(request.loadDir, name);
+      auto loaded = interp::readNpy(path);
+      if (!loaded)
+        return loaded.takeError();
+      if (loaded->shape != c.shape)
+        return makeError(path + ": shape " + shapeString(loaded->shape) +
+                         " but the result has " + shapeString(c.shape));
+      c = std::move(*loaded);
+    } else {
+      fillNormal(c, request.seed * 0x9E3779B97F4A7C15ULL + 1000 + r);
+    }
+    cotangents.push_back(std::move(c));
+    resultOf.push_back(r);
+  }
+
+  std::vector<Tensor> args = inputs;
+  args.insert(args.end(), state.begin(), state.end());
+  args.insert(args.end(), cotangents.begin(), cotangents.end());
+  auto gradients = interp::runFunction(derived->backward, args);
+  if (!gradients)
+    return makeError("running the backward: " +
+                     llvm::toString(gradients.takeError()));
+  llvm::SmallVector<int64_t> gradientOf = getGradientsOf(derived->backward);
+
+  if (!request.saveDir.empty()) {
+    if (std::error_code ec = llvm::sys::fs::create_directories(request.saveDir))
+      return makeError("cannot create '" + request.saveDir +
+                       "': " + ec.message());
+    for (auto [r, value] : llvm::enumerate(*results))
+      if (llvm::Error err = interp::writeNpy(
+              npyPath(request.saveDir, request.resultName(r)), value,
+              interp::NpyDType::F8))
+        return std::move(err);
+    for (auto [c, r] : llvm::zip(cotangents, resultOf))
+      if (llvm::Error err = interp::writeNpy(
+              npyPath(request.saveDir, "d" + request.resultName(r)), c,
+              interp::NpyDType::F8))
+        return std::move(err);
+    for (auto [g, a] : llvm::zip(*gradients, gradientOf))
+      if (llvm::Error err = interp::writeNpy(
+              npyPath(request.saveDir, "d" + request.inputName(a)), g,
+              interp::NpyDType::F8))
+        return std::move(err);
+  }
+
+  // Central differences of the Level 1 forward, per float tensor argument:
+  // those with a gradient are compared with it, the others must have none.
+  struct Row {
+    unsigned arg;
+    const Tensor *gradient;
+    FdCheck check;
+  };
+  std::vector<Row> rows;
+  for (unsigned a = 0; a < forward.getNumArguments(); ++a) {
+    if (!isFloatTensor(forward.getArgumentTypes()[a]))
+      continue;
+    const Tensor *g = nullptr;
+    for (auto [k, of] : llvm::enumerate(gradientOf))
+      if (of == a)
+        g = &(*gradients)[k];
+    rows.push_back({a, g, {}});
+  }
+  bool allPass = true;
+  if (request.check) {
+    double largest = 0;
+    for (Row &row : rows) {
+      Tensor &x = inputs[row.arg];
+      int64_t n = x.numElements();
+      std::vector<int64_t> picked = pickCoordinates(
+          n, request.fdCoordinates, request.seed + 7919 * (row.arg + 1));
+      double diff2 = 0, ref2 = 0;
+      for (int64_t c : picked) {
+        double saved = x.data[c];
+        double h = 1e-5 * std::max(1.0, std::fabs(saved));
+        double value[2];
+        for (int side = 0; side < 2; ++side) {
+          x.data[c] = saved + (side ? -h : h);
+          auto perturbed = interp::runFunction(forward, inputs);
+          if (!perturbed)
+            return perturbed.takeError();
+          value[side] =
+              innerProduct(*perturbed, cotangents, resultOf, *results);
+        }
+        x.data[c] = saved;
+        double fd = (value[0] - value[1]) / (2 * h);
+        double g = row.gradient ? row.gradient->data[c] : 0.0;
+        diff2 += (g - fd) * (g - fd);
+        ref2 += fd * fd;
+        row.check.maxAbs = std::max(row.check.maxAbs, std::fabs(fd));
+      }
+      row.check.coordinates = static_cast<int64_t>(picked.size());
+      row.check.of = n;
+      row.check.norm = std::sqrt(ref2);
+      row.check.error = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+      if (row.gradient)
+        largest = std::max(largest, row.check.norm);
+    }
+    for (Row &row : rows) {
+      // No gradient: the differences must vanish next to the others'.
+      row.check.pass = row.gradient
+                           ? row.check.error <= request.tolerance
+                           : row.check.norm <= request.tolerance * largest;
+      allPass &= row.check.pass;
+    }
+  }
+
+  auto name = [&](unsigned a) { return "d" + request.inputName(a); };
+  if (request.json) {
+    os << "{\"function\": \"" << forward.getName()
+       << "\", \"device\": \"ref\", \"backward\": true, \"seed\": "
+       << request.seed << ", \"gradients\": [";
+    for (auto [i, row] : llvm::enumerate(rows)) {
+      os << (i ? ", " : "") << "{\"name\": \"" << name(row.arg)
+         << "\", \"derived\": " << (row.gradient ? "true" : "false");
+      if (request.check)
+        os << ", \"fd_error\": " << llvm::format("%.3e", row.check.error)
+           << ", \"fd_norm\": " << llvm::format("%.6e", row.check.norm)
+           << ", \"coordinates\": " << row.check.coordinates
+           << ", \"of\": " << row.check.of
+           << ", \"pass\": " << (row.check.pass ? "true" : "false");
+      os << "}";
+    }
+    os << "]}\n";
+    return allPass ? 0 : 1;
+  }
+  os << "backward: @" << forward.getName() << "  device: ref  seed: "
+     << request.seed << "\n";
+  for (auto [c, r] : llvm::zip(cotangents, resultOf))
+    os << "  d" << request.resultName(r) << " " << shapeString(c.shape)
+       << (request.loadDir.empty() ? " (drawn: standard normal)" : " (loaded)")
+       << "\n";
+  for (const Row &row : rows) {
+    os << "  " << name(row.arg) << " ";
+    if (!row.gradient)
+      os << "none (no float path from this argument to a result)";
+    else
+      os << shapeString(row.gradient->shape);
+    if (request.check) {
+      if (row.gradient)
+        os << llvm::format("  vs central differences: rel err %.2e", row.check.error);
+      else
+        os << llvm::format("  central differences: norm %.2e", row.check.norm);
+      os << " (" << row.check.coordinates << " of " << row.check.of
+         << " coordinates)  " << (row.check.pass ? "PASS" : "FAIL");
+    }
+    os << "\n";
+  }
+  return allPass ? 0 : 1;
+}
