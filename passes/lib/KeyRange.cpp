@@ -22,6 +22,8 @@
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <optional>
+
 using namespace mlir;
 using namespace attn;
 
@@ -125,11 +127,14 @@ private:
   /// comparison (max(a, b) <= y is a <= y and b <= y), and a difference with
   /// a key block index on one side moves it across (a - j/C <= y is
   /// j/C >= a - y), before compare() sees the two sides.
+  /// With `shift`, `x + shift pred y`: a term the walk represents, added to
+  /// or subtracted from a side it does not (a clamped window's start + K),
+  /// moves into the shift and the rules see the rest.
   KeySet compareValues(arith::CmpIPredicate p, mlir::Value x, mlir::Value y,
-                       int depth = 0);
+                       int depth = 0, std::optional<Sym> shift = {});
   /// `a - b pred y`.
   KeyRange compareDifference(arith::CmpIPredicate p, mlir::Value a,
-                             mlir::Value b, mlir::Value y);
+                             mlir::Value b, const Sym &y);
   /// The keys for which `op`'s result may hold, or with `negate` may fail:
   /// a negation is pushed down to the comparisons (De Morgan; the inverse
   /// predicate is exact), since the complement of an over-approximation is
@@ -463,8 +468,8 @@ KeyRange KeyRangeBuilder::compare(arith::CmpIPredicate p, const Sym &x,
 
 KeyRange KeyRangeBuilder::compareDifference(arith::CmpIPredicate p,
                                             mlir::Value a, mlir::Value b,
-                                            mlir::Value y) {
-  Sym sa = ints.lookup(a), sb = ints.lookup(b), sy = ints.lookup(y);
+                                            const Sym &sy) {
+  Sym sa = ints.lookup(a), sb = ints.lookup(b);
   // The side with the key block index alone against the rest.
   if (sb.div > 1 && jFree(sa) && jFree(sy)) // b swapped(p) a - y
     return compare(swapped(p), sb, addSym(sa, sy, -1));
@@ -474,43 +479,80 @@ KeyRange KeyRangeBuilder::compareDifference(arith::CmpIPredicate p,
 }
 
 KeySet KeyRangeBuilder::compareValues(arith::CmpIPredicate p, mlir::Value x,
-                                      mlir::Value y, int depth) {
+                                      mlir::Value y, int depth,
+                                      std::optional<Sym> shift) {
   using P = arith::CmpIPredicate;
   auto single = [](KeyRange r) { return KeySet{{r}}; };
-  // Sides the symbolic walk represents are compared as they are.
+  auto known = [&](mlir::Value v) {
+    Sym s = ints.lookup(v);
+    return s.kind != Sym::Unknown && s.div == 1;
+  };
+  // y - shift (sign -1), or a term plus the shift.
+  auto shifted = [&](const Sym &s, int64_t sign) {
+    return shift ? addSym(s, *shift, sign) : s;
+  };
+  auto plus = [&](mlir::Value v, int64_t sign) {
+    Sym term = ints.lookup(v);
+    if (sign < 0)
+      term = addSym(affine(cst(0), 0, 0), term, -1);
+    return shift ? addSym(*shift, term, 1) : term;
+  };
+  // Sides the symbolic walk represents are compared as they are, the shift
+  // on y's side (x + s p y is x p y - s: a key block index x stays whole).
   if (ints.lookup(x).kind != Sym::Unknown &&
       ints.lookup(y).kind != Sym::Unknown)
-    return single(compare(p, ints.lookup(x), ints.lookup(y)));
+    return single(compare(p, ints.lookup(x), shifted(ints.lookup(y), -1)));
   bool upper = p == P::sle || p == P::slt; // x bounded from above
   bool lower = p == P::sge || p == P::sgt;
   if (depth < 8 && (upper || lower) && ints.lookup(x).kind == Sym::Unknown) {
     Operation *def = x.getDefiningOp();
     if (auto m = dyn_cast_or_null<arith::MaxSIOp>(def)) {
-      KeySet a = compareValues(p, m.getLhs(), y, depth + 1),
-             c = compareValues(p, m.getRhs(), y, depth + 1);
+      KeySet a = compareValues(p, m.getLhs(), y, depth + 1, shift),
+             c = compareValues(p, m.getRhs(), y, depth + 1, shift);
       return upper ? intersect(a, c) : unite(a, c);
     }
     if (auto m = dyn_cast_or_null<arith::MinSIOp>(def)) {
-      KeySet a = compareValues(p, m.getLhs(), y, depth + 1),
-             c = compareValues(p, m.getRhs(), y, depth + 1);
+      KeySet a = compareValues(p, m.getLhs(), y, depth + 1, shift),
+             c = compareValues(p, m.getRhs(), y, depth + 1, shift);
       return upper ? unite(a, c) : intersect(a, c);
     }
+    // u + k, k + u, u - k with k represented: (u pred y) shifted by ±k.
+    if (auto add = dyn_cast_or_null<arith::AddIOp>(def)) {
+      if (known(add.getRhs()))
+        return compareValues(p, add.getLhs(), y, depth + 1,
+                             plus(add.getRhs(), 1));
+      if (known(add.getLhs()))
+        return compareValues(p, add.getRhs(), y, depth + 1,
+                             plus(add.getLhs(), 1));
+    }
+    auto diff = dyn_cast_or_null<arith::SubIOp>(def);
+    if (diff && known(diff.getRhs()) && !known(diff.getLhs()))
+      return compareValues(p, diff.getLhs(), y, depth + 1,
+                           plus(diff.getRhs(), -1));
     // |a - b| = max(a - b, b - a).
+    Sym sy = shifted(ints.lookup(y), -1);
     auto abs = dyn_cast_or_null<math::AbsIOp>(def);
-    auto diff = abs ? abs.getOperand().getDefiningOp<arith::SubIOp>()
-                    : arith::SubIOp();
-    if (diff) {
-      KeySet a = single(compareDifference(p, diff.getLhs(), diff.getRhs(), y)),
-             c = single(compareDifference(p, diff.getRhs(), diff.getLhs(), y));
+    auto absDiff = abs ? abs.getOperand().getDefiningOp<arith::SubIOp>()
+                       : arith::SubIOp();
+    if (absDiff) {
+      KeySet a = single(compareDifference(p, absDiff.getLhs(),
+                                          absDiff.getRhs(), sy)),
+             c = single(compareDifference(p, absDiff.getRhs(),
+                                          absDiff.getLhs(), sy));
       return upper ? intersect(a, c) : unite(a, c);
     }
-    if (auto d = dyn_cast_or_null<arith::SubIOp>(def))
-      return single(compareDifference(p, d.getLhs(), d.getRhs(), y));
+    if (diff)
+      return single(compareDifference(p, diff.getLhs(), diff.getRhs(), sy));
   }
-  // y on the left: the same rules from its side.
-  if (depth < 8 && (upper || lower) && ints.lookup(y).kind == Sym::Unknown)
-    return compareValues(swapped(p), y, x, depth + 1);
-  return single(compare(p, ints.lookup(x), ints.lookup(y)));
+  // y on the left: the same rules from its side (x + s p y is
+  // y - s swapped(p) x).
+  if (depth < 8 && (upper || lower) && ints.lookup(y).kind == Sym::Unknown) {
+    std::optional<Sym> back;
+    if (shift)
+      back = addSym(affine(cst(0), 0, 0), *shift, -1);
+    return compareValues(swapped(p), y, x, depth + 1, back);
+  }
+  return single(compare(p, ints.lookup(x), shifted(ints.lookup(y), -1)));
 }
 
 KeySet KeyRangeBuilder::capped(KeySet set) {
@@ -650,6 +692,38 @@ KeySet attn::emitKeySet(OpBuilder &b, Location loc, func::FuncOp mask,
   SmallVector<mlir::Value> args{batch, head, i0, i0, nq, nk};
   args.append(captures.begin(), captures.end());
   return KeyRangeBuilder(b, loc, i0, iLast, nk).run(mask, args);
+}
+
+KeySet attn::emitQuerySet(OpBuilder &b, Location loc, func::FuncOp mask,
+                          mlir::Value batch, mlir::Value head, mlir::Value j0,
+                          mlir::Value jLast, mlir::Value nq, mlir::Value nk,
+                          ValueRange captures) {
+  // The mask with the roles of rows and keys exchanged, (b, h, j, i, nk, nq,
+  // captures…): the keys of its row tile [j0, jLast] are the rows of the
+  // key tile. A detached function, analysed and dropped.
+  OpBuilder tb(mask.getContext());
+  FunctionType type = mask.getFunctionType();
+  SmallVector<Type> inputs(type.getInputs());
+  const unsigned exchange[] = {0, 1, 3, 2, 5, 4};
+  for (unsigned a = 0; a < 6; ++a)
+    inputs[exchange[a]] = type.getInput(a);
+  auto transposed = func::FuncOp::create(
+      tb, mask.getLoc(), (mask.getName() + "_transposed").str(),
+      tb.getFunctionType(inputs, type.getResults()));
+  Block *entry = transposed.addEntryBlock();
+  Block &body = mask.getBody().front();
+  IRMapping mapping;
+  for (BlockArgument arg : body.getArguments()) {
+    unsigned a = arg.getArgNumber();
+    mapping.map(arg, entry->getArgument(a < 6 ? exchange[a] : a));
+  }
+  tb.setInsertionPointToEnd(entry);
+  for (Operation &op : body)
+    tb.clone(op, mapping);
+  KeySet set = emitKeySet(b, loc, transposed, batch, head, j0, jLast, nk, nq,
+                          captures);
+  transposed.erase();
+  return set;
 }
 
 KeyRange attn::emitKeyRange(OpBuilder &b, Location loc, func::FuncOp mask,

@@ -8,7 +8,9 @@
 // asserts how many keys of the ranges no row attends (the looseness: update
 // kSlackPercent when it gets lower) and the KV loop's tiles per needed tile
 // (kTileRatio: 1.00, visiting exactly the needed tiles, for every band and
-// union of bands).
+// union of bands). The same for the transposed question a backward's
+// KV-parallel loop asks, the rows attending a key tile (emitQuerySet,
+// kTransposedTileRatio).
 //
 //===----------------------------------------------------------------------===//
 
@@ -63,6 +65,24 @@ const std::map<std::string, double> kTileRatio = {
     {"select_based", 1.29},
 };
 
+/// The same figure for the row ranges of key tiles (emitQuerySet): Q tiles
+/// (16 rows) a backward's KV-parallel loop visits per Q tile holding a row
+/// that attends the key tile (masks not listed: 1.00: every band, and
+/// NATTEN 1-D, whose row sits inside a clamp: the walk moves the window's
+/// width across the comparison and distributes the clamp's min and max).
+/// Loose where the row is divided or strided (dilation, GNA's groups), and
+/// for the unsigned wrap of i - w.
+const std::map<std::string, double> kTransposedTileRatio = {
+    {"sliding_window_unsigned_wrap", 2.51},
+    {"gna_1d_strided", 5.45},
+    {"block_diffusion", 1.04},
+    {"natten_1d_dilated", 3.23},
+    {"natten_2d", 1.09},
+    {"natten_3d", 1.11},
+    {"float_math", 1.94},
+    {"select_based", 1.09},
+};
+
 class KeyRangeTest : public ::testing::TestWithParam<MaskCase> {
 protected:
   KeyRangeTest() {
@@ -76,8 +96,11 @@ protected:
 /// Checks the key ranges of mask `c`; with `group` > 1 of the mask as
 /// attn-pack-gqa rewrites it (rows r over group·nq, the mask's own
 /// nq = nq' / group, i = r mod nq, h = h'·group + r / nq), where only
-/// soundness is asserted.
-void checkRanges(mlir::MLIRContext &ctx, const MaskCase &c, int64_t group) {
+/// soundness is asserted. `transposed`: the row ranges of key tiles
+/// (emitQuerySet, the backward's KV-parallel loop) instead; a "tile" is then
+/// one of keys and the "other" index a row.
+void checkRanges(mlir::MLIRContext &ctx, const MaskCase &c, int64_t group,
+                 bool transposed = false) {
   std::string capture = c.usesCapture ? ", %p: index" : "";
   std::string source =
       group == 1
@@ -109,8 +132,12 @@ void checkRanges(mlir::MLIRContext &ctx, const MaskCase &c, int64_t group) {
   mlir::Block *entry = fn.addEntryBlock();
   b.setInsertionPointToEnd(entry);
   auto a = entry->getArguments();
-  KeySet set = emitKeySet(b, b.getUnknownLoc(), mask, a[0], a[1], a[2], a[3],
-                          a[4], a[5], a.drop_front(6));
+  KeySet set =
+      transposed
+          ? emitQuerySet(b, b.getUnknownLoc(), mask, a[0], a[1], a[2], a[3],
+                         a[4], a[5], a.drop_front(6))
+          : emitKeySet(b, b.getUnknownLoc(), mask, a[0], a[1], a[2], a[3],
+                       a[4], a[5], a.drop_front(6));
   llvm::SmallVector<mlir::Value> bounds;
   for (const KeyRange &r : set.parts)
     bounds.append({r.lo, r.hi});
@@ -128,57 +155,63 @@ void checkRanges(mlir::MLIRContext &ctx, const MaskCase &c, int64_t group) {
     for (int64_t nk : {1, 47, 100, 160})
       for (int64_t bm : {1, 16, 64})
         for (int64_t p : captureValues)
-          for (int64_t i0 = 0; i0 < group * nq; i0 += bm) {
-            int64_t iLast = std::min(i0 + bm, group * nq) - 1;
+          for (int64_t t0 = 0; t0 < (transposed ? nk : group * nq);
+               t0 += bm) {
+            // A tile [t0, tLast] of rows (of keys when transposed), and
+            // the other index o (keys; rows when transposed).
+            int64_t nTile = transposed ? nk : group * nq;
+            int64_t nOther = transposed ? group * nq : nk;
+            int64_t tLast = std::min(t0 + bm, nTile) - 1;
             std::vector<interp::Tensor> in = {
                 interp::Tensor::scalar(0), interp::Tensor::scalar(0),
-                interp::Tensor::scalar(double(i0)),
-                interp::Tensor::scalar(double(iLast)),
+                interp::Tensor::scalar(double(t0)),
+                interp::Tensor::scalar(double(tLast)),
                 interp::Tensor::scalar(double(group * nq)),
                 interp::Tensor::scalar(double(nk))};
             if (c.usesCapture)
               in.push_back(interp::Tensor::scalar(double(p)));
             auto out = interp::runFunction(fn, in);
             ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
-            std::vector<bool> inSet(nk, false), attended(nk, false);
+            std::vector<bool> inSet(nOther, false), attended(nOther, false);
             for (size_t k = 0; k + 1 < out->size(); k += 2) {
               int64_t lo = int64_t((*out)[k].data[0]),
                       hi = int64_t((*out)[k + 1].data[0]);
-              for (int64_t j = std::max<int64_t>(lo, 0);
-                   j <= std::min(hi, nk - 1); ++j)
-                inSet[j] = true;
+              for (int64_t o = std::max<int64_t>(lo, 0);
+                   o <= std::min(hi, nOther - 1); ++o)
+                inSet[o] = true;
             }
             std::vector<double> margs = {
                 0, 0, 0, 0, double(group * nq), double(nk), double(p)};
             margs.resize(mask.getNumArguments());
             llvm::SmallVector<double, 1> r;
-            for (int64_t i = i0; i <= iLast; ++i)
-              for (int64_t j = 0; j < nk; ++j) {
-                margs[2] = double(i);
-                margs[3] = double(j);
+            for (int64_t t = t0; t <= tLast; ++t)
+              for (int64_t o = 0; o < nOther; ++o) {
+                margs[2] = double(transposed ? o : t);
+                margs[3] = double(transposed ? t : o);
                 llvm::Error e = program->run(margs, {}, r);
                 ASSERT_FALSE(bool(e)) << llvm::toString(std::move(e));
                 if (r[0] != 0) {
-                  attended[j] = true;
-                  ASSERT_TRUE(inSet[j])
-                      << c.name << ": key " << j << " of row " << i
+                  attended[o] = true;
+                  ASSERT_TRUE(inSet[o])
+                      << c.name << ": " << (transposed ? "row " : "key ") << o
+                      << " of " << (transposed ? "key " : "row ") << t
                       << " attended outside the ranges, nq=" << nq
-                      << " nk=" << nk << " rows [" << i0 << "," << iLast
+                      << " nk=" << nk << " tile [" << t0 << "," << tLast
                       << "] p=" << p;
                 }
               }
             ++tilesChecked;
-            for (int64_t j = 0; j < nk; ++j) {
-              covered += inSet[j];
-              unattended += inSet[j] && !attended[j];
+            for (int64_t o = 0; o < nOther; ++o) {
+              covered += inSet[o];
+              unattended += inSet[o] && !attended[o];
             }
-            // The KV loop's tiles (16 keys): those a range reaches, against
-            // those holding an attended key.
-            for (int64_t t = 0; t < nk; t += 16) {
+            // The loop's tiles (16 indices): those a range reaches, against
+            // those holding an attended index.
+            for (int64_t u = 0; u < nOther; u += 16) {
               bool visit = false, need = false;
-              for (int64_t j = t; j < std::min(t + 16, nk); ++j) {
-                visit |= inSet[j];
-                need |= attended[j];
+              for (int64_t o = u; o < std::min(u + 16, nOther); ++o) {
+                visit |= inSet[o];
+                need |= attended[o];
               }
               tilesVisited += visit;
               tilesNeeded += need;
@@ -188,12 +221,23 @@ void checkRanges(mlir::MLIRContext &ctx, const MaskCase &c, int64_t group) {
       covered ? 100.0 * double(unattended) / double(covered) : 0.0;
   double ratio =
       tilesNeeded ? double(tilesVisited) / double(tilesNeeded) : 1.0;
-  std::printf("  %-28s %5lld row tiles, keys in the ranges no row attends: "
-              "%5.1f%%, 16-key tiles visited / needed: %.2f%s\n",
-              c.name, (long long)tilesChecked, percent, ratio,
+  std::printf("  %-28s %5lld %s tiles, %s in the ranges none attends: "
+              "%5.1f%%, 16-%s tiles visited / needed: %.2f%s\n",
+              c.name, (long long)tilesChecked, transposed ? "key" : "row",
+              transposed ? "rows" : "keys", percent,
+              transposed ? "row" : "key", ratio,
               group > 1 ? " (GQA-packed)" : "");
   if (group > 1)
     return;
+  if (transposed) {
+    auto expected = kTransposedTileRatio.find(c.name);
+    double want =
+        expected == kTransposedTileRatio.end() ? 1.0 : expected->second;
+    EXPECT_NEAR(ratio, want, 0.005)
+        << c.name << ": Q tiles visited per Q tile needed changed; update "
+                     "kTransposedTileRatio if it got lower";
+    return;
+  }
   auto expected = kSlackPercent.find(c.name);
   double bound = expected == kSlackPercent.end() ? 0.0 : expected->second;
   // The figures are printed to 0.1%.
@@ -209,6 +253,10 @@ void checkRanges(mlir::MLIRContext &ctx, const MaskCase &c, int64_t group) {
 
 TEST_P(KeyRangeTest, RangeHoldsEveryAttendedKey) {
   checkRanges(ctx, GetParam(), 1);
+}
+
+TEST_P(KeyRangeTest, QueryRangeHoldsEveryAttendingRow) {
+  checkRanges(ctx, GetParam(), 1, /*transposed=*/true);
 }
 
 TEST_P(KeyRangeTest, PackedRangeHoldsEveryAttendedKey) {

@@ -1,7 +1,8 @@
 //===- KeyRange.h - per-Q-tile key range of a mask ----------------*- C++ -*-===//
 //
 // Emits, as index arithmetic, a union of ranges [lo, hi] of key indices
-// containing every key that any row of a Q tile attends to — the
+// containing every key that any row of a Q tile attends to (and, transposed,
+// of the rows attending any key of a KV tile, for a backward) — the
 // closed-form KV loop bounds of band masks (causal, windows, prefix-LM,
 // chunks, neighborhoods) and of unions of bands (a window and sink tokens,
 // block diffusion's three parts), so a kernel visits only the KV tiles of
@@ -43,8 +44,20 @@ KeySet emitKeySet(mlir::OpBuilder &b, mlir::Location loc,
                   mlir::Value head, mlir::Value i0, mlir::Value iLast,
                   mlir::Value nq, mlir::Value nk, mlir::ValueRange captures);
 
-/// The hull of emitKeySet's ranges. Emits at `b` the key range of `mask` (a function (b, h, i, j, nq, nk,
-/// captures…) -> i1) over the rows [i0, iLast] of one (b, h) slice. Sound:
+/// The transposed question, for the KV-parallel loops of a backward: emits
+/// at `b` the rows of `mask` that attend any key of [j0, jLast] of one
+/// (b, h) slice, as a union of at most kMaxKeyIntervals ranges of row
+/// indices. Sound: every row attending a key of the tile lies in one of
+/// them; where the arithmetic is not understood, one range is [0, nq - 1].
+/// It is emitKeySet on the mask with rows and keys (and nq, nk) exchanged.
+KeySet emitQuerySet(mlir::OpBuilder &b, mlir::Location loc,
+                    mlir::func::FuncOp mask, mlir::Value batch,
+                    mlir::Value head, mlir::Value j0, mlir::Value jLast,
+                    mlir::Value nq, mlir::Value nk, mlir::ValueRange captures);
+
+/// The hull of emitKeySet's ranges: emits at `b` the key range of `mask` (a
+/// function (b, h, i, j, nq, nk, captures…) -> i1) over the rows
+/// [i0, iLast] of one (b, h) slice. Sound:
 /// every attended key lies in the range; where the mask's arithmetic is not
 /// understood the range is the whole [0, nk - 1].
 KeyRange emitKeyRange(mlir::OpBuilder &b, mlir::Location loc,
