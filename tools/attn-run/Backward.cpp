@@ -10,6 +10,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/JSON.h"
 
 #include <cmath>
 #include <numeric>
@@ -223,21 +224,30 @@ llvm::Expected<int> attn::run::runBackward(const BackwardRequest &request,
 
   auto name = [&](unsigned a) { return "d" + request.inputName(a); };
   if (request.json) {
-    os << "{\"function\": \"" << forward.getName()
-       << "\", \"device\": \"ref\", \"backward\": true, \"seed\": "
-       << request.seed << ", \"gradients\": [";
-    for (auto [i, row] : llvm::enumerate(rows)) {
-      os << (i ? ", " : "") << "{\"name\": \"" << name(row.arg)
-         << "\", \"derived\": " << (row.gradient ? "true" : "false");
-      if (request.check)
-        os << ", \"fd_error\": " << llvm::format("%.3e", row.check.error)
-           << ", \"fd_norm\": " << llvm::format("%.6e", row.check.norm)
-           << ", \"coordinates\": " << row.check.coordinates
-           << ", \"of\": " << row.check.of
-           << ", \"pass\": " << (row.check.pass ? "true" : "false");
-      os << "}";
-    }
-    os << "]}\n";
+    llvm::json::OStream j(os);
+    j.object([&] {
+      j.attribute("function", forward.getName());
+      j.attribute("device", "ref");
+      j.attribute("backward", true);
+      j.attribute("seed", static_cast<int64_t>(request.seed));
+      j.attributeArray("gradients", [&] {
+        for (const Row &row : rows)
+          j.object([&] {
+            j.attribute("name", name(row.arg));
+            j.attribute("derived", row.gradient != nullptr);
+            if (row.gradient)
+              j.attribute("shape", llvm::json::Array(row.gradient->shape));
+            if (!request.check)
+              return;
+            j.attribute("fd_error", row.check.error);
+            j.attribute("fd_norm", row.check.norm);
+            j.attribute("coordinates", row.check.coordinates);
+            j.attribute("of", row.check.of);
+            j.attribute("pass", row.check.pass);
+          });
+      });
+    });
+    os << "\n";
     return allPass ? 0 : 1;
   }
   os << "backward: @" << forward.getName() << "  device: ref  seed: "
