@@ -1056,6 +1056,21 @@ LogicalResult KernelEmitter::emitSerialLoop(scf::ForOp loop) {
   w.close();
   if (mmaKv)
     finishRangeScales(loop);
+  // Running sums each lane kept partial (-attn-defer-row-sums): added
+  // across the quad once.
+  if (mmaKv && succeeded(result))
+    for (int64_t k : getLanePartialResults(loop)) {
+      const Tile &t = tiles[loop.getResult(k)];
+      std::string mt = fresh("mt"), rs = fresh("rs");
+      w.line("#pragma unroll");
+      w.openf("for (int {0} = 0; {0} < {1}; ++{0})", mt, mTiles);
+      w.line("#pragma unroll");
+      w.openf("for (int {0} = 0; {0} < 2; ++{0})", rs);
+      w.linef("{0}[{1}][{2}] = quad_allreduce_add({0}[{1}][{2}]);", t.var, mt,
+              rs);
+      w.close();
+      w.close();
+    }
   return result;
 }
 

@@ -479,8 +479,13 @@ LogicalResult KernelEmitter::emitMmaReduce(ReduceOp op, Tile &t,
     w.close();
   w.close();
   w.close();
-  w.linef("{}[{}][{}] = quad_allreduce_{}({});", t.var, mt, rs,
-          isMax ? "max" : "add", acc);
+  // A lane-partial sum (-attn-defer-row-sums) is completed across the quad
+  // after the KV loop.
+  if (isLanePartial(op))
+    w.linef("{}[{}][{}] = {};", t.var, mt, rs, acc);
+  else
+    w.linef("{}[{}][{}] = quad_allreduce_{}({});", t.var, mt, rs,
+            isMax ? "max" : "add", acc);
   w.close();
   w.close();
   return success();

@@ -54,6 +54,7 @@ void attn::buildAttnPipeline(OpPassManager &pm,
   pm.addPass(codegen::createAttnHoistFragments());
   pm.addPass(codegen::createAttnStageKv());
   pm.addPass(codegen::createAttnMarkAccumulate());
+  pm.addPass(codegen::createAttnDeferRowSums());
   pm.addPass(codegen::createAttnSpecializeInterior());
   pm.addPass(codegen::createAttnFoldScoreScale());
 }

@@ -173,6 +173,7 @@ static LogicalResult scheduleForTensorCores(func::FuncOp func) {
   if (failed(codegen::stageKvLoops(func, codegen::kSharedRowPad)))
     return failure();
   codegen::markAccumulate(func);
+  codegen::deferRowSums(func);
   codegen::specializeInterior(func);
   codegen::foldScoreScale(func);
   return success();

@@ -131,6 +131,14 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op,
     return expect(isa<DenseI64ArrayAttr>(value), "an array<i64>",
                   isa<func::FuncOp>(op),
                   "a func.func (a backward: its results' arguments)");
+  if (name == getLanePartialAttrHelper().getName())
+    return expect(isa<UnitAttr>(value), "a unit attribute",
+                  isa<ReduceOp>(op) && isa<scf::ForOp, scf::IfOp>(op->getParentOp()),
+                  "an attn.reduce in a KV loop (its cross-lane step deferred)");
+  if (name == getLanePartialResultsAttrHelper().getName())
+    return expect(isa<DenseI64ArrayAttr>(value), "an array<i64>",
+                  isa<scf::ForOp>(op),
+                  "an scf.for (the KV loop whose results it names)");
   if (name == getSparsityAttrHelper().getName())
     return expect(isa<SparsityKindAttr>(value), "a #attn.sparsity<kind>",
                   isa<AttentionOp>(op), "an attn.attention");
@@ -139,5 +147,6 @@ LogicalResult AttnDialect::verifyOperationAttribute(Operation *op,
                             "attn.tile_branch, attn.schedule, "
                             "attn.split_kv_plan, attn.mask, attn.sparsity, "
                             "attn.target, attn.accumulate, attn.range_scale, "
-                            "attn.kv_offset, attn.gradients)";
+                            "attn.kv_offset, attn.gradients, "
+                            "attn.lane_partial, attn.lane_partial_results)";
 }

@@ -134,3 +134,24 @@ void attn::setGradientsOf(Operation *fn, llvm::ArrayRef<int64_t> args) {
   dialectOf(fn)->getGradientsAttrHelper().setAttr(
       fn, DenseI64ArrayAttr::get(fn->getContext(), args));
 }
+
+bool attn::isLanePartial(Operation *reduce) {
+  return dialectOf(reduce)->getLanePartialAttrHelper().isAttrPresent(reduce);
+}
+
+void attn::setLanePartial(Operation *reduce) {
+  dialectOf(reduce)->getLanePartialAttrHelper().setAttr(
+      reduce, UnitAttr::get(reduce->getContext()));
+}
+
+llvm::SmallVector<int64_t> attn::getLanePartialResults(Operation *loop) {
+  if (auto attr = dialectOf(loop)->getLanePartialResultsAttrHelper().getAttr(loop))
+    return llvm::SmallVector<int64_t>(attr.asArrayRef());
+  return {};
+}
+
+void attn::setLanePartialResults(Operation *loop,
+                                 llvm::ArrayRef<int64_t> positions) {
+  dialectOf(loop)->getLanePartialResultsAttrHelper().setAttr(
+      loop, DenseI64ArrayAttr::get(loop->getContext(), positions));
+}

@@ -82,7 +82,9 @@
 // CHECK-NOT: if (
 // CHECK: quad_allreduce_max(
 // CHECK-NOT: if (
-// CHECK: quad_allreduce_add(
+// The row sum stays per lane (-attn-defer-row-sums): no shuffle in the loop.
+// CHECK-NOT: quad_allreduce_add(
+// CHECK: [[L:t[0-9]+]][{{mt[0-9]+}}][{{rs[0-9]+}}] = acc{{[0-9]+}};
 // CHECK-NOT: if (
 // CHECK: b_fragment_k_major<72>(b, [[VS]], 8 * nt, 16 * kk, mLane);
 // CHECK: mma_m16n8k16<f16>(
@@ -111,7 +113,8 @@
 // and P's A fragments need no guard either.
 // CHECK-NOT: if (
 // CHECK: quad_allreduce_max(
-// CHECK: quad_allreduce_add(
+// CHECK-NOT: quad_allreduce_add(
+// CHECK: = acc{{[0-9]+}};
 // P V accumulates onto the rescaled O (the mma's C operand, attn.accumulate).
 // CHECK: += the contraction
 // CHECK: a_fragment_from_tile<f16, 8>(a[mt], {{t[0-9]+}}[mt], kk, 64, mLane);
@@ -122,7 +125,11 @@
 // Every warp is done with this stage before the next copy reuses it.
 // CHECK: __syncthreads();
 // CHECK-NEXT: const long long {{x[0-9]+}} = ([[ST]] + 1LL);
-// CHECK: cp_async_wait<0>();
+// After the loop, the quad adds its lanes' partial sums, once.
+// CHECK: {{t[0-9]+\[mt[0-9]+\]\[rs[0-9]+\]}} = quad_allreduce_add({{t[0-9]+}}
+// CHECK-NEXT: }
+// CHECK-NEXT: }
+// CHECK-NEXT: cp_async_wait<0>();
 // The epilogue's maps run unguarded too (this pipeline leaves out
 // -attn-lean-maps, so O / l stays a division per element).
 // CHECK-NOT: if ((mRow0

@@ -11,7 +11,8 @@
 // CHECK-SAME: tensor<1x2x?x16xbf16>
 // CHECK: scf.for {{.*}} step %c16
 // CHECK: math.exp2
-// CHECK: } {attn.kv_loop}
+// CHECK: attn.reduce add "bhij->bhi" %{{.*}} {attn.lane_partial}
+// CHECK: } {attn.kv_loop, attn.lane_partial_results = array<i64: 1>}
 // CHECK: } {attn.grid = #attn.grid<"i", rows>}
 // CHECK: } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 32, warps = 2, stages = 3, rows_per_warp = 16, path = mma>}
 // SPLIT: } {attn.grid = #attn.grid<"s", split>}

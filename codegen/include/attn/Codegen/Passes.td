@@ -84,6 +84,20 @@ def AttnMarkAccumulate : Pass<"attn-mark-accumulate", "::mlir::ModuleOp"> {
   let dependentDialects = ["::attn::AttnDialect"];
 }
 
+def AttnDeferRowSums : Pass<"attn-defer-row-sums", "::mlir::ModuleOp"> {
+  let summary = "Running row sums kept per lane, added across the quad after the KV loop";
+  let description = [{
+    On tensor-core kernels, a KV loop's running sum updated only as
+    `l' = l·c + Σ_j x` (c per row; initial value zero) is linear in its
+    per-lane partial sums: the reductions feeding it are marked
+    `attn.lane_partial` (each lane keeps its part; no shuffles) and the loop
+    `attn.lane_partial_results` (the results the printer adds across the
+    quad once, after the loop), as FlashAttention-2 does. A running sum read
+    any other way inside the loop is left alone.
+  }];
+  let dependentDialects = ["::attn::AttnDialect"];
+}
+
 def AttnSpecializeInterior : Pass<"attn-specialize-interior", "::mlir::ModuleOp"> {
   let summary = "Interior KV tiles get code of their own: static tiles, no guards, no mask";
   let description = [{

@@ -50,6 +50,9 @@ void hoistFragments(mlir::func::FuncOp func);
 /// -attn-mark-accumulate on one tensor-core kernel.
 void markAccumulate(mlir::func::FuncOp func);
 
+/// -attn-defer-row-sums on one tensor-core kernel.
+void deferRowSums(mlir::func::FuncOp func);
+
 /// -attn-specialize-interior on one tensor-core kernel.
 void specializeInterior(mlir::func::FuncOp func);
 
@@ -58,7 +61,7 @@ void foldScoreScale(mlir::func::FuncOp func);
 
 /// Schedules every kernel of `module` that has no decided schedule yet, as
 /// -attn-schedule, -attn-stage-kv, -attn-hoist-fragments,
-/// -attn-mark-accumulate, -attn-specialize-interior and
+/// -attn-mark-accumulate, -attn-defer-row-sums, -attn-specialize-interior and
 /// -attn-fold-score-scale with their default options would: what the CUDA
 /// translation applies to kernel IR that reaches it unscheduled.
 mlir::LogicalResult scheduleUnscheduled(mlir::ModuleOp module);

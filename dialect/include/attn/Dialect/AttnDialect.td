@@ -43,7 +43,9 @@ def Attn_Dialect : Dialect {
     "::mlir::UnitAttr":$accumulate,
     "::mlir::UnitAttr":$range_scale,
     "::mlir::UnitAttr":$kv_offset,
-    "::mlir::DenseI64ArrayAttr":$gradients
+    "::mlir::DenseI64ArrayAttr":$gradients,
+    "::mlir::UnitAttr":$lane_partial,
+    "::mlir::DenseI64ArrayAttr":$lane_partial_results
   );
   let extraClassDeclaration = [{
     /// Registers the attribute definitions (in AttnAttrs.cpp, beside their

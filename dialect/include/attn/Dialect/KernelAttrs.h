@@ -74,6 +74,17 @@ bool isKvOffset(mlir::Operation *op);
 void setKvOffset(mlir::Operation *op);
 void clearKvOffset(mlir::Operation *op);
 
+/// A row-sum reduction of a tensor-core KV loop that each lane of a quad
+/// leaves partial (`attn.lane_partial`, set by -attn-defer-row-sums).
+bool isLanePartial(mlir::Operation *reduce);
+void setLanePartial(mlir::Operation *reduce);
+
+/// The results of a KV loop that hold per-lane partial sums, completed
+/// across the quad after the loop (`attn.lane_partial_results`).
+llvm::SmallVector<int64_t> getLanePartialResults(mlir::Operation *loop);
+void setLanePartialResults(mlir::Operation *loop,
+                           llvm::ArrayRef<int64_t> positions);
+
 /// A backward function's results: the index of the argument each is the
 /// gradient of (`attn.gradients`, set by -attn-derive-backward). Empty when
 /// `fn` is not a backward.
