@@ -401,11 +401,13 @@ Value dRem(OpBuilder &b, Operation *op, Dx dx) {
 Value dNeg(OpBuilder &b, Operation *op, Dx dx) {
   return Tangents(b, op).neg(dx[0]);
 }
-/// max/min: the tangent of the operand chosen (the first on a tie).
-template <arith::CmpFPredicate Pred>
+/// max/min (NaN-propagating or not): the tangent of the operand the result
+/// equals (the first on a tie; the other when the first is a NaN maxnumf
+/// ignored).
 Value dPick(OpBuilder &b, Operation *op, Dx dx) {
   Tangents t(b, op);
-  return t.select(t.cmp(Pred, t.x(0), t.x(1)), dx[0], dx[1]);
+  return t.select(t.cmp(arith::CmpFPredicate::OEQ, t.y(), t.x(0)), dx[0],
+                  dx[1]);
 }
 Value dSelect(OpBuilder &b, Operation *op, Dx dx) {
   return Tangents(b, op).select(op->getOperand(0), dx[1], dx[2]);
@@ -459,15 +461,23 @@ Value dAtan2(OpBuilder &b, Operation *op, Dx dx) {
   return t.div(t.sub(t.mul(t.x(1), dx[0]), t.mul(t.x(0), dx[1])), norm);
 }
 /// d a^b = b·a^(b−1)·da + a^b·ln(a)·db (the ln term only where b varies).
+/// Where a factor is 0 its term is 0, not 0·inf: b = 0 (a^0 is constant),
+/// and a^b = 0 (at a = 0, b > 0).
 Value dPow(OpBuilder &b, Operation *op, Dx dx) {
   Tangents t(b, op);
+  auto zeroWhere = [&](Value factor, Value term) -> Value {
+    return arith::SelectOp::create(
+        b, t.loc, t.cmp(arith::CmpFPredicate::OEQ, factor, t.c(0)), t.c(0),
+        term);
+  };
   Value da, db;
   if (dx[0]) {
     Value lower = math::PowFOp::create(b, t.loc, t.x(0), t.sub(t.x(1), t.c(1)));
-    da = t.mul(dx[0], t.mul(t.x(1), lower));
+    da = t.mul(dx[0], zeroWhere(t.x(1), t.mul(t.x(1), lower)));
   }
   if (dx[1])
-    db = t.mul(dx[1], t.mul(t.y(), math::LogOp::create(b, t.loc, t.x(0))));
+    db = t.mul(dx[1], zeroWhere(t.y(), t.mul(t.y(), math::LogOp::create(
+                                                        b, t.loc, t.x(0)))));
   return t.add(da, db);
 }
 /// copysign(a, b) = ±a: da · sign(a) · sign(b).
@@ -586,7 +596,7 @@ const Rule kRules[] = {
          [](Operation *, In in) -> std::optional<std::string> {
            return call("sc::maximumf", in);
          },
-         nullptr, false, dPick<arith::CmpFPredicate::UGE>},
+         nullptr, false, dPick},
     Rule{"arith.minimumf",
          [](Operation *, const double *x) {
            return value(std::isnan(x[0]) || std::isnan(x[1])
@@ -596,7 +606,7 @@ const Rule kRules[] = {
          [](Operation *, In in) -> std::optional<std::string> {
            return call("sc::minimumf", in);
          },
-         nullptr, false, dPick<arith::CmpFPredicate::ULE>},
+         nullptr, false, dPick},
     Rule{"arith.maxnumf",
          [](Operation *, const double *x) {
            return value(std::fmax(x[0], x[1]));
@@ -604,7 +614,7 @@ const Rule kRules[] = {
          [](Operation *, In in) -> std::optional<std::string> {
            return call("sc::maxnumf", in);
          },
-         nullptr, false, dPick<arith::CmpFPredicate::OGE>},
+         nullptr, false, dPick},
     Rule{"arith.minnumf",
          [](Operation *, const double *x) {
            return value(std::fmin(x[0], x[1]));
@@ -612,7 +622,7 @@ const Rule kRules[] = {
          [](Operation *, In in) -> std::optional<std::string> {
            return call("sc::minnumf", in);
          },
-         nullptr, false, dPick<arith::CmpFPredicate::OLE>},
+         nullptr, false, dPick},
 
     // Integer arithmetic.
     Rule{"arith.addi",

@@ -39,6 +39,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/IR/Verifier.h"
 
 namespace attn {
 #define GEN_PASS_DEF_ATTNDERIVEBACKWARD
@@ -135,6 +136,64 @@ Value scaled(OpBuilder &b, Location loc, Value g, Value t) {
   return arith::SelectOp::create(b, loc, either, zero, product);
 }
 
+/// Erases, last to first, the ops of `block` whose results nothing reads
+/// and that have no effect.
+void eraseDeadOps(Block &block) {
+  Operation *op = block.empty() ? nullptr : &block.back();
+  while (op) {
+    Operation *prev = op->getPrevNode();
+    if (!op->hasTrait<OpTrait::IsTerminator>() && op->use_empty() &&
+        isMemoryEffectFree(op))
+      op->erase();
+    op = prev;
+  }
+}
+
+/// Drops the inputs of a gradient map or scatter that its body does not
+/// read once the dead ops of the cloned forward body are gone (the f16
+/// output's truncf map: its tangent needs no input), so the forward values
+/// only they read are not recomputed.
+template <typename OpT>
+OpT pruneInputs(OpBuilder &b, OpT op) {
+  Block &body = op.getBody().front();
+  eraseDeadOps(body);
+  Equation eq = op.getEquation().getValue();
+  unsigned rank = eq.output.size();
+  SmallVector<Value> inputs;
+  SmallVector<unsigned> dropped;
+  std::string text;
+  for (auto [k, in] : llvm::enumerate(op.getInputs())) {
+    if (body.getArgument(rank + k).use_empty()) {
+      dropped.push_back(rank + k);
+      continue;
+    }
+    inputs.push_back(in);
+    text += (text.empty() ? "" : ",") + eq.inputs[k];
+  }
+  // The gradient input (the output's term) is always read: every letter
+  // keeps an input.
+  if (dropped.empty() || inputs.empty())
+    return op;
+  text += "->" + eq.output;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(op);
+  auto equation = EinsumAttr::fromText(b.getContext(), text);
+  OpT fresh;
+  if constexpr (std::is_same_v<OpT, ScatterAddOp>)
+    fresh = ScatterAddOp::create(b, op.getLoc(), op.getResult().getType(),
+                                 equation, inputs, op.getCaptures(),
+                                 op.getLike());
+  else
+    fresh = MapOp::create(b, op.getLoc(), op.getResult().getType(), equation,
+                          inputs, op.getCaptures());
+  fresh.getBody().takeBody(op.getBody());
+  for (unsigned a : llvm::reverse(dropped))
+    fresh.getBody().front().eraseArgument(a);
+  op.getResult().replaceAllUsesWith(fresh.getResult());
+  op.erase();
+  return fresh;
+}
+
 /// Builds the backward function of one forward function.
 class BackwardBuilder {
 public:
@@ -192,6 +251,20 @@ LogicalResult BackwardBuilder::contract(ContractOp op, Value g) {
            << "has no derivative: the backward differentiates contractions "
               "that combine by mul and reduce by add";
   Equation eq = op.getEquation().getValue();
+  if (op.getInputs().size() == 1) {
+    // A sum over letters of one input: its gradient broadcasts back.
+    Value input = op.getInputs()[0];
+    if (!isActive(input))
+      return success();
+    std::string in = eq.inputs[0];
+    accumulate(input,
+               buildMap(b, op.getLoc(), in + "," + eq.output + "->" + in,
+                        ValueRange{input, g}, {}, gradientType(input.getType()),
+                        [](OpBuilder &, Location, ValueRange, ValueRange el,
+                           ValueRange) -> Value { return el[1]; })
+                   .getResult());
+    return success();
+  }
   for (auto [k, input] : llvm::enumerate(op.getInputs())) {
     if (!isActive(input))
       continue;
@@ -237,18 +310,44 @@ LogicalResult BackwardBuilder::reduce(ReduceOp op, Value g) {
                        ValueRange) -> Value { return in[1]; })
                .getResult();
   } else {
-    // The maximum's gradient goes to the elements equal to it.
+    // The maximum's gradient is shared by the elements equal to it (a
+    // subgradient: k ties get g / k each).
+    auto f32 = b.getF32Type();
+    auto asF32 = [&](OpBuilder &bb, Location loc, Value x) -> Value {
+      return x.getType() == f32 ? x : arith::ExtFOp::create(bb, loc, f32, x);
+    };
+    auto isMax = [&](OpBuilder &bb, Location loc, ValueRange in) -> Value {
+      return arith::CmpFOp::create(bb, loc, arith::CmpFPredicate::OEQ,
+                                   asF32(bb, loc, in[0]),
+                                   asF32(bb, loc, in[1]));
+    };
+    Value ties = buildMap(b, op.getLoc(), inTerm + "," + outTerm + "->" + inTerm,
+                          ValueRange{input, op.getResult()}, {}, type,
+                          [&](OpBuilder &bb, Location loc, ValueRange,
+                              ValueRange in, ValueRange) -> Value {
+                            Value one = arith::ConstantOp::create(
+                                bb, loc, bb.getF32FloatAttr(1.0));
+                            Value zero = arith::ConstantOp::create(
+                                bb, loc, bb.getF32FloatAttr(0.0));
+                            return arith::SelectOp::create(
+                                bb, loc, isMax(bb, loc, in), one, zero);
+                          })
+                     .getResult();
+    Value count = ContractOp::create(
+        b, op.getLoc(), gradientType(op.getResult().getType()),
+        EinsumAttr::fromText(b.getContext(), inTerm + "->" + outTerm),
+        CombineKind::Mul, ReduceKind::Add, ValueRange{ties});
     grad = buildMap(b, op.getLoc(),
-                    inTerm + "," + outTerm + "," + outTerm + "->" + inTerm,
-                    ValueRange{input, op.getResult(), g}, {}, type,
-                    [](OpBuilder &bb, Location loc, ValueRange, ValueRange in,
-                       ValueRange) -> Value {
-                      Value isMax = arith::CmpFOp::create(
-                          bb, loc, arith::CmpFPredicate::OEQ, in[0], in[1]);
+                    inTerm + "," + outTerm + "," + outTerm + "," + outTerm +
+                        "->" + inTerm,
+                    ValueRange{input, op.getResult(), g, count}, {}, type,
+                    [&](OpBuilder &bb, Location loc, ValueRange, ValueRange in,
+                        ValueRange) -> Value {
                       Value zero = arith::ConstantOp::create(
                           bb, loc, bb.getF32FloatAttr(0.0));
-                      return arith::SelectOp::create(bb, loc, isMax, in[2],
-                                                     zero);
+                      Value share = arith::DivFOp::create(bb, loc, in[2], in[3]);
+                      return arith::SelectOp::create(bb, loc, isMax(bb, loc, in),
+                                                     share, zero);
                     })
                .getResult();
   }
@@ -318,6 +417,7 @@ LogicalResult BackwardBuilder::map(MapOp op, Value g) {
       grad->erase();
       continue;
     }
+    grad = pruneInputs(b, grad);
     Value result = grad.getResult();
     if (eq.inputs[k] != eq.output)
       result = ContractOp::create(
@@ -360,6 +460,7 @@ LogicalResult BackwardBuilder::map(MapOp op, Value g) {
       scatter->erase();
       continue;
     }
+    scatter = pruneInputs(b, scatter);
     accumulate(capture, scatter.getResult());
   }
   return success();
@@ -387,10 +488,15 @@ LogicalResult BackwardBuilder::reshape(Operation *op, Value g) {
 }
 
 LogicalResult BackwardBuilder::differentiate(Operation *op) {
-  Value result = op->getNumResults() == 1 ? op->getResult(0) : Value();
-  Value g = result ? gradient.lookup(result) : Value();
-  if (!g)
+  if (llvm::none_of(op->getResults(),
+                    [&](Value r) { return gradient.contains(r); }))
     return success();
+  Value g = op->getNumResults() == 1 ? gradient.lookup(op->getResult(0))
+                                     : Value();
+  if (!g)
+    return op->emitOpError()
+           << "has no derivative: the backward differentiates ops of one "
+              "result (attn.contract, attn.map, attn.reduce, reshapes)";
   if (auto c = dyn_cast<ContractOp>(op))
     return contract(c, g);
   if (auto r = dyn_cast<ReduceOp>(op))
@@ -417,10 +523,21 @@ LogicalResult BackwardBuilder::build() {
     ops.push_back(&op);
     bool reads = llvm::any_of(op.getOperands(),
                               [&](Value v) { return isActive(v); });
-    if (reads)
-      for (Value r : op.getResults())
-        if (isFloatTensor(r.getType()))
-          active.insert(r);
+    if (!reads)
+      continue;
+    for (Value r : op.getResults()) {
+      if (isFloatTensor(r.getType())) {
+        active.insert(r);
+        continue;
+      }
+      // A float outside a tensor (an element extracted and captured)
+      // would carry the gradient past every rule: refused, not dropped.
+      if (isa<FloatType, UnrankedTensorType>(r.getType()) && !r.use_empty())
+        return op.emitOpError()
+               << "computes a float that is not a ranked tensor from an "
+                  "argument; the backward differentiates tensors of the "
+                  "cascade only (capture the tensor itself)";
+    }
   }
 
   // One cotangent argument per float tensor result, in order.
@@ -437,11 +554,23 @@ LogicalResult BackwardBuilder::build() {
     if (failed(differentiate(op)))
       return failure();
 
+  // The gradients of the float tensor arguments that receive one: the
+  // new return, before anything reads what the forward returned.
+  unsigned numPrimal = fn.getNumArguments();
+  SmallVector<Value> results;
+  SmallVector<int64_t> of;
+  for (BlockArgument arg : block.getArguments().take_front(numPrimal))
+    if (Value g = gradient.lookup(arg)) {
+      results.push_back(g);
+      of.push_back(arg.getArgNumber());
+    }
+  func::ReturnOp::create(b, ret.getLoc(), results);
+  ret->erase();
+
   // The forward state: the reductions of the forward the gradients read
   // (softmax: the row max and sum; softplus: the row sum; sigmoid: none).
   // They become arguments, which the forward returns, so the backward
   // recomputes element-wise values only, never a reduction over keys.
-  unsigned numPrimal = fn.getNumArguments();
   DenseSet<Operation *> primal(ops.begin(), ops.end());
   unsigned ordinal = 0, position = numPrimal;
   for (Operation *op : ops) {
@@ -457,22 +586,10 @@ LogicalResult BackwardBuilder::build() {
     reduce.getResult().replaceAllUsesWith(arg);
     stateOrdinals.push_back(index);
   }
-  // The forward's ops nothing reads any more (the state's reductions and
-  // what only they read).
-  for (Operation *op : llvm::reverse(ops))
-    if (op->use_empty() && isMemoryEffectFree(op))
-      op->erase();
+  // What nothing reads any more: the forward's results (O = P·V, lse), the
+  // state's reductions, the primal ops only they read.
+  eraseDeadOps(block);
 
-  // The gradients of the float tensor arguments that receive one.
-  SmallVector<Value> results;
-  SmallVector<int64_t> of;
-  for (BlockArgument arg : block.getArguments().take_front(numPrimal))
-    if (Value g = gradient.lookup(arg)) {
-      results.push_back(g);
-      of.push_back(arg.getArgNumber());
-    }
-  func::ReturnOp::create(b, ret.getLoc(), results);
-  ret->erase();
   SmallVector<Type> argTypes(block.getArgumentTypes());
   fn.setFunctionType(
       FunctionType::get(fn.getContext(), argTypes, ValueRange(results).getTypes()));
@@ -481,6 +598,8 @@ LogicalResult BackwardBuilder::build() {
   fn.getAllArgAttrs(argAttrs);
   argAttrs.resize(argTypes.size(), DictionaryAttr::get(fn.getContext()));
   fn.setAllArgAttrs(argAttrs);
+  fn.setAllResultAttrs(SmallVector<DictionaryAttr>(
+      results.size(), DictionaryAttr::get(fn.getContext())));
   setGradientsOf(fn, of);
   return success();
 }
@@ -489,11 +608,12 @@ LogicalResult BackwardBuilder::build() {
 /// ops decomposed; null (the copy erased) when one cannot be.
 static func::FuncOp decomposedCopy(func::FuncOp fn, Operation *after,
                                    StringRef suffix) {
-  OpBuilder mb(fn->getContext());
-  mb.setInsertionPointAfter(after);
-  auto copy = cast<func::FuncOp>(mb.clone(*fn));
+  // Detached until the symbol table places it: a clash with an existing
+  // name renames the copy.
+  func::FuncOp copy = fn.clone();
   copy.setSymName((fn.getName() + "_" + suffix).str());
-  SymbolTable(fn->getParentOfType<ModuleOp>()).insert(copy); // Renames on a clash.
+  SymbolTable(fn->getParentOfType<ModuleOp>())
+      .insert(copy, std::next(after->getIterator()));
   SmallVector<AttentionOp> ops;
   copy.walk([&](AttentionOp op) { ops.push_back(op); });
   for (AttentionOp op : ops)
@@ -540,6 +660,18 @@ FailureOr<BackwardFunctions> attn::deriveBackward(func::FuncOp forward) {
   withState.setFunctionType(FunctionType::get(
       forward.getContext(), withState.getArgumentTypes(),
       ValueRange(results).getTypes()));
+  SmallVector<DictionaryAttr> resultAttrs;
+  withState.getAllResultAttrs(resultAttrs);
+  resultAttrs.resize(results.size(), DictionaryAttr::get(forward.getContext()));
+  withState.setAllResultAttrs(resultAttrs);
+  // What the derivation built must be valid IR before anyone runs it.
+  if (failed(verify(withState)) || failed(verify(backward))) {
+    withState.erase();
+    backward.erase();
+    return forward.emitOpError()
+           << "internal error: the derived forward or backward does not "
+              "verify (the diagnostic above says where)";
+  }
   return out;
 }
 

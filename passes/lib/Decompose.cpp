@@ -208,10 +208,11 @@ FlatSymbolRefAttr CascadeBuilder::maskFunction() {
   Block &mask = op.getMask().front();
   OpBuilder mb(parent);
   auto type = mb.getFunctionType(mask.getArgumentTypes(), mb.getI1Type());
-  auto fn = func::FuncOp::create(mb, loc, parent.getName().str() + "_mask",
-                                 type);
+  // Detached until the symbol table places it (before the variant): a
+  // clash with an existing name renames it.
+  auto fn = func::FuncOp::create(loc, parent.getName().str() + "_mask", type);
   fn.setPrivate();
-  SymbolTable(module).insert(fn); // Renames on a clash.
+  SymbolTable(module).insert(fn, parent->getIterator());
   Block *body = fn.addEntryBlock();
   OpBuilder fb = OpBuilder::atBlockEnd(body);
   mlir::Value attend = inlineRegion(fb, op.getMask(), body->getArguments());

@@ -17,19 +17,21 @@
 // CHECK-SAME: %[[Q:[^:]*]]: tensor<1x2x?x16xf32>, %[[K:[^:]*]]: tensor<1x2x?x16xf32>, %[[V:[^:]*]]: tensor<1x2x?x16xf32>, %[[T:[^:]*]]: tensor<2x8xf32>, %[[TH:[^:]*]]: tensor<2xf32>, %[[M:[^:]*]]: tensor<1x2x?xf32>, %[[L:[^:]*]]: tensor<1x2x?xf32>, %[[DO:[^:]*]]: tensor<1x2x?x16xf32>)
 // CHECK-SAME: -> (tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>, tensor<2x8xf32>)
 // CHECK-SAME: attributes {attn.gradients = array<i64: 0, 1, 2, 3>}
-// The forward's element-wise values, recomputed from the state.
+// The forward's element-wise values, recomputed from the state, and
+// neither O = P·V nor any reduction of the forward.
 // CHECK-NOT: attn.reduce
 // CHECK: %[[S:.*]] = attn.contract "bhid,bhjd->bhij" combine(mul) reduce(add) %[[Q]], %[[K]]
 // CHECK: attn.map "bhij,bhi->bhij" ins(%{{.*}}, %[[M]] :
-// CHECK: attn.map "bhij,bhi->bhij" ins(%{{.*}}, %[[L]] :
-// CHECK: attn.contract "bhij,bhjf->bhif" combine(mul) reduce(add) %[[P:[^,]*]], %[[V]]
+// CHECK: %[[P:.*]] = attn.map "bhij,bhi->bhij" ins(%{{.*}}, %[[L]] :
+// CHECK-NOT: "bhij,bhjf->bhif"
 // dP = dO·Vᵀ and dV = Pᵀ·dO.
-// CHECK: %[[DP:.*]] = attn.contract "bhif,bhjf->bhij" combine(mul) reduce(add) %{{.*}}, %[[V]]
-// CHECK: %[[DV:.*]] = attn.contract "bhif,bhij->bhjf" combine(mul) reduce(add) %{{.*}}, %[[P]]
-// The row sums' gradients: summed over the keys (a one-input contraction).
+// CHECK: %[[DP:.*]] = attn.contract "bhif,bhjf->bhij" combine(mul) reduce(add) %[[DO]], %[[V]]
+// CHECK: %[[DV:.*]] = attn.contract "bhif,bhij->bhjf" combine(mul) reduce(add) %[[DO]], %[[P]]
+// The row sum's gradient: summed over the keys (a one-input contraction).
 // CHECK: attn.contract "bhij->bhi" combine(mul) reduce(add)
-// The table: the score's derivative with respect to the entry it read.
-// CHECK: %[[DT:.*]] = attn.scatter_add "bhij,bhij->bhij" ins(%[[S]], %{{.*}} : {{.*}}) captures({{.*}}) like(%[[T]] : tensor<2x8xf32>) -> tensor<2x8xf32>
+// The table: the score's derivative with respect to the entry it read (the
+// gradient alone: the derivative of s + bias needs no forward value).
+// CHECK: %[[DT:.*]] = attn.scatter_add "bhij->bhij" ins(%{{.*}} : {{.*}}) captures({{.*}}) like(%[[T]] : tensor<2x8xf32>) -> tensor<2x8xf32>
 // CHECK: %[[ROW:.*]] = arith.minui
 // CHECK: attn.yield %{{.*}}, %[[ROW]], %{{.*}} : index, index, f32
 // dQ = dS·K and dK = dSᵀ·Q.
@@ -111,5 +113,40 @@ func.func @sigmoid(%q: tensor<1x1x?x16xf32>, %k: tensor<1x1x?x16xf32>, %v: tenso
     -> tensor<1x1x?x16xf32> {
   %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<sigmoid>}
       : tensor<1x1x?x16xf32>, tensor<1x1x?x16xf32>, tensor<1x1x?x16xf32> -> tensor<1x1x?x16xf32>
+  return %o : tensor<1x1x?x16xf32>
+}
+
+// -----
+
+// Names already taken: the derived functions are renamed, never duplicated.
+// CHECK-LABEL: func.func @taken_forward_0(
+// CHECK-LABEL: func.func @taken_backward_0(
+// CHECK: func.func private @taken_backward()
+// CHECK: func.func private @taken_forward()
+// expected-remark @+1 {{the backward (@taken_backward_0) reads 0 value(s) of the forward (@taken_forward_0 returns the results only)}}
+func.func @taken(%q: tensor<1x1x?x16xf32>, %k: tensor<1x1x?x16xf32>, %v: tensor<1x1x?x16xf32>)
+    -> tensor<1x1x?x16xf32> {
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<sigmoid>}
+      : tensor<1x1x?x16xf32>, tensor<1x1x?x16xf32>, tensor<1x1x?x16xf32> -> tensor<1x1x?x16xf32>
+  return %o : tensor<1x1x?x16xf32>
+}
+func.func private @taken_backward()
+func.func private @taken_forward()
+
+// -----
+
+// A float scalar computed from an argument would carry a gradient past the
+// cascade's rules: refused where it is computed.
+func.func @scalar_capture(%q: tensor<1x1x?x16xf32>, %k: tensor<1x1x?x16xf32>, %v: tensor<1x1x?x16xf32>,
+                          %t: tensor<f32>) -> tensor<1x1x?x16xf32> {
+  // expected-error @+1 {{'tensor.extract' op computes a float that is not a ranked tensor from an argument; the backward differentiates tensors of the cascade only (capture the tensor itself)}}
+  %s = tensor.extract %t[] : tensor<f32>
+  %o = attn.attention %q, %k, %v captures(%s : f32) {normalizer = #attn.normalizer<softmax>}
+      : tensor<1x1x?x16xf32>, tensor<1x1x?x16xf32>, tensor<1x1x?x16xf32> -> tensor<1x1x?x16xf32>
+      score {
+      ^bb0(%x: f32, %b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index, %c: f32):
+        %y = arith.mulf %x, %c : f32
+        attn.yield %y : f32
+      }
   return %o : tensor<1x1x?x16xf32>
 }

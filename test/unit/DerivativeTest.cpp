@@ -129,6 +129,16 @@ TEST_F(DerivativeTest, RulesMatchCentralDifferences) {
   }
 }
 
+/// powf at a = 0: finite tangents where the derivative is (0·inf would be
+/// NaN): d(0^2)/da = 0, d(0^b)/db = 0 for b > 0, d(a^0)/da = 0.
+TEST_F(DerivativeTest, PowAtZeroIsFinite) {
+  const Case pow = {"math.powf", 2, 0, 0};
+  EXPECT_EQ(run(build(pow, 0), 0.0, 2.0), 0.0);
+  EXPECT_EQ(run(build(pow, 1), 0.0, 2.0), 0.0);
+  EXPECT_EQ(run(build(pow, 0), 0.0, 0.0), 0.0);
+  EXPECT_EQ(run(build(pow, 0), 3.0, 0.0), 0.0);
+}
+
 /// Every derivative rule of the registry is among the cases above (a new
 /// rule needs a case), and the common ops have one.
 TEST_F(DerivativeTest, EveryRuleIsTested) {

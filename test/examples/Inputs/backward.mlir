@@ -31,3 +31,14 @@ func.func @mask_threshold(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v
       }
   return %o : tensor<1x2x?x16xf32>
 }
+
+// A Level 2 epilogue after the attention: o summed over its head dimension
+// (a one-input contraction, whose backward broadcasts).
+func.func @row_totals(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %v: tensor<1x2x?x16xf32>)
+    -> tensor<1x2x?xf32> {
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
+      : tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32> -> tensor<1x2x?x16xf32>
+  %t = attn.contract "bhid->bhi" combine(mul) reduce(add) %o
+      : tensor<1x2x?x16xf32> -> tensor<1x2x?xf32>
+  return %t : tensor<1x2x?xf32>
+}
