@@ -396,6 +396,25 @@ LogicalResult BackwardBuilder::map(MapOp op, Value g) {
     return true;
   };
 
+  // Gives a new gradient map or scatter `op` its body (fillBody); returns
+  // it with the inputs it does not read dropped, null (`op` erased) when no
+  // derivative flows, failure when one is missing.
+  auto complete = [&](auto op, Value seed,
+                      llvm::function_ref<void(OpBuilder &, TangentClone &,
+                                              Value)>
+                          finish) -> FailureOr<decltype(op)> {
+    Block *newBody = new Block();
+    op.getBody().push_back(newBody);
+    FailureOr<bool> flows = fillBody(newBody, seed, finish);
+    if (failed(flows))
+      return failure();
+    if (!*flows) {
+      op->erase();
+      return decltype(op)();
+    }
+    return pruneInputs(b, op);
+  };
+
   // Inputs: g · ∂body/∂in_k, summed over the letters in_k is broadcast along.
   for (auto [k, input] : llvm::enumerate(op.getInputs())) {
     if (!isActive(input))
@@ -403,22 +422,17 @@ LogicalResult BackwardBuilder::map(MapOp op, Value g) {
     auto grad = MapOp::create(b, loc, domainType,
                               EinsumAttr::fromText(b.getContext(), text),
                               inputs, op.getCaptures());
-    Block *newBody = new Block();
-    grad.getBody().push_back(newBody);
-    FailureOr<bool> flows = fillBody(
-        newBody, body.getArgument(rank + k),
+    FailureOr<MapOp> built = complete(
+        grad, body.getArgument(rank + k),
         [&](OpBuilder &bb, TangentClone &clone, Value gElement) {
           YieldOp::create(bb, loc,
                           scaled(bb, loc, gElement, clone.tangent));
         });
-    if (failed(flows))
+    if (failed(built))
       return failure();
-    if (!*flows) {
-      grad->erase();
+    if (!*built)
       continue;
-    }
-    grad = pruneInputs(b, grad);
-    Value result = grad.getResult();
+    Value result = built->getResult();
     if (eq.inputs[k] != eq.output)
       result = ContractOp::create(
           b, loc, gradientType(input.getType()),
@@ -443,10 +457,8 @@ LogicalResult BackwardBuilder::map(MapOp op, Value g) {
     auto scatter = ScatterAddOp::create(
         b, loc, type, EinsumAttr::fromText(b.getContext(), text), inputs,
         op.getCaptures(), capture);
-    Block *newBody = new Block();
-    scatter.getBody().push_back(newBody);
-    FailureOr<bool> flows = fillBody(
-        newBody, extract.getResult(),
+    FailureOr<ScatterAddOp> built = complete(
+        scatter, extract.getResult(),
         [&](OpBuilder &bb, TangentClone &clone, Value gElement) {
           SmallVector<Value> yielded;
           for (Value index : extract.getIndices())
@@ -454,14 +466,10 @@ LogicalResult BackwardBuilder::map(MapOp op, Value g) {
           yielded.push_back(scaled(bb, loc, gElement, clone.tangent));
           YieldOp::create(bb, loc, yielded);
         });
-    if (failed(flows))
+    if (failed(built))
       return failure();
-    if (!*flows) {
-      scatter->erase();
-      continue;
-    }
-    scatter = pruneInputs(b, scatter);
-    accumulate(capture, scatter.getResult());
+    if (*built)
+      accumulate(capture, built->getResult());
   }
   return success();
 }
