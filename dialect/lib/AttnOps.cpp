@@ -9,9 +9,9 @@
 #include "attn/Dialect/RegionOps.h"
 #include "attn/Dialect/Equation.h"
 
-#include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
 
 #include <cmath>
 #include <map>
@@ -210,13 +210,13 @@ LogicalResult AttentionOp::verify() {
   return success();
 }
 
-/// Checks a score/mask/map region: its block arguments are `leading` followed
-/// by the capture types, and it yields exactly one value of `yieldType`.
-static LogicalResult verifyScalarRegion(Operation *op, Region &region,
-                                        StringRef regionName,
-                                        ArrayRef<Type> leading,
-                                        StringRef leadingDoc,
-                                        TypeRange captures, Type yieldType) {
+/// Checks the block arguments of a scalar region: `leading` (described by
+/// `leadingDoc`), then the captures.
+static LogicalResult verifyRegionArguments(Operation *op, Region &region,
+                                           StringRef regionName,
+                                           ArrayRef<Type> leading,
+                                           StringRef leadingDoc,
+                                           TypeRange captures) {
   Block &block = region.front();
   size_t expected = leading.size() + captures.size();
   if (block.getNumArguments() != expected)
@@ -232,6 +232,20 @@ static LogicalResult verifyScalarRegion(Operation *op, Region &region,
              << "'" << regionName << "' region argument " << i << " has type "
              << got << ", expected " << want;
   }
+  return success();
+}
+
+/// Checks a score/mask/map region: its block arguments are `leading` followed
+/// by the capture types, and it yields exactly one value of `yieldType`.
+static LogicalResult verifyScalarRegion(Operation *op, Region &region,
+                                        StringRef regionName,
+                                        ArrayRef<Type> leading,
+                                        StringRef leadingDoc,
+                                        TypeRange captures, Type yieldType) {
+  if (failed(verifyRegionArguments(op, region, regionName, leading,
+                                   leadingDoc, captures)))
+    return failure();
+  Block &block = region.front();
   auto yield = dyn_cast<YieldOp>(block.getTerminator());
   if (!yield)
     return op->emitOpError() << "'" << regionName
@@ -381,8 +395,8 @@ LogicalResult MapOp::verifyRegions() {
 LogicalResult ScatterAddOp::verify() {
   // The domain is sized by the inputs alone: check the equation against a
   // domain of unknown sizes.
-  std::optional<Equation> eq = getEquation().getValue();
-  SmallVector<int64_t> domain(eq->output.size(), ShapedType::kDynamic);
+  Equation eq = getEquation().getValue();
+  SmallVector<int64_t> domain(eq.output.size(), ShapedType::kDynamic);
   if (failed(verifyEquation(
           *this, getEquation(), getInputs().getTypes(),
           RankedTensorType::get(domain, Float32Type::get(getContext())))))
@@ -413,23 +427,12 @@ LogicalResult ScatterAddOp::verifyRegions() {
                    [](Value v) { return !v.getType().isIndex(); }))
     return emitOpError() << "body must yield " << rank
                          << " index position(s) and one f32 value";
-  // The arguments, as verifyScalarRegion checks them (the yield is checked
-  // above: it carries a position as well as the value).
-  size_t expected = leading.size() + getCaptures().size();
-  if (block.getNumArguments() != expected)
-    return emitOpError() << "'body' region must have " << expected
-                         << " block arguments (one index per domain letter, "
-                            "one element per input, then "
-                         << getCaptures().size() << " capture(s)), got "
-                         << block.getNumArguments();
-  for (unsigned i = 0; i < expected; ++i) {
-    Type want = i < leading.size() ? leading[i]
-                                   : getCaptures()[i - leading.size()].getType();
-    if (block.getArgument(i).getType() != want)
-      return emitOpError() << "'body' region argument " << i << " has type "
-                           << block.getArgument(i).getType() << ", expected "
-                           << want;
-  }
+  // The yield is checked above: it carries a position as well as the value.
+  if (failed(verifyRegionArguments(
+          *this, getBody(), "body", leading,
+          "one index per domain letter, one element per input",
+          getCaptures().getTypes())))
+    return failure();
   return regionops::verifyRegion(getBody(), "body");
 }
 

@@ -2,13 +2,15 @@
 //
 // -attn-derive-backward: for every function holding attn.attention ops,
 // builds `<name>_backward`, the reverse-mode derivative of its einsum
-// cascade, and `<name>_forward`, which also returns the forward state. The forward is decomposed (the 3-pass cascade of
-// -attn-decompose, whose normalizers are defined by their cascades) and the
-// backward differentiates that cascade op by op, so a new normalizer, score
-// region or capture needs no backward code of its own:
+// cascade, and `<name>_forward`, which also returns the forward state. The
+// forward is decomposed (the 3-pass cascade of -attn-decompose, whose
+// normalizers are defined by their cascades) and the backward
+// differentiates that cascade op by op, so a new normalizer, score region
+// or capture needs no backward code of its own:
 //  - attn.contract (mul/add): each input's gradient is the contraction of
-//    the result's gradient with the other inputs (the einsum transposed);
-//  - attn.reduce: add broadcasts the gradient back; max routes it to the
+//    the result's gradient with the other inputs (the einsum transposed); a
+//    one-input sum broadcasts it back;
+//  - attn.reduce: add broadcasts the gradient back; max shares it among the
 //    elements equal to the maximum;
 //  - attn.map: the body is differentiated in forward mode with the region-op
 //    registry's derivative rules (attn/Dialect/RegionOps.h), once per input
