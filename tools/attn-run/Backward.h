@@ -27,7 +27,6 @@ struct BackwardRequest {
   mlir::func::FuncOp forward;
   /// Its inputs, drawn or loaded.
   llvm::ArrayRef<interp::Tensor> inputs;
-  const interp::BoundShapes *shapes = nullptr;
   uint64_t seed = 0;
   /// --save and --load directories (empty: none).
   std::string saveDir, loadDir;

@@ -1261,7 +1261,6 @@ static int runTool() {
     attn::run::BackwardRequest request;
     request.forward = refFunc;
     request.inputs = *inputs;
-    request.shapes = &*shapes;
     request.seed = seed;
     request.saveDir = saveDir;
     request.loadDir = loadDir;
