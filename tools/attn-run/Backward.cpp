@@ -264,10 +264,17 @@ llvm::Expected<int> attn::run::runBackward(const BackwardRequest &request,
        << "\n";
   for (const Row &row : rows) {
     os << "  " << name(row.arg) << " ";
-    if (!row.gradient)
+    if (!row.gradient) {
       os << "none (no float path from this argument to a result)";
-    else
+    } else {
       os << shapeString(row.gradient->shape);
+      // IEEE propagation: a NaN the forward attended to reaches the
+      // gradients (the finite differences leave non-finite results out).
+      int64_t nonFinite = llvm::count_if(
+          row.gradient->data, [](double x) { return !std::isfinite(x); });
+      if (nonFinite)
+        os << " (" << nonFinite << " elements not finite)";
+    }
     if (request.check) {
       if (row.gradient)
         os << llvm::format("  vs central differences: rel err %.2e", row.check.error);
