@@ -1,9 +1,9 @@
 //===- FuzzCompile.cpp - libFuzzer target: text to CUDA --------------------===//
 //
 // Feeds arbitrary bytes through what every entry point does with MLIR text:
-// the nesting bound, parse, verify, the compile pipeline (decompose, tile,
-// online, optionally split-KV, fuse, cse) and the CUDA emitter, for every
-// public function. Any diagnostic is fine; a crash, a sanitizer report or
+// the nesting bound, parse, verify, the derived backward (on a copy), the
+// compile pipeline (decompose, tile, online, optionally split-KV, fuse, cse)
+// and the CUDA emitter, for every public function. Any diagnostic is fine; a crash, a sanitizer report or
 // a hang is a bug. The input also picks the Q tile, the KV tile, the kernel
 // path and whether to split, so that the options are fuzzed with the text.
 // Built with -DATTN_FUZZ=ON (scripts/fuzz.sh), under ASan and UBSan.
@@ -79,6 +79,14 @@ void lowerAndEmit(ModuleOp module, const Choice &choice) {
       (void)attn::codegen::emitCudaPlan(func, emit);
 }
 
+/// -attn-derive-backward on a copy of `module` (it adds functions).
+void deriveBackwards(ModuleOp module) {
+  OwningOpRef<ModuleOp> copy = module.clone();
+  PassManager pm(copy->getContext());
+  pm.addPass(attn::createAttnDeriveBackward());
+  (void)pm.run(*copy);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -98,6 +106,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       parseSourceString<ModuleOp>(source, config, "fuzz.mlir");
   if (!module || failed(verify(*module)))
     return 0;
+  deriveBackwards(*module);
   lowerAndEmit(*module, choose(text));
   return 0;
 }
