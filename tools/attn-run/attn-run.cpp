@@ -55,6 +55,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -1226,6 +1227,25 @@ static int runTool() {
     return fail(shapes.takeError());
   if (llvm::Error err = checkSizes(*shapes))
     return fail(std::move(err));
+  if (backwardFlag) {
+    // The backward is a float64 reference that holds about ten score-sized
+    // tensors at once (the memory check below counts the forward only):
+    // refused past 2^24 scores rather than left to exhaust the host.
+    auto size = [&](const char *key) {
+      auto it = shapes->sizes.find(key);
+      return it == shapes->sizes.end() ? int64_t(1) : it->second;
+    };
+    int64_t scores = 1;
+    for (const char *key : {"b", "hq", "nq", "nk"})
+      if (llvm::MulOverflow(scores, size(key), scores))
+        scores = std::numeric_limits<int64_t>::max();
+    constexpr int64_t kMaxBackwardScores = int64_t(1) << 24;
+    if (scores > kMaxBackwardScores)
+      return fail("--backward runs the float64 reference, which holds about "
+                  "ten B*Hq*Nq*Nk tensors: " +
+                  std::to_string(scores) + " scores exceed 2^24; use smaller "
+                  "sizes");
+  }
 
   // emu: the launch plan, emitted before any input exists so that its
   // buffers count in the memory the run needs.
