@@ -487,9 +487,9 @@ KeySet KeyRangeBuilder::compareValues(arith::CmpIPredicate p, mlir::Value x,
     Sym s = ints.lookup(v);
     return s.kind != Sym::Unknown && s.div == 1;
   };
-  // y - shift (sign -1), or a term plus the shift.
-  auto shifted = [&](const Sym &s, int64_t sign) {
-    return shift ? addSym(s, *shift, sign) : s;
+  // y - shift: the shift moved to the other side.
+  auto lessShift = [&](const Sym &s) {
+    return shift ? addSym(s, *shift, -1) : s;
   };
   auto plus = [&](mlir::Value v, int64_t sign) {
     Sym term = ints.lookup(v);
@@ -501,7 +501,7 @@ KeySet KeyRangeBuilder::compareValues(arith::CmpIPredicate p, mlir::Value x,
   // on y's side (x + s p y is x p y - s: a key block index x stays whole).
   if (ints.lookup(x).kind != Sym::Unknown &&
       ints.lookup(y).kind != Sym::Unknown)
-    return single(compare(p, ints.lookup(x), shifted(ints.lookup(y), -1)));
+    return single(compare(p, ints.lookup(x), lessShift(ints.lookup(y))));
   bool upper = p == P::sle || p == P::slt; // x bounded from above
   bool lower = p == P::sge || p == P::sgt;
   if (depth < 8 && (upper || lower) && ints.lookup(x).kind == Sym::Unknown) {
@@ -530,7 +530,7 @@ KeySet KeyRangeBuilder::compareValues(arith::CmpIPredicate p, mlir::Value x,
       return compareValues(p, diff.getLhs(), y, depth + 1,
                            plus(diff.getRhs(), -1));
     // |a - b| = max(a - b, b - a).
-    Sym sy = shifted(ints.lookup(y), -1);
+    Sym sy = lessShift(ints.lookup(y));
     auto abs = dyn_cast_or_null<math::AbsIOp>(def);
     auto absDiff = abs ? abs.getOperand().getDefiningOp<arith::SubIOp>()
                        : arith::SubIOp();
@@ -552,7 +552,7 @@ KeySet KeyRangeBuilder::compareValues(arith::CmpIPredicate p, mlir::Value x,
       back = addSym(affine(cst(0), 0, 0), *shift, -1);
     return compareValues(swapped(p), y, x, depth + 1, back);
   }
-  return single(compare(p, ints.lookup(x), shifted(ints.lookup(y), -1)));
+  return single(compare(p, ints.lookup(x), lessShift(ints.lookup(y))));
 }
 
 KeySet KeyRangeBuilder::capped(KeySet set) {

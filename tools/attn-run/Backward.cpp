@@ -61,9 +61,6 @@ double innerProduct(llvm::ArrayRef<Tensor> results,
 /// The result of comparing one gradient with finite differences.
 struct FdCheck {
   double error = 0;
-  /// The largest finite difference in absolute value (for the arguments
-  /// that get no gradient, which must have none).
-  double maxAbs = 0;
   double norm = 0;
   int64_t coordinates = 0, of = 0;
   bool pass = false;
@@ -210,7 +207,6 @@ llvm::Expected<int> attn::run::runBackward(const BackwardRequest &request,
         double g = row.gradient ? row.gradient->data[c] : 0.0;
         diff2 += (g - fd) * (g - fd);
         ref2 += fd * fd;
-        row.check.maxAbs = std::max(row.check.maxAbs, std::fabs(fd));
       }
       row.check.coordinates = static_cast<int64_t>(picked.size());
       row.check.of = n;
