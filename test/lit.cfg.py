@@ -17,3 +17,4 @@ config.environment["PATH"] = os.pathsep.join(
 config.substitutions.append(("%examples", os.path.join(config.attn_src_root, "examples")))
 config.substitutions.append(("%python", config.python3))
 config.substitutions.append(("%srcroot", config.attn_src_root))
+config.substitutions.append(("%objroot", config.attn_obj_root))

@@ -1,6 +1,7 @@
 //===- Translate.cpp - kernel IR to CUDA source, PTX or a cubin -----------===//
 
 #include "attn/Codegen/Translate.h"
+#include "attn/Codegen/CostModel.h"
 #include "attn/Codegen/Nvrtc.h"
 #include "attn/Dialect/KernelAttrs.h"
 
@@ -17,7 +18,8 @@ using namespace attn::codegen;
 /// CTA fits the SM's register file and the arch's shared memory (ptxas'
 /// static figure plus the emitter's dynamic staging buffers).
 static std::string resourceReport(const NvrtcOutput &out, const CudaArch &arch,
-                                  const llvm::StringMap<CudaKernel> &kernels) {
+                                  const llvm::StringMap<CudaKernel> &kernels,
+                                  const TranslateOptions &options) {
   std::string text;
   llvm::raw_string_ostream os(text);
   llvm::json::OStream j(os, /*IndentSize=*/2);
@@ -57,14 +59,23 @@ static std::string resourceReport(const NvrtcOutput &out, const CudaArch &arch,
           j.attribute("spill_stores_bytes", k.spillStoreBytes);
           j.attribute("spill_loads_bytes", k.spillLoadBytes);
           j.attribute("stack_frame_bytes", k.stackFrameBytes);
+          // The kernel's SASS (.text.<name>), 16 bytes per instruction.
+          if (llvm::Expected<int64_t> text = cubinTextBytes(out.binary, k.name))
+            j.attribute("text_bytes", *text);
+          else
+            llvm::consumeError(text.takeError());
           j.attribute("registers_ok", regsOk);
           j.attribute("smem_ok", smemOk);
           j.attribute("no_spills", spillOk);
+          if (options.kernelReportExtras && it != kernels.end())
+            options.kernelReportExtras(j, it->second, k);
         });
       }
     });
     // No kernel in ptxas' report would make every check vacuous.
     j.attribute("ok", allOk && !out.kernels.empty());
+    if (options.reportExtras)
+      options.reportExtras(j);
   });
   os << "\n";
   return text;
@@ -112,6 +123,7 @@ attn::codegen::translateModule(ModuleOp module,
       kernel.source.clear();
       kernels[kernel.name] = kernel;
     }
+    result.plans.emplace_back(func.getName().str(), std::move(*plan));
     any = true;
   }
   if (!any)
@@ -127,7 +139,9 @@ attn::codegen::translateModule(ModuleOp module,
   if (!compiled)
     return module.emitError(llvm::toString(compiled.takeError()));
   if (options.resourceReport)
-    result.resourceReport = resourceReport(*compiled, *arch, kernels);
+    result.resourceReport =
+        resourceReport(*compiled, *arch, kernels, options);
+  result.resources = compiled->kernels;
   result.output = std::move(compiled->binary);
   return result;
 }

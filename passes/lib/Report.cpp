@@ -13,6 +13,7 @@
 #include "attn/Passes/KeyRange.h"
 #include "attn/Passes/PassCount.h"
 #include "attn/Passes/Passes.h"
+#include "attn/Passes/TileReport.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -28,12 +29,6 @@ using namespace mlir;
 using namespace attn;
 
 namespace {
-
-/// Tile counts of one attention op.
-struct TileCounts {
-  int64_t slices = 1, qTiles = 0, total = 0, visited = 0, partial = 0,
-          full = 0, iterations = 0;
-};
 
 /// The closed-form key range of a mask (attn/Passes/KeyRange.h, the IR
 /// -attn-fuse bounds the KV loop with), built once as a function of (b, h,
@@ -123,10 +118,118 @@ private:
   func::FuncOp range;
 };
 
+} // namespace
+
+/// The KV loop's trip count for the Q tile at row `i0` (-attn-fuse's
+/// bounds: the tiles of the key ranges' union, clipped to [0, nk)), or
+/// every tile when the ranges are not known here.
+static int64_t loopIterations(KeyRangeProgram &keyRange,
+                              const MaskContext &context, int64_t i0,
+                              int64_t kTiles,
+                              const TileReportOptions &options) {
+  int64_t keys = options.keyLength(), nq = options.nq;
+  int64_t blockN = options.blockN;
+  SmallVector<std::optional<double>> args = {
+      double(context.b), double(context.h), double(i0),
+      double(std::min(i0 + options.blockM, nq) - 1), double(nq),
+      double(keys)};
+  for (std::optional<int64_t> s : context.captureScalars)
+    args.push_back(s ? std::optional<double>(double(*s)) : std::nullopt);
+  auto parts = keyRange.evaluate(args);
+  if (!parts)
+    return kTiles;
+  // The tiles of the union of the ranges, each widened to whole tiles.
+  std::vector<bool> visited(kTiles, false);
+  for (auto [lo, hi] : *parts) {
+    int64_t first = std::max<int64_t>(0, llvm::divideFloorSigned(lo, blockN));
+    int64_t past =
+        std::min(kTiles, llvm::divideCeilSigned(hi + 1, blockN));
+    for (int64_t t = first; t < past; ++t)
+      visited[t] = true;
+  }
+  return llvm::count(visited, true);
+}
+
+FailureOr<TileCounts> attn::countTiles(AttentionOp op,
+                                       const TileReportOptions &options) {
+  if (options.blockM <= 0 || options.blockN <= 0 || options.nq < 0)
+    return op.emitOpError()
+           << "tile report: needs positive block-m, block-n and nq >= 0";
+  TileCounts c;
+  int64_t keys = options.keyLength(), nq = options.nq;
+  int64_t blockM = options.blockM, blockN = options.blockN;
+  int64_t qTiles = (nq + blockM - 1) / blockM;
+  int64_t kTiles = (keys + blockN - 1) / blockN;
+  c.qTiles = qTiles;
+  c.total = qTiles * kTiles;
+  if (op.getMask().empty()) {
+    c.visited = c.full = c.iterations = c.total;
+    c.maxIterations = qTiles > 0 ? kTiles : 0;
+    return c;
+  }
+  Block &mask = op.getMask().front();
+  MaskContext context{0, 0, nq, keys, {}, {}};
+  unsigned nextCapture = 0;
+  for (mlir::Value capture : op.getCaptures()) {
+    std::optional<int64_t> value;
+    if (capture.getType().isIntOrIndex()) {
+      if (nextCapture < options.captures.size())
+        value = options.captures[nextCapture];
+      ++nextCapture;
+    }
+    context.captureScalars.push_back(value);
+  }
+  // Count every (b, h) slice when the mask reads b or h; else one slice.
+  int64_t batches = 1, heads = 1;
+  if (!mask.getArgument(0).use_empty()) {
+    int64_t b = op.getQ().getType().getDimSize(0);
+    batches = ShapedType::isDynamic(b) ? options.batch : b;
+  }
+  if (!mask.getArgument(1).use_empty()) {
+    int64_t h = op.getQ().getType().getDimSize(1);
+    if (ShapedType::isDynamic(h))
+      return op.emitOpError() << "tile report: needs a static head count "
+                                 "for a mask that reads the head index";
+    heads = h;
+  }
+  MaskAnalysis analysis(op.getMask());
+  KeyRangeProgram keyRange(op);
+  c = TileCounts{batches * heads, qTiles, 0, 0, 0, 0, 0, 0};
+  for (int64_t b = 0; b < batches; ++b)
+    for (int64_t h = 0; h < heads; ++h) {
+      context.b = b;
+      context.h = h;
+      for (int64_t i0 = 0; i0 < nq; i0 += blockM) {
+        int64_t trips = loopIterations(keyRange, context, i0, kTiles, options);
+        c.iterations += trips;
+        c.maxIterations = std::max(c.maxIterations, trips);
+        for (int64_t j0 = 0; j0 < keys; j0 += blockN) {
+          Tile tile{i0, std::min(i0 + blockM, nq), j0,
+                    std::min(j0 + blockN, keys)};
+          TileClass cls = analysis.classify(context, tile);
+          ++c.total;
+          c.visited += cls != TileClass::Empty;
+          c.partial += cls == TileClass::Partial;
+          c.full += cls == TileClass::Full;
+        }
+      }
+    }
+  return c;
+}
+
+namespace {
+
 struct AttnReportPass : attn::impl::AttnReportBase<AttnReportPass> {
   using AttnReportBase::AttnReportBase;
 
   void runOnOperation() override {
+    TileReportOptions options;
+    options.nq = nq;
+    options.nk = nk;
+    options.batch = batch;
+    options.blockM = blockM;
+    options.blockN = blockN;
+    options.captures.assign(captures.begin(), captures.end());
     if (blockM <= 0 || blockN <= 0 || nq < 0) {
       getOperation()->emitError()
           << "-attn-report needs positive block-m, block-n and nq >= 0";
@@ -137,12 +240,12 @@ struct AttnReportPass : attn::impl::AttnReportBase<AttnReportPass> {
     os << "{\"kernels\": [";
     bool first = true;
     WalkResult walk = getOperation()->walk([&](AttentionOp op) {
-      FailureOr<TileCounts> counts = countTiles(op);
+      FailureOr<TileCounts> counts = countTiles(op, options);
       if (failed(counts))
         return WalkResult::interrupt();
       os << (first ? "" : ", ");
       first = false;
-      printKernel(os, op, *counts);
+      printKernel(os, op, *counts, options.keyLength());
       return WalkResult::advance();
     });
     if (walk.wasInterrupted())
@@ -150,95 +253,6 @@ struct AttnReportPass : attn::impl::AttnReportBase<AttnReportPass> {
     os << "]}\n";
     llvm::outs() << json;
     llvm::outs().flush();
-  }
-
-  int64_t keyLength() const { return nk < 0 ? nq : nk; }
-
-  FailureOr<TileCounts> countTiles(AttentionOp op) {
-    TileCounts c;
-    int64_t keys = keyLength();
-    int64_t qTiles = (nq + blockM - 1) / blockM;
-    int64_t kTiles = (keys + blockN - 1) / blockN;
-    c.qTiles = qTiles;
-    c.total = qTiles * kTiles;
-    if (op.getMask().empty()) {
-      c.visited = c.full = c.iterations = c.total;
-      return c;
-    }
-    Block &mask = op.getMask().front();
-    MaskContext context{0, 0, nq, keys, {}, {}};
-    unsigned nextCapture = 0;
-    for (mlir::Value capture : op.getCaptures()) {
-      std::optional<int64_t> value;
-      if (capture.getType().isIntOrIndex()) {
-        if (nextCapture < captures.size())
-          value = captures[nextCapture];
-        ++nextCapture;
-      }
-      context.captureScalars.push_back(value);
-    }
-    // Count every (b, h) slice when the mask reads b or h; else one slice.
-    int64_t batches = 1, heads = 1;
-    if (!mask.getArgument(0).use_empty()) {
-      int64_t b = op.getQ().getType().getDimSize(0);
-      batches = ShapedType::isDynamic(b) ? batch : b;
-    }
-    if (!mask.getArgument(1).use_empty()) {
-      int64_t h = op.getQ().getType().getDimSize(1);
-      if (ShapedType::isDynamic(h))
-        return op.emitOpError() << "-attn-report needs a static head count "
-                                   "for a mask that reads the head index";
-      heads = h;
-    }
-    MaskAnalysis analysis(op.getMask());
-    KeyRangeProgram keyRange(op);
-    c = TileCounts{batches * heads, qTiles, 0, 0, 0, 0, 0};
-    for (int64_t b = 0; b < batches; ++b)
-      for (int64_t h = 0; h < heads; ++h) {
-        context.b = b;
-        context.h = h;
-        for (int64_t i0 = 0; i0 < nq; i0 += blockM) {
-          c.iterations += loopIterations(keyRange, context, i0, kTiles);
-          for (int64_t j0 = 0; j0 < keys; j0 += blockN) {
-            Tile tile{i0, std::min(i0 + blockM, int64_t(nq)), j0,
-                      std::min(j0 + blockN, keys)};
-            TileClass cls = analysis.classify(context, tile);
-            ++c.total;
-            c.visited += cls != TileClass::Empty;
-            c.partial += cls == TileClass::Partial;
-            c.full += cls == TileClass::Full;
-          }
-        }
-      }
-    return c;
-  }
-
-  /// The KV loop's trip count for the Q tile at row `i0` (-attn-fuse's
-  /// bounds: the tiles of the key ranges' union, clipped to [0, nk)), or
-  /// every tile when the ranges are not known here.
-  int64_t loopIterations(KeyRangeProgram &keyRange, const MaskContext &context,
-                         int64_t i0, int64_t kTiles) {
-    int64_t keys = keyLength();
-    SmallVector<std::optional<double>> args = {
-        double(context.b), double(context.h), double(i0),
-        double(std::min(i0 + blockM, int64_t(nq)) - 1), double(nq),
-        double(keys)};
-    for (std::optional<int64_t> s : context.captureScalars)
-      args.push_back(s ? std::optional<double>(double(*s)) : std::nullopt);
-    auto parts = keyRange.evaluate(args);
-    if (!parts)
-      return kTiles;
-    // The tiles of the union of the ranges, each widened to whole tiles.
-    std::vector<bool> visited(kTiles, false);
-    for (auto [lo, hi] : *parts) {
-      int64_t first =
-          std::max<int64_t>(0, llvm::divideFloorSigned(lo, int64_t(blockN)));
-      int64_t past =
-          std::min(kTiles, llvm::divideCeilSigned(hi + 1, int64_t(blockN)));
-      for (int64_t t = first; t < past; ++t)
-        visited[t] = true;
-    }
-    return llvm::count(visited, true);
   }
 
   /// Pass count of the function holding `op`, on a decomposed copy.
@@ -254,8 +268,8 @@ struct AttnReportPass : attn::impl::AttnReportBase<AttnReportPass> {
     return ok ? analyzePassCount(*copy) : PassCount();
   }
 
-  void printKernel(llvm::raw_ostream &os, AttentionOp op,
-                   const TileCounts &c) {
+  void printKernel(llvm::raw_ostream &os, AttentionOp op, const TileCounts &c,
+                   int64_t keyLength) {
     auto func = op->getParentOfType<func::FuncOp>();
     SparsityKind kind = SparsityKind::Dense;
     if (!op.getMask().empty())
@@ -268,7 +282,7 @@ struct AttnReportPass : attn::impl::AttnReportBase<AttnReportPass> {
        << stringifyNormalizerKind(op.getNormalizer().getKind()) << "\""
        << ", \"sink_logits\": " << (op.getSinkLogits() ? "true" : "false")
        << ", \"sparsity\": \"" << stringifySparsityKind(kind) << "\""
-       << ", \"nq\": " << nq << ", \"nk\": " << keyLength()
+       << ", \"nq\": " << nq << ", \"nk\": " << keyLength
        << ", \"block_m\": " << blockM << ", \"block_n\": " << blockN
        << ", \"slices\": " << c.slices << ", \"q_tiles\": " << c.qTiles
        << ", \"kv_tiles_total\": " << c.total

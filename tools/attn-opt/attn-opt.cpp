@@ -12,9 +12,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "TestPasses.h"
+#include "attn/Codegen/KernelCost.h"
 #include "attn/Codegen/Nvrtc.h"
 #include "attn/Codegen/Translate.h"
 #include "attn/Dialect/AttnDialect.h"
+#include "attn/Dialect/KernelAttrs.h"
 #include "attn/Passes/Passes.h"
 #include "attn/Codegen/Pipeline.h"
 #include "attn/Codegen/Schedule.h"
@@ -117,7 +119,22 @@ struct EmitRequest {
   std::optional<std::string> arch, path;
   std::string debug = "none";
   bool report = false;
+  /// `--nq= [--nk= --b= --captures=]` with the resource report: the sizes
+  /// the cost model estimates each kernel's run for.
+  std::optional<attn::codegen::RunSizes> costSizes;
 };
+
+/// Parses `value` (of `flag`) as a non-negative integer into `out`; false
+/// after printing why.
+static bool parseSize(llvm::StringRef flag, llvm::StringRef value,
+                      int64_t &out) {
+  if (value.getAsInteger(10, out) || out < 0) {
+    llvm::errs() << "attn-opt: " << flag << "=" << value
+                 << ": expected a non-negative integer\n";
+    return false;
+  }
+  return true;
+}
 
 /// Takes `--emit=mlir|cuda|ptx|cubin [--arch=sm_XX] [--report=json]
 /// [--emit-debug=MODE] [--emit-path=auto|simt|mma]` out of `args`. A cubin is
@@ -179,16 +196,84 @@ static bool takeEmitFlags(std::vector<std::string> &args, EmitRequest &emit) {
                  << ": resources come from ptxas; use --emit=cubin\n";
     return false;
   }
-  if (compiled)
-    for (const std::string &arg : kept)
-      for (const char *name : reportOptions)
-        if (llvm::StringRef(arg).starts_with(std::string("--") + name + "=")) {
-          llvm::errs() << "attn-opt: " << arg
-                       << " is a tile-report option; with --emit="
+  if (compiled) {
+    // With the resource report, the run sizes of the cost model; the tile
+    // shape is the schedule's (attn-pipeline's options), not a flag.
+    std::vector<std::string> rest;
+    attn::codegen::RunSizes sizes;
+    bool anySize = false, hasNq = false;
+    for (const std::string &arg : kept) {
+      llvm::StringRef a(arg), value;
+      bool isSize = false;
+      for (const char *name : {"nq", "nk", "b", "captures"}) {
+        std::string flag = std::string("--") + name + "=";
+        if (!a.starts_with(flag))
+          continue;
+        value = a.drop_front(flag.size());
+        isSize = true;
+        llvm::StringRef n(name);
+        if (n == "captures") {
+          llvm::SmallVector<llvm::StringRef> parts;
+          value.split(parts, ',');
+          for (llvm::StringRef part : parts) {
+            int64_t c = 0;
+            if (part.trim().getAsInteger(10, c)) {
+              llvm::errs() << "attn-opt: --captures=" << value
+                           << ": expected comma-separated integers\n";
+              return false;
+            }
+            sizes.captures.push_back(c);
+          }
+          continue;
+        }
+        int64_t v = 0;
+        if (!parseSize(flag.substr(0, flag.size() - 1), value, v))
+          return false;
+        if (n == "nq") {
+          sizes.nq = v;
+          hasNq = true;
+        } else if (n == "nk") {
+          sizes.nk = v;
+        } else if (v < 1) {
+          llvm::errs() << "attn-opt: --b=" << value
+                       << ": the batch is at least 1\n";
+          return false;
+        } else {
+          sizes.batch = v;
+        }
+      }
+      if (isSize) {
+        anySize = true;
+        continue;
+      }
+      for (const char *name : {"block-m", "block-n"})
+        if (a.starts_with(std::string("--") + name + "=")) {
+          llvm::errs() << "attn-opt: " << arg << " with --emit="
                        << emit.format
-                       << " --report=json is the resource report\n";
+                       << ": the tile shape is the schedule's; give it as "
+                          "--pass-pipeline='builtin.module(attn-pipeline{"
+                       << name << "=...})'\n";
           return false;
         }
+      rest.push_back(arg);
+    }
+    if (anySize) {
+      if (!emit.report || emit.format != "cubin") {
+        llvm::errs() << "attn-opt: --nq/--nk/--b/--captures with --emit="
+                     << emit.format
+                     << " are the cost model's run sizes: add --emit=cubin "
+                        "--report=json\n";
+        return false;
+      }
+      if (!hasNq) {
+        llvm::errs() << "attn-opt: the cost model needs --nq (and --nk, "
+                        "default nq)\n";
+        return false;
+      }
+      emit.costSizes = sizes;
+    }
+    kept = std::move(rest);
+  }
   if (emit.format == "mlir" && (emit.debug != "none" || emit.path)) {
     llvm::errs() << "attn-opt: --emit-debug and --emit-path need "
                     "--emit=cuda|ptx|cubin\n";
@@ -242,6 +327,10 @@ emitBuffer(llvm::SourceMgr &sourceMgr, mlir::MLIRContext &context,
       pipeline.path = *emit.path;
     attn::buildAttnPipeline(pm, pipeline);
   }
+  // The cost model sizes kernels from the Level 1 attention.
+  mlir::OwningOpRef<mlir::ModuleOp> level1;
+  if (emit.costSizes)
+    level1 = module->clone();
   if (mlir::failed(pm.run(*module)))
     return mlir::failure();
   attn::codegen::TranslateOptions options;
@@ -262,6 +351,29 @@ emitBuffer(llvm::SourceMgr &sourceMgr, mlir::MLIRContext &context,
               "early-wait; drop-mask and kv-bound are the test passes "
               "test-attn-force-tile-class and test-attn-shift-kv-bounds)";
   options.resourceReport = emit.report;
+  std::optional<attn::codegen::PlanCosts> costs;
+  if (emit.costSizes) {
+    std::string arch = options.arch ? *options.arch : std::string();
+    if (arch.empty())
+      if (attn::TargetAttr target = attn::getTarget(*module))
+        arch = target.getArch().str();
+    if (arch.empty())
+      return module->emitError("the cost model needs a CUDA arch (--arch, "
+                               "or attn-pipeline{arch=...})");
+    auto built =
+        attn::codegen::PlanCosts::build(*level1, *module, arch, *emit.costSizes);
+    if (mlir::failed(built))
+      return mlir::failure();
+    costs = std::move(*built);
+    options.kernelReportExtras =
+        [&](llvm::json::OStream &j, const attn::codegen::CudaKernel &kernel,
+            const attn::codegen::KernelResources &resources) {
+          costs->writeKernelCost(j, kernel, resources);
+        };
+    options.reportExtras = [&](llvm::json::OStream &j) {
+      costs->writePlanCosts(j);
+    };
+  }
   auto translation = attn::codegen::translateModule(*module, options);
   if (mlir::failed(translation))
     return mlir::failure();

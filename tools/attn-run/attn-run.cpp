@@ -24,6 +24,7 @@
 #include "attn/Codegen/Pipeline.h"
 #include "attn/Codegen/Schedule.h"
 #include "attn/Codegen/CudaEmitter.h"
+#include "attn/Codegen/KernelCost.h"
 #include "attn/Codegen/Nvrtc.h"
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Interpreter/Inputs.h"
@@ -47,6 +48,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ProgramStack.h"
@@ -889,7 +891,72 @@ struct Report {
   std::string kernelLine;
   /// --bench: the timing (cuda) or counters (emu), as text and JSON.
   std::string benchSummary, benchJson;
+  /// --bench: the static cost model's prediction, as text and JSON.
+  std::string costSummary, costJson;
 };
+
+/// --bench: the static cost model's prediction (attn/Codegen/KernelCost.h)
+/// for the plan the runtime ran, on the targets of --arch (else sm_80's and
+/// sm_90's): one line per target and a JSON array of the plans' totals.
+static llvm::Error predictCost(ModuleOp level1, StringRef funcName,
+                               const std::map<std::string, int64_t> &sizes,
+                               const attn::run::JitRequest &request,
+                               const attn::run::JitReport &ran,
+                               std::string &summary, std::string &json) {
+  attn::AttnPipelineOptions pipeline;
+  pipeline.blockM = ran.blockM > 0 ? ran.blockM : request.blockM;
+  pipeline.blockN = request.blockN;
+  pipeline.warps = request.warps;
+  pipeline.stages = request.stages;
+  pipeline.unroll = request.unroll;
+  pipeline.splitKv = llvm::StringRef(ran.plan).starts_with("split") ? 1 : 0;
+  attn::codegen::RunSizes runSizes;
+  runSizes.nq = sizes.at("nq");
+  runSizes.nk = sizes.at("nk");
+  runSizes.batch = std::max<int64_t>(1, sizes.at("b"));
+  std::vector<std::string> archs = {"sm_80", "sm_90"};
+  if (!request.arch.empty())
+    archs = {request.arch};
+  std::string totals;
+  for (const std::string &arch : archs) {
+    mlir::FailureOr<std::string> text =
+        attn::codegen::costReport(level1, pipeline, arch, runSizes);
+    if (mlir::failed(text))
+      return makeError("the cost model failed for " + arch +
+                       " (the error is above)");
+    llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(*text);
+    if (!parsed)
+      return parsed.takeError();
+    const llvm::json::Array *plans =
+        parsed->getAsObject()->getArray("plan_costs");
+    for (const llvm::json::Value &plan : plans ? *plans
+                                               : llvm::json::Array()) {
+      const llvm::json::Object *p = plan.getAsObject();
+      if (!p || p->getString("function") != funcName)
+        continue;
+      char line[256];
+      std::snprintf(
+          line, sizeof line,
+          "cost:     %s (%s): %.3g us predicted, %s-bound, %.2f of the dense "
+          "f16 tensor peak (static model, %lld kernel%s)",
+          p->getString("target").value_or("").str().c_str(), arch.c_str(),
+          p->getNumber("predicted_us").value_or(0),
+          p->getString("bound").value_or("").str().c_str(),
+          p->getNumber("fraction_of_peak").value_or(0),
+          static_cast<long long>(p->getInteger("kernels").value_or(0)),
+          p->getInteger("kernels").value_or(0) == 1 ? "" : "s");
+      summary += (summary.empty() ? "" : "\n") + std::string(line);
+      llvm::json::Object entry = *p;
+      entry["arch"] = arch;
+      std::string one;
+      llvm::raw_string_ostream os(one);
+      os << llvm::json::Value(std::move(entry));
+      totals += (totals.empty() ? "" : ", ") + one;
+    }
+  }
+  json = "[" + totals + "]";
+  return llvm::Error::success();
+}
 
 /// `x` as a JSON number (`null` when not finite), `digits` significant.
 static std::string jsonNumber(double x, int digits = 17) {
@@ -998,6 +1065,8 @@ static void printJson(const Report &r, llvm::raw_ostream &os) {
   }
   if (!r.benchJson.empty())
     os << ", \"bench\": " << r.benchJson;
+  if (!r.costJson.empty())
+    os << ", \"cost_model\": " << r.costJson;
   os << "}\n";
 }
 
@@ -1091,6 +1160,8 @@ static void printSummary(const Report &r, llvm::raw_ostream &os) {
     os << "kernel:   " << r.kernelLine << "\n";
   if (!r.benchSummary.empty())
     os << r.benchSummary << "\n";
+  if (!r.costSummary.empty())
+    os << r.costSummary << "\n";
   if (r.emuCompileSeconds >= 0)
     os << "emu:      compile " << formatDouble("%.2f", r.emuCompileSeconds)
        << " s, launch " << formatDouble("%.3f", r.emuLaunchSeconds) << " s\n";
@@ -1340,6 +1411,11 @@ static int runTool() {
     report.device = jitReport.device; // what auto resolved to
     report.benchSummary = attn::run::benchSummary(jitReport);
     report.benchJson = attn::run::benchJson(jitReport);
+    if (bench)
+      if (llvm::Error err =
+              predictCost(*refModule, funcName, shapes->sizes, jitRequest,
+                          jitReport, report.costSummary, report.costJson))
+        return fail(std::move(err));
     if (!jitReport.kernels.empty())
       report.kernelLine = jitReport.plan + " plan, " +
                           std::to_string(jitReport.blockM) +

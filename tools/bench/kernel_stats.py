@@ -5,31 +5,23 @@ For f16 causal attention at FlashAttention-2's tiles and attn's defaults,
 sm_80 and sm_90: ptxas' registers, spills and stack frame, static + dynamic
 shared memory, CTAs per SM on an A100 and an H100, the kernel's .text bytes
 per static mma.sync (as shipped, KV loop x1), and the SASS slots per unit of
-work of an interior KV tile, measured by compiling the kernel with every
-tile on the interior version (test-attn-interior-only) and the KV loop
-unrolled x1 and x2: (text2 - text1) / 16 / M, M = (block-m / warps) *
-block-n * (D + Dv) / 2048 (the m16n8k16 count one warp's share of a KV tile
-needs). The x2 kernel is checked in the emulator first. No GPU is needed:
-everything is static.
+work of an interior KV tile: the cost model's measurement (attn-opt
+--emit=cubin --report=json --nq= --nk=, attn/Codegen/KernelCost.h), which
+compiles the kernel with every tile on the interior version and the KV loop
+unrolled x1 and x2, over the m16n8k16 count of one warp's share of a KV tile
+(its `kv_loop` object). The x2 kernel is checked in the emulator first. No
+GPU is needed: everything is static.
 
 Usage: kernel_stats.py BUILD_DIR [--quick]
 """
 import json
 import os
 import re
-import struct
 import subprocess
 import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-# What each target grants one SM: shared memory (minus 1 KB reserved per
-# CTA), 32-bit registers, threads and resident CTAs.
-TARGETS = {
-    "A100": dict(smem=164 * 1024, regs=65536, threads=2048, ctas=32),
-    "H100": dict(smem=228 * 1024, regs=65536, threads=2048, ctas=32),
-}
 
 # FlashAttention-2 2.8.4, CUDA 13, sm_80, causal: whole kernel .text over
 # the mma.sync count in its PTX (figures given with the issue).
@@ -38,32 +30,6 @@ FA2 = {
     (128, 128, 64): (69888, 512),
     (128, 64, 64): (26368, 256),
 }
-
-
-def text_size(cubin, kernel):
-    """Size of the ELF section .text.<kernel> of a cubin."""
-    data = open(cubin, "rb").read()
-    shoff = struct.unpack_from("<Q", data, 0x28)[0]
-    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
-    def section(k):
-        return struct.unpack_from("<IIQQQQ", data, shoff + k * shentsize)
-    names_off = section(shstrndx)[4]
-    for k in range(shnum):
-        name_off, _, _, _, _, size = section(k)
-        end = data.index(b"\0", names_off + name_off)
-        if data[names_off + name_off:end].decode() == ".text." + kernel:
-            return size
-    raise SystemExit(f"no .text.{kernel} in {cubin}")
-
-
-def ctas_per_sm(target, regs, threads, smem):
-    t = TARGETS[target]
-    warps = (threads + 31) // 32
-    # Registers are allocated per warp in units of 256.
-    warp_regs = (regs * 32 + 255) // 256 * 256
-    by_regs = t["regs"] // (warp_regs * warps) if regs else t["ctas"]
-    by_smem = t["smem"] // (smem + 1024)
-    return min(by_regs, by_smem, t["threads"] // threads, t["ctas"])
 
 
 def run(args, **kw):
@@ -96,8 +62,8 @@ def main():
     print("attn kernel statistics (static: ptxas, the cubin's .text, PTX), "
           "f16 causal")
     header = ("d", "bm", "bn", "arch", "warps", "regs", "spill", "stack",
-              "smem", "CTA/SM A100", "CTA/SM H100", ".text B", "mma",
-              "B/mma", "SASS/unit")
+              "smem", "CTA/SM", ".text B", "mma", "B/mma", "SASS/unit",
+              "model 4096^2")
     rows = []
     for d, bm, bn, warps in configs:
         src = variant(tmp, d)
@@ -109,35 +75,30 @@ def main():
         if "FAIL" in out or "PASS" not in out:
             raise SystemExit(f"x2 kernel fails --check:\n{out}")
         for arch in ("sm_80", "sm_90"):
-            def compile(unroll, extra=""):
-                cubin = os.path.join(tmp, f"k{d}_{bm}_{bn}_{warps}_{arch}_"
-                                          f"{unroll}{bool(extra)}.cubin")
-                pipe = (f"builtin.module(attn-pipeline{{{schedule} "
-                        f"unroll={unroll} arch={arch}}}{extra})")
-                report = json.loads(run([opt, src, "--pass-pipeline=" + pipe,
-                                         "--emit=cubin", "--arch=" + arch,
-                                         "--report=json", "-o", cubin]))
-                k = report["kernels"][0]
-                return k, text_size(cubin, k["name"])
-            # The kernel as shipped (resources, .text per mma) ...
-            k, text = compile(1)
-            # ... and the interior KV tile's code alone: every tile takes
-            # the interior version (test-attn-interior-only), x2 - x1.
-            _, inner1 = compile(1, ",test-attn-interior-only")
-            _, inner2 = compile(2, ",test-attn-interior-only")
+            # The kernel as shipped (resources, .text per mma) and its KV
+            # loop's interior iteration (the cost model's x2 - x1).
+            pipe = f"builtin.module(attn-pipeline{{{schedule} arch={arch}}})"
+            report = json.loads(run([opt, src, "--pass-pipeline=" + pipe,
+                                     "--emit=cubin", "--arch=" + arch,
+                                     "--report=json", "--nq=4096",
+                                     "--nk=4096"]))
+            k = report["kernels"][0]
+            text = k["text_bytes"]
+            loop = k["kv_loop"]
+            cost = k["cost"][0]
             ptx = run([opt, src, "--pass-pipeline=builtin.module(attn-pipeline"
                        f"{{{schedule} arch={arch}}})", "--emit=ptx",
                        "--arch=" + arch])
             mmas = len(re.findall(r"\bmma\.sync", ptx))
-            units = (bm / warps) * bn * (d + d) / 2048
+            units = loop["ptx_per_warp"]["mma_m16n8k16"]
             smem = k["static_smem_bytes"] + k["dynamic_smem_bytes"]
             rows.append((d, bm, bn, arch, warps, k["registers"],
                          k["spill_stores_bytes"] + k["spill_loads_bytes"],
                          k["stack_frame_bytes"], smem,
-                         ctas_per_sm("A100", k["registers"], k["threads"], smem),
-                         ctas_per_sm("H100", k["registers"], k["threads"], smem),
+                         f'{cost["ctas_per_sm"]} {cost["target"]}',
                          text, mmas, round(text / max(mmas, 1)),
-                         round((inner2 - inner1) / 16 / units, 1)))
+                         round(loop["sass_slots_per_warp"] / units, 1),
+                         f'{cost["predicted_us"]} us {cost["bound"]}'))
     widths = [max(len(str(h)), *(len(str(r[i])) for r in rows))
               for i, h in enumerate(header)]
     print("  ".join(str(h).rjust(w) for h, w in zip(header, widths)))
@@ -149,6 +110,9 @@ def main():
         print(f"  d{d} {bm}x{bn} 4 warps: {text} B / {mma} = {round(text / mma)} B")
     print("  SASS slots per unit of work in its KV loop: <= 6.9 (d64), "
           "<= 6.4 (d128)")
+    print("\nCTA/SM and model: the static cost model's occupancy and its "
+          "prediction for B=1, Hq=8,\nNq = Nk = 4096 on the arch's target "
+          "(docs/cost-model.md).")
     print("\nSASS/unit: instructions per m16n8k16 of one warp's share of an "
           "interior KV tile\n(the interior version alone, x2 - x1 unrolled); "
           ".text / mma: the whole kernel as shipped\n(x1), interior and edge "

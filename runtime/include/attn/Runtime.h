@@ -61,7 +61,7 @@ struct CompileOptions {
   /// The most KV splits a launch of the variant's split-KV plan may use.
   /// That plan is compiled once, on the first run that picks it, with the
   /// split count a launch parameter (attn.kv_splits): each launch chooses
-  /// its count (chooseKvSplits) and no count compiles a new kernel. Below
+  /// its count (attn/Support/KvSplits.h) and no count compiles a new kernel. Below
   /// 2: no split-KV plan.
   int64_t kvSplits = 32;
 };

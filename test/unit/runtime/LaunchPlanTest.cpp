@@ -20,6 +20,7 @@
 
 #include "attn/Passes/Passes.h"
 #include "attn/RuntimeMLIR.h"
+#include "attn/Support/KvSplits.h"
 
 #include "mlir/Pass/PassManager.h"
 

@@ -12,9 +12,15 @@
 #define ATTN_CODEGEN_TRANSLATE_H
 
 #include "attn/Codegen/CudaEmitter.h"
+#include "attn/Codegen/Nvrtc.h"
 
+#include "llvm/Support/JSON.h"
+
+#include <functional>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace attn::codegen {
 
@@ -33,12 +39,23 @@ struct TranslateOptions {
   /// Cubin only: ptxas' per-kernel resources and the launch-limit checks as
   /// JSON (Translation::resourceReport).
   bool resourceReport = false;
+  /// Resource report only: adds attributes to each kernel's object (after
+  /// ptxas' figures) and to the report itself (after the kernels).
+  std::function<void(llvm::json::OStream &, const CudaKernel &,
+                     const KernelResources &)>
+      kernelReportExtras;
+  std::function<void(llvm::json::OStream &)> reportExtras;
 };
 
 /// The result: source, PTX or cubin bytes, and the resource report.
 struct Translation {
   std::string output;
   std::string resourceReport;
+  /// Each public function's launch plan (kernel sources left empty), in
+  /// module order.
+  std::vector<std::pair<std::string, CudaPlan>> plans;
+  /// Cubins: ptxas' per-kernel resources.
+  std::vector<KernelResources> resources;
 };
 
 /// Translates `module`. Errors are located diagnostics on the module or the
