@@ -14,6 +14,8 @@ packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libfmt-dev libgtest-dev libboost-context-dev nlohmann-json3-dev libdlpack-dev
   python3 python3-numpy
+  # tools/tune/attn-tune: progress bars and pictures.
+  python3-matplotlib python3-tqdm
 )
 
 missing=()

@@ -165,6 +165,8 @@ FailureOr<TileCounts> attn::countTiles(AttentionOp op,
   if (op.getMask().empty()) {
     c.visited = c.full = c.iterations = c.total;
     c.maxIterations = qTiles > 0 ? kTiles : 0;
+    if (options.tileMap)
+      c.tileMap.assign(qTiles, std::string(kTiles, 'F'));
     return c;
   }
   Block &mask = op.getMask().front();
@@ -203,6 +205,9 @@ FailureOr<TileCounts> attn::countTiles(AttentionOp op,
         int64_t trips = loopIterations(keyRange, context, i0, kTiles, options);
         c.iterations += trips;
         c.maxIterations = std::max(c.maxIterations, trips);
+        bool mapped = options.tileMap && b == 0 && h == 0;
+        if (mapped)
+          c.tileMap.emplace_back();
         for (int64_t j0 = 0; j0 < keys; j0 += blockN) {
           Tile tile{i0, std::min(i0 + blockM, nq), j0,
                     std::min(j0 + blockN, keys)};
@@ -211,6 +216,10 @@ FailureOr<TileCounts> attn::countTiles(AttentionOp op,
           c.visited += cls != TileClass::Empty;
           c.partial += cls == TileClass::Partial;
           c.full += cls == TileClass::Full;
+          if (mapped)
+            c.tileMap.back() += cls == TileClass::Empty  ? '.'
+                                : cls == TileClass::Full ? 'F'
+                                                         : 'P';
         }
       }
     }
@@ -230,6 +239,7 @@ struct AttnReportPass : attn::impl::AttnReportBase<AttnReportPass> {
     options.blockM = blockM;
     options.blockN = blockN;
     options.captures.assign(captures.begin(), captures.end());
+    options.tileMap = tileMap;
     if (blockM <= 0 || blockN <= 0 || nq < 0) {
       getOperation()->emitError()
           << "-attn-report needs positive block-m, block-n and nq >= 0";
@@ -290,7 +300,14 @@ struct AttnReportPass : attn::impl::AttnReportBase<AttnReportPass> {
        << ", \"kv_tiles_visited\": " << c.visited
        << ", \"mask_tiles\": " << c.partial << ", \"full_tiles\": " << c.full
        << ", \"pass_count\": {\"as_written\": " << passes.asWritten
-       << ", \"online\": " << passes.online << "}}";
+       << ", \"online\": " << passes.online << "}";
+    if (!c.tileMap.empty() || tileMap) {
+      os << ", \"tile_map\": [";
+      for (size_t k = 0; k < c.tileMap.size(); ++k)
+        os << (k ? ", " : "") << "\"" << c.tileMap[k] << "\"";
+      os << "]";
+    }
+    os << "}";
   }
 };
 

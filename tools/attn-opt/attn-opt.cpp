@@ -88,6 +88,10 @@ static bool expandReportFlags(std::vector<std::string> &args) {
         isReportOption = true;
       }
     }
+    if (a == "--tile-map") {
+      options += std::string(options.empty() ? "" : " ") + "tile-map=true";
+      isReportOption = true;
+    }
     if (a == "-o" || a.starts_with("-o=") || a.starts_with("--o="))
       hasOutput = true;
     if (!isReportOption)
@@ -95,8 +99,8 @@ static bool expandReportFlags(std::vector<std::string> &args) {
   }
   if (!report) {
     if (!options.empty()) {
-      llvm::errs() << "attn-opt: --nq/--nk/--b/--block-m/--block-n/--captures "
-                      "are report options; add --report=json\n";
+      llvm::errs() << "attn-opt: --nq/--nk/--b/--block-m/--block-n/--captures/"
+                      "--tile-map are report options; add --report=json\n";
       return false;
     }
     return true;

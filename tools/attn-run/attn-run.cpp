@@ -30,9 +30,11 @@
 #include "attn/Interpreter/Inputs.h"
 #include "attn/Interpreter/Interpreter.h"
 #include "attn/Interpreter/Npy.h"
+#include "attn/Passes/Fingerprint.h"
 #include "attn/Passes/Passes.h"
 #include "attn/Support/HostMemory.h"
 #include "attn/Support/SourceNesting.h"
+#include "attn/Support/TuningDb.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -237,6 +239,17 @@ static cl::opt<int64_t> fdCoordinates(
     cl::desc("--backward --check: coordinates of each tensor the finite "
              "differences perturb (all of a smaller tensor)"),
     cl::init(256), cl::cat(runCategory));
+static cl::opt<std::string> tuningDbPath(
+    "tuning-db",
+    cl::desc("A tuning database (tools/tune/attn-tune): the schedule of the "
+             "entry nearest the run's shape bucket replaces the schedule "
+             "flags not given (default: $ATTN_TUNING_DB)"),
+    cl::init(""), cl::cat(runCategory));
+static cl::opt<bool> printTuningKey(
+    "print-tuning-key",
+    cl::desc("Print the variant's tuning-database key (function, IR "
+             "fingerprint, dtype) as JSON and exit"),
+    cl::init(false), cl::cat(runCategory));
 static cl::opt<int> benchRepeats("bench-repeats",
                                  cl::desc("--bench: timed launches"),
                                  cl::init(20), cl::cat(runCategory));
@@ -893,7 +906,79 @@ struct Report {
   std::string benchSummary, benchJson;
   /// --bench: the static cost model's prediction, as text and JSON.
   std::string costSummary, costJson;
+  /// With a tuning database: which entry set the schedule, or why none did.
+  std::string tuningSummary, tuningJson;
 };
+
+/// With --tuning-db (or $ATTN_TUNING_DB): looks up the run's bucket for the
+/// variant `fingerprint` in `dtype` (on --arch's entries; without --arch,
+/// every arch's) and sets the schedule flags the command line did not give
+/// from the nearest entry. `summary` and `json` say which entry, or that the
+/// default heuristic runs.
+static llvm::Error applyTuningDb(const std::string &fingerprint,
+                                 const std::string &dtype,
+                                 const std::map<std::string, int64_t> &sizes,
+                                 std::string &summary, std::string &json) {
+  std::string path = tuningDbPath;
+  if (path.empty())
+    if (const char *env = std::getenv("ATTN_TUNING_DB"))
+      path = env;
+  if (path.empty())
+    return llvm::Error::success();
+  attn::TuningDb db;
+  std::string error;
+  if (!db.load(path, error))
+    return makeError(error);
+  attn::TuningBucket bucket = attn::tuningBucket(
+      sizes.at("nq"), sizes.at("nk"), sizes.at("b") * sizes.at("hq"));
+  std::string bucketText = "[" + std::to_string(bucket[0]) + ", " +
+                           std::to_string(bucket[1]) + ", " +
+                           std::to_string(bucket[2]) + "]";
+  int64_t distance = 0;
+  const attn::TuningEntry *e =
+      db.lookup(fingerprint, dtype, archFlag, bucket, &distance);
+  llvm::json::Object out{{"db", path}, {"bucket", bucketText}};
+  if (!e) {
+    summary = "default heuristic (" + path + " has no entry for this "
+              "variant (" + fingerprint + "), " + dtype +
+              (archFlag.empty() ? std::string() : " and " + archFlag) + ")";
+    out["entry"] = nullptr;
+  } else {
+    // Flags given on the command line win.
+    auto set = [](cl::opt<int64_t> &flag, int64_t value) {
+      if (!flag.getNumOccurrences())
+        flag = value;
+    };
+    set(blockM, e->schedule.blockM);
+    set(blockN, e->schedule.blockN);
+    set(warpsFlag, e->schedule.warps);
+    set(stagesFlag, e->schedule.stages);
+    if (!kernelPath.getNumOccurrences())
+      kernelPath = e->schedule.path;
+    char score[32];
+    std::snprintf(score, sizeof score, "%.4g", e->scoreUs);
+    summary = "DB entry " + path + ":" + std::to_string(e->line) + " (" +
+              e->arch + ", bucket " + bucketText + " at distance " +
+              std::to_string(distance) + ", " + score + " us " + e->source +
+              "): block-m=" + std::to_string(blockM) +
+              " block-n=" + std::to_string(blockN) +
+              " warps=" + std::to_string(warpsFlag) +
+              " stages=" + std::to_string(stagesFlag) + " path=" +
+              kernelPath.getValue() + " split-kv=" + e->schedule.splitKv;
+    out["entry"] = llvm::json::Object{
+        {"line", e->line},       {"arch", e->arch},
+        {"distance", distance},  {"score_us", e->scoreUs},
+        {"source", e->source},   {"block_m", int64_t(blockM)},
+        {"block_n", int64_t(blockN)}, {"warps", int64_t(warpsFlag)},
+        {"stages", int64_t(stagesFlag)}, {"path", kernelPath.getValue()},
+        {"split_kv", e->schedule.splitKv}};
+  }
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::json::Value(std::move(out));
+  json = text;
+  return llvm::Error::success();
+}
 
 /// --bench: the static cost model's prediction (attn/Codegen/KernelCost.h)
 /// for the plan the runtime ran, on the targets of --arch (else sm_80's and
@@ -1067,6 +1152,8 @@ static void printJson(const Report &r, llvm::raw_ostream &os) {
     os << ", \"bench\": " << r.benchJson;
   if (!r.costJson.empty())
     os << ", \"cost_model\": " << r.costJson;
+  if (!r.tuningJson.empty())
+    os << ", \"tuning\": " << r.tuningJson;
   os << "}\n";
 }
 
@@ -1162,6 +1249,8 @@ static void printSummary(const Report &r, llvm::raw_ostream &os) {
     os << r.benchSummary << "\n";
   if (!r.costSummary.empty())
     os << r.costSummary << "\n";
+  if (!r.tuningSummary.empty())
+    os << "tuning:   " << r.tuningSummary << "\n";
   if (r.emuCompileSeconds >= 0)
     os << "emu:      compile " << formatDouble("%.2f", r.emuCompileSeconds)
        << " s, launch " << formatDouble("%.3f", r.emuLaunchSeconds) << " s\n";
@@ -1276,6 +1365,34 @@ static int runTool() {
   if (*dtype && failed(attn::setVariantDtype(refFunc, *dtype)))
     return kErrorExit; // The diagnostic names the problem.
 
+  // The tuning key names the function as written, before --dtype.
+  std::string fingerprint = attn::variantFingerprint(*entry);
+  std::string runDtype =
+      typeString(elementTypeOf(refFunc.getArgumentTypes()[0]));
+  if (printTuningKey) {
+    llvm::json::Object key{{"function", funcName.str()},
+                           {"ir_hash", fingerprint},
+                           {"dtype", runDtype}};
+    llvm::outs() << llvm::json::Value(std::move(key)) << "\n";
+    return 0;
+  }
+
+  SizeBindings bindings = bindingsFromFlags();
+  if (!loadDir.empty())
+    if (llvm::Error err = bindingsFromFiles(loadDir, bindings))
+      return fail(std::move(err));
+  auto shapes = attn::interp::bindShapes(refFunc, bindings);
+  if (!shapes)
+    return fail(shapes.takeError());
+  if (llvm::Error err = checkSizes(*shapes))
+    return fail(std::move(err));
+
+  // A tuning database sets the schedule flags the command line leaves.
+  std::string tuningSummary, tuningJson;
+  if (llvm::Error err = applyTuningDb(fingerprint, runDtype, shapes->sizes,
+                                      tuningSummary, tuningJson))
+    return fail(std::move(err));
+
   // The run: the reference after the pipeline.
   OwningOpRef<ModuleOp> runModule = refModule->clone();
   if (llvm::Error err = runPipeline(*runModule, pipeline))
@@ -1289,15 +1406,6 @@ static int runTool() {
     runFunc = runModule->lookupSymbol<func::FuncOp>(funcName);
   }
 
-  SizeBindings bindings = bindingsFromFlags();
-  if (!loadDir.empty())
-    if (llvm::Error err = bindingsFromFiles(loadDir, bindings))
-      return fail(std::move(err));
-  auto shapes = attn::interp::bindShapes(refFunc, bindings);
-  if (!shapes)
-    return fail(shapes.takeError());
-  if (llvm::Error err = checkSizes(*shapes))
-    return fail(std::move(err));
   if (backwardFlag) {
     // The backward is a float64 reference that holds about ten score-sized
     // tensors at once (the memory check below counts the forward only):
@@ -1425,6 +1533,8 @@ static int runTool() {
                                : " (" + jitReport.planReason + ")");
   }
   report.dtype = typeString(elementTypeOf(refFunc.getArgumentTypes()[0]));
+  report.tuningSummary = tuningSummary;
+  report.tuningJson = tuningJson;
   report.sizes = shapes->sizes;
   report.seed = seed;
   report.counters = runCounters;

@@ -114,7 +114,10 @@ def AttnReport : Pass<"attn-report"> {
            "are f16/bf16 with feature dimensions of at most 128, else 64)">,
     Option<"blockN", "block-n", "int64_t", "64", "key columns per tile">,
     ListOption<"captures", "captures", "int64_t",
-               "values of the captured integer scalars, in order">
+               "values of the captured integer scalars, in order">,
+    Option<"tileMap", "tile-map", "bool", "false",
+           "also print `tile_map`: per Q tile of slice (0, 0), one character "
+           "per KV tile ('.' skipped, 'F' full, 'P' partial)">
   ];
   let dependentDialects = [
     "::attn::AttnDialect", "::mlir::arith::ArithDialect",

@@ -16,6 +16,7 @@
 #include "mlir/Support/LLVM.h"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace attn {
@@ -30,6 +31,8 @@ struct TileReportOptions {
   int64_t blockM = 64, blockN = 64;
   /// Values of the captured integer scalars, in order.
   std::vector<int64_t> captures;
+  /// Also record the class of every tile of slice (0, 0).
+  bool tileMap = false;
 
   int64_t keyLength() const { return nk < 0 ? nq : nk; }
 };
@@ -41,6 +44,10 @@ struct TileCounts {
           full = 0, iterations = 0;
   /// The longest KV loop of any Q tile (what one CTA runs at most).
   int64_t maxIterations = 0;
+  /// With TileReportOptions::tileMap: one string per Q tile of slice
+  /// (0, 0), one character per KV tile: '.' skipped (no attended key), 'F'
+  /// full (every key attended), 'P' partial (the mask is evaluated).
+  std::vector<std::string> tileMap;
 };
 
 /// Counts the tiles of `op` for `options`. Fails with an error on `op` for
