@@ -14,6 +14,7 @@
 
 #include "attn/Support/HostMemory.h"
 #include "attn/Support/KvSplits.h"
+#include "attn/Support/TuningDb.h"
 
 #include <algorithm>
 #include <cmath>
@@ -159,6 +160,41 @@ rowsPlanOf(const detail::PlanImpl &p, int64_t rows, bool packGqa,
   return slot.plan;
 }
 
+/// The plan of the tuning-database schedule `schedule` of the plan `p`,
+/// compiled on first demand; null with the reason in `*why` when there is
+/// none.
+std::shared_ptr<const detail::PlanImpl>
+tunedPlanOf(const detail::PlanImpl &p, const TuningSchedule &schedule,
+            std::string *why) {
+  std::string key = std::to_string(schedule.blockM) + "x" +
+                    std::to_string(schedule.blockN) + " w" +
+                    std::to_string(schedule.warps) + " s" +
+                    std::to_string(schedule.stages) + " " + schedule.path;
+  std::lock_guard<std::mutex> lock(p.shortRowsMutex);
+  detail::PlanImpl::RowsPlan &slot = p.tuned[key];
+  if (!slot.resolved) {
+    if (std::shared_ptr<detail::RuntimeImpl> runtime = p.runtime.lock())
+      slot.plan = runtime->tunedPlan(p, schedule, &slot.unavailable);
+    else
+      slot.unavailable = "the runtime that compiled the plan is gone";
+    slot.resolved = true;
+  }
+  *why = slot.unavailable;
+  return slot.plan;
+}
+
+/// "f16", "bf16" or "f32" for q's element type (the tuning key's dtype).
+std::string tuningDtype(const Signature &signature) {
+  const DLDataType &t = signature.inputs[0].dtype;
+  if (t.code == kDLBfloat && t.bits == 16)
+    return "bf16";
+  if (t.code == kDLFloat && t.bits == 16)
+    return "f16";
+  if (t.code == kDLFloat && t.bits == 32)
+    return "f32";
+  return dtypeName(t);
+}
+
 /// Query rows of the decoding plan: one warp of one m16 row tile.
 constexpr int64_t kDecodeRows = 16;
 /// Query rows of the GQA-packed decoding plan when a group's rows are more
@@ -278,8 +314,68 @@ Choice chooseSplit(const detail::PlanImpl &p, const BoundSizes &sizes,
 /// fewer CTAs than SMs: with SMs idle, smaller Q tiles finish sooner (half
 /// the rows per warp) and fill more SMs. Split-KV is then decided on the
 /// rows' plan.
+Choice chooseHeuristicPlan(const detail::PlanImpl &p, const BoundSizes &sizes,
+                           SplitKvMode mode, const PackedArgs &packed);
+
+/// With a tuning database (RuntimeConfig::tuningDb) and a schedule left to
+/// attn: the schedule of the entry nearest the run's bucket, its split-KV
+/// policy unless the run forces one; else (and when that plan cannot be
+/// built) the heuristics of chooseHeuristicPlan, saying so.
 Choice choosePlan(const detail::PlanImpl &p, const BoundSizes &sizes,
                   SplitKvMode mode, const PackedArgs &packed) {
+  std::shared_ptr<detail::RuntimeImpl> runtime = p.runtime.lock();
+  const TuningDb *db = runtime ? runtime->tuningDb() : nullptr;
+  bool leftToAttn = p.options.blockM == 0 && p.options.blockN == 0 &&
+                    p.options.warps == 0 && !p.spec.isSplitKv() &&
+                    !p.packedGqa;
+  if (!db || !leftToAttn)
+    return chooseHeuristicPlan(p, sizes, mode, packed);
+  std::string arch = p.target.device == DeviceKind::Cuda ? p.target.arch
+                                                         : p.options.arch;
+  std::string dtype = tuningDtype(p.spec.signature);
+  TuningBucket bucket = tuningBucket(sizes.at("nq"), sizes.at("nk"),
+                                     sizes.at("b") * sizes.at("hq"));
+  int64_t distance = 0;
+  const TuningEntry *e =
+      db->lookup(p.spec.irHash, dtype, arch, bucket, &distance);
+  const std::string &file = runtime->config().tuningDb;
+  if (!e) {
+    Choice c = chooseHeuristicPlan(p, sizes, mode, packed);
+    c.reason = "tuning DB " + file + ": no entry for this variant, " + dtype +
+               (arch.empty() ? "" : " and " + arch) +
+               "; default heuristic: " + c.reason;
+    return c;
+  }
+  char score[32];
+  std::snprintf(score, sizeof score, "%.4g", e->scoreUs);
+  std::string entry = "tuning DB entry " + file + ":" +
+                      std::to_string(e->line) + " (" + e->arch + ", bucket [" +
+                      std::to_string(e->bucket[0]) + ", " +
+                      std::to_string(e->bucket[1]) + ", " +
+                      std::to_string(e->bucket[2]) + "] at distance " +
+                      std::to_string(distance) + ", " + score + " us " +
+                      e->source + ")";
+  std::string why;
+  std::shared_ptr<const detail::PlanImpl> tuned =
+      tunedPlanOf(p, e->schedule, &why);
+  if (!tuned) {
+    Choice c = chooseHeuristicPlan(p, sizes, mode, packed);
+    c.reason = entry + ": its plan is unavailable (" + why +
+               "); default heuristic: " + c.reason;
+    return c;
+  }
+  if (mode == SplitKvMode::Default)
+    parseSplitKvMode(e->schedule.splitKv, mode);
+  Choice c = chooseSplit(*tuned, sizes, mode);
+  c.reason = entry + ": block-m=" + std::to_string(e->schedule.blockM) +
+             " block-n=" + std::to_string(e->schedule.blockN) +
+             " warps=" + std::to_string(e->schedule.warps) +
+             " split-kv=" + e->schedule.splitKv + "; " + c.reason;
+  return c;
+}
+
+Choice chooseHeuristicPlan(const detail::PlanImpl &p, const BoundSizes &sizes,
+                           SplitKvMode mode, const PackedArgs &packed) {
   int64_t rows = p.spec.mainKernel().blockM;
   int64_t nq = sizes.at("nq");
   if (p.spec.isSplitKv() || p.options.blockM != 0)

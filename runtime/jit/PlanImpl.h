@@ -66,6 +66,9 @@ struct PlanImpl {
   /// The GQA-packed plans (RuntimeImpl::rowsPlan), by rows, under
   /// shortRowsMutex.
   mutable std::map<int64_t, RowsPlan> packedRows;
+  /// The plans of tuning-database schedules (RuntimeImpl::tunedPlan), by
+  /// the schedule's text, under shortRowsMutex.
+  mutable std::map<std::string, RowsPlan> tuned;
   /// True for a GQA-packed plan (and the split-KV plan derived from it):
   /// q, o and lse are [B, Hkv, G·Nq, ...] views of the caller's tensors.
   bool packedGqa = false;

@@ -190,6 +190,7 @@ std::string attn::jit::serializePlanSpec(const PlanSpec &spec) {
     w.u64(c);
   w.i64(spec.kvTile);
   w.str(spec.unavailable);
+  w.str(spec.irHash);
   return std::move(w.out);
 }
 
@@ -247,7 +248,7 @@ PlanDecode attn::jit::deserializePlanSpec(std::string_view bytes,
       return malformed;
     c = static_cast<unsigned>(v);
   }
-  if (!r.i64(s.kvTile) || !r.str(s.unavailable))
+  if (!r.i64(s.kvTile) || !r.str(s.unavailable) || !r.str(s.irHash))
     return malformed;
   // Either kernels to launch or the reason there are none.
   if (!r.done() || s.signature.inputs.size() < 3 ||

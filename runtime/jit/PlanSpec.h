@@ -46,6 +46,9 @@ struct PlanSpec {
   std::vector<unsigned> summarizedCaptures;
   /// Keys per KV tile of the main kernel's KV loop; 0 when unknown.
   int64_t kvTile = 0;
+  /// The variant's tuning-database key (attn/Passes/Fingerprint.h: its
+  /// function as written, printed without locations).
+  std::string irHash;
   /// Why a split-KV request produced no split-KV plan (then `kernels` is
   /// empty): cached like a plan, so that the refusal is not recomputed.
   std::string unavailable;
@@ -81,7 +84,7 @@ PlanDecode deserializePlanSpec(std::string_view bytes, PlanSpec *spec);
 
 /// The format version serializePlanSpec writes (the last byte of the
 /// 8-byte tag "ANTPLNP<v>" that begins every encoding).
-inline constexpr char kPlanFormatVersion = '3';
+inline constexpr char kPlanFormatVersion = '4';
 
 } // namespace attn::jit
 

@@ -74,6 +74,7 @@ RuntimeConfig RuntimeConfig::fromEnvironment() {
       c.cacheMaxBytes = kDefaultCacheMaxBytes;
     }
   c.dumpDir = env("ATTN_DUMP_DIR");
+  c.tuningDb = env("ATTN_TUNING_DB");
   if (std::string mode = env("ATTN_SPLIT_KV"); !mode.empty())
     if (!parseSplitKvMode(mode, c.splitKv) ||
         c.splitKv == SplitKvMode::Default) {
@@ -125,6 +126,8 @@ RuntimeStats RuntimeImpl::stats() const {
   s.shortRowsUnavailable = counters.shortRowsUnavailable;
   s.packedCompiles = counters.packedCompiles;
   s.packedUnavailable = counters.packedUnavailable;
+  s.tunedCompiles = counters.tunedCompiles;
+  s.tunedUnavailable = counters.tunedUnavailable;
   return s;
 }
 
@@ -505,6 +508,41 @@ std::shared_ptr<const PlanImpl> RuntimeImpl::splitPlan(const PlanImpl &plain,
   if (!plan)
     ++counters.splitKvUnavailable;
   return plan;
+}
+
+std::shared_ptr<const PlanImpl>
+RuntimeImpl::tunedPlan(const PlanImpl &plain, const TuningSchedule &schedule,
+                       std::string *why) {
+  CompileOptions options = plain.options;
+  options.blockM = schedule.blockM;
+  options.blockN = schedule.blockN;
+  options.warps = schedule.warps;
+  options.stages = schedule.stages;
+  options.kernelPath = schedule.path;
+  std::shared_ptr<const PlanImpl> plan =
+      derivedPlan(plain, options, 0, counters.tunedCompiles,
+                  "tuning-database plan", why);
+  if (plan && plan->spec.kernels.empty()) {
+    *why = plan->spec.unavailable;
+    plan = nullptr;
+  }
+  if (!plan)
+    ++counters.tunedUnavailable;
+  return plan;
+}
+
+const TuningDb *RuntimeImpl::tuningDb() {
+  std::call_once(tuningOnce, [&] {
+    if (cfg.tuningDb.empty())
+      return;
+    std::string error;
+    if (!tuning.load(cfg.tuningDb, error)) {
+      diagnose("attn: warning: the tuning database is not used: " + error);
+      return;
+    }
+    tuningLoaded = true;
+  });
+  return tuningLoaded ? &tuning : nullptr;
 }
 
 std::shared_ptr<const PlanImpl>

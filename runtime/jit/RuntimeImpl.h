@@ -27,6 +27,7 @@
 #include "Keys.h"
 #include "LruMap.h"
 #include "PlanImpl.h"
+#include "attn/Support/TuningDb.h"
 
 #include "attn/Runtime.h"
 
@@ -84,6 +85,15 @@ public:
   /// packed.
   std::shared_ptr<const PlanImpl> rowsPlan(const PlanImpl &plain, int64_t rows,
                                            bool packGqa, std::string *why);
+  /// The plan of `plain`'s variant with a tuning-database entry's schedule
+  /// (a plain plan, with a split-KV plan of its own); null with the reason
+  /// in `*why` when it cannot be built.
+  std::shared_ptr<const PlanImpl> tunedPlan(const PlanImpl &plain,
+                                            const TuningSchedule &schedule,
+                                            std::string *why);
+  /// RuntimeConfig::tuningDb, read on first use; null when there is none or
+  /// it could not be read (said once).
+  const TuningDb *tuningDb();
   Expected<DeviceKind> resolveDevice(DeviceKind device);
   Expected<Buffer> allocate(DeviceKind device, std::size_t bytes);
   RuntimeStats stats() const;
@@ -99,8 +109,12 @@ private:
         frontendRuns{0}, artifactDiskHits{0}, nvrtcRuns{0}, hostCompilerRuns{0},
         corruptEntries{0}, diskWriteFailures{0}, staleEntries{0},
         splitKvCompiles{0}, splitKvUnavailable{0}, shortRowsCompiles{0},
-        shortRowsUnavailable{0}, packedCompiles{0}, packedUnavailable{0};
+        shortRowsUnavailable{0}, packedCompiles{0}, packedUnavailable{0},
+        tunedCompiles{0}, tunedUnavailable{0};
   };
+  std::once_flag tuningOnce;
+  TuningDb tuning;
+  bool tuningLoaded = false;
 
   Expected<jit::Target> resolveTarget(const CompileOptions &options);
   /// The plan of `plain`'s variant compiled with `options` (and `splits`

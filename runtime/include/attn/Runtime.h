@@ -94,6 +94,15 @@ struct RuntimeConfig {
   /// What RunOptions::splitKv Default means: $ATTN_SPLIT_KV (auto, never,
   /// always), else Auto.
   SplitKvMode splitKv = SplitKvMode::Auto;
+  /// A tuning database (tools/tune/attn-tune, docs/tuning.md):
+  /// $ATTN_TUNING_DB; empty: none. A run of a plan whose schedule was left
+  /// to attn (CompileOptions blockM, blockN and warps 0) takes the schedule
+  /// of the entry nearest its shape bucket (the same variant, dtype and
+  /// arch; on emu, CompileOptions::arch's, or any arch's without one),
+  /// compiled on first use and cached like the split-KV plan;
+  /// RunStats::planReason names the entry. A file that cannot be read is a
+  /// warning (once), and the default heuristic runs.
+  std::string tuningDb;
   /// emu: the SM count the split-KV choice assumes. The emulator has no
   /// SMs; a fixed GPU-like count (an H100's 132) makes it choose the plan
   /// a GPU would, independently of the host's cores.
@@ -128,6 +137,9 @@ struct RuntimeStats {
   /// Q tile's rows) compiled or read on a run's demand, and those that
   /// turned out unavailable (the reason is in RunStats::planReason).
   uint64_t packedCompiles = 0, packedUnavailable = 0;
+  /// Plans of a tuning-database entry's schedule compiled or read on a
+  /// run's demand, and those that turned out unavailable.
+  uint64_t tunedCompiles = 0, tunedUnavailable = 0;
 };
 
 namespace detail {

@@ -6,6 +6,7 @@
 #include "attn/Codegen/Nvrtc.h"
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Dialect/KernelAttrs.h"
+#include "attn/Passes/Fingerprint.h"
 #include "attn/Passes/Passes.h"
 #include "attn/Codegen/Pipeline.h"
 
@@ -346,6 +347,8 @@ bool compileOwned(ModuleOp module, const FrontendOptions &options,
     return false;
   func::FuncOp func = *entry;
   std::string name = func.getSymName().str();
+  // The tuning database's key: the function as written, before --dtype.
+  std::string irHash = attn::variantFingerprint(func);
   if (!options.dtype.empty()) {
     Type elementType = attn::parseDtype(module.getContext(), options.dtype);
     if (!elementType)
@@ -360,6 +363,7 @@ bool compileOwned(ModuleOp module, const FrontendOptions &options,
     return failWith(error, "unknown kernel path '" + options.kernelPath +
                                "' (auto, simt, mma)");
   PlanSpec out;
+  out.irHash = irHash;
   // The GQA-packed decode plan: q, o and lse take the packed shape (the
   // runtime passes views); a variant that cannot be packed is a refusal,
   // cached like a plan, and the unpacked decode plan runs.

@@ -21,12 +21,16 @@
 #include "attn/Passes/Passes.h"
 #include "attn/RuntimeMLIR.h"
 #include "attn/Support/KvSplits.h"
+#include "attn/Support/TuningDb.h"
+#include "attn/Passes/Fingerprint.h"
 
 #include "mlir/Pass/PassManager.h"
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <cstring>
 
 using namespace attn;
@@ -788,3 +792,103 @@ TEST(LaunchPlanTest, PlanEntriesOfTheOldFormatAreRebuilt) {
 }
 
 } // namespace
+
+namespace {
+
+/// A tuning database at a test-private path with one f16 entry of the
+/// variant `hash` at `bucket`, removed at the end.
+struct TuningFile {
+  std::string path;
+  TuningFile(const std::string &hash, const TuningBucket &bucket,
+             const std::string &name) {
+    path = ::testing::TempDir() + "attn-tuning-" + name + ".jsonl";
+    std::ofstream out(path);
+    out << "{\"attn_tuning_db\": 1}\n"
+        << "{\"ir_hash\": \"" << hash
+        << "\", \"function\": \"causal\", \"dtype\": \"f16\", \"arch\": "
+           "\"sm_80\", \"bucket\": ["
+        << bucket[0] << ", " << bucket[1] << ", " << bucket[2]
+        << "], \"score_us\": 12.5, \"source\": \"modelled\", \"schedule\": "
+           "{\"block_m\": 16, \"block_n\": 32, \"warps\": 1, \"stages\": 2, "
+           "\"path\": \"mma\", \"split_kv\": \"never\"}}\n";
+  }
+  ~TuningFile() { std::remove(path.c_str()); }
+};
+
+} // namespace
+
+TEST(LaunchPlanTest, ATuningDatabaseEntrySetsTheScheduleAtLaunch) {
+  Problem p("causal.mlir", 100, 130, 17);
+  auto func = p.ref.module->lookupSymbol<mlir::func::FuncOp>("causal");
+  ASSERT_TRUE(func);
+  TuningFile db(attn::variantFingerprint(func), tuningBucket(100, 130, 8),
+                "entry");
+  RuntimeConfig config = testConfig(sharedCacheDir());
+  config.tuningDb = db.path;
+  Runtime rt(config);
+  auto plan = rt.compileText(readExample("causal.mlir"), emuOptions());
+  ASSERT_TRUE(plan) << plan.message();
+  EXPECT_EQ(plan->kernel().blockM, 128) << "attn-tile's choice until a run";
+  // The heuristic would run the 64-row plan here (8 CTAs of 128 rows for
+  // 132 SMs); the entry says 16 rows.
+  RunStats stats = p.runAndCheck(*plan, SplitKvMode::Default);
+  EXPECT_EQ(stats.blockM, 16) << stats.planReason;
+  EXPECT_FALSE(stats.splitKv) << stats.planReason;
+  EXPECT_EQ(stats.planReason.rfind("tuning DB entry " + db.path +
+                                       ":2 (sm_80, bucket [7, 8, 3] at "
+                                       "distance 0, 12.5 us modelled): "
+                                       "block-m=16 block-n=32 warps=1 "
+                                       "split-kv=never; ",
+                                   0),
+            0u)
+      << stats.planReason;
+  EXPECT_EQ(rt.stats().tunedCompiles, 1u);
+  // The tuned plan is compiled once; a run of another bucket of the same
+  // variant takes the nearest entry too.
+  Problem longer("causal.mlir", 300, 300, 18);
+  stats = longer.runAndCheck(*plan, SplitKvMode::Default);
+  EXPECT_EQ(stats.blockM, 16) << stats.planReason;
+  EXPECT_NE(stats.planReason.find("at distance 3"), std::string::npos)
+      << stats.planReason;
+  EXPECT_EQ(rt.stats().tunedCompiles, 1u);
+
+  // A schedule the host chose is kept.
+  CompileOptions fixed = emuOptions();
+  fixed.blockM = 128;
+  auto fixedPlan = rt.compileText(readExample("causal.mlir"), fixed);
+  ASSERT_TRUE(fixedPlan) << fixedPlan.message();
+  stats = p.runAndCheck(*fixedPlan, SplitKvMode::Default);
+  EXPECT_EQ(stats.blockM, 128);
+  EXPECT_EQ(stats.planReason.find("tuning"), std::string::npos)
+      << stats.planReason;
+
+  // Another variant has no entry: the default heuristic, said so.
+  auto other = rt.compileText(readExample("sliding_window.mlir"), emuOptions());
+  ASSERT_TRUE(other) << other.message();
+  Problem window("sliding_window.mlir", 100, 130, 19);
+  stats = window.runAndCheck(*other, SplitKvMode::Default);
+  EXPECT_EQ(stats.planReason.rfind("tuning DB " + db.path +
+                                       ": no entry for this variant, f16; "
+                                       "default heuristic: ",
+                                   0),
+            0u)
+      << stats.planReason;
+}
+
+TEST(LaunchPlanTest, AnUnreadableTuningDatabaseIsAWarning) {
+  std::vector<std::string> lines;
+  RuntimeConfig config = testConfig(sharedCacheDir(), &lines);
+  config.tuningDb = "/nonexistent/tuning.jsonl";
+  Runtime rt(config);
+  auto plan = rt.compileText(readExample("causal.mlir"), emuOptions());
+  ASSERT_TRUE(plan) << plan.message();
+  Problem p("causal.mlir", 100, 130, 20);
+  RunStats stats = p.runAndCheck(*plan, SplitKvMode::Default);
+  EXPECT_EQ(stats.planReason.find("tuning"), std::string::npos)
+      << stats.planReason;
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines.back().find("the tuning database is not used: "
+                              "/nonexistent/tuning.jsonl: cannot read"),
+            std::string::npos)
+      << lines.back();
+}
