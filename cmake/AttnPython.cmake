@@ -25,5 +25,15 @@ if(NOT Python3_NumPy_FOUND)
     "(Debian: apt-get install python3-numpy, then "
     "-DPython3_EXECUTABLE=/usr/bin/python3, as scripts/build.sh does).")
 endif()
+# The tuning tests decode the pictures attn-tune draws.
+execute_process(COMMAND ${Python3_EXECUTABLE} -c "import matplotlib"
+  RESULT_VARIABLE attn_matplotlib_missing OUTPUT_QUIET ERROR_QUIET)
+if(attn_matplotlib_missing)
+  message(FATAL_ERROR
+    "attn's tests need matplotlib (tools/tune/attn-tune's pictures), and "
+    "${Python3_EXECUTABLE} cannot import it. Install it for that "
+    "interpreter (Debian: apt-get install python3-matplotlib, as "
+    "scripts/setup.sh does).")
+endif()
 message(STATUS "Python for the tests: ${Python3_EXECUTABLE} "
   "(Python ${Python3_VERSION}, numpy ${Python3_NumPy_VERSION})")
