@@ -7,7 +7,8 @@
 // CUDA C++ instead of MLIR; Level 1 IR given without passes goes through
 // attn-pipeline first) and `--emit=ptx|cubin --arch=sm_XX` (that CUDA
 // compiled with NVRTC; with `--report=json`, ptxas' per-kernel resources
-// instead of the tile report).
+// instead of the tile report, and with `--nq= [--nk= --b= --captures=]` the
+// static cost model's estimates, attn/Codegen/KernelCost.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -141,10 +142,11 @@ static bool parseSize(llvm::StringRef flag, llvm::StringRef value,
 }
 
 /// Takes `--emit=mlir|cuda|ptx|cubin [--arch=sm_XX] [--report=json]
-/// [--emit-debug=MODE] [--emit-path=auto|simt|mma]` out of `args`. A cubin is
-/// binary, so it needs `-o` (`-o -` for stdout) unless `--report=json` asks
-/// for the resource report only. Returns false (after printing why) for bad
-/// flags.
+/// [--emit-debug=MODE] [--emit-path=auto|simt|mma]` out of `args`, and with
+/// the resource report the cost model's run sizes (`--nq= --nk= --b=
+/// --captures=`). A cubin is binary, so it needs `-o` (`-o -` for stdout)
+/// unless `--report=json` asks for the resource report only. Returns false
+/// (after printing why) for bad flags.
 static bool takeEmitFlags(std::vector<std::string> &args, EmitRequest &emit) {
   bool hasOutput = false;
   std::vector<std::string> kept;
