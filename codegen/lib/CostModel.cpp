@@ -388,10 +388,11 @@ CostEstimate attn::codegen::estimateCost(const KernelWork &work,
   double body = std::max({e.issueUs, e.tensorUs, e.mufuUs, e.sharedUs,
                           e.latencyUs, e.l2Us, e.dramUs});
   e.predictedUs = body + e.launchUs;
-  double peakFlopsPerUs =
-      t.tensorFlopsPerClock * double(t.multiprocessors) * cyclesPerUs;
+  e.peakTflops = t.tensorFlopsPerClock * double(t.multiprocessors) *
+                 t.clockGhz * 1e-3;
+  e.dramGBps = t.dramGBps;
   e.fractionOfPeak = e.predictedUs > 0
-                         ? e.flops / (e.predictedUs * peakFlopsPerUs)
+                         ? e.flops / (e.predictedUs * e.peakTflops * 1e6)
                          : 0;
   return e;
 }
@@ -401,8 +402,9 @@ CostEstimate attn::codegen::sumCosts(llvm::ArrayRef<CostEstimate> kernels) {
   if (kernels.empty())
     return sum;
   sum.target = kernels.front().target;
+  sum.peakTflops = kernels.front().peakTflops;
+  sum.dramGBps = kernels.front().dramGBps;
   const CostEstimate *costliest = &kernels.front();
-  double peakFlopsPerUs = 0;
   for (const CostEstimate &k : kernels) {
     sum.issueUs += k.issueUs;
     sum.tensorUs += k.tensorUs;
@@ -418,12 +420,10 @@ CostEstimate attn::codegen::sumCosts(llvm::ArrayRef<CostEstimate> kernels) {
     sum.predictedUs += k.predictedUs;
     if (k.predictedUs > costliest->predictedUs)
       costliest = &k;
-    if (k.fractionOfPeak > 0)
-      peakFlopsPerUs = k.flops / (k.fractionOfPeak * k.predictedUs);
   }
   sum.bound = costliest->bound;
-  sum.fractionOfPeak = peakFlopsPerUs > 0 && sum.predictedUs > 0
-                           ? sum.flops / (sum.predictedUs * peakFlopsPerUs)
+  sum.fractionOfPeak = sum.predictedUs > 0 && sum.peakTflops > 0
+                           ? sum.flops / (sum.predictedUs * sum.peakTflops * 1e6)
                            : 0;
   return sum;
 }
@@ -468,4 +468,6 @@ void attn::codegen::writeCost(llvm::json::OStream &j, const CostEstimate &e,
   attributeFigure(j, "l2_bytes", e.l2Bytes);
   attributeFigure(j, "dram_bytes", e.dramBytes);
   attributeFigure(j, "tensor_flops", e.flops);
+  attributeFigure(j, "peak_tflops", e.peakTflops);
+  attributeFigure(j, "dram_gbps", e.dramGBps);
 }

@@ -101,14 +101,6 @@ attn::codegen::measureKvLoops(ModuleOp scheduled, llvm::StringRef arch) {
   return loops;
 }
 
-/// The constant step (keys per KV tile) of the first KV loop of `func`, or 0.
-static int64_t kvTileOf(func::FuncOp func) {
-  for (scf::ForOp loop : kvLoopsOf(func))
-    if (std::optional<int64_t> step = getConstantIntValue(loop.getStep()))
-      return *step;
-  return 0;
-}
-
 FailureOr<PlanCosts> PlanCosts::build(ModuleOp level1, ModuleOp scheduled,
                                       llvm::StringRef arch,
                                       const RunSizes &sizes) {

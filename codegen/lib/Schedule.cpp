@@ -59,6 +59,13 @@ SmallVector<scf::ForOp> attn::codegen::kvLoopsOf(func::FuncOp func) {
   return loops;
 }
 
+int64_t attn::codegen::kvTileOf(func::FuncOp func) {
+  for (scf::ForOp loop : kvLoopsOf(func))
+    if (std::optional<int64_t> step = getConstantIntValue(loop.getStep()))
+      return *step;
+  return 0;
+}
+
 ScheduleAttr attn::codegen::decidedSchedule(func::FuncOp func) {
   scf::ForOp outer = outerGridLoop(func);
   ScheduleAttr schedule = outer ? getSchedule(outer) : ScheduleAttr();

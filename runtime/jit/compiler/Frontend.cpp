@@ -9,6 +9,7 @@
 #include "attn/Passes/Fingerprint.h"
 #include "attn/Passes/Passes.h"
 #include "attn/Codegen/Pipeline.h"
+#include "attn/Codegen/Schedule.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -241,20 +242,6 @@ LogicalResult lower(ModuleOp module, const FrontendOptions &options) {
   return pm.run(module);
 }
 
-/// Keys per tile of `func`'s first KV loop (the step of the scf.for tagged
-/// attn.kv_loop); 0 when there is none or its step is not a constant.
-int64_t kvTileOf(func::FuncOp func) {
-  int64_t tile = 0;
-  func.walk([&](scf::ForOp loop) {
-    if (!isKvLoop(loop))
-      return WalkResult::advance();
-    if (std::optional<int64_t> step = getConstantIntValue(loop.getStep()))
-      tile = *step;
-    return WalkResult::interrupt();
-  });
-  return tile;
-}
-
 ParamSlot paramSlot(const attn::codegen::ParamField &f) {
   ParamSlot slot;
   slot.name = f.name;
@@ -404,7 +391,7 @@ bool compileOwned(ModuleOp module, const FrontendOptions &options,
                     diagnostics());
   }
   func = module.lookupSymbol<func::FuncOp>(name);
-  out.kvTile = kvTileOf(func);
+  out.kvTile = attn::codegen::kvTileOf(func);
   attn::codegen::CudaEmitOptions emit;
   emit.path = *path;
   if (!options.arch.empty()) {

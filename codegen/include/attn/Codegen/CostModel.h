@@ -176,6 +176,9 @@ struct CostEstimate {
   double predictedUs = 0;
   std::string bound;
   double fractionOfPeak = 0;
+  /// The target's dense f16 tensor peak (TFLOP/s) and DRAM bandwidth (GB/s),
+  /// the roofs a roofline of the estimate is drawn against.
+  double peakTflops = 0, dramGBps = 0;
 };
 
 /// CTAs of `threads` threads, `registers` registers each and `smemBytes`

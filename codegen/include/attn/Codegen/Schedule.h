@@ -31,6 +31,10 @@ char rowLetterOf(mlir::func::FuncOp func);
 /// before a schedule pass rewrites any of them.
 llvm::SmallVector<mlir::scf::ForOp> kvLoopsOf(mlir::func::FuncOp func);
 
+/// Keys per tile of `func`'s first KV loop (its constant step); 0 when there
+/// is none or the step is not a constant.
+int64_t kvTileOf(mlir::func::FuncOp func);
+
 /// The decided schedule of `func`, or null when -attn-schedule has not run.
 ScheduleAttr decidedSchedule(mlir::func::FuncOp func);
 
