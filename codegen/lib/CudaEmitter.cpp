@@ -1233,6 +1233,15 @@ LogicalResult KernelEmitter::emitTensorOp(Operation &op) {
     if (!index)
       return op.emitError("CUDA emitter: tensor.dim needs a constant index");
     Value src = dim.getSource();
+    // tensor.dim's verifier accepts any index; reading past the rank would
+    // index past the view's sizes.
+    auto ranked = dyn_cast<RankedTensorType>(src.getType());
+    if (!ranked)
+      return op.emitError("CUDA emitter: tensor.dim of an unranked tensor");
+    int64_t rank = ranked.getRank();
+    if (*index < 0 || *index >= rank)
+      return op.emitError("CUDA emitter: tensor.dim index ")
+             << *index << " out of range for a rank-" << rank << " tensor";
     if (auto arg = dyn_cast<BlockArgument>(src);
         arg && arg.getOwner() == &func.getBody().front()) {
       scalars[dim] = argView(arg.getArgNumber()).sizes[*index];

@@ -196,7 +196,9 @@ FailureOr<TileCounts> attn::countTiles(AttentionOp op,
   }
   MaskAnalysis analysis(op.getMask());
   KeyRangeProgram keyRange(op);
-  c = TileCounts{batches * heads, qTiles, 0, 0, 0, 0, 0, 0};
+  c = TileCounts();
+  c.slices = batches * heads;
+  c.qTiles = qTiles;
   for (int64_t b = 0; b < batches; ++b)
     for (int64_t h = 0; h < heads; ++h) {
       context.b = b;

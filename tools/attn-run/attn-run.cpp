@@ -217,6 +217,14 @@ static cl::opt<bool>
                             "(cuda: CUDA events, median of --bench-repeats; "
                             "emu: no timing, the traffic counters)"),
           cl::cat(runCategory));
+static cl::opt<bool>
+    cost("cost",
+         cl::desc("With --bench: also print the static cost model's "
+                  "prediction (attn/Codegen/KernelCost.h) for the plan that "
+                  "ran, on --arch's targets (else A100's and H100's). It "
+                  "compiles the plan's kernels three times per target with "
+                  "NVRTC and ptxas: seconds per run"),
+         cl::cat(runCategory));
 static cl::opt<std::string> maxMemory(
     "max-memory",
     cl::desc("Host memory a run may use, e.g. 8G, 512M, 1.5T (powers of "
@@ -904,7 +912,7 @@ struct Report {
   std::string kernelLine;
   /// --bench: the timing (cuda) or counters (emu), as text and JSON.
   std::string benchSummary, benchJson;
-  /// --bench: the static cost model's prediction, as text and JSON.
+  /// --cost: the static cost model's prediction, as text and JSON.
   std::string costSummary, costJson;
   /// With a tuning database: which entry set the schedule, or why none did.
   std::string tuningSummary, tuningJson;
@@ -980,7 +988,7 @@ static llvm::Error applyTuningDb(const std::string &fingerprint,
   return llvm::Error::success();
 }
 
-/// --bench: the static cost model's prediction (attn/Codegen/KernelCost.h)
+/// --cost: the static cost model's prediction (attn/Codegen/KernelCost.h)
 /// for the plan the runtime ran, on the targets of --arch (else sm_80's and
 /// sm_90's): one line per target and a JSON array of the plans' totals.
 static llvm::Error predictCost(ModuleOp level1, StringRef funcName,
@@ -1328,6 +1336,8 @@ static int runTool() {
                 std::to_string(fdCoordinates));
   if (bench && deviceName == "ref")
     return fail("--bench needs --device=emu, cuda or auto");
+  if (cost && !bench)
+    return fail("--cost predicts the plan that --bench runs: add --bench");
   if (kvSplitsFlag < 1)
     return fail("--kv-splits must be at least 1, got " +
                 std::to_string(kvSplitsFlag));
@@ -1519,7 +1529,7 @@ static int runTool() {
     report.device = jitReport.device; // what auto resolved to
     report.benchSummary = attn::run::benchSummary(jitReport);
     report.benchJson = attn::run::benchJson(jitReport);
-    if (bench)
+    if (cost)
       if (llvm::Error err =
               predictCost(*refModule, funcName, shapes->sizes, jitRequest,
                           jitReport, report.costSummary, report.costJson))

@@ -3,7 +3,7 @@
 
 Runs a fixed set of schedules (causal and dense softmax, d64 and d128, 64-
 and 128-row Q tiles, 64- and 128-key KV tiles, two lengths, and split-KV
-decode: 28 in all) with `attn-run --device=cuda --bench --json`, reads the
+decode: 28 in all) with `attn-run --device=cuda --bench --cost --json`, reads the
 measured median (CUDA events) and the model's prediction for the GPU's arch,
 and prints Spearman's rank correlation (target >= 0.7) and a non-negative
 per-class correction: measured ~= sum_k c_k * term_k over the model's terms
@@ -77,7 +77,7 @@ def measure(build, path, function, options, nq, nk, b, arch):
     """attn-run on the GPU: (measured median ms, predicted plan cost)."""
     attn_run = os.path.join(build, "tools", "attn-run", "attn-run")
     flags = dict(o.split("=") for o in options.split())
-    args = [attn_run, path, f"--entry={function}", "--device=cuda", "--bench",
+    args = [attn_run, path, f"--entry={function}", "--device=cuda", "--bench", "--cost",
             "--json", f"--nq={nq}", f"--nk={nk}", f"--b={b}", f"--arch={arch}"]
     for key in ("block-m", "block-n", "warps"):
         if key in flags:
