@@ -16,6 +16,8 @@ void attn::buildAttnPipeline(OpPassManager &pm,
     dtype.dtype = options.dtype;
     pm.addPass(createAttnSetDtype(dtype));
   }
+  // Branches in regions become selects: what follows reads straight lines.
+  pm.addPass(createAttnIfConvert());
   // A score region's -inf by index arithmetic is a mask (tiles skipped).
   pm.addPass(createAttnScoreMask());
   pm.addPass(createAttnDecompose());

@@ -14,6 +14,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLExtras.h"
@@ -1013,9 +1015,41 @@ FailureOr<Value> attn::regionops::tangent(OpBuilder &b, Operation *op,
   return rule->derivative(b, op, dx);
 }
 
+SpeculationGuard attn::regionops::speculationGuard(Operation *op) {
+  if (isa<arith::DivSIOp, arith::DivUIOp, arith::RemSIOp, arith::RemUIOp,
+          arith::FloorDivSIOp, arith::CeilDivSIOp>(op))
+    return SpeculationGuard::Divisor;
+  if (isa<arith::ShLIOp, arith::ShRSIOp, arith::ShRUIOp>(op))
+    return SpeculationGuard::ShiftAmount;
+  if (isa<arith::FPToSIOp, arith::FPToUIOp>(op))
+    return SpeculationGuard::FloatSource;
+  if (isa<tensor::ExtractOp, tensor::DimOp>(op))
+    return SpeculationGuard::Indices;
+  return SpeculationGuard::None;
+}
+
 /// True for the types a region's scalar code can hold in registers.
 static bool isScalarType(Type type) {
   return cppType(type).has_value();
+}
+
+/// An scf.if in a region: scalar results, both branches when it yields,
+/// each branch held to the region's rules (attn-if-convert turns it into
+/// straight-line code with arith.select before anything else reads it).
+static LogicalResult verifyRegionIf(scf::IfOp op, llvm::StringRef regionName) {
+  if (op.getNumResults() == 0)
+    return op.emitOpError() << "without results does nothing in the '"
+                            << regionName
+                            << "' region of attn ops (region code has no "
+                               "side effects): yield the values it computes";
+  for (Type type : op.getResultTypes())
+    if (!isScalarType(type))
+      return op.emitOpError() << "in the '" << regionName
+                              << "' region must yield scalars, not " << type;
+  for (Region *branch : {&op.getThenRegion(), &op.getElseRegion()})
+    if (failed(verifyRegion(*branch, regionName)))
+      return failure();
+  return success();
 }
 
 LogicalResult attn::regionops::verifyRegion(Region &region,
@@ -1023,6 +1057,11 @@ LogicalResult attn::regionops::verifyRegion(Region &region,
   for (Operation &op : region.front()) {
     if (op.hasTrait<OpTrait::IsTerminator>())
       continue;
+    if (auto branch = dyn_cast<scf::IfOp>(op)) {
+      if (failed(verifyRegionIf(branch, regionName)))
+        return failure();
+      continue;
+    }
     const Rule *rule = lookup(&op);
     if (!rule) {
       llvm::StringRef dialect = op.getName().getDialectNamespace();
@@ -1037,7 +1076,7 @@ LogicalResult attn::regionops::verifyRegion(Region &region,
         diag << " (supported " << dialect << " ops: " << same << ")";
       else
         diag << " (regions use scalar arith, math and tensor.extract/dim "
-                "ops)";
+                "ops, and scf.if yielding scalars)";
       return diag;
     }
     if (op.getNumRegions() != 0)

@@ -505,6 +505,8 @@ LogicalResult CascadeBuilder::build() {
 }
 
 LogicalResult attn::decomposeAttention(AttentionOp op) {
+  // The cascade's maps copy the regions: straight-line code only.
+  convertRegionIfs(op);
   OpBuilder b(op);
   return CascadeBuilder(op, b).build();
 }

@@ -519,14 +519,53 @@ func.func @f(%q: tensor<1x1x?x8xf32>, %k: tensor<1x1x?x8xf32>, %v: tensor<1x1x?x
       mask {
       ^bb0(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
         %c = arith.cmpi ule, %j, %i : index
-        // expected-error @+1 {{'scf.if' op is not supported in the 'mask' region of attn ops (regions use scalar arith, math and tensor.extract/dim ops)}}
         %r = scf.if %c -> (i1) {
           scf.yield %c : i1
         } else {
-          %f = arith.constant false
-          scf.yield %f : i1
+          %one = arith.constant 1.0 : f32
+          // expected-error @+1 {{'math.cbrt' op is not supported in the 'mask' region of attn ops (supported math ops: exp, exp2,}}
+          %f = math.cbrt %one : f32
+          %t = arith.constant false
+          scf.yield %t : i1
         }
         attn.yield %r : i1
+      }
+  return %o : tensor<1x1x?x8xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x1x?x8xf32>, %k: tensor<1x1x?x8xf32>, %v: tensor<1x1x?x8xf32>) -> tensor<1x1x?x8xf32> {
+  %o = attn.attention %q, %k, %v {normalizer = #attn.normalizer<softmax>}
+      : tensor<1x1x?x8xf32>, tensor<1x1x?x8xf32>, tensor<1x1x?x8xf32> -> tensor<1x1x?x8xf32>
+      score {
+      ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index):
+        %c = arith.cmpi ule, %j, %i : index
+        // expected-error @+1 {{'scf.if' op without results does nothing in the 'score' region of attn ops (region code has no side effects): yield the values it computes}}
+        scf.if %c {
+          %x = arith.addf %s, %s : f32
+        }
+        attn.yield %s : f32
+      }
+  return %o : tensor<1x1x?x8xf32>
+}
+
+// -----
+
+func.func @f(%q: tensor<1x1x?x8xf32>, %k: tensor<1x1x?x8xf32>, %v: tensor<1x1x?x8xf32>,
+             %t: tensor<4xf32>) -> tensor<1x1x?x8xf32> {
+  %o = attn.attention %q, %k, %v captures(%t : tensor<4xf32>) {normalizer = #attn.normalizer<softmax>}
+      : tensor<1x1x?x8xf32>, tensor<1x1x?x8xf32>, tensor<1x1x?x8xf32> -> tensor<1x1x?x8xf32>
+      score {
+      ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index, %tt: tensor<4xf32>):
+        %c = arith.cmpi ule, %j, %i : index
+        // expected-error @+1 {{'scf.if' op in the 'score' region must yield scalars, not 'tensor<4xf32>'}}
+        %r = scf.if %c -> (tensor<4xf32>) {
+          scf.yield %tt : tensor<4xf32>
+        } else {
+          scf.yield %tt : tensor<4xf32>
+        }
+        attn.yield %s : f32
       }
   return %o : tensor<1x1x?x8xf32>
 }

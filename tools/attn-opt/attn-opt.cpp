@@ -106,7 +106,9 @@ static bool expandReportFlags(std::vector<std::string> &args) {
     }
     return true;
   }
-  // The report sees a score region's -inf guard as the mask it is.
+  // The report reads straight-line regions, and sees a score region's -inf
+  // guard as the mask it is.
+  kept.push_back("--attn-if-convert");
   kept.push_back("--attn-score-mask");
   kept.push_back("--attn-report=" + options);
   if (!hasOutput) {
@@ -321,6 +323,8 @@ emitBuffer(llvm::SourceMgr &sourceMgr, mlir::MLIRContext &context,
       mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
   if (!module)
     return mlir::failure();
+  // The cost model's Level 1 copy reads straight-line regions too.
+  attn::convertRegionIfs(*module);
   mlir::PassManager pm(&context);
   if (mlir::failed(mlir::applyPassManagerCLOptions(pm)) ||
       mlir::failed(config.setupPassPipeline(pm)))

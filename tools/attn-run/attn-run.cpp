@@ -356,7 +356,13 @@ parseModule(StringRef filename, llvm::SourceMgr &sourceMgr, MLIRContext &ctx) {
     return nullptr;
   }
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  return parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&ctx));
+  OwningOpRef<ModuleOp> module =
+      parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&ctx));
+  // Branches in regions become selects before anything reads them: the
+  // interpreter, the reports and the runtime all see straight-line code.
+  if (module)
+    attn::convertRegionIfs(*module);
+  return module;
 }
 
 /// The function to run: --entry, or the only public func.func.

@@ -92,10 +92,25 @@ llvm::ArrayRef<Rule> allRules();
 llvm::FailureOr<mlir::Value> tangent(mlir::OpBuilder &b, mlir::Operation *op,
                                      llvm::ArrayRef<mlir::Value> dx);
 
+/// What an op needs to run where the scf.if branch holding it is not taken
+/// (attn-if-convert evaluates both branches and selects): the operands to
+/// replace by a safe value there, so that nothing divides by zero, shifts
+/// past the width, converts an out-of-range float or reads out of bounds.
+enum class SpeculationGuard {
+  None,        ///< pure scalar arithmetic: safe as it is
+  Divisor,     ///< integer division or remainder: operand 1 becomes 1
+  ShiftAmount, ///< shifts: operand 1 becomes 0
+  FloatSource, ///< float-to-integer conversions: operand 0 becomes 0.0
+  Indices,     ///< tensor.extract / tensor.dim: every index becomes 0
+};
+/// The guard `op` needs (a region op: one with a rule).
+SpeculationGuard speculationGuard(mlir::Operation *op);
+
 /// Checks that every op in `region` (one block ending in its terminator) has
 /// a rule and scalar result types, emitting an error at the first op that
 /// does not: "'math.sinh' is not supported in the 'score' region of attn ops
-/// (supported math ops: ...)".
+/// (supported math ops: ...)". scf.if with scalar results is accepted, its
+/// branches held to the same rules (attn-if-convert removes it).
 llvm::LogicalResult verifyRegion(mlir::Region &region,
                                  llvm::StringRef regionName);
 

@@ -22,6 +22,13 @@ namespace attn {
 /// decomposed.
 mlir::LogicalResult decomposeAttention(AttentionOp op);
 
+/// Rewrites every scf.if in the regions of attn ops under `root` into
+/// straight-line code, as -attn-if-convert does: both branches run, each
+/// result is an arith.select on the condition, and the ops that could trap
+/// or read out of bounds where their branch is not taken get safe operands
+/// there (regionops::speculationGuard). Innermost ifs go first.
+void convertRegionIfs(mlir::Operation *root);
+
 /// The functions -attn-derive-backward adds beside a forward `f`.
 struct BackwardFunctions {
   /// `f_forward`: the decomposed forward, returning its results and then the

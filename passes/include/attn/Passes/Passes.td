@@ -5,6 +5,24 @@
 
 include "mlir/Pass/PassBase.td"
 
+def AttnIfConvert : Pass<"attn-if-convert"> {
+  let summary = "scf.if in score, mask and map regions becomes arith.select";
+  let description = [{
+    Region code may branch (`scf.if` yielding scalars); everything after
+    this pass (the mask analysis, the interpreter, the CUDA emitter, the
+    derivative rules) reads straight-line code. Each `scf.if` becomes its
+    two branches, both evaluated, and an `arith.select` per result. Where
+    a branch is not taken its ops must not trap or read out of bounds, so
+    the ops that could get a safe operand there: integer divisors 1, shift
+    amounts 0, float-to-integer sources 0.0, tensor indices 0 (a captured
+    tensor read under a branch needs at least one element). GPUs run
+    straight-line code faster than divergent branches anyway; the mask
+    analysis sees both branches as one select. attn-decompose, attn-run and
+    the runtime run it first.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def AttnDecompose : Pass<"attn-decompose", "::mlir::ModuleOp"> {
   let summary = "Rewrite attn.attention into its einsum cascade (3-pass form)";
   let description = [{
