@@ -185,6 +185,24 @@ LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
                           "byte ")
              << buffer.getEndByte() << " of shared memory but the target "
              << "allows " << options.maxSmemBytes << " per CTA";
+    // A head dim that is a multiple of 8 but not of 16 runs on tensor cores
+    // padded: the last k-step reads 8 columns of zeros from the row pitch.
+    if (b.cols % 8 != 0)
+      return op.emitError("CUDA emitter (tensor cores): a staged row of ")
+             << b.cols << " elements is not a whole number of 16-byte "
+             << "chunks (head dims must be multiples of 8 on tensor cores)";
+    int64_t padded = (b.cols + 15) / 16 * 16;
+    if (padded != b.cols) {
+      if (b.pitch < padded)
+        return op.emitError("CUDA emitter (tensor cores): a row pitch of ")
+               << b.pitch << " leaves no room for the zero padding of "
+               << b.cols << " columns to " << padded;
+      w.linef("// Columns [{0}, {1}): zeros, the last mma k-step's padding.",
+              b.cols, padded);
+      w.linef("zero_pad_columns<{}, {}, {}, {}, {}, {}>({}, threadIdx.x);",
+              *elem, type.getDimSize(0) * b.rows, b.cols, padded, b.pitch,
+              threads, b.ptr);
+    }
     smemBytes = std::max(smemBytes, buffer.getEndByte());
     buffers[buffer.getBuffer()] = b;
     return success();
@@ -259,11 +277,12 @@ LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
     if (static_cast<int>(d) != rowDim && !isGridLetter(gridLetters, c))
       rDim = rDim < 0 ? static_cast<int>(d) : -2;
   if (rowDim < 0 || rDim < 0 || type.isDynamicDim(rDim) ||
-      type.getDimSize(rDim) % 16 != 0 || view->elemType != mmaElem)
+      type.getDimSize(rDim) % 8 != 0 || view->elemType != mmaElem)
     return op.emitError("CUDA emitter (tensor cores): load_fragments needs a ")
            << mmaElem << " operand over the query rows and one reduced "
-           << "dimension that is a multiple of 16";
-  int64_t steps = type.getDimSize(rDim) / 16;
+           << "dimension that is a multiple of 8";
+  // A multiple of 8: the last k-step's upper 8 columns load as zeros.
+  int64_t steps = (type.getDimSize(rDim) + 15) / 16;
   std::string frag = fresh("qf");
   w.line("// A fragments of the loop-invariant operand, read once.");
   w.linef("uint32_t {}[{}][{}][4];", frag, mTiles, steps);
@@ -530,9 +549,14 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
     return fail("the staged operand's KV letter is neither reduced nor kept");
   int64_t rSize = nMajor ? s.buffer.cols : s.buffer.rows,
           xSize = nMajor ? s.buffer.rows : s.buffer.cols;
-  if (rSize % 16 != 0)
+  // A multiple of 8 is padded to 16 with zeros: in the staged buffer's row
+  // pitch (zero_pad_columns) and by the row operand's loaders.
+  if (rSize % 8 != 0)
     return fail("the reduced dimension (" + Twine(rSize) +
-                ") is not a multiple of 16");
+                ") is not a multiple of 8");
+  if (xSize % 8 != 0)
+    return fail("the output columns (" + Twine(xSize) +
+                ") are not a multiple of 8");
   if (t.caps[t.colDim] != xSize)
     return fail("output tile columns do not match the staged operand");
 
@@ -577,7 +601,7 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
     w.close();
   }
   w.line("#pragma unroll");
-  w.openf("for (int kk = 0; kk < {}; ++kk)", rSize / 16);
+  w.openf("for (int kk = 0; kk < {}; ++kk)", (rSize + 15) / 16);
   if (aFrag.empty()) {
     aFrag = "a[mt]";
     w.linef("uint32_t a[{}][4];", mTiles);

@@ -78,6 +78,23 @@ ATTN_DEVICE_FN void stage_tile(T *smem, const T *ptr, int64_t extent,
   }
 }
 
+/// Zeros columns [Cols, PaddedCols) of `Rows` rows of `smem` (row pitch
+/// `Pitch`): the padding of a head dim that is a multiple of 8 but not of
+/// 16, which the mma's last k-step reads as a 16-column slice. stage_tile
+/// writes columns below Cols only, so one call before the first barrier
+/// keeps the padding zero for every tile staged after it. All `Threads`
+/// threads of the CTA call it.
+template <typename T, int Rows, int Cols, int PaddedCols, int Pitch,
+          int Threads>
+ATTN_DEVICE_FN void zero_pad_columns(T *smem, int tid) {
+  static_assert(Cols < PaddedCols && PaddedCols <= Pitch,
+                "the padding lies inside the row pitch");
+  constexpr int width = PaddedCols - Cols;
+#pragma unroll 1
+  for (int e = tid; e < Rows * width; e += Threads)
+    smem[(e / width) * Pitch + Cols + e % width] = from_float<T>(0.0f);
+}
+
 /// Writes rows [0, validRows) x columns [0, Cols) of a tile held in `smem`
 /// (row pitch `Pitch`) to global memory, element (r, c) at `base + r *
 /// rowStride + c * colStride`: the inverse of stage_tile, for the epilogue.
