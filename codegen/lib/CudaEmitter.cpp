@@ -100,8 +100,10 @@ LogicalResult KernelEmitter::collectGrid() {
         return empty.emitError("CUDA emitter: a split-KV workspace needs "
                                "exactly one dynamic (row) dimension after "
                                "the splits");
-      unsigned n = workspaces.size();
-      workspaces[empty] = n;
+      // One workspace per running value, even where CSE left several of
+      // them starting from one tensor.empty (two attention ops' maxima).
+      workspaces.insert(empty);
+      ++workspaceCount;
     }
   }
   if (gridLoops.empty())
@@ -195,15 +197,15 @@ View KernelEmitter::workspaceView(tensor::EmptyOp empty, unsigned number) {
 }
 
 LogicalResult KernelEmitter::emitSplitLoop(scf::ForOp loop) {
-  // Its values live in the workspaces.
-  for (auto [init, arg, res] : llvm::zip(loop.getInitArgs(),
-                                         loop.getRegionIterArgs(),
-                                         loop.getResults())) {
-    auto it = views.find(init);
-    if (it == views.end())
+  // Its values live in the workspaces, the k-th value in workspace k.
+  for (auto [k, init, arg, res] :
+       llvm::enumerate(loop.getInitArgs(), loop.getRegionIterArgs(),
+                       loop.getResults())) {
+    auto empty = init.getDefiningOp<tensor::EmptyOp>();
+    if (!empty || !workspaces.count(empty))
       return loop.emitError("CUDA emitter: split loop value without a "
                             "workspace");
-    View workspace = it->second; // a copy: the insertions may move it
+    View workspace = workspaceView(empty, k);
     views[arg] = workspace;
     views[res] = workspace;
   }
@@ -274,7 +276,7 @@ void KernelEmitter::declareParams() {
     add(t, K::Int64);
   if (splitLoop && splits == 0)
     add("S", K::Int64); // The split count, chosen at launch.
-  for (unsigned n = 0; n < workspaces.size(); ++n) {
+  for (unsigned n = 0; n < workspaceCount; ++n) {
     add("ws" + std::to_string(n), K::Pointer);
     add("ws" + std::to_string(n) + "_extent", K::Int64);
   }
@@ -550,6 +552,17 @@ std::string KernelEmitter::storageSubscript(const Tile &t, int d,
          "]";
 }
 
+/// The equation of a map, reduce or contraction; none for other ops.
+static std::optional<Equation> equationIfCascade(Operation *op) {
+  if (auto m = dyn_cast<MapOp>(op))
+    return m.getEquation().getValue();
+  if (auto r = dyn_cast<ReduceOp>(op))
+    return r.getEquation().getValue();
+  if (auto c = dyn_cast<ContractOp>(op))
+    return c.getEquation().getValue();
+  return std::nullopt;
+}
+
 char KernelEmitter::chooseLaneLetter() const {
   if (mma || role != KernelRole::SplitMerge)
     return 0;
@@ -594,7 +607,26 @@ char KernelEmitter::chooseLaneLetter() const {
         reduced.find(c) == std::string::npos &&
         dynamic.find(c) == std::string::npos && (!best || n > size[best]))
       best = c;
-  return best;
+  // Letters are per op: a consumer that names the lane letter's dimension
+  // otherwise (an epilogue map written with 'd' over a cascade's 'f') would
+  // index other lanes' slots as its own. No lanes then.
+  bool consistent = true;
+  walked.walk([&](Operation *op) {
+    std::optional<Equation> eq = equationIfCascade(op);
+    if (!eq)
+      return;
+    for (auto [v, term] : llvm::zip(op->getOperands(), eq->inputs)) {
+      std::optional<Equation> def =
+          v.getDefiningOp() ? equationIfCascade(v.getDefiningOp())
+                            : std::nullopt;
+      if (!def || def->output.size() != term.size())
+        continue;
+      for (auto [produced, read] : llvm::zip(def->output, term))
+        if ((produced == best) != (read == best))
+          consistent = false;
+    }
+  });
+  return consistent ? best : 0;
 }
 
 unsigned KernelEmitter::openStorageLoops(const Tile &t, StringRef letters,
@@ -1264,12 +1296,12 @@ LogicalResult KernelEmitter::emitTensorOp(Operation &op) {
   if (auto cast = dyn_cast<tensor::CastOp>(op))
     return emitCast(cast);
   if (auto empty = dyn_cast<tensor::EmptyOp>(op)) {
-    if (auto ws = workspaces.find(&op); ws != workspaces.end()) {
+    if (workspaces.contains(&op)) {
       for (Value size : empty.getDynamicSizes())
         if (!scalar(size))
           return op.emitError("CUDA emitter: a split-KV workspace size is "
                               "not a scalar");
-      views[empty] = workspaceView(empty, ws->second);
+      // Each split-loop value gets its own view of it (emitSplitLoop).
       return success();
     }
     auto it = outputs.find(&op);

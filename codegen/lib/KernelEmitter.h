@@ -408,8 +408,10 @@ private:
   /// The split count in the kernel's source: "<splits>LL", or "p.S" when it
   /// is chosen at launch (attn.kv_splits; then splits = 0).
   std::string splitsExpr = "1LL";
-  /// The workspace tensors (the split loop's inits) -> workspace number.
-  DenseMap<Operation *, unsigned> workspaces;
+  /// The tensor.empty ops the split loop's values start from.
+  llvm::SmallPtrSet<Operation *, 4> workspaces;
+  /// Workspaces: one per split-loop value, numbered as the loop's inits.
+  unsigned workspaceCount = 0;
   /// Set once the partial-state kernel has emitted its split loop: the rest
   /// of the function is the merge kernel's.
   bool splitDone = false;

@@ -2,11 +2,108 @@
 
 #include "CascadeUtils.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/SmallPtrSet.h"
 
 using namespace mlir;
 using namespace attn;
+
+void attn::hoistInvariantOps(ArrayRef<Operation *> ops) {
+  if (ops.empty())
+    return;
+  llvm::SmallPtrSet<Operation *, 16> inSet(ops.begin(), ops.end());
+  Operation *first = ops.front();
+  for (Operation &op : llvm::make_early_inc_range(llvm::make_range(
+           first->getIterator(), ops.back()->getIterator())))
+    if (!inSet.contains(&op) && isPure(&op) &&
+        llvm::all_of(op.getOperands(), [&](mlir::Value v) {
+          Operation *def = v.getDefiningOp();
+          return !def || def->getBlock() != first->getBlock() ||
+                 def->isBeforeInBlock(first);
+        }))
+      op.moveBefore(first);
+}
+
+std::string attn::sizeKey(mlir::Value value, int64_t dim) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || dim < 0 || dim >= type.getRank())
+    return "";
+  if (!type.isDynamicDim(dim))
+    return "=" + std::to_string(type.getDimSize(dim));
+  if (auto expand = value.getDefiningOp<tensor::ExpandShapeOp>()) {
+    for (auto [source, group] :
+         llvm::enumerate(expand.getReassociationIndices()))
+      if (group.size() == 1 && group[0] == dim)
+        return sizeKey(expand.getSrc(), source);
+    return "";
+  }
+  auto arg = dyn_cast<BlockArgument>(value);
+  auto func = arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp())
+                  : func::FuncOp();
+  if (!func || arg.getOwner() != &func.getBody().front())
+    return "";
+  unsigned index = arg.getArgNumber();
+  if (auto dims = func.getArgAttrOfType<ArrayAttr>(index, "attn.dims")) {
+    if (dim >= static_cast<int64_t>(dims.size()))
+      return "";
+    if (auto sym = dyn_cast<StringAttr>(dims[dim]))
+      return "$" + sym.getValue().str();
+    if (auto size = dyn_cast<IntegerAttr>(dims[dim]))
+      return "=" + std::to_string(size.getInt());
+    return "";
+  }
+  // q, k and v by position: [b, hq, nq, d], [b, hkv, nk, d], [b, hkv, nk, dv].
+  static const char *const roles[3][3] = {
+      {"b", "hq", "nq"}, {"b", "hkv", "nk"}, {"b", "hkv", "nk"}};
+  if (index < 3 && type.getRank() == 4 && dim < 3)
+    return std::string("$") + roles[index][dim];
+  return "";
+}
+
+bool attn::letterSizesAgree(ArrayRef<Operation *> ops, char letter,
+                            std::string &why) {
+  llvm::SmallPtrSet<Operation *, 16> inSet(ops.begin(), ops.end());
+  std::optional<std::pair<mlir::Value, int64_t>> first;
+  std::string firstKey;
+  for (Operation *op : ops) {
+    Equation eq = equationOf(op);
+    for (auto [term, value] : llvm::zip(eq.inputs, inputsOf(op))) {
+      if (inSet.contains(value.getDefiningOp()) || !hasLetter(term, letter))
+        continue;
+      int64_t dim = term.find(letter);
+      if (!first) {
+        first = {value, dim};
+        firstKey = sizeKey(value, dim);
+        continue;
+      }
+      if (first->first == value && first->second == dim)
+        continue;
+      std::string key = sizeKey(value, dim);
+      if (!key.empty() && key == firstKey)
+        continue;
+      auto describe = [](mlir::Value v, int64_t d, const std::string &k) {
+        std::string text;
+        llvm::raw_string_ostream os(text);
+        if (auto arg = dyn_cast<BlockArgument>(v))
+          os << "argument " << arg.getArgNumber();
+        else
+          os << "'" << v.getDefiningOp()->getName() << "' result";
+        os << " (dimension " << d << ": "
+           << (k.empty() ? std::string("unknown") : k.substr(1)) << ")";
+        return text;
+      };
+      why = "letter '" + std::string(1, letter) + "' is indexed by " +
+            describe(first->first, first->second, firstKey) + " and " +
+            describe(value, dim, key) +
+            ", whose sizes may differ (bind them to the same size symbol "
+            "with attn.dims)";
+      return false;
+    }
+  }
+  return true;
+}
 
 OpFoldResult attn::letterSizeFromInputs(OpBuilder &b, ArrayRef<Operation *> ops,
                                         char letter) {

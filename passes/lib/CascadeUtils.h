@@ -25,6 +25,28 @@ mlir::OpFoldResult letterSizeFromInputs(mlir::OpBuilder &b,
                                         llvm::ArrayRef<mlir::Operation *> ops,
                                         char letter);
 
+/// Moves the pure ops lying between `ops` (cascade ops of one block, in
+/// order) that read only values defined before the first of them to just
+/// before it, in order: the sizes attn-decompose reads for each attention
+/// of a function with several, which would otherwise interleave the
+/// cascades that one grid and one KV loop serve.
+void hoistInvariantOps(llvm::ArrayRef<mlir::Operation *> ops);
+
+/// What the compiler knows of dimension `dim` of `value`'s size: "=N" for a
+/// static N, "$sym" for the size symbol (b, hq, hkv, nq, nk) the function's
+/// signature binds it to (q, k, v by position, other arguments through
+/// `attn.dims`, which the runtime and attn-run check at launch), traced
+/// through tensor.expand_shape's 1:1 dimensions. Empty when unknown.
+std::string sizeKey(mlir::Value value, int64_t dim);
+
+/// Whether every input of `ops` produced outside them and indexed by
+/// `letter` provably has the same size for it (one input, or equal
+/// sizeKeys). Otherwise `why` names two inputs whose sizes may differ: a
+/// loop over `letter` sized by one of them would read the other out of its
+/// bounds or stop short.
+bool letterSizesAgree(llvm::ArrayRef<mlir::Operation *> ops, char letter,
+                      std::string &why);
+
 /// Fills the body of a new attn.map: receives the index arguments, the input
 /// elements and the captures, returns the element to yield.
 using MapBodyFn = llvm::function_ref<mlir::Value(

@@ -184,6 +184,7 @@ LogicalResult OnlineRewriter::analyze() {
   }
   if (kvOps.empty())
     return refuse("no op iterates over the KV letter");
+  hoistInvariantOps(kvOps.getArrayRef());
   Operation *first = kvOps.front();
 
   // Reductions over KV become running values.

@@ -93,6 +93,19 @@ LogicalResult GridTiler::analyze() {
     }
   if (!rowLetter)
     return refuse("no query-row letter in the grid");
+  // One grid and one KV loop serve every cascade of the block (several
+  // attention ops fuse into one kernel): the inputs must agree on the
+  // query rows and on the keys P·V reduces, or the loops sized by one
+  // input would read another out of its bounds.
+  std::string letters(1, rowLetter);
+  for (char r : pvEq.reducedLetters())
+    if (hasLetter(produced, r))
+      letters.push_back(r);
+  for (char c : letters) {
+    std::string disagree;
+    if (!letterSizesAgree(ops, c, disagree))
+      return refuse(disagree);
+  }
   // Every op must carry all grid letters in its output, or none of the
   // tiled ones it reads would line up.
   for (Operation *op : ops) {
@@ -111,6 +124,7 @@ LogicalResult GridTiler::analyze() {
         outputs.push_back(r);
         outputTerms.push_back(equationOf(op).output);
       }
+  hoistInvariantOps(ops);
   // Inputs from outside must be available before the cascade starts.
   for (Operation *op : ops)
     for (mlir::Value v : op->getOperands())
