@@ -16,8 +16,10 @@ void attn::buildAttnPipeline(OpPassManager &pm,
     dtype.dtype = options.dtype;
     pm.addPass(createAttnSetDtype(dtype));
   }
-  // Branches in regions become selects: what follows reads straight lines.
+  // Branches in regions become selects, element-wise tensor ops maps: what
+  // follows reads straight-line regions and attn ops.
   pm.addPass(createAttnIfConvert());
+  pm.addPass(createAttnElementwiseToMap());
   // A score region's -inf by index arithmetic is a mask (tiles skipped).
   pm.addPass(createAttnScoreMask());
   pm.addPass(createAttnDecompose());

@@ -43,6 +43,8 @@ Type attn::parseDtype(MLIRContext *context, llvm::StringRef dtype) {
 /// arith.extf (the map computes in f32) and a result made by arith.truncf
 /// follow; anything else computing on the old type is an error.
 static LogicalResult retypeMap(MapOp map, Type old, Type elementType) {
+  if (old == elementType)
+    return success();
   Block &body = map.getBody().front();
   unsigned firstInput =
       cast<RankedTensorType>(map.getResult().getType()).getRank();

@@ -109,6 +109,7 @@ static bool expandReportFlags(std::vector<std::string> &args) {
   // The report reads straight-line regions, and sees a score region's -inf
   // guard as the mask it is.
   kept.push_back("--attn-if-convert");
+  kept.push_back("--attn-elementwise-to-map");
   kept.push_back("--attn-score-mask");
   kept.push_back("--attn-report=" + options);
   if (!hasOutput) {
@@ -323,8 +324,10 @@ emitBuffer(llvm::SourceMgr &sourceMgr, mlir::MLIRContext &context,
       mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
   if (!module)
     return mlir::failure();
-  // The cost model's Level 1 copy reads straight-line regions too.
+  // The cost model's Level 1 copy reads straight-line regions and attn ops
+  // too.
   attn::convertRegionIfs(*module);
+  attn::convertElementwiseTensorOps(*module);
   mlir::PassManager pm(&context);
   if (mlir::failed(mlir::applyPassManagerCLOptions(pm)) ||
       mlir::failed(config.setupPassPipeline(pm)))

@@ -358,10 +358,13 @@ parseModule(StringRef filename, llvm::SourceMgr &sourceMgr, MLIRContext &ctx) {
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   OwningOpRef<ModuleOp> module =
       parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&ctx));
-  // Branches in regions become selects before anything reads them: the
-  // interpreter, the reports and the runtime all see straight-line code.
-  if (module)
+  // Branches in regions become selects and element-wise tensor ops maps
+  // before anything reads them: the interpreter, the reports and the
+  // runtime all see straight-line regions and attn ops.
+  if (module) {
     attn::convertRegionIfs(*module);
+    attn::convertElementwiseTensorOps(*module);
+  }
   return module;
 }
 

@@ -329,9 +329,11 @@ private:
 bool compileOwned(ModuleOp module, const FrontendOptions &options,
                   PlanSpec *spec, std::string *error,
                   const std::function<std::string()> &diagnostics) {
-  // Branches in regions become selects before anything reads them (the
-  // tuning key included, as attn-run computes it).
+  // Branches in regions become selects and element-wise tensor ops maps
+  // before anything reads them (the tuning key included, as attn-run
+  // computes it).
   attn::convertRegionIfs(module);
+  attn::convertElementwiseTensorOps(module);
   auto entry = findEntry(module, options.entry, error);
   if (failed(entry))
     return false;

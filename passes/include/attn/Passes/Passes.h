@@ -29,6 +29,13 @@ mlir::LogicalResult decomposeAttention(AttentionOp op);
 /// there (regionops::speculationGuard). Innermost ifs go first.
 void convertRegionIfs(mlir::Operation *root);
 
+/// Rewrites every element-wise region op over ranked tensors at the level
+/// of the functions under `root` (`arith.subf %o1, %o2 : tensor<...>`) into
+/// an attn.map whose body is the op on scalars, as -attn-elementwise-to-map
+/// does; a tensor.splat operand becomes a capture, a splat constant a
+/// constant in the body.
+void convertElementwiseTensorOps(mlir::Operation *root);
+
 /// The functions -attn-derive-backward adds beside a forward `f`.
 struct BackwardFunctions {
   /// `f_forward`: the decomposed forward, returning its results and then the

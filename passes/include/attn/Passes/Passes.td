@@ -23,6 +23,22 @@ def AttnIfConvert : Pass<"attn-if-convert"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def AttnElementwiseToMap : Pass<"attn-elementwise-to-map"> {
+  let summary = "Element-wise arith/math ops on tensors become attn.map";
+  let description = [{
+    A variant may combine tensors with upstream element-wise ops at the
+    function level: differential attention's `arith.subf %o1, %o2` on
+    tensors, the `math.exp` of a gate. Each op the region-op registry knows,
+    over ranked tensors of one shape, becomes an `attn.map` whose body is
+    the op on scalars (a `tensor.splat` operand becomes a capture, a splat
+    constant a constant in the body), which the interpreter runs and
+    attn-tile fuses into the kernel as an epilogue. attn-run, the runtime
+    and attn-pipeline run it first, beside attn-if-convert.
+  }];
+  let dependentDialects = ["::attn::AttnDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def AttnDecompose : Pass<"attn-decompose", "::mlir::ModuleOp"> {
   let summary = "Rewrite attn.attention into its einsum cascade (3-pass form)";
   let description = [{
