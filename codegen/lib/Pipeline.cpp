@@ -11,15 +11,16 @@ using namespace mlir;
 
 void attn::buildAttnPipeline(OpPassManager &pm,
                              const AttnPipelineOptions &options) {
+  // Branches in regions become selects, element-wise tensor ops maps: what
+  // follows (--dtype's retyping of epilogue maps too) reads straight-line
+  // regions and attn ops.
+  pm.addPass(createAttnIfConvert());
+  pm.addPass(createAttnElementwiseToMap());
   if (!options.dtype.empty()) {
     AttnSetDtypeOptions dtype;
     dtype.dtype = options.dtype;
     pm.addPass(createAttnSetDtype(dtype));
   }
-  // Branches in regions become selects, element-wise tensor ops maps: what
-  // follows reads straight-line regions and attn ops.
-  pm.addPass(createAttnIfConvert());
-  pm.addPass(createAttnElementwiseToMap());
   // A score region's -inf by index arithmetic is a mask (tiles skipped).
   pm.addPass(createAttnScoreMask());
   pm.addPass(createAttnDecompose());

@@ -136,12 +136,17 @@ void attn::convertElementwiseTensorOps(Operation *root) {
         if (feedsAttention.insert(def).second)
           work.push_back(def);
   }
+  // Splat tensors and constants, which the maps may leave unused (never
+  // converted themselves, so still alive after the loop below).
+  SmallVector<Operation *> splats;
+  for (Operation *op : ops)
+    if (isa<tensor::SplatOp, arith::ConstantOp>(op) &&
+        isa<RankedTensorType>(op->getResult(0).getType()))
+      splats.push_back(op);
   for (Operation *op : ops)
     convert(op, !feedsAttention.contains(op));
-  // Splat tensors and constants the maps replaced.
-  for (Operation *op : llvm::reverse(ops))
-    if (isa<tensor::SplatOp, arith::ConstantOp>(op) && op->use_empty() &&
-        isa<RankedTensorType>(op->getResult(0).getType()))
+  for (Operation *op : llvm::reverse(splats))
+    if (op->use_empty())
       op->erase();
 }
 
