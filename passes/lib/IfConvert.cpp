@@ -34,7 +34,7 @@ static bool inAttnRegion(scf::IfOp op) {
   Operation *parent = op->getParentOp();
   while (isa_and_nonnull<scf::IfOp>(parent))
     parent = parent->getParentOp();
-  return parent && isa<AttnDialect>(parent->getDialect());
+  return parent && isa_and_nonnull<AttnDialect>(parent->getDialect());
 }
 
 /// Whether operand `i` of `op` is a constant that is safe already: a
