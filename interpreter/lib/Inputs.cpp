@@ -9,6 +9,7 @@
 #include "attn/Interpreter/Inputs.h"
 
 #include "attn/Dialect/AttnDialect.h"
+#include "attn/Dialect/VariantSignature.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/Twine.h"
@@ -30,11 +31,6 @@ namespace {
 
 /// Names of q, k and v, the first three function arguments.
 constexpr const char *kQkvNames[] = {"q", "k", "v"};
-
-/// The size symbol of dimensions 0..2 of q, k and v (dimension 3 is the head
-/// dim, which must be static).
-constexpr const char *kQkvDimSymbols[3][3] = {
-    {"b", "hq", "nq"}, {"b", "hkv", "nk"}, {"b", "hkv", "nk"}};
 
 /// Default sizes when neither a binding nor a static dim fixes them.
 constexpr int64_t kDefaultB = 1, kDefaultHeads = 1, kDefaultLength = 128;

@@ -1,6 +1,7 @@
 //===- CascadeUtils.cpp - queries on cascade ops --------------------------===//
 
 #include "CascadeUtils.h"
+#include "attn/Dialect/VariantSignature.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -54,11 +55,9 @@ std::string attn::sizeKey(mlir::Value value, int64_t dim) {
       return "=" + std::to_string(size.getInt());
     return "";
   }
-  // q, k and v by position: [b, hq, nq, d], [b, hkv, nk, d], [b, hkv, nk, dv].
-  static const char *const roles[3][3] = {
-      {"b", "hq", "nq"}, {"b", "hkv", "nk"}, {"b", "hkv", "nk"}};
+  // q, k and v by position.
   if (index < 3 && type.getRank() == 4 && dim < 3)
-    return std::string("$") + roles[index][dim];
+    return std::string("$") + kQkvDimSymbols[index][dim];
   return "";
 }
 

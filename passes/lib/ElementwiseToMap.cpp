@@ -85,9 +85,12 @@ bool convert(Operation *op, bool epilogue) {
     if (o.kind == Operand::Capture)
       captures.push_back(o.value);
   }
+  // Other maps take letters that are none of attn-decompose's and
+  // attn-split-kv's (b, h, k, g, i, j, d, f, s): attn-tile then does not
+  // mistake them for its grid.
   std::string term = epilogue && type.getRank() == 4
                          ? std::string("bhid")
-                         : std::string("acegkmnp").substr(0, type.getRank());
+                         : std::string("acelmnop").substr(0, type.getRank());
   std::string eq;
   for (size_t k = 0; k < inputs.size(); ++k)
     eq += (k ? "," : "") + term;

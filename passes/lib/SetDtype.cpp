@@ -63,7 +63,6 @@ static LogicalResult retypeMap(MapOp map, Type old, Type elementType) {
       auto ext = dyn_cast<arith::ExtFOp>(user);
       if (!ext)
         return refuse(user);
-      arg.setType(now);
       if (ext.getType() == now) {
         ext.replaceAllUsesWith(arg);
         ext.erase();

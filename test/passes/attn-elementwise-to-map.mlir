@@ -54,7 +54,7 @@ func.func @left_alone(%a: tensor<2xf32>) -> tensor<2xf32> {
 
 // Scaling k before the attention: not an epilogue.
 // CHECK-LABEL: func.func @prologue
-// CHECK: attn.map "aceg->aceg"
+// CHECK: attn.map "acel->acel"
 // CHECK: attn.attention
 func.func @prologue(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
   %c2 = arith.constant 2 : index
