@@ -50,6 +50,7 @@ bool attn::codegen::parseEmitDebug(StringRef text, EmitDebug &out) {
           .Case("fragment-index", EmitDebug::FragmentIndex)
           .Case("v-untransposed", EmitDebug::VUntransposed)
           .Case("early-wait", EmitDebug::EarlyWait)
+          .Case("exchange-no-barrier", EmitDebug::ExchangeNoBarrier)
           .Default(std::nullopt);
   if (d)
     out = *d;
@@ -518,6 +519,16 @@ FailureOr<Tile> KernelEmitter::tileFor(Operation *op, Value v,
              << " is not a multiple of the mma n-tile (8)";
     t.colDim = static_cast<int>(d);
   }
+  if (t.colDim >= 0 && splitTiles.contains(v)) {
+    // This warp's slice of the row group's columns (col_groups).
+    int64_t &cap = t.caps[t.colDim];
+    if (cap % (8 * colGroups) != 0)
+      return op->emitError("CUDA emitter (tensor cores): tile dimension '")
+             << l[t.colDim] << "' of " << cap << " does not split into "
+             << colGroups << " warps' whole mma n-tiles (8 columns)";
+    cap /= colGroups;
+    t.colSplit = true;
+  }
   if (t.colDim >= 0 && t.rowDim() < 0)
     return op->emitError("CUDA emitter (tensor cores): a tile over '")
            << l << "' without the query-row letter";
@@ -650,9 +661,13 @@ unsigned KernelEmitter::openStorageLoops(const Tile &t, StringRef letters,
     curRowSlot = "(" + e + " >> 1)";
     curFragSub = "[" + mt + "][" + nt + "][" + e + "]";
     curColLetter = letters[t.colDim];
+    curColSplit = t.colSplit;
     bind(t.rowDim(),
          "(mRow0 + 16 * " + mt + " + mG + 8 * " + curRowSlot + ")");
-    bind(t.colDim, "(8 * " + nt + " + 2 * mT + (" + e + " & 1))");
+    std::string col = "8 * " + nt + " + 2 * mT + (" + e + " & 1)";
+    if (t.colSplit)
+      col = std::to_string(t.caps[t.colDim]) + " * mColGroup + " + col;
+    bind(t.colDim, "(" + col + ")");
     return 3;
   }
   std::string rs = fresh("rs");
@@ -661,6 +676,7 @@ unsigned KernelEmitter::openStorageLoops(const Tile &t, StringRef letters,
   curRowSlot = rs;
   curFragSub.clear();
   curColLetter = 0;
+  curColSplit = false;
   bind(t.rowDim(), "(mRow0 + 16 * " + mt + " + mG + 8 * " + rs + ")");
   return 2;
 }
@@ -728,6 +744,11 @@ KernelEmitter::elementAccess(Operation *op, Value v, StringRef term,
         if (curFragSub.empty() || term[t.colDim] != curColLetter)
           return op->emitError("CUDA emitter (tensor cores): operand over '")
                  << term << "' read outside a loop over its fragment";
+        if (t.colSplit != curColSplit)
+          return op->emitError("CUDA emitter (tensor cores): operand over '")
+                 << term << "' held as " << (t.colSplit ? "a" : "no")
+                 << " column slice, read in a loop over "
+                 << (curColSplit ? "a slice" : "whole columns");
         return s + curFragSub;
       }
       if (t.rowDim() >= 0) {
@@ -1946,7 +1967,8 @@ FailureOr<CudaKernel> KernelEmitter::run() {
     return failure();
   if (failed(collectGrid()) || failed(resolveOutputs()))
     return failure();
-  if ((mma && failed(checkMmaTypes())) || failed(readSchedule()))
+  if ((mma && failed(checkMmaTypes())) || failed(readSchedule()) ||
+      (mma && failed(collectSplitTiles())))
     return failure();
   laneLetter = chooseLaneLetter();
   threads = mma ? 32 * warps

@@ -3,6 +3,8 @@
 // The row operand of a contraction in a KV loop that the loop does not change
 // (the Q tile) becomes an attn.load_fragments before the loop: the
 // tensor-core kernel reads it into mma A fragments once, not per KV tile.
+// Fragments past kMaxHoistedFragmentRegisters would crowd out the
+// accumulators: such an operand stays in global memory, read per KV tile.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,6 +36,13 @@ void attn::codegen::hoistFragments(func::FuncOp func) {
         if (eq.inputs[k].find(row) == std::string::npos ||
             input.getDefiningOp<LoadFragmentsOp>() ||
             !loop.isDefinedOutsideOfLoop(input) || !(elem.isF16() || elem.isBF16()))
+          continue;
+        // 4 registers per 16 x 16 A fragment, per m-tile and k-step.
+        auto type = cast<RankedTensorType>(input.getType());
+        int64_t cols = type.getRank() ? type.getShape().back() : 0;
+        if (!ShapedType::isDynamic(cols) &&
+            schedule.getRowsPerWarp() / 16 * ((cols + 15) / 16) * 4 >
+                kMaxHoistedFragmentRegisters)
           continue;
         Value &fragments = hoisted[input];
         if (!fragments) {

@@ -38,7 +38,8 @@ void attn::codegen::setKvUnroll(ModuleOp module, int64_t unroll) {
     setSchedule(outer, ScheduleAttr::get(
                            s.getContext(), s.getBlockM(), s.getWarps(),
                            s.getStages(), s.getRowsPerWarp(), s.getPath(),
-                           unroll, s.getFallback(), s.getQStaged()));
+                           unroll, s.getFallback(), s.getQStaged(),
+                           s.getColGroups()));
   }
 }
 

@@ -49,6 +49,9 @@ constexpr int64_t kPartialUnroll = 4;
 /// keeps such arrays in local memory (the stack frame, not spills). The mma
 /// path holds them as fragments instead.
 constexpr int64_t kMaxUnrollArray = 8;
+/// Floats of padding per row of the shared buffer through which a row
+/// group's warps exchange S (col_groups > 1).
+constexpr int64_t kExchangePad = 4;
 /// Threads of a warp.
 constexpr int64_t kWarpLanes = 32;
 /// Warps of a SIMT merge kernel that spreads a letter over lanes (1,024
@@ -70,6 +73,10 @@ struct Tile {
   int colDim = -1;
   /// Tensor-core path: what the columns past the valid ones hold (Padding.h).
   Pad pad = Pad::Unknown;
+  /// Tensor-core path: the fragment columns are this warp's slice of a row
+  /// group's (col_groups > 1): caps[colDim] of them from column
+  /// mColGroup * caps[colDim]; sizes[colDim] stays the whole size.
+  bool colSplit = false;
   /// SIMT merge kernel: the dimension of the lane letter, spread over the
   /// row's warp (element f in slot f / 32 of lane f % 32); -1: none.
   int laneDim = -1;
@@ -336,6 +343,17 @@ private:
   /// Reads the decided schedule: path, warps, rows per warp, unroll.
   LogicalResult readSchedule();
   LogicalResult checkMmaTypes();
+  /// With col_groups > 1: the tile values whose fragment columns are split
+  /// over a row group's warps (splitTiles): the accumulators of the
+  /// contractions over a staged operand's columns (P·V) and every tile
+  /// their columns flow to or from. A located error for an op that reduces
+  /// over split columns (the printer cannot split it).
+  LogicalResult collectSplitTiles();
+  /// S = Q·Kᵀ with its key columns split over a row group's warps: each
+  /// warp's n-tiles, then the whole tile through shared memory into `t`.
+  LogicalResult emitSplitColumnsExchange(ContractOp op, const Tile &t,
+                                         const std::string &part,
+                                         int64_t xSize, bool accumulate);
   void emitMmaThreadIndices();
   /// The schedule's ops (attn.shared_buffer, async copies and waits,
   /// barriers, staged reads, register-resident operands), one line or loop
@@ -450,6 +468,14 @@ private:
   /// The mma input type: "f16" or "bf16".
   std::string mmaElem;
   int64_t warps = 0;
+  /// Warps sharing a row group's rows, each with a slice of its columns
+  /// (the schedule's col_groups); 1: a warp owns its rows' whole tiles.
+  int64_t colGroups = 1;
+  /// Tile values held as column slices (collectSplitTiles).
+  DenseSet<Value> splitTiles;
+  /// The end of the shared buffers declared so far (the S exchange buffer
+  /// goes after them).
+  int64_t buffersEnd = 0;
   /// Query rows a warp owns (16-row mma tiles: mTiles of them), and the KV
   /// loops' unroll factor, from the schedule.
   int64_t rowsPerWarp = 16, mTiles = 1, kvUnroll = 1;
@@ -477,6 +503,8 @@ private:
   /// none).
   std::string curMTile, curRowSlot, curFragSub;
   char curColLetter = 0;
+  /// Whether the open storage loop walks a column slice (Tile::colSplit).
+  bool curColSplit = false;
 };
 
 } // namespace attn::codegen::detail

@@ -62,11 +62,13 @@ LogicalResult KernelEmitter::readSchedule() {
   warps = schedule.getWarps();
   rowsPerWarp = schedule.getRowsPerWarp();
   kvUnroll = schedule.getUnroll();
-  if (warps * rowsPerWarp != blockM || rowsPerWarp % 16 != 0)
+  colGroups = schedule.getColGroups();
+  if (warps * rowsPerWarp != blockM * colGroups || rowsPerWarp % 16 != 0)
     return gridLoops.front().emitError("CUDA emitter (tensor cores): ")
            << warps << " warps x " << rowsPerWarp
-           << " rows do not cover the Q tile of " << blockM
-           << " rows in whole 16-row mma tiles";
+           << " rows do not cover the Q tile of " << blockM << " rows "
+           << colGroups << " time" << (colGroups == 1 ? "" : "s")
+           << " in whole 16-row mma tiles";
   if (rowsPerWarp > 64)
     return gridLoops.front().emitError("CUDA emitter (tensor cores): ")
            << rowsPerWarp
@@ -118,12 +120,115 @@ LogicalResult KernelEmitter::checkMmaTypes() {
 }
 
 void KernelEmitter::emitMmaThreadIndices() {
-  w.linef("// Warp w owns query rows [{0}w, {0}w + {0}) of the Q tile ({1} "
-          "mma row tile{2}); lane = 4 * mG + mT.",
-          rowsPerWarp, mTiles, mTiles == 1 ? "" : "s");
-  w.line("const int mLane = threadIdx.x & 31;");
-  w.linef("const int mRow0 = {} * (threadIdx.x >> 5);", rowsPerWarp);
+  if (colGroups == 1) {
+    w.linef("// Warp w owns query rows [{0}w, {0}w + {0}) of the Q tile ({1} "
+            "mma row tile{2}); lane = 4 * mG + mT.",
+            rowsPerWarp, mTiles, mTiles == 1 ? "" : "s");
+    w.line("const int mLane = threadIdx.x & 31;");
+    w.linef("const int mRow0 = {} * (threadIdx.x >> 5);", rowsPerWarp);
+  } else {
+    w.linef("// Warps w = {0}r + c share query rows [{1}r, {1}r + {1}) of the "
+            "Q tile ({2} mma row tile{3}); warp c of the {0} takes slice c "
+            "of the V columns and of S's key columns; lane = 4 * mG + mT.",
+            colGroups, rowsPerWarp, mTiles, mTiles == 1 ? "" : "s");
+    w.line("const int mLane = threadIdx.x & 31;");
+    w.linef("const int mRow0 = {} * ((threadIdx.x >> 5) / {});", rowsPerWarp,
+            colGroups);
+    w.linef("const int mColGroup = (threadIdx.x >> 5) % {};", colGroups);
+  }
   w.line("const int mG = mLane >> 2, mT = mLane & 3;");
+}
+
+LogicalResult KernelEmitter::collectSplitTiles() {
+  if (colGroups == 1)
+    return success();
+  // The letter a term holds as fragment columns: neither the row nor a
+  // grid letter (0: none, or more than one).
+  auto columnLetter = [&](StringRef term) -> char {
+    char col = 0;
+    for (char c : term) {
+      if (c == rowLetter[0] || isGridLetter(gridLetters, c))
+        continue;
+      if (col)
+        return 0;
+      col = c;
+    }
+    return col;
+  };
+  // Tile values whose fragment columns are the same columns: one storage
+  // layout, so all or none of them are split.
+  DenseMap<Value, SmallVector<Value>> sameColumns;
+  auto link = [&](Value a, Value b) {
+    if (!isa<RankedTensorType>(a.getType()) ||
+        !isa<RankedTensorType>(b.getType()))
+      return;
+    sameColumns[a].push_back(b);
+    sameColumns[b].push_back(a);
+  };
+  SmallVector<Value> seeds;
+  func.walk([&](Operation *op) {
+    if (auto map = dyn_cast<MapOp>(op)) {
+      Equation eq = map.getEquation().getValue();
+      if (char c = columnLetter(eq.output))
+        for (auto [in, term] : llvm::zip(map.getInputs(), eq.inputs))
+          if (StringRef(term).contains(c))
+            link(map.getResult(), in);
+    } else if (auto reduce = dyn_cast<ReduceOp>(op)) {
+      Equation eq = reduce.getEquation().getValue();
+      if (char c = columnLetter(eq.output))
+        if (StringRef(eq.inputs[0]).contains(c))
+          link(reduce.getResult(), reduce.getInput());
+    } else if (auto contract = dyn_cast<ContractOp>(op)) {
+      // The accumulator of a contraction over a staged operand's rows whose
+      // columns it keeps (O of P·V) is what the row group splits.
+      Equation eq = contract.getEquation().getValue();
+      char x = columnLetter(eq.output);
+      for (StringRef term : eq.inputs)
+        if (x && term.size() >= 2 && !term.contains(rowLetter[0]) &&
+            term.back() == x)
+          seeds.push_back(contract.getResult());
+    } else if (auto loop = dyn_cast<scf::ForOp>(op)) {
+      for (auto [init, arg, res, yielded] :
+           llvm::zip(loop.getInitArgs(), loop.getRegionIterArgs(),
+                     loop.getResults(), loop.getYieldedValues())) {
+        link(init, arg);
+        link(arg, res);
+        link(arg, yielded);
+      }
+    } else if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+      for (auto [k, res] : llvm::enumerate(ifOp.getResults())) {
+        link(res, ifOp.thenYield().getOperand(k));
+        if (!ifOp.getElseRegion().empty())
+          link(res, ifOp.elseYield().getOperand(k));
+      }
+    } else if (auto cast = dyn_cast<tensor::CastOp>(op)) {
+      link(cast.getSource(), cast.getResult());
+    }
+  });
+  SmallVector<Value> worklist(seeds);
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    if (splitTiles.insert(v).second)
+      llvm::append_range(worklist, sameColumns.lookup(v));
+  }
+  // What sums over split columns needs the other warps' slices.
+  WalkResult refused = func.walk([&](Operation *op) {
+    bool reducesSplit = false;
+    if (auto reduce = dyn_cast<ReduceOp>(op))
+      reducesSplit = splitTiles.contains(reduce.getInput()) &&
+                     !splitTiles.contains(reduce.getResult());
+    else if (auto contract = dyn_cast<ContractOp>(op))
+      reducesSplit = llvm::any_of(contract.getInputs(), [&](Value in) {
+        return splitTiles.contains(in);
+      });
+    if (!reducesSplit)
+      return WalkResult::advance();
+    op->emitError("CUDA emitter (tensor cores): '")
+        << op->getName() << "' reduces over the V columns, which "
+        << colGroups << " warps share (col_groups): no warp holds them all";
+    return WalkResult::interrupt();
+  });
+  return failure(refused.wasInterrupted());
 }
 
 std::string KernelEmitter::viewBase(const View &v) const {
@@ -204,6 +309,7 @@ LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
               threads, b.ptr);
     }
     smemBytes = std::max(smemBytes, buffer.getEndByte());
+    buffersEnd = std::max(buffersEnd, buffer.getEndByte());
     buffers[buffer.getBuffer()] = b;
     return success();
   }
@@ -557,8 +663,21 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
   if (xSize % 8 != 0)
     return fail("the output columns (" + Twine(xSize) +
                 ") are not a multiple of 8");
-  if (t.caps[t.colDim] != xSize)
+  // With col_groups > 1 a row group's warps split the columns: O's (the
+  // tile is a slice), or S's key columns (each warp computes its n-tiles and
+  // the whole tile is shared through shared memory).
+  int64_t xTile = t.colSplit ? xSize / colGroups : xSize;
+  if (t.caps[t.colDim] != xTile)
     return fail("output tile columns do not match the staged operand");
+  bool exchange = colGroups > 1 && !t.colSplit;
+  if (exchange && (xSize / 8) % colGroups != 0)
+    return fail("the " + Twine(xSize / 8) + " n-tiles of the KV tile do not "
+                "split over " + Twine(colGroups) + " warps (col_groups)");
+  int64_t nLocal = exchange ? xSize / 8 / colGroups : xTile / 8;
+  std::string n0Offset =
+      t.colSplit ? fmt::format("{} * mColGroup + ", xTile)
+                 : exchange ? fmt::format("{} * mColGroup + ", 8 * nLocal)
+                            : std::string();
 
   // The A fragments of k-step `kk` of m-tile `mt`.
   std::string aFrag;
@@ -582,9 +701,30 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
   }
 
   std::pair<std::string, std::string> ranged;
-  if (aTile != tiles.end() && isRangeScaled(op))
+  if (aTile != tiles.end() && isRangeScaled(op)) {
+    if (exchange)
+      return fail("a range-scaled row operand with S's key columns split "
+                  "over warps (col_groups)");
     ranged = emitRangeScaleUpdate(op, aTile->second, t, accumulate);
-  if (accumulate) {
+  }
+  // The tile the mma adds into: t, or this warp's n-tiles of it.
+  std::string target = t.var;
+  if (exchange) {
+    target = fresh("sPart");
+    w.linef("// This warp's {} n-tiles of the {} key columns (col_groups).",
+            nLocal, xSize);
+    w.linef("float {}[{}][{}][4];", target, mTiles, nLocal);
+    w.line("#pragma unroll");
+    w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
+    w.line("#pragma unroll");
+    w.openf("for (int nt = 0; nt < {}; ++nt)", nLocal);
+    w.line("#pragma unroll");
+    w.open("for (int e = 0; e < 4; ++e)");
+    w.linef("{}[mt][nt][e] = 0.0f;", target);
+    w.close();
+    w.close();
+    w.close();
+  } else if (accumulate) {
     w.linef("// {} += the contraction (the map's x + c, on the mma's C "
             "operand).",
             t.var);
@@ -592,7 +732,7 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
     w.line("#pragma unroll");
     w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
     w.line("#pragma unroll");
-    w.openf("for (int nt = 0; nt < {}; ++nt)", xSize / 8);
+    w.openf("for (int nt = 0; nt < {}; ++nt)", nLocal);
     w.line("#pragma unroll");
     w.open("for (int e = 0; e < 4; ++e)");
     w.linef("{}[mt][nt][e] = 0.0f;", t.var);
@@ -632,11 +772,12 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
     }
     w.close();
   }
-  std::string n0 = "8 * nt";
+  std::string n0 = n0Offset + "8 * nt";
   if (nMajor && options.debug == EmitDebug::FragmentIndex)
-    n0 = fmt::format("8 * ((nt + 1) % {})", xSize / 8); // deliberately broken
+    n0 = fmt::format("{}8 * ((nt + 1) % {})", n0Offset,
+                     nLocal); // deliberately broken
   w.line("#pragma unroll");
-  w.openf("for (int nt = 0; nt < {}; ++nt)", xSize / 8);
+  w.openf("for (int nt = 0; nt < {}; ++nt)", nLocal);
   // One B fragment per k-step and n-tile, shared by the warp's m-tiles.
   w.line("uint32_t b[2];");
   // Deliberately broken: V read like K, without the transposing ldmatrix.
@@ -646,16 +787,59 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
   w.line("#pragma unroll");
   w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
   w.linef("mma_m16n8k16<{0}>({1}[mt][nt], {2}, b, {1}[mt][nt]);", mmaElem,
-          t.var, aFrag);
+          target, aFrag);
   w.close();
   w.close();
   w.close();
+  if (exchange)
+    return emitSplitColumnsExchange(op, t, target, xSize, accumulate);
   if (!ranged.first.empty() && !accumulate) {
     w.line("#pragma unroll");
     w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
     w.linef("unscale_fragment_rows({}[mt], {}[mt]);", t.var, ranged.second);
     w.close();
   }
+  return success();
+}
+
+LogicalResult KernelEmitter::emitSplitColumnsExchange(ContractOp op,
+                                                      const Tile &t,
+                                                      const std::string &part,
+                                                      int64_t xSize,
+                                                      bool accumulate) {
+  // f32 rows of the whole Q tile, after every staged buffer (the KV loop
+  // reads them meanwhile); the interior and edge versions share it.
+  int64_t pitch = xSize + kExchangePad;
+  int64_t offset = (buffersEnd + 15) / 16 * 16;
+  int64_t end = offset + blockM * pitch * 4;
+  if (end > options.maxSmemBytes)
+    return op.emitError("CUDA emitter (tensor cores): S's exchange between "
+                        "the warps of a row group (col_groups) ends at byte ")
+           << end << " of shared memory but the target allows "
+           << options.maxSmemBytes << " per CTA";
+  smemBytes = std::max(smemBytes, end);
+  std::string buffer = fresh("sExchange");
+  w.linef("// S through shared memory: each warp's {} key columns in, the "
+          "row group's {} back.",
+          xSize / colGroups, xSize);
+  w.linef("float *const {} = reinterpret_cast<float *>(attnSmem + {});",
+          buffer, offset);
+  w.line("__syncthreads(); // the last tile's readers are done");
+  w.line("#pragma unroll");
+  w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
+  w.linef("fragment_columns_to_shared<{}>({}, {}[mt], mRow0 + 16 * mt, "
+          "{} * mColGroup, mLane);",
+          pitch, buffer, part, xSize / colGroups);
+  w.close();
+  if (options.debug == EmitDebug::ExchangeNoBarrier)
+    w.line("// deliberately broken: no barrier between the writes and reads");
+  else
+    w.line("__syncthreads();");
+  w.line("#pragma unroll");
+  w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
+  w.linef("fragment_from_shared<{}, {}>({}[mt], {}, mRow0 + 16 * mt, mLane);",
+          pitch, accumulate ? "true" : "false", t.var, buffer);
+  w.close();
   return success();
 }
 
@@ -669,7 +853,7 @@ bool KernelEmitter::emitMmaStoreThroughShared(tensor::InsertSliceOp op,
   if (rowDim < 0 || colDim < 0 || !fillsStorage(tile, colDim) ||
       (view.elemType != "f16" && view.elemType != "bf16"))
     return false;
-  int64_t cols = tile.caps[colDim];
+  int64_t cols = tile.caps[colDim] * (tile.colSplit ? colGroups : 1);
   if (cols % 8 != 0)
     return false;
   for (auto [d, role] : llvm::enumerate(tile.roles))
@@ -709,8 +893,10 @@ bool KernelEmitter::emitMmaStoreThroughShared(tensor::InsertSliceOp op,
           view.elemType, smem);
   w.line("#pragma unroll");
   w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
-  w.linef("fragment_to_shared<{}, {}>({}, {}[mt], mRow0 + 16 * mt, mLane);",
-          view.elemType, pitch, smem, tile.var);
+  w.linef("fragment_to_shared<{}, {}>({}, {}[mt], mRow0 + 16 * mt, mLane{});",
+          view.elemType, pitch, smem, tile.var,
+          tile.colSplit ? fmt::format(", {} * mColGroup", tile.caps[colDim])
+                        : std::string());
   w.close();
   w.line("__syncthreads();");
   w.linef("const bool {} = can_stage_vectorized({}, {}, {}, {});", vec,
@@ -740,9 +926,10 @@ LogicalResult KernelEmitter::emitMmaInsertSlice(tensor::InsertSliceOp op,
   llvm::StringMap<std::string> idx;
   unsigned opened = openStorageLoops(tile, letters, idx);
   std::string guard = mmaGuard(tile, letters, idx);
-  // Per-row values are replicated over a quad: one lane stores.
+  // Per-row values are replicated over a quad (and over the warps of a
+  // row group): one lane stores.
   if (tile.colDim < 0 && tile.rowDim() >= 0)
-    guard += " && mT == 0";
+    guard += colGroups > 1 ? " && mT == 0 && mColGroup == 0" : " && mT == 0";
   std::string offset = "0";
   for (auto [d, r] : llvm::enumerate(op.getMixedOffsets())) {
     auto o = ofr(op, r);

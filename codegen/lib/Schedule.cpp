@@ -83,18 +83,26 @@ int64_t sharedMemoryLimit(ModuleOp module) {
   return codegen::kPortableMaxSmemBytes;
 }
 
-/// `schedule` decided for the tensor cores (rows_per_warp = block_m / warps)
+/// A warp layout on tensor cores: warps per CTA and how many of them share
+/// a row group's rows (col_groups; rows_per_warp = block_m x colGroups /
+/// warps).
+struct WarpLayout {
+  int64_t warps = 1, colGroups = 1;
+};
+
+/// `schedule` decided for the tensor cores (rows_per_warp from the layout)
 /// or for SIMT (one thread per row; warps follow from block_m).
-ScheduleAttr decide(ScheduleAttr request, KernelPath path, int64_t warps,
+ScheduleAttr decide(ScheduleAttr request, KernelPath path, WarpLayout layout,
                     int64_t stages, int64_t unroll, StringRef fallback,
                     bool qStaged = false) {
   MLIRContext *ctx = request.getContext();
   int64_t blockM = request.getBlockM();
   if (path == KernelPath::Simt)
     return ScheduleAttr::get(ctx, blockM, (blockM + 31) / 32, stages, 0, path,
-                             unroll, fallback, false);
-  return ScheduleAttr::get(ctx, blockM, warps, stages, blockM / warps, path,
-                           unroll, "", qStaged);
+                             unroll, fallback, false, 1);
+  return ScheduleAttr::get(ctx, blockM, layout.warps, stages,
+                           blockM * layout.colGroups / layout.warps, path,
+                           unroll, "", qStaged, layout.colGroups);
 }
 
 /// Registers per thread that a warp's mma fragments may take across a KV
@@ -114,6 +122,9 @@ constexpr int64_t kFragmentRegisterBudget = 128;
 /// dynamic KV dimension is the loop's step).
 struct FragmentRegisters {
   int64_t accumulators = 0, q = 0;
+  /// Of the accumulators, those over a K/V operand's columns (O of P·V):
+  /// what col_groups warps of a row group split.
+  int64_t splittable = 0;
 };
 FragmentRegisters fragmentRegisters(func::FuncOp func, int64_t rowsPerWarp) {
   char row = codegen::rowLetterOf(func);
@@ -130,10 +141,15 @@ FragmentRegisters fragmentRegisters(func::FuncOp func, int64_t rowsPerWarp) {
       if (eq.output.find(row) == std::string::npos || out.getRank() == 0)
         return;
       int64_t cols = out.getShape().back();
-      here.accumulators +=
+      int64_t registers =
           mTiles * (ShapedType::isDynamic(cols) ? *step : cols) / 8 * 4;
+      here.accumulators += registers;
       for (auto [k, input] : llvm::enumerate(op.getInputs())) {
         auto type = cast<RankedTensorType>(input.getType());
+        StringRef term = eq.inputs[k];
+        if (term.find(row) == StringRef::npos && !term.empty() &&
+            term.back() == eq.output.back())
+          here.splittable += registers;
         if (loop.isDefinedOutsideOfLoop(input) &&
             eq.inputs[k].find(row) != std::string::npos &&
             type.getRank() > 0 && !type.isDynamicDim(type.getRank() - 1))
@@ -157,18 +173,50 @@ bool wantsStagedQ(func::FuncOp func, int64_t rowsPerWarp) {
 /// staged): FlashAttention-2's d64 128 x 128 and d128 128 x 64 tiles (192).
 constexpr int64_t kAccumulatorBudget32 = 192;
 
-/// Warps when none were asked for, best first: on tensor cores, 32 rows
-/// per warp (two m16 tiles sharing every K/V fragment: FlashAttention-2's
+/// Most warps a CTA is given by splitting row groups (col_groups): at 256
+/// threads a thread may still hold 255 registers.
+constexpr int64_t kMaxSplitWarps = 8;
+
+/// Warp layouts when none were asked for, best first: on tensor cores, 32
+/// rows per warp (two m16 tiles sharing every K/V fragment: FlashAttention-2's
 /// layout) for Q tiles of 128 rows or more whose accumulators fit at 32
 /// rows, then a warp per 16 rows (what runs when the 32-row kernel does
-/// not print: its staged Q does not fit the shared memory).
-SmallVector<int64_t> defaultWarps(func::FuncOp func, int64_t blockM) {
-  SmallVector<int64_t> choices;
+/// not print: its staged Q does not fit the shared memory). Where even 16
+/// rows' accumulators exceed kAccumulatorBudget32 (a V head dim past ~320:
+/// MLA's 512), first the fewest warps per row group (col_groups) whose
+/// slices of O bring them within kFragmentRegisterBudget, up to
+/// kMaxSplitWarps warps.
+SmallVector<WarpLayout> defaultLayouts(func::FuncOp func, int64_t blockM) {
+  SmallVector<WarpLayout> choices;
+  int64_t rowGroups = std::max<int64_t>(1, blockM / 16);
+  FragmentRegisters at16 = fragmentRegisters(func, 16);
+  if (at16.accumulators > kAccumulatorBudget32 && at16.splittable > 0) {
+    int64_t best = 1;
+    for (int64_t g = 2; g * rowGroups <= kMaxSplitWarps; g *= 2) {
+      best = g;
+      if (at16.accumulators - at16.splittable + at16.splittable / g <=
+          kFragmentRegisterBudget)
+        break;
+    }
+    if (best > 1)
+      choices.push_back({rowGroups * best, best});
+  }
   if (blockM >= 128 && blockM % 32 == 0 &&
       fragmentRegisters(func, 32).accumulators <= kAccumulatorBudget32)
-    choices.push_back(blockM / 32);
-  choices.push_back(std::max<int64_t>(1, blockM / 16));
+    choices.push_back({blockM / 32, 1});
+  choices.push_back({rowGroups, 1});
   return choices;
+}
+
+/// The layout of `warps` asked-for warps: each owning block_m / warps rows,
+/// or, for more warps than 16-row tiles, groups of them sharing 16 rows
+/// (col_groups); none when neither is whole.
+std::optional<WarpLayout> askedLayout(int64_t blockM, int64_t warps) {
+  if (blockM % warps == 0 && (blockM / warps) % 16 == 0)
+    return WarpLayout{warps, 1};
+  if (blockM % 16 == 0 && warps % (blockM / 16) == 0)
+    return WarpLayout{warps, warps / (blockM / 16)};
+  return std::nullopt;
 }
 
 } // namespace
@@ -242,38 +290,56 @@ LogicalResult scheduleKernel(func::FuncOp func, KernelPath requested,
   ScheduleAttr request = getSchedule(outer);
   if (request.isDecided())
     return success();
-  // Warps not asked for: 32 or 16 query rows per warp (defaultWarps).
+  // Warps not asked for: 32 or 16 query rows per warp, or row groups
+  // split over warps (defaultLayouts).
   int64_t asked = warpsOption > 0 ? warpsOption : request.getWarps();
-  SmallVector<int64_t> warpChoices =
-      asked > 0 ? SmallVector<int64_t>{asked}
-                : defaultWarps(func, request.getBlockM());
-  int64_t warps = warpChoices.front();
+  int64_t blockM = request.getBlockM();
   int64_t stages = stagesOption > 0 ? stagesOption : request.getStages();
   if (unroll <= 0)
     return outer.emitError("-attn-schedule: unroll must be positive");
   if (requested != KernelPath::Simt) {
     std::optional<Refusal> why;
-    int64_t blockM = request.getBlockM();
-    if (blockM % warps != 0 || (blockM / warps) % 16 != 0)
+    SmallVector<WarpLayout> layouts;
+    if (asked <= 0)
+      layouts = defaultLayouts(func, blockM);
+    else if (std::optional<WarpLayout> layout = askedLayout(blockM, asked))
+      layouts.push_back(*layout);
+    else
       why = Refusal{outer.getLoc(),
                     "block_m = " + std::to_string(blockM) + " over " +
-                        std::to_string(warps) +
+                        std::to_string(asked) +
                         " warps is not a whole number of 16-row mma tiles "
-                        "per warp"};
+                        "per warp (nor whole row groups of 16 rows shared by "
+                        "warps)"};
     ScheduleAttr mma;
     if (!why) {
       // The first schedule the printer prints, in order: each warp layout
       // with Q through shared memory when its fragments would crowd the
       // registers (wantsStagedQ), then with Q in registers (when the
       // staged Q does not fit the shared memory).
+      auto rowsPerWarp = [&](WarpLayout l) {
+        return blockM * l.colGroups / l.warps;
+      };
       SmallVector<ScheduleAttr> attempts;
-      for (int64_t w : warpChoices)
-        attempts.push_back(decide(request, KernelPath::Mma, w, stages, unroll,
-                                  "", wantsStagedQ(func, blockM / w)));
-      for (int64_t w : warpChoices)
-        if (wantsStagedQ(func, blockM / w))
+      for (WarpLayout l : layouts)
+        attempts.push_back(decide(request, KernelPath::Mma, l, stages, unroll,
+                                  "", wantsStagedQ(func, rowsPerWarp(l))));
+      for (WarpLayout l : layouts)
+        if (wantsStagedQ(func, rowsPerWarp(l)))
           attempts.push_back(
-              decide(request, KernelPath::Mma, w, stages, unroll, ""));
+              decide(request, KernelPath::Mma, l, stages, unroll, ""));
+      // Then fewer K/V stages, down to one, where those stages are past the
+      // target's shared memory (MLA's 576 + 512 columns): a tensor-core
+      // kernel with less latency hiding still beats the SIMT path.
+      for (int64_t fewer = stages - 1; fewer >= 1; --fewer) {
+        for (WarpLayout l : layouts)
+          attempts.push_back(decide(request, KernelPath::Mma, l, fewer, unroll,
+                                    "", wantsStagedQ(func, rowsPerWarp(l))));
+        for (WarpLayout l : layouts)
+          if (wantsStagedQ(func, rowsPerWarp(l)))
+            attempts.push_back(
+                decide(request, KernelPath::Mma, l, fewer, unroll, ""));
+      }
       for (ScheduleAttr attempt : attempts) {
         std::optional<Refusal> refused =
             tensorCoreRefusal(func, attempt, smemLimit);
@@ -294,12 +360,11 @@ LogicalResult scheduleKernel(func::FuncOp func, KernelPath requested,
       return emitError(why->loc, why->message).attachNote(func.getLoc())
              << "-attn-schedule: tensor cores were asked for '@"
              << func.getSymName() << "'";
-    setSchedule(outer, decide(request, KernelPath::Simt, warps, stages, unroll,
+    setSchedule(outer, decide(request, KernelPath::Simt, {}, stages, unroll,
                               why->located()));
     return success();
   }
-  setSchedule(outer,
-              decide(request, KernelPath::Simt, warps, stages, unroll, ""));
+  setSchedule(outer, decide(request, KernelPath::Simt, {}, stages, unroll, ""));
   return success();
 }
 

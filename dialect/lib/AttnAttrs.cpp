@@ -264,7 +264,7 @@ LogicalResult
 ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                      int64_t blockM, int64_t warps, int64_t stages,
                      int64_t rowsPerWarp, KernelPath path, int64_t unroll,
-                     StringRef fallback, bool qStaged) {
+                     StringRef fallback, bool qStaged, int64_t colGroups) {
   if (blockM <= 0 || warps < 0 || stages <= 0 ||
       (warps == 0 && path != KernelPath::Auto))
     return emitError() << "block_m, warps and stages must be positive (got "
@@ -275,9 +275,18 @@ ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "unroll must be positive (got " << unroll << ")";
   if (path == KernelPath::Mma && rowsPerWarp == 0)
     return emitError() << "a tensor-core schedule needs rows_per_warp";
-  if (rowsPerWarp < 0 || (rowsPerWarp > 0 && warps * rowsPerWarp != blockM))
-    return emitError() << "warps x rows_per_warp must be block_m: " << warps
-                       << " x " << rowsPerWarp << " != " << blockM;
+  if (colGroups < 1)
+    return emitError() << "col_groups must be positive (got " << colGroups
+                       << ")";
+  if (colGroups > 1 && path != KernelPath::Mma)
+    return emitError() << "only a tensor-core schedule splits a row group's "
+                          "columns over warps (col_groups)";
+  if (rowsPerWarp < 0 ||
+      (rowsPerWarp > 0 && warps * rowsPerWarp != blockM * colGroups))
+    return emitError() << "warps x rows_per_warp must be block_m x "
+                          "col_groups: "
+                       << warps << " x " << rowsPerWarp << " != " << blockM
+                       << " x " << colGroups;
   if (path == KernelPath::Mma && rowsPerWarp % 16 != 0)
     return emitError() << "on tensor cores a warp owns whole m16 row tiles: "
                           "rows_per_warp "

@@ -910,7 +910,7 @@ llvm::Error Interpreter::executeSchedule(Operation &op) {
     return llvm::Error::success();
   }
   if (auto wait = dyn_cast<AsyncWaitOp>(op)) {
-    while (static_cast<int64_t>(committedGroups.size()) > wait.getPending()) {
+    while (static_cast<uint64_t>(committedGroups.size()) > wait.getPending()) {
       for (const PendingCopy &copy : committedGroups.front())
         land(copy);
       committedGroups.pop_front();

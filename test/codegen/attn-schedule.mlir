@@ -3,6 +3,7 @@
 // RUN: attn-opt %s --attn-schedule --split-input-file | FileCheck %s
 // RUN: attn-opt %s --attn-schedule=warps=1 --split-input-file | FileCheck %s --check-prefix=ONE
 // RUN: attn-opt %s --attn-schedule=warps=3 --split-input-file | FileCheck %s --check-prefix=THREE
+// RUN: attn-opt %s --attn-schedule=warps=4 --split-input-file | FileCheck %s --check-prefix=FOUR
 // RUN: attn-opt %s --attn-schedule="stages=3 unroll=2" --split-input-file | FileCheck %s --check-prefix=STAGES
 // RUN: not attn-opt %s --attn-schedule=path=mma --split-input-file 2>&1 | FileCheck %s --check-prefix=FORCED
 
@@ -12,7 +13,11 @@
 // ONE-LABEL: func.func @causal
 // ONE: attn.schedule = #attn.schedule<block_m = 32, warps = 1, stages = 2, rows_per_warp = 32, path = mma>
 // THREE-LABEL: func.func @causal
-// THREE: path = simt, fallback = "{{.*}}block_m = 32 over 3 warps is not a whole number of 16-row mma tiles per warp"
+// THREE: path = simt, fallback = "{{.*}}block_m = 32 over 3 warps is not a whole number of 16-row mma tiles per warp (nor whole row groups of 16 rows shared by warps)"
+// More warps than 16-row tiles: two warps share each 16 rows, each with half
+// of O's columns and of S's key columns.
+// FOUR-LABEL: func.func @causal
+// FOUR: attn.schedule = #attn.schedule<block_m = 32, warps = 4, stages = 2, rows_per_warp = 16, path = mma, col_groups = 2>
 // STAGES-LABEL: func.func @causal
 // STAGES: #attn.schedule<block_m = 32, warps = 2, stages = 3, rows_per_warp = 16, path = mma, unroll = 2>
 module {

@@ -638,6 +638,39 @@ func.func @f(%n: index) {
 func.func @f(%n: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
+  // expected-error @+2 {{warps x rows_per_warp must be block_m x col_groups: 4 x 16 != 64 x 2}}
+  scf.for %b = %c0 to %n step %c1 {
+  } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 64, warps = 4, stages = 2, rows_per_warp = 16, path = mma, col_groups = 2>}
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  // expected-error @+2 {{only a tensor-core schedule splits a row group's columns over warps (col_groups)}}
+  scf.for %b = %c0 to %n step %c1 {
+  } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 64, warps = 2, stages = 2, path = simt, col_groups = 2>}
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  // expected-error @+2 {{col_groups must be positive (got 0)}}
+  scf.for %b = %c0 to %n step %c1 {
+  } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 64, warps = 4, stages = 2, col_groups = 0>}
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
   // expected-error @+2 {{a grid dimension is one lower-case index letter, got 'bh'}}
   scf.for %b = %c0 to %n step %c1 {
   } {attn.grid = #attn.grid<"bh", slice>}

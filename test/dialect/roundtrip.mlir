@@ -122,6 +122,7 @@ func.func @cascade(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %n: index
 // CHECK: } {attn.kv_loop}
 // CHECK: } {attn.grid = #attn.grid<"i", rows>}
 // CHECK: } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 64, warps = 4, stages = 2>}
+// CHECK: } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 16, warps = 4, stages = 1, rows_per_warp = 16, path = mma, q_staged = true, col_groups = 4>}
 func.func @kernel_annotations(%n: index, %c: i1, %x: f32) attributes {attn.split_kv_plan = @kernel_annotations, test.eq = #attn.einsum<"bhid,bhjd->bhij">} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -135,6 +136,9 @@ func.func @kernel_annotations(%n: index, %c: i1, %x: f32) attributes {attn.split
       } {attn.kv_loop}
     } {attn.grid = #attn.grid<"i", rows>}
   } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 64, warps = 4, stages = 2>}
+  // A decided schedule whose row group of 16 rows four warps share.
+  scf.for %b = %c0 to %n step %c1 {
+  } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 16, warps = 4, stages = 1, rows_per_warp = 16, path = mma, q_staged = true, col_groups = 4>}
   return
 }
 

@@ -361,7 +361,8 @@ emitBuffer(llvm::SourceMgr &sourceMgr, mlir::MLIRContext &context,
     return module->emitError("unknown --emit-debug mode '")
            << emit.debug
            << "' (supported: none, fragment-index, v-untransposed, "
-              "early-wait; drop-mask and kv-bound are the test passes "
+              "early-wait, exchange-no-barrier; drop-mask and kv-bound are "
+              "the test passes "
               "test-attn-force-tile-class and test-attn-shift-kv-bounds)";
   options.resourceReport = emit.report;
   std::optional<attn::codegen::PlanCosts> costs;

@@ -131,7 +131,9 @@ static cl::opt<int64_t> blockN("block-n",
 static cl::opt<int64_t> warpsFlag(
     "warps",
     cl::desc("warps per CTA (0: the schedule's choice: on tensor cores 32 "
-             "rows per warp for Q tiles of 128 rows or more, else 16)"),
+             "rows per warp for Q tiles of 128 rows or more, else 16; more "
+             "warps than 16-row tiles share each 16 rows, splitting O's "
+             "columns: col_groups)"),
     cl::init(0), cl::cat(runCategory));
 static cl::opt<int64_t> kvSplitsFlag(
     "kv-splits",
@@ -160,7 +162,8 @@ static cl::opt<std::string>
     emitDebug("emit-debug",
               cl::desc("emu: deliberately broken kernels (drop-mask, "
                        "kv-bound, fragment-index, v-untransposed, "
-                       "early-wait) to test that --check catches them"),
+                       "early-wait, exchange-no-barrier) to test that "
+                       "--check, --memcheck or --race catch them"),
               cl::init("none"), cl::cat(runCategory));
 static cl::opt<std::string>
     kernelPath("path",
@@ -671,7 +674,7 @@ static llvm::Expected<attn::codegen::CudaPlan> emitEmuPlan(func::FuncOp func) {
       !attn::codegen::parseEmitDebug(emitDebug, options.debug))
     return makeError("unknown --emit-debug '" + emitDebug +
                      "' (none, drop-mask, kv-bound, fragment-index, "
-                     "v-untransposed, early-wait)");
+                     "v-untransposed, early-wait, exchange-no-barrier)");
   std::optional<attn::KernelPath> path = attn::symbolizeKernelPath(kernelPath);
   if (!path)
     return makeError("unknown --path '" + kernelPath + "' (auto, simt, mma)");

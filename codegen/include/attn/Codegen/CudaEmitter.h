@@ -52,10 +52,14 @@ enum class EmitDebug {
   /// Tensor-core path: the K/V pipeline waits for one cp.async group too
   /// few, so a stage may be read before it has landed.
   EarlyWait,
+  /// Tensor-core path with col_groups > 1: S's exchange between a row
+  /// group's warps reads the shared buffer without the barrier after its
+  /// writes (a data race).
+  ExchangeNoBarrier,
 };
 
-/// Parses "none", "fragment-index", "v-untransposed" or "early-wait"; false
-/// for anything else.
+/// Parses "none", "fragment-index", "v-untransposed", "early-wait" or
+/// "exchange-no-barrier"; false for anything else.
 bool parseEmitDebug(llvm::StringRef text, EmitDebug &out);
 
 /// Shared memory per CTA that every supported arch grants with the opt-in

@@ -19,9 +19,13 @@ def AttnSchedule : Pass<"attn-schedule", "::mlir::ModuleOp"> {
     Completes the `#attn.schedule` of every kernel (a function in kernel IR
     after -attn-fuse): the path -- tensor cores (`mma`) when the variant fits
     them, else one thread per query row (`simt`) with the reason kept in
-    `fallback` --, warps and rows per warp (warps x rows_per_warp = block_m;
-    on tensor cores whole m16 row tiles), the K/V pipeline's stages and the
-    KV loops' unroll factor. Whether a variant fits tensor cores is decided
+    `fallback` --, warps and rows per warp (warps x rows_per_warp = block_m
+    x col_groups; on tensor cores whole m16 row tiles; col_groups > 1 when a
+    V head dim too wide for one warp's registers, MLA's 512, has the warps
+    of a row group split O's columns, or when more warps than 16-row tiles
+    are asked for), the K/V pipeline's stages (fewer than asked, down to
+    one, when only that fits the shared memory) and the KV loops' unroll
+    factor. Whether a variant fits tensor cores is decided
     by scheduling a copy of it (-attn-stage-kv, -attn-hoist-fragments,
     -attn-mark-accumulate) and asking the tensor-core printer: the same code
     that will print it. Options override what -attn-tile recorded (0: keep);

@@ -36,7 +36,9 @@ struct AttnPipelineOptions
       *this, "warps",
       llvm::cl::desc("warps per CTA (0: attn-schedule's choice: on tensor "
                      "cores 32 rows per warp for Q tiles of 128 rows or "
-                     "more when the accumulators fit, else 16)"),
+                     "more when the accumulators fit, else 16; more "
+                     "warps than 16-row tiles share each 16 rows, "
+                     "splitting O's columns: col_groups)"),
       llvm::cl::init(0)};
   Option<int64_t> stages{*this, "stages",
                          llvm::cl::desc("K/V pipeline stages"),

@@ -48,6 +48,12 @@ constexpr int64_t kSharedRowPad = 8;
 /// rows padded by `pad` elements.
 mlir::LogicalResult stageKvLoops(mlir::func::FuncOp func, int64_t pad);
 
+/// Most registers per thread a warp's hoisted A fragments of the Q tile may
+/// take: past it (MLA's 576-wide head dim, 144) -attn-hoist-fragments leaves
+/// Q to be read from global memory (L1/L2) for every KV tile, as a kernel
+/// whose staged Q does not fit the shared memory must.
+constexpr int64_t kMaxHoistedFragmentRegisters = 128;
+
 /// -attn-hoist-fragments on one tensor-core kernel.
 void hoistFragments(mlir::func::FuncOp func);
 

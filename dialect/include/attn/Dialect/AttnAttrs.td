@@ -249,6 +249,11 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
     with ldmatrix for every KV tile (`q_staged = true`, when holding its
     mma fragments in registers beside the S and O accumulators would
     spill) rather than read into registers once.
+    On tensor cores `col_groups = G` (default 1) splits each warp row group's
+    work G ways (warps × rows_per_warp = block_m × G): warp w owns rows
+    rows_per_warp × (w / G) and, of the V-column accumulators (O), the
+    slice w % G; S = QKᵀ is split by key columns and shared through shared
+    memory. Head dims too wide for one warp's registers (MLA's 512) run so.
   }];
   let parameters = (ins "int64_t":$block_m, "int64_t":$warps,
                         "int64_t":$stages,
@@ -256,13 +261,14 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
                         Attn_DefaultKernelPath:$path,
                         DefaultValuedParameter<"int64_t", "1">:$unroll,
                         StringRefParameter<"why not tensor cores", "\"\"">:$fallback,
-                        DefaultValuedParameter<"bool", "false">:$q_staged);
+                        DefaultValuedParameter<"bool", "false">:$q_staged,
+                        DefaultValuedParameter<"int64_t", "1">:$col_groups);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let builders = [
     AttrBuilder<(ins "int64_t":$block_m, "int64_t":$warps, "int64_t":$stages), [{
       return $_get($_ctxt, block_m, warps, stages, 0, ::attn::KernelPath::Auto,
-                   1, "", false);
+                   1, "", false, 1);
     }]>
   ];
   let extraClassDeclaration = [{

@@ -132,24 +132,63 @@ ATTN_DEVICE_FN void store_tile(const T *smem, T *ptr, int64_t extent,
 }
 
 /// Writes a thread's fragment tile `frag` (the mma C layout, rows
-/// `row0 + [0, 16)`) into `smem` (row pitch `Pitch`) as packed pairs of T:
-/// one 32-bit shared store per two elements, without bank conflicts at a
-/// pitch of Cols + kSmemPad.
+/// `row0 + [0, 16)`, columns `col0 + [0, 8 NTiles)`) into `smem` (row pitch
+/// `Pitch`) as packed pairs of T: one 32-bit shared store per two elements,
+/// without bank conflicts at a pitch of Cols + kSmemPad.
 template <typename T, int Pitch, int NTiles>
 ATTN_DEVICE_FN void fragment_to_shared(T *smem, const float (&frag)[NTiles][4],
-                                       int row0, unsigned lane) {
+                                       int row0, unsigned lane, int col0 = 0) {
   int g = lane / 4, t = lane % 4;
 #pragma unroll
   for (int nt = 0; nt < NTiles; ++nt)
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       uint32_t pair = pack_x2<T>(frag[nt][2 * h], frag[nt][2 * h + 1]);
-      T *at = smem + (row0 + g + 8 * h) * Pitch + 8 * nt + 2 * t;
+      T *at = smem + (row0 + g + 8 * h) * Pitch + col0 + 8 * nt + 2 * t;
 #if ATTN_DEVICE_CUDA
       *reinterpret_cast<uint32_t *>(at) = pair;
 #else
       std::memcpy(at, &pair, 4);
 #endif
+    }
+}
+
+/// Writes a thread's f32 fragment tile `frag` (the mma C layout, rows
+/// `row0 + [0, 16)`, columns `col0 + [0, 8 NTiles)`) into the f32 rows of
+/// `smem` (pitch `Pitch`): one warp's share of a tile whose columns a row
+/// group's warps split (col_groups).
+template <int Pitch, int NTiles>
+ATTN_DEVICE_FN void fragment_columns_to_shared(float *smem,
+                                               const float (&frag)[NTiles][4],
+                                               int row0, int col0,
+                                               unsigned lane) {
+  int g = lane / 4, t = lane % 4;
+#pragma unroll
+  for (int nt = 0; nt < NTiles; ++nt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float *at = smem + (row0 + g + 8 * h) * Pitch + col0 + 8 * nt + 2 * t;
+      at[0] = frag[nt][2 * h];
+      at[1] = frag[nt][2 * h + 1];
+    }
+}
+
+/// Reads the fragment tile `frag` (the mma C layout, rows `row0 + [0, 16)`,
+/// columns [0, 8 NTiles)) from the f32 rows of `smem` (pitch `Pitch`), or
+/// adds them onto it (`Accumulate`): the whole of a tile the row group's
+/// warps computed in column slices (fragment_columns_to_shared).
+template <int Pitch, bool Accumulate, int NTiles>
+ATTN_DEVICE_FN void fragment_from_shared(float (&frag)[NTiles][4],
+                                         const float *smem, int row0,
+                                         unsigned lane) {
+  int g = lane / 4, t = lane % 4;
+#pragma unroll
+  for (int nt = 0; nt < NTiles; ++nt)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      float x = smem[(row0 + g + 8 * (e >> 1)) * Pitch + 8 * nt + 2 * t +
+                     (e & 1)];
+      frag[nt][e] = Accumulate ? frag[nt][e] + x : x;
     }
 }
 
