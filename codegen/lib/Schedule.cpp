@@ -329,8 +329,8 @@ LogicalResult scheduleKernel(func::FuncOp func, KernelPath requested,
           attempts.push_back(
               decide(request, KernelPath::Mma, l, stages, unroll, ""));
       // Then fewer K/V stages, down to one, where those stages are past the
-      // target's shared memory (MLA's 576 + 512 columns): a tensor-core
-      // kernel with less latency hiding still beats the SIMT path.
+      // target's shared memory (MLA's 576 + 512 columns): less latency
+      // hiding, but the alternative is the SIMT path.
       for (int64_t fewer = stages - 1; fewer >= 1; --fewer) {
         for (WarpLayout l : layouts)
           attempts.push_back(decide(request, KernelPath::Mma, l, fewer, unroll,
