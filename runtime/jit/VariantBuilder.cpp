@@ -11,11 +11,13 @@
 
 #include "attn/VariantBuilder.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <set>
 #include <sstream>
 
 using namespace attn;
@@ -175,7 +177,7 @@ Expr mathFn(const char *name, const Expr &x) {
       opNode(name, ScalarType::F32, {convert(x.node(), ScalarType::F32)}));
 }
 
-Expr variable(const char *name, ScalarType type) {
+Expr variable(const std::string &name, ScalarType type) {
   Expr::Node n;
   n.kind = Expr::Node::Var;
   n.type = type;
@@ -209,6 +211,13 @@ Expr var::j() { return variable("j", ScalarType::Index); }
 Expr var::nq() { return variable("nq", ScalarType::Index); }
 Expr var::nk() { return variable("nk", ScalarType::Index); }
 Expr var::s() { return variable("s", ScalarType::F32); }
+Expr var::out(int n) {
+  if (n < 0)
+    return Expr(errorNode("out(" + std::to_string(n) + "): attentions are "
+                          "numbered from 0"));
+  return variable("o" + std::to_string(n), ScalarType::F32);
+}
+Expr var::dv() { return variable("dv", ScalarType::Index); }
 
 Expr attn::operator+(const Expr &x, const Expr &y) {
   return arithmetic("add", x, y);
@@ -577,6 +586,26 @@ private:
   int next = 0;
 };
 
+/// The names of the variables `n` reads.
+void varsOf(const NodePtr &n, std::set<std::string> &out) {
+  if (n->kind == Expr::Node::Var)
+    out.insert(n->name);
+  for (const NodePtr &o : n->operands)
+    varsOf(o, out);
+}
+
+/// The first variable of `n` that is not in `allowed`, or empty.
+std::string foreignVar(const NodePtr &n,
+                       std::initializer_list<const char *> allowed) {
+  std::set<std::string> vars;
+  varsOf(n, vars);
+  for (const std::string &v : vars)
+    if (std::none_of(allowed.begin(), allowed.end(),
+                     [&](const char *a) { return v == a; }))
+      return v;
+  return "";
+}
+
 /// The first error node under `n`, if any.
 const Expr::Node *findError(const NodePtr &n) {
   if (n->kind == Expr::Node::Error)
@@ -666,8 +695,19 @@ VariantBuilder &VariantBuilder::capture(VariantCapture c) {
   return *this;
 }
 
-Expected<std::string> VariantBuilder::toMlir() const {
-  auto fail = [&](const std::string &why) -> Expected<std::string> {
+/// A variant's attention op as toMlir and ProgramBuilder print it: its
+/// captures (in argument order, with their region block-argument names),
+/// types and score region, validated.
+struct VariantBuilder::Prepared {
+  std::vector<std::shared_ptr<const VariantCapture::Info>> args;
+  std::map<std::string, std::string> captureArgs;
+  std::string qT, kT, vT, oT, lseT;
+  std::shared_ptr<const Expr::Node> scoreRoot;
+  bool hasScore = false;
+};
+
+Expected<VariantBuilder::Prepared> VariantBuilder::prepare() const {
+  auto fail = [&](const std::string &why) -> Expected<Prepared> {
     return Status::error("variant '" + fnName + "': " + why);
   };
   if (!validName(fnName))
@@ -705,6 +745,11 @@ Expected<std::string> VariantBuilder::toMlir() const {
     collect(maskExpr, used, maskReadsScore);
     if (maskReadsScore)
       return fail("the mask reads the score s (only score modifications may)");
+    std::string foreign =
+        foreignVar(maskExpr, {"b", "h", "i", "j", "nq", "nk"});
+    if (!foreign.empty())
+      return fail("the mask reads '" + foreign +
+                  "', which only a program's epilogue sees");
   }
   bool hasScore = scoreExpr && !(scoreExpr->kind == Expr::Node::Var &&
                                  scoreExpr->name == "s");
@@ -717,6 +762,11 @@ Expected<std::string> VariantBuilder::toMlir() const {
                   "boolean belongs in mask())");
     scoreRoot = convert(scoreExpr, ScalarType::F32);
     collect(scoreRoot, used, scoreReadsScore);
+    std::string foreign =
+        foreignVar(scoreRoot, {"b", "h", "i", "j", "nq", "nk", "s"});
+    if (!foreign.empty())
+      return fail("the score reads '" + foreign +
+                  "', which only a program's epilogue sees");
   }
   // One capture per name (the same Info may come from several copies).
   std::vector<std::shared_ptr<const VariantCapture::Info>> args;
@@ -787,11 +837,24 @@ Expected<std::string> VariantBuilder::toMlir() const {
               vT = t4(kvHeads, nk, vDim), oT = t4(hq, nq, vDim);
   std::string lseT = "tensor<" + dim(batchSize) + "x" + std::to_string(hq) +
                      "x" + dim(nq) + "xf32>";
+  Prepared prepared;
+  prepared.args = std::move(args);
+  prepared.captureArgs = std::move(captureArgs);
+  prepared.qT = qT;
+  prepared.kT = kT;
+  prepared.vT = vT;
+  prepared.oT = oT;
+  prepared.lseT = lseT;
+  prepared.scoreRoot = scoreRoot;
+  prepared.hasScore = hasScore;
+  return prepared;
+}
 
-  std::ostringstream os;
-  os << "// Built by attn::VariantBuilder.\n";
-  os << "func.func @" << fnName << "(%q: " << qT << ", %k: " << kT
-     << ", %v: " << vT;
+/// The function arguments of `args` (after q, k, v): their types, test
+/// generators and symbolic dimensions.
+static void printCaptureArguments(
+    std::ostringstream &os,
+    const std::vector<std::shared_ptr<const VariantCapture::Info>> &args) {
   for (auto &c : args) {
     os << ",\n    %" << c->name << ": " << captureType(*c)
        << " {attn.gen = " << genAttr(c->gen);
@@ -808,19 +871,24 @@ Expected<std::string> VariantBuilder::toMlir() const {
     }
     os << "}";
   }
-  if (sinks)
-    os << ",\n    %sinks: " << tensorType(*sinks)
-       << " {attn.gen = " << genAttr(sinks->gen) << "}";
-  std::string results = withLse ? "(" + oT + ", " + lseT + ")" : oT;
-  os << ") -> " << results << " {\n";
-  os << "  " << (withLse ? "%o, %lse" : "%o") << " = attn.attention %q, %k, %v";
+}
+
+void VariantBuilder::printAttention(std::ostringstream &os,
+                                    const Prepared &p,
+                                    const std::string &results,
+                                    const std::string &q, const std::string &k,
+                                    const std::string &v) const {
+  const auto &args = p.args;
+  const auto &captureArgs = p.captureArgs;
+  os << "  " << results << " = attn.attention " << q << ", " << k << ", "
+     << v;
   if (!args.empty()) {
     os << " captures(";
-    for (size_t k = 0; k < args.size(); ++k)
-      os << (k ? ", " : "") << "%" << args[k]->name;
+    for (size_t a = 0; a < args.size(); ++a)
+      os << (a ? ", " : "") << "%" << args[a]->name;
     os << " : ";
-    for (size_t k = 0; k < args.size(); ++k)
-      os << (k ? ", " : "") << captureType(*args[k]);
+    for (size_t a = 0; a < args.size(); ++a)
+      os << (a ? ", " : "") << captureType(*args[a]);
     os << ")";
   }
   if (sinks)
@@ -831,31 +899,283 @@ Expected<std::string> VariantBuilder::toMlir() const {
   os << ">";
   if (hasScale)
     os << ", scale = " << floatLiteral(scaleValue) << " : f64";
-  os << "}\n      : " << qT << ", " << kT << ", " << vT << " -> " << oT;
+  os << "}\n      : " << p.qT << ", " << p.kT << ", " << p.vT << " -> "
+     << p.oT;
   if (withLse)
-    os << ", " << lseT;
+    os << ", " << p.lseT;
   os << "\n";
   std::string captureBlockArgs;
   for (auto &c : args)
-    captureBlockArgs += ", " + captureArgs[c->name] + ": " + captureType(*c);
+    captureBlockArgs += ", " + captureArgs.at(c->name) + ": " + captureType(*c);
   const char *indexArgs = "%b: index, %h: index, %i: index, %j: index, "
                           "%nq: index, %nk: index";
-  if (hasScore) {
-    os << "      score {\n      ^bb0(%s: f32, " << indexArgs << captureBlockArgs
-       << "):\n";
-    RegionPrinter p(os, captureArgs);
-    std::string r = p.value(scoreRoot);
+  if (p.hasScore) {
+    os << "      score {\n      ^bb0(%s: f32, " << indexArgs
+       << captureBlockArgs << "):\n";
+    RegionPrinter printer(os, captureArgs);
+    std::string r = printer.value(p.scoreRoot);
     os << "        attn.yield " << r << " : f32\n      }\n";
   }
   if (maskExpr) {
     os << "      mask {\n      ^bb0(" << indexArgs << captureBlockArgs
        << "):\n";
-    RegionPrinter p(os, captureArgs);
-    std::string r = p.value(maskExpr);
+    RegionPrinter printer(os, captureArgs);
+    std::string r = printer.value(maskExpr);
     os << "        attn.yield " << r << " : i1\n      }\n";
   }
+}
+
+Expected<std::string> VariantBuilder::toMlir() const {
+  Expected<Prepared> p = prepare();
+  if (!p)
+    return p.status();
+  std::ostringstream os;
+  os << "// Built by attn::VariantBuilder.\n";
+  os << "func.func @" << fnName << "(%q: " << p->qT << ", %k: " << p->kT
+     << ", %v: " << p->vT;
+  printCaptureArguments(os, p->args);
+  if (sinks)
+    os << ",\n    %sinks: " << tensorType(*sinks)
+       << " {attn.gen = " << genAttr(sinks->gen) << "}";
+  std::string results =
+      withLse ? "(" + p->oT + ", " + p->lseT + ")" : p->oT;
+  os << ") -> " << results << " {\n";
+  printAttention(os, *p, withLse ? "%o, %lse" : "%o", "%q", "%k", "%v");
   os << "  return "
-     << (withLse ? "%o, %lse : " + oT + ", " + lseT : "%o : " + oT) << "\n}\n";
+     << (withLse ? "%o, %lse : " + p->oT + ", " + p->lseT : "%o : " + p->oT)
+     << "\n}\n";
+  return os.str();
+}
+
+//===----------------------------------------------------------------------===//
+// ProgramBuilder
+//===----------------------------------------------------------------------===//
+
+ProgramBuilder::ProgramBuilder(std::string name) : fnName(std::move(name)) {}
+
+ProgramBuilder &ProgramBuilder::attention(VariantBuilder variant,
+                                          std::string q, std::string k,
+                                          std::string v) {
+  branches.push_back({std::move(variant), std::move(q), std::move(k),
+                      std::move(v)});
+  return *this;
+}
+
+ProgramBuilder &ProgramBuilder::epilogue(Expr e) {
+  epilogueExpr = e.node();
+  return *this;
+}
+
+/// Whether `name` could collide with a name the printed program defines: the
+/// region indices, the builder's values (x<N>), the attentions' results
+/// (att<N>), the epilogue's inputs and result (o<N>, in<N>, o_*) and region
+/// captures (c_*).
+static bool reservedProgramName(const std::string &name) {
+  static const char *fixed[] = {"b", "h", "i", "j", "nq", "nk", "s", "dv",
+                                "sinks", "o"};
+  for (const char *f : fixed)
+    if (name == f)
+      return true;
+  for (const char *prefix : {"x", "o", "att", "in"}) {
+    size_t n = std::strlen(prefix);
+    if (name.size() > n && name.compare(0, n, prefix) == 0 &&
+        std::all_of(name.begin() + n, name.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c));
+        }))
+      return true;
+  }
+  return name.rfind("c_", 0) == 0 || name.rfind("o_", 0) == 0;
+}
+
+Expected<std::string> ProgramBuilder::toMlir() const {
+  auto fail = [&](const std::string &why) -> Expected<std::string> {
+    return Status::error("program '" + fnName + "': " + why);
+  };
+  if (!validName(fnName))
+    return fail("the name must be an identifier ([A-Za-z_][A-Za-z0-9_]*)");
+  if (branches.empty())
+    return fail("no attention (add one with attention())");
+  if (!epilogueExpr && branches.size() > 1)
+    return fail("several attentions need an epilogue() combining their "
+                "outputs");
+
+  // The attentions: validated, their q, k, v arguments and captures merged
+  // by name.
+  std::vector<VariantBuilder::Prepared> prepared;
+  // Name, type and whether the tensor runs over the keys (k and v).
+  struct TensorArg {
+    std::string name, type;
+    bool overKeys;
+  };
+  std::vector<TensorArg> tensorArgs;
+  std::vector<std::shared_ptr<const VariantCapture::Info>> captures;
+  auto addCapture = [&](const std::shared_ptr<const VariantCapture::Info> &c)
+      -> std::string {
+    for (auto &a : captures)
+      if (a->name == c->name)
+        return captureType(*a) == captureType(*c)
+                   ? ""
+                   : "two different captures are named '" + c->name + "'";
+    captures.push_back(c);
+    return "";
+  };
+  for (size_t n = 0; n < branches.size(); ++n) {
+    const Branch &branch = branches[n];
+    std::string which = "attention " + std::to_string(n) + " ('" +
+                        branch.variant.name() + "')";
+    Expected<VariantBuilder::Prepared> p = branch.variant.prepare();
+    if (!p)
+      return fail(which + ": " + p.message());
+    if (branch.variant.withLse || branch.variant.sinks)
+      return fail(which + ": a program returns its epilogue's output only "
+                          "(no lse, no sink logits)");
+    const TensorArg operands[] = {{branch.q, p->qT, false},
+                                  {branch.k, p->kT, true},
+                                  {branch.v, p->vT, true}};
+    for (const TensorArg &operand : operands) {
+      const std::string &name = operand.name;
+      if (!validName(name) || reservedProgramName(name))
+        return fail(which + ": argument name '" + name +
+                    "' is not an identifier or is taken");
+      auto known = std::find_if(
+          tensorArgs.begin(), tensorArgs.end(),
+          [&name](const TensorArg &a) { return a.name == name; });
+      if (known == tensorArgs.end())
+        tensorArgs.push_back(operand);
+      else if (known->type != operand.type)
+        return fail(which + ": argument '" + name + "' is " + operand.type +
+                    " here but " + known->type + " before");
+      else if (known->overKeys != operand.overKeys)
+        return fail(which + ": argument '" + name +
+                    "' is a query here and keys or values elsewhere");
+    }
+    if (!prepared.empty() && p->oT != prepared.front().oT)
+      return fail(which + ": its output " + p->oT + " differs from attention "
+                  "0's " + prepared.front().oT +
+                  " (the epilogue is element-wise)");
+    for (auto &c : p->args)
+      if (std::string why = addCapture(c); !why.empty())
+        return fail(why);
+    prepared.push_back(std::move(*p));
+  }
+
+  // The epilogue: f32 over the outputs, b, h, i, dv and captures.
+  NodePtr epilogue =
+      epilogueExpr ? epilogueExpr : var::out(0).node();
+  if (const Expr::Node *e = findError(epilogue))
+    return fail("epilogue: " + e->name);
+  if (epilogue->type == ScalarType::Bool)
+    return fail("the epilogue must be f32, not a boolean");
+  epilogue = convert(epilogue, ScalarType::F32);
+  std::set<std::string> vars;
+  varsOf(epilogue, vars);
+  for (const std::string &v : vars) {
+    bool output = v.size() > 1 && v[0] == 'o' &&
+                  std::all_of(v.begin() + 1, v.end(), [](char c) {
+                    return std::isdigit(static_cast<unsigned char>(c));
+                  });
+    if (output && std::stoul(v.substr(1)) >= branches.size())
+      return fail("the epilogue reads out(" + v.substr(1) + ") of " +
+                  std::to_string(branches.size()) + " attention" +
+                  (branches.size() == 1 ? "" : "s"));
+    if (!output && v != "b" && v != "h" && v != "i" && v != "dv")
+      return fail("the epilogue reads '" + v + "' (it sees b, h, i, dv, the "
+                  "outputs and captures)");
+  }
+  std::vector<std::shared_ptr<const VariantCapture::Info>> epilogueCaptures;
+  bool readsScore = false;
+  collect(epilogue, epilogueCaptures, readsScore);
+  std::map<std::string, std::string> captureArgs;
+  for (auto &c : epilogueCaptures) {
+    if (std::string why = addCapture(c); !why.empty())
+      return fail(why);
+    captureArgs[c->name] = "%c_" + c->name;
+  }
+  for (auto &c : captures) {
+    if (!validName(c->name) || reservedProgramName(c->name))
+      return fail("capture name '" + c->name + "' is taken");
+    if (std::any_of(tensorArgs.begin(), tensorArgs.end(),
+                    [&](const TensorArg &a) { return a.name == c->name; }))
+      return fail("capture '" + c->name + "' has an argument's name");
+  }
+
+  const std::string &oT = prepared.front().oT;
+  std::string element = oT.substr(oT.rfind('x') + 1);
+  element.pop_back(); // '>'
+  std::ostringstream os;
+  os << "// Built by attn::ProgramBuilder.\n";
+  os << "func.func @" << fnName << "(";
+  for (size_t k = 0; k < tensorArgs.size(); ++k) {
+    const TensorArg &a = tensorArgs[k];
+    os << (k ? ",\n    " : "") << "%" << a.name << ": " << a.type;
+    // The first attention's q, k and v define b, nq and nk; the other
+    // tensors bind their batch and length to them.
+    if (k < 3)
+      continue;
+    std::string dims = a.type.substr(7, a.type.rfind('x') - 7);
+    std::vector<std::string> sizes;
+    for (size_t at = 0; at != std::string::npos;) {
+      size_t next = dims.find('x', at);
+      sizes.push_back(dims.substr(at, next == std::string::npos
+                                           ? std::string::npos
+                                           : next - at));
+      at = next == std::string::npos ? next : next + 1;
+    }
+    os << " {attn.dims = [";
+    for (size_t d = 0; d < sizes.size(); ++d) {
+      std::string size = sizes[d];
+      if (size == "?")
+        size = d == 0 ? "\"b\"" : a.overKeys ? "\"nk\"" : "\"nq\"";
+      os << (d ? ", " : "") << size;
+    }
+    os << "]}";
+  }
+  printCaptureArguments(os, captures);
+  os << ") -> " << oT << " {\n";
+  for (size_t n = 0; n < branches.size(); ++n)
+    branches[n].variant.printAttention(
+        os, prepared[n], "%att" + std::to_string(n), "%" + branches[n].q,
+        "%" + branches[n].k, "%" + branches[n].v);
+  std::string terms, ins, inTypes, blockInputs;
+  for (size_t n = 0; n < branches.size(); ++n) {
+    terms += std::string(n ? "," : "") + "bhid";
+    ins += (n ? ", %att" : "%att") + std::to_string(n);
+    inTypes += (n ? ", " : "") + oT;
+    // f32 outputs are the epilogue's o<n> as they are; f16/bf16 ones are
+    // extended first.
+    blockInputs += (element == "f32" ? ", %o" : ", %in") + std::to_string(n) +
+                   ": " + element;
+  }
+  os << "  %o = attn.map \"" << terms << "->bhid\" ins(" << ins << " : "
+     << inTypes << ")";
+  std::string captureBlockArgs;
+  if (!epilogueCaptures.empty()) {
+    os << " captures(";
+    for (size_t k = 0; k < epilogueCaptures.size(); ++k)
+      os << (k ? ", " : "") << "%" << epilogueCaptures[k]->name;
+    os << " : ";
+    for (size_t k = 0; k < epilogueCaptures.size(); ++k) {
+      const VariantCapture::Info &c = *epilogueCaptures[k];
+      os << (k ? ", " : "") << captureType(c);
+      captureBlockArgs += ", " + captureArgs[c.name] + ": " + captureType(c);
+    }
+    os << ")";
+  }
+  os << " -> " << oT << " {\n";
+  os << "  ^bb0(%b: index, %h: index, %i: index, %dv: index" << blockInputs
+     << captureBlockArgs << "):\n";
+  for (size_t n = 0; n < branches.size() && element != "f32"; ++n)
+    os << "        %o" << n << " = arith.extf %in" << n << " : " << element
+       << " to f32\n";
+  RegionPrinter printer(os, captureArgs);
+  std::string r = printer.value(epilogue);
+  if (element != "f32") {
+    os << "        %o_out = arith.truncf " << r << " : f32 to " << element
+       << "\n";
+    r = "%o_out";
+  }
+  os << "        attn.yield " << r << " : " << element << "\n  }\n";
+  os << "  return %o : " << oT << "\n}\n";
   return os.str();
 }
 

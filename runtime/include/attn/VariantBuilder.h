@@ -25,6 +25,16 @@
 // the wider integer (index first) and integers to f32. A misuse (a boolean in
 // arithmetic, a float index) is reported by toMlir(), never thrown.
 //
+// Several attentions and an element-wise epilogue over their outputs, as one
+// function (differential attention):
+//
+//   VariantCapture lambda = VariantCapture::tensor("lambda", ScalarType::F32,
+//                                                  {Dim::fixed(1)});
+//   ProgramBuilder p("differential");
+//   p.attention(VariantBuilder("a1").mask(mods::causal()), "q1", "k1", "v")
+//    .attention(VariantBuilder("a2").mask(mods::causal()), "q2", "k2", "v")
+//    .epilogue(out(0) - lambda(0) * out(1));
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef ATTN_VARIANTBUILDER_H
@@ -35,6 +45,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -283,6 +294,16 @@ public:
   Expected<std::string> toMlir() const;
 
 private:
+  friend class ProgramBuilder;
+  struct Prepared;
+  /// The variant's captures, types and regions, validated.
+  Expected<Prepared> prepare() const;
+  /// Prints the attention op, its results named `results`, over the values
+  /// `q`, `k`, `v`.
+  void printAttention(std::ostringstream &os, const Prepared &prepared,
+                      const std::string &results, const std::string &q,
+                      const std::string &k, const std::string &v) const;
+
   std::string fnName;
   int64_t hq = 8, hkv = 0, d = 64, dv = 0, batchSize = 0, nq = 0, nk = 0;
   ElementType element = ElementType::F16;
@@ -292,6 +313,47 @@ private:
   std::shared_ptr<const Expr::Node> maskExpr, scoreExpr;
   std::vector<VariantCapture> captures;
   std::shared_ptr<const VariantCapture::Info> sinks;
+};
+
+namespace var {
+/// The output element of the program's attention number `n` (in the order
+/// they were added), as f32: epilogues only.
+Expr out(int n);
+/// The value column of the output (epilogues only; with b, h and i).
+Expr dv();
+} // namespace var
+
+/// A function of several attentions and an element-wise epilogue over their
+/// outputs (differential attention's o1 - λ·o2, gated or multi-branch
+/// attention): one kernel where the attentions share the query rows and the
+/// keys. Each attention is a VariantBuilder (its name, lse and sink logits
+/// are not used: a program returns the epilogue's output only) over q, k
+/// and v arguments named here: a new name is a new argument, a name used
+/// again is the same tensor (its types must agree).
+class ProgramBuilder {
+public:
+  /// A program named `name` (the function's symbol).
+  explicit ProgramBuilder(std::string name);
+  /// Adds an attention computing `variant` over the arguments `q`, `k`,
+  /// `v`; its output is var::out(n) for the n-th added (from 0).
+  ProgramBuilder &attention(VariantBuilder variant, std::string q,
+                            std::string k, std::string v);
+  /// The output: an f32 expression of var::out(n), the indices var::b(),
+  /// var::h(), var::i() and var::dv(), and captures (default: out(0)).
+  ProgramBuilder &epilogue(Expr e);
+  /// The function's name.
+  const std::string &name() const { return fnName; }
+  /// The program as `attn` dialect text (one func.func), or what is wrong.
+  Expected<std::string> toMlir() const;
+
+private:
+  struct Branch {
+    VariantBuilder variant;
+    std::string q, k, v;
+  };
+  std::string fnName;
+  std::vector<Branch> branches;
+  std::shared_ptr<const Expr::Node> epilogueExpr;
 };
 
 /// Well-known mask and score modifications.

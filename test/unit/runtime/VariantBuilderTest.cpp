@@ -251,4 +251,124 @@ TEST(VariantBuilderTest, ABuiltVariantCompilesAndRunsOnTheEmulator) {
   EXPECT_LT(relativeError(out.lse, ref.results[1].data), 2e-3);
 }
 
+/// Differential attention (Ye et al. 2024) as a program: two causal
+/// softmax attentions over the same values, o1 - lambda * o2.
+ProgramBuilder differential() {
+  VariantCapture lambda = VariantCapture::tensor(
+      "lambda", ScalarType::F32, {Dim::fixed(1)}, Gen::uniform(0.1, 0.9));
+  ProgramBuilder p("differential");
+  p.attention(VariantBuilder("a1").heads(4).mask(mods::causal()), "q1", "k1",
+              "v")
+      .attention(VariantBuilder("a2").heads(4).mask(mods::causal()), "q2",
+                 "k2", "v")
+      .epilogue(out(0) - lambda(0) * out(1));
+  return p;
+}
+
+TEST(ProgramBuilderTest, TwoAttentionsAndAnEpilogue) {
+  Expected<std::string> t = differential().toMlir();
+  ASSERT_TRUE(t) << t.message();
+  const std::string &text = *t;
+  EXPECT_NE(text.find("func.func @differential(%q1: tensor<?x4x?x64xf16>,"),
+            std::string::npos)
+      << text;
+  // The second q and k bind their batch and lengths to the first's.
+  EXPECT_NE(text.find("%q2: tensor<?x4x?x64xf16> {attn.dims = [\"b\", 4, "
+                      "\"nq\", 64]}"),
+            std::string::npos);
+  EXPECT_NE(text.find("%k2: tensor<?x4x?x64xf16> {attn.dims = [\"b\", 4, "
+                      "\"nk\", 64]}"),
+            std::string::npos);
+  EXPECT_EQ(count(text, "%v: "), 1u);
+  EXPECT_EQ(count(text, "= attn.attention"), 2u);
+  EXPECT_NE(text.find("%att1 = attn.attention %q2, %k2, %v"),
+            std::string::npos);
+  EXPECT_NE(text.find("%o = attn.map \"bhid,bhid->bhid\" ins(%att0, %att1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("captures(%lambda : tensor<1xf32>)"), std::string::npos);
+  EXPECT_NE(text.find("arith.extf %in1 : f16 to f32"), std::string::npos);
+  EXPECT_NE(text.find("arith.truncf"), std::string::npos);
+}
+
+TEST(ProgramBuilderTest, ABuiltProgramRunsOnTheEmulator) {
+  Expected<std::string> text = differential().toMlir();
+  ASSERT_TRUE(text) << text.message();
+  Reference ref = makeReference(*text, 70, 90, 17);
+  ASSERT_EQ(ref.inputs.size(), 6u); // q1, k1, v, q2, k2, lambda
+  Runtime rt(testConfig(sharedCacheDir()));
+  CompileOptions options;
+  options.device = DeviceKind::Emu;
+  auto plan = rt.compileText(*text, options, "differential");
+  ASSERT_TRUE(plan) << plan.message();
+  DLDataType f16{kDLFloat, 16, 1}, f32{kDLFloat, 32, 1};
+  HostTensor q(ref.inputs[0].shape, f16, false),
+      k(ref.inputs[1].shape, f16, false), v(ref.inputs[2].shape, f16, false),
+      q2(ref.inputs[3].shape, f16, false), k2(ref.inputs[4].shape, f16, false),
+      lambda(ref.inputs[5].shape, f32, false),
+      o(ref.results[0].shape, f16, false);
+  HostTensor *in[] = {&q, &k, &v, &q2, &k2, &lambda};
+  for (size_t n = 0; n < 6; ++n)
+    in[n]->fill(ref.inputs[n].data);
+  o.poison();
+  Arguments args;
+  args.q = &q.dl;
+  args.k = &k.dl;
+  args.v = &v.dl;
+  args.o = &o.dl;
+  args.captures = {Capture::of(&q2.dl), Capture::of(&k2.dl),
+                   Capture::of(&lambda.dl)};
+  RunOptions run;
+  run.memcheck = true;
+  Status status = plan->run(args, run);
+  ASSERT_TRUE(status.ok()) << status.message();
+  EXPECT_LT(relativeError(o.read(), ref.results[0].data), 2e-3);
+}
+
+TEST(ProgramBuilderTest, MisusesAreReportedWithTheProgramsName) {
+  auto errorOfProgram = [](const ProgramBuilder &p) {
+    Expected<std::string> t = p.toMlir();
+    EXPECT_FALSE(t) << "built:\n" << (t ? *t : "");
+    return t ? std::string() : t.message();
+  };
+  VariantBuilder plain("a");
+  EXPECT_NE(errorOfProgram(ProgramBuilder("p")).find(
+                "program 'p': no attention"),
+            std::string::npos);
+  EXPECT_NE(errorOfProgram(ProgramBuilder("p")
+                               .attention(plain, "q", "k", "v")
+                               .attention(plain, "q2", "k", "v"))
+                .find("need an epilogue()"),
+            std::string::npos);
+  EXPECT_NE(errorOfProgram(ProgramBuilder("p")
+                               .attention(plain, "q", "k", "v")
+                               .epilogue(out(1)))
+                .find("reads out(1) of 1 attention"),
+            std::string::npos);
+  EXPECT_NE(errorOfProgram(ProgramBuilder("p")
+                               .attention(plain, "q", "k", "v")
+                               .epilogue(out(0) * toF32(j())))
+                .find("the epilogue reads 'j'"),
+            std::string::npos);
+  EXPECT_NE(errorOfProgram(ProgramBuilder("p")
+                               .attention(plain, "q", "k", "v")
+                               .attention(VariantBuilder("b").headDim(128),
+                                          "q", "k2", "v2")
+                               .epilogue(out(0) + out(1)))
+                .find("argument 'q' is tensor<?x8x?x128xf16> here but "
+                      "tensor<?x8x?x64xf16> before"),
+            std::string::npos);
+  EXPECT_NE(errorOfProgram(ProgramBuilder("p").attention(
+                               VariantBuilder("a").lse(), "q", "k", "v"))
+                .find("no lse"),
+            std::string::npos);
+  EXPECT_NE(errorOfProgram(ProgramBuilder("p").attention(plain, "b", "k", "v"))
+                .find("argument name 'b'"),
+            std::string::npos);
+  // A mask cannot read what only the epilogue sees.
+  EXPECT_NE(errorOf(VariantBuilder("m").mask(toF32(i()) < out(0)))
+                .find("the mask reads 'o0'"),
+            std::string::npos);
+}
+
 } // namespace
