@@ -709,36 +709,30 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
   }
   // The tile the mma adds into: t, or this warp's n-tiles of it.
   std::string target = t.var;
+  auto zeroFragments = [&](const std::string &var) {
+    w.line("#pragma unroll");
+    w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
+    w.line("#pragma unroll");
+    w.openf("for (int nt = 0; nt < {}; ++nt)", nLocal);
+    w.line("#pragma unroll");
+    w.open("for (int e = 0; e < 4; ++e)");
+    w.linef("{}[mt][nt][e] = 0.0f;", var);
+    w.close();
+    w.close();
+    w.close();
+  };
   if (exchange) {
     target = fresh("sPart");
     w.linef("// This warp's {} n-tiles of the {} key columns (col_groups).",
             nLocal, xSize);
     w.linef("float {}[{}][{}][4];", target, mTiles, nLocal);
-    w.line("#pragma unroll");
-    w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
-    w.line("#pragma unroll");
-    w.openf("for (int nt = 0; nt < {}; ++nt)", nLocal);
-    w.line("#pragma unroll");
-    w.open("for (int e = 0; e < 4; ++e)");
-    w.linef("{}[mt][nt][e] = 0.0f;", target);
-    w.close();
-    w.close();
-    w.close();
+    zeroFragments(target);
   } else if (accumulate) {
     w.linef("// {} += the contraction (the map's x + c, on the mma's C "
             "operand).",
             t.var);
   } else {
-    w.line("#pragma unroll");
-    w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
-    w.line("#pragma unroll");
-    w.openf("for (int nt = 0; nt < {}; ++nt)", nLocal);
-    w.line("#pragma unroll");
-    w.open("for (int e = 0; e < 4; ++e)");
-    w.linef("{}[mt][nt][e] = 0.0f;", t.var);
-    w.close();
-    w.close();
-    w.close();
+    zeroFragments(t.var);
   }
   w.line("#pragma unroll");
   w.openf("for (int kk = 0; kk < {}; ++kk)", (rSize + 15) / 16);

@@ -320,25 +320,18 @@ LogicalResult scheduleKernel(func::FuncOp func, KernelPath requested,
       auto rowsPerWarp = [&](WarpLayout l) {
         return blockM * l.colGroups / l.warps;
       };
+      // Then the same with fewer K/V stages, down to one, where those
+      // stages are past the target's shared memory (MLA's 576 + 512
+      // columns): less latency hiding, but the alternative is the SIMT path.
       SmallVector<ScheduleAttr> attempts;
-      for (WarpLayout l : layouts)
-        attempts.push_back(decide(request, KernelPath::Mma, l, stages, unroll,
-                                  "", wantsStagedQ(func, rowsPerWarp(l))));
-      for (WarpLayout l : layouts)
-        if (wantsStagedQ(func, rowsPerWarp(l)))
-          attempts.push_back(
-              decide(request, KernelPath::Mma, l, stages, unroll, ""));
-      // Then fewer K/V stages, down to one, where those stages are past the
-      // target's shared memory (MLA's 576 + 512 columns): less latency
-      // hiding, but the alternative is the SIMT path.
-      for (int64_t fewer = stages - 1; fewer >= 1; --fewer) {
+      for (int64_t s = stages; s >= 1; --s) {
         for (WarpLayout l : layouts)
-          attempts.push_back(decide(request, KernelPath::Mma, l, fewer, unroll,
-                                    "", wantsStagedQ(func, rowsPerWarp(l))));
+          attempts.push_back(decide(request, KernelPath::Mma, l, s, unroll, "",
+                                    wantsStagedQ(func, rowsPerWarp(l))));
         for (WarpLayout l : layouts)
           if (wantsStagedQ(func, rowsPerWarp(l)))
             attempts.push_back(
-                decide(request, KernelPath::Mma, l, fewer, unroll, ""));
+                decide(request, KernelPath::Mma, l, s, unroll, ""));
       }
       for (ScheduleAttr attempt : attempts) {
         std::optional<Refusal> refused =
