@@ -241,6 +241,13 @@ namespace {
 struct Refusal {
   Location loc;
   std::string message;
+  /// Whether the printer ran out of the target's shared memory (its
+  /// buffer, exchange and kernel errors name the shared memory and what
+  /// "the target allows"): fewer K/V stages may fit.
+  bool isSharedMemory() const {
+    StringRef text(message);
+    return text.contains("shared memory") && text.contains("the target allows");
+  }
   /// "file:line:col: message", for the schedule's `fallback`.
   std::string located() const {
     std::string text;
@@ -320,11 +327,12 @@ LogicalResult scheduleKernel(func::FuncOp func, KernelPath requested,
       auto rowsPerWarp = [&](WarpLayout l) {
         return blockM * l.colGroups / l.warps;
       };
-      // Then the same with fewer K/V stages, down to one, where those
-      // stages are past the target's shared memory (MLA's 576 + 512
-      // columns): less latency hiding, but the alternative is the SIMT path.
-      SmallVector<ScheduleAttr> attempts;
-      for (int64_t s = stages; s >= 1; --s) {
+      // Then the same with fewer K/V stages, down to one, while what
+      // refused them was the shared memory (MLA's 576 + 512 columns): less
+      // latency hiding, but the alternative is the SIMT path.
+      bool printed = false, pastSharedMemory = true;
+      for (int64_t s = stages; s >= 1 && !printed && pastSharedMemory; --s) {
+        SmallVector<ScheduleAttr> attempts;
         for (WarpLayout l : layouts)
           attempts.push_back(decide(request, KernelPath::Mma, l, s, unroll, "",
                                     wantsStagedQ(func, rowsPerWarp(l))));
@@ -332,18 +340,22 @@ LogicalResult scheduleKernel(func::FuncOp func, KernelPath requested,
           if (wantsStagedQ(func, rowsPerWarp(l)))
             attempts.push_back(
                 decide(request, KernelPath::Mma, l, s, unroll, ""));
-      }
-      for (ScheduleAttr attempt : attempts) {
-        std::optional<Refusal> refused =
-            tensorCoreRefusal(func, attempt, smemLimit);
-        if (!refused) {
-          mma = attempt;
-          why.reset();
-          break;
+        pastSharedMemory = false;
+        for (ScheduleAttr attempt : attempts) {
+          std::optional<Refusal> refused =
+              tensorCoreRefusal(func, attempt, smemLimit);
+          if (!refused) {
+            mma = attempt;
+            printed = true;
+            break;
+          }
+          pastSharedMemory |= refused->isSharedMemory();
+          if (!why)
+            why = refused;
         }
-        if (!why)
-          why = refused;
       }
+      if (printed)
+        why.reset();
     }
     if (!why) {
       setSchedule(outer, mma);
