@@ -271,6 +271,20 @@ attn::test::RunOutputs attn::test::runOnReference(const Plan &plan,
   args.k = &k.dl;
   args.v = &v.dl;
   args.o = &o.dl;
+  // The reference's other inputs are the captures, typed as the plan's
+  // signature says.
+  const Signature &sig = plan.signature();
+  std::vector<std::unique_ptr<HostTensor>> captured;
+  for (size_t i = 3; i < sig.inputs.size() && i < ref.inputs.size(); ++i) {
+    if (!sig.inputs[i].isTensor) {
+      args.captures.push_back(Capture::scalar(ref.inputs[i].data[0]));
+      continue;
+    }
+    captured.push_back(std::make_unique<HostTensor>(ref.inputs[i].shape,
+                                                    sig.inputs[i].dtype, false));
+    captured.back()->fill(ref.inputs[i].data);
+    args.captures.push_back(Capture::of(&captured.back()->dl));
+  }
   if (ref.results.size() > 1) {
     lse = std::make_unique<HostTensor>(ref.results[1].shape, f32, false);
     lse->poison();

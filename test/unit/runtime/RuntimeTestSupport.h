@@ -89,8 +89,9 @@ struct RunOutputs {
   std::vector<double> o, lse;
 };
 
-/// Runs `plan` on `ref`'s q, k and v, stored as `dtype` in BHSD order, with
-/// o (`dtype`) and lse (f32) poisoned first.
+/// Runs `plan` on `ref`'s q, k and v, stored as `dtype` in BHSD order, and
+/// its other inputs as the captures (typed as the plan's signature says),
+/// with o (`dtype`) and lse (f32) poisoned first.
 RunOutputs runOnReference(const Plan &plan, const Reference &ref,
                           DLDataType dtype, const RunOptions &options = {});
 

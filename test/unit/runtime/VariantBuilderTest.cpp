@@ -301,28 +301,12 @@ TEST(ProgramBuilderTest, ABuiltProgramRunsOnTheEmulator) {
   options.device = DeviceKind::Emu;
   auto plan = rt.compileText(*text, options, "differential");
   ASSERT_TRUE(plan) << plan.message();
-  DLDataType f16{kDLFloat, 16, 1}, f32{kDLFloat, 32, 1};
-  HostTensor q(ref.inputs[0].shape, f16, false),
-      k(ref.inputs[1].shape, f16, false), v(ref.inputs[2].shape, f16, false),
-      q2(ref.inputs[3].shape, f16, false), k2(ref.inputs[4].shape, f16, false),
-      lambda(ref.inputs[5].shape, f32, false),
-      o(ref.results[0].shape, f16, false);
-  HostTensor *in[] = {&q, &k, &v, &q2, &k2, &lambda};
-  for (size_t n = 0; n < 6; ++n)
-    in[n]->fill(ref.inputs[n].data);
-  o.poison();
-  Arguments args;
-  args.q = &q.dl;
-  args.k = &k.dl;
-  args.v = &v.dl;
-  args.o = &o.dl;
-  args.captures = {Capture::of(&q2.dl), Capture::of(&k2.dl),
-                   Capture::of(&lambda.dl)};
+  // q2, k2 and lambda are the plan's captures.
   RunOptions run;
   run.memcheck = true;
-  Status status = plan->run(args, run);
-  ASSERT_TRUE(status.ok()) << status.message();
-  EXPECT_LT(relativeError(o.read(), ref.results[0].data), 2e-3);
+  RunOutputs out = runOnReference(*plan, ref, DLDataType{kDLFloat, 16, 1}, run);
+  ASSERT_TRUE(out.status.ok()) << out.status.message();
+  EXPECT_LT(relativeError(out.o, ref.results[0].data), 2e-3);
 }
 
 TEST(ProgramBuilderTest, MisusesAreReportedWithTheProgramsName) {
