@@ -122,6 +122,15 @@ Value rowOperand(ContractOp op, char rowLetter) {
   return op.getInputs()[a];
 }
 
+bool keepsOperandColumns(const Equation &eq, char rowLetter) {
+  if (eq.output.empty() || eq.output.back() == rowLetter)
+    return false;
+  return llvm::any_of(eq.inputs, [&](const std::string &term) {
+    return !term.empty() && term.find(rowLetter) == std::string::npos &&
+           term.back() == eq.output.back();
+  });
+}
+
 bool needsRangeScale(ContractOp op, char rowLetter) {
   auto func = op->getParentOfType<func::FuncOp>();
   if (!func || func.getNumArguments() < 1 ||

@@ -20,6 +20,12 @@ namespace attn::codegen::detail {
 /// The operand of a two-input contraction over the query-row letter.
 mlir::Value rowOperand(ContractOp op, char rowLetter);
 
+/// Whether the output columns of a contraction with equation `eq` are the
+/// columns of its operand without the query-row letter (O of P·V, whose
+/// columns are V's), not that operand's rows (S of Q·Kᵀ): the tiles
+/// col_groups warps split.
+bool keepsOperandColumns(const Equation &eq, char rowLetter);
+
 /// Whether the row operand of `op` (f16 kernels only) must be range-scaled
 /// per row before it is rounded for the mma: it is computed in f32 and not
 /// relative to a running maximum of its own input.

@@ -32,6 +32,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Contractions.h"
 #include "KernelEmitter.h"
 #include "attn/Codegen/Schedule.h"
 #include "attn/Dialect/KernelAttrs.h"
@@ -179,14 +180,11 @@ LogicalResult KernelEmitter::collectSplitTiles() {
         if (StringRef(eq.inputs[0]).contains(c))
           link(reduce.getResult(), reduce.getInput());
     } else if (auto contract = dyn_cast<ContractOp>(op)) {
-      // The accumulator of a contraction over a staged operand's rows whose
-      // columns it keeps (O of P·V) is what the row group splits.
-      Equation eq = contract.getEquation().getValue();
-      char x = columnLetter(eq.output);
-      for (StringRef term : eq.inputs)
-        if (x && term.size() >= 2 && !term.contains(rowLetter[0]) &&
-            term.back() == x)
-          seeds.push_back(contract.getResult());
+      // The accumulator of a contraction that keeps its K/V operand's
+      // columns (O of P·V) is what the row group splits.
+      if (keepsOperandColumns(contract.getEquation().getValue(),
+                              rowLetter[0]))
+        seeds.push_back(contract.getResult());
     } else if (auto loop = dyn_cast<scf::ForOp>(op)) {
       for (auto [init, arg, res, yielded] :
            llvm::zip(loop.getInitArgs(), loop.getRegionIterArgs(),

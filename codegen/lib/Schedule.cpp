@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/Codegen/Schedule.h"
+#include "Contractions.h"
 #include "attn/Codegen/CudaEmitter.h"
 #include "attn/Codegen/Nvrtc.h"
 #include "attn/Dialect/KernelAttrs.h"
@@ -144,12 +145,10 @@ FragmentRegisters fragmentRegisters(func::FuncOp func, int64_t rowsPerWarp) {
       int64_t registers =
           mTiles * (ShapedType::isDynamic(cols) ? *step : cols) / 8 * 4;
       here.accumulators += registers;
+      if (codegen::detail::keepsOperandColumns(eq, row))
+        here.splittable += registers;
       for (auto [k, input] : llvm::enumerate(op.getInputs())) {
         auto type = cast<RankedTensorType>(input.getType());
-        StringRef term = eq.inputs[k];
-        if (term.find(row) == StringRef::npos && !term.empty() &&
-            term.back() == eq.output.back())
-          here.splittable += registers;
         if (loop.isDefinedOutsideOfLoop(input) &&
             eq.inputs[k].find(row) != std::string::npos &&
             type.getRank() > 0 && !type.isDynamicDim(type.getRank() - 1))
