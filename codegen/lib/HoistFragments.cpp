@@ -37,11 +37,10 @@ void attn::codegen::hoistFragments(func::FuncOp func) {
             input.getDefiningOp<LoadFragmentsOp>() ||
             !loop.isDefinedOutsideOfLoop(input) || !(elem.isF16() || elem.isBF16()))
           continue;
-        // 4 registers per 16 x 16 A fragment, per m-tile and k-step.
         auto type = cast<RankedTensorType>(input.getType());
         int64_t cols = type.getRank() ? type.getShape().back() : 0;
         if (!ShapedType::isDynamic(cols) &&
-            schedule.getRowsPerWarp() / 16 * ((cols + 15) / 16) * 4 >
+            aFragmentRegisters(schedule.getRowsPerWarp(), cols) >
                 kMaxHoistedFragmentRegisters)
           continue;
         Value &fragments = hoisted[input];

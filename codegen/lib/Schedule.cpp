@@ -152,7 +152,8 @@ FragmentRegisters fragmentRegisters(func::FuncOp func, int64_t rowsPerWarp) {
         if (loop.isDefinedOutsideOfLoop(input) &&
             eq.inputs[k].find(row) != std::string::npos &&
             type.getRank() > 0 && !type.isDynamicDim(type.getRank() - 1))
-          here.q += mTiles * ((type.getShape().back() + 15) / 16) * 4;
+          here.q += codegen::aFragmentRegisters(rowsPerWarp,
+                                                type.getShape().back());
       }
     });
     if (here.accumulators + here.q > worst.accumulators + worst.q)

@@ -54,6 +54,13 @@ mlir::LogicalResult stageKvLoops(mlir::func::FuncOp func, int64_t pad);
 /// whose staged Q does not fit the shared memory must.
 constexpr int64_t kMaxHoistedFragmentRegisters = 128;
 
+/// Registers per thread of a warp's mma A fragments of a row operand with
+/// `cols` reduced columns at `rowsPerWarp` rows: 4 per 16 x 16 fragment
+/// (a multiple of 8 columns rounds up to whole k-steps).
+inline int64_t aFragmentRegisters(int64_t rowsPerWarp, int64_t cols) {
+  return rowsPerWarp / 16 * ((cols + 15) / 16) * 4;
+}
+
 /// -attn-hoist-fragments on one tensor-core kernel.
 void hoistFragments(mlir::func::FuncOp func);
 
