@@ -257,46 +257,77 @@ LogicalResult KernelEmitter::resolveOutputs() {
 }
 
 void KernelEmitter::declareParams() {
-  auto add = [&](std::string name, ParamField::Kind kind) {
-    params.push_back({std::move(name), kind});
+  using abi::BufferKind;
+  using abi::FieldRole;
+  using abi::FieldType;
+  auto add = [&](std::string name, FieldType type, FieldRole role,
+                 BufferKind buffer = BufferKind::None, int64_t index = 0,
+                 int64_t dim = 0) {
+    params.push_back({std::move(name), type, role, buffer,
+                      static_cast<int32_t>(index), static_cast<int32_t>(dim)});
   };
-  using K = ParamField::Kind;
+  // A tensor's address, extent and strides (and sizes when the kernel does
+  // not take them from B, Hq, Hkv, Nq, Nk).
+  struct Tensor {
+    std::string name;
+    BufferKind buffer;
+    unsigned index;
+    int64_t rank;
+  };
   // lse only when the function returns it: every field is bound by the
-  // host packers, none left to a default.
-  SmallVector<std::string> tensors = {"q", "k", "v", "o"};
+  // host packer, none left to a default.
+  SmallVector<Tensor> tensors = {{"q", BufferKind::Input, 0, 4},
+                                 {"k", BufferKind::Input, 1, 4},
+                                 {"v", BufferKind::Input, 2, 4},
+                                 {"o", BufferKind::Result, 0, 4}};
   if (func.getNumResults() > 1)
-    tensors.push_back("lse");
-  for (const std::string &t : tensors)
-    add(t, K::Pointer);
-  for (const std::string &t : tensors) {
-    add(t + "_extent", K::Int64);
-    for (int d = 0; d < (t == "lse" ? 3 : 4); ++d)
-      add(t + "_s" + std::to_string(d), K::Int64);
+    tensors.push_back({"lse", BufferKind::Result, 1, 3});
+  for (const Tensor &t : tensors)
+    add(t.name, FieldType::Pointer, FieldRole::Data, t.buffer, t.index);
+  for (const Tensor &t : tensors) {
+    add(t.name + "_extent", FieldType::Int64, FieldRole::Extent, t.buffer,
+        t.index);
+    for (int64_t d = 0; d < t.rank; ++d)
+      add(t.name + "_s" + std::to_string(d), FieldType::Int64,
+          FieldRole::Stride, t.buffer, t.index, d);
   }
-  for (const char *t : {"B", "Hq", "Hkv", "Nq", "Nk"})
-    add(t, K::Int64);
+  using abi::ProblemSize;
+  for (auto [name, size] :
+       {std::pair{"B", ProblemSize::B}, {"Hq", ProblemSize::Hq},
+        {"Hkv", ProblemSize::Hkv}, {"Nq", ProblemSize::Nq},
+        {"Nk", ProblemSize::Nk}})
+    add(name, FieldType::Int64, FieldRole::Problem, BufferKind::None, 0,
+        static_cast<int64_t>(size));
   if (splitLoop && splits == 0)
-    add("S", K::Int64); // The split count, chosen at launch.
+    add("S", FieldType::Int64, FieldRole::KvSplits); // Chosen at launch.
   for (unsigned n = 0; n < workspaceCount; ++n) {
-    add("ws" + std::to_string(n), K::Pointer);
-    add("ws" + std::to_string(n) + "_extent", K::Int64);
+    std::string ws = "ws" + std::to_string(n);
+    add(ws, FieldType::Pointer, FieldRole::Data, BufferKind::Workspace, n);
+    add(ws + "_extent", FieldType::Int64, FieldRole::Extent,
+        BufferKind::Workspace, n);
   }
   for (unsigned n : summarized) {
-    add("sum" + std::to_string(n), K::Pointer);
-    add("sum" + std::to_string(n) + "_extent", K::Int64);
+    std::string sum = "sum" + std::to_string(n);
+    add(sum, FieldType::Pointer, FieldRole::Data, BufferKind::Summary, 3 + n);
+    add(sum + "_extent", FieldType::Int64, FieldRole::Extent,
+        BufferKind::Summary, 3 + n);
   }
   for (unsigned a = 3; a < func.getNumArguments(); ++a) {
     std::string c = "c" + std::to_string(a - 3);
     Type type = func.getArgument(a).getType();
     if (auto tensor = dyn_cast<RankedTensorType>(type)) {
-      add(c, K::Pointer);
-      add(c + "_extent", K::Int64);
+      add(c, FieldType::Pointer, FieldRole::Data, BufferKind::Input, a);
+      add(c + "_extent", FieldType::Int64, FieldRole::Extent,
+          BufferKind::Input, a);
       for (int64_t d = 0; d < tensor.getRank(); ++d)
-        add(c + "_n" + std::to_string(d), K::Int64);
+        add(c + "_n" + std::to_string(d), FieldType::Int64, FieldRole::Size,
+            BufferKind::Input, a, d);
       for (int64_t d = 0; d < tensor.getRank(); ++d)
-        add(c + "_s" + std::to_string(d), K::Int64);
+        add(c + "_s" + std::to_string(d), FieldType::Int64,
+            FieldRole::Stride, BufferKind::Input, a, d);
     } else {
-      add(c, isa<FloatType>(type) ? K::Float64 : K::Int64);
+      add(c, isa<FloatType>(type) ? FieldType::Float64 : FieldType::Int64,
+          FieldRole::Scalar, BufferKind::None, a);
     }
   }
 }
@@ -2050,40 +2081,35 @@ FailureOr<CudaKernel> KernelEmitter::run() {
   w.line("");
   w.line("/// Kernel parameters (every field 8 bytes; strides in elements).");
   w.openf("struct {}", paramsType);
-  auto elemOf = [&](StringRef name) -> std::string {
-    if (name == "q" || name == "k" || name == "v")
-      return *memType(cast<ShapedType>(
-                          func.getArgument(name == "q" ? 0 : name == "k" ? 1 : 2)
-                              .getType())
-                          .getElementType());
-    if (name == "o")
-      return *memType(
-          cast<ShapedType>(func.getResultTypes()[0]).getElementType());
-    return "float";
-  };
   for (const ParamField &f : params) {
-    StringRef name = f.name;
-    if (f.kind == ParamField::Kind::Int64) {
+    if (f.type == abi::FieldType::Int64) {
       w.linef("long long {};", f.name);
       continue;
     }
-    if (f.kind == ParamField::Kind::Float64) {
+    if (f.type == abi::FieldType::Float64) {
       w.linef("double {};", f.name);
       continue;
     }
+    // A pointer: its element type is the described buffer's.
     std::string elem;
-    if (name.starts_with("sum")) {
-      w.linef("int64_t *{};", f.name);
-      continue;
-    }
-    if (name.starts_with("c")) {
-      unsigned a = 3 + std::stoi(name.drop_front().str());
+    switch (f.buffer) {
+    case abi::BufferKind::Input:
+      elem = *memType(cast<ShapedType>(func.getArgument(f.index).getType())
+                          .getElementType());
+      break;
+    case abi::BufferKind::Result:
       elem = *memType(
-          cast<ShapedType>(func.getArgument(a).getType()).getElementType());
-    } else {
-      elem = elemOf(name);
+          cast<ShapedType>(func.getResultTypes()[f.index]).getElementType());
+      break;
+    case abi::BufferKind::Workspace:
+      elem = "float";
+      break;
+    case abi::BufferKind::Summary:
+    case abi::BufferKind::None:
+      elem = "int64_t";
+      break;
     }
-    bool isOut = name == "o" || name == "lse" || name.starts_with("ws");
+    bool isOut = f.buffer != abi::BufferKind::Input;
     w.linef("{}{} *{};", isOut ? "" : "const ", elem, f.name);
   }
   w.close(";");

@@ -674,21 +674,26 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
       base = out.deviceScratch->pointer;
     }
   }
-  std::map<std::string, uint64_t> fields;
-  auto bind = [&](const std::string &name, const ScratchLayout::Slot &slot) {
-    fields[name] = base + slot.offset;
-    fields[name + "_extent"] = static_cast<uint64_t>(slot.elements);
+  abi::ParamBindings buffers;
+  auto bind = [&](const ScratchLayout::Slot &slot) {
+    abi::BufferBinding binding;
+    binding.bound = true;
+    binding.data = reinterpret_cast<const void *>(base + slot.offset);
+    binding.flatExtent = slot.elements;
+    return binding;
   };
-  for (size_t n = 0; n < layout.workspaces.size(); ++n)
-    bind("ws" + std::to_string(n), layout.workspaces[n]);
+  for (const ScratchLayout::Slot &slot : layout.workspaces)
+    buffers.workspaces.push_back(bind(slot));
+  buffers.summaries.resize(spec.signature.inputs.size());
   for (size_t i = 0; i < layout.summaries.size(); ++i)
-    bind("sum" + std::to_string(spec.summarizedCaptures[i]),
-         layout.summaries[i]);
+    buffers.summaries[3 + spec.summarizedCaptures[i]] =
+        bind(layout.summaries[i]);
   void *lse = layout.lse.elements
                   ? reinterpret_cast<void *>(base + layout.lse.offset)
                   : nullptr;
-  fields["S"] = static_cast<uint64_t>(out.choice.splits);
-  return buildParams(spec, runArgs, sizes, lse, fields, out.params);
+  buffers.kvSplits = out.choice.splits;
+  return buildParams(spec, runArgs, sizes, lse, std::move(buffers),
+                     out.params);
 }
 
 std::vector<CudaLaunch> cudaLaunches(const Prepared &prepared) {

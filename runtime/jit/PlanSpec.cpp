@@ -8,6 +8,7 @@
 
 #include "PlanSpec.h"
 
+#include <cstdint>
 #include <cstring>
 
 using namespace attn;
@@ -178,9 +179,13 @@ std::string attn::jit::serializePlanSpec(const PlanSpec &spec) {
   for (const KernelInfo &k : spec.kernels)
     w.kernel(k);
   w.u64(spec.params.size());
-  for (const ParamSlot &p : spec.params) {
+  for (const abi::Field &p : spec.params) {
     w.str(p.name);
-    w.u64(static_cast<uint64_t>(p.kind));
+    w.u64(static_cast<uint64_t>(p.type));
+    w.u64(static_cast<uint64_t>(p.role));
+    w.u64(static_cast<uint64_t>(p.buffer));
+    w.i64(p.index);
+    w.i64(p.dim);
   }
   w.u64(spec.workspaceElementsPerCta.size());
   for (int64_t n : spec.workspaceElementsPerCta)
@@ -227,11 +232,21 @@ PlanDecode attn::jit::deserializePlanSpec(std::string_view bytes,
   if (!r.count(n))
     return malformed;
   s.params.resize(n);
-  for (ParamSlot &p : s.params) {
-    uint64_t kind;
-    if (!r.str(p.name) || !r.u64(kind) || kind > 2)
+  for (abi::Field &p : s.params) {
+    uint64_t type, role, buffer;
+    int64_t index, dim;
+    if (!r.str(p.name) || !r.u64(type) || !r.u64(role) || !r.u64(buffer) ||
+        !r.i64(index) || !r.i64(dim) ||
+        type > uint64_t(abi::FieldType::Float64) ||
+        role > uint64_t(abi::FieldRole::KvSplits) ||
+        buffer > uint64_t(abi::BufferKind::None) || index < 0 ||
+        index > INT32_MAX || dim < 0 || dim > INT32_MAX)
       return malformed;
-    p.kind = static_cast<ParamSlot::Kind>(kind);
+    p.type = static_cast<abi::FieldType>(type);
+    p.role = static_cast<abi::FieldRole>(role);
+    p.buffer = static_cast<abi::BufferKind>(buffer);
+    p.index = static_cast<int32_t>(index);
+    p.dim = static_cast<int32_t>(dim);
   }
   if (!r.count(n))
     return malformed;

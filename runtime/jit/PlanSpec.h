@@ -11,6 +11,7 @@
 #define ATTN_RUNTIME_JIT_PLANSPEC_H
 
 #include "attn/Plan.h"
+#include "attn/Support/KernelAbi.h"
 
 #include <cstdint>
 #include <string>
@@ -18,14 +19,6 @@
 #include <vector>
 
 namespace attn::jit {
-
-/// One 8-byte field of the kernel's parameter struct (mirrors
-/// attn::codegen::ParamField).
-struct ParamSlot {
-  enum class Kind : uint8_t { Pointer, Int64, Float64 };
-  std::string name;
-  Kind kind = Kind::Int64;
-};
 
 /// A compiled variant, before any device artifact exists.
 struct PlanSpec {
@@ -35,8 +28,9 @@ struct PlanSpec {
   /// artifact and cacheKey are filled per device by the runtime). Empty
   /// only for a split-KV request the lowering declined (`unavailable`).
   std::vector<KernelInfo> kernels;
-  /// The parameter struct, shared by every kernel of the plan.
-  std::vector<ParamSlot> params;
+  /// The parameter struct, shared by every kernel of the plan: what each
+  /// field holds, as the emitter declared it (attn/Support/KernelAbi.h).
+  std::vector<abi::Field> params;
   /// Per split-KV workspace ws<N>: f32 elements per CTA of the grid
   /// (ceil(Nq / blockM), Hq, B).
   std::vector<int64_t> workspaceElementsPerCta;
@@ -84,7 +78,7 @@ PlanDecode deserializePlanSpec(std::string_view bytes, PlanSpec *spec);
 
 /// The format version serializePlanSpec writes (the last byte of the
 /// 8-byte tag "ANTPLNP<v>" that begins every encoding).
-inline constexpr char kPlanFormatVersion = '4';
+inline constexpr char kPlanFormatVersion = '5';
 
 } // namespace attn::jit
 

@@ -240,23 +240,6 @@ Status Validator::heads() {
   return Status::success();
 }
 
-/// The extent (1 + the largest offset) and strides of a validated tensor.
-int64_t extentOf(const DLTensor *t, std::vector<int64_t> &strides) {
-  strides.assign(t->ndim, 1);
-  int64_t stride = 1;
-  for (int d = t->ndim; d-- > 0;) {
-    strides[d] = t->strides ? t->strides[d] : stride;
-    stride *= t->shape[d];
-  }
-  int64_t extent = 1;
-  for (int d = 0; d < t->ndim; ++d) {
-    if (t->shape[d] == 0)
-      return 0;
-    extent += (t->shape[d] - 1) * strides[d];
-  }
-  return extent;
-}
-
 } // namespace
 
 Status attn::jit::validateArguments(const Signature &signature,
@@ -295,71 +278,62 @@ Status attn::jit::validateArguments(const Signature &signature,
 
 Status attn::jit::buildParams(const PlanSpec &spec, const Arguments &args,
                               const BoundSizes &sizes, void *lse,
-                              const std::map<std::string, uint64_t> &buffers,
+                              abi::ParamBindings bindings,
                               std::vector<uint64_t> &params) {
-  std::map<std::string, uint64_t> fields = buffers;
-  std::vector<int64_t> strides;
-  auto bind = [&](const std::string &name, const DLTensor *t, void *fallback) {
-    if (!t) {
-      // The lse workspace: compact [B, Hq, Nq].
-      fields[name] = reinterpret_cast<uint64_t>(fallback);
-      int64_t b = sizes.at("b"), hq = sizes.at("hq"), nq = sizes.at("nq");
-      fields[name + "_extent"] = static_cast<uint64_t>(b * hq * nq);
-      int64_t shape[3] = {b, hq, nq}, s[3] = {hq * nq, nq, 1};
-      for (int d = 0; d < 3; ++d) {
-        fields[name + "_s" + std::to_string(d)] = s[d];
-        fields[name + "_n" + std::to_string(d)] = shape[d];
-      }
-      return;
-    }
-    fields[name] = reinterpret_cast<uint64_t>(static_cast<char *>(t->data) +
-                                              t->byte_offset);
-    fields[name + "_extent"] = static_cast<uint64_t>(extentOf(t, strides));
-    for (int d = 0; d < t->ndim; ++d) {
-      fields[name + "_s" + std::to_string(d)] = strides[d];
-      fields[name + "_n" + std::to_string(d)] = t->shape[d];
-    }
+  auto tensor = [](const DLTensor *t) {
+    abi::BufferBinding b;
+    b.bound = true;
+    b.data = static_cast<const char *>(t->data) + t->byte_offset;
+    b.sizes.assign(t->shape, t->shape + t->ndim);
+    if (t->strides)
+      b.strides.assign(t->strides, t->strides + t->ndim);
+    return b;
   };
-  bind("q", args.q, nullptr);
-  bind("k", args.k, nullptr);
-  bind("v", args.v, nullptr);
-  bind("o", args.o, nullptr);
-  if (spec.signature.hasLse())
-    bind("lse", args.lse, lse);
-  for (size_t c = 0; c + 3 < spec.signature.inputs.size(); ++c) {
+  size_t inputs = spec.signature.inputs.size();
+  bindings.inputs.resize(inputs);
+  bindings.scalars.resize(inputs);
+  bindings.inputs[0] = tensor(args.q);
+  bindings.inputs[1] = tensor(args.k);
+  bindings.inputs[2] = tensor(args.v);
+  for (size_t c = 0; c + 3 < inputs; ++c) {
     const ArgumentSignature &sig = spec.signature.inputs[3 + c];
     const Capture &arg = args.captures[c];
-    if (sig.isTensor) {
-      bind(sig.name, arg.tensor, nullptr);
-      continue;
+    if (sig.isTensor)
+      bindings.inputs[3 + c] = tensor(arg.tensor);
+    else {
+      // Validated: an integer capture's value is an integer in range (a
+      // float's could be anything, so it is not converted).
+      abi::ScalarBinding scalar;
+      scalar.real = arg.value;
+      if (sig.dtype.code != kDLFloat && sig.dtype.code != kDLBfloat)
+        scalar.integer = static_cast<int64_t>(arg.value);
+      bindings.scalars[3 + c] = scalar;
     }
-    uint64_t bits;
-    bool isFloat = sig.dtype.code == kDLFloat || sig.dtype.code == kDLBfloat;
-    if (isFloat)
-      std::memcpy(&bits, &arg.value, 8); // Float64 slot
-    else
-      bits = static_cast<uint64_t>(static_cast<int64_t>(arg.value));
-    fields[sig.name] = bits;
   }
-  fields["B"] = sizes.at("b");
-  fields["Hq"] = sizes.at("hq");
-  fields["Hkv"] = sizes.at("hkv");
-  fields["Nq"] = sizes.at("nq");
-  fields["Nk"] = sizes.at("nk");
-  // A field nothing binds would be a zero the kernel trusts (a null
-  // pointer, a zero stride): the plan and this runtime disagree.
-  params.clear();
-  params.reserve(spec.params.size());
-  for (const ParamSlot &slot : spec.params) {
-    auto it = fields.find(slot.name);
-    if (it == fields.end())
-      return Status::error(
-          "the parameter '" + slot.name + "' of '" +
-          (spec.kernels.empty() ? std::string("?") : spec.kernels[0].name) +
-          "' is bound by nothing: the plan was compiled for another "
-          "runtime's parameter struct (an internal error; please report it)");
-    params.push_back(it->second);
+  bindings.results.resize(spec.signature.outputs.size());
+  bindings.results[0] = tensor(args.o);
+  if (spec.signature.hasLse()) {
+    if (args.lse) {
+      bindings.results[1] = tensor(args.lse);
+    } else {
+      // The lse workspace: compact [B, Hq, Nq].
+      bindings.results[1].bound = true;
+      bindings.results[1].data = lse;
+      bindings.results[1].sizes = {sizes.at("b"), sizes.at("hq"),
+                                   sizes.at("nq")};
+    }
   }
+  const char *problem[] = {"b", "hq", "hkv", "nq", "nk"};
+  for (int p = 0; p < 5; ++p)
+    bindings.problem[p] = sizes.at(problem[p]);
+  std::string error;
+  if (!abi::packParams(spec.params, bindings,
+                       spec.kernels.empty() ? std::string("?")
+                                            : spec.kernels[0].name,
+                       params, &error))
+    return Status::error(error + " (the plan was compiled for another "
+                                 "runtime's parameter struct: an internal "
+                                 "error; please report it)");
   return Status::success();
 }
 

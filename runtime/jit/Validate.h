@@ -5,9 +5,9 @@
 // memory's device, null and misaligned pointers, negative strides, static
 // sizes from the IR, and the named sizes (B, Hq, Hkv, Nq, Nk, D, Dv) that
 // tensors must agree on. Every message names the tensor and dimension.
-// Then the plan's parameter struct is filled from the tensors exactly as
-// attn-run's emulator path does: pointer, extent, strides and sizes per
-// tensor, then the lengths. Host allocations the runtime makes for a run
+// Then the plan's parameter struct is packed from the tensors by the one
+// host packer (attn/Support/KernelAbi.h) that attn-run's emulator path
+// uses too. Host allocations the runtime makes for a run
 // are checked against the memory left before they are made.
 //
 //===----------------------------------------------------------------------===//
@@ -41,14 +41,15 @@ Status validateArguments(const Signature &signature, const Arguments &args,
                          DeviceKind device, int deviceOrdinal,
                          BoundSizes *sizes);
 
-/// The plan's parameter struct for validated `args` into `params`; `lse`
+/// The plan's parameter struct for validated `args` into `params`, packed
+/// by the plan's typed descriptor (attn/Support/KernelAbi.h); `lse`
 /// replaces a null args.lse (a workspace of B * Hq * Nq floats, compact);
-/// `buffers` binds the fields of the runtime's own buffers (ws<N>, sum<N>,
-/// their extents, S). A field of the spec that nothing binds is an error,
-/// never a zero.
+/// `runtimeBuffers` binds the runtime's own buffers (workspaces, tile
+/// summaries) and the split count. A field of the spec that nothing binds
+/// is an error, never a zero.
 Status buildParams(const PlanSpec &spec, const Arguments &args,
                    const BoundSizes &sizes, void *lse,
-                   const std::map<std::string, uint64_t> &buffers,
+                   abi::ParamBindings runtimeBuffers,
                    std::vector<uint64_t> &params);
 
 /// Checks that `bytes` of host memory, described by `what` ("the run's

@@ -721,21 +721,24 @@ runEmu(func::FuncOp func, const attn::codegen::CudaPlan *plan,
     return makeError("unknown --layout '" + layoutName + "' (bhsd, bshd)");
   bool bshd = layoutName == "bshd";
 
-  std::map<std::string, uint64_t> fields;
+  // The kernels' parameters, packed by the plan's typed descriptor
+  // (attn/Support/KernelAbi.h) as the runtime packs them.
+  attn::abi::ParamBindings bindings;
+  bindings.inputs.resize(func.getNumArguments());
+  bindings.scalars.resize(func.getNumArguments());
+  bindings.results.resize(func.getNumResults());
   std::vector<DeviceBuffer> args;
   static const char *const qkv[] = {"q", "k", "v"};
   for (unsigned a = 0; a < func.getNumArguments(); ++a) {
     Type type = func.getArgumentTypes()[a];
-    std::string name = a < 3 ? qkv[a] : "c" + std::to_string(a - 3);
     auto tensorType = dyn_cast<RankedTensorType>(type);
     if (!tensorType) {
       double x = inputs[a].data[0];
-      uint64_t bits;
-      if (isa<FloatType>(type))
-        std::memcpy(&bits, &x, 8);
-      else
-        bits = static_cast<uint64_t>(attn::interp::toInt64(x));
-      fields[name] = bits;
+      attn::abi::ScalarBinding scalar;
+      scalar.real = x;
+      if (!isa<FloatType>(type))
+        scalar.integer = attn::interp::toInt64(x);
+      bindings.scalars[a] = scalar;
       args.emplace_back();
       continue;
     }
@@ -762,38 +765,31 @@ runEmu(func::FuncOp func, const attn::codegen::CudaPlan *plan,
     });
     outs.push_back(std::move(b));
   }
-  auto bind = [&](const std::string &name, DeviceBuffer *b) {
-    fields[name] = b ? reinterpret_cast<uint64_t>(b->data()) : 0;
-    int64_t extent = 0;
-    if (b) {
-      extent = 1;
-      for (auto [n, s] : llvm::zip(b->shape, b->strides))
-        extent += (n - 1) * s;
-    }
-    fields[name + "_extent"] = static_cast<uint64_t>(extent);
-    for (size_t d = 0; b && d < b->shape.size(); ++d) {
-      fields[name + "_s" + std::to_string(d)] = b->strides[d];
-      fields[name + "_n" + std::to_string(d)] = b->shape[d];
-    }
+  auto bind = [](DeviceBuffer &b) {
+    attn::abi::BufferBinding binding;
+    binding.bound = true;
+    binding.data = b.data();
+    binding.sizes = b.shape;
+    binding.strides = b.strides;
+    return binding;
   };
   for (unsigned a = 0; a < args.size(); ++a)
-    if (!args[a].shape.empty() || args[a].extent)
-      bind(a < 3 ? qkv[a] : "c" + std::to_string(a - 3), &args[a]);
-  bind("o", &outs[0]);
-  if (outs.size() > 1)
-    bind("lse", &outs[1]);
-  fields["B"] = B;
-  fields["Hq"] = Hq;
-  fields["Hkv"] = sizes.at("hkv");
-  fields["Nq"] = Nq;
-  fields["Nk"] = sizes.at("nk");
+    if (isa<RankedTensorType>(func.getArgumentTypes()[a]))
+      bindings.inputs[a] = bind(args[a]);
+  for (unsigned r = 0; r < outs.size(); ++r)
+    bindings.results[r] = bind(outs[r]);
+  bindings.problem[size_t(attn::abi::ProblemSize::B)] = B;
+  bindings.problem[size_t(attn::abi::ProblemSize::Hq)] = Hq;
+  bindings.problem[size_t(attn::abi::ProblemSize::Hkv)] = sizes.at("hkv");
+  bindings.problem[size_t(attn::abi::ProblemSize::Nq)] = Nq;
+  bindings.problem[size_t(attn::abi::ProblemSize::Nk)] = sizes.at("nk");
   // The split count: compiled in, or chosen at launch (--kv-splits).
   int64_t splits = kernel->splits > 0 ? kernel->splits : kvSplitsFlag;
   if (kernel->splits == 0 && splits > kernel->maxSplits)
     return makeError("--kv-splits=" + std::to_string(splits) +
                      " exceeds the " + std::to_string(kernel->maxSplits) +
                      " splits the merge kernel holds");
-  fields["S"] = static_cast<uint64_t>(splits);
+  bindings.kvSplits = splits;
   if (kernel->role == attn::codegen::KernelRole::SplitPartials)
     times.kernel += "; " + std::to_string(splits) +
                     (splits == 1 ? " split" : " splits") +
@@ -806,10 +802,12 @@ runEmu(func::FuncOp func, const attn::codegen::CudaPlan *plan,
   std::vector<std::vector<float>> workspaces;
   for (int64_t perCta : plan->workspaceElementsPerCta) {
     workspaces.emplace_back(static_cast<size_t>(perCta * ctas * splits), NAN);
-    std::string name = "ws" + std::to_string(workspaces.size() - 1);
-    fields[name] = reinterpret_cast<uint64_t>(workspaces.back().data());
-    fields[name + "_extent"] = workspaces.back().size();
+    attn::abi::BufferBinding &ws = bindings.workspaces.emplace_back();
+    ws.bound = true;
+    ws.data = workspaces.back().data();
+    ws.flatExtent = static_cast<int64_t>(workspaces.back().size());
   }
+  bindings.summaries.resize(args.size());
   std::vector<std::vector<int64_t>> summaries;
   for (unsigned n : plan->summarizedCaptures) {
     const DeviceBuffer &c = args[3 + n];
@@ -818,21 +816,19 @@ runEmu(func::FuncOp func, const attn::codegen::CudaPlan *plan,
       rows *= c.shape[d];
     int64_t blocks = c.shape.empty() ? 0 : (c.shape.back() + 15) / 16;
     summaries.emplace_back(static_cast<size_t>(2 * rows * blocks), 0);
-    std::string name = "sum" + std::to_string(n);
-    fields[name] = reinterpret_cast<uint64_t>(summaries.back().data());
-    fields[name + "_extent"] = summaries.back().size();
+    attn::abi::BufferBinding &sum = bindings.summaries[3 + n];
+    sum.bound = true;
+    sum.data = summaries.back().data();
+    sum.flatExtent = static_cast<int64_t>(summaries.back().size());
   }
 
   // Every field is bound: a default zero would be a pointer or stride the
   // kernel trusts.
   std::vector<uint64_t> params;
-  for (const attn::codegen::ParamField &f : kernel->params) {
-    auto it = fields.find(f.name);
-    if (it == fields.end())
-      return makeError("internal error: the kernel parameter '" + f.name +
-                       "' of '" + kernel->name + "' is bound by nothing");
-    params.push_back(it->second);
-  }
+  std::string packError;
+  if (!attn::abi::packParams(kernel->params, bindings, kernel->name, params,
+                             &packError))
+    return makeError("internal error: " + packError);
 
   attn::run::EmuLaunch launch;
   for (const attn::codegen::CudaKernel &k : plan->kernels) {
@@ -865,7 +861,7 @@ runEmu(func::FuncOp func, const attn::codegen::CudaPlan *plan,
          writable});
   };
   for (unsigned a = 0; a < args.size(); ++a)
-    if (!args[a].shape.empty() || args[a].extent)
+    if (isa<RankedTensorType>(func.getArgumentTypes()[a]))
       addBuffer(a < 3 ? qkv[a] : "c" + std::to_string(a - 3), args[a], false);
   for (unsigned r = 0; r < outs.size(); ++r)
     addBuffer(resultName(r), outs[r], true);

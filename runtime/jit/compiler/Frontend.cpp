@@ -242,17 +242,6 @@ LogicalResult lower(ModuleOp module, const FrontendOptions &options) {
   return pm.run(module);
 }
 
-ParamSlot paramSlot(const attn::codegen::ParamField &f) {
-  ParamSlot slot;
-  slot.name = f.name;
-  slot.kind = f.kind == attn::codegen::ParamField::Kind::Pointer
-                  ? ParamSlot::Kind::Pointer
-              : f.kind == attn::codegen::ParamField::Kind::Float64
-                  ? ParamSlot::Kind::Float64
-                  : ParamSlot::Kind::Int64;
-  return slot;
-}
-
 KernelRole kernelRole(attn::codegen::KernelRole role) {
   switch (role) {
   case attn::codegen::KernelRole::Whole:
@@ -289,17 +278,12 @@ bool specOfPlan(const attn::codegen::CudaPlan &plan, PlanSpec &out,
     return failWith(error, "the CUDA emitter produced no kernel");
   // One struct is filled per run and handed to every kernel of the plan.
   for (const attn::codegen::CudaKernel &k : plan.kernels) {
-    bool same = k.params.size() == plan.kernels[0].params.size();
-    for (size_t i = 0; same && i < k.params.size(); ++i)
-      same = k.params[i].name == plan.kernels[0].params[i].name &&
-             k.params[i].kind == plan.kernels[0].params[i].kind;
-    if (!same)
+    if (k.params != plan.kernels[0].params)
       return failWith(error, "the kernels of the plan ('" +
                                  plan.kernels[0].name + "', '" + k.name +
                                  "') have different parameter structs");
   }
-  for (const attn::codegen::ParamField &f : plan.kernels[0].params)
-    out.params.push_back(paramSlot(f));
+  out.params = plan.kernels[0].params;
   out.workspaceElementsPerCta = plan.workspaceElementsPerCta;
   out.summarizedCaptures = plan.summarizedCaptures;
   return true;

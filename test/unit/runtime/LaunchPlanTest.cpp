@@ -631,9 +631,15 @@ attn::jit::PlanSpec multiKernelSpec() {
     k.fixedGridX = i == 0 ? 132 : 0;
     spec.kernels.push_back(k);
   }
-  spec.params = {{"q", attn::jit::ParamSlot::Kind::Pointer},
-                 {"ws0_extent", attn::jit::ParamSlot::Kind::Int64},
-                 {"c1", attn::jit::ParamSlot::Kind::Float64}};
+  using namespace attn::abi;
+  spec.params = {
+      {"q", FieldType::Pointer, FieldRole::Data, BufferKind::Input, 0, 0},
+      {"ws0_extent", FieldType::Int64, FieldRole::Extent,
+       BufferKind::Workspace, 0, 0},
+      {"c1_s2", FieldType::Int64, FieldRole::Stride, BufferKind::Input, 4, 2},
+      {"c2", FieldType::Float64, FieldRole::Scalar, BufferKind::None, 5, 0},
+      {"Nk", FieldType::Int64, FieldRole::Problem, BufferKind::None, 0,
+       int32_t(ProblemSize::Nk)}};
   spec.workspaceElementsPerCta = {256, 16384};
   spec.summarizedCaptures = {0};
   spec.kvTile = 64;
@@ -668,7 +674,9 @@ TEST(LaunchPlanTest, MultiKernelSpecsRoundTripThroughTheDiskCache) {
   ASSERT_EQ(back.params.size(), spec.params.size());
   for (size_t i = 0; i < spec.params.size(); ++i) {
     EXPECT_EQ(back.params[i].name, spec.params[i].name);
-    EXPECT_EQ(back.params[i].kind, spec.params[i].kind);
+    EXPECT_TRUE(back.params[i] == spec.params[i])
+        << describe(spec.params[i]) << " came back as "
+        << describe(back.params[i]);
   }
   EXPECT_EQ(back.workspaceElementsPerCta, spec.workspaceElementsPerCta);
   EXPECT_EQ(back.summarizedCaptures, spec.summarizedCaptures);
@@ -734,9 +742,9 @@ std::string formatOneEntry(const attn::jit::PlanSpec &spec) {
   str(k.path);
   str(k.fallbackReason);
   u64(spec.params.size());
-  for (const attn::jit::ParamSlot &p : spec.params) {
-    str(p.name);
-    u64(static_cast<uint64_t>(p.kind));
+  for (const attn::abi::Field &p : spec.params) {
+    str(p.name); // Format 1: a name and a kind only.
+    u64(static_cast<uint64_t>(p.type));
   }
   return out;
 }

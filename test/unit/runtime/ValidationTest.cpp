@@ -310,28 +310,52 @@ TEST(ValidationTest, RunRejectsBeforeLaunching) {
 } // namespace
 
 TEST(ValidationTest, EveryParameterIsBound) {
-  // The fields of validated arguments are all bound ...
+  // The fields of validated arguments are all bound, by what the typed
+  // descriptor says they hold (the names are only labels) ...
+  using namespace attn::abi;
   Signature sig = signatureOf("causal.mlir");
-  Problem p(2, 8, 8, 33, 33, 64, 64);
+  Problem p(2, 8, 8, 33, 35, 64, 64);
   BoundSizes sizes;
   ASSERT_TRUE(validateArguments(sig, p.args, DeviceKind::Emu, 0, &sizes).ok());
   PlanSpec spec;
   spec.signature = sig;
   spec.kernels.push_back(KernelInfo());
   spec.kernels[0].name = "attn_causal";
-  for (const char *name : {"q", "q_s2", "lse_extent", "B", "Nk"})
-    spec.params.push_back({name, ParamSlot::Kind::Int64});
+  spec.params = {
+      {"first", FieldType::Pointer, FieldRole::Data, BufferKind::Input, 1, 0},
+      {"second", FieldType::Int64, FieldRole::Stride, BufferKind::Input, 0, 2},
+      {"third", FieldType::Int64, FieldRole::Extent, BufferKind::Result, 1, 0},
+      {"fourth", FieldType::Int64, FieldRole::Problem, BufferKind::None, 0,
+       int32_t(ProblemSize::Nk)},
+      {"fifth", FieldType::Int64, FieldRole::Size, BufferKind::Result, 0, 2}};
   std::vector<uint64_t> params;
-  Status s = buildParams(spec, p.args, sizes, nullptr, {}, params);
+  float lse[2 * 8 * 33];
+  Status s = buildParams(spec, p.args, sizes, lse, {}, params);
   ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(params.size(), 5u);
+  EXPECT_EQ(params[0], reinterpret_cast<uint64_t>(p.k.dl.data));
+  EXPECT_EQ(params[1], 64u);          // q [2, 8, 33, 64], row-major
+  EXPECT_EQ(params[2], 2u * 8 * 33);  // the runtime's compact lse
+  EXPECT_EQ(params[3], 35u);
   EXPECT_EQ(params[4], 33u);
   // ... and a field nothing binds is an error, not a zero the kernel would
-  // trust as a pointer or a stride.
-  spec.params.push_back({"c0_s1", ParamSlot::Kind::Int64});
-  s = buildParams(spec, p.args, sizes, nullptr, {}, params);
-  EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("the parameter 'c0_s1' of 'attn_causal' is "
-                             "bound by nothing"),
-            std::string::npos)
-      << s.message();
+  // trust as a pointer or a stride: a capture the variant does not take, a
+  // dimension q does not have, a workspace the runtime did not allocate.
+  for (const Field &unbound :
+       {Field{"c0_s1", FieldType::Int64, FieldRole::Stride, BufferKind::Input,
+              3, 1},
+        Field{"q_s4", FieldType::Int64, FieldRole::Stride, BufferKind::Input,
+              0, 4},
+        Field{"ws0", FieldType::Pointer, FieldRole::Data,
+              BufferKind::Workspace, 0, 0}}) {
+    spec.params.push_back(unbound);
+    s = buildParams(spec, p.args, sizes, lse, {}, params);
+    EXPECT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("the parameter '" + unbound.name + "' (" +
+                               describe(unbound) + ") of 'attn_causal' "
+                               "cannot be bound"),
+              std::string::npos)
+        << s.message();
+    spec.params.pop_back();
+  }
 }

@@ -26,6 +26,7 @@
 #define ATTN_CODEGEN_CUDAEMITTER_H
 
 #include "attn/Dialect/AttnDialect.h"
+#include "attn/Support/KernelAbi.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -93,15 +94,12 @@ struct CudaEmitOptions {
   int64_t maxSmemBytes = kPortableMaxSmemBytes;
 };
 
-/// One 8-byte field of a kernel's parameter struct.
-struct ParamField {
-  enum class Kind { Pointer, Int64, Float64 };
-  /// Field name: q, k, v, o, lse (pointers); q_extent, q_s0.. (elements);
-  /// B, Hq, Hkv, Nq, Nk; c<N> (capture N: pointer or scalar), c<N>_extent,
-  /// c<N>_n<d> (sizes), c<N>_s<d> (strides).
-  std::string name;
-  Kind kind;
-};
+/// One 8-byte field of a kernel's parameter struct, typed (attn/Support/
+/// KernelAbi.h): q, k, v, o, lse (pointers) with <t>_extent and <t>_s<d>
+/// (strides in elements); B, Hq, Hkv, Nq, Nk; S (a split count chosen at
+/// launch); ws<N>, sum<N> with their extents; c<N> (capture N: pointer or
+/// scalar), c<N>_extent, c<N>_n<d> (sizes), c<N>_s<d> (strides).
+using ParamField = abi::Field;
 
 /// What a kernel is in its function's launch plan.
 enum class KernelRole {

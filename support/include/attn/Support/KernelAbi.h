@@ -1,0 +1,135 @@
+//===- KernelAbi.h - the typed parameter struct of generated kernels -*- C++ -*-===//
+//
+// Every kernel of a launch plan takes one struct of 8-byte fields. The
+// emitter describes each field here (what it holds, of which tensor, along
+// which dimension, as which C type) when it declares it; the descriptor
+// travels with the plan (the runtime's disk cache stores it), and one host
+// packer fills the struct from it. No host code reads meaning back out of a
+// field's name, and a field nothing binds is an error, never a zero the
+// kernel would trust. Plain C++: the runtime links it without LLVM.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_SUPPORT_KERNELABI_H
+#define ATTN_SUPPORT_KERNELABI_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace attn::abi {
+
+/// The C type of a field (every field is 8 bytes).
+enum class FieldType : uint8_t { Pointer, Int64, Float64 };
+
+/// What a field holds.
+enum class FieldRole : uint8_t {
+  /// The address of the buffer's first element.
+  Data,
+  /// 1 + the largest element offset of the buffer (0 when it is empty): the
+  /// bound the emulator's memcheck and the kernels' own guards use.
+  Extent,
+  /// The buffer's size along `dim`.
+  Size,
+  /// The buffer's stride along `dim`, in elements.
+  Stride,
+  /// The value of scalar input `index` (Float64: the value; Int64: the
+  /// integer).
+  Scalar,
+  /// A problem size: `dim` is a ProblemSize.
+  Problem,
+  /// The launch's KV split count (a split-KV plan whose count is chosen at
+  /// launch).
+  KvSplits,
+};
+
+/// Which buffer a Data, Extent, Size or Stride field describes.
+enum class BufferKind : uint8_t {
+  /// Function input `index` (q, k, v, then the captures).
+  Input,
+  /// Function result `index` (o, then lse).
+  Result,
+  /// Split-KV workspace `index` (f32, between the partial and merge
+  /// kernels).
+  Workspace,
+  /// The tile summary of input `index` (int64 min/max per 16-element block,
+  /// written by the plan's TileSummaries kernel).
+  Summary,
+  /// Not a buffer field (Scalar, Problem, KvSplits).
+  None,
+};
+
+/// The problem sizes a Problem field holds.
+enum class ProblemSize : uint8_t { B, Hq, Hkv, Nq, Nk };
+
+/// One field of the parameter struct.
+struct Field {
+  /// The C field name in the emitted struct (for the generated source and
+  /// diagnostics only).
+  std::string name;
+  FieldType type = FieldType::Int64;
+  FieldRole role = FieldRole::Problem;
+  BufferKind buffer = BufferKind::None;
+  /// Input, result, workspace or summarised input index (Scalar: the
+  /// input's index).
+  int32_t index = 0;
+  /// Size and Stride: the dimension; Problem: the ProblemSize.
+  int32_t dim = 0;
+};
+
+/// Same field: name, type, role, buffer, index and dimension.
+bool operator==(const Field &a, const Field &b);
+inline bool operator!=(const Field &a, const Field &b) { return !(a == b); }
+
+/// A tensor the packer binds: its address and layout in elements.
+struct BufferBinding {
+  /// False: not bound (its fields are then an error).
+  bool bound = false;
+  /// May be null for an empty buffer.
+  const void *data = nullptr;
+  std::vector<int64_t> sizes;
+  /// Per dimension, in elements; empty: row-major over `sizes`.
+  std::vector<int64_t> strides;
+  /// ≥ 0: a flat buffer of this many elements (workspaces, summaries);
+  /// -1: the extent is computed from sizes and strides.
+  int64_t flatExtent = -1;
+};
+
+/// A scalar input's value.
+struct ScalarBinding {
+  double real = 0;
+  int64_t integer = 0;
+};
+
+/// Everything a launch binds, indexed as the descriptor indexes it.
+struct ParamBindings {
+  std::vector<BufferBinding> inputs, results, workspaces;
+  /// By input index (only the summarised inputs are bound).
+  std::vector<BufferBinding> summaries;
+  /// By input index (only the scalar inputs are bound).
+  std::vector<std::optional<ScalarBinding>> scalars;
+  /// By ProblemSize.
+  std::optional<int64_t> problem[5];
+  std::optional<int64_t> kvSplits;
+};
+
+/// 1 + the largest element offset of a tensor of `sizes` and `strides`
+/// (row-major when `strides` is empty); 0 when a size is 0.
+int64_t extentOf(const std::vector<int64_t> &sizes,
+                 const std::vector<int64_t> &strides);
+
+/// Fills `params` (one 8-byte word per field) from `bindings`. A field whose
+/// binding is missing, or names a dimension its tensor does not have, is an
+/// error naming the field and `kernel`: `*error` is set and false returned.
+bool packParams(const std::vector<Field> &fields,
+                const ParamBindings &bindings, const std::string &kernel,
+                std::vector<uint64_t> &params, std::string *error);
+
+/// "input 3", "result 0", "workspace 1", "summary of input 4", "B", ... for
+/// diagnostics and tests.
+std::string describe(const Field &field);
+
+} // namespace attn::abi
+
+#endif // ATTN_SUPPORT_KERNELABI_H

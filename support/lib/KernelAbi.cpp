@@ -1,0 +1,192 @@
+//===- KernelAbi.cpp - the one host packer of kernel parameters -----------===//
+
+#include "attn/Support/KernelAbi.h"
+
+#include <cstring>
+
+using namespace attn::abi;
+
+bool attn::abi::operator==(const Field &a, const Field &b) {
+  return a.name == b.name && a.type == b.type && a.role == b.role &&
+         a.buffer == b.buffer && a.index == b.index && a.dim == b.dim;
+}
+
+int64_t attn::abi::extentOf(const std::vector<int64_t> &sizes,
+                            const std::vector<int64_t> &strides) {
+  int64_t extent = 1, rowMajor = 1;
+  for (size_t d = sizes.size(); d-- > 0;) {
+    if (sizes[d] == 0)
+      return 0;
+    int64_t stride = strides.empty() ? rowMajor : strides[d];
+    extent += (sizes[d] - 1) * stride;
+    rowMajor *= sizes[d];
+  }
+  return extent;
+}
+
+std::string attn::abi::describe(const Field &f) {
+  static const char *const problems[] = {"B", "Hq", "Hkv", "Nq", "Nk"};
+  std::string index = std::to_string(f.index);
+  switch (f.role) {
+  case FieldRole::Scalar:
+    return "scalar input " + index;
+  case FieldRole::Problem:
+    return f.dim >= 0 && f.dim < 5 ? problems[f.dim] : "problem size ?";
+  case FieldRole::KvSplits:
+    return "the KV split count";
+  default:
+    break;
+  }
+  std::string buffer;
+  switch (f.buffer) {
+  case BufferKind::Input:
+    buffer = "input " + index;
+    break;
+  case BufferKind::Result:
+    buffer = "result " + index;
+    break;
+  case BufferKind::Workspace:
+    buffer = "workspace " + index;
+    break;
+  case BufferKind::Summary:
+    buffer = "the tile summary of input " + index;
+    break;
+  case BufferKind::None:
+    buffer = "no buffer";
+    break;
+  }
+  std::string dim = std::to_string(f.dim);
+  switch (f.role) {
+  case FieldRole::Data:
+    return "the address of " + buffer;
+  case FieldRole::Extent:
+    return "the extent of " + buffer;
+  case FieldRole::Size:
+    return "the size of " + buffer + " along dimension " + dim;
+  case FieldRole::Stride:
+    return "the stride of " + buffer + " along dimension " + dim;
+  default:
+    return buffer;
+  }
+}
+
+namespace {
+
+/// The binding of `f`'s buffer, or nullptr.
+const BufferBinding *bufferOf(const Field &f, const ParamBindings &b) {
+  const std::vector<BufferBinding> *list = nullptr;
+  switch (f.buffer) {
+  case BufferKind::Input:
+    list = &b.inputs;
+    break;
+  case BufferKind::Result:
+    list = &b.results;
+    break;
+  case BufferKind::Workspace:
+    list = &b.workspaces;
+    break;
+  case BufferKind::Summary:
+    list = &b.summaries;
+    break;
+  case BufferKind::None:
+    return nullptr;
+  }
+  if (f.index < 0 || static_cast<size_t>(f.index) >= list->size())
+    return nullptr;
+  const BufferBinding &binding = (*list)[f.index];
+  return binding.bound ? &binding : nullptr;
+}
+
+/// The word of `f`, or an error message.
+std::optional<uint64_t> wordOf(const Field &f, const ParamBindings &b,
+                               std::string &why) {
+  auto fail = [&](std::string message) -> std::optional<uint64_t> {
+    why = std::move(message);
+    return std::nullopt;
+  };
+  auto expectType = [&](FieldType t) { return f.type == t; };
+  switch (f.role) {
+  case FieldRole::Scalar: {
+    if (f.index < 0 || static_cast<size_t>(f.index) >= b.scalars.size() ||
+        !b.scalars[f.index])
+      return fail("no scalar is bound to input " + std::to_string(f.index));
+    const ScalarBinding &s = *b.scalars[f.index];
+    if (expectType(FieldType::Float64)) {
+      uint64_t bits;
+      std::memcpy(&bits, &s.real, 8);
+      return bits;
+    }
+    if (expectType(FieldType::Int64))
+      return static_cast<uint64_t>(s.integer);
+    return fail("a scalar field must be Int64 or Float64");
+  }
+  case FieldRole::Problem:
+    if (f.dim < 0 || f.dim >= 5 || !b.problem[f.dim])
+      return fail("no value is bound to it");
+    if (!expectType(FieldType::Int64))
+      return fail("a problem size must be Int64");
+    return static_cast<uint64_t>(*b.problem[f.dim]);
+  case FieldRole::KvSplits:
+    if (!b.kvSplits)
+      return fail("no split count is bound");
+    if (!expectType(FieldType::Int64))
+      return fail("the split count must be Int64");
+    return static_cast<uint64_t>(*b.kvSplits);
+  default:
+    break;
+  }
+  const BufferBinding *buffer = bufferOf(f, b);
+  if (!buffer)
+    return fail("no buffer is bound to it");
+  if (f.role == FieldRole::Data) {
+    if (!expectType(FieldType::Pointer))
+      return fail("an address must be a Pointer");
+    return reinterpret_cast<uint64_t>(buffer->data);
+  }
+  if (!expectType(FieldType::Int64))
+    return fail("an extent, size or stride must be Int64");
+  if (f.role == FieldRole::Extent)
+    return static_cast<uint64_t>(buffer->flatExtent >= 0
+                                     ? buffer->flatExtent
+                                     : extentOf(buffer->sizes,
+                                                buffer->strides));
+  size_t rank = buffer->sizes.size();
+  if (!buffer->strides.empty() && buffer->strides.size() != rank)
+    return fail("the bound tensor has " + std::to_string(rank) +
+                " sizes but " + std::to_string(buffer->strides.size()) +
+                " strides");
+  if (f.dim < 0 || static_cast<size_t>(f.dim) >= rank)
+    return fail("the bound tensor has rank " + std::to_string(rank));
+  if (f.role == FieldRole::Size)
+    return static_cast<uint64_t>(buffer->sizes[f.dim]);
+  if (!buffer->strides.empty())
+    return static_cast<uint64_t>(buffer->strides[f.dim]);
+  int64_t stride = 1;
+  for (size_t d = f.dim + 1; d < rank; ++d)
+    stride *= buffer->sizes[d];
+  return static_cast<uint64_t>(stride);
+}
+
+} // namespace
+
+bool attn::abi::packParams(const std::vector<Field> &fields,
+                           const ParamBindings &bindings,
+                           const std::string &kernel,
+                           std::vector<uint64_t> &params, std::string *error) {
+  params.clear();
+  params.reserve(fields.size());
+  for (const Field &f : fields) {
+    std::string why;
+    std::optional<uint64_t> word = wordOf(f, bindings, why);
+    if (!word) {
+      // A field nothing binds would be a zero the kernel trusts (a null
+      // pointer, a zero stride): the plan and its host disagree.
+      if (error)
+        *error = "the parameter '" + f.name + "' (" + describe(f) + ") of '" +
+                 kernel + "' cannot be bound: " + why;
+      return false;
+    }
+    params.push_back(*word);
+  }
+  return true;
+}

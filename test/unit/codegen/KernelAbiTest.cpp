@@ -1,0 +1,253 @@
+//===- KernelAbiTest.cpp - the typed parameter struct of emitted kernels ---===//
+//
+// For every example (globbed), plain and split-KV: the emitter's typed
+// descriptor of the parameter struct (attn/Support/KernelAbi.h) agrees with
+// the function it was emitted from (buffers and dimensions that exist,
+// scalars that are scalars) and with the struct in the emitted source
+// (every field, in order, with its C type); and the one host packer binds
+// every field from the function's tensors. Plus the packer's own rules.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Codegen/CudaEmitter.h"
+#include "attn/Codegen/Pipeline.h"
+#include "attn/Dialect/AttnDialect.h"
+#include "attn/Support/KernelAbi.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+using namespace attn::abi;
+
+namespace {
+
+/// The examples directory's variants, by file stem.
+std::vector<std::string> exampleNames() {
+  std::vector<std::string> names;
+  for (const auto &entry :
+       std::filesystem::directory_iterator(ATTN_EXAMPLES_DIR))
+    if (entry.path().extension() == ".mlir")
+      names.push_back(entry.path().stem().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+/// The shape of `type` with every dynamic size `dynamic`.
+std::vector<int64_t> shapeOf(mlir::Type type, int64_t dynamic) {
+  std::vector<int64_t> shape;
+  for (int64_t n : mlir::cast<mlir::RankedTensorType>(type).getShape())
+    shape.push_back(mlir::ShapedType::isDynamic(n) ? dynamic : n);
+  return shape;
+}
+
+class KernelAbiTest
+    : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
+
+TEST_P(KernelAbiTest, DescriptorMatchesFunctionAndSource) {
+  auto [name, splitKv] = GetParam();
+  mlir::DialectRegistry registry;
+  registry.insert<attn::AttnDialect, mlir::func::FuncDialect,
+                  mlir::arith::ArithDialect, mlir::math::MathDialect,
+                  mlir::tensor::TensorDialect, mlir::scf::SCFDialect>();
+  mlir::MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  std::string path = std::string(ATTN_EXAMPLES_DIR "/") + name + ".mlir";
+  auto module = mlir::parseSourceFile<mlir::ModuleOp>(path, &ctx);
+  ASSERT_TRUE(module) << path;
+  mlir::PassManager pm(&ctx);
+  attn::AttnPipelineOptions options;
+  options.splitKv = splitKv;
+  attn::buildAttnPipeline(pm, options);
+  ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
+  mlir::func::FuncOp func;
+  for (auto f : module->getOps<mlir::func::FuncOp>())
+    if (f.isPublic() && !f.isExternal())
+      func = f;
+  auto plan = attn::codegen::emitCudaPlan(func);
+  ASSERT_TRUE(mlir::succeeded(plan));
+
+  // Bindings from the function's types: every tensor, scalar and size a
+  // host would bind, and the plan's own buffers.
+  ParamBindings bindings;
+  unsigned inputs = func.getNumArguments();
+  bindings.inputs.resize(inputs);
+  bindings.scalars.resize(inputs);
+  bindings.summaries.resize(inputs);
+  static char memory[8];
+  auto tensor = [&](mlir::Type type) {
+    BufferBinding b;
+    b.bound = true;
+    b.data = memory;
+    b.sizes = shapeOf(type, 5);
+    return b;
+  };
+  for (unsigned a = 0; a < inputs; ++a) {
+    mlir::Type type = func.getArgumentTypes()[a];
+    if (mlir::isa<mlir::RankedTensorType>(type))
+      bindings.inputs[a] = tensor(type);
+    else
+      bindings.scalars[a] = ScalarBinding{0.5, 3};
+  }
+  for (mlir::Type type : func.getResultTypes())
+    bindings.results.push_back(tensor(type));
+  for (size_t n = 0; n < plan->workspaceElementsPerCta.size(); ++n)
+    bindings.workspaces.push_back(BufferBinding{true, memory, {}, {}, 64});
+  for (unsigned c : plan->summarizedCaptures)
+    bindings.summaries[3 + c] = BufferBinding{true, memory, {}, {}, 64};
+  for (auto &size : bindings.problem)
+    size = 5;
+  bindings.kvSplits = 2;
+
+  for (const attn::codegen::CudaKernel &kernel : plan->kernels) {
+    SCOPED_TRACE(kernel.name);
+    std::vector<bool> hasData(inputs, false);
+    size_t at = kernel.source.find("struct ");
+    ASSERT_NE(at, std::string::npos);
+    for (const Field &f : kernel.params) {
+      SCOPED_TRACE(f.name + ": " + describe(f));
+      // What the field describes exists, with the C type it must have.
+      int64_t rank = -1;
+      if (f.buffer == BufferKind::Input) {
+        ASSERT_LT(f.index, int32_t(inputs));
+        auto type = mlir::dyn_cast<mlir::RankedTensorType>(
+            func.getArgumentTypes()[f.index]);
+        ASSERT_TRUE(type) << "a buffer field of a scalar input";
+        rank = type.getRank();
+        hasData[f.index] = hasData[f.index] || f.role == FieldRole::Data;
+      } else if (f.buffer == BufferKind::Result) {
+        ASSERT_LT(f.index, int32_t(func.getNumResults()));
+        rank = mlir::cast<mlir::RankedTensorType>(
+                   func.getResultTypes()[f.index])
+                   .getRank();
+      }
+      if (f.role == FieldRole::Size || f.role == FieldRole::Stride) {
+        EXPECT_GE(f.dim, 0);
+        EXPECT_LT(f.dim, rank);
+      }
+      if (f.role == FieldRole::Scalar)
+        EXPECT_FALSE(mlir::isa<mlir::RankedTensorType>(
+            func.getArgumentTypes()[f.index]));
+      EXPECT_EQ(f.type == FieldType::Pointer, f.role == FieldRole::Data);
+      // The source declares it next, as the type the descriptor says.
+      std::string decl =
+          f.type == FieldType::Int64     ? "long long " + f.name + ";"
+          : f.type == FieldType::Float64 ? "double " + f.name + ";"
+                                         : "*" + f.name + ";";
+      size_t next = kernel.source.find(decl, at);
+      ASSERT_NE(next, std::string::npos) << "not declared after offset " << at;
+      at = next + decl.size();
+    }
+    for (unsigned a = 0; a < inputs; ++a)
+      if (mlir::isa<mlir::RankedTensorType>(func.getArgumentTypes()[a]))
+        EXPECT_TRUE(hasData[a]) << "input " << a << " has no address field";
+    std::vector<uint64_t> params;
+    std::string error;
+    EXPECT_TRUE(packParams(kernel.params, bindings, kernel.name, params,
+                           &error))
+        << error;
+    EXPECT_EQ(params.size(), kernel.params.size());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Examples, KernelAbiTest,
+    ::testing::Combine(::testing::ValuesIn(exampleNames()),
+                       ::testing::Values(0, 1)),
+    [](const ::testing::TestParamInfo<std::tuple<std::string, int>> &info) {
+      return std::get<0>(info.param) +
+             (std::get<1>(info.param) ? "_splitKv" : "");
+    });
+
+TEST(KernelAbiPackerTest, BindsByRoleNotName) {
+  float q[2 * 3 * 4];
+  ParamBindings b;
+  b.inputs.resize(4);
+  b.scalars.resize(4);
+  b.inputs[0] = BufferBinding{true, q, {2, 3, 4}, {}, -1};
+  b.inputs[1] = BufferBinding{true, q, {2, 3, 4}, {1, 2, 6}, -1};
+  b.scalars[3] = ScalarBinding{-0.25, 0};
+  b.problem[int(ProblemSize::Hkv)] = 7;
+  std::vector<Field> fields = {
+      {"x", FieldType::Pointer, FieldRole::Data, BufferKind::Input, 0, 0},
+      {"y", FieldType::Int64, FieldRole::Stride, BufferKind::Input, 0, 0},
+      {"z", FieldType::Int64, FieldRole::Extent, BufferKind::Input, 0, 0},
+      {"w", FieldType::Int64, FieldRole::Extent, BufferKind::Input, 1, 0},
+      {"u", FieldType::Int64, FieldRole::Size, BufferKind::Input, 1, 2},
+      {"t", FieldType::Float64, FieldRole::Scalar, BufferKind::None, 3, 0},
+      {"s", FieldType::Int64, FieldRole::Problem, BufferKind::None, 0,
+       int32_t(ProblemSize::Hkv)}};
+  std::vector<uint64_t> p;
+  std::string error;
+  ASSERT_TRUE(packParams(fields, b, "k", p, &error)) << error;
+  EXPECT_EQ(p[0], reinterpret_cast<uint64_t>(q));
+  EXPECT_EQ(p[1], 12u);                  // row-major stride of dimension 0
+  EXPECT_EQ(p[2], 24u);                  // row-major extent
+  EXPECT_EQ(p[3], 1u + 1 * 1 + 2 * 2 + 3 * 6); // strided extent
+  EXPECT_EQ(p[4], 4u);
+  double t;
+  std::memcpy(&t, &p[5], 8);
+  EXPECT_EQ(t, -0.25);
+  EXPECT_EQ(p[6], 7u);
+  // An empty tensor's extent is 0, whatever its strides.
+  b.inputs[0].sizes = {2, 0, 4};
+  ASSERT_TRUE(packParams(fields, b, "k", p, &error)) << error;
+  EXPECT_EQ(p[2], 0u);
+}
+
+TEST(KernelAbiPackerTest, WhatCannotBeBoundIsAnErrorNamingTheField) {
+  float q[4];
+  ParamBindings b;
+  b.inputs = {BufferBinding{true, q, {4}, {}, -1}};
+  b.scalars.resize(1);
+  struct Case {
+    Field field;
+    const char *why;
+  } cases[] = {
+      {{"a", FieldType::Int64, FieldRole::Stride, BufferKind::Input, 0, 1},
+       "the bound tensor has rank 1"},
+      {{"b", FieldType::Pointer, FieldRole::Data, BufferKind::Input, 1, 0},
+       "no buffer is bound to it"},
+      {{"c", FieldType::Int64, FieldRole::Data, BufferKind::Input, 0, 0},
+       "an address must be a Pointer"},
+      {{"d", FieldType::Pointer, FieldRole::Data, BufferKind::Workspace, 0, 0},
+       "no buffer is bound to it"},
+      {{"e", FieldType::Int64, FieldRole::Problem, BufferKind::None, 0, 2},
+       "no value is bound to it"},
+      {{"f", FieldType::Int64, FieldRole::KvSplits, BufferKind::None, 0, 0},
+       "no split count is bound"},
+      {{"g", FieldType::Float64, FieldRole::Scalar, BufferKind::None, 0, 0},
+       "no scalar is bound to input 0"},
+  };
+  for (const Case &c : cases) {
+    std::vector<uint64_t> p;
+    std::string error;
+    EXPECT_FALSE(packParams({c.field}, b, "kern", p, &error));
+    EXPECT_EQ(error, "the parameter '" + c.field.name + "' (" +
+                         describe(c.field) + ") of 'kern' cannot be bound: " +
+                         c.why);
+  }
+  // Sizes and strides of different ranks are refused, not read past.
+  b.inputs[0].strides = {1, 1};
+  std::vector<uint64_t> p;
+  std::string error;
+  EXPECT_FALSE(packParams({{"s", FieldType::Int64, FieldRole::Stride,
+                            BufferKind::Input, 0, 0}},
+                          b, "kern", p, &error));
+  EXPECT_NE(error.find("1 sizes but 2 strides"), std::string::npos) << error;
+}
+
+} // namespace
