@@ -6,7 +6,10 @@
 // against a plain float64 causal softmax attention computed here.
 //
 //   attn-host-example examples/causal.mlir [--device=auto|cuda|emu]
-//                     [--b=2] [--nq=100] [--nk=100] [--seed=1]
+//                     [--b=2] [--nq=100] [--nk=100] [--seed=1] [--race]
+//
+// --race (emu): the run is also race-checked under ThreadSanitizer
+// (RunOptions::raceCheck) and the reports are printed; any fails the run.
 //
 // With --builder instead of a file, the same variant is built in C++ with
 // attn::VariantBuilder (attn/VariantBuilder.h), no MLIR text in the host.
@@ -240,11 +243,15 @@ int main(int argc, char **argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: %s <causal.mlir>|--builder [--device=auto|cuda|emu] "
-                 "[--b=N] [--nq=N] [--nk=N] [--seed=N]\n",
+                 "[--b=N] [--nq=N] [--nk=N] [--seed=N] [--race]\n",
                  argv[0]);
     return 2;
   }
   attn::CompileOptions options;
+  attn::RunOptions runOptions;
+  for (int i = 2; i < argc; ++i)
+    if (std::strcmp(argv[i], "--race") == 0)
+      runOptions.raceCheck = true;
   for (int i = 2; i < argc; ++i)
     if (std::strncmp(argv[i], "--device=", 9) == 0 &&
         !attn::parseDevice(argv[i] + 9, options.device)) {
@@ -308,10 +315,19 @@ int main(int argc, char **argv) {
   args.v = &dv.dl;
   args.o = &dout.dl;
   args.lse = sig.hasLse() ? &dlse.dl : nullptr;
-  attn::Status status = plan->run(args);
+  attn::RunStats stats;
+  attn::Status status = plan->run(args, runOptions, &stats);
   if (!status.ok()) {
     std::fprintf(stderr, "error: %s\n", status.message().c_str());
     return 2;
+  }
+  if (runOptions.raceCheck) {
+    std::printf("race: %zu ThreadSanitizer reports, %u data races\n",
+                stats.raceReports.size(), stats.dataRaces);
+    for (const std::string &report : stats.raceReports)
+      std::printf("%s", report.c_str());
+    if (!stats.raceReports.empty())
+      return 1;
   }
   if (!dout.buffer.copyToHost(o.bytes.data(), o.bytes.size()).ok() ||
       !dlse.buffer.copyToHost(lse.bytes.data(), lse.bytes.size()).ok()) {

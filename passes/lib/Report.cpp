@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace attn {
@@ -249,20 +250,24 @@ struct AttnReportPass : attn::impl::AttnReportBase<AttnReportPass> {
     }
     std::string json;
     llvm::raw_string_ostream os(json);
-    os << "{\"kernels\": [";
-    bool first = true;
-    WalkResult walk = getOperation()->walk([&](AttentionOp op) {
-      FailureOr<TileCounts> counts = countTiles(op, options);
-      if (failed(counts))
-        return WalkResult::interrupt();
-      os << (first ? "" : ", ");
-      first = false;
-      printKernel(os, op, *counts, options.keyLength());
-      return WalkResult::advance();
+    llvm::json::OStream j(os);
+    bool failed = false;
+    j.object([&] {
+      j.attributeArray("kernels", [&] {
+        getOperation()->walk([&](AttentionOp op) {
+          FailureOr<TileCounts> counts = countTiles(op, options);
+          if (mlir::failed(counts)) {
+            failed = true;
+            return WalkResult::interrupt();
+          }
+          printKernel(j, op, *counts, options.keyLength());
+          return WalkResult::advance();
+        });
+      });
     });
-    if (walk.wasInterrupted())
+    if (failed)
       return signalPassFailure();
-    os << "]}\n";
+    os << "\n";
     llvm::outs() << json;
     llvm::outs().flush();
   }
@@ -280,7 +285,7 @@ struct AttnReportPass : attn::impl::AttnReportBase<AttnReportPass> {
     return ok ? analyzePassCount(*copy) : PassCount();
   }
 
-  void printKernel(llvm::raw_ostream &os, AttentionOp op, const TileCounts &c,
+  void printKernel(llvm::json::OStream &j, AttentionOp op, const TileCounts &c,
                    int64_t keyLength) {
     auto func = op->getParentOfType<func::FuncOp>();
     SparsityKind kind = SparsityKind::Dense;
@@ -289,27 +294,33 @@ struct AttnReportPass : attn::impl::AttnReportBase<AttnReportPass> {
                  ? SparsityKind::Runtime
                  : SparsityKind::Static;
     PassCount passes = passCount(op);
-    os << "{\"function\": \"" << (func ? func.getName() : "") << "\""
-       << ", \"normalizer\": \""
-       << stringifyNormalizerKind(op.getNormalizer().getKind()) << "\""
-       << ", \"sink_logits\": " << (op.getSinkLogits() ? "true" : "false")
-       << ", \"sparsity\": \"" << stringifySparsityKind(kind) << "\""
-       << ", \"nq\": " << nq << ", \"nk\": " << keyLength
-       << ", \"block_m\": " << blockM << ", \"block_n\": " << blockN
-       << ", \"slices\": " << c.slices << ", \"q_tiles\": " << c.qTiles
-       << ", \"kv_tiles_total\": " << c.total
-       << ", \"kv_loop_iterations\": " << c.iterations
-       << ", \"kv_tiles_visited\": " << c.visited
-       << ", \"mask_tiles\": " << c.partial << ", \"full_tiles\": " << c.full
-       << ", \"pass_count\": {\"as_written\": " << passes.asWritten
-       << ", \"online\": " << passes.online << "}";
-    if (!c.tileMap.empty() || tileMap) {
-      os << ", \"tile_map\": [";
-      for (size_t k = 0; k < c.tileMap.size(); ++k)
-        os << (k ? ", " : "") << "\"" << c.tileMap[k] << "\"";
-      os << "]";
-    }
-    os << "}";
+    j.object([&] {
+      j.attribute("function", func ? func.getName() : "");
+      j.attribute("normalizer",
+                  stringifyNormalizerKind(op.getNormalizer().getKind()));
+      j.attribute("sink_logits", bool(op.getSinkLogits()));
+      j.attribute("sparsity", stringifySparsityKind(kind));
+      j.attribute("nq", int64_t(nq));
+      j.attribute("nk", keyLength);
+      j.attribute("block_m", int64_t(blockM));
+      j.attribute("block_n", int64_t(blockN));
+      j.attribute("slices", c.slices);
+      j.attribute("q_tiles", c.qTiles);
+      j.attribute("kv_tiles_total", c.total);
+      j.attribute("kv_loop_iterations", c.iterations);
+      j.attribute("kv_tiles_visited", c.visited);
+      j.attribute("mask_tiles", c.partial);
+      j.attribute("full_tiles", c.full);
+      j.attributeObject("pass_count", [&] {
+        j.attribute("as_written", passes.asWritten);
+        j.attribute("online", passes.online);
+      });
+      if (!c.tileMap.empty() || tileMap)
+        j.attributeArray("tile_map", [&] {
+          for (const std::string &row : c.tileMap)
+            j.value(row);
+        });
+    });
   }
 };
 

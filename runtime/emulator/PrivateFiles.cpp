@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <vector>
 
 namespace attn::emu {
@@ -137,28 +138,6 @@ OpenedDirectory openFailure(int parentFd, const std::string &name,
        S_ISLNK(st.st_mode)))
     return untrusted(openProblem(path, ELOOP));
   return failure(error, openProblem(path, error));
-}
-
-void removeTreeAt(int parentFd, const char *name) {
-  int fd = ::openat(parentFd, name,
-                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd >= 0) {
-    if (DIR *d = ::fdopendir(fd)) {
-      std::vector<std::string> names;
-      while (dirent *e = ::readdir(d))
-        if (std::strcmp(e->d_name, ".") != 0 &&
-            std::strcmp(e->d_name, "..") != 0)
-          names.push_back(e->d_name);
-      for (const std::string &child : names)
-        if (::unlinkat(fd, child.c_str(), 0) != 0 &&
-            (errno == EISDIR || errno == EPERM))
-          removeTreeAt(fd, child.c_str());
-      ::closedir(d); // closes fd
-    } else {
-      ::close(fd);
-    }
-  }
-  ::unlinkat(parentFd, name, AT_REMOVEDIR);
 }
 
 } // namespace
@@ -343,9 +322,11 @@ bool readExactly(int fd, std::size_t size, std::string *contents) {
 }
 
 void removeTree(const std::string &path) {
-  if (::unlink(path.c_str()) == 0)
-    return;
-  removeTreeAt(AT_FDCWD, path.c_str());
+  // remove_all removes a symbolic link itself, never what it points to;
+  // the trees removed here are private (0700), so no other user can put
+  // one there meanwhile.
+  std::error_code ignored;
+  std::filesystem::remove_all(path, ignored);
 }
 
 } // namespace attn::emu

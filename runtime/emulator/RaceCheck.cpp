@@ -12,6 +12,8 @@
 #include "attn/emu/PrivateFiles.h"
 #include "race/RaceWire.h"
 
+#include <dlfcn.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -116,6 +118,37 @@ relocations(const void *params, std::size_t paramBytes,
 
 } // namespace
 
+/// The race runner library (its main() and thread runtime): $ATTN_RACE_RUNNER_LIB, else
+/// kRaceRunnerFile beside the binary holding this code (the installed
+/// libattn_runtime.so, or the build tree's, which the build puts it beside);
+/// empty with `*error` set when neither exists. No path of the build tree
+/// is compiled in: an installed runtime finds its own copy.
+static std::string raceRunnerLibrary(std::string *error) {
+  if (const char *env = std::getenv("ATTN_RACE_RUNNER_LIB"); env && *env) {
+    if (fs::exists(env))
+      return env;
+    *error = std::string("ATTN_RACE_RUNNER_LIB names '") + env +
+             "', which does not exist";
+    return "";
+  }
+  Dl_info info;
+  std::string dir = ".";
+  if (dladdr(reinterpret_cast<void *>(&raceRunnerLibrary), &info) &&
+      info.dli_fname) {
+    std::string path = info.dli_fname;
+    size_t slash = path.rfind('/');
+    if (slash != std::string::npos)
+      dir = path.substr(0, slash);
+  }
+  std::string beside = dir + "/" + kRaceRunnerFile;
+  if (fs::exists(beside))
+    return beside;
+  *error = "the race checker's runner library '" + beside +
+           "' does not exist (install attn, or set ATTN_RACE_RUNNER_LIB to "
+           "its " + kRaceRunnerFile + ")";
+  return "";
+}
+
 std::unique_ptr<RaceExecutable>
 RaceExecutable::compile(const std::string &sourcePath,
                         const RaceBuildOptions &options, std::string *error) {
@@ -136,6 +169,9 @@ std::unique_ptr<RaceExecutable>
 RaceExecutable::build(std::string_view source, const std::string &name,
                       const std::string &sourceDir,
                       const RaceBuildOptions &options, std::string *error) {
+  std::string runner = raceRunnerLibrary(error);
+  if (runner.empty())
+    return nullptr;
   auto directory = std::make_unique<PrivateDirectory>("attn-race", error);
   if (directory->path().empty())
     return nullptr;
@@ -152,8 +188,10 @@ RaceExecutable::build(std::string_view source, const std::string &name,
   argv.push_back(sourcePath);
   // The runner library holds main(); -rdynamic exports the kernel entries
   // for its dlsym.
-  for (const char *arg : {"-x", "none", ATTN_RACE_RUNNER_LIB, "-rdynamic",
-                          "-pthread", "-ldl", "-o"})
+  for (const char *arg : {"-x", "none"})
+    argv.push_back(arg);
+  argv.push_back(runner);
+  for (const char *arg : {"-rdynamic", "-pthread", "-ldl", "-o"})
     argv.push_back(arg);
   argv.push_back(executable);
   CompilerRun run = runCompiler(argv);

@@ -55,17 +55,34 @@ struct EmuLaunch {
   unsigned threads = 1;
   std::size_t dynamicSmemBytes = 0;
   bool countGlobalAccesses = false;
+  /// Count KV tiles per class (RunOptions::countTiles).
+  bool countTiles = false;
   /// Memcheck against `buffers` (RunOptions::memcheck).
   bool memcheck = false;
+  /// Memory violations are findings for `stats`, not errors
+  /// (RunOptions::memcheckReports).
+  bool memcheckReports = false;
+  /// Every buffer the kernel may touch (memcheck and race checking).
   std::vector<attn::emu::GlobalBuffer> buffers;
 };
 
 /// Runs `launches` (a plan's kernels, from one library) in order, each to
 /// completion; the first error recorded by the emulator (a deadlock, an
-/// out-of-bounds access) fails the run and launches nothing after it.
+/// out-of-bounds access) fails the run and launches nothing after it,
+/// except memory violations under memcheckReports, which go to `stats`.
 /// Adds every launch's counters to the emu fields of `stats`.
 Status launchEmu(const EmuKernel &kernel,
                  const std::vector<EmuLaunch> &launches, RunStats *stats);
+
+/// RunOptions::raceCheck: builds `source` (the plan's translation unit,
+/// named `name`) into a ThreadSanitizer executable with `compiler` and runs
+/// `launches` again in it on copies of their buffers (which must hold all
+/// the memory the kernels touch); the reports go to `stats`. Fails when the
+/// check itself cannot run or a kernel fails under it.
+Status raceCheckEmu(std::string_view source, const std::string &name,
+                    const std::string &compiler,
+                    const std::vector<EmuLaunch> &launches,
+                    std::size_t paramBytes, RunStats *stats);
 
 } // namespace attn::jit
 

@@ -602,6 +602,25 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
   if (nq <= kDecodeRows)
     packArguments(args, out.sizes, packed);
   out.choice = choosePlan(plain, out.sizes, options.splitKv, packed);
+  if (options.kvSplits != 0) {
+    // The caller's count, for a plan whose count is chosen at launch.
+    const KernelInfo *partials = partialsOf(*out.choice.plan);
+    if (options.kvSplits < 0)
+      return Status::error("RunOptions::kvSplits is " +
+                           std::to_string(options.kvSplits) +
+                           ": a split count is at least 1 (0: the "
+                           "runtime's choice)");
+    if (partials && partials->splits == 0) {
+      if (options.kvSplits > partials->maxSplits)
+        return Status::error(
+            "RunOptions::kvSplits is " + std::to_string(options.kvSplits) +
+            " but the merge kernel of '" + partials->name + "' holds " +
+            std::to_string(partials->maxSplits) + " splits at most");
+      out.choice.splits = options.kvSplits;
+      out.choice.reason += "; " + std::to_string(options.kvSplits) +
+                           " splits (RunOptions::kvSplits)";
+    }
+  }
   const detail::PlanImpl &p = *out.choice.plan;
   const PlanSpec &spec = p.spec;
   // A GQA-packed plan sees Hkv heads of G·Nq rows.
@@ -794,6 +813,10 @@ Status Plan::run(const Arguments &args, const RunOptions &options,
     return Status::error("memcheck (RunOptions::memcheck) runs on the "
                          "emulator; this plan is for " +
                          std::string(deviceName(impl->device)));
+  if (options.raceCheck && impl->device != DeviceKind::Emu)
+    return Status::error("race checking (RunOptions::raceCheck) runs on the "
+                         "emulator; this plan is for " +
+                         std::string(deviceName(impl->device)));
   std::unique_lock<std::mutex> queueing;
   if (impl->device == DeviceKind::Cuda)
     queueing = std::unique_lock<std::mutex>(impl->queueMutex);
@@ -810,8 +833,10 @@ Status Plan::run(const Arguments &args, const RunOptions &options,
   const detail::PlanImpl &p = *prepared.choice.plan;
   if (p.device == DeviceKind::Cuda)
     return launchCuda(*p.cuda, cudaLaunches(prepared), options.stream);
+  // Memcheck checks against these; the race checker copies them (all the
+  // memory the kernels touch).
   std::vector<attn::emu::GlobalBuffer> buffers;
-  if (options.memcheck)
+  if (options.memcheck || options.raceCheck)
     buffers = memcheckBuffers(args, prepared);
   std::vector<EmuLaunch> launches;
   for (const Prepared::Launch &l : prepared.launches) {
@@ -823,11 +848,19 @@ Status Plan::run(const Arguments &args, const RunOptions &options,
     e.threads = static_cast<unsigned>(k.threads);
     e.dynamicSmemBytes = static_cast<size_t>(k.dynamicSmemBytes);
     e.countGlobalAccesses = options.countGlobalAccesses;
+    e.countTiles = options.countTiles;
     e.memcheck = options.memcheck;
+    e.memcheckReports = options.memcheck && options.memcheckReports;
     e.buffers = buffers;
     launches.push_back(e);
   }
-  return launchEmu(*p.emu, launches, stats);
+  if (Status s = launchEmu(*p.emu, launches, stats); !s.ok())
+    return s;
+  if (!options.raceCheck)
+    return Status::success();
+  return raceCheckEmu(p.spec.source(), p.spec.mainKernel().name + ".cu",
+                      p.hostCompiler, launches,
+                      prepared.params.size() * sizeof(uint64_t), stats);
 }
 
 Expected<BenchResult> Plan::benchmark(const Arguments &args, int repeats,

@@ -30,6 +30,9 @@ struct PlanImpl {
   /// cuda: the GPU ordinal tensors must live on.
   int ordinal = 0;
   std::shared_ptr<jit::EmuKernel> emu;
+  /// emu: the host compiler it was built with (the race checker builds
+  /// with it too).
+  std::string hostCompiler;
   std::shared_ptr<jit::CudaModule> cuda;
 
   /// The SM count the split-KV choice compares the plain grid with (cuda:

@@ -252,6 +252,7 @@ Expected<PlanSpec> RuntimeImpl::obtainSpec(std::string_view text,
 Status RuntimeImpl::buildEmu(PlanImpl &plan) {
   // One .so holds every kernel of the plan (one translation unit).
   std::string unit = plan.spec.source();
+  plan.hostCompiler = cfg.hostCompiler;
   std::string error;
   std::string compiler = hostCompilerIdentity(cfg.hostCompiler, cache, &error);
   if (compiler.empty())
@@ -454,6 +455,36 @@ Expected<Plan> RuntimeImpl::compile(std::string_view text,
   std::lock_guard<std::mutex> lock(mapMutex);
   plans.insert(key, *plan);
   return Plan(*plan);
+}
+
+Expected<Plan> RuntimeImpl::adopt(PlanSpec spec,
+                                  const CompileOptions &options) {
+  ++counters.compiles;
+  auto target = resolveTarget(options);
+  if (!target)
+    return target.status();
+  if (spec.kernels.empty())
+    return Status::error("the launch plan of '" + spec.signature.function +
+                         "' has no kernel");
+  auto plan = std::make_shared<PlanImpl>();
+  plan->spec = std::move(spec);
+  plan->device = target->device;
+  plan->target = *target;
+  plan->options = options;
+  // Its rows and splits are the emitted ones: the launch-time choices
+  // (fewer rows, a split-KV plan, a tuned schedule) are not made for it.
+  plan->options.blockM = plan->spec.mainKernel().blockM;
+  plan->options.kvSplits = 0;
+  plan->multiprocessors = multiprocessors(*target);
+  plan->defaultSplitKv = cfg.splitKv;
+  dump(plan->spec.mainKernel().name + "-adopted.cu", plan->spec.source());
+  Status built = target->device == DeviceKind::Cuda
+                     ? buildCuda(*plan, *target)
+                     : buildEmu(*plan);
+  if (!built.ok())
+    return built;
+  // No runtime to derive other plans from: it runs as emitted.
+  return Plan(std::shared_ptr<const PlanImpl>(std::move(plan)));
 }
 
 std::shared_ptr<const PlanImpl>

@@ -69,6 +69,11 @@ public:
   Expected<Plan> compile(std::string_view text, std::string_view bufferName,
                          const CompileOptions &options,
                          const Frontend *frontend);
+  /// A plan that runs `spec` (a launch plan emitted by the caller) as it
+  /// is: its artifact is built (and cached) for `options`' device and arch,
+  /// but no other plan (split-KV, fewer rows, packed, tuned) is derived
+  /// from it, and it is not kept in the memory cache.
+  Expected<Plan> adopt(jit::PlanSpec spec, const CompileOptions &options);
   /// The split-KV plan of the plain plan `plain` (compiled with
   /// attn-split-kv{splits = plain.options.kvSplits}); null with the reason
   /// in `*why` when the variant has none or it cannot be built.

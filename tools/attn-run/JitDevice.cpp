@@ -4,12 +4,16 @@
 
 #include "RunSupport.h"
 
+#include "EmittedPlan.h"
 #include "attn/Runtime.h"
 #include "attn/RuntimeMLIR.h"
 
 #include "llvm/ADT/APFloat.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -147,15 +151,41 @@ llvm::Expected<Tensor> fetch(Staged &s) {
 
 } // namespace
 
-/// `s` as a JSON string.
-static std::string jsonString(const std::string &s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\')
-      out += '\\';
-    out += c;
+static double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+/// What the runtime's emulator counted and found, for the report.
+static EmuChecks checksOf(const attn::RunStats &stats) {
+  EmuChecks out;
+  out.globalLoads = stats.globalLoads;
+  out.globalStores = stats.globalStores;
+  out.globalBytesRead = stats.globalBytesRead;
+  out.globalBytesWritten = stats.globalBytesWritten;
+  out.tilesFull = stats.tilesFull;
+  out.tilesPartial = stats.tilesPartial;
+  out.tilesInterior = stats.tilesInterior;
+  out.violationCount = stats.memoryViolationCount;
+  for (const attn::MemoryViolationReport &v : stats.memoryViolations) {
+    EmuViolation e;
+    e.kind = v.kind;
+    e.kernel = v.kernel;
+    e.accessor = v.accessor;
+    e.buffer = v.buffer;
+    e.file = v.file;
+    e.message = v.message;
+    std::copy(v.cta, v.cta + 3, e.cta);
+    std::copy(v.thread, v.thread + 3, e.thread);
+    e.index = v.index;
+    e.extent = v.extent;
+    e.line = v.line;
+    out.violations.push_back(std::move(e));
   }
-  return out + "\"";
+  out.raceReports = stats.raceReports;
+  out.dataRaces = stats.dataRaces;
+  out.raceSeconds = stats.raceSeconds;
+  return out;
 }
 
 std::string attn::run::benchSummary(const JitReport &r) {
@@ -181,28 +211,37 @@ std::string attn::run::benchSummary(const JitReport &r) {
 }
 
 std::string attn::run::benchJson(const JitReport &r) {
-  char buffer[512];
-  std::string plan = ", \"plan\": " + jsonString(r.plan) +
-                     ", \"block_m\": " + std::to_string(r.blockM) +
-                     ", \"packed_group\": " + std::to_string(r.packedGroup) +
-                     ", \"kernels\": " + jsonString(r.kernels) +
-                     ", \"plan_reason\": " + jsonString(r.planReason) + "}";
-  if (r.timed) {
-    std::snprintf(buffer, sizeof buffer,
-                  "{\"median_ms\": %.6g, \"min_ms\": %.6g, \"repeats\": %d",
-                  r.medianMs, r.minMs, r.repeats);
-    return buffer + plan;
-  }
-  if (!r.haveCounters)
+  if (!r.timed && !r.haveCounters)
     return "";
-  std::snprintf(buffer, sizeof buffer,
-                "{\"median_ms\": null, \"note\": \"%s\", \"ctas\": %llu, "
-                "\"global_bytes_read\": %llu, \"global_bytes_written\": %llu",
-                r.untimedReason.c_str(),
-                static_cast<unsigned long long>(r.ctas),
-                static_cast<unsigned long long>(r.bytesRead),
-                static_cast<unsigned long long>(r.bytesWritten));
-  return buffer + plan;
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  llvm::json::OStream j(os);
+  auto number = [&](const char *key, double x) {
+    char buffer[40];
+    std::snprintf(buffer, sizeof buffer, "%.6g", x);
+    j.attributeBegin(key);
+    j.rawValue(buffer);
+    j.attributeEnd();
+  };
+  j.object([&] {
+    if (r.timed) {
+      number("median_ms", r.medianMs);
+      number("min_ms", r.minMs);
+      j.attribute("repeats", r.repeats);
+    } else {
+      j.attribute("median_ms", nullptr);
+      j.attribute("note", r.untimedReason);
+      j.attribute("ctas", r.ctas);
+      j.attribute("global_bytes_read", r.bytesRead);
+      j.attribute("global_bytes_written", r.bytesWritten);
+    }
+    j.attribute("plan", r.plan);
+    j.attribute("block_m", r.blockM);
+    j.attribute("packed_group", r.packedGroup);
+    j.attribute("kernels", r.kernels);
+    j.attribute("plan_reason", r.planReason);
+  });
+  return out;
 }
 
 llvm::Expected<std::vector<Tensor>>
@@ -221,9 +260,14 @@ attn::run::runJit(mlir::ModuleOp module, mlir::func::FuncOp func,
   options.stages = request.stages;
   options.unroll = request.unroll;
   options.arch = request.arch;
-  auto plan = attn::compileModule(rt, module, options);
+  auto start = std::chrono::steady_clock::now();
+  auto plan = request.emitted
+                  ? attn::jit::compileEmitted(rt, func, *request.emitted,
+                                              options)
+                  : attn::compileModule(rt, module, options);
   if (!plan)
     return makeError(plan.message());
+  report.compileSeconds = secondsSince(start);
   attn::DeviceKind device = plan->device();
   report.device = attn::deviceName(device);
   const attn::Signature &sig = plan->signature();
@@ -276,13 +320,21 @@ attn::run::runJit(mlir::ModuleOp module, mlir::func::FuncOp func,
   }
 
   attn::RunOptions runOptions;
-  runOptions.countGlobalAccesses = request.bench;
+  runOptions.countGlobalAccesses = request.bench || request.counters;
+  runOptions.countTiles = request.counters;
   runOptions.memcheck = request.memcheck;
+  runOptions.memcheckReports = true;
+  runOptions.raceCheck = request.race;
+  runOptions.kvSplits = request.kvSplits;
   runOptions.hostMemoryLimit = request.hostMemoryLimit;
   attn::RunStats stats;
+  start = std::chrono::steady_clock::now();
   attn::Status ran = plan->run(args, runOptions, &stats);
   if (!ran.ok())
     return makeError(ran.message());
+  report.launchSeconds = secondsSince(start) - stats.raceSeconds;
+  report.splits = stats.splits;
+  report.checks = checksOf(stats);
   report.plan = stats.splitKv
                     ? "split-kv (" + std::to_string(stats.splits) + " splits)"
                     : "plain";

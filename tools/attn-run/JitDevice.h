@@ -1,9 +1,13 @@
 //===- JitDevice.h - attn-run's bridge to the JIT runtime -------*- C++ -*-===//
 //
-// `--device=cuda` and `--device=auto` (and `--bench` on emu) run through the
-// runtime library (attn/Runtime.h): the module is compiled into a plan, the
-// inputs are copied into device buffers in the --layout's memory order,
-// the plan runs (or is timed), and o / lse are read back.
+// Every device but ref runs through the runtime library (attn/Runtime.h):
+// `--device=cuda` and `--device=auto` (and `--bench`) compile the module
+// into a plan with the runtime's own choices; `--device=emu` hands the
+// runtime the launch plan attn-run emitted itself (its pipeline, tile flags
+// and debug mutations) to run as it is. Either way the inputs are copied
+// into device buffers in the --layout's memory order, the plan runs (or is
+// timed) with the runtime's validation, parameter packing, buffers,
+// memcheck, race checking and counters, and o / lse are read back.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,8 +22,37 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
+
+namespace attn::codegen {
+struct CudaPlan;
+} // namespace attn::codegen
 
 namespace attn::run {
+
+/// One memory violation, as attn::MemoryViolationReport.
+struct EmuViolation {
+  std::string kind, kernel, accessor, buffer, file, message;
+  unsigned cta[3] = {0, 0, 0}, thread[3] = {0, 0, 0};
+  long long index = 0, extent = 0;
+  unsigned line = 0;
+};
+
+/// What the emulator's counters, memcheck and race checker found.
+struct EmuChecks {
+  /// --counters: traffic through the device-library accessors and the KV
+  /// tiles reported by attn::device::count_tile.
+  std::uint64_t globalLoads = 0, globalStores = 0;
+  std::uint64_t globalBytesRead = 0, globalBytesWritten = 0;
+  std::uint64_t tilesFull = 0, tilesPartial = 0, tilesInterior = 0;
+  /// --memcheck: every violation counted, the first few kept.
+  std::uint64_t violationCount = 0;
+  std::vector<EmuViolation> violations;
+  /// --race: ThreadSanitizer's reports and how many are data races.
+  std::vector<std::string> raceReports;
+  unsigned dataRaces = 0;
+  double raceSeconds = 0;
+};
 
 /// What to run.
 struct JitRequest {
@@ -36,8 +69,18 @@ struct JitRequest {
   /// Time the kernel (cuda) or report the counters (emu) as well.
   bool bench = false;
   int benchRepeats = 20;
-  /// Memcheck every launch (RunOptions::memcheck; the emulator only).
+  /// Memcheck every launch (RunOptions::memcheck; the emulator only); the
+  /// violations are reported in JitReport::checks.
   bool memcheck = false;
+  /// emu: count KV tiles and global traffic (--counters), race-check
+  /// (--race).
+  bool counters = false, race = false;
+  /// emu: the launch plan attn-run emitted from the function (kernel IR),
+  /// run as it is; null: the runtime compiles the module.
+  const attn::codegen::CudaPlan *emitted = nullptr;
+  /// The split count of a plan whose count is chosen at launch (0: the
+  /// runtime's choice).
+  int64_t kvSplits = 0;
   /// The most host memory the runtime's own buffers may take (0: what the
   /// machine has available): RunOptions::hostMemoryLimit.
   uint64_t hostMemoryLimit = 0;
@@ -63,6 +106,13 @@ struct JitReport {
   /// emu --bench: counters of the run.
   bool haveCounters = false;
   uint64_t ctas = 0, bytesRead = 0, bytesWritten = 0;
+  /// KV splits of the plan that ran (1 for a plain plan).
+  int64_t splits = 1;
+  /// emu: seconds to build (or load) the kernel library and to run the
+  /// launches (without the race check).
+  double compileSeconds = 0, launchSeconds = 0;
+  /// emu: counters, memcheck and race-checker findings.
+  EmuChecks checks;
 };
 
 /// The --bench line of the summary ("" without --bench).

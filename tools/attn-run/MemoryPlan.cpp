@@ -1,6 +1,6 @@
 //===- MemoryPlan.cpp - what an attn-run invocation will hold -------------===//
 //
-// Mirrors what attn-run.cpp, EmuDevice.cpp and JitDevice.cpp allocate: inputs
+// Mirrors what attn-run.cpp, JitDevice.cpp and the runtime allocate: inputs
 // and results are float64 Tensors; device buffers hold each element in its
 // IR type; the race checker copies every buffer into its own process.
 //

@@ -15,7 +15,6 @@
 
 #include "Backward.h"
 #include "Compare.h"
-#include "EmuDevice.h"
 #include "JitDevice.h"
 #include "MemoryPlan.h"
 #include "RunSupport.h"
@@ -566,107 +565,6 @@ static llvm::Error lowerToKernel(ModuleOp module) {
   return llvm::Error::success();
 }
 
-/// A tensor in device memory: bytes, element type and strides (elements).
-struct DeviceBuffer {
-  std::vector<uint64_t> storage; // 8-byte aligned
-  Type elementType;
-  std::vector<int64_t> shape, strides;
-  int64_t extent = 0;
-  void *data() { return storage.data(); }
-};
-
-/// Strides of `shape` in the given layout: BSHD swaps the head and sequence
-/// dimensions of a rank-4 (or rank-3 lse-like) tensor's memory order.
-static std::vector<int64_t> layoutStrides(llvm::ArrayRef<int64_t> shape,
-                                          bool bshd) {
-  size_t rank = shape.size();
-  std::vector<size_t> order(rank); // memory order, outermost first
-  for (size_t d = 0; d < rank; ++d)
-    order[d] = d;
-  if (bshd && rank == 4)
-    std::swap(order[1], order[2]);
-  std::vector<int64_t> strides(rank);
-  int64_t stride = 1;
-  for (size_t k = rank; k-- > 0;) {
-    strides[order[k]] = stride;
-    stride *= shape[order[k]];
-  }
-  return strides;
-}
-
-static unsigned elementBytes(Type type) {
-  if (type.isF16() || type.isBF16())
-    return 2;
-  if (type.isIndex())
-    return 8;
-  return (type.getIntOrFloatBitWidth() + 7) / 8;
-}
-
-/// Bits of `x` as an element of `type` (round to nearest even).
-static uint64_t encode(double x, Type type) {
-  if (auto f = dyn_cast<FloatType>(type)) {
-    APFloat v(x);
-    bool lost = false;
-    v.convert(f.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
-    return v.bitcastToAPInt().getZExtValue();
-  }
-  return static_cast<uint64_t>(attn::interp::toInt64(x));
-}
-
-static double decode(uint64_t bits, Type type) {
-  if (auto f = dyn_cast<FloatType>(type)) {
-    APFloat v(f.getFloatSemantics(), APInt(f.getWidth(), bits));
-    return v.convertToDouble();
-  }
-  unsigned width = type.isIndex() ? 64 : type.getIntOrFloatBitWidth();
-  return static_cast<double>(APInt(width, bits).getSExtValue());
-}
-
-static DeviceBuffer makeBuffer(Type elementType, llvm::ArrayRef<int64_t> shape,
-                               bool bshd) {
-  DeviceBuffer b;
-  b.elementType = elementType;
-  b.shape.assign(shape.begin(), shape.end());
-  b.strides = layoutStrides(shape, bshd);
-  b.extent = 1;
-  for (int64_t d : shape)
-    b.extent *= d;
-  b.storage.assign((b.extent * elementBytes(elementType) + 7) / 8, 0);
-  return b;
-}
-
-/// Calls `fn(linearIndex, offset)` for every element, row-major.
-template <typename Fn>
-static void forEachElement(const DeviceBuffer &b, Fn fn) {
-  std::vector<int64_t> at(b.shape.size(), 0);
-  for (int64_t n = 0; n < b.extent; ++n) {
-    int64_t offset = 0;
-    for (size_t d = 0; d < at.size(); ++d)
-      offset += at[d] * b.strides[d];
-    fn(n, offset);
-    for (size_t d = at.size(); d-- > 0;) {
-      if (++at[d] < b.shape[d])
-        break;
-      at[d] = 0;
-    }
-  }
-}
-
-static void storeElement(DeviceBuffer &b, int64_t offset, uint64_t bits) {
-  unsigned size = elementBytes(b.elementType);
-  std::memcpy(reinterpret_cast<char *>(b.data()) + offset * size, &bits, size);
-}
-
-static uint64_t loadElement(const DeviceBuffer &b, int64_t offset) {
-  uint64_t bits = 0;
-  unsigned size = elementBytes(b.elementType);
-  std::memcpy(&bits,
-              reinterpret_cast<const char *>(b.storage.data()) + offset * size,
-              size);
-  return bits;
-}
-
-/// Emits the launch plan of `func` (kernel IR) as CUDA for the emulator.
 static llvm::Expected<attn::codegen::CudaPlan> emitEmuPlan(func::FuncOp func) {
   attn::codegen::CudaEmitOptions options;
   // drop-mask and kv-bound broke the kernel IR already (lowerToKernel).
@@ -694,198 +592,46 @@ static llvm::Expected<attn::codegen::CudaPlan> emitEmuPlan(func::FuncOp func) {
   return std::move(*plan);
 }
 
-/// Runs `plan`, the CUDA of `func` (kernel IR), on the emulator with
-/// `inputs`, and returns o (and lse).
-static llvm::Expected<std::vector<Tensor>>
-runEmu(func::FuncOp func, const attn::codegen::CudaPlan *plan,
-       llvm::ArrayRef<Tensor> inputs, const BoundShapes &shapes,
-       attn::run::EmuTimes &times, attn::run::EmuChecks &checks) {
-  // The kernel that computes the attention (the others summarise captures
-  // or merge splits) describes the run.
-  const attn::codegen::CudaKernel *kernel = nullptr;
-  for (const attn::codegen::CudaKernel &k : plan->kernels)
+/// The emitted plan in words: the kernel that computes the attention (its
+/// path, threads, dynamic shared memory), the plan's kernels, why not on
+/// tensor cores, and the split count `splits` of a split-KV plan.
+static std::string describeEmitted(const attn::codegen::CudaPlan &plan,
+                                   int64_t splits) {
+  const attn::codegen::CudaKernel *kernel = &plan.kernels.front();
+  for (const attn::codegen::CudaKernel &k : plan.kernels)
     if (k.role == attn::codegen::KernelRole::Whole ||
         k.role == attn::codegen::KernelRole::SplitPartials)
       kernel = &k;
-  times.kernel = kernel->path + ", " + std::to_string(kernel->threads) +
-                 " threads, " + std::to_string(kernel->dynamicSmemBytes) +
-                 " B dynamic shared memory";
-  if (plan->kernels.size() > 1) {
-    times.kernel += "; plan:";
-    for (const attn::codegen::CudaKernel &k : plan->kernels)
-      times.kernel += " " + k.name;
+  std::string line = kernel->path + ", " + std::to_string(kernel->threads) +
+                     " threads, " + std::to_string(kernel->dynamicSmemBytes) +
+                     " B dynamic shared memory";
+  if (plan.kernels.size() > 1) {
+    line += "; plan:";
+    for (const attn::codegen::CudaKernel &k : plan.kernels)
+      line += " " + k.name;
   }
   if (!kernel->fallbackReason.empty())
-    times.kernel += "; not on tensor cores: " + kernel->fallbackReason;
-  if (layoutName != "bhsd" && layoutName != "bshd")
-    return makeError("unknown --layout '" + layoutName + "' (bhsd, bshd)");
-  bool bshd = layoutName == "bshd";
-
-  // The kernels' parameters, packed by the plan's typed descriptor
-  // (attn/Support/KernelAbi.h) as the runtime packs them.
-  attn::abi::ParamBindings bindings;
-  bindings.inputs.resize(func.getNumArguments());
-  bindings.scalars.resize(func.getNumArguments());
-  bindings.results.resize(func.getNumResults());
-  std::vector<DeviceBuffer> args;
-  static const char *const qkv[] = {"q", "k", "v"};
-  for (unsigned a = 0; a < func.getNumArguments(); ++a) {
-    Type type = func.getArgumentTypes()[a];
-    auto tensorType = dyn_cast<RankedTensorType>(type);
-    if (!tensorType) {
-      double x = inputs[a].data[0];
-      attn::abi::ScalarBinding scalar;
-      scalar.real = x;
-      if (!isa<FloatType>(type))
-        scalar.integer = attn::interp::toInt64(x);
-      bindings.scalars[a] = scalar;
-      args.emplace_back();
-      continue;
-    }
-    DeviceBuffer b = makeBuffer(tensorType.getElementType(), inputs[a].shape,
-                                bshd && a < 3);
-    forEachElement(b, [&](int64_t n, int64_t offset) {
-      storeElement(b, offset, encode(inputs[a].data[n], b.elementType));
-    });
-    args.push_back(std::move(b));
-  }
-  // Outputs, poisoned with NaN so that an unwritten element fails the check.
-  std::vector<DeviceBuffer> outs;
-  const auto &sizes = shapes.sizes;
-  int64_t B = sizes.at("b"), Hq = sizes.at("hq"), Nq = sizes.at("nq");
-  for (unsigned r = 0; r < func.getNumResults(); ++r) {
-    auto type = cast<RankedTensorType>(func.getResultTypes()[r]);
-    std::vector<int64_t> shape = {B, Hq, Nq};
-    if (type.getRank() == 4)
-      shape.push_back(type.getDimSize(3));
-    DeviceBuffer b = makeBuffer(type.getElementType(), shape, bshd && r == 0);
-    uint64_t nan = encode(NAN, b.elementType);
-    forEachElement(b, [&](int64_t, int64_t offset) {
-      storeElement(b, offset, nan);
-    });
-    outs.push_back(std::move(b));
-  }
-  auto bind = [](DeviceBuffer &b) {
-    attn::abi::BufferBinding binding;
-    binding.bound = true;
-    binding.data = b.data();
-    binding.sizes = b.shape;
-    binding.strides = b.strides;
-    return binding;
-  };
-  for (unsigned a = 0; a < args.size(); ++a)
-    if (isa<RankedTensorType>(func.getArgumentTypes()[a]))
-      bindings.inputs[a] = bind(args[a]);
-  for (unsigned r = 0; r < outs.size(); ++r)
-    bindings.results[r] = bind(outs[r]);
-  bindings.problem[size_t(attn::abi::ProblemSize::B)] = B;
-  bindings.problem[size_t(attn::abi::ProblemSize::Hq)] = Hq;
-  bindings.problem[size_t(attn::abi::ProblemSize::Hkv)] = sizes.at("hkv");
-  bindings.problem[size_t(attn::abi::ProblemSize::Nq)] = Nq;
-  bindings.problem[size_t(attn::abi::ProblemSize::Nk)] = sizes.at("nk");
-  // The split count: compiled in, or chosen at launch (--kv-splits).
-  int64_t splits = kernel->splits > 0 ? kernel->splits : kvSplitsFlag;
-  if (kernel->splits == 0 && splits > kernel->maxSplits)
-    return makeError("--kv-splits=" + std::to_string(splits) +
-                     " exceeds the " + std::to_string(kernel->maxSplits) +
-                     " splits the merge kernel holds");
-  bindings.kvSplits = splits;
+    line += "; not on tensor cores: " + kernel->fallbackReason;
   if (kernel->role == attn::codegen::KernelRole::SplitPartials)
-    times.kernel += "; " + std::to_string(splits) +
-                    (splits == 1 ? " split" : " splits") +
-                    (kernel->splits > 0 ? ""
-                                        : " (chosen at launch: --kv-splits)");
-  // Buffers between the plan's kernels: split-KV workspaces (f32, one slot
-  // per CTA of the merge grid and split) and tile summaries of captures
-  // (int64).
-  int64_t ctas = (Nq + kernel->blockM - 1) / kernel->blockM * Hq * B;
-  std::vector<std::vector<float>> workspaces;
-  for (int64_t perCta : plan->workspaceElementsPerCta) {
-    workspaces.emplace_back(static_cast<size_t>(perCta * ctas * splits), NAN);
-    attn::abi::BufferBinding &ws = bindings.workspaces.emplace_back();
-    ws.bound = true;
-    ws.data = workspaces.back().data();
-    ws.flatExtent = static_cast<int64_t>(workspaces.back().size());
-  }
-  bindings.summaries.resize(args.size());
-  std::vector<std::vector<int64_t>> summaries;
-  for (unsigned n : plan->summarizedCaptures) {
-    const DeviceBuffer &c = args[3 + n];
-    int64_t rows = 1;
-    for (size_t d = 0; d + 1 < c.shape.size(); ++d)
-      rows *= c.shape[d];
-    int64_t blocks = c.shape.empty() ? 0 : (c.shape.back() + 15) / 16;
-    summaries.emplace_back(static_cast<size_t>(2 * rows * blocks), 0);
-    attn::abi::BufferBinding &sum = bindings.summaries[3 + n];
-    sum.bound = true;
-    sum.data = summaries.back().data();
-    sum.flatExtent = static_cast<int64_t>(summaries.back().size());
-  }
+    line += "; " + std::to_string(splits) +
+            (splits == 1 ? " split" : " splits") +
+            (kernel->splits > 0 ? "" : " (chosen at launch: --kv-splits)");
+  return line;
+}
 
-  // Every field is bound: a default zero would be a pointer or stride the
-  // kernel trusts.
-  std::vector<uint64_t> params;
-  std::string packError;
-  if (!attn::abi::packParams(kernel->params, bindings, kernel->name, params,
-                             &packError))
-    return makeError("internal error: " + packError);
-
-  attn::run::EmuLaunch launch;
-  for (const attn::codegen::CudaKernel &k : plan->kernels) {
-    launch.source += k.source;
-    attn::run::EmuKernel e;
-    e.name = k.name;
-    if (k.role == attn::codegen::KernelRole::TileSummaries) {
-      e.grid[0] = static_cast<unsigned>(k.fixedGridX);
-    } else {
-      e.grid[0] = static_cast<unsigned>((Nq + k.blockM - 1) / k.blockM);
-      e.grid[1] = static_cast<unsigned>(
-          Hq * (k.role == attn::codegen::KernelRole::SplitPartials ? splits
-                                                                   : 1));
-      e.grid[2] = static_cast<unsigned>(B);
-    }
-    e.block = static_cast<unsigned>(k.threads);
-    e.dynamicSmemBytes = static_cast<size_t>(k.dynamicSmemBytes);
-    launch.kernels.push_back(e);
-  }
-  launch.params = params.data();
-  launch.keepSourcePath = keepCuda;
-  launch.paramBytes = params.size() * sizeof(uint64_t);
-  launch.counters = counters;
-  launch.memcheck = memcheck;
-  launch.race = race;
-  auto addBuffer = [&](const std::string &name, DeviceBuffer &b,
-                       bool writable) {
-    launch.buffers.push_back(
-        {name, b.data(), size_t(b.extent) * elementBytes(b.elementType),
-         writable});
-  };
-  for (unsigned a = 0; a < args.size(); ++a)
-    if (isa<RankedTensorType>(func.getArgumentTypes()[a]))
-      addBuffer(a < 3 ? qkv[a] : "c" + std::to_string(a - 3), args[a], false);
-  for (unsigned r = 0; r < outs.size(); ++r)
-    addBuffer(resultName(r), outs[r], true);
-  for (auto [n, ws] : llvm::enumerate(workspaces))
-    launch.buffers.push_back({"ws" + std::to_string(n), ws.data(),
-                              ws.size() * sizeof(float), true});
-  for (auto [n, sum] : llvm::zip(plan->summarizedCaptures, summaries))
-    launch.buffers.push_back({"sum" + std::to_string(n), sum.data(),
-                              sum.size() * sizeof(int64_t), true});
-  std::string error;
-  if (Nq > 0 && !attn::run::runOnEmulator(launch, times, checks, &error))
-    return makeError(error);
-
-  std::vector<Tensor> results;
-  for (DeviceBuffer &b : outs) {
-    Tensor t;
-    t.shape = b.shape;
-    t.data.resize(b.extent);
-    forEachElement(b, [&](int64_t n, int64_t offset) {
-      t.data[n] = decode(loadElement(b, offset), b.elementType);
-    });
-    results.push_back(std::move(t));
-  }
-  return results;
+/// --keep-cuda: the emitted plan's translation unit, written to `path`.
+static llvm::Error keepSource(const attn::codegen::CudaPlan &plan,
+                              const std::string &path) {
+  std::string source;
+  for (const attn::codegen::CudaKernel &k : plan.kernels)
+    source += k.source;
+  std::error_code ec;
+  llvm::raw_fd_ostream out(path, ec);
+  if (!ec)
+    out << source;
+  if (ec || out.has_error())
+    return makeError("cannot write '" + path + "'");
+  return llvm::Error::success();
 }
 
 /// The default --check tolerance of a device for the function's dtype.
@@ -1059,118 +805,132 @@ static llvm::Error predictCost(ModuleOp level1, StringRef funcName,
   return llvm::Error::success();
 }
 
-/// `x` as a JSON number (`null` when not finite), `digits` significant.
-static std::string jsonNumber(double x, int digits = 17) {
-  if (!std::isfinite(x))
-    return "null";
+/// `x` as a JSON number with `digits` significant digits, or `null` when
+/// it is not finite (JSON has no NaN or infinity).
+static void jsonNumber(llvm::json::OStream &j, double x, int digits = 17) {
+  if (!std::isfinite(x)) {
+    j.value(nullptr);
+    return;
+  }
   char buf[40];
   snprintf(buf, sizeof buf, "%.*g", digits, x);
-  return buf;
+  j.rawValue(buf);
 }
 
-static std::string jsonString(StringRef s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\')
-      out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
-}
-
-static std::string jsonShape(llvm::ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  for (auto [i, d] : llvm::enumerate(shape))
-    s += (i ? ", " : "") + std::to_string(d);
-  return s + "]";
+/// `key`: `x` as jsonNumber writes it.
+static void jsonNumberAttribute(llvm::json::OStream &j, llvm::StringRef key,
+                                double x, int digits = 17) {
+  j.attributeBegin(key);
+  jsonNumber(j, x, digits);
+  j.attributeEnd();
 }
 
 /// The emulator's counters (same names as the interpreter's where they mean
 /// the same), memcheck violations and race reports, as JSON members.
 static void printEmuChecksJson(const attn::run::EmuChecks &e,
-                               llvm::raw_ostream &os) {
+                               llvm::json::OStream &j) {
   if (counters)
-    os << ", \"counters\": {\"tiles_full\": " << e.tilesFull
-       << ", \"tiles_partial\": " << e.tilesPartial
-       << ", \"tiles_interior\": " << e.tilesInterior
-       << ", \"global_loads\": " << e.globalLoads
-       << ", \"global_stores\": " << e.globalStores
-       << ", \"global_bytes_read\": " << e.globalBytesRead
-       << ", \"global_bytes_written\": " << e.globalBytesWritten << "}";
-  if (memcheck) {
-    os << ", \"memcheck\": {\"violations\": " << e.violationCount
-       << ", \"reported\": [";
-    for (auto [i, v] : llvm::enumerate(e.violations))
-      os << (i ? ", " : "") << "{\"kind\": " << jsonString(v.kind)
-         << ", \"kernel\": " << jsonString(v.kernel) << ", \"cta\": ["
-         << v.cta[0] << ", " << v.cta[1] << ", " << v.cta[2]
-         << "], \"thread\": [" << v.thread[0] << ", " << v.thread[1] << ", "
-         << v.thread[2] << "], \"accessor\": " << jsonString(v.accessor)
-         << ", \"index\": " << v.index << ", \"extent\": " << v.extent
-         << ", \"buffer\": " << jsonString(v.buffer)
-         << ", \"file\": " << jsonString(v.file) << ", \"line\": " << v.line
-         << ", \"message\": " << jsonString(v.message) << "}";
-    os << "]}";
-  }
-  if (race) {
-    os << ", \"race\": {\"data_races\": " << e.dataRaces
-       << ", \"reports\": [";
-    for (auto [i, text] : llvm::enumerate(e.raceReports))
-      os << (i ? ", " : "") << jsonString(text);
-    os << "], \"seconds\": " << jsonNumber(e.raceSeconds, 3) << "}";
-  }
+    j.attributeObject("counters", [&] {
+      j.attribute("tiles_full", e.tilesFull);
+      j.attribute("tiles_partial", e.tilesPartial);
+      j.attribute("tiles_interior", e.tilesInterior);
+      j.attribute("global_loads", e.globalLoads);
+      j.attribute("global_stores", e.globalStores);
+      j.attribute("global_bytes_read", e.globalBytesRead);
+      j.attribute("global_bytes_written", e.globalBytesWritten);
+    });
+  if (memcheck)
+    j.attributeObject("memcheck", [&] {
+      j.attribute("violations", e.violationCount);
+      j.attributeArray("reported", [&] {
+        for (const attn::run::EmuViolation &v : e.violations)
+          j.object([&] {
+            j.attribute("kind", v.kind);
+            j.attribute("kernel", v.kernel);
+            j.attribute("cta", llvm::json::Array({v.cta[0], v.cta[1],
+                                                  v.cta[2]}));
+            j.attribute("thread", llvm::json::Array({v.thread[0], v.thread[1],
+                                                     v.thread[2]}));
+            j.attribute("accessor", v.accessor);
+            j.attribute("index", int64_t(v.index));
+            j.attribute("extent", int64_t(v.extent));
+            j.attribute("buffer", v.buffer);
+            j.attribute("file", v.file);
+            j.attribute("line", v.line);
+            j.attribute("message", v.message);
+          });
+      });
+    });
+  if (race)
+    j.attributeObject("race", [&] {
+      j.attribute("data_races", e.dataRaces);
+      j.attributeArray("reports", [&] {
+        for (const std::string &text : e.raceReports)
+          j.value(text);
+      });
+      jsonNumberAttribute(j, "seconds", e.raceSeconds, 3);
+    });
+}
+
+/// `key`: the JSON text `json` (a nested report built elsewhere), if any.
+static void rawAttribute(llvm::json::OStream &j, llvm::StringRef key,
+                         const std::string &json) {
+  if (json.empty())
+    return;
+  j.attributeBegin(key);
+  j.rawValue(json);
+  j.attributeEnd();
 }
 
 static void printJson(const Report &r, llvm::raw_ostream &os) {
-  os << "{\"function\": " << jsonString(r.function)
-     << ", \"device\": " << jsonString(r.device)
-     << ", \"dtype\": " << jsonString(r.dtype) << ", \"seed\": " << r.seed
-     << ", \"sizes\": {";
-  bool first = true;
-  for (const char *key : {"b", "hq", "hkv", "nq", "nk"}) {
-    auto it = r.sizes.find(key);
-    os << (first ? "" : ", ") << jsonString(key) << ": "
-       << (it == r.sizes.end() ? 0 : it->second);
-    first = false;
-  }
-  os << "}, \"results\": [";
-  for (auto [i, value] : llvm::enumerate(r.results)) {
-    Stats stats = statsOf(value);
-    os << (i ? ", " : "") << "{\"name\": " << jsonString(resultName(i))
-       << ", \"shape\": " << jsonShape(value.shape)
-       << ", \"l2\": " << jsonNumber(stats.l2)
-       << ", \"nan_count\": " << stats.nanCount
-       << ", \"inf_count\": " << stats.infCount << "}";
-  }
-  os << "], \"check\": [";
-  for (auto [i, c] : llvm::enumerate(r.checks))
-    os << (i ? ", " : "") << "{\"name\": " << jsonString(c.name)
-       << ", \"rel_err\": " << jsonNumber(c.relErr)
-       << ", \"spread_rows\": " << c.spreadRows
-       << ", \"tol\": " << jsonNumber(tolerance, 6)
-       << ", \"pass\": " << (c.pass ? "true" : "false") << "}";
-  os << "]";
-  if (r.device == "emu")
-    printEmuChecksJson(r.emuChecks, os);
-  else if (counters) {
-    const attn::interp::Counters &c = r.counters;
-    os << ", \"counters\": {\"tiles_empty\": " << c.tilesEmpty
-       << ", \"tiles_full\": " << c.tilesFull
-       << ", \"tiles_partial\": " << c.tilesPartial << "}";
-  }
-  if (!r.benchJson.empty())
-    os << ", \"bench\": " << r.benchJson;
-  if (!r.costJson.empty())
-    os << ", \"cost_model\": " << r.costJson;
-  if (!r.tuningJson.empty())
-    os << ", \"tuning\": " << r.tuningJson;
-  os << "}\n";
+  llvm::json::OStream j(os);
+  j.object([&] {
+    j.attribute("function", r.function);
+    j.attribute("device", r.device);
+    j.attribute("dtype", r.dtype);
+    j.attribute("seed", r.seed);
+    j.attributeObject("sizes", [&] {
+      for (const char *key : {"b", "hq", "hkv", "nq", "nk"}) {
+        auto it = r.sizes.find(key);
+        j.attribute(key, it == r.sizes.end() ? int64_t(0) : it->second);
+      }
+    });
+    j.attributeArray("results", [&] {
+      for (size_t i = 0; i < r.results.size(); ++i) {
+        const Tensor &value = r.results[i];
+        Stats stats = statsOf(value);
+        j.object([&] {
+          j.attribute("name", resultName(i));
+          j.attribute("shape", llvm::json::Array(value.shape));
+          jsonNumberAttribute(j, "l2", stats.l2);
+          j.attribute("nan_count", stats.nanCount);
+          j.attribute("inf_count", stats.infCount);
+        });
+      }
+    });
+    j.attributeArray("check", [&] {
+      for (const Comparison &c : r.checks)
+        j.object([&] {
+          j.attribute("name", c.name);
+          jsonNumberAttribute(j, "rel_err", c.relErr);
+          j.attribute("spread_rows", c.spreadRows);
+          jsonNumberAttribute(j, "tol", tolerance, 6);
+          j.attribute("pass", c.pass);
+        });
+    });
+    if (r.device == "emu")
+      printEmuChecksJson(r.emuChecks, j);
+    else if (counters)
+      j.attributeObject("counters", [&] {
+        j.attribute("tiles_empty", r.counters.tilesEmpty);
+        j.attribute("tiles_full", r.counters.tilesFull);
+        j.attribute("tiles_partial", r.counters.tilesPartial);
+      });
+    rawAttribute(j, "bench", r.benchJson);
+    rawAttribute(j, "cost_model", r.costJson);
+    rawAttribute(j, "tuning", r.tuningJson);
+  });
+  os << "\n";
 }
 
 static std::string formatDouble(const char *format, double x) {
@@ -1495,8 +1255,6 @@ static int runTool() {
   }
 
   attn::interp::Counters runCounters;
-  attn::run::EmuTimes emuTimes;
-  attn::run::EmuChecks emuChecks;
   attn::run::JitRequest jitRequest;
   jitRequest.device = deviceName;
   jitRequest.blockM = blockM;
@@ -1508,7 +1266,23 @@ static int runTool() {
   jitRequest.layout = layoutName;
   jitRequest.bench = bench;
   jitRequest.memcheck = memcheck;
+  jitRequest.counters = counters;
+  jitRequest.race = race;
   jitRequest.benchRepeats = benchRepeats;
+  // emu: the runtime runs the plan attn-run emitted, as it is.
+  if (emuPlan) {
+    for (const attn::codegen::CudaKernel &k : emuPlan->kernels)
+      if (k.role == attn::codegen::KernelRole::SplitPartials && k.splits == 0 &&
+          kvSplitsFlag > k.maxSplits)
+        return fail("--kv-splits=" + std::to_string(kvSplitsFlag) +
+                    " exceeds the " + std::to_string(k.maxSplits) +
+                    " splits the merge kernel holds");
+    jitRequest.emitted = &*emuPlan;
+    jitRequest.kvSplits = kvSplitsFlag;
+    if (!keepCuda.empty())
+      if (llvm::Error err = keepSource(*emuPlan, keepCuda))
+        return fail(std::move(err));
+  }
   // With --max-memory, the runtime's own buffers get what attn-run leaves.
   if (maxMemory.getNumOccurrences())
     jitRequest.hostMemoryLimit =
@@ -1516,11 +1290,9 @@ static int runTool() {
                                   std::min(memoryLimit->bytes, memory.peak()));
   attn::run::JitReport jitReport;
   auto results =
-      viaRuntime ? attn::run::runJit(*runModule, runFunc, *inputs,
-                                     shapes->sizes, jitRequest, jitReport)
-      : deviceName == "emu"
-          ? runEmu(runFunc, emuPlan ? &*emuPlan : nullptr, *inputs, *shapes,
-                   emuTimes, emuChecks)
+      deviceName != "ref"
+          ? attn::run::runJit(*runModule, runFunc, *inputs, shapes->sizes,
+                              jitRequest, jitReport)
           : attn::interp::runFunction(runFunc, *inputs, &runCounters,
                                       kvSplitsFlag);
   if (!results)
@@ -1556,12 +1328,12 @@ static int runTool() {
   report.sizes = shapes->sizes;
   report.seed = seed;
   report.counters = runCounters;
-  if (deviceName == "emu" && !viaRuntime) {
-    report.emuCompileSeconds = emuTimes.compile;
-    report.emuLaunchSeconds = emuTimes.launch;
-    report.kernelLine = emuTimes.kernel;
-    report.emuChecks = std::move(emuChecks);
+  if (emuPlan) {
+    report.emuCompileSeconds = jitReport.compileSeconds;
+    report.emuLaunchSeconds = jitReport.launchSeconds;
+    report.kernelLine = describeEmitted(*emuPlan, jitReport.splits);
   }
+  report.emuChecks = std::move(jitReport.checks);
   for (unsigned i = 0; i < refFunc.getNumArguments(); ++i)
     report.inputs.push_back({inputName(i), shapes->args[i]});
   report.results = std::move(*results);

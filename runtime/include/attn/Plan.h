@@ -199,6 +199,44 @@ struct RunOptions {
   /// machine has available now (MemAvailable, or the cgroup's limit if
   /// lower). A run needing more fails before allocating, with the figures.
   uint64_t hostMemoryLimit = 0;
+  /// emu, with memcheck: memory violations are findings returned in
+  /// RunStats (counted, the first few described) instead of failing the
+  /// run; other kernel errors (deadlocks, barrier misuse) still fail it.
+  /// For tools that report what memcheck found.
+  bool memcheckReports = false;
+  /// emu: count the KV tiles the kernels ran per class (RunStats::tilesFull,
+  /// tilesPartial, tilesInterior).
+  bool countTiles = false;
+  /// emu: run every kernel of the run again as OS threads under
+  /// ThreadSanitizer, on copies of the buffers (the results stay those of
+  /// the ordinary run); its reports are in RunStats::raceReports. Needs the
+  /// host compiler's ThreadSanitizer runtime (libclang-rt-22-dev).
+  bool raceCheck = false;
+  /// A plan whose KV split count is chosen at launch: use this count (1 to
+  /// the plan's most); 0: the runtime's choice. Ignored by other plans.
+  int64_t kvSplits = 0;
+};
+
+/// One memory violation memcheck found (RunOptions::memcheckReports).
+struct MemoryViolationReport {
+  /// "out-of-bounds", "outside-buffers", "read-only-store",
+  /// "uninitialised-shared".
+  std::string kind;
+  std::string kernel;
+  /// The CTA and thread indices.
+  unsigned cta[3] = {0, 0, 0}, thread[3] = {0, 0, 0};
+  /// The device-library primitive ("ld_global", "cp_async", ...).
+  std::string accessor;
+  /// Elements relative to the pointer the kernel passed (global), or bytes
+  /// read (shared memory), and the extent the access was checked against.
+  long long index = 0, extent = 0;
+  /// The buffer the pointer belongs to, if any.
+  std::string buffer;
+  /// Where in the generated source.
+  std::string file;
+  unsigned line = 0;
+  /// The whole finding in one line.
+  std::string message;
 };
 
 /// What a run did.
@@ -209,6 +247,18 @@ struct RunStats {
   uint64_t ctas = 0, globalLoads = 0, globalStores = 0;
   /// emu: bytes moved through the device library's accessors.
   uint64_t globalBytesRead = 0, globalBytesWritten = 0;
+  /// emu, with RunOptions::countTiles: KV tiles run without the mask, with
+  /// it, and of the former those that ran the unguarded interior code.
+  uint64_t tilesFull = 0, tilesPartial = 0, tilesInterior = 0;
+  /// emu, with RunOptions::memcheckReports: every violation counted, the
+  /// first few described.
+  uint64_t memoryViolationCount = 0;
+  std::vector<MemoryViolationReport> memoryViolations;
+  /// emu, with RunOptions::raceCheck: ThreadSanitizer's reports, how many
+  /// of them are data races, and the seconds the check took.
+  std::vector<std::string> raceReports;
+  unsigned dataRaces = 0;
+  double raceSeconds = 0;
   /// True when the split-KV plan ran (its partials and merge kernels).
   bool splitKv = false;
   /// KV splits of the plan that ran (1 for the plain plan).

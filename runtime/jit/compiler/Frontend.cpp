@@ -438,6 +438,19 @@ bool compileTextOnThisStack(std::string_view text, std::string_view bufferName,
 
 } // namespace
 
+bool attn::jit::specOfEmitted(func::FuncOp func,
+                              const attn::codegen::CudaPlan &plan,
+                              PlanSpec *spec, std::string *error) {
+  PlanSpec out;
+  if (!signatureOf(func, out.signature, error) ||
+      !specOfPlan(plan, out, error))
+    return false;
+  out.kvTile = attn::codegen::kvTileOf(func);
+  out.irHash = attn::variantFingerprint(func);
+  *spec = std::move(out);
+  return true;
+}
+
 bool attn::jit::compileVariantText(std::string_view text,
                                    std::string_view bufferName,
                                    const FrontendOptions &options,

@@ -13,6 +13,9 @@
 
 #include "../CompilerApi.h"
 
+#include "attn/Codegen/CudaEmitter.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 
@@ -29,6 +32,13 @@ void registerVariantDialects(mlir::DialectRegistry &registry);
 bool compileVariantText(std::string_view text, std::string_view bufferName,
                         const FrontendOptions &options, PlanSpec *spec,
                         std::string *error);
+
+/// The spec of `plan`, the launch plan the CUDA emitter made of `func`
+/// (kernel IR): the signature read from `func`, the kernels and parameter
+/// struct from `plan`. For callers that lower and emit themselves
+/// (attn-run, with its pipeline and debug options).
+bool specOfEmitted(mlir::func::FuncOp func, const codegen::CudaPlan &plan,
+                   PlanSpec *spec, std::string *error);
 
 /// Compiles a clone of `module` (left untouched); diagnostics go to
 /// `*error` rather than the context's handlers.

@@ -3,6 +3,7 @@
 #include "attn/RuntimeMLIR.h"
 
 #include "../RuntimeImpl.h"
+#include "EmittedPlan.h"
 #include "Frontend.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -54,4 +55,15 @@ attn::buildModule(const VariantBuilder &builder, mlir::MLIRContext &context) {
     return Status::error("the builder's text of '" + builder.name() +
                          "' does not verify:\n" + diagnostics);
   return module;
+}
+
+Expected<Plan> attn::jit::compileEmitted(Runtime &runtime,
+                                         mlir::func::FuncOp func,
+                                         const codegen::CudaPlan &plan,
+                                         const CompileOptions &options) {
+  PlanSpec spec;
+  std::string error;
+  if (!specOfEmitted(func, plan, &spec, &error))
+    return Status::error(error);
+  return runtime.implementation().adopt(std::move(spec), options);
 }

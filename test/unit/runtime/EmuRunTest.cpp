@@ -126,6 +126,58 @@ TEST(EmuRunTest, LseWorkspaceWhenTheCallerPassesNone) {
   EXPECT_LT(relativeError(o.read(), ref.results[0].data), kTolF16);
 }
 
+// What a tool asks of an emu run beyond the result: KV tiles per class,
+// memcheck findings as data, a ThreadSanitizer pass, and the split count of
+// a plan whose count is chosen at launch.
+TEST(EmuRunTest, RunOptionsCountCheckAndFixTheSplitCount) {
+  Reference ref = makeReference(readExample("causal.mlir"), 200, 200, 17);
+  Runtime rt(testConfig(sharedCacheDir()));
+  CompileOptions options;
+  options.device = DeviceKind::Emu;
+  auto plan = rt.compileText(readExample("causal.mlir"), options);
+  ASSERT_TRUE(plan) << plan.message();
+  Inputs in = f16Inputs(ref);
+  HostTensor o(ref.results[0].shape, kF16, false);
+  o.poison();
+  Arguments args = in.args;
+  args.o = &o.dl;
+  RunOptions run;
+  run.countTiles = true;
+  run.memcheck = true;
+  run.memcheckReports = true;
+  run.raceCheck = true;
+  run.splitKv = SplitKvMode::Always;
+  run.kvSplits = 3;
+  RunStats stats;
+  Status s = plan->run(args, run, &stats);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_TRUE(stats.splitKv);
+  EXPECT_EQ(stats.splits, 3) << stats.planReason;
+  EXPECT_NE(stats.planReason.find("3 splits (RunOptions::kvSplits)"),
+            std::string::npos)
+      << stats.planReason;
+  EXPECT_GT(stats.tilesFull, 0u);
+  EXPECT_GT(stats.tilesPartial, 0u);
+  EXPECT_EQ(stats.memoryViolationCount, 0u);
+  EXPECT_TRUE(stats.memoryViolations.empty());
+  EXPECT_TRUE(stats.raceReports.empty()) << stats.raceReports.front();
+  EXPECT_EQ(stats.dataRaces, 0u);
+  EXPECT_GT(stats.raceSeconds, 0);
+  EXPECT_LT(relativeError(o.read(), ref.results[0].data), kTolF16);
+
+  // A count the merge kernel cannot hold, and a negative one, are errors.
+  run.raceCheck = false;
+  for (int64_t splits : {int64_t(1000), int64_t(-2)}) {
+    run.kvSplits = splits;
+    s = plan->run(args, run, &stats);
+    EXPECT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("RunOptions::kvSplits is " +
+                               std::to_string(splits)),
+              std::string::npos)
+        << s.message();
+  }
+}
+
 // O rows one element longer than the head dim (a pitch of 65 f16, so no row
 // starts 16-byte aligned): the epilogue's 16-byte row stores cannot apply
 // and store_tile writes element by element. The pitch's extra element keeps

@@ -150,6 +150,22 @@ if(left)
   message(FATAL_ERROR "left in TMPDIR: ${left}")
 endif()
 
+# Race checking from the installed runtime: its runner library is found
+# beside the installed libattn_runtime.so (no build-tree path), on a small
+# problem.
+if(NOT EXISTS "${WORK_DIR}/prefix/lib/libattn_race_runner.a")
+  message(FATAL_ERROR "the race checker's runner is not installed beside "
+    "libattn_runtime.so")
+endif()
+execute_process(COMMAND ${run_env} "${WORK_DIR}/build/attn-host-example"
+    "${WORK_DIR}/causal.mlir" --device=emu --b=1 --nq=40 --race
+  RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message(STATUS "race check of the installed runtime:\n${out}${err}")
+if(NOT result EQUAL 0 OR NOT out MATCHES "race: 0 ThreadSanitizer reports")
+  message(FATAL_ERROR "the race check of the installed runtime failed "
+    "(${result})")
+endif()
+
 # The same variant built in C++ through the installed attn/VariantBuilder.h.
 step("run the host example on its VariantBuilder variant" ${run_env}
   "${WORK_DIR}/build/attn-host-example" --builder --device=emu)

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -39,23 +40,19 @@ TempDir::~TempDir() {
 }
 
 void attn::test::removeTree(const std::string &path) {
-  if (DIR *d = opendir(path.c_str())) {
-    while (dirent *e = readdir(d)) {
-      std::string name = e->d_name;
-      if (name == "." || name == "..")
-        continue;
-      std::string child = path + "/" + name;
-      struct stat st;
-      if (lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-        chmod(child.c_str(), 0755);
-        removeTree(child);
-      } else {
-        unlink(child.c_str());
-      }
-    }
-    closedir(d);
-  }
-  rmdir(path.c_str());
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  // Tests make directories unwritable or unreadable on purpose: each is
+  // opened up as it is reached (before the iterator descends into it).
+  fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
+  for (fs::recursive_directory_iterator
+           it(path, fs::directory_options::skip_permission_denied, ec),
+       end;
+       !ec && it != end; it.increment(ec))
+    if (it->is_directory(ec) && !it->is_symlink(ec))
+      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add,
+                      ec);
+  fs::remove_all(path, ec);
 }
 
 std::vector<std::string> attn::test::filesUnder(const std::string &dir,

@@ -27,6 +27,11 @@
 
 namespace attn::emu {
 
+/// The race runner library's file name: installed beside libattn_runtime.so
+/// (and put there in the build tree); $ATTN_RACE_RUNNER_LIB overrides where
+/// it is looked for.
+inline constexpr const char *kRaceRunnerFile = "libattn_race_runner.a";
+
 /// How to build a race-checking executable.
 struct RaceBuildOptions {
   /// A compiler with ThreadSanitizer (clang++-22 needs libclang-rt-22-dev).
