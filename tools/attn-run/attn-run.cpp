@@ -764,7 +764,7 @@ static llvm::Error predictCost(ModuleOp level1, StringRef funcName,
   std::vector<std::string> archs = {"sm_80", "sm_90"};
   if (!request.arch.empty())
     archs = {request.arch};
-  std::string totals;
+  llvm::json::Array totals;
   for (const std::string &arch : archs) {
     mlir::FailureOr<std::string> text =
         attn::codegen::costReport(level1, pipeline, arch, runSizes);
@@ -795,13 +795,12 @@ static llvm::Error predictCost(ModuleOp level1, StringRef funcName,
       summary += (summary.empty() ? "" : "\n") + std::string(line);
       llvm::json::Object entry = *p;
       entry["arch"] = arch;
-      std::string one;
-      llvm::raw_string_ostream os(one);
-      os << llvm::json::Value(std::move(entry));
-      totals += (totals.empty() ? "" : ", ") + one;
+      totals.push_back(std::move(entry));
     }
   }
-  json = "[" + totals + "]";
+  json.clear();
+  llvm::raw_string_ostream os(json);
+  os << llvm::json::Value(std::move(totals));
   return llvm::Error::success();
 }
 

@@ -111,7 +111,7 @@ std::string readFile(const std::string &path) {
 
 std::vector<std::string> optionsFor(const std::string &arch) {
   return {"-std=c++17", "--include-path=" ATTN_CUDA_ROOT "/include",
-          "--include-path=" ATTN_RUNTIME_INCLUDE_DIR,
+          "--include-path=" ATTN_DEVICE_INCLUDE_DIR,
           "--include-path=" ATTN_TEST_KERNEL_DIR, "-arch=" + arch};
 }
 

@@ -11,9 +11,10 @@
 # copy of examples/causal.mlir with a private cache, and checks that the
 # installed runtime needs nothing of the source or build tree:
 #  - libattn_runtime.so names no directory of either;
-#  - the run happens with the source tree's runtime/ hidden (a tmpfs over it
-#    in a private mount namespace, where `unshare` may; elsewhere the run
-#    starts inside it, where a relative include would find its headers);
+#  - the run happens with the source tree's device/, emulator/ and runtime/
+#    hidden (a tmpfs over each in a private mount namespace, where `unshare`
+#    may; elsewhere the run starts inside device/include, where a relative
+#    include would find the device headers);
 #  - the emulator's host compiler (a wrapper first on PATH that records
 #    command lines and the headers each compile read) gets no -I at all and
 #    reads no header of the source tree or the cache: the device library
@@ -47,7 +48,9 @@ if(SANITIZED)
 else()
   file(STRINGS "${WORK_DIR}/prefix/lib/libattn_runtime.so" strings)
   foreach(s IN LISTS strings)
-    foreach(dir "${SOURCE_DIR}/runtime" "${BUILD_DIR}/runtime")
+    foreach(dir "${SOURCE_DIR}/runtime" "${SOURCE_DIR}/device"
+                "${SOURCE_DIR}/emulator" "${BUILD_DIR}/runtime"
+                "${BUILD_DIR}/emulator" "${BUILD_DIR}/lib")
       string(FIND "${s}" "${dir}" at)
       if(NOT at EQUAL -1)
         message(FATAL_ERROR "libattn_runtime.so names '${dir}': ${s}")
@@ -88,14 +91,18 @@ execute_process(COMMAND unshare --mount --propagation private true
   RESULT_VARIABLE can_unshare OUTPUT_QUIET ERROR_QUIET)
 if(can_unshare EQUAL 0)
   string(REPLACE ";" "' '" quoted "${run}")
-  step("run the host example with '${SOURCE_DIR}/runtime' hidden"
+  set(hide "")
+  foreach(dir runtime device emulator)
+    string(APPEND hide "mount -t tmpfs attn-hidden '${SOURCE_DIR}/${dir}' && ")
+  endforeach()
+  step("run the host example with the source tree's runtime, device and emulator hidden"
     unshare --mount --propagation private sh -c
-    "mount -t tmpfs attn-hidden '${SOURCE_DIR}/runtime' && cd '${SOURCE_DIR}/runtime' && test -z \"$(ls -A)\" && exec '${quoted}'")
+    "${hide}cd '${SOURCE_DIR}/device' && test -z \"$(ls -A)\" && exec '${quoted}'")
 else()
   message(STATUS "unshare --mount is not permitted here: the source tree "
-    "stays visible; the run starts in its runtime/include instead")
+    "stays visible; the run starts in its device/include instead")
   step("run the host example" ${CMAKE_COMMAND} -E chdir
-    "${SOURCE_DIR}/runtime/include" ${run})
+    "${SOURCE_DIR}/device/include" ${run})
 endif()
 # A warm run: everything from the cache, nothing compiled.
 step("run the host example again" ${run})
@@ -118,7 +125,8 @@ foreach(dep IN LISTS deps)
   string(APPEND headers " ${one}")
 endforeach()
 string(REGEX REPLACE "[ \t\r\n\\\\]+" ";" headers "${headers}")
-foreach(forbidden " -I" "${SOURCE_DIR}/runtime" "${WORK_DIR}/cache")
+foreach(forbidden " -I" "${SOURCE_DIR}/runtime" "${SOURCE_DIR}/device"
+                  "${SOURCE_DIR}/emulator" "${WORK_DIR}/cache")
   string(FIND "${args}" "${forbidden}" at)
   if(NOT at EQUAL -1)
     message(FATAL_ERROR "the host compiler was given '${forbidden}': ${args}")
@@ -134,7 +142,8 @@ foreach(header IN LISTS headers)
     endif()
     math(EXPR device_headers "${device_headers} + 1")
   endif()
-  foreach(forbidden "${SOURCE_DIR}/runtime" "${WORK_DIR}/cache")
+  foreach(forbidden "${SOURCE_DIR}/runtime" "${SOURCE_DIR}/device"
+                    "${SOURCE_DIR}/emulator" "${WORK_DIR}/cache")
     string(FIND "${header}" "${forbidden}" at)
     if(NOT at EQUAL -1)
       message(FATAL_ERROR "a kernel compile read '${header}'")

@@ -2,7 +2,7 @@
 //
 // The CUDA backend: attn's kernel IR (the output of attn-decompose,
 // attn-tile, attn-online, attn-fuse) to CUDA C++ that calls only the device
-// library (runtime/include/attn/device/). Two paths, chosen per kernel
+// library (device/include/attn/device/). Two paths, chosen per kernel
 // (attn::KernelPath, the dialect's enum of #attn.target):
 //  - tensor cores (codegen/lib/MmaEmitter.cpp): f16/bf16, block-m/16 warps of
 //    16 query rows, tiles in the mma.sync m16n8k16 accumulator layout, K/V

@@ -1,7 +1,7 @@
 //===- RaceCheck.cpp - Race checking kernels under ThreadSanitizer --------===//
 //
 // Builds a kernel source into a TSan executable with the race runner
-// (runtime/emulator/race/) and runs launches in it through files. See
+// (emulator/lib/race/) and runs launches in it through files. See
 // RaceCheck.h.
 //
 //===----------------------------------------------------------------------===//

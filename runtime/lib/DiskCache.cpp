@@ -24,7 +24,6 @@ using attn::emu::OpenedDirectory;
 namespace {
 constexpr char kMagic[8] = {'A', 'T', 'T', 'N', 'J', 'I', 'T', '1'};
 constexpr uint32_t kFormatVersion = 1;
-constexpr std::string_view kTempMarker = ".tmp-";
 
 void put64(char *at, uint64_t v) { std::memcpy(at, &v, 8); }
 void put32(char *at, uint32_t v) { std::memcpy(at, &v, 4); }
@@ -37,29 +36,6 @@ uint32_t get32(const char *at) {
   uint32_t v;
   std::memcpy(&v, at, 4);
   return v;
-}
-
-/// Creates a fresh temporary file `<name>.tmp-XXXXXX` in `dirFd` (mkstemp
-/// has no *at form); -1 with errno on failure.
-int createTemporary(int dirFd, const std::string &name, std::string *temp) {
-  static const char kLetters[] =
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    unsigned char random[6];
-    if (getrandom(random, sizeof random, 0) != sizeof random)
-      for (unsigned char &r : random)
-        r = static_cast<unsigned char>(std::rand());
-    *temp = name + std::string(kTempMarker);
-    for (unsigned char r : random)
-      *temp += kLetters[r % (sizeof kLetters - 1)];
-    int fd = ::openat(dirFd, temp->c_str(),
-                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                      0600);
-    if (fd >= 0 || errno != EEXIST)
-      return fd;
-  }
-  errno = EEXIST;
-  return -1;
 }
 
 /// A rename that fails because of what sits at the entry's path (a
@@ -339,30 +315,16 @@ bool DiskCache::write(std::string_view kind, const Digest &key,
   }
   if (dirFd < 0)
     return false;
-  std::string name = key.hex() + std::string(ext), temp;
-  int fd = createTemporary(dirFd, name, &temp);
-  if (fd < 0) {
-    degrade("creating a file in '" + rootDir + "/v1/" + std::string(kind) +
-            "': " + std::strerror(errno));
-    return false;
-  }
+  std::string name = key.hex() + std::string(ext);
   std::string trailer = makeTrailer(key, payload);
-  bool ok = attn::emu::writeAll(fd, payload) && attn::emu::writeAll(fd, trailer);
-  int err = errno;
-  if (::close(fd) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (ok && ::renameat(dirFd, temp.c_str(), dirFd, name.c_str()) == 0) {
+  if (attn::emu::writeFileAtomically(dirFd, name, {payload, trailer})) {
     trim();
     return true;
   }
-  if (ok)
-    err = errno;
-  ::unlinkat(dirFd, temp.c_str(), 0);
   // Something other than a file in the entry's place spoils that entry
   // only; a directory that cannot take files spoils every write.
-  if (!ok || !entryLocalError(err))
+  int err = errno;
+  if (!entryLocalError(err))
     degrade("writing '" + entryPath(kind, key, ext) +
             "': " + std::strerror(err ? err : EIO));
   return false;
@@ -405,7 +367,7 @@ void DiskCache::trim() {
           !S_ISREG(st.st_mode))
         continue;
       std::string_view name = e->d_name;
-      if (name.find(kTempMarker) != std::string_view::npos) {
+      if (name.find(attn::emu::kTemporaryMarker) != std::string_view::npos) {
         // Another process's write in flight, unless it is long dead.
         if (now.tv_sec - st.st_mtim.tv_sec > kStaleTemporarySeconds)
           ::unlinkat(dirFd, e->d_name, 0);

@@ -1,8 +1,8 @@
 //===- DeviceHeaders.h - the device library, embedded -----------*- C++ -*-===//
 //
-// The device-library headers (runtime/include/attn/device/*.h) and the
+// The device-library headers (device/include/attn/device/*.h) and the
 // emulation header (attn/emu/cuda_emu.h), embedded as strings at build time
-// (runtime/EmbedHeaders.cmake, library
+// (emulator/EmbedHeaders.cmake, library
 // AttnDeviceHeaders). Kernels are compiled against these
 // copies only: the emulator writes them into each compile's private
 // directory, the JIT runtime hands them to NVRTC in memory and hashes them

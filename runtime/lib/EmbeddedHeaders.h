@@ -31,7 +31,7 @@ const std::vector<HeaderFile> &embeddedHeaders();
 /// (generated source) made by an older one.
 const char *compilerFingerprint();
 
-/// A digest of the emulator's sources (runtime/emulator: the kernel ABI, the
+/// A digest of the emulator's sources (emulator/lib: the kernel ABI, the
 /// host-compiler flags KernelLibrary adds), part of the key of kernel .so's.
 const char *emulatorFingerprint();
 

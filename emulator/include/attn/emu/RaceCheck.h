@@ -2,7 +2,7 @@
 //
 // The emulator's race-checking mode. A kernel source is compiled with
 // -fsanitize=thread and linked, with a second implementation of the Runtime
-// table behind cuda_emu.h (runtime/emulator/race/), into an executable that
+// table behind cuda_emu.h (emulator/lib/race/), into an executable that
 // runs every CUDA thread of a CTA as an OS thread, a few CTAs at a time. The
 // kernel source and the device library are the ones the fiber emulator runs;
 // only the runtime differs. A TSan runtime cannot be dlopen'ed into an

@@ -24,6 +24,7 @@
 #define ATTN_EMU_PRIVATEFILES_H
 
 #include <cstddef>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -100,6 +101,17 @@ private:
 
 /// Writes all of `data` to `fd`; false on an error.
 bool writeAll(int fd, std::string_view data);
+
+/// What marks a temporary file of writeFileAtomically: `<name>.tmp-XXXXXX`.
+inline constexpr std::string_view kTemporaryMarker = ".tmp-";
+
+/// Writes `parts`, one after the other, to the file `name` in the directory
+/// `dirFd` through a fresh temporary file there (`<name>.tmp-XXXXXX`, mode
+/// 0600, never through a symbolic link) and a rename: a reader sees the old
+/// file or the whole new one, never a part. False with errno set on any
+/// failure, the temporary file removed.
+bool writeFileAtomically(int dirFd, const std::string &name,
+                         std::initializer_list<std::string_view> parts);
 
 /// Reads exactly `size` bytes from `fd` into `*contents`; false (errno
 /// set) on an error or when the file ends first.

@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -275,6 +276,54 @@ bool writeAll(int fd, std::string_view data) {
     data.remove_prefix(static_cast<size_t>(n));
   }
   return true;
+}
+
+namespace {
+/// Creates a fresh temporary file `<name>.tmp-XXXXXX` in `dirFd` (mkstemp
+/// has no *at form); -1 with errno on failure.
+int createTemporary(int dirFd, const std::string &name, std::string *temp) {
+  static const char kLetters[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    unsigned char random[6];
+    if (getrandom(random, sizeof random, 0) != sizeof random)
+      for (unsigned char &r : random)
+        r = static_cast<unsigned char>(std::rand());
+    *temp = name + std::string(kTemporaryMarker);
+    for (unsigned char r : random)
+      *temp += kLetters[r % (sizeof kLetters - 1)];
+    int fd = ::openat(dirFd, temp->c_str(),
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                      0600);
+    if (fd >= 0 || errno != EEXIST)
+      return fd;
+  }
+  errno = EEXIST;
+  return -1;
+}
+} // namespace
+
+bool writeFileAtomically(int dirFd, const std::string &name,
+                         std::initializer_list<std::string_view> parts) {
+  std::string temp;
+  int fd = createTemporary(dirFd, name, &temp);
+  if (fd < 0)
+    return false;
+  bool ok = true;
+  for (std::string_view part : parts)
+    ok = ok && writeAll(fd, part);
+  int error = ok ? 0 : (errno ? errno : EIO);
+  if (::close(fd) != 0 && ok) {
+    ok = false;
+    error = errno;
+  }
+  if (ok && ::renameat(dirFd, temp.c_str(), dirFd, name.c_str()) == 0)
+    return true;
+  if (ok)
+    error = errno;
+  ::unlinkat(dirFd, temp.c_str(), 0);
+  errno = error;
+  return false;
 }
 
 bool readRegularFile(const std::string &path, std::size_t limit,

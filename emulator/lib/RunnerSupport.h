@@ -3,7 +3,7 @@
 // Shared by the fiber runner (CtaRunner.cpp) and the race checker's
 // thread-per-CUDA-thread runner (race/ThreadCta.cpp): shared-memory layout
 // and the pieces of their diagnostics. Header-only and internal to
-// runtime/emulator, because the race runner is linked into separately built
+// emulator/lib, because the race runner is linked into separately built
 // executables without the emulator library.
 //
 //===----------------------------------------------------------------------===//

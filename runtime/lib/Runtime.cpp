@@ -7,6 +7,9 @@
 #include "EmbeddedHeaders.h"
 #include "HostInfo.h"
 
+#include "attn/emu/PrivateFiles.h"
+
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,21 +30,6 @@ namespace {
 std::string env(const char *name) {
   const char *value = std::getenv(name);
   return value ? value : "";
-}
-
-/// Writes `contents` to `path` through a temporary file and a rename.
-bool writeFileAtomically(const std::string &path, std::string_view contents) {
-  std::string temp = path + ".tmp-XXXXXX";
-  int fd = ::mkstemp(temp.data());
-  if (fd < 0)
-    return false;
-  bool ok = ::write(fd, contents.data(), contents.size()) ==
-            static_cast<ssize_t>(contents.size());
-  ok = ::close(fd) == 0 && ok;
-  if (ok && ::rename(temp.c_str(), path.c_str()) == 0)
-    return true;
-  ::unlink(temp.c_str());
-  return false;
 }
 
 /// The archs attn compiles cubins for (attn::codegen::lookupCudaArch).
@@ -196,8 +184,15 @@ void RuntimeImpl::write(std::string_view kind, const Digest &key,
 void RuntimeImpl::dump(const std::string &name, std::string_view contents) {
   if (cfg.dumpDir.empty())
     return;
-  if (makeDirectories(cfg.dumpDir) != 0 ||
-      !writeFileAtomically(cfg.dumpDir + "/" + name, contents))
+  bool written = false;
+  if (makeDirectories(cfg.dumpDir) == 0) {
+    int dir = ::open(cfg.dumpDir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) {
+      written = attn::emu::writeFileAtomically(dir, name, {contents});
+      ::close(dir);
+    }
+  }
+  if (!written)
     diagnose("attn: warning: cannot write '" + cfg.dumpDir + "/" + name +
              "' (ATTN_DUMP_DIR)");
 }
