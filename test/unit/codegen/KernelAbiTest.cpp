@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ExampleKernels.h"
+
 #include "attn/Codegen/CudaEmitter.h"
 #include "attn/Codegen/Pipeline.h"
 #include "attn/Dialect/AttnDialect.h"
@@ -35,16 +37,7 @@ using namespace attn::abi;
 
 namespace {
 
-/// The examples directory's variants, by file stem.
-std::vector<std::string> exampleNames() {
-  std::vector<std::string> names;
-  for (const auto &entry :
-       std::filesystem::directory_iterator(ATTN_EXAMPLES_DIR))
-    if (entry.path().extension() == ".mlir")
-      names.push_back(entry.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
+using attn::test::exampleNames;
 
 /// The shape of `type` with every dynamic size `dynamic`.
 std::vector<int64_t> shapeOf(mlir::Type type, int64_t dynamic) {
@@ -59,24 +52,11 @@ class KernelAbiTest
 
 TEST_P(KernelAbiTest, DescriptorMatchesFunctionAndSource) {
   auto [name, splitKv] = GetParam();
-  mlir::DialectRegistry registry;
-  registry.insert<attn::AttnDialect, mlir::func::FuncDialect,
-                  mlir::arith::ArithDialect, mlir::math::MathDialect,
-                  mlir::tensor::TensorDialect, mlir::scf::SCFDialect>();
-  mlir::MLIRContext ctx(registry);
-  ctx.loadAllAvailableDialects();
-  std::string path = std::string(ATTN_EXAMPLES_DIR "/") + name + ".mlir";
-  auto module = mlir::parseSourceFile<mlir::ModuleOp>(path, &ctx);
-  ASSERT_TRUE(module) << path;
-  mlir::PassManager pm(&ctx);
   attn::AttnPipelineOptions options;
   options.splitKv = splitKv;
-  attn::buildAttnPipeline(pm, options);
-  ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
-  mlir::func::FuncOp func;
-  for (auto f : module->getOps<mlir::func::FuncOp>())
-    if (f.isPublic() && !f.isExternal())
-      func = f;
+  attn::test::LoweredExample example = attn::test::lowerExample(name, options);
+  ASSERT_TRUE(example.func) << name << " did not parse and lower";
+  mlir::func::FuncOp func = example.func;
   auto plan = attn::codegen::emitCudaPlan(func);
   ASSERT_TRUE(mlir::succeeded(plan));
 

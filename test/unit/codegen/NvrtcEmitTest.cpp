@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ExampleKernels.h"
+
 #include "attn/Codegen/CudaEmitter.h"
 #include "attn/Codegen/Nvrtc.h"
 #include "attn/Dialect/AttnDialect.h"
@@ -33,37 +35,14 @@
 
 namespace {
 
-/// The examples directory's variants, by file stem (globbed: a new example
-/// is covered without a list to update).
-std::vector<std::string> exampleNames() {
-  std::vector<std::string> names;
-  for (const auto &entry :
-       std::filesystem::directory_iterator(ATTN_EXAMPLES_DIR))
-    if (entry.path().extension() == ".mlir")
-      names.push_back(entry.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
+using attn::test::exampleNames;
 
 class NvrtcEmitTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(NvrtcEmitTest, CompilesWithoutSpills) {
-  mlir::DialectRegistry registry;
-  registry.insert<attn::AttnDialect, mlir::func::FuncDialect,
-                  mlir::arith::ArithDialect, mlir::math::MathDialect,
-                  mlir::tensor::TensorDialect, mlir::scf::SCFDialect>();
-  mlir::MLIRContext ctx(registry);
-  ctx.loadAllAvailableDialects();
-  std::string path = std::string(ATTN_EXAMPLES_DIR "/") + GetParam() + ".mlir";
-  auto module = mlir::parseSourceFile<mlir::ModuleOp>(path, &ctx);
-  ASSERT_TRUE(module) << path;
-  mlir::PassManager pm(&ctx);
-  attn::buildAttnPipeline(pm, attn::AttnPipelineOptions());
-  ASSERT_TRUE(mlir::succeeded(pm.run(*module)));
-  mlir::func::FuncOp func;
-  for (auto f : module->getOps<mlir::func::FuncOp>())
-    if (f.isPublic() && !f.isExternal())
-      func = f;
+  attn::test::LoweredExample example = attn::test::lowerExample(GetParam());
+  ASSERT_TRUE(example.func) << GetParam() << " did not parse and lower";
+  mlir::func::FuncOp func = example.func;
   auto kernel = attn::codegen::emitCudaKernel(func);
   ASSERT_TRUE(mlir::succeeded(kernel));
   for (const char *archName : {"sm_80", "sm_90"}) {

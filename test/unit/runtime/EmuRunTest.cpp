@@ -109,12 +109,17 @@ Inputs f16Inputs(const Reference &ref) {
   return in;
 }
 
+/// The example `name` compiled by `rt` for the emulator.
+Expected<Plan> emuPlanOf(Runtime &rt, const std::string &name) {
+  CompileOptions options;
+  options.device = DeviceKind::Emu;
+  return rt.compileText(readExample(name), options);
+}
+
 TEST(EmuRunTest, LseWorkspaceWhenTheCallerPassesNone) {
   Reference ref = makeReference(readExample("causal.mlir"), 70, 70, 15);
   Runtime rt(testConfig(sharedCacheDir()));
-  CompileOptions options;
-  options.device = DeviceKind::Emu;
-  auto plan = rt.compileText(readExample("causal.mlir"), options);
+  auto plan = emuPlanOf(rt, "causal.mlir");
   ASSERT_TRUE(plan) << plan.message();
   Inputs in = f16Inputs(ref);
   HostTensor o(ref.results[0].shape, kF16, false);
@@ -132,9 +137,7 @@ TEST(EmuRunTest, LseWorkspaceWhenTheCallerPassesNone) {
 TEST(EmuRunTest, RunOptionsCountCheckAndFixTheSplitCount) {
   Reference ref = makeReference(readExample("causal.mlir"), 200, 200, 17);
   Runtime rt(testConfig(sharedCacheDir()));
-  CompileOptions options;
-  options.device = DeviceKind::Emu;
-  auto plan = rt.compileText(readExample("causal.mlir"), options);
+  auto plan = emuPlanOf(rt, "causal.mlir");
   ASSERT_TRUE(plan) << plan.message();
   Inputs in = f16Inputs(ref);
   HostTensor o(ref.results[0].shape, kF16, false);
