@@ -392,22 +392,29 @@ Expected<std::shared_ptr<PlanImpl>> RuntimeImpl::buildFromSpec(
                          useDisk, fromDisk);
   if (!spec)
     return spec.status();
+  // A refusal of the split-KV lowering or of packing has nothing to build.
+  if (spec->kernels.empty() && !frontOptions.splitKv && !frontOptions.packGqa)
+    return Status::error("the compiler returned no kernel for '" +
+                         spec->signature.function + "'");
+  return planOfSpec(std::move(*spec), options, target, frontOptions.packGqa,
+                    pkey.hex().substr(0, 8));
+}
+
+Expected<std::shared_ptr<PlanImpl>>
+RuntimeImpl::planOfSpec(PlanSpec spec, const CompileOptions &options,
+                        const Target &target, bool packedGqa,
+                        const std::string &dumpTag) {
   auto plan = std::make_shared<PlanImpl>();
-  plan->spec = std::move(*spec);
+  plan->spec = std::move(spec);
   plan->device = target.device;
   plan->target = target;
   plan->options = options;
   plan->multiprocessors = multiprocessors(target);
   plan->defaultSplitKv = cfg.splitKv;
-  plan->packedGqa = frontOptions.packGqa;
-  // A refusal of the split-KV lowering or of packing has nothing to build.
-  if (plan->spec.kernels.empty()) {
-    if (!frontOptions.splitKv && !frontOptions.packGqa)
-      return Status::error("the compiler returned no kernel for '" +
-                           plan->spec.signature.function + "'");
+  plan->packedGqa = packedGqa;
+  if (plan->spec.kernels.empty())
     return plan;
-  }
-  dump(plan->spec.mainKernel().name + "-" + pkey.hex().substr(0, 8) + ".cu",
+  dump(plan->spec.mainKernel().name + "-" + dumpTag + ".cu",
        plan->spec.source());
   Status built = target.device == DeviceKind::Cuda ? buildCuda(*plan, target)
                                                    : buildEmu(*plan);
@@ -461,25 +468,17 @@ Expected<Plan> RuntimeImpl::adopt(PlanSpec spec,
   if (spec.kernels.empty())
     return Status::error("the launch plan of '" + spec.signature.function +
                          "' has no kernel");
-  auto plan = std::make_shared<PlanImpl>();
-  plan->spec = std::move(spec);
-  plan->device = target->device;
-  plan->target = *target;
-  plan->options = options;
   // Its rows and splits are the emitted ones: the launch-time choices
   // (fewer rows, a split-KV plan, a tuned schedule) are not made for it.
-  plan->options.blockM = plan->spec.mainKernel().blockM;
-  plan->options.kvSplits = 0;
-  plan->multiprocessors = multiprocessors(*target);
-  plan->defaultSplitKv = cfg.splitKv;
-  dump(plan->spec.mainKernel().name + "-adopted.cu", plan->spec.source());
-  Status built = target->device == DeviceKind::Cuda
-                     ? buildCuda(*plan, *target)
-                     : buildEmu(*plan);
-  if (!built.ok())
-    return built;
+  CompileOptions asEmitted = options;
+  asEmitted.blockM = spec.mainKernel().blockM;
+  asEmitted.kvSplits = 0;
+  auto plan = planOfSpec(std::move(spec), asEmitted, *target,
+                         /*packedGqa=*/false, "adopted");
+  if (!plan)
+    return plan.status();
   // No runtime to derive other plans from: it runs as emitted.
-  return Plan(std::shared_ptr<const PlanImpl>(std::move(plan)));
+  return Plan(std::shared_ptr<const PlanImpl>(std::move(*plan)));
 }
 
 std::shared_ptr<const PlanImpl>

@@ -156,6 +156,13 @@ private:
                 const Frontend *frontend,
                 const jit::FrontendOptions &frontOptions,
                 const jit::Digest &pkey, bool useDisk, bool *fromDisk);
+  /// A plan of `spec` for `target`: its artifact built (and cached), the
+  /// generated source dumped as `<kernel>-<dumpTag>.cu`; a spec without
+  /// kernels (a refusal) has nothing to build.
+  Expected<std::shared_ptr<PlanImpl>>
+  planOfSpec(jit::PlanSpec spec, const CompileOptions &options,
+             const jit::Target &target, bool packedGqa,
+             const std::string &dumpTag);
   /// The SM count the split-KV choice assumes on `target`.
   int multiprocessors(const jit::Target &target) const;
   Status buildEmu(PlanImpl &plan);

@@ -156,38 +156,6 @@ static double secondsSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
-/// What the runtime's emulator counted and found, for the report.
-static EmuChecks checksOf(const attn::RunStats &stats) {
-  EmuChecks out;
-  out.globalLoads = stats.globalLoads;
-  out.globalStores = stats.globalStores;
-  out.globalBytesRead = stats.globalBytesRead;
-  out.globalBytesWritten = stats.globalBytesWritten;
-  out.tilesFull = stats.tilesFull;
-  out.tilesPartial = stats.tilesPartial;
-  out.tilesInterior = stats.tilesInterior;
-  out.violationCount = stats.memoryViolationCount;
-  for (const attn::MemoryViolationReport &v : stats.memoryViolations) {
-    EmuViolation e;
-    e.kind = v.kind;
-    e.kernel = v.kernel;
-    e.accessor = v.accessor;
-    e.buffer = v.buffer;
-    e.file = v.file;
-    e.message = v.message;
-    std::copy(v.cta, v.cta + 3, e.cta);
-    std::copy(v.thread, v.thread + 3, e.thread);
-    e.index = v.index;
-    e.extent = v.extent;
-    e.line = v.line;
-    out.violations.push_back(std::move(e));
-  }
-  out.raceReports = stats.raceReports;
-  out.dataRaces = stats.dataRaces;
-  out.raceSeconds = stats.raceSeconds;
-  return out;
-}
-
 std::string attn::run::benchSummary(const JitReport &r) {
   char buffer[256];
   std::string plan = "; plan: " + r.plan + " (" + r.kernels + ")";
@@ -216,17 +184,10 @@ std::string attn::run::benchJson(const JitReport &r) {
   std::string out;
   llvm::raw_string_ostream os(out);
   llvm::json::OStream j(os);
-  auto number = [&](const char *key, double x) {
-    char buffer[40];
-    std::snprintf(buffer, sizeof buffer, "%.6g", x);
-    j.attributeBegin(key);
-    j.rawValue(buffer);
-    j.attributeEnd();
-  };
   j.object([&] {
     if (r.timed) {
-      number("median_ms", r.medianMs);
-      number("min_ms", r.minMs);
+      jsonNumberAttribute(j, "median_ms", r.medianMs, 6);
+      jsonNumberAttribute(j, "min_ms", r.minMs, 6);
       j.attribute("repeats", r.repeats);
     } else {
       j.attribute("median_ms", nullptr);
@@ -333,8 +294,7 @@ attn::run::runJit(mlir::ModuleOp module, mlir::func::FuncOp func,
   if (!ran.ok())
     return makeError(ran.message());
   report.launchSeconds = secondsSince(start) - stats.raceSeconds;
-  report.splits = stats.splits;
-  report.checks = checksOf(stats);
+  report.stats = stats;
   report.plan = stats.splitKv
                     ? "split-kv (" + std::to_string(stats.splits) + " splits)"
                     : "plain";

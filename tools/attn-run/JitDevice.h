@@ -15,6 +15,7 @@
 #define ATTN_TOOLS_ATTNRUN_JITDEVICE_H
 
 #include "attn/Interpreter/Interpreter.h"
+#include "attn/Plan.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -29,30 +30,6 @@ struct CudaPlan;
 } // namespace attn::codegen
 
 namespace attn::run {
-
-/// One memory violation, as attn::MemoryViolationReport.
-struct EmuViolation {
-  std::string kind, kernel, accessor, buffer, file, message;
-  unsigned cta[3] = {0, 0, 0}, thread[3] = {0, 0, 0};
-  long long index = 0, extent = 0;
-  unsigned line = 0;
-};
-
-/// What the emulator's counters, memcheck and race checker found.
-struct EmuChecks {
-  /// --counters: traffic through the device-library accessors and the KV
-  /// tiles reported by attn::device::count_tile.
-  std::uint64_t globalLoads = 0, globalStores = 0;
-  std::uint64_t globalBytesRead = 0, globalBytesWritten = 0;
-  std::uint64_t tilesFull = 0, tilesPartial = 0, tilesInterior = 0;
-  /// --memcheck: every violation counted, the first few kept.
-  std::uint64_t violationCount = 0;
-  std::vector<EmuViolation> violations;
-  /// --race: ThreadSanitizer's reports and how many are data races.
-  std::vector<std::string> raceReports;
-  unsigned dataRaces = 0;
-  double raceSeconds = 0;
-};
 
 /// What to run.
 struct JitRequest {
@@ -70,7 +47,7 @@ struct JitRequest {
   bool bench = false;
   int benchRepeats = 20;
   /// Memcheck every launch (RunOptions::memcheck; the emulator only); the
-  /// violations are reported in JitReport::checks.
+  /// violations are reported in JitReport::stats.
   bool memcheck = false;
   /// emu: count KV tiles and global traffic (--counters), race-check
   /// (--race).
@@ -106,13 +83,12 @@ struct JitReport {
   /// emu --bench: counters of the run.
   bool haveCounters = false;
   uint64_t ctas = 0, bytesRead = 0, bytesWritten = 0;
-  /// KV splits of the plan that ran (1 for a plain plan).
-  int64_t splits = 1;
   /// emu: seconds to build (or load) the kernel library and to run the
   /// launches (without the race check).
   double compileSeconds = 0, launchSeconds = 0;
-  /// emu: counters, memcheck and race-checker findings.
-  EmuChecks checks;
+  /// What the run did: on emu its counters, memcheck and race-checker
+  /// findings.
+  attn::RunStats stats;
 };
 
 /// The --bench line of the summary ("" without --bench).

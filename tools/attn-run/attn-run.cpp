@@ -63,6 +63,7 @@
 #include <string>
 #include <vector>
 
+using attn::run::jsonNumberAttribute;
 using attn::run::makeError;
 using attn::run::npyPath;
 using attn::run::shapeString;
@@ -661,7 +662,7 @@ struct Report {
   /// emu only: seconds to build the kernel .so and to run the launch.
   double emuCompileSeconds = -1, emuLaunchSeconds = -1;
   /// emu only: counters, memcheck and race-checker findings.
-  attn::run::EmuChecks emuChecks;
+  attn::RunStats emuChecks;
   /// emu and the runtime: the emitted kernel or plan in words.
   std::string kernelLine;
   /// --bench: the timing (cuda) or counters (emu), as text and JSON.
@@ -804,29 +805,9 @@ static llvm::Error predictCost(ModuleOp level1, StringRef funcName,
   return llvm::Error::success();
 }
 
-/// `x` as a JSON number with `digits` significant digits, or `null` when
-/// it is not finite (JSON has no NaN or infinity).
-static void jsonNumber(llvm::json::OStream &j, double x, int digits = 17) {
-  if (!std::isfinite(x)) {
-    j.value(nullptr);
-    return;
-  }
-  char buf[40];
-  snprintf(buf, sizeof buf, "%.*g", digits, x);
-  j.rawValue(buf);
-}
-
-/// `key`: `x` as jsonNumber writes it.
-static void jsonNumberAttribute(llvm::json::OStream &j, llvm::StringRef key,
-                                double x, int digits = 17) {
-  j.attributeBegin(key);
-  jsonNumber(j, x, digits);
-  j.attributeEnd();
-}
-
 /// The emulator's counters (same names as the interpreter's where they mean
 /// the same), memcheck violations and race reports, as JSON members.
-static void printEmuChecksJson(const attn::run::EmuChecks &e,
+static void printEmuChecksJson(const attn::RunStats &e,
                                llvm::json::OStream &j) {
   if (counters)
     j.attributeObject("counters", [&] {
@@ -840,9 +821,9 @@ static void printEmuChecksJson(const attn::run::EmuChecks &e,
     });
   if (memcheck)
     j.attributeObject("memcheck", [&] {
-      j.attribute("violations", e.violationCount);
+      j.attribute("violations", e.memoryViolationCount);
       j.attributeArray("reported", [&] {
-        for (const attn::run::EmuViolation &v : e.violations)
+        for (const attn::MemoryViolationReport &v : e.memoryViolations)
           j.object([&] {
             j.attribute("kind", v.kind);
             j.attribute("kernel", v.kernel);
@@ -959,7 +940,7 @@ static std::string formatCheck(const Comparison &c) {
 
 /// The emulator's counters, memcheck violations and race reports, one
 /// section per line (the reports verbatim after their line).
-static void printEmuChecksSummary(const attn::run::EmuChecks &e,
+static void printEmuChecksSummary(const attn::RunStats &e,
                                   llvm::raw_ostream &os) {
   if (counters)
     os << "counters: tiles_full=" << e.tilesFull
@@ -970,15 +951,15 @@ static void printEmuChecksSummary(const attn::run::EmuChecks &e,
        << " global_bytes_read=" << e.globalBytesRead
        << " global_bytes_written=" << e.globalBytesWritten << "\n";
   if (memcheck) {
-    if (e.violationCount == 0)
+    if (e.memoryViolationCount == 0)
       os << "memcheck: clean\n";
     else
-      os << "memcheck: " << e.violationCount << " violation"
-         << (e.violationCount == 1 ? "" : "s") << "\n";
-    for (const attn::run::EmuViolation &v : e.violations)
+      os << "memcheck: " << e.memoryViolationCount << " violation"
+         << (e.memoryViolationCount == 1 ? "" : "s") << "\n";
+    for (const attn::MemoryViolationReport &v : e.memoryViolations)
       os << "  " << v.message << "\n";
-    if (e.violationCount > e.violations.size())
-      os << "  (" << e.violationCount - e.violations.size() << " more)\n";
+    if (e.memoryViolationCount > e.memoryViolations.size())
+      os << "  (" << e.memoryViolationCount - e.memoryViolations.size() << " more)\n";
   }
   if (race) {
     if (e.raceReports.empty())
@@ -1330,9 +1311,9 @@ static int runTool() {
   if (emuPlan) {
     report.emuCompileSeconds = jitReport.compileSeconds;
     report.emuLaunchSeconds = jitReport.launchSeconds;
-    report.kernelLine = describeEmitted(*emuPlan, jitReport.splits);
+    report.kernelLine = describeEmitted(*emuPlan, jitReport.stats.splits);
   }
-  report.emuChecks = std::move(jitReport.checks);
+  report.emuChecks = std::move(jitReport.stats);
   for (unsigned i = 0; i < refFunc.getNumArguments(); ++i)
     report.inputs.push_back({inputName(i), shapes->args[i]});
   report.results = std::move(*results);
@@ -1357,8 +1338,8 @@ static int runTool() {
   bool allPass =
       llvm::all_of(report.checks, [](const Comparison &c) { return c.pass; });
   // Memcheck violations and data races fail the run like a failed check.
-  const attn::run::EmuChecks &found = report.emuChecks;
-  bool clean = found.violationCount == 0 && found.raceReports.empty();
+  const attn::RunStats &found = report.emuChecks;
+  bool clean = found.memoryViolationCount == 0 && found.raceReports.empty();
   return allPass && clean ? 0 : 1;
 }
 
