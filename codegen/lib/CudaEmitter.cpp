@@ -306,6 +306,14 @@ void KernelEmitter::declareParams() {
     add(ws + "_extent", FieldType::Int64, FieldRole::Extent,
         BufferKind::Workspace, n);
   }
+  if (options.varlen)
+    for (auto [name, index] :
+         {std::pair{"cu_seqlens_q", 0}, {"cu_seqlens_k", 1}}) {
+      add(name, FieldType::Pointer, FieldRole::Data, BufferKind::SeqStarts,
+          index);
+      add(std::string(name) + "_extent", FieldType::Int64, FieldRole::Extent,
+          BufferKind::SeqStarts, index);
+    }
   for (unsigned n : summarized) {
     std::string sum = "sum" + std::to_string(n);
     add(sum, FieldType::Pointer, FieldRole::Data, BufferKind::Summary, 3 + n);
@@ -1998,6 +2006,8 @@ FailureOr<CudaKernel> KernelEmitter::run() {
     return failure();
   if (failed(collectGrid()) || failed(resolveOutputs()))
     return failure();
+  if (options.varlen && failed(checkVarlen()))
+    return failure();
   if ((mma && failed(checkMmaTypes())) || failed(readSchedule()) ||
       (mma && failed(collectSplitTiles())))
     return failure();
@@ -2030,7 +2040,9 @@ FailureOr<CudaKernel> KernelEmitter::run() {
   kernelName = kernel.name;
   paramsType = kernel.name + "_params";
 
-  std::string launch = "// Launch: grid (ceil(Nq / " + std::to_string(blockM) +
+  std::string launch = "// Launch: grid (ceil(" +
+                       std::string(options.varlen ? "max_seqlen_q" : "Nq") +
+                       " / " + std::to_string(blockM) +
                        "), Hq" +
                        (role == KernelRole::SplitPartials
                             ? " x " + (splits ? std::to_string(splits)
@@ -2108,8 +2120,12 @@ FailureOr<CudaKernel> KernelEmitter::run() {
     case abi::BufferKind::None:
       elem = "int64_t";
       break;
+    case abi::BufferKind::SeqStarts:
+      elem = "int";
+      break;
     }
-    bool isOut = f.buffer != abi::BufferKind::Input;
+    bool isOut = f.buffer != abi::BufferKind::Input &&
+                 f.buffer != abi::BufferKind::SeqStarts;
     w.linef("{}{} *{};", isOut ? "" : "const ", elem, f.name);
   }
   w.close(";");
@@ -2118,8 +2134,12 @@ FailureOr<CudaKernel> KernelEmitter::run() {
   // thread (255) instead of spilling to reach a higher occupancy.
   size_t kernelDeclAt = w.out.size();
   w.linef("extern \"C\" __global__ void __launch_bounds__({}, 1)", threads);
-  w.openf("{}(const {} p)", kernel.name, paramsType);
+  // A varlen kernel rebases a copy of its parameters on its sequence.
+  bool rebased = options.varlen && role != KernelRole::TileSummaries;
+  w.openf("{}(const {} {})", kernel.name, paramsType, rebased ? "pArg" : "p");
   size_t smemDeclAt = w.out.size();
+  if (rebased)
+    emitVarlenPrologue();
   // Scalar captures are kernel parameters.
   for (unsigned a = 3; a < func.getNumArguments(); ++a) {
     Value arg = func.getArgument(a);
@@ -2235,7 +2255,8 @@ FailureOr<CudaPlan> attn::codegen::emitCudaPlan(func::FuncOp func,
   func = *scheduled;
   CudaPlan plan;
   for (unsigned n :
-       attn::codegen::detail::KernelEmitter::summarizedCaptures(func))
+       attn::codegen::detail::KernelEmitter::summarizedCaptures(
+           func, options.varlen))
     plan.summarizedCaptures.push_back(n);
   if (!plan.summarizedCaptures.empty()) {
     CudaEmitOptions simt = options;

@@ -206,8 +206,19 @@ public:
 
   /// The split loop (attn.grid = "s") of a split-KV function, or null.
   static scf::ForOp findSplitLoop(func::FuncOp func);
-  /// The captures whose tile_class reads use summaries (CudaPlan).
-  static SmallVector<unsigned> summarizedCaptures(func::FuncOp func);
+  /// The captures whose tile_class reads use summaries (CudaPlan). In a
+  /// varlen plan a capture packed like the sequences is not summarised (its
+  /// blocks do not start where the sequences do): its reads are unknown to
+  /// the classifier, which only makes tiles partial.
+  static SmallVector<unsigned> summarizedCaptures(func::FuncOp func,
+                                                  bool varlen);
+  /// Varlen plans: the dimensions of function argument `a` (q, k, v, then
+  /// the captures) packed along the sequences, with whether they follow
+  /// the keys' starts (else the queries'). q: dimension 2 (queries); k, v:
+  /// 2 (keys); a capture without a "b" entry in attn.dims: its dynamic
+  /// "nq" and "nk" dimensions.
+  static SmallVector<std::pair<int64_t, bool>> varlenPackedDims(
+      func::FuncOp func, unsigned a);
 
   FailureOr<CudaKernel> run();
 
@@ -216,6 +227,12 @@ private:
   LogicalResult collectGrid();
   LogicalResult resolveOutputs();
   void declareParams();
+  /// Varlen plans: refuses what the sequence prologue cannot serve (a
+  /// split-KV function, a batch that is not the outermost grid loop).
+  LogicalResult checkVarlen();
+  /// Varlen plans: the kernel's first lines, which copy the parameters and
+  /// rebase them on CTA z's sequence (Varlen.cpp).
+  void emitVarlenPrologue();
   View argView(unsigned argIndex);
   View outputView(unsigned resultIndex);
 

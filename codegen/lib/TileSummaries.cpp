@@ -46,19 +46,21 @@ static std::optional<unsigned> summarizableCapture(func::FuncOp func,
   return funcArg.getArgNumber() - 3;
 }
 
-SmallVector<unsigned> KernelEmitter::summarizedCaptures(func::FuncOp func) {
+SmallVector<unsigned> KernelEmitter::summarizedCaptures(func::FuncOp func,
+                                                        bool varlen) {
   std::set<unsigned> found;
   func.walk([&](TileClassOp op) {
     op.getMask().walk([&](tensor::ExtractOp extract) {
       if (auto n = summarizableCapture(func, op, extract))
-        found.insert(*n);
+        if (!varlen || varlenPackedDims(func, 3 + *n).empty())
+          found.insert(*n);
     });
   });
   return SmallVector<unsigned>(found.begin(), found.end());
 }
 
 void KernelEmitter::collectSummarized() {
-  summarized = summarizedCaptures(func);
+  summarized = summarizedCaptures(func, options.varlen);
 }
 
 std::optional<std::string>

@@ -44,6 +44,10 @@ struct FrontendOptions {
   /// into the query rows (attn-pack-gqa before the pipeline). When the
   /// variant cannot be packed the spec has no kernels and says why.
   bool packGqa = false;
+  /// True: the plan of variable-length batches (CudaEmitOptions::varlen).
+  /// When the variant's kernels cannot take them the spec has no kernels
+  /// and says why.
+  bool varlen = false;
 };
 
 /// A CUDA compile request.

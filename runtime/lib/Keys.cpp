@@ -23,7 +23,7 @@ const Digest &attn::jit::embeddedHeadersDigest() {
 
 Digest attn::jit::memoryKey(std::string_view text,
                             const CompileOptions &options, const Target &target,
-                            int64_t splitKv, bool packGqa) {
+                            int64_t splitKv, bool packGqa, bool varlen) {
   return KeyBuilder()
       .add("text", text)
       .add("entry", options.entry)
@@ -40,6 +40,7 @@ Digest attn::jit::memoryKey(std::string_view text,
       .add("kv-splits", options.kvSplits)
       .add("split-kv", splitKv)
       .add("pack-gqa", int64_t(packGqa))
+      .add("varlen", int64_t(varlen))
       .finish();
 }
 
@@ -75,6 +76,7 @@ Digest attn::jit::planKey(std::string_view text, const FrontendOptions &options,
       .add("arch", options.arch)
       .add("split-kv", options.splitKv)
       .add("pack-gqa", int64_t(options.packGqa))
+      .add("varlen", int64_t(options.varlen))
       .add("compiler", compilerFingerprint)
       .add("headers", headersDigest.hex())
       .finish();

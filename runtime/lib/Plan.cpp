@@ -160,6 +160,28 @@ rowsPlanOf(const detail::PlanImpl &p, int64_t rows, bool packGqa,
   return slot.plan;
 }
 
+/// The plan of variable-length batches of the plan `p` with `rows` Q-tile
+/// rows (0: p's option): `p` itself when its kernels take them, else
+/// compiled on first demand; null with the reason in `*why` when there is
+/// none (the plan `p` holds it).
+const detail::PlanImpl *varlenPlanOf(const detail::PlanImpl &p, int64_t rows,
+                                     std::string *why) {
+  if (p.spec.isVarlen())
+    return &p;
+  std::lock_guard<std::mutex> lock(p.shortRowsMutex);
+  detail::PlanImpl::RowsPlan &slot = p.varlenPlans[rows];
+  if (!slot.resolved) {
+    if (std::shared_ptr<detail::RuntimeImpl> runtime = p.runtime.lock())
+      slot.plan = runtime->varlenPlan(p, rows, &slot.unavailable);
+    else
+      slot.unavailable = "the plan was not compiled by a runtime from MLIR "
+                         "(an adopted launch plan runs as emitted)";
+    slot.resolved = true;
+  }
+  *why = slot.unavailable;
+  return slot.plan.get();
+}
+
 /// The plan of the tuning-database schedule `schedule` of the plan `p`,
 /// compiled on first demand; null with the reason in `*why` when there is
 /// none.
@@ -586,10 +608,22 @@ std::string describeScratch(const ScratchLayout &layout) {
 
 Status prepare(const detail::PlanImpl &plain, const Arguments &args,
                const RunOptions &options, Prepared &out) {
-  if (Status s = validateArguments(plain.spec.signature, args, plain.device,
-                                   plain.ordinal, &out.sizes);
-      !s.ok())
-    return s;
+  // A variable-length batch: packed tensors, bound through dense views
+  // that its plan's kernels rebase per sequence.
+  bool varlen = args.cuSeqlensQ || args.cuSeqlensK;
+  VarlenViews varlenViews;
+  Status valid =
+      varlen ? validateVarlenArguments(plain.spec.signature, args,
+                                       plain.device, plain.ordinal,
+                                       &out.sizes, varlenViews)
+             : validateArguments(plain.spec.signature, args, plain.device,
+                                 plain.ordinal, &out.sizes);
+  if (!valid.ok())
+    return valid;
+  if (!varlen && plain.spec.isVarlen())
+    return Status::error("the kernels of '" + plain.spec.mainKernel().name +
+                         "' take a variable-length batch: set "
+                         "Arguments::cuSeqlensQ and cuSeqlensK");
   int64_t b = out.sizes.at("b"), hq = out.sizes.at("hq"),
           nq = out.sizes.at("nq");
   out.empty = nq == 0 || hq == 0 || b == 0;
@@ -599,9 +633,31 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
   }
   PackedArgs packed;
   // Views only for a decoding launch (the only one that packs).
-  if (nq <= kDecodeRows)
+  if (nq <= kDecodeRows && !varlen)
     packArguments(args, out.sizes, packed);
-  out.choice = choosePlan(plain, out.sizes, options.splitKv, packed);
+  if (varlen) {
+    // Decoding batches (every sequence at most 16 queries) run 16-row
+    // tiles when the rows were attn-tile's choice, as dense decoding does.
+    std::string why, reason = "varlen: " + std::to_string(b) +
+                              " sequences, the longest " +
+                              std::to_string(nq) + " query rows";
+    const detail::PlanImpl *plan = nullptr;
+    if (plain.options.blockM == 0 && nq <= kDecodeRows &&
+        plain.spec.mainKernel().blockM > kDecodeRows && !plain.spec.isVarlen()) {
+      plan = varlenPlanOf(plain, kDecodeRows, &why);
+      reason += plan ? "; " + std::to_string(kDecodeRows) + "-row tiles"
+                     : "; no " + std::to_string(kDecodeRows) +
+                           "-row varlen plan: " + why;
+    }
+    if (!plan)
+      plan = varlenPlanOf(plain, 0, &why);
+    if (!plan)
+      return Status::error("'" + plain.spec.signature.function +
+                           "' has no plan of variable-length batches: " + why);
+    out.choice = {plan, reason + " (a plain plan: no split-KV)"};
+  } else {
+    out.choice = choosePlan(plain, out.sizes, options.splitKv, packed);
+  }
   if (options.kvSplits != 0) {
     // The caller's count, for a plan whose count is chosen at launch.
     const KernelInfo *partials = partialsOf(*out.choice.plan);
@@ -626,7 +682,9 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
   // A GQA-packed plan sees Hkv heads of G·Nq rows.
   bool isPacked = out.choice.packedGroup > 1;
   const BoundSizes &sizes = isPacked ? packed.sizes : out.sizes;
-  const Arguments &runArgs = isPacked ? packed.args : args;
+  const Arguments &runArgs = varlen     ? varlenViews.args
+                             : isPacked ? packed.args
+                                        : args;
   hq = sizes.at("hq");
   nq = sizes.at("nq");
 
@@ -655,7 +713,8 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
   // The buffers between the kernels, and lse when the caller passes none.
   ScratchLayout &layout = out.layout;
   if (spec.signature.hasLse() && !args.lse)
-    layout.add(layout.lse, b * hq * nq, sizeof(float));
+    layout.add(layout.lse, varlen ? hq * varlenViews.totalQ : b * hq * nq,
+               sizeof(float));
   int64_t ctas = ceilDiv(nq, spec.mainKernel().blockM) * hq * b;
   for (int64_t perCta : spec.workspaceElementsPerCta) {
     int64_t elements, perSplit;
@@ -710,6 +769,18 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
   void *lse = layout.lse.elements
                   ? reinterpret_cast<void *>(base + layout.lse.offset)
                   : nullptr;
+  if (varlen) {
+    // The lse workspace is [Hq, total_q] as the caller's would be.
+    if (lse)
+      varlenViews.bindLse(lse, hq);
+    for (const DLTensor *t : {args.cuSeqlensQ, args.cuSeqlensK}) {
+      abi::BufferBinding starts;
+      starts.bound = true;
+      starts.data = static_cast<const char *>(t->data) + t->byte_offset;
+      starts.flatExtent = t->shape[0];
+      buffers.seqStarts.push_back(starts);
+    }
+  }
   buffers.kvSplits = out.choice.splits;
   return buildParams(spec, runArgs, sizes, lse, std::move(buffers),
                      out.params);
@@ -766,6 +837,8 @@ memcheckBuffers(const Arguments &args, const Prepared &prepared) {
   add("v", args.v, false);
   add("o", args.o, true);
   add("lse", args.lse, true);
+  add("cuSeqlensQ", args.cuSeqlensQ, false);
+  add("cuSeqlensK", args.cuSeqlensK, false);
   for (size_t c = 0; c < args.captures.size(); ++c)
     if (args.captures[c].tensor) {
       std::string name = "c" + std::to_string(c);

@@ -157,6 +157,13 @@ bool PlanSpec::isSplitKv() const {
   return false;
 }
 
+bool PlanSpec::isVarlen() const {
+  for (const abi::Field &f : params)
+    if (f.buffer == abi::BufferKind::SeqStarts)
+      return true;
+  return false;
+}
+
 std::string PlanSpec::source() const {
   std::string out;
   for (const KernelInfo &k : kernels)

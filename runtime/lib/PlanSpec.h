@@ -54,6 +54,9 @@ struct PlanSpec {
   const KernelInfo &mainKernel() const { return kernels[mainIndex()]; }
   /// True when the plan has split-KV partials and merge kernels.
   bool isSplitKv() const;
+  /// True when the kernels take a variable-length batch's sequence starts
+  /// (CudaEmitOptions::varlen).
+  bool isVarlen() const;
   /// The translation unit of the plan's artifact: the kernels' sources
   /// concatenated in launch order (each has its own ATTN_KERNEL_ENTRY).
   std::string source() const;
@@ -78,7 +81,7 @@ PlanDecode deserializePlanSpec(std::string_view bytes, PlanSpec *spec);
 
 /// The format version serializePlanSpec writes (the last byte of the
 /// 8-byte tag "ANTPLNP<v>" that begins every encoding).
-inline constexpr char kPlanFormatVersion = '5';
+inline constexpr char kPlanFormatVersion = '6';
 
 } // namespace attn::jit
 

@@ -27,6 +27,14 @@ const char *attn::jit::symbolMeaning(const std::string &symbol) {
     return "head dim";
   if (symbol == "dv")
     return "value head dim";
+  if (symbol == "total_q")
+    return "packed query rows";
+  if (symbol == "total_k")
+    return "packed key rows";
+  if (symbol == "max_nq")
+    return "query length, at least maxSeqlenQ";
+  if (symbol == "max_nk")
+    return "key length, at least maxSeqlenK";
   return "";
 }
 
@@ -112,6 +120,17 @@ public:
   Status tensor(const ArgumentSignature &sig, const DLTensor *t, bool output);
   Status scalar(const ArgumentSignature &sig, const Capture &c);
   Status heads();
+  /// Binds `symbol` to `value` before any tensor does (`who` names the
+  /// source in messages).
+  void preset(const std::string &symbol, int64_t value, std::string who) {
+    bound[symbol] = Binding{value, std::move(who)};
+    sizes->values[symbol] = value;
+  }
+  /// Dimensions of symbol `symbol` must be at least `value` (varlen: a
+  /// per-sequence capture holds the longest sequence).
+  void minimum(const std::string &symbol, int64_t value, std::string who) {
+    minimums[symbol] = Binding{value, std::move(who)};
+  }
 
 private:
   Status fail(const ArgumentSignature &sig, const std::string &what) {
@@ -121,7 +140,7 @@ private:
   DeviceKind device;
   int ordinal;
   BoundSizes *sizes;
-  std::map<std::string, Binding> bound;
+  std::map<std::string, Binding> bound, minimums;
 };
 
 Status Validator::tensor(const ArgumentSignature &sig, const DLTensor *t,
@@ -158,7 +177,12 @@ Status Validator::tensor(const ArgumentSignature &sig, const DLTensor *t,
       return fail(sig, dimLabel(sig, d) + " is " + std::to_string(n) +
                            " but the variant was compiled for " +
                            std::to_string(dim.size));
-    if (!dim.symbol.empty()) {
+    if (auto m = minimums.find(dim.symbol); m != minimums.end()) {
+      if (n < m->second.value)
+        return fail(sig, dimLabel(sig, d) + " is " + std::to_string(n) +
+                             " but " + m->second.who + " is " +
+                             std::to_string(m->second.value));
+    } else if (!dim.symbol.empty()) {
       auto [it, fresh] = bound.try_emplace(
           dim.symbol, Binding{n, labelOf(sig) + "'s " + dimLabel(sig, d)});
       if (!fresh && it->second.value != n)
@@ -274,6 +298,244 @@ Status attn::jit::validateArguments(const Signature &signature,
       return s;
   }
   return v.heads();
+}
+
+namespace {
+
+/// q, k, v or o ([total, H, D]) or lse ([Hq, total_q]) of a varlen run as
+/// the dense kernels' [1, H, total, D] or [1, Hq, total_q] with a batch
+/// stride of 0.
+void packedView(const DLTensor *t, int n, VarlenViews &out) {
+  int64_t *shape = out.shapes[n], *strides = out.strides[n];
+  int64_t given[3], compact = 1;
+  for (int d = t->ndim; d-- > 0;) {
+    given[d] = t->strides ? t->strides[d] : compact;
+    compact *= t->shape[d];
+  }
+  shape[0] = 1;
+  strides[0] = 0;
+  if (t->ndim == 3) { // [total, H, D] -> [1, H, total, D]
+    shape[1] = t->shape[1], strides[1] = given[1];
+    shape[2] = t->shape[0], strides[2] = given[0];
+    shape[3] = t->shape[2], strides[3] = given[2];
+  } else { // lse [Hq, total_q] -> [1, Hq, total_q]
+    shape[1] = t->shape[0], strides[1] = given[0];
+    shape[2] = t->shape[1], strides[2] = given[1];
+  }
+  out.views[n] = *t;
+  out.views[n].ndim = t->ndim + 1;
+  out.views[n].shape = shape;
+  out.views[n].strides = strides;
+}
+
+/// The signature of a packed tensor: `dense`'s ([B, H, N, D] or [B, Hq,
+/// Nq]) without the batch, the rows first ([total, H, D]; lse [Hq, total]).
+ArgumentSignature packedSignature(const ArgumentSignature &dense,
+                                  const std::string &total) {
+  ArgumentSignature out = dense;
+  out.dims.clear();
+  DimSignature rows{-1, total};
+  if (dense.dims.size() == 4)
+    out.dims = {rows, dense.dims[1], dense.dims[3]};
+  else
+    out.dims = {dense.dims[1], rows};
+  return out;
+}
+
+/// The signature of capture `dense` in a varlen run: a capture with a
+/// batch dimension is one row per sequence, whose "nq"/"nk" dimensions
+/// hold the longest sequence; one without packs them like q and k.
+ArgumentSignature varlenCaptureSignature(const ArgumentSignature &dense) {
+  ArgumentSignature out = dense;
+  bool perSequence = false;
+  for (const DimSignature &d : dense.dims)
+    perSequence = perSequence || d.symbol == "b";
+  for (DimSignature &d : out.dims) {
+    if (d.size >= 0)
+      continue;
+    if (d.symbol == "nq")
+      d.symbol = perSequence ? "max_nq" : "total_q";
+    else if (d.symbol == "nk")
+      d.symbol = perSequence ? "max_nk" : "total_k";
+  }
+  return out;
+}
+
+/// Checks a cuSeqlens tensor: int32, rank 1, contiguous, on the plan's
+/// memory.
+Status checkOffsets(const char *name, const DLTensor *t, DeviceKind device,
+                    int ordinal) {
+  std::string label = std::string("Arguments::") + name;
+  if (!t)
+    return Status::error(label + ": missing (null DLTensor); a varlen run "
+                                 "takes both cuSeqlensQ and cuSeqlensK");
+  if (t->dtype.code != kDLInt || t->dtype.bits != 32 || t->dtype.lanes != 1)
+    return Status::error(label + ": dtype is " + dtypeName(t->dtype) +
+                         " but sequence offsets are int32");
+  if (t->ndim != 1 || !t->shape)
+    return Status::error(label + ": rank is " + std::to_string(t->ndim) +
+                         " but sequence offsets are one dimension [B + 1]");
+  if (t->shape[0] < 1)
+    return Status::error(label + ": has " + std::to_string(t->shape[0]) +
+                         " entries; B + 1 offsets need at least one");
+  if (t->strides && t->shape[0] > 1 && t->strides[0] != 1)
+    return Status::error(label + ": stride is " +
+                         std::to_string(t->strides[0]) +
+                         "; sequence offsets are contiguous");
+  if (!t->data)
+    return Status::error(label + ": data pointer is null");
+  if (!reachable(t->device, device, ordinal))
+    return Status::error(label + ": the memory is on " +
+                         memoryName(t->device.device_type) +
+                         " but the plan runs on " + deviceName(device));
+  uintptr_t address = reinterpret_cast<uintptr_t>(t->data) + t->byte_offset;
+  if (address % 4 != 0)
+    return Status::error(label + ": data is not aligned to 4 bytes");
+  return Status::success();
+}
+
+/// The offsets themselves (host memory): from 0 or more, never decreasing,
+/// the last within `rows` packed rows, no sequence longer than `longest`.
+Status checkOffsetValues(const char *name, const DLTensor *t, int64_t rows,
+                         const char *rowsName, int64_t longest,
+                         const char *longestName) {
+  const int32_t *at = reinterpret_cast<const int32_t *>(
+      static_cast<const char *>(t->data) + t->byte_offset);
+  std::string label = std::string("Arguments::") + name;
+  int64_t n = t->shape[0];
+  if (at[0] < 0)
+    return Status::error(label + "[0] is " + std::to_string(at[0]) +
+                         ": offsets start at 0 or more");
+  for (int64_t b = 0; b + 1 < n; ++b) {
+    int64_t length = int64_t(at[b + 1]) - at[b];
+    if (length < 0)
+      return Status::error(label + " decreases: entry " +
+                           std::to_string(b + 1) + " is " +
+                           std::to_string(at[b + 1]) + " after " +
+                           std::to_string(at[b]));
+    if (length > longest)
+      return Status::error(label + ": sequence " + std::to_string(b) +
+                           " has " + std::to_string(length) + " rows but " +
+                           longestName + " is " + std::to_string(longest) +
+                           " (its rows past it would not be computed)");
+  }
+  if (at[n - 1] > rows)
+    return Status::error(label + "[" + std::to_string(n - 1) + "] is " +
+                         std::to_string(at[n - 1]) + " but " + rowsName +
+                         " has " + std::to_string(rows) + " rows");
+  return Status::success();
+}
+
+} // namespace
+
+void VarlenViews::bindLse(void *data, int64_t hq) {
+  DLTensor t{};
+  t.data = data;
+  t.device = args.q->device;
+  t.ndim = 2;
+  t.dtype = {kDLFloat, 32, 1};
+  int64_t compact[2] = {hq, totalQ};
+  t.shape = compact;
+  t.strides = nullptr;
+  packedView(&t, 4, *this); // copies the shape: `compact` may go
+  args.lse = &views[4];
+}
+
+Status attn::jit::validateVarlenArguments(const Signature &signature,
+                                          const Arguments &args,
+                                          DeviceKind device, int ordinal,
+                                          BoundSizes *sizes,
+                                          VarlenViews &views) {
+  if (Status s = checkOffsets("cuSeqlensQ", args.cuSeqlensQ, device, ordinal);
+      !s.ok())
+    return s;
+  if (Status s = checkOffsets("cuSeqlensK", args.cuSeqlensK, device, ordinal);
+      !s.ok())
+    return s;
+  int64_t entries = args.cuSeqlensQ->shape[0];
+  if (args.cuSeqlensK->shape[0] != entries)
+    return Status::error(
+        "Arguments::cuSeqlensK: has " +
+        std::to_string(args.cuSeqlensK->shape[0]) + " entries but "
+        "cuSeqlensQ has " + std::to_string(entries) +
+        " (one more than the sequences, both)");
+  if (args.maxSeqlenQ < 0 || args.maxSeqlenK < 0)
+    return Status::error("Arguments::maxSeqlenQ and maxSeqlenK are " +
+                         std::to_string(args.maxSeqlenQ) + " and " +
+                         std::to_string(args.maxSeqlenK) +
+                         "; the longest sequence's rows are 0 or more");
+  Validator v(device, ordinal, sizes);
+  v.preset("b", entries - 1, "the sequences (cuSeqlensQ's entries - 1)");
+  v.preset("nq", args.maxSeqlenQ, "Arguments::maxSeqlenQ");
+  v.preset("nk", args.maxSeqlenK, "Arguments::maxSeqlenK");
+  v.minimum("max_nq", args.maxSeqlenQ, "Arguments::maxSeqlenQ");
+  v.minimum("max_nk", args.maxSeqlenK, "Arguments::maxSeqlenK");
+  const DLTensor *qkv[] = {args.q, args.k, args.v};
+  for (int i = 0; i < 3; ++i)
+    if (Status s = v.tensor(packedSignature(signature.inputs[i],
+                                            i == 0 ? "total_q" : "total_k"),
+                            qkv[i], false);
+        !s.ok())
+      return s;
+  if (Status s = v.tensor(packedSignature(signature.outputs[0], "total_q"),
+                          args.o, true);
+      !s.ok())
+    return s;
+  if (signature.hasLse()) {
+    if (args.lse)
+      if (Status s = v.tensor(packedSignature(signature.outputs[1], "total_q"),
+                              args.lse, true);
+          !s.ok())
+        return s;
+  } else if (args.lse) {
+    return Status::error("lse: the variant does not return lse");
+  }
+  size_t captures = signature.inputs.size() - 3;
+  if (args.captures.size() != captures)
+    return Status::error("captures: the variant takes " +
+                         std::to_string(captures) + " capture" +
+                         (captures == 1 ? "" : "s") + " but " +
+                         std::to_string(args.captures.size()) + " were given");
+  for (size_t c = 0; c < captures; ++c) {
+    const ArgumentSignature &sig = signature.inputs[3 + c];
+    const Capture &arg = args.captures[c];
+    Status s = sig.isTensor
+                   ? v.tensor(varlenCaptureSignature(sig), arg.tensor, false)
+                   : v.scalar(sig, arg);
+    if (!s.ok())
+      return s;
+  }
+  if (Status s = v.heads(); !s.ok())
+    return s;
+  views.sequences = entries - 1;
+  views.totalQ = args.q->shape[0];
+  views.totalK = args.k->shape[0];
+  if (device == DeviceKind::Emu) {
+    if (Status s = checkOffsetValues("cuSeqlensQ", args.cuSeqlensQ,
+                                     views.totalQ, "q", args.maxSeqlenQ,
+                                     "maxSeqlenQ");
+        !s.ok())
+      return s;
+    if (Status s = checkOffsetValues("cuSeqlensK", args.cuSeqlensK,
+                                     views.totalK, "k", args.maxSeqlenK,
+                                     "maxSeqlenK");
+        !s.ok())
+      return s;
+  }
+  views.args = args;
+  packedView(args.q, 0, views);
+  packedView(args.k, 1, views);
+  packedView(args.v, 2, views);
+  packedView(args.o, 3, views);
+  views.args.q = &views.views[0];
+  views.args.k = &views.views[1];
+  views.args.v = &views.views[2];
+  views.args.o = &views.views[3];
+  if (args.lse) {
+    packedView(args.lse, 4, views);
+    views.args.lse = &views.views[4];
+  }
+  return Status::success();
 }
 
 Status attn::jit::buildParams(const PlanSpec &spec, const Arguments &args,

@@ -41,6 +41,41 @@ Status validateArguments(const Signature &signature, const Arguments &args,
                          DeviceKind device, int deviceOrdinal,
                          BoundSizes *sizes);
 
+/// A variable-length batch's tensors as its kernels bind them: q, k, v, o
+/// as [1, H, total, D] views and lse as a [1, Hq, total_q] view, each with
+/// a batch stride of 0 (every CTA rebases on its sequence), the captures as
+/// given. Not copyable: `args` points into it.
+struct VarlenViews {
+  VarlenViews() = default;
+  VarlenViews(const VarlenViews &) = delete;
+  VarlenViews &operator=(const VarlenViews &) = delete;
+
+  /// What buildParams binds (args.lse null until bindLse when the caller
+  /// passed none).
+  Arguments args;
+  /// B (cuSeqlensQ's length - 1) and the packed rows.
+  int64_t sequences = 0, totalQ = 0, totalK = 0;
+  /// lse written to `data`, a compact [Hq, total_q] f32 buffer.
+  void bindLse(void *data, int64_t hq);
+
+  DLTensor views[5];
+  int64_t shapes[5][4], strides[5][4];
+};
+
+/// Checks a varlen run's `args` (Arguments::cuSeqlensQ set) for a plan
+/// with `signature`: the offset arrays, the packed ranks ([total, H, D],
+/// lse [Hq, total_q]), dtypes, devices and the named sizes, a per-sequence
+/// capture's "nq"/"nk" dimensions against maxSeqlenQ/K and a packed one's
+/// against the totals. On the emulator (whose offsets the host can read)
+/// also the offsets themselves: starting at or after 0, never decreasing,
+/// within the packed tensors, no sequence longer than maxSeqlenQ/K. Binds
+/// b (the sequences), hq, hkv, d, dv, nq = maxSeqlenQ, nk = maxSeqlenK and
+/// fills `views`.
+Status validateVarlenArguments(const Signature &signature,
+                               const Arguments &args, DeviceKind device,
+                               int deviceOrdinal, BoundSizes *sizes,
+                               VarlenViews &views);
+
 /// The plan's parameter struct for validated `args` into `params`, packed
 /// by the plan's typed descriptor (attn/Support/KernelAbi.h); `lse`
 /// replaces a null args.lse (a workspace of B * Hq * Nq floats, compact);

@@ -51,6 +51,10 @@ std::string attn::abi::describe(const Field &f) {
   case BufferKind::Summary:
     buffer = "the tile summary of input " + index;
     break;
+  case BufferKind::SeqStarts:
+    buffer = std::string("the sequence starts of the ") +
+             (f.index == 0 ? "queries" : "keys");
+    break;
   case BufferKind::None:
     buffer = "no buffer";
     break;
@@ -87,6 +91,9 @@ const BufferBinding *bufferOf(const Field &f, const ParamBindings &b) {
     break;
   case BufferKind::Summary:
     list = &b.summaries;
+    break;
+  case BufferKind::SeqStarts:
+    list = &b.seqStarts;
     break;
   case BufferKind::None:
     return nullptr;

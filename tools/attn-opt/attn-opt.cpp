@@ -127,6 +127,8 @@ struct EmitRequest {
   std::optional<std::string> arch, path;
   std::string debug = "none";
   bool report = false;
+  /// `--emit-varlen`: the kernels of variable-length batches.
+  bool varlen = false;
   /// `--nq= [--nk= --b= --captures=]` with the resource report: the sizes
   /// the cost model estimates each kernel's run for.
   std::optional<attn::codegen::RunSizes> costSizes;
@@ -145,9 +147,9 @@ static bool parseSize(llvm::StringRef flag, llvm::StringRef value,
 }
 
 /// Takes `--emit=mlir|cuda|ptx|cubin [--arch=sm_XX] [--report=json]
-/// [--emit-debug=MODE] [--emit-path=auto|simt|mma]` out of `args`, and with
-/// the resource report the cost model's run sizes (`--nq= --nk= --b=
-/// --captures=`). A cubin is binary, so it needs `-o` (`-o -` for stdout)
+/// [--emit-debug=MODE] [--emit-path=auto|simt|mma] [--emit-varlen]` out of
+/// `args`, and with the resource report the cost model's run sizes (`--nq=
+/// --nk= --b= --captures=`). A cubin is binary, so it needs `-o` (`-o -` for stdout)
 /// unless `--report=json` asks for the resource report only. Returns false
 /// (after printing why) for bad flags.
 static bool takeEmitFlags(std::vector<std::string> &args, EmitRequest &emit) {
@@ -166,6 +168,10 @@ static bool takeEmitFlags(std::vector<std::string> &args, EmitRequest &emit) {
     }
     if (a.consume_front("--emit-debug=")) {
       emit.debug = a.str();
+      continue;
+    }
+    if (a == "--emit-varlen") {
+      emit.varlen = true;
       continue;
     }
     if (a.consume_front("--emit-path=")) {
@@ -283,9 +289,10 @@ static bool takeEmitFlags(std::vector<std::string> &args, EmitRequest &emit) {
     }
     kept = std::move(rest);
   }
-  if (emit.format == "mlir" && (emit.debug != "none" || emit.path)) {
-    llvm::errs() << "attn-opt: --emit-debug and --emit-path need "
-                    "--emit=cuda|ptx|cubin\n";
+  if (emit.format == "mlir" &&
+      (emit.debug != "none" || emit.path || emit.varlen)) {
+    llvm::errs() << "attn-opt: --emit-debug, --emit-path and --emit-varlen "
+                    "need --emit=cuda|ptx|cubin\n";
     return false;
   }
   if (emit.format == "cubin" && !hasOutput) {
@@ -365,6 +372,7 @@ emitBuffer(llvm::SourceMgr &sourceMgr, mlir::MLIRContext &context,
               "the test passes "
               "test-attn-force-tile-class and test-attn-shift-kv-bounds)";
   options.resourceReport = emit.report;
+  options.varlen = emit.varlen;
   std::optional<attn::codegen::PlanCosts> costs;
   if (emit.costSizes) {
     std::string arch = options.arch ? *options.arch : std::string();

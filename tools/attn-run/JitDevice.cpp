@@ -3,6 +3,7 @@
 #include "JitDevice.h"
 
 #include "RunSupport.h"
+#include "Varlen.h"
 
 #include "EmittedPlan.h"
 #include "attn/Runtime.h"
@@ -257,7 +258,8 @@ attn::run::runJit(mlir::ModuleOp module, mlir::func::FuncOp func,
       args.captures.push_back(attn::Capture::scalar(inputs[i].data[0]));
       continue;
     }
-    auto s = add(a, inputs[i].shape, i < 3, &inputs[i]);
+    // Packed varlen tensors have one layout (rows, heads, features).
+    auto s = add(a, inputs[i].shape, i < 3 && !request.varlen, &inputs[i]);
     if (!s)
       return s.takeError();
     if (i < 3)
@@ -266,14 +268,35 @@ attn::run::runJit(mlir::ModuleOp module, mlir::func::FuncOp func,
       args.captures.push_back(attn::Capture::of(&(*s)->dl));
   }
   int64_t B = sizes.at("b"), Hq = sizes.at("hq"), Nq = sizes.at("nq");
-  int64_t Dv = inputs[2].shape.size() == 4 ? inputs[2].shape[3] : 0;
-  auto o = add(sig.outputs[0], {B, Hq, Nq, Dv}, true, nullptr);
+  int64_t Dv = inputs[2].shape.back();
+  std::vector<int64_t> oShape = {B, Hq, Nq, Dv}, lseShape = {B, Hq, Nq};
+  if (const VarlenBatch *batch = request.varlen) {
+    oShape = {batch->totalQ(), Hq, Dv};
+    lseShape = {Hq, batch->totalQ()};
+    args.maxSeqlenQ = batch->maxQ();
+    args.maxSeqlenK = batch->maxK();
+    const DLTensor **starts[] = {&args.cuSeqlensQ, &args.cuSeqlensK};
+    for (int n = 0; n < 2; ++n) {
+      std::vector<int32_t> offsets =
+          VarlenBatch::offsets(n == 0 ? batch->q : batch->k);
+      Tensor value;
+      value.shape = {static_cast<int64_t>(offsets.size())};
+      value.data.assign(offsets.begin(), offsets.end());
+      attn::ArgumentSignature int32;
+      int32.dtype = {kDLInt, 32, 1};
+      auto s = add(int32, value.shape, false, &value);
+      if (!s)
+        return s.takeError();
+      *starts[n] = &(*s)->dl;
+    }
+  }
+  auto o = add(sig.outputs[0], oShape, !request.varlen, nullptr);
   if (!o)
     return o.takeError();
   args.o = &(*o)->dl;
   Staged *lse = nullptr;
   if (sig.hasLse()) {
-    auto l = add(sig.outputs[1], {B, Hq, Nq}, false, nullptr);
+    auto l = add(sig.outputs[1], lseShape, false, nullptr);
     if (!l)
       return l.takeError();
     lse = *l;

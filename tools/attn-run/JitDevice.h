@@ -31,6 +31,8 @@ struct CudaPlan;
 
 namespace attn::run {
 
+struct VarlenBatch;
+
 /// What to run.
 struct JitRequest {
   /// "cuda", "auto" or "emu".
@@ -61,6 +63,10 @@ struct JitRequest {
   /// The most host memory the runtime's own buffers may take (0: what the
   /// machine has available): RunOptions::hostMemoryLimit.
   uint64_t hostMemoryLimit = 0;
+  /// A variable-length batch (Varlen.h): the inputs are packed (q, k, v
+  /// [total, H, D]) and the results come back packed (o [total_q, Hq, Dv],
+  /// lse [Hq, total_q]); null: a dense run.
+  const VarlenBatch *varlen = nullptr;
 };
 
 /// What happened.

@@ -18,6 +18,7 @@
 #include "JitDevice.h"
 #include "MemoryPlan.h"
 #include "RunSupport.h"
+#include "Varlen.h"
 
 #include "TestPasses.h"
 #include "attn/Codegen/Pipeline.h"
@@ -102,6 +103,17 @@ static cl::opt<int64_t> sizeNq("nq", cl::desc("Query length"),
                                cl::cat(runCategory));
 static cl::opt<int64_t> sizeNk("nk", cl::desc("Key length (default: nq)"),
                                cl::cat(runCategory));
+static cl::opt<std::string> varlenFlag(
+    "varlen",
+    cl::desc("A variable-length batch: the sequences' lengths, comma-"
+             "separated (nq = nk per sequence unless --varlen-k), packed as "
+             "FlashAttention's varlen API takes them: q, k, v, o [total, H, "
+             "D], lse [Hq, total_q], int32 cumulative offsets"),
+    cl::init(""), cl::cat(runCategory));
+static cl::opt<std::string> varlenKFlag(
+    "varlen-k",
+    cl::desc("With --varlen: the sequences' key lengths (default: --varlen)"),
+    cl::init(""), cl::cat(runCategory));
 static cl::opt<uint64_t> seed("seed", cl::desc("Random seed"), cl::init(0),
                               cl::cat(runCategory));
 static cl::opt<std::string>
@@ -566,8 +578,10 @@ static llvm::Error lowerToKernel(ModuleOp module) {
   return llvm::Error::success();
 }
 
-static llvm::Expected<attn::codegen::CudaPlan> emitEmuPlan(func::FuncOp func) {
+static llvm::Expected<attn::codegen::CudaPlan> emitEmuPlan(func::FuncOp func,
+                                                          bool varlen) {
   attn::codegen::CudaEmitOptions options;
+  options.varlen = varlen;
   // drop-mask and kv-bound broke the kernel IR already (lowerToKernel).
   if (emitDebug != "drop-mask" && emitDebug != "kv-bound" &&
       !attn::codegen::parseEmitDebug(emitDebug, options.debug))
@@ -671,6 +685,8 @@ struct Report {
   std::string costSummary, costJson;
   /// With a tuning database: which entry set the schedule, or why none did.
   std::string tuningSummary, tuningJson;
+  /// --varlen: the sequences' lengths (empty for a dense run).
+  std::vector<int64_t> varlenQ, varlenK;
 };
 
 /// With --tuning-db (or $ATTN_TUNING_DB): looks up the run's bucket for the
@@ -875,6 +891,11 @@ static void printJson(const Report &r, llvm::raw_ostream &os) {
         j.attribute(key, it == r.sizes.end() ? int64_t(0) : it->second);
       }
     });
+    if (!r.varlenQ.empty())
+      j.attributeObject("varlen", [&] {
+        j.attribute("q", llvm::json::Array(r.varlenQ));
+        j.attribute("k", llvm::json::Array(r.varlenK));
+      });
     j.attributeArray("results", [&] {
       for (size_t i = 0; i < r.results.size(); ++i) {
         const Tensor &value = r.results[i];
@@ -982,6 +1003,16 @@ static void printSummary(const Report &r, llvm::raw_ostream &os) {
   os << "sizes:   ";
   for (const char *key : {"b", "hq", "hkv", "nq", "nk"})
     os << " " << key << "=" << r.sizes.at(key);
+  if (!r.varlenQ.empty()) {
+    os << "\nvarlen:   " << r.varlenQ.size() << " sequences, q lengths "
+       << llvm::join(llvm::map_range(r.varlenQ,
+                                     [](int64_t n) { return std::to_string(n); }),
+                     ",")
+       << ", k lengths "
+       << llvm::join(llvm::map_range(r.varlenK,
+                                     [](int64_t n) { return std::to_string(n); }),
+                     ",");
+  }
   os << "\ninputs:  ";
   for (auto &[name, shape] : r.inputs)
     os << " " << name << " " << shapeString(shape);
@@ -1061,6 +1092,175 @@ static llvm::Expected<attn::HostMemoryLimit> hostMemoryLimit() {
   return attn::HostMemoryLimit{*bytes, "--max-memory"};
 }
 
+/// --varlen: runs `refFunc`'s variant on a variable-length batch (Varlen.h)
+/// -- on ref each sequence through the pipeline's IR, else the varlen plan
+/// through the runtime -- and checks it against each sequence's reference;
+/// returns the exit code.
+static int runVarlenTool(ModuleOp refModule, func::FuncOp refFunc,
+                         Type dtype) {
+  StringRef funcName = refFunc.getSymName();
+  for (cl::opt<int64_t> *size : {&sizeB, &sizeNq, &sizeNk})
+    if (size->getNumOccurrences())
+      return fail("--varlen gives the batch and the lengths: drop --" +
+                  size->ArgStr);
+  if (!loadDir.empty() || !saveDir.empty() || backwardFlag || bench ||
+      cost || kvSplitsFlag.getNumOccurrences() ||
+      layoutName.getNumOccurrences())
+    return fail("--varlen takes none of --load, --save, --backward, --bench, "
+                "--cost, --kv-splits and --layout (packed tensors have one "
+                "layout)");
+  auto batch = attn::run::parseVarlenBatch(varlenFlag, varlenKFlag);
+  if (!batch)
+    return fail(batch.takeError());
+  if (batch->sequences() == 0)
+    return fail("--varlen: no sequence");
+  SizeBindings flags = bindingsFromFlags();
+  // The packed tensors hold every sequence's rows: their sizes are those of
+  // one dense problem of total_q queries and total_k keys.
+  SizeBindings packed = flags;
+  packed.b = 1;
+  packed.nq = std::max<int64_t>(1, batch->totalQ());
+  packed.nk = std::max<int64_t>(1, batch->totalK());
+  auto packedShapes = attn::interp::bindShapes(refFunc, packed);
+  if (!packedShapes)
+    return fail(packedShapes.takeError());
+  if (llvm::Error err = checkSizes(*packedShapes))
+    return fail(std::move(err));
+  auto inputs =
+      attn::run::makeVarlenInputs(refFunc, flags, *batch, seed, dtype);
+  if (!inputs)
+    return fail(inputs.takeError());
+
+  OwningOpRef<ModuleOp> runModule = refModule.clone();
+  if (llvm::Error err = runPipeline(*runModule, pipeline))
+    return fail(std::move(err));
+  auto runFunc = runModule->lookupSymbol<func::FuncOp>(funcName);
+  if (!runFunc)
+    return fail("the pipeline removed '@" + funcName + "'");
+  std::optional<attn::codegen::CudaPlan> emuPlan;
+  if (deviceName == "emu") {
+    if (isLevel1(runFunc)) {
+      if (llvm::Error err = lowerToKernel(*runModule))
+        return fail(std::move(err));
+      runFunc = runModule->lookupSymbol<func::FuncOp>(funcName);
+    }
+    auto plan = emitEmuPlan(runFunc, /*varlen=*/true);
+    if (!plan)
+      return fail("running '@" + funcName +
+                  "' on a variable-length batch: " +
+                  llvm::toString(plan.takeError()));
+    emuPlan = std::move(*plan);
+    if (!keepCuda.empty())
+      if (llvm::Error err = keepSource(*emuPlan, keepCuda))
+        return fail(std::move(err));
+  }
+
+  const Tensor &q0 = inputs->perSequence.front()[0];
+  const Tensor &v0 = inputs->perSequence.front()[2];
+  int64_t hq = q0.shape[1], dv = v0.shape[3];
+  size_t resultCount = refFunc.getNumResults();
+  Report report;
+  report.function = funcName.str();
+  report.device = deviceName;
+  report.dtype = typeString(elementTypeOf(refFunc.getArgumentTypes()[0]));
+  report.sizes = {{"b", batch->sequences()},
+                  {"hq", hq},
+                  {"hkv", inputs->perSequence.front()[1].shape[1]},
+                  {"nq", batch->maxQ()},
+                  {"nk", batch->maxK()}};
+  report.seed = seed;
+  report.varlenQ = batch->q;
+  report.varlenK = batch->k;
+  for (unsigned i = 0; i < refFunc.getNumArguments(); ++i)
+    report.inputs.push_back({inputName(i), inputs->packed[i].shape});
+
+  if (deviceName == "ref") {
+    // Each sequence on its own: the pipeline's IR on its dense inputs.
+    std::vector<std::vector<Tensor>> perSequence;
+    for (int64_t s = 0; s < batch->sequences(); ++s) {
+      if (batch->q[s] == 0) {
+        perSequence.emplace_back();
+        continue;
+      }
+      auto results = attn::interp::runFunction(
+          runFunc, inputs->perSequence[s], &report.counters);
+      if (!results)
+        return fail("running '@" + funcName + "' on sequence " +
+                    std::to_string(s) + ": " +
+                    llvm::toString(results.takeError()));
+      perSequence.push_back(std::move(*results));
+    }
+    report.results =
+        attn::run::concatSequences(perSequence, *batch, hq, dv, resultCount);
+  } else {
+    attn::run::JitRequest request;
+    request.device = deviceName;
+    request.blockM = blockM;
+    request.blockN = blockN;
+    request.warps = warpsFlag;
+    request.stages = stagesFlag;
+    request.unroll = unrollFlag;
+    request.arch = archFlag;
+    request.memcheck = memcheck;
+    request.counters = counters;
+    request.race = race;
+    request.emitted = emuPlan ? &*emuPlan : nullptr;
+    request.varlen = &*batch;
+    attn::run::JitReport jitReport;
+    auto results = attn::run::runJit(*runModule, runFunc, inputs->packed,
+                                     report.sizes, request, jitReport);
+    if (!results)
+      return fail("running '@" + funcName + "' on a variable-length batch: " +
+                  llvm::toString(results.takeError()));
+    report.device = jitReport.device;
+    if (emuPlan) {
+      report.emuCompileSeconds = jitReport.compileSeconds;
+      report.emuLaunchSeconds = jitReport.launchSeconds;
+      report.kernelLine = describeEmitted(*emuPlan, 1);
+    } else if (!jitReport.kernels.empty()) {
+      report.kernelLine = jitReport.plan + " plan, " +
+                          std::to_string(jitReport.blockM) +
+                          " rows: " + jitReport.kernels + " (" +
+                          jitReport.planReason + ")";
+    }
+    report.emuChecks = std::move(jitReport.stats);
+    report.results = attn::run::unpackResults(*results);
+  }
+
+  if (check) {
+    std::vector<std::vector<Tensor>> reference;
+    for (int64_t s = 0; s < batch->sequences(); ++s) {
+      if (batch->q[s] == 0) {
+        reference.emplace_back();
+        continue;
+      }
+      auto results = attn::interp::runFunction(refFunc, inputs->perSequence[s]);
+      if (!results)
+        return fail("running the reference of '@" + funcName +
+                    "' on sequence " + std::to_string(s) + ": " +
+                    llvm::toString(results.takeError()));
+      reference.push_back(std::move(*results));
+    }
+    if (!tolerance.getNumOccurrences())
+      tolerance = defaultTolerance(
+          deviceName, elementTypeOf(refFunc.getArgumentTypes()[0]));
+    report.checks = attn::run::compareResults(
+        report.results,
+        attn::run::concatSequences(reference, *batch, hq, dv, resultCount),
+        attn::run::concatValues(*inputs, *batch), tolerance, resultName);
+  }
+  if (json)
+    printJson(report, llvm::outs());
+  else
+    printSummary(report, llvm::outs());
+  llvm::outs().flush();
+  bool allPass =
+      llvm::all_of(report.checks, [](const Comparison &c) { return c.pass; });
+  const attn::RunStats &found = report.emuChecks;
+  bool clean = found.memoryViolationCount == 0 && found.raceReports.empty();
+  return allPass && clean ? 0 : 1;
+}
+
 /// Runs the whole tool once the flags are parsed; returns the exit code.
 static int runTool() {
   if (llvm::Error err = checkDevice(deviceName))
@@ -1135,6 +1335,14 @@ static int runTool() {
     return 0;
   }
 
+  if (varlenFlag.getNumOccurrences() || varlenKFlag.getNumOccurrences()) {
+    if (varlenFlag.empty())
+      return fail(varlenFlag.getNumOccurrences()
+                      ? "--varlen: no sequence lengths"
+                      : "--varlen-k needs --varlen (the query lengths)");
+    return runVarlenTool(*refModule, refFunc, *dtype);
+  }
+
   SizeBindings bindings = bindingsFromFlags();
   if (!loadDir.empty())
     if (llvm::Error err = bindingsFromFiles(loadDir, bindings))
@@ -1188,7 +1396,7 @@ static int runTool() {
   // buffers count in the memory the run needs.
   std::optional<attn::codegen::CudaPlan> emuPlan;
   if (deviceName == "emu" && !viaRuntime) {
-    auto plan = emitEmuPlan(runFunc);
+    auto plan = emitEmuPlan(runFunc, /*varlen=*/false);
     if (!plan)
       return fail("running '@" + funcName +
                   "': " + llvm::toString(plan.takeError()));

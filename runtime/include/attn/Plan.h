@@ -178,6 +178,24 @@ struct Arguments {
   DLTensor *lse = nullptr;
   /// One per capture of the variant, in order.
   std::vector<Capture> captures;
+
+  /// A variable-length batch (FlashAttention's varlen layout), when
+  /// cuSeqlensQ is set: B sequences packed back to back, q and o
+  /// [total_q, Hq, D|Dv], k and v [total_k, Hkv, D|Dv], lse [Hq, total_q];
+  /// sequence b is rows [cuSeqlensQ[b], cuSeqlensQ[b+1]) of q, o and lse
+  /// and [cuSeqlensK[b], cuSeqlensK[b+1]) of k and v. Both offset arrays
+  /// are int32 [B + 1] in the plan's memory; the host never reads them on
+  /// cuda (the emulator checks them). Each sequence is its own problem:
+  /// masks and scores see its i, j, nq, nk. A capture with a "b" entry in
+  /// attn.dims is indexed per sequence (its "nq"/"nk" dimensions hold at
+  /// least maxSeqlenQ/K); one without packs its "nq"/"nk" dimensions like
+  /// q and k (total_q/total_k). Empty sequences are allowed. Runs the
+  /// variant's varlen plan (compiled on first use; plain, never split-KV).
+  const DLTensor *cuSeqlensQ = nullptr, *cuSeqlensK = nullptr;
+  /// Varlen: the longest sequence's query and key rows. The grid is sized
+  /// from maxSeqlenQ: on cuda a sequence longer than it is not computed
+  /// past it (the emulator refuses it), as in FlashAttention.
+  int64_t maxSeqlenQ = 0, maxSeqlenK = 0;
 };
 
 /// How to run.

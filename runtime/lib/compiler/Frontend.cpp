@@ -383,6 +383,7 @@ bool compileOwned(ModuleOp module, const FrontendOptions &options,
   out.kvTile = attn::codegen::kvTileOf(func);
   attn::codegen::CudaEmitOptions emit;
   emit.path = *path;
+  emit.varlen = options.varlen;
   if (!options.arch.empty()) {
     auto arch = attn::codegen::lookupCudaArch(options.arch);
     if (!arch)
@@ -394,6 +395,11 @@ bool compileOwned(ModuleOp module, const FrontendOptions &options,
   if (failed(plan)) {
     if (split)
       return unavailable("the CUDA emitter failed on the split-KV lowering: " +
+                         diagnostics());
+    // A variant whose kernels cannot take variable-length batches: only
+    // varlen runs fail, saying why.
+    if (options.varlen)
+      return unavailable("the CUDA emitter refused the varlen plan: " +
                          diagnostics());
     return failWith(error, "the CUDA emitter failed on '@" + name + "'",
                     diagnostics());

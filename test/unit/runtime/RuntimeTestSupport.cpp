@@ -208,7 +208,7 @@ DLDataType attn::test::dlType(mlir::Type type) {
 }
 
 Reference attn::test::makeReference(const std::string &text, int64_t nq,
-                                    int64_t nk, uint64_t seed) {
+                                    int64_t nk, uint64_t seed, int64_t b) {
   Reference r;
   mlir::DialectRegistry registry;
   attn::registerVariantDialects(registry);
@@ -226,6 +226,8 @@ Reference attn::test::makeReference(const std::string &text, int64_t nq,
   attn::interp::SizeBindings bindings;
   bindings.nq = nq;
   bindings.nk = nk;
+  if (b > 0)
+    bindings.b = b;
   auto shapes = attn::interp::bindShapes(func, bindings);
   EXPECT_TRUE(static_cast<bool>(shapes));
   if (!shapes) {

@@ -77,10 +77,11 @@ struct Reference {
   std::map<std::string, int64_t> sizes;
 };
 
-/// Parses `text`, binds nq/nk (others from the IR or defaults), draws
-/// inputs with `seed` and runs the interpreter. Fails the test on errors.
+/// Parses `text`, binds nq/nk (and the batch when `b` > 0; others from the
+/// IR or defaults), draws inputs with `seed` and runs the interpreter.
+/// Fails the test on errors.
 Reference makeReference(const std::string &text, int64_t nq, int64_t nk,
-                        uint64_t seed);
+                        uint64_t seed, int64_t b = 0);
 
 /// o and lse (empty when the variant has none) of a run on a reference's
 /// inputs, read back in row-major logical order.

@@ -92,13 +92,25 @@ struct CudaEmitOptions {
   /// Shared memory a CTA may use; a kernel needing more is an error (on the
   /// tensor-core path under KernelPath::Auto: a fallback to SIMT).
   int64_t maxSmemBytes = kPortableMaxSmemBytes;
+  /// A variable-length batch (FlashAttention's varlen layout): q, o
+  /// [total_q, Hq, D], k, v [total_k, Hkv, D] and lse [Hq, total_q] packed
+  /// back to back, sequence b at rows [cu_seqlens_q[b], cu_seqlens_q[b+1])
+  /// and [cu_seqlens_k[b], cu_seqlens_k[b+1]). The kernels take the two
+  /// offset arrays (int32, B + 1 entries) and run each sequence as its own
+  /// problem: CTA z reads its sequence's starts and lengths, and sees Nq and
+  /// Nk, the packed tensors and the captures packed like them (a capture
+  /// without a "b" entry in attn.dims: its "nq" or "nk" dimensions) from
+  /// there. The grid is sized from the longest sequence. Plain plans only
+  /// (no split-KV).
+  bool varlen = false;
 };
 
 /// One 8-byte field of a kernel's parameter struct, typed (attn/Support/
 /// KernelAbi.h): q, k, v, o, lse (pointers) with <t>_extent and <t>_s<d>
 /// (strides in elements); B, Hq, Hkv, Nq, Nk; S (a split count chosen at
 /// launch); ws<N>, sum<N> with their extents; c<N> (capture N: pointer or
-/// scalar), c<N>_extent, c<N>_n<d> (sizes), c<N>_s<d> (strides).
+/// scalar), c<N>_extent, c<N>_n<d> (sizes), c<N>_s<d> (strides);
+/// cu_seqlens_q, cu_seqlens_k with their extents (varlen plans).
 using ParamField = abi::Field;
 
 /// What a kernel is in its function's launch plan.

@@ -36,6 +36,8 @@ struct TranslateOptions {
   std::optional<std::string> arch;
   std::optional<KernelPath> path;
   EmitDebug debug = EmitDebug::None;
+  /// The kernels of variable-length batches (CudaEmitOptions::varlen).
+  bool varlen = false;
   /// Cubin only: ptxas' per-kernel resources and the launch-limit checks as
   /// JSON (Translation::resourceReport).
   bool resourceReport = false;

@@ -56,6 +56,10 @@ enum class BufferKind : uint8_t {
   /// The tile summary of input `index` (int64 min/max per 16-element block,
   /// written by the plan's TileSummaries kernel).
   Summary,
+  /// The sequence starts of a variable-length batch (int32, B + 1 entries,
+  /// cumulative): `index` 0 the queries' (cu_seqlens_q), 1 the keys'
+  /// (cu_seqlens_k).
+  SeqStarts,
   /// Not a buffer field (Scalar, Problem, KvSplits).
   None,
 };
@@ -107,6 +111,8 @@ struct ParamBindings {
   std::vector<BufferBinding> inputs, results, workspaces;
   /// By input index (only the summarised inputs are bound).
   std::vector<BufferBinding> summaries;
+  /// A variable-length batch's sequence starts: [0] queries, [1] keys.
+  std::vector<BufferBinding> seqStarts;
   /// By input index (only the scalar inputs are bound).
   std::vector<std::optional<ScalarBinding>> scalars;
   /// By ProblemSize.
