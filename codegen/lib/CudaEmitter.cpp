@@ -309,11 +309,27 @@ void KernelEmitter::declareParams() {
   if (options.varlen)
     for (auto [name, index] :
          {std::pair{"cu_seqlens_q", 0}, {"cu_seqlens_k", 1}}) {
+      // Paged keys take their lengths from seq_lens_k.
+      if (index == 1 && options.pagedKv)
+        continue;
       add(name, FieldType::Pointer, FieldRole::Data, BufferKind::SeqStarts,
           index);
       add(std::string(name) + "_extent", FieldType::Int64, FieldRole::Extent,
           BufferKind::SeqStarts, index);
     }
+  if (options.pagedKv) {
+    add("block_table", FieldType::Pointer, FieldRole::Data,
+        BufferKind::BlockTable);
+    add("block_table_extent", FieldType::Int64, FieldRole::Extent,
+        BufferKind::BlockTable);
+    add("block_table_s0", FieldType::Int64, FieldRole::Stride,
+        BufferKind::BlockTable, 0, 0);
+    add("seq_lens_k", FieldType::Pointer, FieldRole::Data,
+        BufferKind::SeqLensK);
+    add("seq_lens_k_extent", FieldType::Int64, FieldRole::Extent,
+        BufferKind::SeqLensK);
+    add("page_shift", FieldType::Int64, FieldRole::PageShift);
+  }
   for (unsigned n : summarized) {
     std::string sum = "sum" + std::to_string(n);
     add(sum, FieldType::Pointer, FieldRole::Data, BufferKind::Summary, 3 + n);
@@ -362,6 +378,14 @@ View KernelEmitter::argView(unsigned a) {
     else
       v.sizes.push_back("p." + name + "_n" + std::to_string(d));
   }
+  if (options.pagedKv && (a == 1 || a == 2)) {
+    // Pages [num_pages, page_size, Hkv, D] bound as [num_pages, Hkv,
+    // page_size, D]: dimension 0's stride is the page's, and the batch
+    // index reaches the pages through the (rebased) block table only.
+    v.pagedDim = 2;
+    v.pageStride = v.strides[0];
+    v.strides[0] = "0";
+  }
   return v;
 }
 
@@ -392,6 +416,7 @@ static View expandView(const View &src, ArrayRef<ReassociationIndices> reassoc,
   v.offsets.assign(type.getRank(), "0");
   v.strides.assign(type.getRank(), "0");
   v.sizes.assign(sizes.begin(), sizes.end());
+  v.pagedDim = -1;
   for (auto [s, group] : llvm::enumerate(reassoc)) {
     std::string stride = src.strides[s];
     for (int64_t k = static_cast<int64_t>(group.size()) - 1; k >= 0; --k) {
@@ -399,6 +424,10 @@ static View expandView(const View &src, ArrayRef<ReassociationIndices> reassoc,
       stride = "(" + mulExpr(stride, v.sizes[group[k]]) + ")";
     }
     v.offsets[group.front()] = src.offsets[s];
+    // A paged key dimension stays whole (a split one would be refused by
+    // its readers, which see pagedDim -1 and a row stride of pages).
+    if (static_cast<int>(s) == src.pagedDim && group.size() == 1)
+      v.pagedDim = static_cast<int>(group.front());
   }
   return v;
 }
@@ -754,12 +783,21 @@ void KernelEmitter::copyTile(const Tile &dst, const Tile &src) {
     w.close();
 }
 
+std::string View::pagedRowOffset(const std::string &index) const {
+  return "paged_row_offset(p.block_table, p.block_table_extent, "
+         "p.page_shift, " +
+         pageStride + ", " + strides[pagedDim] + ", " +
+         addExpr(offsets[pagedDim], index) + ")";
+}
+
 std::string KernelEmitter::loadView(const View &view,
                                     ArrayRef<std::string> index) {
   std::string offset = "0";
   for (auto [d, i] : llvm::enumerate(index))
-    offset = addExpr(offset, mulExpr(addExpr(view.offsets[d], i),
-                                     view.strides[d]));
+    offset = addExpr(offset, static_cast<int>(d) == view.pagedDim
+                                 ? view.pagedRowOffset(i)
+                                 : mulExpr(addExpr(view.offsets[d], i),
+                                           view.strides[d]));
   std::string load = "ld_global(" + view.ptr + ", " + offset + ", " +
                      view.extent + ")";
   if (isa<FloatType>(view.elem))
@@ -2006,7 +2044,7 @@ FailureOr<CudaKernel> KernelEmitter::run() {
     return failure();
   if (failed(collectGrid()) || failed(resolveOutputs()))
     return failure();
-  if (options.varlen && failed(checkVarlen()))
+  if ((options.varlen || options.pagedKv) && failed(checkSequenceLayout()))
     return failure();
   if ((mma && failed(checkMmaTypes())) || failed(readSchedule()) ||
       (mma && failed(collectSplitTiles())))
@@ -2121,11 +2159,14 @@ FailureOr<CudaKernel> KernelEmitter::run() {
       elem = "int64_t";
       break;
     case abi::BufferKind::SeqStarts:
+    case abi::BufferKind::BlockTable:
+    case abi::BufferKind::SeqLensK:
       elem = "int";
       break;
     }
-    bool isOut = f.buffer != abi::BufferKind::Input &&
-                 f.buffer != abi::BufferKind::SeqStarts;
+    bool isOut = f.buffer == abi::BufferKind::Result ||
+                 f.buffer == abi::BufferKind::Workspace ||
+                 f.buffer == abi::BufferKind::Summary;
     w.linef("{}{} *{};", isOut ? "" : "const ", elem, f.name);
   }
   w.close(";");
@@ -2135,11 +2176,12 @@ FailureOr<CudaKernel> KernelEmitter::run() {
   size_t kernelDeclAt = w.out.size();
   w.linef("extern \"C\" __global__ void __launch_bounds__({}, 1)", threads);
   // A varlen kernel rebases a copy of its parameters on its sequence.
-  bool rebased = options.varlen && role != KernelRole::TileSummaries;
+  bool rebased = (options.varlen || options.pagedKv) &&
+                 role != KernelRole::TileSummaries;
   w.openf("{}(const {} {})", kernel.name, paramsType, rebased ? "pArg" : "p");
   size_t smemDeclAt = w.out.size();
   if (rebased)
-    emitVarlenPrologue();
+    emitSequencePrologue();
   // Scalar captures are kernel parameters.
   for (unsigned a = 3; a < func.getNumArguments(); ++a) {
     Value arg = func.getArgument(a);

@@ -112,6 +112,14 @@ struct View {
   std::string ptr, extent, elemType;
   Type elem;
   SmallVector<std::string> offsets, strides, sizes;
+  /// A view of paged k or v (CudaEmitOptions::pagedKv): its key dimension,
+  /// whose rows are found through the block table (paged_row_offset), and
+  /// the elements per page; -1 otherwise.
+  int pagedDim = -1;
+  std::string pageStride;
+  /// The element offset of element `index` along `pagedDim` (offsets
+  /// included) when this is a paged view.
+  std::string pagedRowOffset(const std::string &index) const;
 };
 
 /// Writes C++ with indentation.
@@ -227,12 +235,13 @@ private:
   LogicalResult collectGrid();
   LogicalResult resolveOutputs();
   void declareParams();
-  /// Varlen plans: refuses what the sequence prologue cannot serve (a
-  /// split-KV function, a batch that is not the outermost grid loop).
-  LogicalResult checkVarlen();
-  /// Varlen plans: the kernel's first lines, which copy the parameters and
-  /// rebase them on CTA z's sequence (Varlen.cpp).
-  void emitVarlenPrologue();
+  /// Varlen and paged-KV plans: refuses what the sequence prologue cannot
+  /// serve (a varlen split-KV function, a batch that is not the outermost
+  /// grid loop, a capture packed along keys that are paged).
+  LogicalResult checkSequenceLayout();
+  /// Varlen and paged-KV plans: the kernel's first lines, which copy the
+  /// parameters and rebase them on CTA z's sequence (Sequences.cpp).
+  void emitSequencePrologue();
   View argView(unsigned argIndex);
   View outputView(unsigned resultIndex);
 

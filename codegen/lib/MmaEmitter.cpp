@@ -231,8 +231,9 @@ LogicalResult KernelEmitter::collectSplitTiles() {
 
 std::string KernelEmitter::viewBase(const View &v) const {
   std::string base = "0";
-  for (auto [o, s] : llvm::zip(v.offsets, v.strides))
-    if (o != "0")
+  // A paged view's key rows are placed by the block table, row by row.
+  for (auto [d, o, s] : llvm::enumerate(v.offsets, v.strides))
+    if (o != "0" && static_cast<int>(d) != v.pagedDim)
       base = addExpr(base, mulExpr(o, s));
   return base;
 }
@@ -324,6 +325,24 @@ LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
     const SharedBuffer &b = it->second;
     size_t rank = view->strides.size();
     std::string base = viewBase(*view), vec = fresh("vec");
+    if (view->pagedDim >= 0) {
+      if (view->pagedDim != static_cast<int>(rank) - 2)
+        return op.emitError("CUDA emitter (tensor cores): a paged K/V tile "
+                            "is staged by its key rows");
+      const std::string &rowStride = view->strides[rank - 2];
+      w.linef("const bool {} = can_stage_paged_vectorized({}, {}, {}, {}, "
+              "{});",
+              vec, view->ptr, base, view->pageStride, rowStride,
+              view->strides[rank - 1]);
+      w.linef("stage_tile_paged<{}, {}, {}, {}, {}>({} + {} * {}, {}, {}, {}, "
+              "p.block_table, p.block_table_extent, p.page_shift, {}, {}, {}, "
+              "{}, {}, {}, threadIdx.x);",
+              mmaElem, b.rows, b.cols, threads, b.pitch, b.ptr, *stage,
+              b.stageStride, view->ptr, view->extent, base, view->pageStride,
+              rowStride, view->offsets[rank - 2], view->strides[rank - 1],
+              *rows, vec);
+      return success();
+    }
     w.linef("const bool {} = can_stage_vectorized({}, {}, {}, {});", vec,
             view->ptr, base, view->strides[rank - 2], view->strides[rank - 1]);
     w.linef("stage_tile<{}, {}, {}, {}, {}>({} + {} * {}, {}, {}, {}, {}, {}, "
@@ -380,6 +399,9 @@ LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
   for (auto [d, c] : llvm::enumerate(*term))
     if (static_cast<int>(d) != rowDim && !isGridLetter(gridLetters, c))
       rDim = rDim < 0 ? static_cast<int>(d) : -2;
+  if (view->pagedDim >= 0)
+    return op.emitError("CUDA emitter (tensor cores): fragments of a paged "
+                        "K/V tensor are read through shared memory only");
   if (rowDim < 0 || rDim < 0 || type.isDynamicDim(rDim) ||
       type.getDimSize(rDim) % 8 != 0 || view->elemType != mmaElem)
     return op.emitError("CUDA emitter (tensor cores): load_fragments needs a ")
@@ -696,6 +718,9 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
                   "letter");
   } else if (!views.count(aVal)) {
     return fail("the row operand is neither a tile nor a global tensor");
+  } else if (views[aVal].pagedDim >= 0) {
+    return fail("the row operand is paged K/V, read through shared memory "
+                "only");
   }
 
   std::pair<std::string, std::string> ranged;

@@ -88,6 +88,7 @@ attn::codegen::translateModule(ModuleOp module,
   CudaEmitOptions emit;
   emit.debug = options.debug;
   emit.varlen = options.varlen;
+  emit.pagedKv = options.pagedKv;
   // The kernels' schedules decide the path; an explicit one must agree (or,
   // for kernel IR that reaches us unscheduled, is what it is scheduled for).
   emit.path = options.path ? *options.path : KernelPath::Auto;

@@ -23,6 +23,7 @@
 
 namespace attn::jit {
 
+
 /// Options of the MLIR → kernel step (all part of the plan key).
 struct FrontendOptions {
   std::string entry;
@@ -44,10 +45,10 @@ struct FrontendOptions {
   /// into the query rows (attn-pack-gqa before the pipeline). When the
   /// variant cannot be packed the spec has no kernels and says why.
   bool packGqa = false;
-  /// True: the plan of variable-length batches (CudaEmitOptions::varlen).
-  /// When the variant's kernels cannot take them the spec has no kernels
-  /// and says why.
-  bool varlen = false;
+  /// The plan of variable-length batches and/or of a paged KV cache. When
+  /// the variant's kernels cannot take them the spec has no kernels and
+  /// says why.
+  SequenceLayout layout;
 };
 
 /// A CUDA compile request.

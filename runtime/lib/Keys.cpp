@@ -23,7 +23,8 @@ const Digest &attn::jit::embeddedHeadersDigest() {
 
 Digest attn::jit::memoryKey(std::string_view text,
                             const CompileOptions &options, const Target &target,
-                            int64_t splitKv, bool packGqa, bool varlen) {
+                            int64_t splitKv, bool packGqa,
+                            SequenceLayout layout) {
   return KeyBuilder()
       .add("text", text)
       .add("entry", options.entry)
@@ -40,7 +41,8 @@ Digest attn::jit::memoryKey(std::string_view text,
       .add("kv-splits", options.kvSplits)
       .add("split-kv", splitKv)
       .add("pack-gqa", int64_t(packGqa))
-      .add("varlen", int64_t(varlen))
+      .add("varlen", int64_t(layout.varlen))
+      .add("paged-kv", int64_t(layout.pagedKv))
       .finish();
 }
 
@@ -76,7 +78,8 @@ Digest attn::jit::planKey(std::string_view text, const FrontendOptions &options,
       .add("arch", options.arch)
       .add("split-kv", options.splitKv)
       .add("pack-gqa", int64_t(options.packGqa))
-      .add("varlen", int64_t(options.varlen))
+      .add("varlen", int64_t(options.layout.varlen))
+      .add("paged-kv", int64_t(options.layout.pagedKv))
       .add("compiler", compilerFingerprint)
       .add("headers", headersDigest.hex())
       .finish();

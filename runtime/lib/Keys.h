@@ -48,11 +48,11 @@ struct Target {
 
 /// The in-memory key of compiling `text` with `options` for `target`: the
 /// plain plan, or with `splitKv` > 0 the split-KV plan with that many
-/// splits; `packGqa`: the GQA-packed decode plan; `varlen`: the plan of
-/// variable-length batches (FrontendOptions).
+/// splits; `packGqa`: the GQA-packed decode plan; `layout`: the plan of
+/// variable-length batches or a paged KV cache (FrontendOptions).
 Digest memoryKey(std::string_view text, const CompileOptions &options,
                  const Target &target, int64_t splitKv = 0,
-                 bool packGqa = false, bool varlen = false);
+                 bool packGqa = false, SequenceLayout layout = {});
 
 /// The frontend options `options` imply for `target`.
 FrontendOptions frontendOptions(const CompileOptions &options,

@@ -160,19 +160,21 @@ rowsPlanOf(const detail::PlanImpl &p, int64_t rows, bool packGqa,
   return slot.plan;
 }
 
-/// The plan of variable-length batches of the plan `p` with `rows` Q-tile
-/// rows (0: p's option): `p` itself when its kernels take them, else
+/// The plan of `layout` (variable-length batches, a paged KV cache) of the
+/// plan `p` with `rows` Q-tile rows (0: p's option), split-KV when `split`,
 /// compiled on first demand; null with the reason in `*why` when there is
 /// none (the plan `p` holds it).
-const detail::PlanImpl *varlenPlanOf(const detail::PlanImpl &p, int64_t rows,
+const detail::PlanImpl *layoutPlanOf(const detail::PlanImpl &p, int64_t rows,
+                                     bool split, SequenceLayout layout,
                                      std::string *why) {
-  if (p.spec.isVarlen())
-    return &p;
+  std::string key = std::to_string(rows) + (split ? " split " : " plain ") +
+                    layout.describe();
   std::lock_guard<std::mutex> lock(p.shortRowsMutex);
-  detail::PlanImpl::RowsPlan &slot = p.varlenPlans[rows];
+  detail::PlanImpl::RowsPlan &slot = p.layoutPlans[key];
   if (!slot.resolved) {
     if (std::shared_ptr<detail::RuntimeImpl> runtime = p.runtime.lock())
-      slot.plan = runtime->varlenPlan(p, rows, &slot.unavailable);
+      slot.plan =
+          runtime->layoutPlan(p, rows, split, layout, &slot.unavailable);
     else
       slot.unavailable = "the plan was not compiled by a runtime from MLIR "
                          "(an adopted launch plan runs as emitted)";
@@ -328,6 +330,15 @@ int64_t splitsOf(const detail::PlanImpl &split, int64_t wanted) {
 /// Picks the plain plan `p` or its split-KV plan for lengths `sizes`.
 Choice chooseSplit(const detail::PlanImpl &p, const BoundSizes &sizes,
                    SplitKvMode mode);
+
+/// The plan of a varlen or paged-KV run (`layout`): the plan itself when
+/// its kernels take that layout (an adopted plan), else its `layout` plan:
+/// 16-row tiles for decoding batches when the rows were attn-tile's choice
+/// (as dense decoding), and over paged keys with dense queries split-KV by
+/// the dense rule (a varlen plan is never split).
+Choice chooseLayoutPlan(const detail::PlanImpl &p, SequenceLayout layout,
+                        const BoundSizes &sizes, SplitKvMode mode,
+                        std::string *why);
 
 /// Picks the Q-tile rows, then whether to split KV. A plan whose rows were
 /// attn-tile's choice (CompileOptions::blockM 0) runs its 16-row plan (one
@@ -511,6 +522,63 @@ Choice chooseSplit(const detail::PlanImpl &p, const BoundSizes &sizes,
   return {split.get(), reason, splitsOf(*split, count.splits)};
 }
 
+Choice chooseLayoutPlan(const detail::PlanImpl &p, SequenceLayout layout,
+                        const BoundSizes &sizes, SplitKvMode mode,
+                        std::string *why) {
+  int64_t b = sizes.at("b"), nq = sizes.at("nq");
+  std::string reason = layout.describe() + ": " + std::to_string(b) +
+                       " sequences, the longest " + std::to_string(nq) +
+                       " query rows and " + std::to_string(sizes.at("nk")) +
+                       " keys";
+  if (p.spec.layout().varlen == layout.varlen &&
+      p.spec.layout().pagedKv == layout.pagedKv)
+    return {&p, reason + " (the plan takes them as emitted)",
+            p.spec.isSplitKv() ? splitsOf(p, 1) : 1};
+  int64_t rows = 0;
+  if (p.options.blockM == 0 && nq <= kDecodeRows &&
+      p.spec.mainKernel().blockM > kDecodeRows) {
+    rows = kDecodeRows;
+    reason += "; " + std::to_string(kDecodeRows) + "-row tiles";
+  }
+  // Split-KV, decided as for dense tensors on the rows' grid.
+  KvSplitChoice count;
+  bool split = false;
+  if (mode == SplitKvMode::Default)
+    mode = p.defaultSplitKv == SplitKvMode::Default ? SplitKvMode::Auto
+                                                    : p.defaultSplitKv;
+  if (layout.varlen) {
+    reason += "; plain (a varlen plan is never split)";
+  } else if (p.options.kvSplits < 2) {
+    reason += "; plain (CompileOptions::kvSplits is " +
+              std::to_string(p.options.kvSplits) + ")";
+  } else if (mode == SplitKvMode::Never) {
+    reason += "; split-KV never (forced)";
+  } else {
+    int64_t tileRows = rows ? rows : p.spec.mainKernel().blockM;
+    int64_t ctas = ceilDiv(nq, tileRows) * sizes.at("hq") * b;
+    int64_t tile = p.spec.kvTile > 0 ? p.spec.kvTile : 64;
+    count = chooseKvSplits(ctas, ceilDiv(sizes.at("nk"), tile),
+                           p.multiprocessors,
+                           std::max<int64_t>(p.options.kvSplits, 2),
+                           mode == SplitKvMode::Always);
+    split = count.splits >= 2;
+    reason += (split ? "; split-KV: " : "; plain: ") + count.reason;
+  }
+  const detail::PlanImpl *plan = layoutPlanOf(p, rows, split, layout, why);
+  if (!plan && split) {
+    reason += "; no split-KV plan: " + *why;
+    split = false;
+    plan = layoutPlanOf(p, rows, false, layout, why);
+  }
+  if (!plan && rows) {
+    reason += "; no " + std::to_string(rows) + "-row plan: " + *why;
+    plan = layoutPlanOf(p, 0, false, layout, why);
+  }
+  if (!plan)
+    return {nullptr, reason};
+  return {plan, reason, split ? splitsOf(*plan, count.splits) : 1};
+}
+
 /// Where the buffers the runtime owns for one run lie in one allocation.
 struct ScratchLayout {
   struct Slot {
@@ -608,22 +676,31 @@ std::string describeScratch(const ScratchLayout &layout) {
 
 Status prepare(const detail::PlanImpl &plain, const Arguments &args,
                const RunOptions &options, Prepared &out) {
-  // A variable-length batch: packed tensors, bound through dense views
-  // that its plan's kernels rebase per sequence.
-  bool varlen = args.cuSeqlensQ || args.cuSeqlensK;
-  VarlenViews varlenViews;
+  // A variable-length batch or a paged KV cache: packed tensors or pages,
+  // bound through views that its plan's kernels rebase per sequence.
+  SequenceLayout seqLayout{args.cuSeqlensQ || args.cuSeqlensK,
+                           args.blockTable || args.seqLensK};
+  bool sequenced = !seqLayout.dense();
+  bool varlen = seqLayout.varlen;
+  SequenceViews seqViews;
   Status valid =
-      varlen ? validateVarlenArguments(plain.spec.signature, args,
-                                       plain.device, plain.ordinal,
-                                       &out.sizes, varlenViews)
-             : validateArguments(plain.spec.signature, args, plain.device,
-                                 plain.ordinal, &out.sizes);
+      sequenced ? validateSequenceArguments(plain.spec.signature, args,
+                                            plain.device, plain.ordinal,
+                                            &out.sizes, seqViews)
+                : validateArguments(plain.spec.signature, args, plain.device,
+                                    plain.ordinal, &out.sizes);
   if (!valid.ok())
     return valid;
-  if (!varlen && plain.spec.isVarlen())
-    return Status::error("the kernels of '" + plain.spec.mainKernel().name +
-                         "' take a variable-length batch: set "
-                         "Arguments::cuSeqlensQ and cuSeqlensK");
+  SequenceLayout emitted = plain.spec.layout();
+  if (!emitted.dense() && (emitted.varlen != seqLayout.varlen ||
+                           emitted.pagedKv != seqLayout.pagedKv))
+    return Status::error(
+        "the kernels of '" + plain.spec.mainKernel().name + "' take " +
+        emitted.describe() + " arguments (Arguments::" +
+        (emitted.varlen ? "cuSeqlensQ, " : "") +
+        (emitted.pagedKv ? "blockTable, seqLensK" : "cuSeqlensK") +
+        ") but this run's are " +
+        (seqLayout.dense() ? "dense" : seqLayout.describe()));
   int64_t b = out.sizes.at("b"), hq = out.sizes.at("hq"),
           nq = out.sizes.at("nq");
   out.empty = nq == 0 || hq == 0 || b == 0;
@@ -633,28 +710,16 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
   }
   PackedArgs packed;
   // Views only for a decoding launch (the only one that packs).
-  if (nq <= kDecodeRows && !varlen)
+  if (nq <= kDecodeRows && !sequenced)
     packArguments(args, out.sizes, packed);
-  if (varlen) {
-    // Decoding batches (every sequence at most 16 queries) run 16-row
-    // tiles when the rows were attn-tile's choice, as dense decoding does.
-    std::string why, reason = "varlen: " + std::to_string(b) +
-                              " sequences, the longest " +
-                              std::to_string(nq) + " query rows";
-    const detail::PlanImpl *plan = nullptr;
-    if (plain.options.blockM == 0 && nq <= kDecodeRows &&
-        plain.spec.mainKernel().blockM > kDecodeRows && !plain.spec.isVarlen()) {
-      plan = varlenPlanOf(plain, kDecodeRows, &why);
-      reason += plan ? "; " + std::to_string(kDecodeRows) + "-row tiles"
-                     : "; no " + std::to_string(kDecodeRows) +
-                           "-row varlen plan: " + why;
-    }
-    if (!plan)
-      plan = varlenPlanOf(plain, 0, &why);
-    if (!plan)
+  if (sequenced) {
+    std::string why;
+    out.choice =
+        chooseLayoutPlan(plain, seqLayout, out.sizes, options.splitKv, &why);
+    if (!out.choice.plan)
       return Status::error("'" + plain.spec.signature.function +
-                           "' has no plan of variable-length batches: " + why);
-    out.choice = {plan, reason + " (a plain plan: no split-KV)"};
+                           "' has no " + seqLayout.describe() +
+                           " plan: " + why);
   } else {
     out.choice = choosePlan(plain, out.sizes, options.splitKv, packed);
   }
@@ -682,7 +747,7 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
   // A GQA-packed plan sees Hkv heads of G·Nq rows.
   bool isPacked = out.choice.packedGroup > 1;
   const BoundSizes &sizes = isPacked ? packed.sizes : out.sizes;
-  const Arguments &runArgs = varlen     ? varlenViews.args
+  const Arguments &runArgs = sequenced  ? seqViews.args
                              : isPacked ? packed.args
                                         : args;
   hq = sizes.at("hq");
@@ -713,7 +778,7 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
   // The buffers between the kernels, and lse when the caller passes none.
   ScratchLayout &layout = out.layout;
   if (spec.signature.hasLse() && !args.lse)
-    layout.add(layout.lse, varlen ? hq * varlenViews.totalQ : b * hq * nq,
+    layout.add(layout.lse, varlen ? hq * seqViews.totalQ : b * hq * nq,
                sizeof(float));
   int64_t ctas = ceilDiv(nq, spec.mainKernel().blockM) * hq * b;
   for (int64_t perCta : spec.workspaceElementsPerCta) {
@@ -769,17 +834,27 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
   void *lse = layout.lse.elements
                   ? reinterpret_cast<void *>(base + layout.lse.offset)
                   : nullptr;
+  auto flat = [](const DLTensor *t) {
+    abi::BufferBinding out;
+    if (!t)
+      return out;
+    out.bound = true;
+    out.data = static_cast<const char *>(t->data) + t->byte_offset;
+    out.sizes.assign(t->shape, t->shape + t->ndim);
+    if (t->strides)
+      out.strides.assign(t->strides, t->strides + t->ndim);
+    return out;
+  };
   if (varlen) {
     // The lse workspace is [Hq, total_q] as the caller's would be.
     if (lse)
-      varlenViews.bindLse(lse, hq);
-    for (const DLTensor *t : {args.cuSeqlensQ, args.cuSeqlensK}) {
-      abi::BufferBinding starts;
-      starts.bound = true;
-      starts.data = static_cast<const char *>(t->data) + t->byte_offset;
-      starts.flatExtent = t->shape[0];
-      buffers.seqStarts.push_back(starts);
-    }
+      seqViews.bindLse(lse, hq);
+    buffers.seqStarts = {flat(args.cuSeqlensQ), flat(args.cuSeqlensK)};
+  }
+  if (seqLayout.pagedKv) {
+    buffers.blockTable = {flat(args.blockTable)};
+    buffers.seqLensK = {flat(args.seqLensK)};
+    buffers.pageShift = seqViews.pageShift;
   }
   buffers.kvSplits = out.choice.splits;
   return buildParams(spec, runArgs, sizes, lse, std::move(buffers),
@@ -839,6 +914,8 @@ memcheckBuffers(const Arguments &args, const Prepared &prepared) {
   add("lse", args.lse, true);
   add("cuSeqlensQ", args.cuSeqlensQ, false);
   add("cuSeqlensK", args.cuSeqlensK, false);
+  add("blockTable", args.blockTable, false);
+  add("seqLensK", args.seqLensK, false);
   for (size_t c = 0; c < args.captures.size(); ++c)
     if (args.captures[c].tensor) {
       std::string name = "c" + std::to_string(c);

@@ -75,10 +75,10 @@ struct PlanImpl {
   /// True for a GQA-packed plan (and the split-KV plan derived from it):
   /// q, o and lse are [B, Hkv, G·Nq, ...] views of the caller's tensors.
   bool packedGqa = false;
-  /// A plain plan's plans of variable-length batches (RuntimeImpl::
-  /// varlenPlan) once resolved, by Q-tile rows (0: this plan's), under
-  /// shortRowsMutex.
-  mutable std::map<int64_t, RowsPlan> varlenPlans;
+  /// A plain plan's plans of variable-length batches and paged KV caches
+  /// (RuntimeImpl::layoutPlan) once resolved, by Q-tile rows, split and
+  /// layout, under shortRowsMutex.
+  mutable std::map<std::string, RowsPlan> layoutPlans;
 
   /// cuda: the buffers the runtime owns for a run (lse when the caller
   /// passes none, split-KV workspaces, tile summaries), one per stream so

@@ -164,6 +164,13 @@ bool PlanSpec::isVarlen() const {
   return false;
 }
 
+bool PlanSpec::isPagedKv() const {
+  for (const abi::Field &f : params)
+    if (f.buffer == abi::BufferKind::BlockTable)
+      return true;
+  return false;
+}
+
 std::string PlanSpec::source() const {
   std::string out;
   for (const KernelInfo &k : kernels)
@@ -245,7 +252,7 @@ PlanDecode attn::jit::deserializePlanSpec(std::string_view bytes,
     if (!r.str(p.name) || !r.u64(type) || !r.u64(role) || !r.u64(buffer) ||
         !r.i64(index) || !r.i64(dim) ||
         type > uint64_t(abi::FieldType::Float64) ||
-        role > uint64_t(abi::FieldRole::KvSplits) ||
+        role > uint64_t(abi::FieldRole::PageShift) ||
         buffer > uint64_t(abi::BufferKind::None) || index < 0 ||
         index > INT32_MAX || dim < 0 || dim > INT32_MAX)
       return malformed;

@@ -20,6 +20,21 @@
 
 namespace attn::jit {
 
+/// How a plan's kernels take their sequences (CudaEmitOptions::varlen,
+/// pagedKv): dense [B, H, N, D] tensors, packed variable-length batches,
+/// a paged KV cache, or packed queries over a paged KV cache.
+struct SequenceLayout {
+  bool varlen = false, pagedKv = false;
+  bool dense() const { return !varlen && !pagedKv; }
+  /// "varlen", "paged-KV", "varlen paged-KV" (empty when dense).
+  std::string describe() const {
+    std::string out = varlen ? "varlen" : "";
+    if (pagedKv)
+      out += out.empty() ? "paged-KV" : " paged-KV";
+    return out;
+  }
+};
+
 /// A compiled variant, before any device artifact exists.
 struct PlanSpec {
   Signature signature;
@@ -57,6 +72,11 @@ struct PlanSpec {
   /// True when the kernels take a variable-length batch's sequence starts
   /// (CudaEmitOptions::varlen).
   bool isVarlen() const;
+  /// True when the kernels read K/V from a paged cache through a block
+  /// table (CudaEmitOptions::pagedKv).
+  bool isPagedKv() const;
+  /// The layout its kernels take.
+  SequenceLayout layout() const { return {isVarlen(), isPagedKv()}; }
   /// The translation unit of the plan's artifact: the kernels' sources
   /// concatenated in launch order (each has its own ATTN_KERNEL_ENTRY).
   std::string source() const;

@@ -115,7 +115,7 @@ RuntimeStats RuntimeImpl::stats() const {
   s.packedCompiles = counters.packedCompiles;
   s.packedUnavailable = counters.packedUnavailable;
   s.tunedCompiles = counters.tunedCompiles;
-  s.varlenCompiles = counters.varlenCompiles;
+  s.layoutCompiles = counters.layoutCompiles;
   s.tunedUnavailable = counters.tunedUnavailable;
   return s;
 }
@@ -367,11 +367,11 @@ Expected<std::shared_ptr<PlanImpl>>
 RuntimeImpl::build(std::string_view text, std::string_view bufferName,
                    const CompileOptions &options, const Target &target,
                    const Frontend *frontend, int64_t splitKv, bool packGqa,
-                   bool varlen) {
+                   SequenceLayout layout) {
   FrontendOptions frontOptions = frontendOptions(options, target);
   frontOptions.splitKv = splitKv;
   frontOptions.packGqa = packGqa;
-  frontOptions.varlen = varlen;
+  frontOptions.layout = layout;
   Digest pkey = planKey(text, frontOptions, compilerFingerprint(),
                         embeddedHeadersDigest());
   bool fromDisk = false;
@@ -395,10 +395,10 @@ Expected<std::shared_ptr<PlanImpl>> RuntimeImpl::buildFromSpec(
                          useDisk, fromDisk);
   if (!spec)
     return spec.status();
-  // A refusal of the split-KV lowering, of packing or of varlen has nothing
-  // to build.
+  // A refusal of the split-KV lowering, of packing or of a sequence layout
+  // has nothing to build.
   if (spec->kernels.empty() && !frontOptions.splitKv &&
-      !frontOptions.packGqa && !frontOptions.varlen)
+      !frontOptions.packGqa && frontOptions.layout.dense())
     return Status::error("the compiler returned no kernel for '" +
                          spec->signature.function + "'");
   return planOfSpec(std::move(*spec), options, target, frontOptions.packGqa,
@@ -490,10 +490,10 @@ std::shared_ptr<const PlanImpl>
 RuntimeImpl::derivedPlan(const PlanImpl &plain, const CompileOptions &options,
                          int64_t splits, std::atomic<uint64_t> &compiles,
                          const std::string &what, std::string *why,
-                         bool packGqa, bool varlen) {
+                         bool packGqa, SequenceLayout layout) {
   packGqa = packGqa || plain.packedGqa;
   Digest key =
-      memoryKey(plain.text, options, plain.target, splits, packGqa, varlen);
+      memoryKey(plain.text, options, plain.target, splits, packGqa, layout);
   auto lookup = [&]() -> std::shared_ptr<const PlanImpl> {
     std::lock_guard<std::mutex> lock(mapMutex);
     return plans.find(key);
@@ -505,7 +505,7 @@ RuntimeImpl::derivedPlan(const PlanImpl &plain, const CompileOptions &options,
     return hit;
   ++compiles;
   auto built = build(plain.text, plain.bufferName, options, plain.target,
-                     nullptr, splits, packGqa, varlen);
+                     nullptr, splits, packGqa, layout);
   if (!built) {
     // The lowering's refusals are specs; this is a failure to build the
     // artifact (or to reach the compiler): said once, not retried.
@@ -541,15 +541,16 @@ std::shared_ptr<const PlanImpl> RuntimeImpl::splitPlan(const PlanImpl &plain,
   return plan;
 }
 
-std::shared_ptr<const PlanImpl> RuntimeImpl::varlenPlan(const PlanImpl &plain,
-                                                        int64_t rows,
-                                                        std::string *why) {
+std::shared_ptr<const PlanImpl>
+RuntimeImpl::layoutPlan(const PlanImpl &plain, int64_t rows, bool split,
+                        SequenceLayout layout, std::string *why) {
   CompileOptions options = plain.options;
   if (rows > 0)
     options.blockM = rows;
-  std::shared_ptr<const PlanImpl> plan =
-      derivedPlan(plain, options, /*splits=*/0, counters.varlenCompiles,
-                  "varlen plan", why, /*packGqa=*/false, /*varlen=*/true);
+  std::shared_ptr<const PlanImpl> plan = derivedPlan(
+      plain, options, split ? 1 : 0, counters.layoutCompiles,
+      layout.describe() + (split ? " split-KV" : "") + " plan", why,
+      /*packGqa=*/false, layout);
   if (plan && plan->spec.kernels.empty()) {
     *why = plan->spec.unavailable;
     plan = nullptr;

@@ -90,12 +90,15 @@ public:
   /// packed.
   std::shared_ptr<const PlanImpl> rowsPlan(const PlanImpl &plain, int64_t rows,
                                            bool packGqa, std::string *why);
-  /// The plan of `plain`'s variant for variable-length batches (the same
-  /// options, CudaEmitOptions::varlen; `rows` Q-tile rows, 0: plain's
-  /// option); null with the reason in `*why` when the variant's kernels
-  /// cannot take them or it cannot be built.
-  std::shared_ptr<const PlanImpl> varlenPlan(const PlanImpl &plain,
-                                             int64_t rows, std::string *why);
+  /// The plan of `plain`'s variant for `layout` (variable-length batches,
+  /// a paged KV cache; CudaEmitOptions::varlen, pagedKv): the same options
+  /// with `rows` Q-tile rows (0: plain's option), split-KV (the count
+  /// chosen at launch) when `split`; null with the reason in `*why` when
+  /// the variant's kernels cannot take it or it cannot be built.
+  std::shared_ptr<const PlanImpl> layoutPlan(const PlanImpl &plain,
+                                             int64_t rows, bool split,
+                                             jit::SequenceLayout layout,
+                                             std::string *why);
   /// The plan of `plain`'s variant with a tuning-database entry's schedule
   /// (a plain plan, with a split-KV plan of its own); null with the reason
   /// in `*why` when it cannot be built.
@@ -121,7 +124,7 @@ private:
         corruptEntries{0}, diskWriteFailures{0}, staleEntries{0},
         splitKvCompiles{0}, splitKvUnavailable{0}, shortRowsCompiles{0},
         shortRowsUnavailable{0}, packedCompiles{0}, packedUnavailable{0},
-        tunedCompiles{0}, tunedUnavailable{0}, varlenCompiles{0};
+        tunedCompiles{0}, tunedUnavailable{0}, layoutCompiles{0};
   };
   std::once_flag tuningOnce;
   TuningDb tuning;
@@ -130,7 +133,7 @@ private:
   Expected<jit::Target> resolveTarget(const CompileOptions &options);
   /// The plan of `plain`'s variant compiled with `options` (and `splits`
   /// KV splits, 0 for none; GQA-packed like `plain`, or when `packGqa`;
-  /// the plan of variable-length batches when `varlen`):
+  /// the plan of `layout`, variable-length batches or a paged KV cache):
   /// from the memory cache, or built now and
   /// counted in `compiles`; null with the reason in `*why` (said once as a
   /// warning naming `what`) when it fails to build.
@@ -138,7 +141,7 @@ private:
   derivedPlan(const PlanImpl &plain, const CompileOptions &options,
               int64_t splits, std::atomic<uint64_t> &compiles,
               const std::string &what, std::string *why,
-              bool packGqa = false, bool varlen = false);
+              bool packGqa = false, jit::SequenceLayout layout = {});
   /// The spec: from the disk entry `key` when `useDisk` (`*fromDisk` set),
   /// else (or when there is none) from the frontend, then written.
   Expected<jit::PlanSpec> obtainSpec(std::string_view text,
@@ -149,14 +152,14 @@ private:
                                      bool *fromDisk);
   /// The plan of `text` for `target`: the spec (disk or the frontend), then
   /// its artifact; with `splitKv` > 0 the split-KV plan, and with
-  /// `packGqa` the GQA-packed plan, and with `varlen` the plan of
-  /// variable-length batches, whose spec may be a refusal (no kernels, no
-  /// artifact).
+  /// `packGqa` the GQA-packed plan, and with a `layout` the plan of
+  /// variable-length batches or a paged KV cache, whose spec may be a
+  /// refusal (no kernels, no artifact).
   Expected<std::shared_ptr<PlanImpl>>
   build(std::string_view text, std::string_view bufferName,
         const CompileOptions &options, const jit::Target &target,
         const Frontend *frontend, int64_t splitKv, bool packGqa = false,
-        bool varlen = false);
+        jit::SequenceLayout layout = {});
   /// build()'s one attempt: the spec (from disk when `useDisk`), then its
   /// artifact.
   Expected<std::shared_ptr<PlanImpl>>

@@ -35,6 +35,10 @@ const char *attn::jit::symbolMeaning(const std::string &symbol) {
     return "query length, at least maxSeqlenQ";
   if (symbol == "max_nk")
     return "key length, at least maxSeqlenK";
+  if (symbol == "num_pages")
+    return "pages";
+  if (symbol == "page_size")
+    return "page size";
   return "";
 }
 
@@ -305,7 +309,7 @@ namespace {
 /// q, k, v or o ([total, H, D]) or lse ([Hq, total_q]) of a varlen run as
 /// the dense kernels' [1, H, total, D] or [1, Hq, total_q] with a batch
 /// stride of 0.
-void packedView(const DLTensor *t, int n, VarlenViews &out) {
+void packedView(const DLTensor *t, int n, SequenceViews &out) {
   int64_t *shape = out.shapes[n], *strides = out.strides[n];
   int64_t given[3], compact = 1;
   for (int d = t->ndim; d-- > 0;) {
@@ -342,10 +346,13 @@ ArgumentSignature packedSignature(const ArgumentSignature &dense,
   return out;
 }
 
-/// The signature of capture `dense` in a varlen run: a capture with a
-/// batch dimension is one row per sequence, whose "nq"/"nk" dimensions
-/// hold the longest sequence; one without packs them like q and k.
-ArgumentSignature varlenCaptureSignature(const ArgumentSignature &dense) {
+/// The signature of capture `dense` in a run of `layout`. Over packed
+/// queries, a capture with a batch dimension is one row per sequence, whose
+/// "nq"/"nk" dimensions hold the longest sequence; one without packs them
+/// like q and k. Over paged keys every "nk" dimension holds the longest
+/// sequence's keys (per sequence with a batch dimension, shared without).
+ArgumentSignature captureSignature(const ArgumentSignature &dense,
+                                   SequenceLayout layout) {
   ArgumentSignature out = dense;
   bool perSequence = false;
   for (const DimSignature &d : dense.dims)
@@ -353,36 +360,71 @@ ArgumentSignature varlenCaptureSignature(const ArgumentSignature &dense) {
   for (DimSignature &d : out.dims) {
     if (d.size >= 0)
       continue;
-    if (d.symbol == "nq")
+    if (d.symbol == "nq" && layout.varlen)
       d.symbol = perSequence ? "max_nq" : "total_q";
-    else if (d.symbol == "nk")
+    else if (d.symbol == "nk" && layout.pagedKv)
+      d.symbol = "max_nk";
+    else if (d.symbol == "nk" && layout.varlen)
       d.symbol = perSequence ? "max_nk" : "total_k";
   }
   return out;
 }
 
-/// Checks a cuSeqlens tensor: int32, rank 1, contiguous, on the plan's
-/// memory.
-Status checkOffsets(const char *name, const DLTensor *t, DeviceKind device,
-                    int ordinal) {
+/// The signature of k or v (`dense`, [B, Hkv, Nk, D]) as pages
+/// [num_pages, page_size, Hkv, D].
+ArgumentSignature pagedSignature(const ArgumentSignature &dense) {
+  ArgumentSignature out = dense;
+  out.dims = {DimSignature{-1, "num_pages"}, DimSignature{-1, "page_size"},
+              dense.dims[1], dense.dims[3]};
+  return out;
+}
+
+/// k or v ([num_pages, page_size, Hkv, D]) as the kernels bind it:
+/// [num_pages, Hkv, page_size, D] (pages, heads, slots, features).
+void pagedView(const DLTensor *t, int n, SequenceViews &out) {
+  int64_t *shape = out.shapes[n], *strides = out.strides[n];
+  int64_t given[4], compact = 1;
+  for (int d = 4; d-- > 0;) {
+    given[d] = t->strides ? t->strides[d] : compact;
+    compact *= t->shape[d];
+  }
+  const int order[4] = {0, 2, 1, 3};
+  for (int d = 0; d < 4; ++d) {
+    shape[d] = t->shape[order[d]];
+    strides[d] = given[order[d]];
+  }
+  out.views[n] = *t;
+  out.views[n].shape = shape;
+  out.views[n].strides = strides;
+}
+
+/// Checks an int32 tensor of sequence data (offsets, lengths, a block
+/// table): rank, contiguous rows, on the plan's memory, aligned.
+Status checkInt32(const char *name, const DLTensor *t, int rank,
+                  const char *shape, const char *why, DeviceKind device,
+                  int ordinal) {
   std::string label = std::string("Arguments::") + name;
   if (!t)
-    return Status::error(label + ": missing (null DLTensor); a varlen run "
-                                 "takes both cuSeqlensQ and cuSeqlensK");
+    return Status::error(label + ": missing (null DLTensor); " + why);
   if (t->dtype.code != kDLInt || t->dtype.bits != 32 || t->dtype.lanes != 1)
     return Status::error(label + ": dtype is " + dtypeName(t->dtype) +
-                         " but sequence offsets are int32");
-  if (t->ndim != 1 || !t->shape)
+                         " but it holds int32 " + shape);
+  if (t->ndim != rank || !t->shape)
     return Status::error(label + ": rank is " + std::to_string(t->ndim) +
-                         " but sequence offsets are one dimension [B + 1]");
-  if (t->shape[0] < 1)
-    return Status::error(label + ": has " + std::to_string(t->shape[0]) +
-                         " entries; B + 1 offsets need at least one");
-  if (t->strides && t->shape[0] > 1 && t->strides[0] != 1)
-    return Status::error(label + ": stride is " +
-                         std::to_string(t->strides[0]) +
-                         "; sequence offsets are contiguous");
-  if (!t->data)
+                         " but it is " + shape);
+  if (t->strides && t->shape[rank - 1] > 1 && t->strides[rank - 1] != 1)
+    return Status::error(label + ": stride of its last dimension is " +
+                         std::to_string(t->strides[rank - 1]) +
+                         "; its rows are contiguous");
+  if (t->strides)
+    for (int d = 0; d < rank; ++d)
+      if (t->strides[d] < 0)
+        return Status::error(label + ": stride of dimension " +
+                             std::to_string(d) + " is negative");
+  int64_t elements = 1;
+  for (int d = 0; d < rank; ++d)
+    elements *= std::max<int64_t>(t->shape[d], 0);
+  if (elements > 0 && !t->data)
     return Status::error(label + ": data pointer is null");
   if (!reachable(t->device, device, ordinal))
     return Status::error(label + ": the memory is on " +
@@ -391,6 +433,23 @@ Status checkOffsets(const char *name, const DLTensor *t, DeviceKind device,
   uintptr_t address = reinterpret_cast<uintptr_t>(t->data) + t->byte_offset;
   if (address % 4 != 0)
     return Status::error(label + ": data is not aligned to 4 bytes");
+  return Status::success();
+}
+
+/// Checks a cuSeqlens tensor: int32 [B + 1], contiguous, on the plan's
+/// memory.
+Status checkOffsets(const char *name, const DLTensor *t, DeviceKind device,
+                    int ordinal) {
+  if (Status s = checkInt32(name, t, 1, "offsets [B + 1]",
+                            "a varlen run takes both cuSeqlensQ and "
+                            "cuSeqlensK (or seqLensK with a paged KV cache)",
+                            device, ordinal);
+      !s.ok())
+    return s;
+  if (t->shape[0] < 1)
+    return Status::error(std::string("Arguments::") + name + ": has " +
+                         std::to_string(t->shape[0]) +
+                         " entries; B + 1 offsets need at least one");
   return Status::success();
 }
 
@@ -426,9 +485,47 @@ Status checkOffsetValues(const char *name, const DLTensor *t, int64_t rows,
   return Status::success();
 }
 
+/// The key lengths and block table of a paged KV cache (host memory): no
+/// sequence longer than the table's pages hold or than `longest`, every
+/// page it reads in [0, num_pages).
+Status checkPages(const DLTensor *seqLens, const DLTensor *table,
+                  int64_t pageSize, int64_t pages, int64_t longest) {
+  auto at = [](const DLTensor *t) {
+    return reinterpret_cast<const int32_t *>(
+        static_cast<const char *>(t->data) + t->byte_offset);
+  };
+  const int32_t *lens = at(seqLens), *rows = at(table);
+  int64_t perRow = table->shape[1];
+  int64_t rowStride = table->strides ? table->strides[0] : perRow;
+  for (int64_t b = 0; b < seqLens->shape[0]; ++b) {
+    int64_t n = lens[b];
+    std::string which = "sequence " + std::to_string(b);
+    if (n < 0 || n > perRow * pageSize)
+      return Status::error("Arguments::seqLensK[" + std::to_string(b) +
+                           "] is " + std::to_string(n) + " but " + which +
+                           "'s row of the block table holds " +
+                           std::to_string(perRow) + " pages of " +
+                           std::to_string(pageSize) + " keys");
+    if (n > longest)
+      return Status::error("Arguments::seqLensK[" + std::to_string(b) +
+                           "] is " + std::to_string(n) +
+                           " but maxSeqlenK is " + std::to_string(longest));
+    for (int64_t k = 0; k < (n + pageSize - 1) / pageSize; ++k) {
+      int64_t page = rows[b * rowStride + k];
+      if (page < 0 || page >= pages)
+        return Status::error("Arguments::blockTable[" + std::to_string(b) +
+                             "][" + std::to_string(k) + "] is " +
+                             std::to_string(page) + " but the cache has " +
+                             std::to_string(pages) + " pages (" + which +
+                             " reads it)");
+    }
+  }
+  return Status::success();
+}
+
 } // namespace
 
-void VarlenViews::bindLse(void *data, int64_t hq) {
+void SequenceViews::bindLse(void *data, int64_t hq) {
   DLTensor t{};
   t.data = data;
   t.device = args.q->device;
@@ -441,51 +538,116 @@ void VarlenViews::bindLse(void *data, int64_t hq) {
   args.lse = &views[4];
 }
 
-Status attn::jit::validateVarlenArguments(const Signature &signature,
-                                          const Arguments &args,
-                                          DeviceKind device, int ordinal,
-                                          BoundSizes *sizes,
-                                          VarlenViews &views) {
-  if (Status s = checkOffsets("cuSeqlensQ", args.cuSeqlensQ, device, ordinal);
-      !s.ok())
-    return s;
-  if (Status s = checkOffsets("cuSeqlensK", args.cuSeqlensK, device, ordinal);
-      !s.ok())
-    return s;
-  int64_t entries = args.cuSeqlensQ->shape[0];
-  if (args.cuSeqlensK->shape[0] != entries)
-    return Status::error(
-        "Arguments::cuSeqlensK: has " +
-        std::to_string(args.cuSeqlensK->shape[0]) + " entries but "
-        "cuSeqlensQ has " + std::to_string(entries) +
-        " (one more than the sequences, both)");
+Status attn::jit::validateSequenceArguments(const Signature &signature,
+                                            const Arguments &args,
+                                            DeviceKind device, int ordinal,
+                                            BoundSizes *sizes,
+                                            SequenceViews &views) {
+  SequenceLayout layout{args.cuSeqlensQ || args.cuSeqlensK,
+                        args.blockTable || args.seqLensK};
+  views.layout = layout;
   if (args.maxSeqlenQ < 0 || args.maxSeqlenK < 0)
     return Status::error("Arguments::maxSeqlenQ and maxSeqlenK are " +
                          std::to_string(args.maxSeqlenQ) + " and " +
                          std::to_string(args.maxSeqlenK) +
                          "; the longest sequence's rows are 0 or more");
   Validator v(device, ordinal, sizes);
-  v.preset("b", entries - 1, "the sequences (cuSeqlensQ's entries - 1)");
-  v.preset("nq", args.maxSeqlenQ, "Arguments::maxSeqlenQ");
-  v.preset("nk", args.maxSeqlenK, "Arguments::maxSeqlenK");
-  v.minimum("max_nq", args.maxSeqlenQ, "Arguments::maxSeqlenQ");
-  v.minimum("max_nk", args.maxSeqlenK, "Arguments::maxSeqlenK");
-  const DLTensor *qkv[] = {args.q, args.k, args.v};
-  for (int i = 0; i < 3; ++i)
-    if (Status s = v.tensor(packedSignature(signature.inputs[i],
-                                            i == 0 ? "total_q" : "total_k"),
-                            qkv[i], false);
+  if (layout.varlen) {
+    if (Status s =
+            checkOffsets("cuSeqlensQ", args.cuSeqlensQ, device, ordinal);
         !s.ok())
       return s;
-  if (Status s = v.tensor(packedSignature(signature.outputs[0], "total_q"),
-                          args.o, true);
+    int64_t entries = args.cuSeqlensQ->shape[0];
+    if (layout.pagedKv && args.cuSeqlensK)
+      return Status::error("Arguments::cuSeqlensK: a paged KV cache takes "
+                           "its key lengths from seqLensK");
+    if (!layout.pagedKv) {
+      if (Status s =
+              checkOffsets("cuSeqlensK", args.cuSeqlensK, device, ordinal);
+          !s.ok())
+        return s;
+      if (args.cuSeqlensK->shape[0] != entries)
+        return Status::error(
+            "Arguments::cuSeqlensK: has " +
+            std::to_string(args.cuSeqlensK->shape[0]) + " entries but "
+            "cuSeqlensQ has " + std::to_string(entries) +
+            " (one more than the sequences, both)");
+      v.preset("nk", args.maxSeqlenK, "Arguments::maxSeqlenK");
+    }
+    v.preset("b", entries - 1, "the sequences (cuSeqlensQ's entries - 1)");
+    v.preset("nq", args.maxSeqlenQ, "Arguments::maxSeqlenQ");
+    v.minimum("max_nq", args.maxSeqlenQ, "Arguments::maxSeqlenQ");
+  }
+  if (layout.pagedKv) {
+    const char *why = "a paged KV cache takes blockTable and seqLensK";
+    if (Status s = checkInt32("blockTable", args.blockTable, 2,
+                              "page indices [B, max_pages]", why, device,
+                              ordinal);
+        !s.ok())
+      return s;
+    if (Status s = checkInt32("seqLensK", args.seqLensK, 1,
+                              "key lengths [B]", why, device, ordinal);
+        !s.ok())
+      return s;
+  }
+  // Queries: packed or dense.
+  if (Status s = v.tensor(layout.varlen ? packedSignature(signature.inputs[0],
+                                                          "total_q")
+                                        : signature.inputs[0],
+                          args.q, false);
       !s.ok())
+    return s;
+  // Keys and values: pages, packed or dense.
+  for (int i = 1; i < 3; ++i) {
+    const DLTensor *t = i == 1 ? args.k : args.v;
+    ArgumentSignature sig =
+        layout.pagedKv  ? pagedSignature(signature.inputs[i])
+        : layout.varlen ? packedSignature(signature.inputs[i], "total_k")
+                        : signature.inputs[i];
+    if (Status s = v.tensor(sig, t, false); !s.ok())
+      return s;
+  }
+  int64_t sequences = sizes->at("b");
+  if (layout.pagedKv) {
+    int64_t pageSize = args.k->shape[1];
+    if (pageSize < 1 || (pageSize & (pageSize - 1)) != 0)
+      return Status::error("k: dimension 1 (page size) is " +
+                           std::to_string(pageSize) +
+                           "; pages hold a power-of-two number of keys");
+    views.pageSize = pageSize;
+    while ((int64_t(1) << views.pageShift) < pageSize)
+      ++views.pageShift;
+    for (const DLTensor *t : {args.blockTable, args.seqLensK})
+      if (t->shape[0] != sequences)
+        return Status::error(
+            std::string("Arguments::") +
+            (t == args.blockTable ? "blockTable" : "seqLensK") +
+            ": dimension 0 is " + std::to_string(t->shape[0]) + " but " +
+            (layout.varlen ? "the sequences (cuSeqlensQ's entries - 1) are "
+                           : "q's batch is ") +
+            std::to_string(sequences));
+    // The longest sequence's keys: the caller's bound, else what the
+    // block table's rows hold.
+    int64_t capacity = args.blockTable->shape[1] * pageSize;
+    int64_t longest = args.maxSeqlenK > 0 ? args.maxSeqlenK : capacity;
+    v.preset("nk", longest,
+             args.maxSeqlenK > 0 ? "Arguments::maxSeqlenK"
+                                 : "the block table's pages x page size");
+    v.minimum("max_nk", longest,
+              args.maxSeqlenK > 0 ? "Arguments::maxSeqlenK"
+                                  : "the block table's pages x page size");
+  } else if (layout.varlen) {
+    v.minimum("max_nk", args.maxSeqlenK, "Arguments::maxSeqlenK");
+  }
+  auto resultSignature = [&](size_t r) {
+    return layout.varlen ? packedSignature(signature.outputs[r], "total_q")
+                         : signature.outputs[r];
+  };
+  if (Status s = v.tensor(resultSignature(0), args.o, true); !s.ok())
     return s;
   if (signature.hasLse()) {
     if (args.lse)
-      if (Status s = v.tensor(packedSignature(signature.outputs[1], "total_q"),
-                              args.lse, true);
-          !s.ok())
+      if (Status s = v.tensor(resultSignature(1), args.lse, true); !s.ok())
         return s;
   } else if (args.lse) {
     return Status::error("lse: the variant does not return lse");
@@ -499,41 +661,61 @@ Status attn::jit::validateVarlenArguments(const Signature &signature,
   for (size_t c = 0; c < captures; ++c) {
     const ArgumentSignature &sig = signature.inputs[3 + c];
     const Capture &arg = args.captures[c];
-    Status s = sig.isTensor
-                   ? v.tensor(varlenCaptureSignature(sig), arg.tensor, false)
-                   : v.scalar(sig, arg);
+    Status s = sig.isTensor ? v.tensor(captureSignature(sig, layout),
+                                       arg.tensor, false)
+                            : v.scalar(sig, arg);
     if (!s.ok())
       return s;
   }
   if (Status s = v.heads(); !s.ok())
     return s;
-  views.sequences = entries - 1;
-  views.totalQ = args.q->shape[0];
-  views.totalK = args.k->shape[0];
+  views.sequences = sequences;
+  views.totalQ = layout.varlen ? args.q->shape[0] : 0;
+  views.totalK = layout.varlen && !layout.pagedKv ? args.k->shape[0] : 0;
+  // The host reads the offsets, lengths and table on the emulator only
+  // (on a GPU they live in device memory, as the caller's stream fills
+  // them).
   if (device == DeviceKind::Emu) {
-    if (Status s = checkOffsetValues("cuSeqlensQ", args.cuSeqlensQ,
-                                     views.totalQ, "q", args.maxSeqlenQ,
-                                     "maxSeqlenQ");
-        !s.ok())
-      return s;
-    if (Status s = checkOffsetValues("cuSeqlensK", args.cuSeqlensK,
-                                     views.totalK, "k", args.maxSeqlenK,
-                                     "maxSeqlenK");
-        !s.ok())
-      return s;
+    if (layout.varlen)
+      if (Status s = checkOffsetValues("cuSeqlensQ", args.cuSeqlensQ,
+                                       views.totalQ, "q", args.maxSeqlenQ,
+                                       "maxSeqlenQ");
+          !s.ok())
+        return s;
+    if (layout.varlen && !layout.pagedKv)
+      if (Status s = checkOffsetValues("cuSeqlensK", args.cuSeqlensK,
+                                       views.totalK, "k", args.maxSeqlenK,
+                                       "maxSeqlenK");
+          !s.ok())
+        return s;
+    if (layout.pagedKv)
+      if (Status s = checkPages(args.seqLensK, args.blockTable,
+                                views.pageSize, args.k->shape[0],
+                                sizes->at("nk"));
+          !s.ok())
+        return s;
   }
   views.args = args;
-  packedView(args.q, 0, views);
-  packedView(args.k, 1, views);
-  packedView(args.v, 2, views);
-  packedView(args.o, 3, views);
-  views.args.q = &views.views[0];
-  views.args.k = &views.views[1];
-  views.args.v = &views.views[2];
-  views.args.o = &views.views[3];
-  if (args.lse) {
-    packedView(args.lse, 4, views);
-    views.args.lse = &views.views[4];
+  if (layout.pagedKv) {
+    pagedView(args.k, 1, views);
+    pagedView(args.v, 2, views);
+    views.args.k = &views.views[1];
+    views.args.v = &views.views[2];
+  } else if (layout.varlen) {
+    packedView(args.k, 1, views);
+    packedView(args.v, 2, views);
+    views.args.k = &views.views[1];
+    views.args.v = &views.views[2];
+  }
+  if (layout.varlen) {
+    packedView(args.q, 0, views);
+    packedView(args.o, 3, views);
+    views.args.q = &views.views[0];
+    views.args.o = &views.views[3];
+    if (args.lse) {
+      packedView(args.lse, 4, views);
+      views.args.lse = &views.views[4];
+    }
   }
   return Status::success();
 }

@@ -41,40 +41,48 @@ Status validateArguments(const Signature &signature, const Arguments &args,
                          DeviceKind device, int deviceOrdinal,
                          BoundSizes *sizes);
 
-/// A variable-length batch's tensors as its kernels bind them: q, k, v, o
-/// as [1, H, total, D] views and lse as a [1, Hq, total_q] view, each with
-/// a batch stride of 0 (every CTA rebases on its sequence), the captures as
+/// A varlen or paged-KV run's tensors as its kernels bind them: packed q,
+/// k, v, o as [1, H, total, D] views and lse as a [1, Hq, total_q] view,
+/// each with a batch stride of 0 (every CTA rebases on its sequence); paged
+/// k and v as [num_pages, Hkv, page_size, D]; dense tensors and captures as
 /// given. Not copyable: `args` points into it.
-struct VarlenViews {
-  VarlenViews() = default;
-  VarlenViews(const VarlenViews &) = delete;
-  VarlenViews &operator=(const VarlenViews &) = delete;
+struct SequenceViews {
+  SequenceViews() = default;
+  SequenceViews(const SequenceViews &) = delete;
+  SequenceViews &operator=(const SequenceViews &) = delete;
 
   /// What buildParams binds (args.lse null until bindLse when the caller
   /// passed none).
   Arguments args;
-  /// B (cuSeqlensQ's length - 1) and the packed rows.
+  SequenceLayout layout;
+  /// B, and the packed rows (varlen).
   int64_t sequences = 0, totalQ = 0, totalK = 0;
-  /// lse written to `data`, a compact [Hq, total_q] f32 buffer.
+  /// Paged KV: keys per page (a power of two) and its log2.
+  int64_t pageSize = 0, pageShift = 0;
+  /// Varlen: lse written to `data`, a compact [Hq, total_q] f32 buffer.
   void bindLse(void *data, int64_t hq);
 
   DLTensor views[5];
   int64_t shapes[5][4], strides[5][4];
 };
 
-/// Checks a varlen run's `args` (Arguments::cuSeqlensQ set) for a plan
-/// with `signature`: the offset arrays, the packed ranks ([total, H, D],
-/// lse [Hq, total_q]), dtypes, devices and the named sizes, a per-sequence
-/// capture's "nq"/"nk" dimensions against maxSeqlenQ/K and a packed one's
-/// against the totals. On the emulator (whose offsets the host can read)
-/// also the offsets themselves: starting at or after 0, never decreasing,
-/// within the packed tensors, no sequence longer than maxSeqlenQ/K. Binds
-/// b (the sequences), hq, hkv, d, dv, nq = maxSeqlenQ, nk = maxSeqlenK and
-/// fills `views`.
-Status validateVarlenArguments(const Signature &signature,
-                               const Arguments &args, DeviceKind device,
-                               int deviceOrdinal, BoundSizes *sizes,
-                               VarlenViews &views);
+/// Checks the `args` of a varlen run (Arguments::cuSeqlensQ set) or of a
+/// paged KV cache (blockTable set), or both, for a plan with `signature`:
+/// the offset, length and block-table tensors, the packed ranks ([total, H,
+/// D], lse [Hq, total_q]) or pages ([num_pages, page_size, Hkv, D], a
+/// power-of-two page size), dtypes, devices and the named sizes; a
+/// capture's "nq"/"nk" dimensions against the longest sequence (per
+/// sequence, or shared over paged keys) or the totals (packed). On the
+/// emulator (whose memory the host can read) also the values: offsets from
+/// 0 or more, never decreasing, within the packed tensors; no sequence
+/// longer than maxSeqlenQ/K or than its row of the block table holds;
+/// every page read in range. Binds b, hq, hkv, d, dv, nq (maxSeqlenQ when
+/// packed), nk (maxSeqlenK; over pages, the block table's capacity when it
+/// is 0) and fills `views`.
+Status validateSequenceArguments(const Signature &signature,
+                                 const Arguments &args, DeviceKind device,
+                                 int deviceOrdinal, BoundSizes *sizes,
+                                 SequenceViews &views);
 
 /// The plan's parameter struct for validated `args` into `params`, packed
 /// by the plan's typed descriptor (attn/Support/KernelAbi.h); `lse`

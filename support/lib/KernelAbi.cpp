@@ -34,6 +34,8 @@ std::string attn::abi::describe(const Field &f) {
     return f.dim >= 0 && f.dim < 5 ? problems[f.dim] : "problem size ?";
   case FieldRole::KvSplits:
     return "the KV split count";
+  case FieldRole::PageShift:
+    return "log2 of the KV cache's page size";
   default:
     break;
   }
@@ -54,6 +56,12 @@ std::string attn::abi::describe(const Field &f) {
   case BufferKind::SeqStarts:
     buffer = std::string("the sequence starts of the ") +
              (f.index == 0 ? "queries" : "keys");
+    break;
+  case BufferKind::BlockTable:
+    buffer = "the block table of the paged KV cache";
+    break;
+  case BufferKind::SeqLensK:
+    buffer = "the key lengths of the paged KV cache";
     break;
   case BufferKind::None:
     buffer = "no buffer";
@@ -94,6 +102,12 @@ const BufferBinding *bufferOf(const Field &f, const ParamBindings &b) {
     break;
   case BufferKind::SeqStarts:
     list = &b.seqStarts;
+    break;
+  case BufferKind::BlockTable:
+    list = &b.blockTable;
+    break;
+  case BufferKind::SeqLensK:
+    list = &b.seqLensK;
     break;
   case BufferKind::None:
     return nullptr;
@@ -139,6 +153,12 @@ std::optional<uint64_t> wordOf(const Field &f, const ParamBindings &b,
     if (!expectType(FieldType::Int64))
       return fail("the split count must be Int64");
     return static_cast<uint64_t>(*b.kvSplits);
+  case FieldRole::PageShift:
+    if (!b.pageShift)
+      return fail("no page size is bound");
+    if (!expectType(FieldType::Int64))
+      return fail("the page shift must be Int64");
+    return static_cast<uint64_t>(*b.pageShift);
   default:
     break;
   }

@@ -127,8 +127,9 @@ struct EmitRequest {
   std::optional<std::string> arch, path;
   std::string debug = "none";
   bool report = false;
-  /// `--emit-varlen`: the kernels of variable-length batches.
-  bool varlen = false;
+  /// `--emit-varlen`: the kernels of variable-length batches;
+  /// `--emit-paged-kv`: of a paged KV cache.
+  bool varlen = false, pagedKv = false;
   /// `--nq= [--nk= --b= --captures=]` with the resource report: the sizes
   /// the cost model estimates each kernel's run for.
   std::optional<attn::codegen::RunSizes> costSizes;
@@ -147,11 +148,11 @@ static bool parseSize(llvm::StringRef flag, llvm::StringRef value,
 }
 
 /// Takes `--emit=mlir|cuda|ptx|cubin [--arch=sm_XX] [--report=json]
-/// [--emit-debug=MODE] [--emit-path=auto|simt|mma] [--emit-varlen]` out of
-/// `args`, and with the resource report the cost model's run sizes (`--nq=
-/// --nk= --b= --captures=`). A cubin is binary, so it needs `-o` (`-o -` for stdout)
-/// unless `--report=json` asks for the resource report only. Returns false
-/// (after printing why) for bad flags.
+/// [--emit-debug=MODE] [--emit-path=auto|simt|mma] [--emit-varlen]
+/// [--emit-paged-kv]` out of `args`, and with the resource report the cost
+/// model's run sizes (`--nq= --nk= --b= --captures=`). A cubin is binary, so
+/// it needs `-o` (`-o -` for stdout) unless `--report=json` asks for the
+/// resource report only. Returns false (after printing why) for bad flags.
 static bool takeEmitFlags(std::vector<std::string> &args, EmitRequest &emit) {
   bool hasOutput = false;
   std::vector<std::string> kept;
@@ -172,6 +173,10 @@ static bool takeEmitFlags(std::vector<std::string> &args, EmitRequest &emit) {
     }
     if (a == "--emit-varlen") {
       emit.varlen = true;
+      continue;
+    }
+    if (a == "--emit-paged-kv") {
+      emit.pagedKv = true;
       continue;
     }
     if (a.consume_front("--emit-path=")) {
@@ -290,9 +295,9 @@ static bool takeEmitFlags(std::vector<std::string> &args, EmitRequest &emit) {
     kept = std::move(rest);
   }
   if (emit.format == "mlir" &&
-      (emit.debug != "none" || emit.path || emit.varlen)) {
-    llvm::errs() << "attn-opt: --emit-debug, --emit-path and --emit-varlen "
-                    "need --emit=cuda|ptx|cubin\n";
+      (emit.debug != "none" || emit.path || emit.varlen || emit.pagedKv)) {
+    llvm::errs() << "attn-opt: --emit-debug, --emit-path, --emit-varlen and "
+                    "--emit-paged-kv need --emit=cuda|ptx|cubin\n";
     return false;
   }
   if (emit.format == "cubin" && !hasOutput) {
@@ -373,6 +378,7 @@ emitBuffer(llvm::SourceMgr &sourceMgr, mlir::MLIRContext &context,
               "test-attn-force-tile-class and test-attn-shift-kv-bounds)";
   options.resourceReport = emit.report;
   options.varlen = emit.varlen;
+  options.pagedKv = emit.pagedKv;
   std::optional<attn::codegen::PlanCosts> costs;
   if (emit.costSizes) {
     std::string arch = options.arch ? *options.arch : std::string();

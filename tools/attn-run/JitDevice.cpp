@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 using namespace attn::run;
 using attn::interp::Tensor;
@@ -252,14 +253,23 @@ attn::run::runJit(mlir::ModuleOp module, mlir::func::FuncOp func,
   };
   attn::Arguments args;
   const DLTensor **qkv[] = {&args.q, &args.k, &args.v};
+  // A paged KV cache: k and v as pages, found through a block table.
+  std::optional<PageLayout> pages;
+  std::vector<Tensor> paged;
+  if (request.varlen && request.pageSize > 0) {
+    pages = layoutPages(*request.varlen, request.pageSize, request.pageSeed);
+    for (int i = 1; i < 3; ++i)
+      paged.push_back(toPages(inputs[i], *request.varlen, *pages));
+  }
   for (size_t i = 0; i < sig.inputs.size() && i < inputs.size(); ++i) {
     const attn::ArgumentSignature &a = sig.inputs[i];
     if (!a.isTensor) {
       args.captures.push_back(attn::Capture::scalar(inputs[i].data[0]));
       continue;
     }
+    const Tensor &value = pages && (i == 1 || i == 2) ? paged[i - 1] : inputs[i];
     // Packed varlen tensors have one layout (rows, heads, features).
-    auto s = add(a, inputs[i].shape, i < 3 && !request.varlen, &inputs[i]);
+    auto s = add(a, value.shape, i < 3 && !request.varlen, &value);
     if (!s)
       return s.takeError();
     if (i < 3)
@@ -275,19 +285,37 @@ attn::run::runJit(mlir::ModuleOp module, mlir::func::FuncOp func,
     lseShape = {Hq, batch->totalQ()};
     args.maxSeqlenQ = batch->maxQ();
     args.maxSeqlenK = batch->maxK();
-    const DLTensor **starts[] = {&args.cuSeqlensQ, &args.cuSeqlensK};
-    for (int n = 0; n < 2; ++n) {
-      std::vector<int32_t> offsets =
-          VarlenBatch::offsets(n == 0 ? batch->q : batch->k);
+    attn::ArgumentSignature int32;
+    int32.dtype = {kDLInt, 32, 1};
+    auto addInt32 = [&](std::vector<int64_t> shape,
+                        const std::vector<int32_t> &values,
+                        const DLTensor *&slot) -> llvm::Error {
       Tensor value;
-      value.shape = {static_cast<int64_t>(offsets.size())};
-      value.data.assign(offsets.begin(), offsets.end());
-      attn::ArgumentSignature int32;
-      int32.dtype = {kDLInt, 32, 1};
+      value.shape = std::move(shape);
+      value.data.assign(values.begin(), values.end());
       auto s = add(int32, value.shape, false, &value);
       if (!s)
         return s.takeError();
-      *starts[n] = &(*s)->dl;
+      slot = &(*s)->dl;
+      return llvm::Error::success();
+    };
+    std::vector<int32_t> startsQ = VarlenBatch::offsets(batch->q);
+    if (llvm::Error err = addInt32({int64_t(startsQ.size())}, startsQ,
+                                   args.cuSeqlensQ))
+      return std::move(err);
+    if (pages) {
+      std::vector<int32_t> lengths(batch->k.begin(), batch->k.end());
+      if (llvm::Error err = addInt32({batch->sequences(), pages->maxPages},
+                                     pages->table, args.blockTable))
+        return std::move(err);
+      if (llvm::Error err =
+              addInt32({batch->sequences()}, lengths, args.seqLensK))
+        return std::move(err);
+    } else {
+      std::vector<int32_t> startsK = VarlenBatch::offsets(batch->k);
+      if (llvm::Error err = addInt32({int64_t(startsK.size())}, startsK,
+                                     args.cuSeqlensK))
+        return std::move(err);
     }
   }
   auto o = add(sig.outputs[0], oShape, !request.varlen, nullptr);

@@ -67,6 +67,10 @@ struct JitRequest {
   /// [total, H, D]) and the results come back packed (o [total_q, Hq, Dv],
   /// lse [Hq, total_q]); null: a dense run.
   const VarlenBatch *varlen = nullptr;
+  /// With `varlen`: > 0 keeps k and v in a paged KV cache of pages this
+  /// size (Varlen.h: layoutPages, shuffled by `pageSeed`).
+  int64_t pageSize = 0;
+  uint64_t pageSeed = 0;
 };
 
 /// What happened.

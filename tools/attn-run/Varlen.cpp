@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <limits>
 #include <numeric>
+#include <random>
 #include <string>
 
 using namespace attn::run;
@@ -326,6 +327,65 @@ Tensor attn::run::concatValues(const VarlenInputs &inputs,
     forEachIndex(v.shape, [&](const std::vector<int64_t> &at, int64_t i) {
       out.data[(at[1] * total + starts[s] + at[2]) * dv + at[3]] = v.data[i];
     });
+  }
+  return out;
+}
+
+PageLayout attn::run::layoutPages(const VarlenBatch &batch, int64_t pageSize,
+                                  uint64_t seed) {
+  PageLayout out;
+  out.pageSize = pageSize;
+  std::vector<int64_t> perSequence;
+  for (int64_t n : batch.k) {
+    perSequence.push_back((n + pageSize - 1) / pageSize);
+    out.pages += perSequence.back();
+    out.maxPages = std::max(out.maxPages, perSequence.back());
+  }
+  std::vector<int32_t> order(out.pages);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(seed * 0x2545F4914F6CDD1Dull + 1);
+  std::shuffle(order.begin(), order.end(), rng);
+  out.table.assign(batch.sequences() * out.maxPages, -1);
+  int64_t next = 0;
+  for (int64_t s = 0; s < batch.sequences(); ++s)
+    for (int64_t k = 0; k < perSequence[s]; ++k)
+      out.table[s * out.maxPages + k] = order[next++];
+  return out;
+}
+
+Tensor attn::run::toPages(const Tensor &packed, const VarlenBatch &batch,
+                          const PageLayout &layout) {
+  int64_t heads = packed.shape[1], features = packed.shape[2];
+  int64_t rowElements = heads * features;
+  Tensor out = Tensor::filled({layout.pages, layout.pageSize, heads, features},
+                              std::nan(""));
+  std::vector<int32_t> starts = VarlenBatch::offsets(batch.k);
+  for (int64_t s = 0; s < batch.sequences(); ++s)
+    for (int64_t j = 0; j < batch.k[s]; ++j) {
+      int64_t page = layout.table[s * layout.maxPages + j / layout.pageSize];
+      int64_t slot = j % layout.pageSize;
+      std::copy_n(packed.data.begin() + (starts[s] + j) * rowElements,
+                  rowElements,
+                  out.data.begin() +
+                      (page * layout.pageSize + slot) * rowElements);
+    }
+  return out;
+}
+
+Tensor attn::run::fromPages(const Tensor &pages, const VarlenBatch &batch,
+                            const PageLayout &layout, int64_t s) {
+  int64_t heads = pages.shape[2], features = pages.shape[3];
+  int64_t keys = batch.k[s];
+  Tensor out = Tensor::filled({1, heads, keys, features}, 0);
+  for (int64_t j = 0; j < keys; ++j) {
+    int64_t page = layout.table[s * layout.maxPages + j / layout.pageSize];
+    int64_t slot = j % layout.pageSize;
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t d = 0; d < features; ++d)
+        out.data[(h * keys + j) * features + d] =
+            pages.data[((page * layout.pageSize + slot) * heads + h) *
+                           features +
+                       d];
   }
   return out;
 }

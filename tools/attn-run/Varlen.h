@@ -74,6 +74,32 @@ concatSequences(const std::vector<std::vector<attn::interp::Tensor>> &results,
 std::vector<attn::interp::Tensor>
 unpackResults(const std::vector<attn::interp::Tensor> &packed);
 
+/// Where a paged KV cache keeps the batch's keys: pages of `pageSize`
+/// keys, sequence s's in the pages listed by row s of `table` (int32
+/// [B, maxPages], unused entries -1), handed out in a shuffled order.
+struct PageLayout {
+  int64_t pageSize = 0, pages = 0, maxPages = 0;
+  std::vector<int32_t> table;
+};
+
+/// A page layout of `batch`'s keys (order shuffled by `seed`).
+PageLayout layoutPages(const VarlenBatch &batch, int64_t pageSize,
+                       uint64_t seed);
+
+/// Packed keys or values ([total_k, Hkv, D]) as the pages [pages,
+/// pageSize, Hkv, D] of `layout`; slots past a sequence's end hold NaN
+/// (a kernel that read them would fail --check).
+attn::interp::Tensor toPages(const attn::interp::Tensor &packed,
+                             const VarlenBatch &batch,
+                             const PageLayout &layout);
+
+/// Sequence `s`'s keys or values read back from `pages` through the block
+/// table of `layout` ([1, Hkv, nk, D], as the dense problem takes them):
+/// how --device=ref runs a paged cache, from the definition.
+attn::interp::Tensor fromPages(const attn::interp::Tensor &pages,
+                               const VarlenBatch &batch,
+                               const PageLayout &layout, int64_t s);
+
 /// The sequences' V inputs concatenated along the keys ([1, Hkv, total_k,
 /// Dv]): what --check's analysis of non-finite values reads.
 attn::interp::Tensor concatValues(const VarlenInputs &inputs,

@@ -110,6 +110,12 @@ static cl::opt<std::string> varlenFlag(
              "FlashAttention's varlen API takes them: q, k, v, o [total, H, "
              "D], lse [Hq, total_q], int32 cumulative offsets"),
     cl::init(""), cl::cat(runCategory));
+static cl::opt<int64_t> pageSizeFlag(
+    "page-size",
+    cl::desc("With --varlen: keep k and v in a paged KV cache of pages this "
+             "many keys (a power of two), assigned in a shuffled order and "
+             "found through a block table"),
+    cl::init(0), cl::cat(runCategory));
 static cl::opt<std::string> varlenKFlag(
     "varlen-k",
     cl::desc("With --varlen: the sequences' key lengths (default: --varlen)"),
@@ -578,10 +584,11 @@ static llvm::Error lowerToKernel(ModuleOp module) {
   return llvm::Error::success();
 }
 
-static llvm::Expected<attn::codegen::CudaPlan> emitEmuPlan(func::FuncOp func,
-                                                          bool varlen) {
+static llvm::Expected<attn::codegen::CudaPlan>
+emitEmuPlan(func::FuncOp func, bool varlen, bool pagedKv) {
   attn::codegen::CudaEmitOptions options;
   options.varlen = varlen;
+  options.pagedKv = pagedKv;
   // drop-mask and kv-bound broke the kernel IR already (lowerToKernel).
   if (emitDebug != "drop-mask" && emitDebug != "kv-bound" &&
       !attn::codegen::parseEmitDebug(emitDebug, options.debug))
@@ -685,8 +692,10 @@ struct Report {
   std::string costSummary, costJson;
   /// With a tuning database: which entry set the schedule, or why none did.
   std::string tuningSummary, tuningJson;
-  /// --varlen: the sequences' lengths (empty for a dense run).
+  /// --varlen: the sequences' lengths (empty for a dense run), and
+  /// --page-size (0: keys packed).
   std::vector<int64_t> varlenQ, varlenK;
+  int64_t pageSize = 0;
 };
 
 /// With --tuning-db (or $ATTN_TUNING_DB): looks up the run's bucket for the
@@ -895,6 +904,7 @@ static void printJson(const Report &r, llvm::raw_ostream &os) {
       j.attributeObject("varlen", [&] {
         j.attribute("q", llvm::json::Array(r.varlenQ));
         j.attribute("k", llvm::json::Array(r.varlenK));
+        j.attribute("page_size", r.pageSize);
       });
     j.attributeArray("results", [&] {
       for (size_t i = 0; i < r.results.size(); ++i) {
@@ -1012,6 +1022,8 @@ static void printSummary(const Report &r, llvm::raw_ostream &os) {
        << llvm::join(llvm::map_range(r.varlenK,
                                      [](int64_t n) { return std::to_string(n); }),
                      ",");
+    if (r.pageSize)
+      os << ", paged KV (pages of " << r.pageSize << ")";
   }
   os << "\ninputs:  ";
   for (auto &[name, shape] : r.inputs)
@@ -1112,6 +1124,10 @@ static int runVarlenTool(ModuleOp refModule, func::FuncOp refFunc,
   auto batch = attn::run::parseVarlenBatch(varlenFlag, varlenKFlag);
   if (!batch)
     return fail(batch.takeError());
+  if (pageSizeFlag.getNumOccurrences() &&
+      (pageSizeFlag < 1 || (pageSizeFlag & (pageSizeFlag - 1)) != 0))
+    return fail("--page-size=" + std::to_string(pageSizeFlag) +
+                ": pages hold a power-of-two number of keys");
   if (batch->sequences() == 0)
     return fail("--varlen: no sequence");
   SizeBindings flags = bindingsFromFlags();
@@ -1126,6 +1142,35 @@ static int runVarlenTool(ModuleOp refModule, func::FuncOp refFunc,
     return fail(packedShapes.takeError());
   if (llvm::Error err = checkSizes(*packedShapes))
     return fail(std::move(err));
+  // The memory: the reference runs one sequence at a time (the longest
+  // bounds it); the packed tensors are held about four times over (each
+  // sequence's inputs, the packed ones, the device's staging and buffers).
+  {
+    SizeBindings longest = flags;
+    longest.b = 1;
+    longest.nq = std::max<int64_t>(1, batch->maxQ());
+    longest.nk = std::max<int64_t>(1, batch->maxK());
+    auto longestShapes = attn::interp::bindShapes(refFunc, longest);
+    if (!longestShapes)
+      return fail(longestShapes.takeError());
+    attn::run::MemoryRequest request{refFunc,  refFunc, &*longestShapes,
+                                     "ref",    false,   nullptr,
+                                     check,    false,   false,
+                                     1};
+    attn::run::MemoryNeed need = attn::run::memoryNeed(request);
+    for (auto [i, shape] : llvm::enumerate(packedShapes->args)) {
+      uint64_t elements = 1;
+      for (int64_t n : shape)
+        elements *= static_cast<uint64_t>(n);
+      need.inputs.push_back({inputName(i) + " packed for all sequences (x4)",
+                             elements * 4 * sizeof(double)});
+    }
+    auto memoryLimit = hostMemoryLimit();
+    if (!memoryLimit)
+      return fail(memoryLimit.takeError());
+    if (llvm::Error err = attn::run::checkMemory(need, *memoryLimit))
+      return fail(std::move(err));
+  }
   auto inputs =
       attn::run::makeVarlenInputs(refFunc, flags, *batch, seed, dtype);
   if (!inputs)
@@ -1144,7 +1189,7 @@ static int runVarlenTool(ModuleOp refModule, func::FuncOp refFunc,
         return fail(std::move(err));
       runFunc = runModule->lookupSymbol<func::FuncOp>(funcName);
     }
-    auto plan = emitEmuPlan(runFunc, /*varlen=*/true);
+    auto plan = emitEmuPlan(runFunc, /*varlen=*/true, pageSizeFlag > 0);
     if (!plan)
       return fail("running '@" + funcName +
                   "' on a variable-length batch: " +
@@ -1171,19 +1216,34 @@ static int runVarlenTool(ModuleOp refModule, func::FuncOp refFunc,
   report.seed = seed;
   report.varlenQ = batch->q;
   report.varlenK = batch->k;
+  report.pageSize = pageSizeFlag;
   for (unsigned i = 0; i < refFunc.getNumArguments(); ++i)
     report.inputs.push_back({inputName(i), inputs->packed[i].shape});
 
   if (deviceName == "ref") {
-    // Each sequence on its own: the pipeline's IR on its dense inputs.
+    // Each sequence on its own: the pipeline's IR on its dense inputs --
+    // over a paged cache, its keys and values read back through the block
+    // table.
+    std::optional<attn::run::PageLayout> pages;
+    std::vector<Tensor> paged;
+    if (pageSizeFlag > 0) {
+      pages = attn::run::layoutPages(*batch, pageSizeFlag, seed);
+      for (int i = 1; i < 3; ++i)
+        paged.push_back(
+            attn::run::toPages(inputs->packed[i], *batch, *pages));
+    }
     std::vector<std::vector<Tensor>> perSequence;
     for (int64_t s = 0; s < batch->sequences(); ++s) {
       if (batch->q[s] == 0) {
         perSequence.emplace_back();
         continue;
       }
-      auto results = attn::interp::runFunction(
-          runFunc, inputs->perSequence[s], &report.counters);
+      std::vector<Tensor> args = inputs->perSequence[s];
+      if (pages)
+        for (int i = 1; i < 3; ++i)
+          args[i] = attn::run::fromPages(paged[i - 1], *batch, *pages, s);
+      auto results =
+          attn::interp::runFunction(runFunc, args, &report.counters);
       if (!results)
         return fail("running '@" + funcName + "' on sequence " +
                     std::to_string(s) + ": " +
@@ -1206,6 +1266,8 @@ static int runVarlenTool(ModuleOp refModule, func::FuncOp refFunc,
     request.race = race;
     request.emitted = emuPlan ? &*emuPlan : nullptr;
     request.varlen = &*batch;
+    request.pageSize = pageSizeFlag;
+    request.pageSeed = seed;
     attn::run::JitReport jitReport;
     auto results = attn::run::runJit(*runModule, runFunc, inputs->packed,
                                      report.sizes, request, jitReport);
@@ -1335,6 +1397,9 @@ static int runTool() {
     return 0;
   }
 
+  if (pageSizeFlag.getNumOccurrences() && !varlenFlag.getNumOccurrences())
+    return fail("--page-size needs --varlen (a paged KV cache serves a "
+                "batch of sequences)");
   if (varlenFlag.getNumOccurrences() || varlenKFlag.getNumOccurrences()) {
     if (varlenFlag.empty())
       return fail(varlenFlag.getNumOccurrences()
@@ -1396,7 +1461,7 @@ static int runTool() {
   // buffers count in the memory the run needs.
   std::optional<attn::codegen::CudaPlan> emuPlan;
   if (deviceName == "emu" && !viaRuntime) {
-    auto plan = emitEmuPlan(runFunc, /*varlen=*/false);
+    auto plan = emitEmuPlan(runFunc, /*varlen=*/false, /*pagedKv=*/false);
     if (!plan)
       return fail("running '@" + funcName +
                   "': " + llvm::toString(plan.takeError()));

@@ -191,11 +191,23 @@ struct Arguments {
   /// least maxSeqlenQ/K); one without packs its "nq"/"nk" dimensions like
   /// q and k (total_q/total_k). Empty sequences are allowed. Runs the
   /// variant's varlen plan (compiled on first use; plain, never split-KV).
+  /// With a paged KV cache (blockTable) the keys are paged instead.
   const DLTensor *cuSeqlensQ = nullptr, *cuSeqlensK = nullptr;
   /// Varlen: the longest sequence's query and key rows. The grid is sized
   /// from maxSeqlenQ: on cuda a sequence longer than it is not computed
-  /// past it (the emulator refuses it), as in FlashAttention.
+  /// past it (the emulator refuses it), as in FlashAttention. Over a paged
+  /// KV cache maxSeqlenK may be 0: the block table's pages x page size.
   int64_t maxSeqlenQ = 0, maxSeqlenK = 0;
+
+  /// A paged KV cache (vLLM's, FlashInfer's), when blockTable is set: k and
+  /// v are pages [num_pages, page_size, Hkv, D|Dv] (page_size a power of
+  /// two), sequence b's keys are seqLensK[b] rows in the pages listed by
+  /// row b of blockTable (int32 [B, max_pages]; seqLensK int32 [B]), page
+  /// blockTable[b][j / page_size] holding key j at slot j % page_size.
+  /// q, o and lse are dense ([B, Hq, Nq, D]) or, with cuSeqlensQ, packed
+  /// (cuSeqlensK is then not given). Runs the variant's paged plan
+  /// (compiled on first use; split-KV by the dense rule when q is dense).
+  const DLTensor *blockTable = nullptr, *seqLensK = nullptr;
 };
 
 /// How to run.

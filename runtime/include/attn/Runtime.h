@@ -140,8 +140,9 @@ struct RuntimeStats {
   /// Plans of a tuning-database entry's schedule compiled or read on a
   /// run's demand, and those that turned out unavailable.
   uint64_t tunedCompiles = 0, tunedUnavailable = 0;
-  /// Plans of variable-length batches compiled (Arguments::cuSeqlensQ).
-  uint64_t varlenCompiles = 0;
+  /// Plans of variable-length batches or paged KV caches compiled
+  /// (Arguments::cuSeqlensQ, blockTable).
+  uint64_t layoutCompiles = 0;
 };
 
 namespace detail {

@@ -383,7 +383,8 @@ bool compileOwned(ModuleOp module, const FrontendOptions &options,
   out.kvTile = attn::codegen::kvTileOf(func);
   attn::codegen::CudaEmitOptions emit;
   emit.path = *path;
-  emit.varlen = options.varlen;
+  emit.varlen = options.layout.varlen;
+  emit.pagedKv = options.layout.pagedKv;
   if (!options.arch.empty()) {
     auto arch = attn::codegen::lookupCudaArch(options.arch);
     if (!arch)
@@ -396,10 +397,11 @@ bool compileOwned(ModuleOp module, const FrontendOptions &options,
     if (split)
       return unavailable("the CUDA emitter failed on the split-KV lowering: " +
                          diagnostics());
-    // A variant whose kernels cannot take variable-length batches: only
-    // varlen runs fail, saying why.
-    if (options.varlen)
-      return unavailable("the CUDA emitter refused the varlen plan: " +
+    // A variant whose kernels cannot take variable-length batches or paged
+    // KV: only such runs fail, saying why.
+    if (!options.layout.dense())
+      return unavailable("the CUDA emitter refused the " +
+                         options.layout.describe() + " plan: " +
                          diagnostics());
     return failWith(error, "the CUDA emitter failed on '@" + name + "'",
                     diagnostics());

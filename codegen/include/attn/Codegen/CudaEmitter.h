@@ -103,6 +103,15 @@ struct CudaEmitOptions {
   /// there. The grid is sized from the longest sequence. Plain plans only
   /// (no split-KV).
   bool varlen = false;
+  /// A paged KV cache (vLLM's, FlashInfer's): k and v are pages
+  /// [num_pages, page_size, Hkv, D] of a power-of-two size, sequence b's
+  /// pages listed in row b of a block table (int32 [B, max_pages]) and its
+  /// key count in seq_lens_k[b] (int32 [B]). Each CTA rebases the table on
+  /// its sequence and takes Nk from it; the K/V loaders gather rows through
+  /// the table (a tile may span pages). With `varlen` the queries are packed
+  /// (cu_seqlens_q) and the keys paged; without, q is dense [B, Hq, Nq, D]
+  /// and split-KV plans are allowed.
+  bool pagedKv = false;
 };
 
 /// One 8-byte field of a kernel's parameter struct, typed (attn/Support/
@@ -110,7 +119,9 @@ struct CudaEmitOptions {
 /// (strides in elements); B, Hq, Hkv, Nq, Nk; S (a split count chosen at
 /// launch); ws<N>, sum<N> with their extents; c<N> (capture N: pointer or
 /// scalar), c<N>_extent, c<N>_n<d> (sizes), c<N>_s<d> (strides);
-/// cu_seqlens_q, cu_seqlens_k with their extents (varlen plans).
+/// cu_seqlens_q, cu_seqlens_k with their extents (varlen plans);
+/// block_table (with its extent and row stride), seq_lens_k, page_shift
+/// (paged KV plans).
 using ParamField = abi::Field;
 
 /// What a kernel is in its function's launch plan.

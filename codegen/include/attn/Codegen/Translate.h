@@ -36,8 +36,9 @@ struct TranslateOptions {
   std::optional<std::string> arch;
   std::optional<KernelPath> path;
   EmitDebug debug = EmitDebug::None;
-  /// The kernels of variable-length batches (CudaEmitOptions::varlen).
-  bool varlen = false;
+  /// The kernels of variable-length batches and of paged KV caches
+  /// (CudaEmitOptions::varlen, pagedKv).
+  bool varlen = false, pagedKv = false;
   /// Cubin only: ptxas' per-kernel resources and the launch-limit checks as
   /// JSON (Translation::resourceReport).
   bool resourceReport = false;

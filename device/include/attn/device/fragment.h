@@ -78,6 +78,79 @@ ATTN_DEVICE_FN void stage_tile(T *smem, const T *ptr, int64_t extent,
   }
 }
 
+/// Whether stage_tile_paged may use 16-byte copies: as stage_tile, with
+/// whole chunks per page too.
+template <typename T>
+ATTN_DEVICE_FN bool can_stage_paged_vectorized(const T *ptr, int64_t base,
+                                               int64_t pageStride,
+                                               int64_t rowStride,
+                                               int64_t colStride) {
+  return can_stage_vectorized(ptr, base, rowStride, colStride) &&
+         pageStride % (16 / int64_t(sizeof(T))) == 0;
+}
+
+/// stage_tile of a tile of key rows [row0, row0 + Rows) in a paged KV cache:
+/// element (r, c) at `base + paged_row_offset(table, ..., row0 + r) + c *
+/// colStride`, so a tile may span pages of any size (the loader gathers
+/// them). Rows at or past `validRows` become zeros and read nothing.
+/// Vectorized, the lanes copying one row's chunks share one block-table
+/// lookup (the first of them reads it, a shuffle hands it on) when whole
+/// warps step through the copies together: the table adds 4 bytes per row
+/// to the 16-byte chunks' traffic, not 4 per chunk.
+template <typename T, int Rows, int Cols, int Threads,
+          int Pitch = Cols + kSmemPad>
+ATTN_DEVICE_FN void
+stage_tile_paged(T *smem, const T *ptr, int64_t extent, int64_t base,
+                 const int *table, int64_t tableExtent, int64_t shift,
+                 int64_t pageStride, int64_t rowStride, int64_t row0,
+                 int64_t colStride, int64_t validRows, bool vectorized,
+                 int tid) {
+  static_assert(Pitch >= Cols, "a staged row holds its columns");
+  constexpr int perChunk = 16 / sizeof(T);
+  static_assert(Cols % perChunk == 0, "staged rows are whole 16-byte chunks");
+  constexpr int chunksPerRow = Cols / perChunk;
+  // Every lane runs every iteration, and a row's chunks lie in one warp.
+  constexpr bool shareLookups = (Rows * chunksPerRow) % Threads == 0 &&
+                                Threads % 32 == 0 && 32 % chunksPerRow == 0;
+  if (vectorized) {
+#pragma unroll 1
+    for (int c = tid; c < Rows * chunksPerRow; c += Threads) {
+      int r = c / chunksPerRow, k = (c % chunksPerRow) * perChunk;
+      int64_t rowOffset = 0;
+      if (shareLookups) {
+        int lane = tid & 31, first = lane - c % chunksPerRow;
+        int64_t mine = k == 0 && r < validRows
+                           ? paged_row_offset(table, tableExtent, shift,
+                                              pageStride, rowStride, row0 + r)
+                           : 0;
+        rowOffset = __shfl_sync(0xffffffffu, mine, first);
+      } else if (r < validRows) {
+        rowOffset = paged_row_offset(table, tableExtent, shift, pageStride,
+                                     rowStride, row0 + r);
+      }
+      if (r >= validRows) {
+        // Copies nothing and zero-fills, as stage_tile's rows past the end.
+        cp_async<16>(smem + r * Pitch + k, ptr, base, base);
+        continue;
+      }
+      cp_async<16>(smem + r * Pitch + k, ptr, base + k + rowOffset, extent);
+    }
+    return;
+  }
+#pragma unroll 1
+  for (int e = tid; e < Rows * Cols; e += Threads) {
+    int r = e / Cols, c = e % Cols;
+    smem[r * Pitch + c] =
+        r < validRows
+            ? ld_global(ptr,
+                        base + c * colStride +
+                            paged_row_offset(table, tableExtent, shift,
+                                             pageStride, rowStride, row0 + r),
+                        extent)
+            : from_float<T>(0.0f);
+  }
+}
+
 /// Zeros columns [Cols, PaddedCols) of `Rows` rows of `smem` (row pitch
 /// `Pitch`): the padding of a head dim that is a multiple of 8 but not of
 /// 16, which the mma's last k-step reads as a 16-column slice. stage_tile

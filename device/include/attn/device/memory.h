@@ -241,6 +241,18 @@ template <int Pending> ATTN_DEVICE_FN void cp_async_wait() {
 
 #endif
 
+/// The element offset of key row `j` of a sequence in a paged KV cache: the
+/// row lies in page table[j >> shift] (`table` is the sequence's row of the
+/// block table, int32 page indices) at slot j & (2^shift - 1); a page spans
+/// `pageStride` elements and a slot `rowStride`. Pages of a power-of-two
+/// size make the split a shift and a mask.
+ATTN_DEVICE_FN int64_t paged_row_offset(const int *table, int64_t tableExtent,
+                                        int64_t shift, int64_t pageStride,
+                                        int64_t rowStride, int64_t j) {
+  const int64_t page = ld_global(table, j >> shift, tableExtent);
+  return page * pageStride + (j & ((int64_t(1) << shift) - 1)) * rowStride;
+}
+
 } // namespace attn::device
 
 #endif // ATTN_DEVICE_MEMORY_H

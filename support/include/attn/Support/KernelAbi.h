@@ -42,6 +42,8 @@ enum class FieldRole : uint8_t {
   /// The launch's KV split count (a split-KV plan whose count is chosen at
   /// launch).
   KvSplits,
+  /// log2 of a paged KV cache's page size (its rows per page).
+  PageShift,
 };
 
 /// Which buffer a Data, Extent, Size or Stride field describes.
@@ -60,7 +62,12 @@ enum class BufferKind : uint8_t {
   /// cumulative): `index` 0 the queries' (cu_seqlens_q), 1 the keys'
   /// (cu_seqlens_k).
   SeqStarts,
-  /// Not a buffer field (Scalar, Problem, KvSplits).
+  /// The block table of a paged KV cache (int32 [B, max_pages]: sequence
+  /// b's pages in order).
+  BlockTable,
+  /// The key lengths of a paged KV cache's sequences (int32, B entries).
+  SeqLensK,
+  /// Not a buffer field (Scalar, Problem, KvSplits, PageShift).
   None,
 };
 
@@ -113,6 +120,9 @@ struct ParamBindings {
   std::vector<BufferBinding> summaries;
   /// A variable-length batch's sequence starts: [0] queries, [1] keys.
   std::vector<BufferBinding> seqStarts;
+  /// A paged KV cache's block table and key lengths (index 0 each).
+  std::vector<BufferBinding> blockTable, seqLensK;
+  std::optional<int64_t> pageShift;
   /// By input index (only the scalar inputs are bound).
   std::vector<std::optional<ScalarBinding>> scalars;
   /// By ProblemSize.

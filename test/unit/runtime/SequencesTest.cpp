@@ -1,10 +1,12 @@
-//===- VarlenTest.cpp - variable-length batches through the runtime -------===//
+//===- SequencesTest.cpp - varlen batches and paged KV caches -------------===//
 //
-// A varlen run (Arguments::cuSeqlensQ/K) is checked before any launch --
-// every message names the argument and what is wrong -- and each of its
-// sequences computes exactly what a dense run of that sequence alone
-// computes: the same kernel body, rebased on the sequence, so the results
-// agree bit for bit, and agree with the float64 interpreter.
+// A varlen run (Arguments::cuSeqlensQ/K) and a run over a paged KV cache
+// (blockTable, seqLensK) are checked before any launch -- every message
+// names the argument and what is wrong. Each sequence of a varlen run
+// computes exactly what a dense run of that sequence alone computes (the
+// same kernel body, rebased on the sequence: the same bits), and a paged
+// run over shuffled pages of 1, 16 and 64 keys (decoding, split-KV,
+// prefill) what the float64 interpreter computes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <numeric>
 #include <random>
 
 using namespace attn;
@@ -80,9 +83,9 @@ struct Batch {
 
 std::string check(const Signature &sig, const Arguments &args) {
   BoundSizes sizes;
-  VarlenViews views;
+  SequenceViews views;
   Status s =
-      validateVarlenArguments(sig, args, DeviceKind::Emu, 0, &sizes, views);
+      validateSequenceArguments(sig, args, DeviceKind::Emu, 0, &sizes, views);
   return s.ok() ? "ok" : s.message();
 }
 
@@ -90,8 +93,8 @@ TEST(VarlenTest, AcceptsPackedTensorsAndBindsTheLongestSequence) {
   Signature sig = signatureOf("causal.mlir");
   Batch batch({0, 1, 77}, {0, 5, 130});
   BoundSizes sizes;
-  VarlenViews views;
-  ASSERT_TRUE(validateVarlenArguments(sig, batch.args, DeviceKind::Emu, 0,
+  SequenceViews views;
+  ASSERT_TRUE(validateSequenceArguments(sig, batch.args, DeviceKind::Emu, 0,
                                       &sizes, views)
                   .ok());
   EXPECT_EQ(sizes.at("b"), 3);
@@ -119,12 +122,13 @@ TEST(VarlenTest, OffsetArrays) {
   args.cuSeqlensK = nullptr;
   EXPECT_EQ(check(sig, args),
             "Arguments::cuSeqlensK: missing (null DLTensor); a varlen run "
-            "takes both cuSeqlensQ and cuSeqlensK");
+            "takes both cuSeqlensQ and cuSeqlensK (or seqLensK with a paged "
+            "KV cache)");
   HostTensor f32({3}, kF32, false);
   args = batch.args;
   args.cuSeqlensQ = &f32.dl;
   EXPECT_EQ(check(sig, args), "Arguments::cuSeqlensQ: dtype is float32 but "
-                              "sequence offsets are int32");
+                              "it holds int32 offsets [B + 1]");
   HostTensor longer({4}, kI32, false);
   longer.fill({0, 3, 7, 7});
   args = batch.args;
@@ -294,6 +298,166 @@ TEST(VarlenTest, EachSequenceComputesWhatItComputesAlone) {
                           {5, 0, 77, 200}, rng());
   // Per-sequence captured ids (summarised tiles) of different lengths.
   expectSequencesRunAlone("document.mlir", {33, 130}, {33, 130}, rng());
+}
+
+} // namespace
+
+namespace {
+
+/// Runs causal_bottom_right.mlir on dense queries (`nq` per sequence) over
+/// a paged KV cache of `pageSize`-key pages handed out in a shuffled order,
+/// sequence s holding ks[s] keys; expects each sequence to match the
+/// interpreter and returns the run's stats.
+RunStats expectPagedRunsCorrectly(int64_t nq, const std::vector<int64_t> &ks,
+                                  int64_t pageSize, SplitKvMode split,
+                                  uint64_t seed) {
+  SCOPED_TRACE("pages of " + std::to_string(pageSize));
+  Runtime rt(testConfig(sharedCacheDir()));
+  CompileOptions options;
+  options.device = DeviceKind::Emu;
+  std::string text = readExample("causal_bottom_right.mlir");
+  auto plan = rt.compileText(text, options, "causal_bottom_right.mlir");
+  EXPECT_TRUE(plan) << plan.message();
+  if (!plan)
+    return {};
+  int64_t sequences = ks.size(), pages = 0, maxPages = 0;
+  std::vector<Reference> refs;
+  for (int64_t s = 0; s < sequences; ++s) {
+    refs.push_back(makeReference(text, nq, ks[s], seed + s, /*b=*/1));
+    pages += (ks[s] + pageSize - 1) / pageSize;
+    maxPages = std::max(maxPages, (ks[s] + pageSize - 1) / pageSize);
+  }
+  std::vector<int> order(pages);
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(seed));
+  std::vector<double> table(sequences * maxPages, -1), lens;
+  std::vector<double> q(sequences * 8 * nq * 64), k(pages * pageSize * 8 * 64),
+      v(k.size());
+  int next = 0;
+  for (int64_t s = 0; s < sequences; ++s) {
+    lens.push_back(double(ks[s]));
+    std::copy(refs[s].inputs[0].data.begin(), refs[s].inputs[0].data.end(),
+              q.begin() + s * 8 * nq * 64);
+    for (int64_t p = 0; p < (ks[s] + pageSize - 1) / pageSize; ++p)
+      table[s * maxPages + p] = order[next++];
+    // Key j of head h: page table[j / P], slot j % P, [pages, P, H, D].
+    for (int64_t h = 0; h < 8; ++h)
+      for (int64_t j = 0; j < ks[s]; ++j)
+        for (int64_t d = 0; d < 64; ++d) {
+          int64_t page = int64_t(table[s * maxPages + j / pageSize]);
+          int64_t at = ((page * pageSize + j % pageSize) * 8 + h) * 64 + d;
+          int64_t from = (h * ks[s] + j) * 64 + d;
+          k[at] = refs[s].inputs[1].data[from];
+          v[at] = refs[s].inputs[2].data[from];
+        }
+  }
+  HostTensor qt({sequences, 8, nq, 64}, kF16, false),
+      kt({pages, pageSize, 8, 64}, kF16, false),
+      vt({pages, pageSize, 8, 64}, kF16, false),
+      ot({sequences, 8, nq, 64}, kF16, false),
+      lset({sequences, 8, nq}, kF32, false),
+      tablet({sequences, maxPages}, kI32, false), lenst({sequences}, kI32, false);
+  qt.fill(q);
+  kt.fill(k);
+  vt.fill(v);
+  ot.poison();
+  lset.poison();
+  tablet.fill(table);
+  lenst.fill(lens);
+  Arguments args;
+  args.q = &qt.dl;
+  args.k = &kt.dl;
+  args.v = &vt.dl;
+  args.o = &ot.dl;
+  args.lse = &lset.dl;
+  args.blockTable = &tablet.dl;
+  args.seqLensK = &lenst.dl;
+  RunOptions run;
+  run.memcheck = true;
+  run.splitKv = split;
+  RunStats stats;
+  Status ran = plan->run(args, run, &stats);
+  EXPECT_TRUE(ran.ok()) << ran.message();
+  std::vector<double> o = ot.read(), lse = lset.read();
+  for (int64_t s = 0; s < sequences; ++s) {
+    SCOPED_TRACE("sequence " + std::to_string(s));
+    std::vector<double> mine(o.begin() + s * 8 * nq * 64,
+                             o.begin() + (s + 1) * 8 * nq * 64),
+        myLse(lse.begin() + s * 8 * nq, lse.begin() + (s + 1) * 8 * nq);
+    EXPECT_LT(relativeError(mine, refs[s].results[0].data), 2e-3);
+    EXPECT_LT(relativeError(myLse, refs[s].results[1].data), 1e-5);
+  }
+  return stats;
+}
+
+TEST(PagedKvTest, DecodingAndPrefillOverShuffledPages) {
+  std::mt19937_64 rng(std::random_device{}());
+  // Decoding (one query per sequence; the 16-row plan), pages of 1, 16 and
+  // 64 keys: a tile spans many pages, a few, or sits in one.
+  for (int64_t pageSize : {1, 16, 64}) {
+    RunStats stats = expectPagedRunsCorrectly(1, {100, 1, 300}, pageSize,
+                                              SplitKvMode::Never, rng());
+    EXPECT_NE(stats.planReason.find("paged-KV: 3 sequences"),
+              std::string::npos)
+        << stats.planReason;
+    EXPECT_EQ(stats.blockM, 16);
+    EXPECT_FALSE(stats.splitKv);
+  }
+  // Split-KV over pages (dense queries may split).
+  RunStats split = expectPagedRunsCorrectly(1, {700, 33, 1000}, 16,
+                                            SplitKvMode::Always, rng());
+  EXPECT_TRUE(split.splitKv) << split.planReason;
+  EXPECT_GT(split.splits, 1);
+  // Prefill: 70 queries per sequence (bottom-right causal over the keys).
+  expectPagedRunsCorrectly(70, {70, 150, 200}, 16, SplitKvMode::Never, rng());
+}
+
+TEST(PagedKvTest, PagesAndTablesAreChecked) {
+  Signature sig = signatureOf("causal.mlir");
+  HostTensor q({2, 8, 1, 64}, kF16, false), k({6, 16, 8, 64}, kF16, false),
+      v({6, 16, 8, 64}, kF16, false), o({2, 8, 1, 64}, kF16, false),
+      table({2, 3}, kI32, false), lens({2}, kI32, false);
+  table.fill({0, 1, 2, 3, 4, -1});
+  lens.fill({40, 20});
+  Arguments args;
+  args.q = &q.dl;
+  args.k = &k.dl;
+  args.v = &v.dl;
+  args.o = &o.dl;
+  args.blockTable = &table.dl;
+  args.seqLensK = &lens.dl;
+  EXPECT_EQ(check(sig, args), "ok");
+  // Sequence 1's 20 keys read two pages: entry [1][1] is page 4.
+  lens.fill({40, 33});
+  EXPECT_EQ(check(sig, args),
+            "Arguments::blockTable[1][2] is -1 but the cache has 6 pages "
+            "(sequence 1 reads it)");
+  lens.fill({49, 20});
+  EXPECT_EQ(check(sig, args),
+            "Arguments::seqLensK[0] is 49 but sequence 0's row of the block "
+            "table holds 3 pages of 16 keys");
+  lens.fill({40, 20});
+  args.maxSeqlenK = 30;
+  EXPECT_EQ(check(sig, args),
+            "Arguments::seqLensK[0] is 40 but maxSeqlenK is 30");
+  args.maxSeqlenK = 0;
+  HostTensor odd({6, 12, 8, 64}, kF16, false);
+  args.k = &odd.dl;
+  args.v = &odd.dl;
+  EXPECT_EQ(check(sig, args), "k: dimension 1 (page size) is 12; pages hold a "
+                              "power-of-two number of keys");
+  args.v = &v.dl;
+  EXPECT_EQ(check(sig, args), "v: dimension 1 (page size) is 16 but k's "
+                              "dimension 1 (page size) is 12");
+  args.k = &k.dl;
+  args.seqLensK = nullptr;
+  EXPECT_EQ(check(sig, args), "Arguments::seqLensK: missing (null DLTensor); "
+                              "a paged KV cache takes blockTable and "
+                              "seqLensK");
+  HostTensor three({3}, kI32, false);
+  args.seqLensK = &three.dl;
+  EXPECT_EQ(check(sig, args), "Arguments::seqLensK: dimension 0 is 3 but q's "
+                              "batch is 2");
 }
 
 } // namespace
