@@ -273,35 +273,10 @@ Status Validator::heads() {
 Status attn::jit::validateArguments(const Signature &signature,
                                     const Arguments &args, DeviceKind device,
                                     int deviceOrdinal, BoundSizes *sizes) {
-  Validator v(device, deviceOrdinal, sizes);
-  const DLTensor *qkv[] = {args.q, args.k, args.v};
-  for (int i = 0; i < 3; ++i)
-    if (Status s = v.tensor(signature.inputs[i], qkv[i], false); !s.ok())
-      return s;
-  if (Status s = v.tensor(signature.outputs[0], args.o, true); !s.ok())
-    return s;
-  if (signature.hasLse()) {
-    if (args.lse)
-      if (Status s = v.tensor(signature.outputs[1], args.lse, true); !s.ok())
-        return s;
-  } else if (args.lse) {
-    return Status::error("lse: the variant does not return lse");
-  }
-  size_t captures = signature.inputs.size() - 3;
-  if (args.captures.size() != captures)
-    return Status::error("captures: the variant takes " +
-                         std::to_string(captures) + " capture" +
-                         (captures == 1 ? "" : "s") + " but " +
-                         std::to_string(args.captures.size()) + " were given");
-  for (size_t c = 0; c < captures; ++c) {
-    const ArgumentSignature &sig = signature.inputs[3 + c];
-    const Capture &arg = args.captures[c];
-    Status s =
-        sig.isTensor ? v.tensor(sig, arg.tensor, false) : v.scalar(sig, arg);
-    if (!s.ok())
-      return s;
-  }
-  return v.heads();
+  // Dense arguments are the layout without sequence tensors.
+  SequenceViews views;
+  return validateSequenceArguments(signature, args, device, deviceOrdinal,
+                                   sizes, views);
 }
 
 namespace {

@@ -67,7 +67,8 @@ struct SequenceViews {
 };
 
 /// Checks the `args` of a varlen run (Arguments::cuSeqlensQ set) or of a
-/// paged KV cache (blockTable set), or both, for a plan with `signature`:
+/// paged KV cache (blockTable set), or both -- or neither: dense arguments,
+/// as validateArguments -- for a plan with `signature`:
 /// the offset, length and block-table tensors, the packed ranks ([total, H,
 /// D], lse [Hq, total_q]) or pages ([num_pages, page_size, Hkv, D], a
 /// power-of-two page size), dtypes, devices and the named sizes; a

@@ -1104,6 +1104,22 @@ static llvm::Expected<attn::HostMemoryLimit> hostMemoryLimit() {
   return attn::HostMemoryLimit{*bytes, "--max-memory"};
 }
 
+/// Prints `report` (--json or the summary); returns the exit code: 1 when a
+/// check failed or memcheck or the race checker found something (they fail
+/// the run like a failed check), else 0.
+static int printReport(const Report &report) {
+  if (json)
+    printJson(report, llvm::outs());
+  else
+    printSummary(report, llvm::outs());
+  llvm::outs().flush();
+  bool allPass =
+      llvm::all_of(report.checks, [](const Comparison &c) { return c.pass; });
+  const attn::RunStats &found = report.emuChecks;
+  bool clean = found.memoryViolationCount == 0 && found.raceReports.empty();
+  return allPass && clean ? 0 : 1;
+}
+
 /// --varlen: runs `refFunc`'s variant on a variable-length batch (Varlen.h)
 /// -- on ref each sequence through the pipeline's IR, else the varlen plan
 /// through the runtime -- and checks it against each sequence's reference;
@@ -1311,16 +1327,7 @@ static int runVarlenTool(ModuleOp refModule, func::FuncOp refFunc,
         attn::run::concatSequences(reference, *batch, hq, dv, resultCount),
         attn::run::concatValues(*inputs, *batch), tolerance, resultName);
   }
-  if (json)
-    printJson(report, llvm::outs());
-  else
-    printSummary(report, llvm::outs());
-  llvm::outs().flush();
-  bool allPass =
-      llvm::all_of(report.checks, [](const Comparison &c) { return c.pass; });
-  const attn::RunStats &found = report.emuChecks;
-  bool clean = found.memoryViolationCount == 0 && found.raceReports.empty();
-  return allPass && clean ? 0 : 1;
+  return printReport(report);
 }
 
 /// Runs the whole tool once the flags are parsed; returns the exit code.
@@ -1603,17 +1610,7 @@ static int runTool() {
         report.results, *reference, (*inputs)[2], tolerance, resultName);
   }
 
-  if (json)
-    printJson(report, llvm::outs());
-  else
-    printSummary(report, llvm::outs());
-  llvm::outs().flush();
-  bool allPass =
-      llvm::all_of(report.checks, [](const Comparison &c) { return c.pass; });
-  // Memcheck violations and data races fail the run like a failed check.
-  const attn::RunStats &found = report.emuChecks;
-  bool clean = found.memoryViolationCount == 0 && found.raceReports.empty();
-  return allPass && clean ? 0 : 1;
+  return printReport(report);
 }
 
 int main(int argc, char **argv) {

@@ -89,8 +89,6 @@ TEST(EmuRunTest, AlibiCaptureCompact) {
   runCase({"alibi.mlir", false, true, 14});
 }
 
-constexpr DLDataType kF16{kDLFloat, 16, 1};
-
 /// q, k and v of `ref` as f16 tensors in BHSD order, and arguments that
 /// point at them (o and lse to be set).
 struct Inputs {

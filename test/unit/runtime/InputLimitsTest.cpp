@@ -110,8 +110,6 @@ TEST(InputLimits, CompilesOnItsOwnStackWhateverTheHostThreadHas) {
 }
 
 namespace {
-const DLDataType kF16{kDLFloat, 16, 1};
-
 /// A DLTensor of `shape` over `data` (strides may be null: compact).
 DLTensor view(void *data, int64_t *shape, int64_t *strides, int ndim) {
   DLTensor t{};

@@ -2,6 +2,8 @@
 
 #include "RuntimeTestSupport.h"
 
+#include "compiler/Frontend.h"
+
 #include "attn/Interpreter/Inputs.h"
 #include "attn/RuntimeMLIR.h"
 
@@ -205,6 +207,15 @@ DLDataType attn::test::dlType(mlir::Type type) {
   if (type.isInteger())
     return {kDLInt, static_cast<uint8_t>(type.getIntOrFloatBitWidth()), 1};
   return {kDLFloat, 32, 1};
+}
+
+Signature attn::test::exampleSignature(const std::string &name) {
+  attn::jit::PlanSpec spec;
+  std::string error;
+  EXPECT_TRUE(attn::jit::compileVariantText(readExample(name), name, {}, &spec,
+                                            &error))
+      << error;
+  return spec.signature;
 }
 
 Reference attn::test::makeReference(const std::string &text, int64_t nq,

@@ -40,6 +40,14 @@ private:
 /// The text of examples/<name>.
 std::string readExample(const std::string &name);
 
+/// The signature the compiler gives examples/<name> (fails the test on a
+/// compile error).
+Signature exampleSignature(const std::string &name);
+
+/// DLPack dtypes the tests build tensors of.
+inline constexpr DLDataType kF16{kDLFloat, 16, 1}, kF32{kDLFloat, 32, 1},
+    kI32{kDLInt, 32, 1};
+
 /// Removes a directory tree.
 void removeTree(const std::string &path);
 

@@ -13,7 +13,6 @@
 #include "RuntimeTestSupport.h"
 
 #include "Validate.h"
-#include "compiler/Frontend.h"
 
 #include <gtest/gtest.h>
 
@@ -26,18 +25,6 @@ using namespace attn::jit;
 using namespace attn::test;
 
 namespace {
-
-const DLDataType kF16{kDLFloat, 16, 1}, kF32{kDLFloat, 32, 1},
-    kI32{kDLInt, 32, 1};
-
-Signature signatureOf(const std::string &example) {
-  PlanSpec spec;
-  std::string error;
-  EXPECT_TRUE(
-      compileVariantText(readExample(example), example, {}, &spec, &error))
-      << error;
-  return spec.signature;
-}
 
 std::vector<double> offsetsOf(const std::vector<int64_t> &lengths) {
   std::vector<double> out{0};
@@ -90,7 +77,7 @@ std::string check(const Signature &sig, const Arguments &args) {
 }
 
 TEST(VarlenTest, AcceptsPackedTensorsAndBindsTheLongestSequence) {
-  Signature sig = signatureOf("causal.mlir");
+  Signature sig = exampleSignature("causal.mlir");
   Batch batch({0, 1, 77}, {0, 5, 130});
   BoundSizes sizes;
   SequenceViews views;
@@ -116,7 +103,7 @@ TEST(VarlenTest, AcceptsPackedTensorsAndBindsTheLongestSequence) {
 }
 
 TEST(VarlenTest, OffsetArrays) {
-  Signature sig = signatureOf("causal.mlir");
+  Signature sig = exampleSignature("causal.mlir");
   Batch batch({3, 4}, {3, 4});
   Arguments args = batch.args;
   args.cuSeqlensK = nullptr;
@@ -152,7 +139,7 @@ TEST(VarlenTest, OffsetArrays) {
 }
 
 TEST(VarlenTest, PackedShapes) {
-  Signature sig = signatureOf("causal.mlir");
+  Signature sig = exampleSignature("causal.mlir");
   Batch batch({3, 4}, {3, 4});
   HostTensor dense({1, 8, 7, 64}, kF16, false);
   batch.args.q = &dense.dl;
@@ -169,7 +156,7 @@ TEST(VarlenTest, PackedShapes) {
 
 TEST(VarlenTest, PerSequenceCapturesHoldTheLongestSequence) {
   // document.mlir's ids are [b, nk]: one row per sequence.
-  Signature sig = signatureOf("document.mlir");
+  Signature sig = exampleSignature("document.mlir");
   Batch batch({3, 4}, {5, 9});
   batch.args.lse = nullptr;
   HostTensor ids({2, 8}, kI32, false);
@@ -413,7 +400,7 @@ TEST(PagedKvTest, DecodingAndPrefillOverShuffledPages) {
 }
 
 TEST(PagedKvTest, PagesAndTablesAreChecked) {
-  Signature sig = signatureOf("causal.mlir");
+  Signature sig = exampleSignature("causal.mlir");
   HostTensor q({2, 8, 1, 64}, kF16, false), k({6, 16, 8, 64}, kF16, false),
       v({6, 16, 8, 64}, kF16, false), o({2, 8, 1, 64}, kF16, false),
       table({2, 3}, kI32, false), lens({2}, kI32, false);

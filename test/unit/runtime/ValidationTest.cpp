@@ -21,18 +21,6 @@ using namespace attn::test;
 
 namespace {
 
-const DLDataType kF16{kDLFloat, 16, 1}, kF32{kDLFloat, 32, 1},
-    kI32{kDLInt, 32, 1};
-
-Signature signatureOf(const std::string &example) {
-  PlanSpec spec;
-  std::string error;
-  EXPECT_TRUE(
-      compileVariantText(readExample(example), example, {}, &spec, &error))
-      << error;
-  return spec.signature;
-}
-
 /// Tensors for a [B, H, N, D] problem; each test breaks one thing.
 struct Problem {
   HostTensor q, k, v, o, lse;
@@ -58,7 +46,7 @@ std::string check(const Signature &sig, const Arguments &args,
 }
 
 TEST(ValidationTest, AcceptsBothLayoutsAndCompactTensors) {
-  Signature sig = signatureOf("causal.mlir");
+  Signature sig = exampleSignature("causal.mlir");
   Problem p(2, 8, 8, 33, 33, 64, 64);
   EXPECT_EQ(check(sig, p.args), "ok");
   HostTensor bshd({2, 8, 33, 64}, kF16, true),
@@ -74,13 +62,13 @@ TEST(ValidationTest, HeadDimContradictingTheVariant) {
   Problem p(2, 8, 8, 33, 33, 64, 64);
   HostTensor k({2, 8, 33, 128}, kF16, false);
   p.args.k = &k.dl;
-  EXPECT_EQ(check(signatureOf("causal.mlir"), p.args),
+  EXPECT_EQ(check(exampleSignature("causal.mlir"), p.args),
             "k: dimension 3 (head dim) is 128 but the variant was compiled "
             "for 64");
 }
 
 TEST(ValidationTest, ValueHeadDimOfCrossAttention) {
-  Signature sig = signatureOf("cross_attention.mlir");
+  Signature sig = exampleSignature("cross_attention.mlir");
   Problem ok(1, 8, 8, 10, 20, 64, 32);
   ok.args.lse = nullptr;
   EXPECT_EQ(check(sig, ok.args), "ok");
@@ -93,13 +81,13 @@ TEST(ValidationTest, ValueHeadDimOfCrossAttention) {
 
 TEST(ValidationTest, StaticHeadCount) {
   Problem p(2, 4, 4, 33, 33, 64, 64);
-  EXPECT_EQ(check(signatureOf("causal.mlir"), p.args),
+  EXPECT_EQ(check(exampleSignature("causal.mlir"), p.args),
             "q: dimension 1 (query heads) is 4 but the variant was compiled "
             "for 8");
 }
 
 TEST(ValidationTest, DTypeAndRank) {
-  Signature sig = signatureOf("causal.mlir");
+  Signature sig = exampleSignature("causal.mlir");
   Problem p(2, 8, 8, 33, 33, 64, 64);
   HostTensor q32({2, 8, 33, 64}, kF32, false);
   p.args.q = &q32.dl;
@@ -117,7 +105,7 @@ TEST(ValidationTest, DTypeAndRank) {
 }
 
 TEST(ValidationTest, SizesTensorsMustAgreeOn) {
-  Signature sig = signatureOf("causal.mlir");
+  Signature sig = exampleSignature("causal.mlir");
   Problem batch(2, 8, 8, 33, 33, 64, 64);
   HostTensor k({3, 8, 33, 64}, kF16, false);
   batch.args.k = &k.dl;
@@ -163,7 +151,7 @@ TEST(ValidationTest, GqaHeadCountsMustDivide) {
 }
 
 TEST(ValidationTest, NullMisalignedAndForeignMemory) {
-  Signature sig = signatureOf("causal.mlir");
+  Signature sig = exampleSignature("causal.mlir");
   Problem missing(1, 8, 8, 16, 16, 64, 64);
   missing.args.o = nullptr;
   EXPECT_EQ(check(sig, missing.args), "o: missing (null DLTensor)");
@@ -189,7 +177,7 @@ TEST(ValidationTest, NullMisalignedAndForeignMemory) {
 }
 
 TEST(ValidationTest, StridesOfOutputsAndNegativeStrides) {
-  Signature sig = signatureOf("causal.mlir");
+  Signature sig = exampleSignature("causal.mlir");
   Problem p(1, 8, 8, 16, 16, 64, 64);
   p.k.strides[2] = -64;
   EXPECT_EQ(check(sig, p.args), "k: stride of dimension 2 (key length) is "
@@ -202,7 +190,7 @@ TEST(ValidationTest, StridesOfOutputsAndNegativeStrides) {
 }
 
 TEST(ValidationTest, Captures) {
-  Signature sig = signatureOf("document.mlir");
+  Signature sig = exampleSignature("document.mlir");
   Problem p(2, 8, 8, 64, 64, 64, 64);
   p.args.lse = nullptr;
   EXPECT_EQ(check(sig, p.args),
@@ -226,7 +214,7 @@ TEST(ValidationTest, Captures) {
 // NaN, 1e300, 2^63 or 2.5 would be an undefined (or lossy) conversion, so
 // they are refused naming the capture, the value and the type's range.
 TEST(ValidationTest, ScalarIntegerCapturesHoldIntegersOfTheirType) {
-  Signature sig = signatureOf("prefix_lm.mlir"); // %prefix: index
+  Signature sig = exampleSignature("prefix_lm.mlir"); // %prefix: index
   Problem p(1, 8, 8, 16, 16, 64, 64);
   p.args.lse = nullptr;
   for (double bad : {double(NAN), 1e300, 9223372036854775808.0, 2.5,
@@ -313,7 +301,7 @@ TEST(ValidationTest, EveryParameterIsBound) {
   // The fields of validated arguments are all bound, by what the typed
   // descriptor says they hold (the names are only labels) ...
   using namespace attn::abi;
-  Signature sig = signatureOf("causal.mlir");
+  Signature sig = exampleSignature("causal.mlir");
   Problem p(2, 8, 8, 33, 35, 64, 64);
   BoundSizes sizes;
   ASSERT_TRUE(validateArguments(sig, p.args, DeviceKind::Emu, 0, &sizes).ok());
