@@ -237,7 +237,8 @@ private:
   void declareParams();
   /// Varlen and paged-KV plans: refuses what the sequence prologue cannot
   /// serve (a varlen split-KV function, a batch that is not the outermost
-  /// grid loop, a capture packed along keys that are paged).
+  /// grid loop, a static batch or length the sequences would set, a
+  /// capture packed along keys that are paged).
   LogicalResult checkSequenceLayout();
   /// Varlen and paged-KV plans: the kernel's first lines, which copy the
   /// parameters and rebase them on CTA z's sequence (Sequences.cpp).

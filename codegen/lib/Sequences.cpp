@@ -78,7 +78,7 @@ LogicalResult KernelEmitter::checkSequenceLayout() {
   auto type = [&](unsigned a) {
     return cast<RankedTensorType>(func.getArgument(a).getType());
   };
-  auto needDynamic = [&](unsigned a, int64_t d, const char *what,
+  auto needDynamic = [&](unsigned a, int64_t d,
                          const char *why) -> LogicalResult {
     if (!type(a).isDynamicDim(d))
       return func.emitError("CUDA emitter: a ")
@@ -88,11 +88,11 @@ LogicalResult KernelEmitter::checkSequenceLayout() {
     return success();
   };
   if (options.varlen &&
-      (failed(needDynamic(0, 0, what, "batch (the sequences)")) ||
-       failed(needDynamic(0, 2, what, "query length"))))
+      (failed(needDynamic(0, 0, "batch (the sequences)")) ||
+       failed(needDynamic(0, 2, "query length"))))
     return failure();
   if ((options.varlen || options.pagedKv) &&
-      failed(needDynamic(1, 2, what, "key length")))
+      failed(needDynamic(1, 2, "key length")))
     return failure();
   if (options.varlen && options.pagedKv)
     for (unsigned a = 3; a < func.getNumArguments(); ++a)

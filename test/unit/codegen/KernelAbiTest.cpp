@@ -1,11 +1,13 @@
 //===- KernelAbiTest.cpp - the typed parameter struct of emitted kernels ---===//
 //
-// For every example (globbed), plain and split-KV: the emitter's typed
-// descriptor of the parameter struct (attn/Support/KernelAbi.h) agrees with
-// the function it was emitted from (buffers and dimensions that exist,
-// scalars that are scalars) and with the struct in the emitted source
-// (every field, in order, with its C type); and the one host packer binds
-// every field from the function's tensors. Plus the packer's own rules.
+// For every example (globbed), as every plan it is emitted as (plain,
+// split-KV, varlen, paged KV dense and split, varlen over pages): the
+// emitter's typed descriptor of the parameter struct (attn/Support/
+// KernelAbi.h) agrees with the function it was emitted from (buffers and
+// dimensions that exist, scalars that are scalars) and with the struct in
+// the emitted source (every field, in order, with its C type); and the one
+// host packer binds every field from the function's tensors. Plus the
+// packer's own rules.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,17 +49,27 @@ std::vector<int64_t> shapeOf(mlir::Type type, int64_t dynamic) {
   return shape;
 }
 
+/// The plans each example is emitted as: plain, split-KV, and the layouts
+/// of variable-length batches and paged KV caches.
+enum Emitted { Plain, SplitKv, Varlen, Paged, PagedSplitKv, VarlenPaged };
+const char *const kEmittedNames[] = {"",        "_splitKv",      "_varlen",
+                                     "_paged", "_pagedSplitKv", "_varlenPaged"};
+
 class KernelAbiTest
     : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
 
 TEST_P(KernelAbiTest, DescriptorMatchesFunctionAndSource) {
-  auto [name, splitKv] = GetParam();
+  auto [name, emitted] = GetParam();
   attn::AttnPipelineOptions options;
-  options.splitKv = splitKv;
+  options.splitKv = emitted == SplitKv || emitted == PagedSplitKv;
   attn::test::LoweredExample example = attn::test::lowerExample(name, options);
   ASSERT_TRUE(example.func) << name << " did not parse and lower";
   mlir::func::FuncOp func = example.func;
-  auto plan = attn::codegen::emitCudaPlan(func);
+  attn::codegen::CudaEmitOptions emit;
+  emit.varlen = emitted == Varlen || emitted == VarlenPaged;
+  emit.pagedKv =
+      emitted == Paged || emitted == PagedSplitKv || emitted == VarlenPaged;
+  auto plan = attn::codegen::emitCudaPlan(func, emit);
   ASSERT_TRUE(mlir::succeeded(plan));
 
   // Bindings from the function's types: every tensor, scalar and size a
@@ -91,6 +103,20 @@ TEST_P(KernelAbiTest, DescriptorMatchesFunctionAndSource) {
   for (auto &size : bindings.problem)
     size = 5;
   bindings.kvSplits = 2;
+  // The sequence tensors (bound whether or not the plan takes them: a
+  // field of them in a plan that does not is caught below).
+  bindings.seqStarts = {BufferBinding{true, memory, {6}, {}, -1},
+                        BufferBinding{true, memory, {6}, {}, -1}};
+  bindings.blockTable = {BufferBinding{true, memory, {5, 4}, {}, -1}};
+  bindings.seqLensK = {BufferBinding{true, memory, {5}, {}, -1}};
+  bindings.pageShift = 4;
+  auto takes = [&](BufferKind kind) {
+    return llvm::any_of(plan->kernels.front().params,
+                        [&](const Field &f) { return f.buffer == kind; });
+  };
+  EXPECT_EQ(takes(BufferKind::SeqStarts), emit.varlen);
+  EXPECT_EQ(takes(BufferKind::BlockTable), emit.pagedKv);
+  EXPECT_EQ(takes(BufferKind::SeqLensK), emit.pagedKv);
 
   for (const attn::codegen::CudaKernel &kernel : plan->kernels) {
     SCOPED_TRACE(kernel.name);
@@ -113,6 +139,8 @@ TEST_P(KernelAbiTest, DescriptorMatchesFunctionAndSource) {
         rank = mlir::cast<mlir::RankedTensorType>(
                    func.getResultTypes()[f.index])
                    .getRank();
+      } else if (f.buffer == BufferKind::BlockTable) {
+        rank = 2; // [B, max_pages]
       }
       if (f.role == FieldRole::Size || f.role == FieldRole::Stride) {
         EXPECT_GE(f.dim, 0);
@@ -146,10 +174,10 @@ TEST_P(KernelAbiTest, DescriptorMatchesFunctionAndSource) {
 INSTANTIATE_TEST_SUITE_P(
     Examples, KernelAbiTest,
     ::testing::Combine(::testing::ValuesIn(exampleNames()),
-                       ::testing::Values(0, 1)),
+                       ::testing::Values(Plain, SplitKv, Varlen, Paged,
+                                         PagedSplitKv, VarlenPaged)),
     [](const ::testing::TestParamInfo<std::tuple<std::string, int>> &info) {
-      return std::get<0>(info.param) +
-             (std::get<1>(info.param) ? "_splitKv" : "");
+      return std::get<0>(info.param) + kEmittedNames[std::get<1>(info.param)];
     });
 
 TEST(KernelAbiPackerTest, BindsByRoleNotName) {
