@@ -834,26 +834,15 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
   void *lse = layout.lse.elements
                   ? reinterpret_cast<void *>(base + layout.lse.offset)
                   : nullptr;
-  auto flat = [](const DLTensor *t) {
-    abi::BufferBinding out;
-    if (!t)
-      return out;
-    out.bound = true;
-    out.data = static_cast<const char *>(t->data) + t->byte_offset;
-    out.sizes.assign(t->shape, t->shape + t->ndim);
-    if (t->strides)
-      out.strides.assign(t->strides, t->strides + t->ndim);
-    return out;
-  };
   if (varlen) {
     // The lse workspace is [Hq, total_q] as the caller's would be.
     if (lse)
       seqViews.bindLse(lse, hq);
-    buffers.seqStarts = {flat(args.cuSeqlensQ), flat(args.cuSeqlensK)};
+    buffers.seqStarts = {bindingOf(args.cuSeqlensQ), bindingOf(args.cuSeqlensK)};
   }
   if (seqLayout.pagedKv) {
-    buffers.blockTable = {flat(args.blockTable)};
-    buffers.seqLensK = {flat(args.seqLensK)};
+    buffers.blockTable = {bindingOf(args.blockTable)};
+    buffers.seqLensK = {bindingOf(args.seqLensK)};
     buffers.pageShift = seqViews.pageShift;
   }
   buffers.kvSplits = out.choice.splits;

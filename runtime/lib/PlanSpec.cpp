@@ -8,6 +8,7 @@
 
 #include "PlanSpec.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -157,18 +158,19 @@ bool PlanSpec::isSplitKv() const {
   return false;
 }
 
+/// True when a field of `params` describes a buffer of `kind`.
+static bool bindsBuffer(const std::vector<abi::Field> &params,
+                        abi::BufferKind kind) {
+  return std::any_of(params.begin(), params.end(),
+                     [&](const abi::Field &f) { return f.buffer == kind; });
+}
+
 bool PlanSpec::isVarlen() const {
-  for (const abi::Field &f : params)
-    if (f.buffer == abi::BufferKind::SeqStarts)
-      return true;
-  return false;
+  return bindsBuffer(params, abi::BufferKind::SeqStarts);
 }
 
 bool PlanSpec::isPagedKv() const {
-  for (const abi::Field &f : params)
-    if (f.buffer == abi::BufferKind::BlockTable)
-      return true;
-  return false;
+  return bindsBuffer(params, abi::BufferKind::BlockTable);
 }
 
 std::string PlanSpec::source() const {

@@ -695,19 +695,23 @@ Status attn::jit::validateSequenceArguments(const Signature &signature,
   return Status::success();
 }
 
+abi::BufferBinding attn::jit::bindingOf(const DLTensor *t) {
+  abi::BufferBinding b;
+  if (!t)
+    return b;
+  b.bound = true;
+  b.data = static_cast<const char *>(t->data) + t->byte_offset;
+  b.sizes.assign(t->shape, t->shape + t->ndim);
+  if (t->strides)
+    b.strides.assign(t->strides, t->strides + t->ndim);
+  return b;
+}
+
 Status attn::jit::buildParams(const PlanSpec &spec, const Arguments &args,
                               const BoundSizes &sizes, void *lse,
                               abi::ParamBindings bindings,
                               std::vector<uint64_t> &params) {
-  auto tensor = [](const DLTensor *t) {
-    abi::BufferBinding b;
-    b.bound = true;
-    b.data = static_cast<const char *>(t->data) + t->byte_offset;
-    b.sizes.assign(t->shape, t->shape + t->ndim);
-    if (t->strides)
-      b.strides.assign(t->strides, t->strides + t->ndim);
-    return b;
-  };
+  auto tensor = bindingOf;
   size_t inputs = spec.signature.inputs.size();
   bindings.inputs.resize(inputs);
   bindings.scalars.resize(inputs);

@@ -85,6 +85,10 @@ Status validateSequenceArguments(const Signature &signature,
                                  int deviceOrdinal, BoundSizes *sizes,
                                  SequenceViews &views);
 
+/// `t` as the packer binds a tensor: its address and layout in elements;
+/// unbound when `t` is null.
+abi::BufferBinding bindingOf(const DLTensor *t);
+
 /// The plan's parameter struct for validated `args` into `params`, packed
 /// by the plan's typed descriptor (attn/Support/KernelAbi.h); `lse`
 /// replaces a null args.lse (a workspace of B * Hq * Nq floats, compact);

@@ -1147,13 +1147,18 @@ static int runVarlenTool(ModuleOp refModule, func::FuncOp refFunc,
   if (batch->sequences() == 0)
     return fail("--varlen: no sequence");
   SizeBindings flags = bindingsFromFlags();
+  // The shapes of one dense problem of `nq` queries and `nk` keys (at least
+  // one of each).
+  auto denseShapes = [&](int64_t nq, int64_t nk) {
+    SizeBindings one = flags;
+    one.b = 1;
+    one.nq = std::max<int64_t>(1, nq);
+    one.nk = std::max<int64_t>(1, nk);
+    return attn::interp::bindShapes(refFunc, one);
+  };
   // The packed tensors hold every sequence's rows: their sizes are those of
   // one dense problem of total_q queries and total_k keys.
-  SizeBindings packed = flags;
-  packed.b = 1;
-  packed.nq = std::max<int64_t>(1, batch->totalQ());
-  packed.nk = std::max<int64_t>(1, batch->totalK());
-  auto packedShapes = attn::interp::bindShapes(refFunc, packed);
+  auto packedShapes = denseShapes(batch->totalQ(), batch->totalK());
   if (!packedShapes)
     return fail(packedShapes.takeError());
   if (llvm::Error err = checkSizes(*packedShapes))
@@ -1162,11 +1167,7 @@ static int runVarlenTool(ModuleOp refModule, func::FuncOp refFunc,
   // bounds it); the packed tensors are held about four times over (each
   // sequence's inputs, the packed ones, the device's staging and buffers).
   {
-    SizeBindings longest = flags;
-    longest.b = 1;
-    longest.nq = std::max<int64_t>(1, batch->maxQ());
-    longest.nk = std::max<int64_t>(1, batch->maxK());
-    auto longestShapes = attn::interp::bindShapes(refFunc, longest);
+    auto longestShapes = denseShapes(batch->maxQ(), batch->maxK());
     if (!longestShapes)
       return fail(longestShapes.takeError());
     attn::run::MemoryRequest request{refFunc,  refFunc, &*longestShapes,
