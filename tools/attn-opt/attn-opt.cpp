@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "TestPasses.h"
+#include "attn/Codegen/BackwardKernels.h"
 #include "attn/Codegen/KernelCost.h"
 #include "attn/Codegen/Nvrtc.h"
 #include "attn/Codegen/Translate.h"
@@ -35,6 +36,7 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/ProgramStack.h"
 #include "llvm/Support/SourceMgr.h"
@@ -130,6 +132,10 @@ struct EmitRequest {
   /// `--emit-varlen`: the kernels of variable-length batches;
   /// `--emit-paged-kv`: of a paged KV cache.
   bool varlen = false, pagedKv = false;
+  /// `--emit-backward`: the backward kernels of each variant
+  /// (attn/Codegen/BackwardKernels.h) instead of its forward;
+  /// `--emit-deterministic`: their deterministic mode.
+  bool backward = false, deterministic = false;
   /// `--nq= [--nk= --b= --captures=]` with the resource report: the sizes
   /// the cost model estimates each kernel's run for.
   std::optional<attn::codegen::RunSizes> costSizes;
@@ -177,6 +183,14 @@ static bool takeEmitFlags(std::vector<std::string> &args, EmitRequest &emit) {
     }
     if (a == "--emit-paged-kv") {
       emit.pagedKv = true;
+      continue;
+    }
+    if (a == "--emit-backward") {
+      emit.backward = true;
+      continue;
+    }
+    if (a == "--emit-deterministic") {
+      emit.deterministic = true;
       continue;
     }
     if (a.consume_front("--emit-path=")) {
@@ -295,9 +309,23 @@ static bool takeEmitFlags(std::vector<std::string> &args, EmitRequest &emit) {
     kept = std::move(rest);
   }
   if (emit.format == "mlir" &&
-      (emit.debug != "none" || emit.path || emit.varlen || emit.pagedKv)) {
-    llvm::errs() << "attn-opt: --emit-debug, --emit-path, --emit-varlen and "
-                    "--emit-paged-kv need --emit=cuda|ptx|cubin\n";
+      (emit.debug != "none" || emit.path || emit.varlen || emit.pagedKv ||
+       emit.backward || emit.deterministic)) {
+    llvm::errs() << "attn-opt: --emit-debug, --emit-path, --emit-varlen, "
+                    "--emit-paged-kv, --emit-backward and --emit-deterministic "
+                    "need --emit=cuda|ptx|cubin\n";
+    return false;
+  }
+  if (emit.deterministic && !emit.backward) {
+    llvm::errs() << "attn-opt: --emit-deterministic is a mode of the backward "
+                    "kernels: add --emit-backward\n";
+    return false;
+  }
+  if (emit.backward && (emit.varlen || emit.pagedKv || emit.path ||
+                        emit.debug != "none" || emit.costSizes)) {
+    llvm::errs() << "attn-opt: --emit-backward takes none of --emit-varlen, "
+                    "--emit-paged-kv, --emit-path, --emit-debug and the cost "
+                    "model's sizes\n";
     return false;
   }
   if (emit.format == "cubin" && !hasOutput) {
@@ -324,6 +352,88 @@ static bool holdsAttentionOps(mlir::ModuleOp module) {
   return found;
 }
 
+/// `--emit-backward`: derives the backward of every public function holding
+/// attention ops (-attn-derive-backward) and emits its kernels; PTX and
+/// cubins through NVRTC, with the resource report as JSON on stdout.
+static mlir::LogicalResult emitBackward(mlir::ModuleOp module,
+                                        const EmitRequest &emit,
+                                        llvm::raw_ostream &os) {
+  attn::convertRegionIfs(module);
+  attn::convertElementwiseTensorOps(module);
+  llvm::SmallVector<mlir::func::FuncOp> variants;
+  for (auto fn : module.getOps<mlir::func::FuncOp>())
+    if (fn.isPublic() && !fn.isExternal()) {
+      bool attention = false;
+      fn.walk([&](attn::AttentionOp) { attention = true; });
+      if (attention)
+        variants.push_back(fn);
+    }
+  if (variants.empty())
+    return module.emitError("--emit-backward: no public function holds an "
+                            "attn.attention op");
+  attn::codegen::BackwardEmitOptions options;
+  options.deterministic = emit.deterministic;
+  std::string source;
+  std::vector<attn::codegen::BackwardKernel> kernels;
+  for (mlir::func::FuncOp fn : variants) {
+    auto derived = attn::deriveBackward(fn);
+    if (mlir::failed(derived))
+      return mlir::failure();
+    auto emitted =
+        attn::codegen::emitBackwardKernels(derived->backward, options);
+    if (mlir::failed(emitted))
+      return mlir::failure();
+    // Each variant's source declares its own parameter struct: one
+    // translation unit holds one variant.
+    if (!source.empty() && emit.format != "cuda")
+      return fn.emitError("--emit-backward: one variant per PTX or cubin "
+                          "(split the input with -split-input-file)");
+    source += emitted->source;
+    kernels.insert(kernels.end(), emitted->kernels.begin(),
+                   emitted->kernels.end());
+  }
+  if (emit.format == "cuda") {
+    os << source;
+    return mlir::success();
+  }
+  if (!emit.arch)
+    return module.emitError("PTX and cubins need --arch");
+  auto arch = attn::codegen::lookupCudaArch(*emit.arch);
+  auto compiled = attn::codegen::compileWithNvrtc(
+      source, "attn_backward.cu", *arch,
+      emit.format == "ptx" ? attn::codegen::NvrtcTarget::Ptx
+                           : attn::codegen::NvrtcTarget::Cubin);
+  if (!compiled)
+    return module.emitError(llvm::toString(compiled.takeError()));
+  if (emit.report) {
+    llvm::json::OStream j(llvm::outs());
+    j.object([&] {
+      j.attribute("arch", *emit.arch);
+      j.attributeArray("kernels", [&] {
+        for (const attn::codegen::KernelResources &r : compiled->kernels)
+          j.object([&] {
+            j.attribute("name", r.name);
+            for (const attn::codegen::BackwardKernel &k : kernels)
+              if (k.name == r.name) {
+                j.attribute("role", attn::codegen::backwardKernelRoleName(k.role));
+                j.attribute("threads", k.threads);
+                j.attribute("dynamic_smem_bytes", k.dynamicSmemBytes);
+              }
+            j.attribute("registers", r.registers);
+            j.attribute("spill_store_bytes", r.spillStoreBytes);
+            j.attribute("spill_load_bytes", r.spillLoadBytes);
+            j.attribute("stack_frame_bytes", r.stackFrameBytes);
+            j.attribute("static_smem_bytes", r.staticSmemBytes);
+          });
+      });
+    });
+    llvm::outs() << "\n";
+    llvm::outs().flush();
+  }
+  os << compiled->binary;
+  return mlir::success();
+}
+
 /// One input buffer of `--emit=cuda|ptx|cubin`: parse, run the passes given
 /// on the command line -- or, when none is given and the input is Level 1
 /// IR, attn-pipeline with --arch and --emit-path as its target --, then
@@ -336,6 +446,8 @@ emitBuffer(llvm::SourceMgr &sourceMgr, mlir::MLIRContext &context,
       mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
   if (!module)
     return mlir::failure();
+  if (emit.backward)
+    return emitBackward(*module, emit, os);
   // The cost model's Level 1 copy reads straight-line regions and attn ops
   // too.
   attn::convertRegionIfs(*module);

@@ -1,6 +1,7 @@
 //===- Backward.cpp - attn-run --backward ---------------------------------===//
 
 #include "Backward.h"
+#include "BackwardEmu.h"
 #include "RunSupport.h"
 
 #include "attn/Dialect/KernelAttrs.h"
@@ -81,6 +82,128 @@ std::vector<int64_t> pickCoordinates(int64_t n, int64_t count, uint64_t seed) {
   return all;
 }
 
+/// --device=emu: the backward kernels' gradients, compared with the
+/// interpreter's (`reference`) when --check asks.
+llvm::Expected<int> runOnEmulator(const BackwardRequest &request,
+                                  func::FuncOp backward,
+                                  llvm::ArrayRef<Tensor> args,
+                                  llvm::ArrayRef<Tensor> reference,
+                                  llvm::ArrayRef<int64_t> gradientOf,
+                                  llvm::ArrayRef<Tensor> cotangents,
+                                  llvm::ArrayRef<unsigned> resultOf,
+                                  llvm::raw_ostream &os) {
+  func::FuncOp forward = request.forward;
+  BackwardEmuRequest emu;
+  emu.backward = backward;
+  emu.args = args;
+  for (const Tensor &g : reference)
+    emu.gradientShapes.push_back(g.shape);
+  emu.options.deterministic = request.deterministic;
+  emu.memcheck = request.memcheck;
+  emu.counters = request.counters;
+  emu.workers = request.workers;
+  auto ran = runBackwardOnEmulator(emu);
+  if (!ran)
+    return ran.takeError();
+
+  if (!request.saveDir.empty()) {
+    if (std::error_code ec = llvm::sys::fs::create_directories(request.saveDir))
+      return makeError("cannot create '" + request.saveDir +
+                       "': " + ec.message());
+    for (auto [g, a] : llvm::zip(ran->gradients, gradientOf))
+      if (llvm::Error err = attn::interp::writeNpy(
+              npyPath(request.saveDir, "d" + request.inputName(a)), g,
+              attn::interp::NpyDType::F4))
+        return std::move(err);
+  }
+
+  // Normwise relative error against the float64 interpreter; a kernel
+  // gradient that is not finite where the reference is fails.
+  struct Row {
+    std::string name;
+    double error = 0;
+    int64_t nonFinite = 0;
+    bool pass = true;
+  };
+  std::vector<Row> rows;
+  bool allPass = true;
+  for (auto [k, a] : llvm::enumerate(gradientOf)) {
+    Row row;
+    row.name = "d" + request.inputName(a);
+    const Tensor &g = ran->gradients[k], &r = reference[k];
+    double diff2 = 0, ref2 = 0;
+    for (size_t i = 0; i < g.data.size(); ++i) {
+      if (!std::isfinite(r.data[i]))
+        continue;
+      if (!std::isfinite(g.data[i])) {
+        ++row.nonFinite;
+        continue;
+      }
+      diff2 += (g.data[i] - r.data[i]) * (g.data[i] - r.data[i]);
+      ref2 += r.data[i] * r.data[i];
+    }
+    row.error = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+    if (request.check)
+      row.pass = row.nonFinite == 0 && row.error <= request.tolerance;
+    allPass &= row.pass;
+    rows.push_back(row);
+  }
+
+  if (request.json) {
+    llvm::json::OStream j(os);
+    j.object([&] {
+      j.attribute("function", forward.getName());
+      j.attribute("device", "emu");
+      j.attribute("backward", true);
+      j.attribute("deterministic", request.deterministic);
+      j.attribute("seed", static_cast<int64_t>(request.seed));
+      j.attributeArray("kernels", [&] {
+        for (const std::string &k : ran->kernels)
+          j.value(k);
+      });
+      if (request.counters) {
+        j.attribute("bytes_read", static_cast<int64_t>(ran->bytesRead));
+        j.attribute("bytes_written", static_cast<int64_t>(ran->bytesWritten));
+      }
+      j.attributeArray("gradients", [&] {
+        for (const Row &row : rows)
+          j.object([&] {
+            j.attribute("name", row.name);
+            j.attribute("non_finite", row.nonFinite);
+            if (!request.check)
+              return;
+            j.attribute("ref_error", row.error);
+            j.attribute("pass", row.pass);
+          });
+      });
+    });
+    os << "\n";
+    return allPass ? 0 : 1;
+  }
+  os << "backward: @" << forward.getName() << "  device: emu (backward kernels" 
+     << (request.deterministic ? ", deterministic" : "") << ")  seed: "
+     << request.seed << "\n";
+  for (auto [c, r] : llvm::zip(cotangents, resultOf))
+    os << "  d" << request.resultName(r) << " " << shapeString(c.shape)
+       << (request.loadDir.empty() ? " (drawn: standard normal)" : " (loaded)")
+       << "\n";
+  for (const std::string &k : ran->kernels)
+    os << "  kernel " << k << "\n";
+  if (request.counters)
+    os << "  global memory: " << ran->bytesRead << " bytes read, "
+       << ran->bytesWritten << " bytes written\n";
+  for (auto [row, k] : llvm::zip(rows, llvm::seq<size_t>(0, rows.size()))) {
+    os << "  " << row.name << " " << shapeString(ran->gradients[k].shape);
+    if (row.nonFinite)
+      os << " (" << row.nonFinite << " elements not finite)";
+    if (request.check)
+      os << llvm::format("  vs reference: rel err %.2e  ", row.error)
+         << (row.pass ? "PASS" : "FAIL");
+    os << "\n";
+  }
+  return allPass ? 0 : 1;
+}
+
 } // namespace
 
 llvm::Expected<int> attn::run::runBackward(const BackwardRequest &request,
@@ -142,6 +265,10 @@ llvm::Expected<int> attn::run::runBackward(const BackwardRequest &request,
     return makeError("running the backward: " +
                      llvm::toString(gradients.takeError()));
   llvm::SmallVector<int64_t> gradientOf = getGradientsOf(derived->backward);
+
+  if (request.device == "emu")
+    return runOnEmulator(request, derived->backward, args, *gradients,
+                         gradientOf, cotangents, resultOf, os);
 
   if (!request.saveDir.empty()) {
     if (std::error_code ec = llvm::sys::fs::create_directories(request.saveDir))

@@ -1,10 +1,12 @@
 //===- Backward.h - attn-run --backward ----------------------------*- C++ -*-===//
 //
-// The backward of a variant on the reference device: runs the forward, draws
-// (or loads) the cotangents of its results, runs the derived backward
-// cascade (-attn-derive-backward) in the float64 interpreter, and with
-// --check compares every gradient with central finite differences of the
-// Level 1 forward interpreter, which shares nothing with the derivation.
+// The backward of a variant: runs the forward, draws (or loads) the
+// cotangents of its results, runs the derived backward cascade
+// (-attn-derive-backward) in the float64 interpreter, and with --check
+// compares every gradient with central finite differences of the Level 1
+// forward interpreter, which shares nothing with the derivation. With
+// --device=emu the backward kernels (attn/Codegen/BackwardKernels.h) run on
+// the emulator and --check compares their gradients with the interpreter's.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,6 +38,14 @@ struct BackwardRequest {
   double tolerance = 1e-6;
   int64_t fdCoordinates = 256;
   bool json = false;
+  /// "ref": the interpreter's gradients, --check against central
+  /// differences. "emu": the backward kernels on the emulator, --check
+  /// against the interpreter's gradients (normwise, `tolerance`).
+  std::string device = "ref";
+  /// emu: the kernels' deterministic mode, memcheck, global-access counters
+  /// and emulator worker threads (0: its choice).
+  bool deterministic = false, memcheck = false, counters = false;
+  unsigned workers = 0;
   /// The names (and .npy stems) of arguments and results.
   std::function<std::string(unsigned)> inputName, resultName;
 };

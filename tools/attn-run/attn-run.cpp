@@ -259,10 +259,21 @@ static cl::opt<bool> backwardFlag(
              "dlse when the function returns lse; or --load's do.npy, "
              "dlse.npy) and run the derived backward cascade "
              "(-attn-derive-backward): dq, dk, dv and the gradients of the "
-             "float captures the score reads. --check compares them with "
-             "central finite differences of the forward (--device=ref "
-             "only)"),
+             "float captures the score reads. --device=ref: the float64 "
+             "interpreter, --check against central finite differences of "
+             "the forward; --device=emu: the backward kernels on the "
+             "emulator, --check against the interpreter's gradients"),
     cl::cat(runCategory));
+static cl::opt<bool> deterministicFlag(
+    "deterministic",
+    cl::desc("--backward --device=emu: the kernels' deterministic mode (no "
+             "atomics; the same gradients bit for bit on every run)"),
+    cl::cat(runCategory));
+static cl::opt<unsigned> emuWorkers(
+    "emu-workers",
+    cl::desc("--backward --device=emu: emulator worker threads (0: one per "
+             "hardware thread)"),
+    cl::init(0), cl::cat(runCategory));
 static cl::opt<int64_t> fdCoordinates(
     "fd-coordinates",
     cl::desc("--backward --check: coordinates of each tensor the finite "
@@ -1342,13 +1353,19 @@ static int runTool() {
                 "runtime, when no GPU is visible)");
   // cuda, auto and --bench run through the JIT runtime library.
   bool viaRuntime = deviceName == "cuda" || deviceName == "auto" || bench;
-  if (backwardFlag && deviceName != "ref")
-    return fail("--backward runs on --device=ref (the float64 interpreter); "
-                "backward kernels do not exist yet");
-  if (backwardFlag && (bench || counters || memcheck || race ||
-                       !pipeline.empty()))
-    return fail("--backward takes none of --bench, --counters, --memcheck, "
-                "--race and --pipeline");
+  if (backwardFlag && deviceName != "ref" && deviceName != "emu")
+    return fail("--backward runs on --device=ref (the float64 interpreter) "
+                "or --device=emu (the backward kernels); on a GPU it is not "
+                "built yet");
+  if (backwardFlag && (bench || race || !pipeline.empty()))
+    return fail("--backward takes none of --bench, --race and --pipeline");
+  if (backwardFlag && deviceName == "ref" && (counters || memcheck))
+    return fail("--backward --device=ref takes neither --counters nor "
+                "--memcheck (they are the emulator's)");
+  if ((deterministicFlag || emuWorkers.getNumOccurrences()) &&
+      !(backwardFlag && deviceName == "emu"))
+    return fail("--deterministic and --emu-workers need --backward "
+                "--device=emu");
   if (fdCoordinates < 1)
     return fail("--fd-coordinates must be at least 1, got " +
                 std::to_string(fdCoordinates));
@@ -1439,7 +1456,9 @@ static int runTool() {
   auto runFunc = runModule->lookupSymbol<func::FuncOp>(funcName);
   if (!runFunc)
     return fail("the pipeline removed '@" + funcName + "'");
-  if (deviceName == "emu" && isLevel1(runFunc)) {
+  // The backward emits its own kernels (BackwardEmu): the forward's are not
+  // needed.
+  if (deviceName == "emu" && isLevel1(runFunc) && !backwardFlag) {
     if (llvm::Error err = lowerToKernel(*runModule))
       return fail(std::move(err));
     runFunc = runModule->lookupSymbol<func::FuncOp>(funcName);
@@ -1468,7 +1487,7 @@ static int runTool() {
   // emu: the launch plan, emitted before any input exists so that its
   // buffers count in the memory the run needs.
   std::optional<attn::codegen::CudaPlan> emuPlan;
-  if (deviceName == "emu" && !viaRuntime) {
+  if (deviceName == "emu" && !viaRuntime && !backwardFlag) {
     auto plan = emitEmuPlan(runFunc, /*varlen=*/false, /*pagedKv=*/false);
     if (!plan)
       return fail("running '@" + funcName +
@@ -1503,7 +1522,19 @@ static int runTool() {
     request.saveDir = saveDir;
     request.loadDir = loadDir;
     request.check = check;
-    request.tolerance = tolerance.getNumOccurrences() ? tolerance : 1e-6;
+    request.device = deviceName;
+    request.deterministic = deterministicFlag;
+    request.memcheck = memcheck;
+    request.counters = counters;
+    request.workers = emuWorkers;
+    // Kernels: f32 arithmetic on inputs of the variant's dtype against the
+    // float64 interpreter.
+    Type qType = elementTypeOf(refFunc.getArgumentTypes()[0]);
+    double emuTolerance =
+        qType.isF16() ? 5e-3 : qType.isBF16() ? 3e-2 : 1e-5;
+    request.tolerance = tolerance.getNumOccurrences() ? tolerance
+                        : deviceName == "emu"         ? emuTolerance
+                                                      : 1e-6;
     request.fdCoordinates = fdCoordinates;
     request.json = json;
     request.inputName = inputName;

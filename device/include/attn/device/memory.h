@@ -57,6 +57,12 @@ ATTN_DEVICE_FN void st_global_16(T *ptr, int64_t index, int64_t extent,
   *reinterpret_cast<uint4 *>(ptr + index) =
       *reinterpret_cast<const uint4 *>(src);
 }
+/// ptr[index] += value as one atomic f32 read-modify-write (the backward's
+/// dQ and capture gradients); the caller guarantees 0 <= index < extent.
+ATTN_DEVICE_FN void atomic_add_global(float *ptr, int64_t index,
+                                      int64_t extent, float value) {
+  atomicAdd(ptr + index, value);
+}
 /// ptr[index] when 0 <= index < extent, else `fallback` (no access).
 template <typename T>
 ATTN_DEVICE_FN T ld_global_or(const T *ptr, int64_t index, int64_t extent,
@@ -181,6 +187,26 @@ ATTN_DEVICE_FN void st_global_16(T *ptr, int64_t index, int64_t extent,
   detail::traceGlobal("st_global_16", ptr, index, extent, sizeof(T), 16, true,
                       file, line);
   std::memcpy(ptr + index, src, 16);
+}
+/// ptr[index] += value as one atomic f32 read-modify-write; the caller
+/// guarantees 0 <= index < extent. Out of range is recorded as an
+/// out-of-bounds violation and nothing is added. Counters and memcheck see a
+/// load and a store of 4 bytes; the add is a real atomic (CTAs run on several
+/// OS threads, and ThreadSanitizer sees it as one).
+ATTN_DEVICE_FN void atomic_add_global(float *ptr, int64_t index,
+                                      int64_t extent, float value,
+                                      const char *file = __builtin_FILE(),
+                                      unsigned line = __builtin_LINE()) {
+  if (__builtin_expect(index < 0 || index >= extent, 0)) {
+    detail::outOfBounds("atomic_add_global", ptr, index, extent, sizeof(float),
+                        true, file, line);
+    return;
+  }
+  detail::traceGlobal("atomic_add_global", ptr, index, extent, sizeof(float),
+                      sizeof(float), false, file, line);
+  detail::traceGlobal("atomic_add_global", ptr, index, extent, sizeof(float),
+                      sizeof(float), true, file, line);
+  atomicAdd(ptr + index, value);
 }
 /// ptr[index] when 0 <= index < extent, else `fallback` (no access).
 template <typename T>
