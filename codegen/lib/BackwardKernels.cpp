@@ -21,6 +21,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/Error.h"
 
@@ -127,7 +129,10 @@ private:
   std::map<char, unsigned> lettersOf(Operation *op);
   std::string sizeExpr(unsigned c);
   std::optional<int64_t> staticSizeOf(unsigned c);
+  /// The index of class `c` in `env`: bound, a composite of bound classes,
+  /// or a part of a bound composite; an error at `loc` otherwise.
   FailureOr<std::string> indexOf(unsigned c, const Env &env, Location loc);
+  std::optional<std::string> tryIndexOf(unsigned c, const Env &env);
 
   // Analysis.
   LogicalResult findScoreClasses();
@@ -146,6 +151,13 @@ private:
                                     Location loc);
   FailureOr<std::string> offsetOf(unsigned slot, Value v, const Env &env,
                                   Location loc);
+  /// The argument and workspace tensors `v` is computed from element by
+  /// element.
+  void collectLeaves(Value v, llvm::SetVector<Value> &leaves,
+                     llvm::DenseSet<Value> &seen);
+  /// Emits the copy of staged leaf `v` into shared memory (`count` rows of
+  /// its tiled class from `base`).
+  LogicalResult emitStaging(Value v, const Env &env, const std::string &count);
   void pushScope() { memo.emplace_back(); }
   void popScope() { memo.pop_back(); }
 
@@ -184,6 +196,21 @@ private:
   llvm::DenseMap<Operation *, unsigned> level;
   std::vector<llvm::DenseMap<Value, std::string>> memo;
   llvm::DenseMap<unsigned, unsigned> argSlot, scalarSlot;
+
+  /// A leaf tensor a sweep reads through shared memory: its rows of class
+  /// `tiled` from `base` (a block), the whole of its `heads` (static, row-
+  /// major), as f32.
+  struct Staged {
+    std::string array;
+    unsigned tiled = 0;
+    std::string base;
+    int64_t rows = 0;
+    SmallVector<unsigned> heads;
+    int64_t headCount = 1;
+    bool perIteration = false;
+  };
+  /// The current sweep's staged leaves.
+  llvm::MapVector<Value, Staged> staged;
 };
 
 //===----------------------------------------------------------------------===//
@@ -340,20 +367,43 @@ LogicalResult Emitter::buildClasses() {
       }
     }
   }
-  for (unsigned c = 0; c < numClasses; ++c) {
-    BackwardDim &dim = out.dims[c];
-    if (dim.staticSize < 0 && dim.arg < 0 && !parts[c].empty())
-      dim.productOf.assign(parts[c].begin(), parts[c].end());
+  // A composite is the product of its parts; a part is the whole divided
+  // by its other parts (a dynamic query-head count split into the KV heads
+  // and the group), whichever is known first.
+  std::vector<bool> known(numClasses);
+  for (unsigned c = 0; c < numClasses; ++c)
+    known[c] = out.dims[c].staticSize >= 0 || out.dims[c].arg >= 0;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (unsigned w = 0; w < numClasses; ++w) {
+      if (parts[w].empty())
+        continue;
+      if (!known[w] && llvm::all_of(parts[w], [&](unsigned p) {
+            return known[p];
+          })) {
+        out.dims[w].productOf.assign(parts[w].begin(), parts[w].end());
+        known[w] = changed = true;
+      }
+      if (!known[w])
+        continue;
+      for (unsigned p : parts[w]) {
+        if (known[p] || llvm::any_of(parts[w], [&](unsigned o) {
+              return o != p && !known[o];
+            }))
+          continue;
+        out.dims[p].quotientOf = w;
+        for (unsigned o : parts[w])
+          if (o != p)
+            out.dims[p].quotientBy.push_back(o);
+        known[p] = changed = true;
+      }
+    }
   }
-  // A part of a composite whose other parts and whole are known: e.g. a
-  // dynamic query-head count split into (KV heads, group).
-  for (unsigned c = 0; c < numClasses; ++c) {
-    BackwardDim &dim = out.dims[c];
-    if (dim.staticSize >= 0 || dim.arg >= 0 || !dim.productOf.empty())
-      continue;
-    return fn.emitError("backward kernels: no argument sizes dimension class ")
-           << c << " (a reshape of a dynamic size into dynamic parts)";
-  }
+  for (unsigned c = 0; c < numClasses; ++c)
+    if (!known[c])
+      return fn.emitError("backward kernels: no argument sizes dimension "
+                          "class ")
+             << c << " (a reshape of a dynamic size into dynamic parts)";
   classNames.resize(numClasses);
   for (unsigned c = 0; c < numClasses; ++c)
     classNames[c] = "c" + std::to_string(c);
@@ -392,6 +442,7 @@ std::optional<int64_t> Emitter::staticSizeOf(unsigned c) {
   return n;
 }
 
+
 std::string Emitter::sizeExpr(unsigned c) {
   const BackwardDim &d = out.dims[c];
   if (d.staticSize >= 0)
@@ -399,6 +450,12 @@ std::string Emitter::sizeExpr(unsigned c) {
   if (d.arg >= 0)
     return "p.t[" + std::to_string(argSlot.lookup(d.arg)) + "].size[" +
            std::to_string(d.dim) + "]";
+  if (d.quotientOf >= 0) {
+    std::string s = "(" + sizeExpr(d.quotientOf);
+    for (unsigned o : d.quotientBy)
+      s += " / " + sizeExpr(o);
+    return s + ")";
+  }
   std::string s = "(";
   for (auto [k, p] : llvm::enumerate(d.productOf))
     s += (k ? " * " : "") + sizeExpr(p);
@@ -407,6 +464,13 @@ std::string Emitter::sizeExpr(unsigned c) {
 
 FailureOr<std::string> Emitter::indexOf(unsigned c, const Env &env,
                                         Location loc) {
+  if (std::optional<std::string> i = tryIndexOf(c, env))
+    return *i;
+  return emitError(loc, "backward kernels: internal error: dimension class ")
+         << c << " is not bound where it is read";
+}
+
+std::optional<std::string> Emitter::tryIndexOf(unsigned c, const Env &env) {
   if (auto it = env.find(c); it != env.end())
     return it->second;
   // A composite of bound classes: linearise.
@@ -414,8 +478,8 @@ FailureOr<std::string> Emitter::indexOf(unsigned c, const Env &env,
     std::string s;
     bool ok = true;
     for (unsigned p : parts[c]) {
-      auto i = indexOf(p, env, loc);
-      if (failed(i)) {
+      std::optional<std::string> i = tryIndexOf(p, env);
+      if (!i) {
         ok = false;
         break;
       }
@@ -434,8 +498,7 @@ FailureOr<std::string> Emitter::indexOf(unsigned c, const Env &env,
       stride += " / " + sizeExpr(*it);
     return "((" + env.at(whole) + stride + ") % " + sizeExpr(c) + ")";
   }
-  return emitError(loc, "backward kernels: internal error: dimension class ")
-         << c << " is not bound where it is read";
+  return std::nullopt;
 }
 
 //===----------------------------------------------------------------------===//
@@ -893,7 +956,21 @@ FailureOr<std::string> Emitter::eval(Value v, const Env &env) {
       return f->second;
   FailureOr<std::string> expr = failure();
   Location loc = v.getLoc();
-  if (auto it = stored.find(v); it != stored.end()) {
+  if (auto st = staged.find(v); st != staged.end()) {
+    const Staged &t = st->second;
+    auto row = indexOf(t.tiled, env, loc);
+    if (failed(row))
+      return failure();
+    std::string lin = "0LL";
+    for (unsigned h : t.heads) {
+      auto i = indexOf(h, env, loc);
+      if (failed(i))
+        return failure();
+      lin = "(" + lin + " * " + sizeExpr(h) + " + " + *i + ")";
+    }
+    expr = t.array + "[(" + *row + " - " + t.base + ") * " +
+           std::to_string(t.headCount) + " + " + lin + "]";
+  } else if (auto it = stored.find(v); it != stored.end()) {
     expr = loadTensor(it->second, v, env, loc);
   } else if (auto arg = dyn_cast<BlockArgument>(v)) {
     expr = loadTensor(argSlot.lookup(arg.getArgNumber()), v, env, loc);
@@ -917,6 +994,65 @@ FailureOr<std::string> Emitter::eval(Value v, const Env &env) {
     return failure();
   memo.back()[v] = *expr;
   return expr;
+}
+
+void Emitter::collectLeaves(Value v, llvm::SetVector<Value> &leaves,
+                            llvm::DenseSet<Value> &seen) {
+  if (!isa<RankedTensorType>(v.getType()) || !seen.insert(v).second)
+    return;
+  if (stored.count(v) || isa<BlockArgument>(v)) {
+    leaves.insert(v);
+    return;
+  }
+  Operation *op = v.getDefiningOp();
+  if (auto e = dyn_cast<tensor::ExpandShapeOp>(op))
+    return collectLeaves(e.getSrc(), leaves, seen);
+  if (auto c = dyn_cast<tensor::CollapseShapeOp>(op))
+    return collectLeaves(c.getSrc(), leaves, seen);
+  if (auto c = dyn_cast<tensor::CastOp>(op))
+    return collectLeaves(c.getSource(), leaves, seen);
+  if (auto m = dyn_cast<MapOp>(op)) {
+    // Captured tensors are read at computed positions: not staged.
+    for (Value in : m.getInputs())
+      collectLeaves(in, leaves, seen);
+    return;
+  }
+  if (isa<ContractOp, ReduceOp>(op))
+    for (Value in : op->getOperands())
+      collectLeaves(in, leaves, seen);
+}
+
+LogicalResult Emitter::emitStaging(Value v, const Env &env,
+                                   const std::string &count) {
+  const Staged &t = staged.lookup(v);
+  code.open("for (int e = tid; e < " + std::to_string(t.rows * t.headCount) +
+            "; e += blockDim.x)");
+  code.line("const int row = e / " + std::to_string(t.headCount) + ";");
+  Env at = env;
+  std::string rest = "(e % " + std::to_string(t.headCount) + ")";
+  for (unsigned h : llvm::reverse(t.heads)) {
+    std::string var = fresh("h");
+    code.line("const long long " + var + " = " + rest + " % " + sizeExpr(h) +
+              ";");
+    rest = "(" + rest + " / " + sizeExpr(h) + ")";
+    at[h] = var;
+  }
+  at[t.tiled] = "(" + t.base + " + row)";
+  code.line("float x = 0.0f;");
+  code.open("if (row < " + count + ")");
+  pushScope();
+  unsigned slot = stored.count(v)
+                      ? stored.lookup(v)
+                      : argSlot.lookup(cast<BlockArgument>(v).getArgNumber());
+  auto x = loadTensor(slot, v, at, v.getLoc());
+  popScope();
+  if (failed(x))
+    return failure();
+  code.line("x = " + *x + ";");
+  code.close();
+  code.line(t.array + "[e] = x;");
+  code.close();
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -1014,6 +1150,83 @@ LogicalResult Emitter::emitSweepKernel(ArrayRef<Sweep *> group,
     if (!s->atomic)
       floats += bo * headCount(*s);
   }
+  // Leaves read per row of a tiled class (Q, dO, K, V, the forward state,
+  // earlier sweeps' row values) go through shared memory: a block of rows
+  // with their whole head dimensions, copied once per CTA (rows of the
+  // CTA's own class) or per tile, so each is read from global memory once
+  // per (row block, key block) pair, not once per score element.
+  staged.clear();
+  {
+    llvm::SetVector<Value> leaves;
+    llvm::DenseSet<Value> seen;
+    for (Sweep *s : all)
+      for (Value in : s->op->getOperands())
+        collectLeaves(in, leaves, seen);
+    Env outerEnv, loopEnv;
+    for (unsigned c : lead.outer)
+      outerEnv[c] = loopEnv[c] = "_";
+    for (unsigned c : lead.loopReduced)
+      loopEnv[c] = "_";
+    constexpr int64_t kMaxStagedFloats = 16384; // 64 KB
+    int64_t stagedFloats = 0;
+    for (Value leaf : leaves) {
+      auto t = cast<RankedTensorType>(leaf.getType());
+      if (!isa<FloatType>(t.getElementType()))
+        continue;
+      int tiledDim = -1;
+      for (int64_t d = 0; d < t.getRank(); ++d) {
+        unsigned c = classOf(leaf, d);
+        if (c == lead.tiledOut || c == lead.tiledReduced) {
+          tiledDim = tiledDim < 0 ? static_cast<int>(d) : -2;
+        }
+      }
+      if (tiledDim < 0)
+        continue;
+      Staged st;
+      st.tiled = classOf(leaf, tiledDim);
+      st.perIteration = st.tiled == lead.tiledReduced;
+      bool ok = true;
+      for (int pass = 0; pass < 2 && ok; ++pass) {
+        // Per CTA when every other dimension is fixed by the CTA or is a
+        // head; else per tile, where the loop classes are bound too.
+        st.heads.clear();
+        st.headCount = 1;
+        const Env &at = st.perIteration ? loopEnv : outerEnv;
+        bool fits = true;
+        for (int64_t d = 0; d < t.getRank() && fits; ++d) {
+          unsigned c = classOf(leaf, d);
+          if (static_cast<int>(d) == tiledDim || tryIndexOf(c, at))
+            continue;
+          std::optional<int64_t> n = staticSizeOf(c);
+          if (!n || c == lead.tiledOut || c == lead.tiledReduced) {
+            fits = false;
+            continue;
+          }
+          st.heads.push_back(c);
+          st.headCount *= *n;
+        }
+        if (fits)
+          break;
+        if (st.perIteration || pass == 1)
+          ok = false;
+        st.perIteration = true;
+      }
+      if (!ok)
+        continue;
+      st.rows = st.tiled == lead.tiledOut ? bo : br;
+      if (stagedFloats + st.rows * st.headCount > kMaxStagedFloats)
+        continue;
+      st.base = st.tiled == lead.tiledOut ? "o0" : "r0";
+      stagedFloats += st.rows * st.headCount;
+      staged[leaf] = st;
+    }
+    int64_t offset = floats;
+    for (auto &[leaf, st] : staged) {
+      st.array = "(smem + " + std::to_string(offset) + ")";
+      offset += st.rows * st.headCount;
+    }
+    floats = offset;
+  }
   k.dynamicSmemBytes = floats * 4;
 
   code.line("");
@@ -1044,6 +1257,9 @@ LogicalResult Emitter::emitSweepKernel(ArrayRef<Sweep *> group,
                 "; e += blockDim.x) acc" + std::to_string(m) + "[e] = " +
                 identityOf(s->op) + ";");
   }
+  for (auto &[leaf, st] : staged)
+    if (!st.perIteration && failed(emitStaging(leaf, env, "nO")))
+      return failure();
   // Loops over the reduced classes: whole ones, then the tiled one.
   for (unsigned c : lead.loopReduced) {
     std::string var = fresh("l");
@@ -1058,6 +1274,16 @@ LogicalResult Emitter::emitSweepKernel(ArrayRef<Sweep *> group,
             sizeExpr(lead.tiledReduced) + " - r0 : " + std::to_string(br) +
             "LL;");
   code.line("__syncthreads();");
+  bool perTile = false;
+  for (auto &[leaf, st] : staged)
+    if (st.perIteration) {
+      if (failed(emitStaging(leaf, env, st.tiled == lead.tiledOut ? "nO"
+                                                                   : "nR")))
+        return failure();
+      perTile = true;
+    }
+  if (perTile)
+    code.line("__syncthreads();");
   // The tile's element-wise values, once for every reduction of the kernel.
   code.open("for (int e = tid; e < " + std::to_string(bo * br) +
             "; e += blockDim.x)");
@@ -1183,6 +1409,7 @@ LogicalResult Emitter::emitSweepKernel(ArrayRef<Sweep *> group,
   code.close();
   code.line("ATTN_KERNEL_ENTRY(" + k.name + ")");
   out.kernels.push_back(k);
+  staged.clear();
   return success();
 }
 
@@ -1527,6 +1754,24 @@ attn::codegen::resolveBackwardDims(const BackwardKernels &kernels,
       return llvm::createStringError("backward dimension classes form a cycle");
     if (d.staticSize >= 0)
       return sizes[c] = d.staticSize;
+    if (d.quotientOf >= 0) {
+      auto whole = size(d.quotientOf, depth + 1);
+      if (!whole)
+        return whole.takeError();
+      int64_t n = *whole;
+      for (unsigned o : d.quotientBy) {
+        auto s = size(o, depth + 1);
+        if (!s)
+          return s.takeError();
+        if (*s == 0 || n % *s)
+          return llvm::createStringError(
+              "dimension of size " + std::to_string(*whole) +
+              " is not a multiple of " + std::to_string(*s) +
+              " (query heads per KV head)");
+        n /= *s;
+      }
+      return sizes[c] = n;
+    }
     if (d.arg >= 0) {
       if (static_cast<size_t>(d.arg) >= argShapes.size() ||
           static_cast<size_t>(d.dim) >= argShapes[d.arg].size())

@@ -685,6 +685,50 @@ FailureOr<BackwardFunctions> attn::deriveBackward(func::FuncOp forward) {
   return out;
 }
 
+func::FuncOp attn::buildRecomputingBackward(const BackwardFunctions &fns) {
+  func::FuncOp forward = fns.forward, backward = fns.backward;
+  unsigned numPrimal = forward.getNumArguments();
+  unsigned numState = fns.state.size();
+  MLIRContext *ctx = backward.getContext();
+  SmallVector<Type> types(backward.getArgumentTypes().take_front(numPrimal));
+  for (Type t : backward.getArgumentTypes().drop_front(numPrimal + numState))
+    types.push_back(t);
+  OpBuilder b(backward);
+  b.setInsertionPointAfter(backward);
+  StringRef base = backward.getName();
+  base.consume_back("_backward");
+  auto fn = func::FuncOp::create(
+      b, backward.getLoc(), (base + "_gradients").str(),
+      FunctionType::get(ctx, types, backward.getResultTypes()));
+  Block *block = fn.addEntryBlock();
+  SmallVector<DictionaryAttr> argAttrs;
+  backward.getAllArgAttrs(argAttrs);
+  argAttrs.erase(argAttrs.begin() + numPrimal,
+                 argAttrs.begin() + numPrimal + numState);
+  fn.setAllArgAttrs(argAttrs);
+  setGradientsOf(fn, getGradientsOf(backward));
+
+  // The forward up to its state (what the backward does not read is
+  // erased below), then the backward reading it.
+  OpBuilder ib = OpBuilder::atBlockEnd(block);
+  IRMapping fm;
+  fm.map(forward.getArguments(), block->getArguments().take_front(numPrimal));
+  for (Operation &op : forward.getBody().front().without_terminator())
+    ib.clone(op, fm);
+  IRMapping bm;
+  for (unsigned a = 0; a < backward.getNumArguments(); ++a) {
+    Value to = a < numPrimal ? block->getArgument(a)
+               : a < numPrimal + numState
+                   ? fm.lookup(ReduceOp(fns.state[a - numPrimal]).getResult())
+                   : block->getArgument(a - numState);
+    bm.map(backward.getArgument(a), to);
+  }
+  for (Operation &op : backward.getBody().front())
+    ib.clone(op, bm);
+  eraseDeadOps(*block);
+  return fn;
+}
+
 namespace {
 struct AttnDeriveBackwardPass
     : attn::impl::AttnDeriveBackwardBase<AttnDeriveBackwardPass> {

@@ -379,8 +379,10 @@ static mlir::LogicalResult emitBackward(mlir::ModuleOp module,
     auto derived = attn::deriveBackward(fn);
     if (mlir::failed(derived))
       return mlir::failure();
-    auto emitted =
-        attn::codegen::emitBackwardKernels(derived->backward, options);
+    // The kernels a caller with no forward state runs: the state is
+    // recomputed (attn::buildRecomputingBackward).
+    auto emitted = attn::codegen::emitBackwardKernels(
+        attn::buildRecomputingBackward(*derived), options);
     if (mlir::failed(emitted))
       return mlir::failure();
     // Each variant's source declares its own parameter struct: one

@@ -82,8 +82,9 @@ std::vector<int64_t> pickCoordinates(int64_t n, int64_t count, uint64_t seed) {
   return all;
 }
 
-/// --device=emu: the backward kernels' gradients, compared with the
-/// interpreter's (`reference`) when --check asks.
+/// --device=emu: the gradients of the backward kernels of `backward` (the
+/// derived backward recomputing its state), compared with the interpreter's
+/// (`reference`) when --check asks.
 llvm::Expected<int> runOnEmulator(const BackwardRequest &request,
                                   func::FuncOp backward,
                                   llvm::ArrayRef<Tensor> args,
@@ -266,9 +267,14 @@ llvm::Expected<int> attn::run::runBackward(const BackwardRequest &request,
                      llvm::toString(gradients.takeError()));
   llvm::SmallVector<int64_t> gradientOf = getGradientsOf(derived->backward);
 
-  if (request.device == "emu")
-    return runOnEmulator(request, derived->backward, args, *gradients,
+  if (request.device == "emu") {
+    // The kernels recompute the forward state from q, k, v themselves.
+    func::FuncOp gradientsFn = buildRecomputingBackward(*derived);
+    std::vector<Tensor> kernelArgs = inputs;
+    kernelArgs.insert(kernelArgs.end(), cotangents.begin(), cotangents.end());
+    return runOnEmulator(request, gradientsFn, kernelArgs, *gradients,
                          gradientOf, cotangents, resultOf, os);
+  }
 
   if (!request.saveDir.empty()) {
     if (std::error_code ec = llvm::sys::fs::create_directories(request.saveDir))

@@ -70,7 +70,7 @@ struct BackwardTensorAbi {
 };
 
 /// One dimension class of the backward's index space: where its size comes
-/// from. Exactly one of the three is set.
+/// from. Exactly one of the four is set.
 struct BackwardDim {
   /// The size when the IR fixes it, else -1.
   int64_t staticSize = -1;
@@ -79,6 +79,10 @@ struct BackwardDim {
   /// The product of these classes' sizes (a query head that is GQA's (KV
   /// head, group member) pair).
   std::vector<unsigned> productOf;
+  /// The size of class `quotientOf` divided by the sizes of `quotientBy`
+  /// (the group of GQA when the query and KV head counts are dynamic).
+  int quotientOf = -1;
+  std::vector<unsigned> quotientBy;
 };
 
 /// One dimension of a workspace: a class's size, or the CTA count of a

@@ -53,6 +53,13 @@ struct BackwardFunctions {
 /// path from an argument to a result has no derivative.
 mlir::FailureOr<BackwardFunctions> deriveBackward(mlir::func::FuncOp forward);
 
+/// `<name>_gradients(args…, cotangents…) -> gradients…`: the backward of
+/// `functions` with its state recomputed from the arguments (the forward's
+/// ops that compute it, inlined before the backward's), for callers that
+/// have no forward state: the backward kernels of the runtime. Added beside
+/// `functions.backward`; its attn.gradients are the backward's.
+mlir::func::FuncOp buildRecomputingBackward(const BackwardFunctions &functions);
+
 /// The element type named `dtype` ("f16", "bf16", "f32"), or null.
 mlir::Type parseDtype(mlir::MLIRContext *context, llvm::StringRef dtype);
 
