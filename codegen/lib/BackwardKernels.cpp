@@ -33,20 +33,6 @@ using namespace mlir;
 using namespace attn;
 using namespace attn::codegen;
 
-const char *attn::codegen::backwardKernelRoleName(BackwardKernelRole role) {
-  switch (role) {
-  case BackwardKernelRole::RowSweep:
-    return "row-sweep";
-  case BackwardKernelRole::ColumnSweep:
-    return "column-sweep";
-  case BackwardKernelRole::Pointwise:
-    return "pointwise";
-  case BackwardKernelRole::SumPartials:
-    return "sum-partials";
-  }
-  return "?";
-}
-
 namespace {
 
 using ClassSet = std::set<unsigned>;
@@ -1629,6 +1615,17 @@ FailureOr<BackwardKernels> Emitter::run() {
   }
   if (failed(findScoreClasses()) || failed(placeReductions()))
     return failure();
+  for (BlockArgument arg : fn.getArguments()) {
+    out.argClasses.emplace_back();
+    if (auto t = dyn_cast<RankedTensorType>(arg.getType()))
+      for (int64_t d = 0; d < t.getRank(); ++d)
+        out.argClasses.back().push_back(classOf(arg, d));
+  }
+  for (Value v : ret.getOperands()) {
+    out.resultClasses.emplace_back();
+    for (int64_t d = 0; d < cast<RankedTensorType>(v.getType()).getRank(); ++d)
+      out.resultClasses.back().push_back(classOf(v, d));
+  }
   for (Sweep &s : sweeps)
     stored[s.op->getResult(0)] =
         addWorkspace(s.op->getResult(0), valueName(s.op->getResult(0)));
@@ -1739,82 +1736,4 @@ FailureOr<BackwardKernels>
 attn::codegen::emitBackwardKernels(func::FuncOp backward,
                                    const BackwardEmitOptions &options) {
   return Emitter(backward, options).run();
-}
-
-llvm::Expected<std::vector<int64_t>>
-attn::codegen::resolveBackwardDims(const BackwardKernels &kernels,
-                                   ArrayRef<std::vector<int64_t>> argShapes) {
-  std::vector<int64_t> sizes(kernels.dims.size(), -1);
-  std::function<llvm::Expected<int64_t>(unsigned, unsigned)> size =
-      [&](unsigned c, unsigned depth) -> llvm::Expected<int64_t> {
-    if (sizes[c] >= 0)
-      return sizes[c];
-    const BackwardDim &d = kernels.dims[c];
-    if (depth > kernels.dims.size())
-      return llvm::createStringError("backward dimension classes form a cycle");
-    if (d.staticSize >= 0)
-      return sizes[c] = d.staticSize;
-    if (d.quotientOf >= 0) {
-      auto whole = size(d.quotientOf, depth + 1);
-      if (!whole)
-        return whole.takeError();
-      int64_t n = *whole;
-      for (unsigned o : d.quotientBy) {
-        auto s = size(o, depth + 1);
-        if (!s)
-          return s.takeError();
-        if (*s == 0 || n % *s)
-          return llvm::createStringError(
-              "dimension of size " + std::to_string(*whole) +
-              " is not a multiple of " + std::to_string(*s) +
-              " (query heads per KV head)");
-        n /= *s;
-      }
-      return sizes[c] = n;
-    }
-    if (d.arg >= 0) {
-      if (static_cast<size_t>(d.arg) >= argShapes.size() ||
-          static_cast<size_t>(d.dim) >= argShapes[d.arg].size())
-        return llvm::createStringError(
-            "argument " + std::to_string(d.arg) + " has no dimension " +
-            std::to_string(d.dim));
-      return sizes[c] = argShapes[d.arg][d.dim];
-    }
-    int64_t n = 1;
-    for (unsigned p : d.productOf) {
-      auto s = size(p, depth + 1);
-      if (!s)
-        return s.takeError();
-      n *= *s;
-    }
-    return sizes[c] = n;
-  };
-  for (unsigned c = 0; c < kernels.dims.size(); ++c)
-    if (auto s = size(c, 0); !s)
-      return s.takeError();
-  return sizes;
-}
-
-int64_t attn::codegen::backwardKernelCtas(const BackwardKernel &kernel,
-                                          ArrayRef<int64_t> dimSizes) {
-  int64_t product = 1;
-  for (unsigned c : kernel.productClasses)
-    product *= dimSizes[c];
-  int64_t ctas = (product + kernel.productDivisor - 1) / kernel.productDivisor;
-  for (auto [c, block] : kernel.blockedClasses)
-    ctas *= (dimSizes[c] + block - 1) / block;
-  return ctas;
-}
-
-std::vector<int64_t>
-attn::codegen::backwardWorkspaceShape(const BackwardKernels &kernels,
-                                      const BackwardTensor &t,
-                                      ArrayRef<int64_t> dimSizes) {
-  std::vector<int64_t> shape;
-  for (const BackwardWorkspaceDim &d : t.dims)
-    shape.push_back(d.ctasOfKernel >= 0
-                        ? backwardKernelCtas(kernels.kernels[d.ctasOfKernel],
-                                             dimSizes)
-                        : dimSizes[d.dimClass]);
-  return shape;
 }

@@ -15,6 +15,7 @@
 
 #include "EmbeddedHeaders.h"
 #include "PlanSpec.h"
+#include "attn/Support/BackwardAbi.h"
 
 #include <cstdint>
 #include <string>
@@ -51,6 +52,28 @@ struct FrontendOptions {
   SequenceLayout layout;
 };
 
+/// Options of the backward's MLIR → kernels step.
+struct BackwardFrontendOptions {
+  std::string entry;
+  std::string dtype;
+  bool deterministic = false;
+};
+
+/// The backward kernels of a variant (attn/Codegen/BackwardKernels.h) and
+/// what binding them needs.
+struct BackwardSpec {
+  /// The forward's signature: q, k, v, captures; o [, lse].
+  Signature signature;
+  abi::BackwardKernels kernels;
+  /// The backward function's arguments: the forward's (q, k, v, captures),
+  /// then one f32 cotangent per float tensor result (do [, dlse]): element
+  /// type and whether it is a tensor.
+  std::vector<DLDataType> argTypes;
+  std::vector<bool> argIsTensor;
+  /// For each gradient (result), the forward argument it belongs to.
+  std::vector<int64_t> gradientOf;
+};
+
 /// A CUDA compile request.
 struct CudaCompileRequest {
   std::string source;
@@ -76,10 +99,15 @@ struct CompilerApi {
   /// CUDA source → cubin/PTX bytes (and NVRTC's log).
   bool (*compileCuda)(const CudaCompileRequest &request, std::string *binary,
                       std::string *log, std::string *error);
+  /// MLIR text → the backward kernels of its variant; false with `*error`.
+  bool (*compileBackwardText)(std::string_view text,
+                              std::string_view bufferName,
+                              const BackwardFrontendOptions &options,
+                              BackwardSpec *spec, std::string *error);
 };
 
 /// Bumped whenever CompilerApi or the types it passes change.
-inline constexpr uint32_t kCompilerAbiVersion = 2;
+inline constexpr uint32_t kCompilerAbiVersion = 3;
 
 /// Makes `api` the compiler of this process (called by compiler objects
 /// linked into it, from a static initialiser).

@@ -680,6 +680,24 @@ Expected<Plan> Runtime::compileText(std::string_view mlir,
   return impl->compile(mlir, bufferName, options, nullptr);
 }
 
+Expected<BackwardPlan>
+Runtime::compileBackwardFile(const std::string &path,
+                             const CompileOptions &options,
+                             const BackwardOptions &backward) {
+  std::string text;
+  if (!readFile(path, &text))
+    return Status::error("cannot read '" + path + "': " + std::strerror(errno));
+  return impl->compileBackward(text, path, options, backward);
+}
+
+Expected<BackwardPlan>
+Runtime::compileBackwardText(std::string_view mlir,
+                             const CompileOptions &options,
+                             const BackwardOptions &backward,
+                             std::string_view bufferName) {
+  return impl->compileBackward(mlir, bufferName, options, backward);
+}
+
 Expected<DeviceKind> Runtime::resolveDevice(DeviceKind device) {
   return impl->resolveDevice(device);
 }

@@ -108,6 +108,12 @@ public:
   /// RuntimeConfig::tuningDb, read on first use; null when there is none or
   /// it could not be read (said once).
   const TuningDb *tuningDb();
+  /// The backward plan of `text` (BackwardPlan.cpp): derived, emitted and
+  /// built now; its artifact goes through the disk cache as a plan's does.
+  Expected<BackwardPlan> compileBackward(std::string_view text,
+                                         std::string_view bufferName,
+                                         const CompileOptions &options,
+                                         const BackwardOptions &backward);
   Expected<DeviceKind> resolveDevice(DeviceKind device);
   Expected<Buffer> allocate(DeviceKind device, std::size_t bytes);
   RuntimeStats stats() const;

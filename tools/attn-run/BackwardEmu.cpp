@@ -77,9 +77,10 @@ attn::run::runBackwardOnEmulator(const BackwardEmuRequest &request) {
   for (auto [a, type] : llvm::enumerate(fn.getArgumentTypes()))
     argShapes.push_back(isa<RankedTensorType>(type) ? request.args[a].shape
                                                     : std::vector<int64_t>{});
-  auto dims = codegen::resolveBackwardDims(kernels, argShapes);
+  std::string why;
+  auto dims = codegen::resolveBackwardDims(kernels, argShapes, &why);
   if (!dims)
-    return dims.takeError();
+    return llvm::createStringError(why);
 
   // Every tensor of the parameter struct, in host memory (the emulator's
   // device memory).

@@ -20,6 +20,7 @@
 #ifndef ATTN_RUNTIME_H
 #define ATTN_RUNTIME_H
 
+#include "attn/Backward.h"
 #include "attn/Plan.h"
 #include "attn/Status.h"
 
@@ -200,6 +201,17 @@ public:
   /// The device `device` resolves to here: Auto becomes Cuda when a GPU is
   /// usable, else Emu (with a notice, once per process); Cuda fails with
   /// the reason when no GPU is usable.
+  /// The backward of the variant in `path` (attn/Backward.h): its kernels
+  /// derived, emitted and built for `options.device` (CompileOptions'
+  /// device, entry, dtype and arch apply; the schedule's fields do not).
+  Expected<BackwardPlan> compileBackwardFile(const std::string &path,
+                                             const CompileOptions &options = {},
+                                             const BackwardOptions &backward = {});
+  /// compileBackwardFile of MLIR text (`bufferName` in diagnostics).
+  Expected<BackwardPlan>
+  compileBackwardText(std::string_view mlir, const CompileOptions &options = {},
+                      const BackwardOptions &backward = {},
+                      std::string_view bufferName = "<text>");
   Expected<DeviceKind> resolveDevice(DeviceKind device);
   /// Allocates `bytes` on `device` (Auto resolved as above).
   Expected<Buffer> allocate(DeviceKind device, std::size_t bytes);

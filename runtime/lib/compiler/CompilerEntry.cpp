@@ -48,7 +48,14 @@ bool compileCuda(const CudaCompileRequest &request, std::string *binary,
   return true;
 }
 
-const CompilerApi kApi = {kCompilerAbiVersion, &compileText, &compileCuda};
+bool compileBackward(std::string_view text, std::string_view bufferName,
+                     const BackwardFrontendOptions &options, BackwardSpec *spec,
+                     std::string *error) {
+  return attn::jit::compileBackwardText(text, bufferName, options, spec, error);
+}
+
+const CompilerApi kApi = {kCompilerAbiVersion, &compileText, &compileCuda,
+                          &compileBackward};
 
 /// Registers the compiler when this object is part of the program.
 struct Registrar {

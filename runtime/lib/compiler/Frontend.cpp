@@ -2,6 +2,7 @@
 
 #include "Frontend.h"
 
+#include "attn/Codegen/BackwardKernels.h"
 #include "attn/Codegen/CudaEmitter.h"
 #include "attn/Codegen/Nvrtc.h"
 #include "attn/Dialect/AttnDialect.h"
@@ -471,6 +472,91 @@ bool attn::jit::compileVariantText(std::string_view text,
   bool compiled = false;
   llvm::runOnNewStack(kCompilerStackBytes, [&] {
     compiled = compileTextOnThisStack(text, bufferName, options, spec, error);
+  });
+  return compiled;
+}
+
+bool attn::jit::compileBackwardText(std::string_view text,
+                                   std::string_view bufferName,
+                                   const BackwardFrontendOptions &options,
+                                   BackwardSpec *spec, std::string *error) {
+  if (auto deep = findDeepNesting(text))
+    return failWith(error, formatDeepNesting(bufferName, *deep));
+  bool compiled = false;
+  llvm::runOnNewStack(kCompilerStackBytes, [&] {
+    DialectRegistry registry;
+    registerVariantDialects(registry);
+    MLIRContext ctx(registry);
+    ctx.disableMultithreading();
+    ctx.loadAllAvailableDialects();
+    llvm::SourceMgr sourceMgr;
+    sourceMgr.AddNewSourceBuffer(
+        llvm::MemoryBuffer::getMemBufferCopy(
+            llvm::StringRef(text.data(), text.size()),
+            llvm::StringRef(bufferName.data(), bufferName.size())),
+        llvm::SMLoc());
+    std::string diagnostics;
+    llvm::raw_string_ostream os(diagnostics);
+    SourceMgrDiagnosticHandler handler(sourceMgr, &ctx, os);
+    OwningOpRef<ModuleOp> module =
+        parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&ctx));
+    if (!module) {
+      failWith(error, "", diagnostics);
+      return;
+    }
+    attn::convertRegionIfs(*module);
+    attn::convertElementwiseTensorOps(*module);
+    auto entry = findEntry(*module, options.entry, error);
+    if (failed(entry))
+      return;
+    func::FuncOp func = *entry;
+    if (!options.dtype.empty()) {
+      Type elementType = attn::parseDtype(module->getContext(), options.dtype);
+      if (!elementType) {
+        failWith(error, "unknown dtype '" + options.dtype +
+                            "' (expected f16, bf16 or f32)");
+        return;
+      }
+      if (failed(attn::setVariantDtype(func, elementType))) {
+        failWith(error, "dtype " + options.dtype + ": " + diagnostics);
+        return;
+      }
+    }
+    BackwardSpec out;
+    if (!signatureOf(func, out.signature, error))
+      return;
+    auto derived = attn::deriveBackward(func);
+    if (failed(derived)) {
+      failWith(error, "cannot derive the backward of '@" +
+                          func.getSymName().str() + "'",
+                   diagnostics);
+      return;
+    }
+    func::FuncOp gradients = attn::buildRecomputingBackward(*derived);
+    attn::codegen::BackwardEmitOptions emit;
+    emit.deterministic = options.deterministic;
+    auto kernels = attn::codegen::emitBackwardKernels(gradients, emit);
+    if (failed(kernels)) {
+      failWith(error, "the backward emitter failed on '@" +
+                          func.getSymName().str() + "'",
+                   diagnostics);
+      return;
+    }
+    out.kernels = std::move(*kernels);
+    for (Type t : gradients.getArgumentTypes()) {
+      auto ranked = dyn_cast<RankedTensorType>(t);
+      DLDataType dt{};
+      if (!dlDataType(ranked ? ranked.getElementType() : t, dt)) {
+        failWith(error, "the backward has an argument of unsupported type");
+        return;
+      }
+      out.argTypes.push_back(dt);
+      out.argIsTensor.push_back(static_cast<bool>(ranked));
+    }
+    for (int64_t a : attn::getGradientsOf(gradients))
+      out.gradientOf.push_back(a);
+    *spec = std::move(out);
+    compiled = true;
   });
   return compiled;
 }

@@ -40,6 +40,11 @@ bool compileVariantText(std::string_view text, std::string_view bufferName,
 bool specOfEmitted(mlir::func::FuncOp func, const codegen::CudaPlan &plan,
                    PlanSpec *spec, std::string *error);
 
+/// Derives the backward of the variant in `text` (-attn-derive-backward,
+/// its state recomputed) and emits its kernels; diagnostics go to `*error`.
+bool compileBackwardText(std::string_view text, std::string_view bufferName,
+                         const BackwardFrontendOptions &options,
+                         BackwardSpec *spec, std::string *error);
 /// Compiles a clone of `module` (left untouched); diagnostics go to
 /// `*error` rather than the context's handlers.
 bool compileVariantModule(mlir::ModuleOp module, const FrontendOptions &options,
