@@ -1,7 +1,7 @@
 //===- Backward.cpp - attn-run --backward ---------------------------------===//
 
 #include "Backward.h"
-#include "BackwardEmu.h"
+#include "BackwardDevice.h"
 #include "RunSupport.h"
 
 #include "attn/Dialect/KernelAttrs.h"
@@ -82,10 +82,12 @@ std::vector<int64_t> pickCoordinates(int64_t n, int64_t count, uint64_t seed) {
   return all;
 }
 
-/// --device=emu: the gradients of the backward kernels of `backward` (the
+/// --device=emu, cuda or auto: the gradients of the backward kernels of
+/// `backward` (the
 /// derived backward recomputing its state), compared with the interpreter's
 /// (`reference`) when --check asks.
-llvm::Expected<int> runOnEmulator(const BackwardRequest &request,
+llvm::Expected<int> runOnDevice(const BackwardRequest &request,
+                                  const std::string &moduleText,
                                   func::FuncOp backward,
                                   llvm::ArrayRef<Tensor> args,
                                   llvm::ArrayRef<Tensor> reference,
@@ -94,16 +96,34 @@ llvm::Expected<int> runOnEmulator(const BackwardRequest &request,
                                   llvm::ArrayRef<unsigned> resultOf,
                                   llvm::raw_ostream &os) {
   func::FuncOp forward = request.forward;
-  BackwardEmuRequest emu;
-  emu.backward = backward;
-  emu.args = args;
+  std::vector<std::vector<int64_t>> shapes;
   for (const Tensor &g : reference)
-    emu.gradientShapes.push_back(g.shape);
-  emu.options.deterministic = request.deterministic;
-  emu.memcheck = request.memcheck;
-  emu.counters = request.counters;
-  emu.workers = request.workers;
-  auto ran = runBackwardOnEmulator(emu);
+    shapes.push_back(g.shape);
+  llvm::Expected<BackwardEmuResult> ran = BackwardEmuResult();
+  if (request.device == "emu") {
+    BackwardEmuRequest emu;
+    emu.backward = backward;
+    emu.args = args;
+    emu.gradientShapes = shapes;
+    emu.options.deterministic = request.deterministic;
+    emu.memcheck = request.memcheck;
+    emu.counters = request.counters;
+    emu.workers = request.workers;
+    ran = runBackwardOnEmulator(emu);
+  } else {
+    BackwardRuntimeRequest rt;
+    rt.forward = forward;
+    rt.moduleText = moduleText;
+    rt.device = request.device;
+    rt.inputs = args.take_front(forward.getNumArguments());
+    rt.cotangents = cotangents;
+    rt.gradientOf = gradientOf;
+    rt.gradientShapes = shapes;
+    rt.deterministic = request.deterministic;
+    rt.memcheck = request.memcheck;
+    rt.counters = request.counters;
+    ran = runBackwardOnRuntime(rt);
+  }
   if (!ran)
     return ran.takeError();
 
@@ -154,7 +174,7 @@ llvm::Expected<int> runOnEmulator(const BackwardRequest &request,
     llvm::json::OStream j(os);
     j.object([&] {
       j.attribute("function", forward.getName());
-      j.attribute("device", "emu");
+      j.attribute("device", request.device);
       j.attribute("backward", true);
       j.attribute("deterministic", request.deterministic);
       j.attribute("seed", static_cast<int64_t>(request.seed));
@@ -181,7 +201,8 @@ llvm::Expected<int> runOnEmulator(const BackwardRequest &request,
     os << "\n";
     return allPass ? 0 : 1;
   }
-  os << "backward: @" << forward.getName() << "  device: emu (backward kernels" 
+  os << "backward: @" << forward.getName() << "  device: " << request.device
+     << " (backward kernels" 
      << (request.deterministic ? ", deterministic" : "") << ")  seed: "
      << request.seed << "\n";
   for (auto [c, r] : llvm::zip(cotangents, resultOf))
@@ -211,6 +232,13 @@ llvm::Expected<int> attn::run::runBackward(const BackwardRequest &request,
                                            llvm::raw_ostream &os) {
   func::FuncOp forward = request.forward;
   std::vector<Tensor> inputs(request.inputs.begin(), request.inputs.end());
+  // The runtime compiles the module as it is before the derivation adds to
+  // it.
+  std::string moduleText;
+  if (request.device == "cuda" || request.device == "auto") {
+    llvm::raw_string_ostream text(moduleText);
+    forward->getParentOfType<ModuleOp>().print(text);
+  }
   auto derived = deriveBackward(forward);
   if (failed(derived))
     return makeError("cannot derive the backward of '@" + forward.getName() +
@@ -267,13 +295,13 @@ llvm::Expected<int> attn::run::runBackward(const BackwardRequest &request,
                      llvm::toString(gradients.takeError()));
   llvm::SmallVector<int64_t> gradientOf = getGradientsOf(derived->backward);
 
-  if (request.device == "emu") {
+  if (request.device != "ref") {
     // The kernels recompute the forward state from q, k, v themselves.
     func::FuncOp gradientsFn = buildRecomputingBackward(*derived);
     std::vector<Tensor> kernelArgs = inputs;
     kernelArgs.insert(kernelArgs.end(), cotangents.begin(), cotangents.end());
-    return runOnEmulator(request, gradientsFn, kernelArgs, *gradients,
-                         gradientOf, cotangents, resultOf, os);
+    return runOnDevice(request, moduleText, gradientsFn, kernelArgs,
+                         *gradients, gradientOf, cotangents, resultOf, os);
   }
 
   if (!request.saveDir.empty()) {

@@ -1353,19 +1353,18 @@ static int runTool() {
                 "runtime, when no GPU is visible)");
   // cuda, auto and --bench run through the JIT runtime library.
   bool viaRuntime = deviceName == "cuda" || deviceName == "auto" || bench;
-  if (backwardFlag && deviceName != "ref" && deviceName != "emu")
-    return fail("--backward runs on --device=ref (the float64 interpreter) "
-                "or --device=emu (the backward kernels); on a GPU it is not "
-                "built yet");
+  // --backward: ref is the float64 interpreter; emu, cuda and auto run the
+  // backward kernels (emu directly, cuda and auto through the runtime).
   if (backwardFlag && (bench || race || !pipeline.empty()))
     return fail("--backward takes none of --bench, --race and --pipeline");
   if (backwardFlag && deviceName == "ref" && (counters || memcheck))
     return fail("--backward --device=ref takes neither --counters nor "
                 "--memcheck (they are the emulator's)");
-  if ((deterministicFlag || emuWorkers.getNumOccurrences()) &&
-      !(backwardFlag && deviceName == "emu"))
-    return fail("--deterministic and --emu-workers need --backward "
-                "--device=emu");
+  if (deterministicFlag && !(backwardFlag && deviceName != "ref"))
+    return fail("--deterministic needs --backward on a device (emu, cuda, "
+                "auto)");
+  if (emuWorkers.getNumOccurrences() && !(backwardFlag && deviceName == "emu"))
+    return fail("--emu-workers needs --backward --device=emu");
   if (fdCoordinates < 1)
     return fail("--fd-coordinates must be at least 1, got " +
                 std::to_string(fdCoordinates));
@@ -1380,7 +1379,7 @@ static int runTool() {
     return fail("--kv-splits is the ref and emu split count; through the "
                 "runtime (--device=cuda|auto, --bench) the runtime chooses "
                 "it (ATTN_SPLIT_KV, CompileOptions::kvSplits)");
-  if (viaRuntime && (counters || race))
+  if (viaRuntime && (counters || race) && !backwardFlag)
     return fail("--counters and --race need --device=emu without "
                 "--bench (--bench on emu prints the traffic counters)");
   DialectRegistry registry;
@@ -1533,7 +1532,7 @@ static int runTool() {
     double emuTolerance =
         qType.isF16() ? 5e-3 : qType.isBF16() ? 3e-2 : 1e-5;
     request.tolerance = tolerance.getNumOccurrences() ? tolerance
-                        : deviceName == "emu"         ? emuTolerance
+                        : deviceName != "ref"         ? emuTolerance
                                                       : 1e-6;
     request.fdCoordinates = fdCoordinates;
     request.json = json;

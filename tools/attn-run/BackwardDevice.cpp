@@ -1,10 +1,12 @@
-//===- BackwardEmu.cpp - backward kernels on the emulator -----------------===//
+//===- BackwardDevice.cpp - backward kernels on a device ------------------===//
 
-#include "BackwardEmu.h"
+#include "BackwardDevice.h"
 
 #include "attn/Interpreter/Inputs.h"
+#include "attn/Runtime.h"
 #include "attn/emu/KernelLibrary.h"
 
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -194,6 +196,151 @@ attn::run::runBackwardOnEmulator(const BackwardEmuRequest &request) {
       std::memcpy(&f, storage[s].bytes.data() + 4 * i, 4);
       g.data[i] = f;
     }
+  }
+  return result;
+}
+
+namespace {
+
+/// A tensor staged in a runtime buffer.
+struct StagedTensor {
+  std::vector<int64_t> shape;
+  attn::Buffer buffer;
+  DLTensor dl{};
+};
+
+llvm::Error stageTensor(attn::Runtime &rt, attn::DeviceKind device,
+                        const Tensor &value, Type element, StagedTensor &out) {
+  unsigned bytes = elementBytes(element);
+  std::vector<unsigned char> host(std::max<size_t>(1, value.data.size() * bytes));
+  for (size_t i = 0; i < value.data.size(); ++i)
+    encode(value.data[i], element, host.data() + i * bytes);
+  auto buffer = rt.allocate(device, host.size());
+  if (!buffer)
+    return llvm::createStringError(buffer.message());
+  out.buffer = *buffer;
+  if (attn::Status s = out.buffer.copyFromHost(host.data(), host.size());
+      !s.ok())
+    return llvm::createStringError(s.message());
+  out.shape = value.shape;
+  out.dl.data = out.buffer.data();
+  out.dl.device = out.buffer.dlDevice();
+  out.dl.ndim = static_cast<int>(out.shape.size());
+  out.dl.shape = out.shape.data();
+  out.dl.strides = nullptr;
+  if (auto f = dyn_cast<FloatType>(element))
+    out.dl.dtype = {static_cast<uint8_t>(f.isBF16() ? kDLBfloat : kDLFloat),
+                    static_cast<uint8_t>(f.getWidth()), 1};
+  else
+    out.dl.dtype = {kDLInt, static_cast<uint8_t>(bytes * 8), 1};
+  return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Expected<BackwardEmuResult>
+attn::run::runBackwardOnRuntime(const BackwardRuntimeRequest &request) {
+  func::FuncOp forward = request.forward;
+  const std::string &text = request.moduleText;
+  attn::Runtime &rt = attn::Runtime::global();
+  attn::CompileOptions options;
+  if (!attn::parseDevice(request.device, options.device))
+    return llvm::createStringError("unknown device '" + request.device + "'");
+  options.entry = forward.getName().str();
+  attn::BackwardOptions backward;
+  backward.deterministic = request.deterministic;
+  auto plan = rt.compileBackwardText(text, options, backward,
+                                     forward.getName().str() + ".mlir");
+  if (!plan)
+    return llvm::createStringError(plan.message());
+  attn::DeviceKind device = plan->device();
+  if (request.memcheck && device != attn::DeviceKind::Emu)
+    return llvm::createStringError("--memcheck runs on the emulator; the "
+                                   "backward resolved to cuda");
+
+  // Inputs in their types, cotangents and gradients in f32.
+  std::vector<std::unique_ptr<StagedTensor>> staged;
+  auto stage = [&](const Tensor &t, Type element) -> llvm::Expected<DLTensor *> {
+    staged.push_back(std::make_unique<StagedTensor>());
+    if (llvm::Error err = stageTensor(rt, device, t, element, *staged.back()))
+      return std::move(err);
+    return &staged.back()->dl;
+  };
+  Type f32 = Float32Type::get(forward.getContext());
+  attn::BackwardArguments args;
+  for (auto [a, type] : llvm::enumerate(forward.getArgumentTypes())) {
+    auto ranked = dyn_cast<RankedTensorType>(type);
+    if (!ranked) {
+      if (a < 3)
+        return llvm::createStringError("q, k and v must be tensors");
+      args.captures.push_back(
+          attn::Capture::scalar(request.inputs[a].data.at(0)));
+      continue;
+    }
+    auto t = stage(request.inputs[a], ranked.getElementType());
+    if (!t)
+      return t.takeError();
+    if (a == 0)
+      args.q = *t;
+    else if (a == 1)
+      args.k = *t;
+    else if (a == 2)
+      args.v = *t;
+    else
+      args.captures.push_back(attn::Capture::of(*t));
+  }
+  for (auto [r, c] : llvm::enumerate(request.cotangents)) {
+    auto t = stage(c, f32);
+    if (!t)
+      return t.takeError();
+    (r == 0 ? args.dO : args.dLse) = *t;
+  }
+  std::vector<DLTensor *> gradients;
+  for (auto [k, of] : llvm::enumerate(request.gradientOf)) {
+    Tensor zero = Tensor::filled(request.gradientShapes[k], 0.0);
+    auto t = stage(zero, f32);
+    if (!t)
+      return t.takeError();
+    gradients.push_back(*t);
+    if (of == 0)
+      args.dq = *t;
+    else if (of == 1)
+      args.dk = *t;
+    else if (of == 2)
+      args.dv = *t;
+  }
+  for (unsigned c : plan->captureGradients())
+    for (auto [k, of] : llvm::enumerate(request.gradientOf))
+      if (of == static_cast<int64_t>(c) + 3)
+        args.dCaptures.push_back(gradients[k]);
+
+  attn::RunOptions run;
+  run.memcheck = request.memcheck;
+  run.countGlobalAccesses = request.counters;
+  attn::RunStats stats;
+  if (attn::Status s = plan->run(args, run, &stats); !s.ok())
+    return llvm::createStringError(s.message());
+
+  BackwardEmuResult result;
+  for (const attn::BackwardKernelInfo &k : plan->kernels())
+    result.kernels.push_back(llvm::formatv("{0} ({1}, {2}): {3}", k.name,
+                                           k.role,
+                                           attn::deviceName(device),
+                                           k.summary));
+  result.bytesRead = stats.globalBytesRead;
+  result.bytesWritten = stats.globalBytesWritten;
+  for (DLTensor *g : gradients) {
+    Tensor t;
+    t.shape.assign(g->shape, g->shape + g->ndim);
+    std::vector<float> host(std::max<int64_t>(1, countOf(t.shape)));
+    for (auto &st : staged)
+      if (&st->dl == g)
+        if (attn::Status s = st->buffer.copyToHost(host.data(),
+                                                   host.size() * 4);
+            !s.ok())
+          return llvm::createStringError(s.message());
+    t.data.assign(host.begin(), host.begin() + countOf(t.shape));
+    result.gradients.push_back(std::move(t));
   }
   return result;
 }
