@@ -83,18 +83,18 @@ std::vector<int64_t> pickCoordinates(int64_t n, int64_t count, uint64_t seed) {
 }
 
 /// --device=emu, cuda or auto: the gradients of the backward kernels of
-/// `backward` (the
-/// derived backward recomputing its state), compared with the interpreter's
-/// (`reference`) when --check asks.
+/// `backward` (the derived backward recomputing its state; on emu run
+/// directly, else compiled from `moduleText` by the runtime), compared with
+/// the interpreter's (`reference`) when --check asks.
 llvm::Expected<int> runOnDevice(const BackwardRequest &request,
-                                  const std::string &moduleText,
-                                  func::FuncOp backward,
-                                  llvm::ArrayRef<Tensor> args,
-                                  llvm::ArrayRef<Tensor> reference,
-                                  llvm::ArrayRef<int64_t> gradientOf,
-                                  llvm::ArrayRef<Tensor> cotangents,
-                                  llvm::ArrayRef<unsigned> resultOf,
-                                  llvm::raw_ostream &os) {
+                                const std::string &moduleText,
+                                func::FuncOp backward,
+                                llvm::ArrayRef<Tensor> args,
+                                llvm::ArrayRef<Tensor> reference,
+                                llvm::ArrayRef<int64_t> gradientOf,
+                                llvm::ArrayRef<Tensor> cotangents,
+                                llvm::ArrayRef<unsigned> resultOf,
+                                llvm::raw_ostream &os) {
   func::FuncOp forward = request.forward;
   std::vector<std::vector<int64_t>> shapes;
   for (const Tensor &g : reference)
