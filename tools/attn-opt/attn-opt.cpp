@@ -408,26 +408,40 @@ static mlir::LogicalResult emitBackward(mlir::ModuleOp module,
   if (!compiled)
     return module.emitError(llvm::toString(compiled.takeError()));
   if (emit.report) {
+    // The keys of the forward's resource report (codegen/lib/Translate.cpp).
     llvm::json::OStream j(llvm::outs());
+    bool allOk = true;
     j.object([&] {
       j.attribute("arch", *emit.arch);
+      j.attribute("smem_limit_bytes", arch->maxSmemPerBlock);
       j.attributeArray("kernels", [&] {
-        for (const attn::codegen::KernelResources &r : compiled->kernels)
+        for (const attn::codegen::KernelResources &r : compiled->kernels) {
+          const attn::codegen::BackwardKernel *k = nullptr;
+          for (const attn::codegen::BackwardKernel &b : kernels)
+            if (b.name == r.name)
+              k = &b;
+          int64_t threads = k ? k->threads : 0;
+          int64_t dynamicSmem = k ? k->dynamicSmemBytes : 0;
+          bool ok = threads > 0 && r.registers * threads <= arch->registersPerSm &&
+                    r.staticSmemBytes + dynamicSmem <= arch->maxSmemPerBlock &&
+                    r.spillStoreBytes == 0 && r.spillLoadBytes == 0;
+          allOk &= ok;
           j.object([&] {
             j.attribute("name", r.name);
-            for (const attn::codegen::BackwardKernel &k : kernels)
-              if (k.name == r.name) {
-                j.attribute("role", attn::codegen::backwardKernelRoleName(k.role));
-                j.attribute("threads", k.threads);
-                j.attribute("dynamic_smem_bytes", k.dynamicSmemBytes);
-              }
+            j.attribute("path", "simt");
+            if (k)
+              j.attribute("role", attn::codegen::backwardKernelRoleName(k->role));
+            j.attribute("threads", threads);
             j.attribute("registers", r.registers);
-            j.attribute("spill_store_bytes", r.spillStoreBytes);
-            j.attribute("spill_load_bytes", r.spillLoadBytes);
-            j.attribute("stack_frame_bytes", r.stackFrameBytes);
             j.attribute("static_smem_bytes", r.staticSmemBytes);
+            j.attribute("dynamic_smem_bytes", dynamicSmem);
+            j.attribute("spill_stores_bytes", r.spillStoreBytes);
+            j.attribute("spill_loads_bytes", r.spillLoadBytes);
+            j.attribute("stack_frame_bytes", r.stackFrameBytes);
           });
+        }
       });
+      j.attribute("ok", allOk);
     });
     llvm::outs() << "\n";
     llvm::outs().flush();
