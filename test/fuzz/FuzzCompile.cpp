@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "attn/Codegen/BackwardKernels.h"
 #include "attn/Codegen/CudaEmitter.h"
 #include "attn/Codegen/Pipeline.h"
 #include "attn/Dialect/AttnDialect.h"
@@ -79,12 +80,26 @@ void lowerAndEmit(ModuleOp module, const Choice &choice) {
       (void)attn::codegen::emitCudaPlan(func, emit);
 }
 
-/// -attn-derive-backward on a copy of `module` (it adds functions).
+/// The derived backward of every public function with attention ops, on a
+/// copy of `module` (it adds functions), and its kernels (both modes).
 void deriveBackwards(ModuleOp module) {
   OwningOpRef<ModuleOp> copy = module.clone();
-  PassManager pm(copy->getContext());
-  pm.addPass(attn::createAttnDeriveBackward());
-  (void)pm.run(*copy);
+  SmallVector<func::FuncOp> variants;
+  for (auto fn : copy->getOps<func::FuncOp>())
+    if (fn.isPublic() && !fn.isExternal() &&
+        !fn.getBody().getOps<attn::AttentionOp>().empty())
+      variants.push_back(fn);
+  for (func::FuncOp fn : variants) {
+    auto derived = attn::deriveBackward(fn);
+    if (failed(derived))
+      continue;
+    func::FuncOp gradients = attn::buildRecomputingBackward(*derived);
+    for (bool deterministic : {false, true}) {
+      attn::codegen::BackwardEmitOptions options;
+      options.deterministic = deterministic;
+      (void)attn::codegen::emitBackwardKernels(gradients, options);
+    }
+  }
 }
 
 } // namespace
