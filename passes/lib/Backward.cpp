@@ -200,7 +200,6 @@ OpT pruneInputs(OpBuilder &b, OpT op) {
   return fresh;
 }
 
-/// Builds the backward function of one forward function.
 /// How a value depends on a shift t of one row maximum m (m -> m + t): not
 /// at all, shifted (x + a·t), scaled (x · e^(a·t)), or otherwise.
 struct ShiftDependence {
@@ -377,6 +376,7 @@ bool isShiftInvariant(ReduceOp max, func::FuncOp fn) {
                       [&](Value v) { return of(v).isFree(); });
 }
 
+/// Builds the backward function of one forward function.
 class BackwardBuilder {
 public:
   explicit BackwardBuilder(func::FuncOp fn) : fn(fn), b(fn.getContext()) {}
@@ -880,13 +880,16 @@ func::FuncOp attn::buildRecomputingBackward(const BackwardFunctions &fns) {
   SmallVector<Type> types(backward.getArgumentTypes().take_front(numPrimal));
   for (Type t : backward.getArgumentTypes().drop_front(numPrimal + numState))
     types.push_back(t);
-  OpBuilder b(backward);
-  b.setInsertionPointAfter(backward);
+  // Created detached, then inserted after the backward under a name the
+  // symbol table makes unique.
+  OpBuilder b(ctx);
   StringRef base = backward.getName();
   base.consume_back("_backward");
   auto fn = func::FuncOp::create(
       b, backward.getLoc(), (base + "_gradients").str(),
       FunctionType::get(ctx, types, backward.getResultTypes()));
+  SymbolTable(backward->getParentOfType<ModuleOp>())
+      .insert(fn, std::next(Block::iterator(backward)));
   Block *block = fn.addEntryBlock();
   SmallVector<DictionaryAttr> argAttrs;
   backward.getAllArgAttrs(argAttrs);
