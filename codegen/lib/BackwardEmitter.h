@@ -140,6 +140,13 @@ private:
   /// Emits the copy of staged leaf `v` into shared memory (`count` rows of
   /// its tiled class from `base`).
   LogicalResult emitStaging(Value v, const Env &env, const std::string &count);
+  /// Binds each of `heads` (static classes, row-major) to its index in
+  /// `e % count`, the loop variable of a thread's elements.
+  void bindHeads(ArrayRef<unsigned> heads, int64_t count, Env &env);
+  /// Opens a point-wise kernel over `domain` (`e`: one element per thread)
+  /// after its comment; returns the domain's element count.
+  std::string openPointwiseKernel(const BackwardKernel &k,
+                                  ArrayRef<unsigned> domain);
   void pushScope() { memo.emplace_back(); }
   void popScope() { memo.pop_back(); }
 

@@ -353,6 +353,17 @@ void Emitter::collectLeaves(Value v, llvm::SetVector<Value> &leaves,
       collectLeaves(in, leaves, seen);
 }
 
+void Emitter::bindHeads(ArrayRef<unsigned> heads, int64_t count, Env &env) {
+  std::string rest = "(e % " + std::to_string(count) + ")";
+  for (unsigned h : llvm::reverse(heads)) {
+    std::string var = fresh("h");
+    code.line("const long long " + var + " = " + rest + " % " + sizeExpr(h) +
+              ";");
+    rest = "(" + rest + " / " + sizeExpr(h) + ")";
+    env[h] = var;
+  }
+}
+
 LogicalResult Emitter::emitStaging(Value v, const Env &env,
                                    const std::string &count) {
   const Staged &t = staged.lookup(v);
@@ -360,14 +371,7 @@ LogicalResult Emitter::emitStaging(Value v, const Env &env,
             "; e += blockDim.x)");
   code.line("const int row = e / " + std::to_string(t.headCount) + ";");
   Env at = env;
-  std::string rest = "(e % " + std::to_string(t.headCount) + ")";
-  for (unsigned h : llvm::reverse(t.heads)) {
-    std::string var = fresh("h");
-    code.line("const long long " + var + " = " + rest + " % " + sizeExpr(h) +
-              ";");
-    rest = "(" + rest + " / " + sizeExpr(h) + ")";
-    at[h] = var;
-  }
+  bindHeads(t.heads, t.headCount, at);
   at[t.tiled] = "(" + t.base + " + row)";
   code.line("float x = 0.0f;");
   code.open("if (row < " + count + ")");

@@ -60,6 +60,19 @@ void Emitter::decodeDomain(ArrayRef<unsigned> classes,
   }
 }
 
+std::string Emitter::openPointwiseKernel(const BackwardKernel &k,
+                                         ArrayRef<unsigned> domain) {
+  std::string total = "1LL";
+  for (unsigned c : domain)
+    total += " * " + sizeExpr(c);
+  code.line("");
+  code.line("// " + k.summary);
+  code.open(kernelHeader(k.name));
+  code.line("const long long e = (long long)blockIdx.x * blockDim.x + "
+            "threadIdx.x;");
+  return total;
+}
+
 static std::string valueName(Value v) {
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -303,14 +316,7 @@ LogicalResult Emitter::emitSweepKernel(ArrayRef<Sweep *> group,
               "; e += blockDim.x)");
     code.line("const int q = e / " + std::to_string(heads) + ";");
     Env elem = env;
-    std::string rest = "(e % " + std::to_string(heads) + ")";
-    for (unsigned h : llvm::reverse(s->heads)) {
-      std::string var = fresh("h");
-      code.line("const long long " + var + " = " + rest + " % " +
-                sizeExpr(h) + ";");
-      rest = "(" + rest + " / " + sizeExpr(h) + ")";
-      elem[h] = var;
-    }
+    bindHeads(s->heads, heads, elem);
     code.open(std::string("if (q < ") + (atomic ? "nR" : "nO") + ")");
     code.line("float a = " + std::string(atomic ? "0.0f" : accName + "[e]") +
               ";");
@@ -365,14 +371,7 @@ LogicalResult Emitter::emitSweepKernel(ArrayRef<Sweep *> group,
     code.line("const int q = e / " + std::to_string(heads) + ";");
     code.open("if (q < nO)");
     Env elem = env;
-    std::string rest = "(e % " + std::to_string(heads) + ")";
-    for (unsigned h : llvm::reverse(s->heads)) {
-      std::string var = fresh("h");
-      code.line("const long long " + var + " = " + rest + " % " +
-                sizeExpr(h) + ";");
-      rest = "(" + rest + " / " + sizeExpr(h) + ")";
-      elem[h] = var;
-    }
+    bindHeads(s->heads, heads, elem);
     elem[lead.tiledOut] = "(o0 + q)";
     Value r = s->op->getResult(0);
     unsigned slot = stored[r];
@@ -418,14 +417,7 @@ LogicalResult Emitter::emitScatterKernel(ScatterAddOp op) {
           {static_cast<int>(classOf(op.getResult(), d)), -1});
     k.dynamicSmemBytes = options.threads * 12;
   }
-  std::string total = "1LL";
-  for (unsigned c : domain)
-    total += " * " + sizeExpr(c);
-  code.line("");
-  code.line("// " + k.summary);
-  code.open(kernelHeader(k.name));
-  code.line("const long long e = (long long)blockIdx.x * blockDim.x + "
-            "threadIdx.x;");
+  std::string total = openPointwiseKernel(k, domain);
   code.line("const bool valid = e < " + total + ";");
   std::string ts = std::to_string(target);
   if (options.deterministic) {
@@ -542,14 +534,7 @@ LogicalResult Emitter::emitResultKernel(unsigned result, Value value) {
   k.threads = options.threads;
   k.summary = "writes gradient " + std::to_string(result) + " (" +
               valueName(value) + ")";
-  std::string total = "1LL";
-  for (unsigned c : domain)
-    total += " * " + sizeExpr(c);
-  code.line("");
-  code.line("// " + k.summary);
-  code.open(kernelHeader(k.name));
-  code.line("const long long e = (long long)blockIdx.x * blockDim.x + "
-            "threadIdx.x;");
+  std::string total = openPointwiseKernel(k, domain);
   code.line("if (e >= " + total + ") return;");
   Env env;
   decodeDomain(domain, "e", env);

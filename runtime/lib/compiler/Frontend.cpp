@@ -417,32 +417,90 @@ bool compileOwned(ModuleOp module, const FrontendOptions &options,
   return true;
 }
 
-/// compileVariantText once the text is known to nest within the limit.
-bool compileTextOnThisStack(std::string_view text, std::string_view bufferName,
-                            const FrontendOptions &options, PlanSpec *spec,
-                            std::string *error) {
-  DialectRegistry registry;
-  registerVariantDialects(registry);
-  MLIRContext ctx(registry);
-  // One thread: compiles are short, and a thread pool per context would
-  // cost more than it saves.
-  ctx.disableMultithreading();
-  ctx.loadAllAvailableDialects();
-  llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(
-      llvm::MemoryBuffer::getMemBufferCopy(
-          llvm::StringRef(text.data(), text.size()),
-          llvm::StringRef(bufferName.data(), bufferName.size())),
-      llvm::SMLoc());
-  std::string diagnostics;
-  llvm::raw_string_ostream os(diagnostics);
-  SourceMgrDiagnosticHandler handler(sourceMgr, &ctx, os);
-  OwningOpRef<ModuleOp> module =
-      parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&ctx));
-  if (!module)
-    return failWith(error, "", diagnostics);
-  return compileOwned(*module, options, spec, error,
-                      [&] { return diagnostics; });
+/// Parses `text` (named `bufferName` in diagnostics) in a context of its
+/// own, on a stack of its own, and runs `compile` on the module with the
+/// diagnostics collected so far (read when an error needs them). Text that
+/// nests deeper than MLIR's recursive parser can take is an error with its
+/// location, never a stack overflow in the host.
+bool compileParsed(
+    std::string_view text, std::string_view bufferName, std::string *error,
+    llvm::function_ref<bool(ModuleOp, const std::string &)> compile) {
+  if (auto deep = findDeepNesting(text))
+    return failWith(error, formatDeepNesting(bufferName, *deep));
+  bool compiled = false;
+  llvm::runOnNewStack(kCompilerStackBytes, [&] {
+    DialectRegistry registry;
+    registerVariantDialects(registry);
+    MLIRContext ctx(registry);
+    // One thread: compiles are short, and a thread pool per context would
+    // cost more than it saves.
+    ctx.disableMultithreading();
+    ctx.loadAllAvailableDialects();
+    llvm::SourceMgr sourceMgr;
+    sourceMgr.AddNewSourceBuffer(
+        llvm::MemoryBuffer::getMemBufferCopy(
+            llvm::StringRef(text.data(), text.size()),
+            llvm::StringRef(bufferName.data(), bufferName.size())),
+        llvm::SMLoc());
+    std::string diagnostics;
+    llvm::raw_string_ostream os(diagnostics);
+    SourceMgrDiagnosticHandler handler(sourceMgr, &ctx, os);
+    OwningOpRef<ModuleOp> module =
+        parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&ctx));
+    compiled = module ? compile(*module, diagnostics)
+                      : failWith(error, "", diagnostics);
+  });
+  return compiled;
+}
+
+/// compileBackwardText's work on the parsed module.
+bool compileBackwardOwned(ModuleOp module, const BackwardFrontendOptions &options,
+                          BackwardSpec *spec, std::string *error,
+                          const std::string &diagnostics) {
+  attn::convertRegionIfs(module);
+  attn::convertElementwiseTensorOps(module);
+  auto entry = findEntry(module, options.entry, error);
+  if (failed(entry))
+    return false;
+  func::FuncOp func = *entry;
+  if (!options.dtype.empty()) {
+    Type elementType = attn::parseDtype(module.getContext(), options.dtype);
+    if (!elementType)
+      return failWith(error, "unknown dtype '" + options.dtype +
+                                 "' (expected f16, bf16 or f32)");
+    if (failed(attn::setVariantDtype(func, elementType)))
+      return failWith(error, "dtype " + options.dtype + ": " + diagnostics);
+  }
+  BackwardSpec out;
+  if (!signatureOf(func, out.signature, error))
+    return false;
+  auto derived = attn::deriveBackward(func);
+  if (failed(derived))
+    return failWith(error, "cannot derive the backward of '@" +
+                               func.getSymName().str() + "'",
+                    diagnostics);
+  func::FuncOp gradients = attn::buildRecomputingBackward(*derived);
+  attn::codegen::BackwardEmitOptions emit;
+  emit.deterministic = options.deterministic;
+  auto kernels = attn::codegen::emitBackwardKernels(gradients, emit);
+  if (failed(kernels))
+    return failWith(error, "the backward emitter failed on '@" +
+                               func.getSymName().str() + "'",
+                    diagnostics);
+  out.kernels = std::move(*kernels);
+  for (Type t : gradients.getArgumentTypes()) {
+    auto ranked = dyn_cast<RankedTensorType>(t);
+    DLDataType dt{};
+    if (!dlDataType(ranked ? ranked.getElementType() : t, dt))
+      return failWith(error, "the backward has an argument of unsupported "
+                             "type");
+    out.argTypes.push_back(dt);
+    out.argIsTensor.push_back(static_cast<bool>(ranked));
+  }
+  for (int64_t a : attn::getGradientsOf(gradients))
+    out.gradientOf.push_back(a);
+  *spec = std::move(out);
+  return true;
 }
 
 } // namespace
@@ -464,101 +522,22 @@ bool attn::jit::compileVariantText(std::string_view text,
                                    std::string_view bufferName,
                                    const FrontendOptions &options,
                                    PlanSpec *spec, std::string *error) {
-  // Nesting beyond what MLIR's recursive parser can take is an error with
-  // its location, never a stack overflow in the host; the compile runs on a
-  // stack of its own, whatever the host thread's is.
-  if (auto deep = findDeepNesting(text))
-    return failWith(error, formatDeepNesting(bufferName, *deep));
-  bool compiled = false;
-  llvm::runOnNewStack(kCompilerStackBytes, [&] {
-    compiled = compileTextOnThisStack(text, bufferName, options, spec, error);
-  });
-  return compiled;
+  return compileParsed(text, bufferName, error,
+                       [&](ModuleOp module, const std::string &diagnostics) {
+                         return compileOwned(module, options, spec, error,
+                                             [&] { return diagnostics; });
+                       });
 }
 
 bool attn::jit::compileBackwardText(std::string_view text,
                                    std::string_view bufferName,
                                    const BackwardFrontendOptions &options,
                                    BackwardSpec *spec, std::string *error) {
-  if (auto deep = findDeepNesting(text))
-    return failWith(error, formatDeepNesting(bufferName, *deep));
-  bool compiled = false;
-  llvm::runOnNewStack(kCompilerStackBytes, [&] {
-    DialectRegistry registry;
-    registerVariantDialects(registry);
-    MLIRContext ctx(registry);
-    ctx.disableMultithreading();
-    ctx.loadAllAvailableDialects();
-    llvm::SourceMgr sourceMgr;
-    sourceMgr.AddNewSourceBuffer(
-        llvm::MemoryBuffer::getMemBufferCopy(
-            llvm::StringRef(text.data(), text.size()),
-            llvm::StringRef(bufferName.data(), bufferName.size())),
-        llvm::SMLoc());
-    std::string diagnostics;
-    llvm::raw_string_ostream os(diagnostics);
-    SourceMgrDiagnosticHandler handler(sourceMgr, &ctx, os);
-    OwningOpRef<ModuleOp> module =
-        parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&ctx));
-    if (!module) {
-      failWith(error, "", diagnostics);
-      return;
-    }
-    attn::convertRegionIfs(*module);
-    attn::convertElementwiseTensorOps(*module);
-    auto entry = findEntry(*module, options.entry, error);
-    if (failed(entry))
-      return;
-    func::FuncOp func = *entry;
-    if (!options.dtype.empty()) {
-      Type elementType = attn::parseDtype(module->getContext(), options.dtype);
-      if (!elementType) {
-        failWith(error, "unknown dtype '" + options.dtype +
-                            "' (expected f16, bf16 or f32)");
-        return;
-      }
-      if (failed(attn::setVariantDtype(func, elementType))) {
-        failWith(error, "dtype " + options.dtype + ": " + diagnostics);
-        return;
-      }
-    }
-    BackwardSpec out;
-    if (!signatureOf(func, out.signature, error))
-      return;
-    auto derived = attn::deriveBackward(func);
-    if (failed(derived)) {
-      failWith(error, "cannot derive the backward of '@" +
-                          func.getSymName().str() + "'",
-                   diagnostics);
-      return;
-    }
-    func::FuncOp gradients = attn::buildRecomputingBackward(*derived);
-    attn::codegen::BackwardEmitOptions emit;
-    emit.deterministic = options.deterministic;
-    auto kernels = attn::codegen::emitBackwardKernels(gradients, emit);
-    if (failed(kernels)) {
-      failWith(error, "the backward emitter failed on '@" +
-                          func.getSymName().str() + "'",
-                   diagnostics);
-      return;
-    }
-    out.kernels = std::move(*kernels);
-    for (Type t : gradients.getArgumentTypes()) {
-      auto ranked = dyn_cast<RankedTensorType>(t);
-      DLDataType dt{};
-      if (!dlDataType(ranked ? ranked.getElementType() : t, dt)) {
-        failWith(error, "the backward has an argument of unsupported type");
-        return;
-      }
-      out.argTypes.push_back(dt);
-      out.argIsTensor.push_back(static_cast<bool>(ranked));
-    }
-    for (int64_t a : attn::getGradientsOf(gradients))
-      out.gradientOf.push_back(a);
-    *spec = std::move(out);
-    compiled = true;
-  });
-  return compiled;
+  return compileParsed(text, bufferName, error,
+                       [&](ModuleOp module, const std::string &diagnostics) {
+                         return compileBackwardOwned(module, options, spec,
+                                                     error, diagnostics);
+                       });
 }
 
 bool attn::jit::compileVariantModule(ModuleOp module,
