@@ -310,30 +310,43 @@ private:
   ScopedDiagnosticHandler handler;
 };
 
+/// The entry function of `module`, after branches in regions became
+/// selects and element-wise tensor ops maps (before anything reads them,
+/// the tuning key included, as attn-run computes it).
+FailureOr<func::FuncOp> preparedEntry(ModuleOp module, const std::string &entry,
+                                      std::string *error) {
+  attn::convertRegionIfs(module);
+  attn::convertElementwiseTensorOps(module);
+  return findEntry(module, entry, error);
+}
+
+/// Retypes q, k, v and o of `func` to `dtype` (nothing when empty).
+bool retype(func::FuncOp func, const std::string &dtype, std::string *error,
+            const std::function<std::string()> &diagnostics) {
+  if (dtype.empty())
+    return true;
+  Type elementType = attn::parseDtype(func.getContext(), dtype);
+  if (!elementType)
+    return failWith(error,
+                    "unknown dtype '" + dtype + "' (expected f16, bf16 or f32)");
+  if (failed(attn::setVariantDtype(func, elementType)))
+    return failWith(error, "dtype " + dtype + ": " + diagnostics());
+  return true;
+}
+
 /// Compiles `module` in place (a private copy).
 bool compileOwned(ModuleOp module, const FrontendOptions &options,
                   PlanSpec *spec, std::string *error,
                   const std::function<std::string()> &diagnostics) {
-  // Branches in regions become selects and element-wise tensor ops maps
-  // before anything reads them (the tuning key included, as attn-run
-  // computes it).
-  attn::convertRegionIfs(module);
-  attn::convertElementwiseTensorOps(module);
-  auto entry = findEntry(module, options.entry, error);
+  auto entry = preparedEntry(module, options.entry, error);
   if (failed(entry))
     return false;
   func::FuncOp func = *entry;
   std::string name = func.getSymName().str();
   // The tuning database's key: the function as written, before --dtype.
   std::string irHash = attn::variantFingerprint(func);
-  if (!options.dtype.empty()) {
-    Type elementType = attn::parseDtype(module.getContext(), options.dtype);
-    if (!elementType)
-      return failWith(error, "unknown dtype '" + options.dtype +
-                                 "' (expected f16, bf16 or f32)");
-    if (failed(attn::setVariantDtype(func, elementType)))
-      return failWith(error, "dtype " + options.dtype + ": " + diagnostics());
-  }
+  if (!retype(func, options.dtype, error, diagnostics))
+    return false;
   std::optional<attn::KernelPath> path =
       attn::symbolizeKernelPath(options.kernelPath);
   if (!path)
@@ -457,20 +470,12 @@ bool compileParsed(
 bool compileBackwardOwned(ModuleOp module, const BackwardFrontendOptions &options,
                           BackwardSpec *spec, std::string *error,
                           const std::string &diagnostics) {
-  attn::convertRegionIfs(module);
-  attn::convertElementwiseTensorOps(module);
-  auto entry = findEntry(module, options.entry, error);
+  auto entry = preparedEntry(module, options.entry, error);
   if (failed(entry))
     return false;
   func::FuncOp func = *entry;
-  if (!options.dtype.empty()) {
-    Type elementType = attn::parseDtype(module.getContext(), options.dtype);
-    if (!elementType)
-      return failWith(error, "unknown dtype '" + options.dtype +
-                                 "' (expected f16, bf16 or f32)");
-    if (failed(attn::setVariantDtype(func, elementType)))
-      return failWith(error, "dtype " + options.dtype + ": " + diagnostics);
-  }
+  if (!retype(func, options.dtype, error, [&] { return diagnostics; }))
+    return false;
   BackwardSpec out;
   if (!signatureOf(func, out.signature, error))
     return false;
