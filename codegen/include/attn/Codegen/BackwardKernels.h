@@ -18,11 +18,13 @@
 //    runs in a later sweep), element-wise values are recomputed where they
 //    are needed, and the gradient of a captured table (attn.scatter_add) is
 //    a point-wise kernel over its domain;
-//  - by default dQ (a row result read by nothing but the gradient) is
-//    accumulated by the column sweep with f32 atomics, as FlashAttention-2
-//    does; the deterministic mode computes it by a row sweep instead and sums
-//    capture gradients per CTA and then in a fixed order, so two runs give
-//    bit-identical gradients.
+//  - by default a row reduction whose tiles a column sweep of its level
+//    covers (dQ; softmax's D) is accumulated by that sweep with f32 atomics,
+//    as FlashAttention-2 does dQ; the deterministic mode gives it a row
+//    sweep of its own and sums capture gradients per CTA and then in a
+//    fixed order, so two runs give bit-identical gradients.
+// Callers without the forward state emit `attn::buildRecomputingBackward`'s
+// function, whose first sweeps recompute it.
 // Arithmetic is f32 SIMT (the tensor-core path of the backward is not built
 // yet). Every global access goes through the device library's accessors.
 // The launch description and kernel ABI are attn/Support/BackwardAbi.h.
