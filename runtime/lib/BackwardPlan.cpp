@@ -395,9 +395,9 @@ Status BackwardPlan::run(const BackwardArguments &args,
   if (options.memcheck && p.device != DeviceKind::Emu)
     return Status::error("memcheck (RunOptions::memcheck) runs on the "
                          "emulator; this plan is for cuda");
-  if (options.raceCheck)
-    return Status::error("race checking is not available for backward plans "
-                         "yet");
+  if (options.raceCheck && p.device != DeviceKind::Emu)
+    return Status::error("race checking (RunOptions::raceCheck) runs on the "
+                         "emulator; this plan is for cuda");
   BackwardRun run;
   if (Status s = prepare(p, args, run); !s.ok())
     return s;
@@ -458,8 +458,10 @@ Status BackwardPlan::run(const BackwardArguments &args,
   std::vector<float> scratch(scratchBytes / 4, 0.0f);
   std::vector<uint64_t> params =
       buildParams(p, run, reinterpret_cast<char *>(scratch.data()));
+  // Memcheck checks against these; the race checker copies them (all the
+  // memory the kernels touch).
   std::vector<attn::emu::GlobalBuffer> buffers;
-  if (options.memcheck) {
+  if (options.memcheck || options.raceCheck) {
     for (const Bound &b : run.args)
       if (b.tensor && viewOf(b.tensor).extent > 0)
         buffers.push_back(spanOf(b));
@@ -485,7 +487,13 @@ Status BackwardPlan::run(const BackwardArguments &args,
     e.buffers = buffers;
     launches.push_back(e);
   }
-  return launchEmu(*p.artifact->emu, launches, stats);
+  if (Status s = launchEmu(*p.artifact->emu, launches, stats); !s.ok())
+    return s;
+  if (!options.raceCheck)
+    return Status::success();
+  return raceCheckEmu(bk.source, bk.kernels.front().name + ".cu",
+                      p.artifact->hostCompiler, launches,
+                      params.size() * sizeof(uint64_t), stats);
 }
 
 DeviceKind BackwardPlan::device() const { return impl->device; }

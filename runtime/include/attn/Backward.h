@@ -71,7 +71,8 @@ public:
   Status validate(const BackwardArguments &args) const;
   /// Validates, then launches the kernels in order. Returns when they have
   /// finished, on emu and on cuda (the runtime's workspaces are freed
-  /// then). RunOptions: stream, countGlobalAccesses, memcheck (emu).
+  /// then). RunOptions: stream, countGlobalAccesses, memcheck and raceCheck
+  /// (emu).
   Status run(const BackwardArguments &args, const RunOptions &options = {},
              RunStats *stats = nullptr) const;
 
