@@ -213,9 +213,6 @@ LogicalResult Emitter::buildClasses() {
       return fn.emitError("backward kernels: no argument sizes dimension "
                           "class ")
              << c << " (a reshape of a dynamic size into dynamic parts)";
-  classNames.resize(numClasses);
-  for (unsigned c = 0; c < numClasses; ++c)
-    classNames[c] = "c" + std::to_string(c);
   return success();
 }
 

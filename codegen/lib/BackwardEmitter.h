@@ -173,7 +173,6 @@ private:
   std::vector<unsigned> classOfNode;
   unsigned numClasses = 0;
   std::vector<SmallVector<unsigned>> parts;   // per class
-  std::vector<std::string> classNames;        // per class (comments)
 
   ClassSet keyClasses, rowClasses, gridClasses;
   unsigned queryClass = ~0u;
