@@ -15,6 +15,9 @@
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Dialect/Equation.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
@@ -131,6 +134,10 @@ private:
   FailureOr<std::string> evalScalar(Value v, const Env &env);
   FailureOr<std::string> loadTensor(unsigned slot, Value v, const Env &env,
                                     Location loc);
+  /// Emits the read of `tensor` (an argument) at `indices` that `extract`
+  /// makes; returns the variable holding it.
+  FailureOr<std::string> readArgument(tensor::ExtractOp extract, Value tensor,
+                                      ArrayRef<std::string> indices);
   FailureOr<std::string> offsetOf(unsigned slot, Value v, const Env &env,
                                   Location loc);
   /// The argument and workspace tensors `v` is computed from element by
@@ -157,6 +164,34 @@ private:
                     Env &env);
   LogicalResult emitSweepKernel(ArrayRef<Sweep *> group,
                                 ArrayRef<Sweep *> atomics);
+
+  // Tile skipping (BackwardSkip.cpp).
+  /// A mask whose removed tiles a sweep leaves out, and a map applying it
+  /// (the scores: its dimensions name the mask's batch, head, row, key).
+  struct TileSkip {
+    func::FuncOp mask;
+    MapOp scores;
+  };
+  /// The mask of `all` (a sweep kernel's reductions, `lead` first) whose
+  /// removed elements contribute the identity to every one of them, proven
+  /// (attn/Passes/MaskedIdentity.h); else std::nullopt and `why`.
+  std::optional<TileSkip> findTileSkip(ArrayRef<Sweep *> all,
+                                       const Sweep &lead, std::string &why);
+  /// The query head of `scores`' element in `env` (a composite for GQA's
+  /// (kv head, group member)), if bound.
+  std::optional<std::string> headIndexOf(MapOp scores, const Env &env);
+  /// The first op of the tile ranges `ranges` (over `scores`' captures)
+  /// the emitter cannot print, if any.
+  std::optional<std::string> unprintedOp(Block &ranges, MapOp scores);
+  /// Opens the loop over the reduced class's tiles (`r0`, `br` at a time):
+  /// every tile, or with `skip` only those of the ranges the mask admits
+  /// for the CTA's block (sorted; overlaps visited once), several ranges
+  /// through the 2 × kMaxKeyIntervals 64-bit values at float offset
+  /// `rangesOffset` of the dynamic shared memory; `opened` receives the
+  /// number of braces to close.
+  LogicalResult openTileLoop(const std::optional<TileSkip> &skip,
+                             const Sweep &lead, const Env &env, int64_t br,
+                             int64_t rangesOffset, unsigned &opened);
   LogicalResult emitScatterKernel(ScatterAddOp op);
   LogicalResult emitResultKernel(unsigned result, Value value);
 

@@ -109,6 +109,33 @@ FailureOr<std::string> Emitter::evalScalar(Value v, const Env &env) {
   return expr;
 }
 
+FailureOr<std::string>
+Emitter::readArgument(tensor::ExtractOp extract, Value tensor,
+                      ArrayRef<std::string> indices) {
+  auto arg = dyn_cast_or_null<BlockArgument>(tensor);
+  if (!arg || !argSlot.count(arg.getArgNumber()))
+    return extract.emitError("backward kernels: a read of a tensor that is "
+                             "not an argument");
+  unsigned slot = argSlot.lookup(arg.getArgNumber());
+  std::string off = "0LL";
+  for (auto [d, idx] : llvm::enumerate(indices))
+    off += " + " + idx + " * p.t[" + std::to_string(slot) + "].stride[" +
+           std::to_string(d) + "]";
+  auto ty = extract.getType();
+  auto storage = storageType(ty);
+  auto reg = regionops::cppType(ty);
+  if (!storage || !reg)
+    return extract.emitError("backward kernels: unsupported element type");
+  std::string load = "ld_global(static_cast<const " + *storage + " *>(p.t[" +
+                     std::to_string(slot) + "].data), " + off + ", p.t[" +
+                     std::to_string(slot) + "].extent)";
+  if (*storage == "f16" || *storage == "bf16")
+    load = "to_float(" + load + ")";
+  std::string var = fresh("x");
+  code.line("const " + *reg + " " + var + " = " + load + ";");
+  return var;
+}
+
 /// A map's or scatter's body at one element: `yields` receives every
 /// yielded value; returns the first.
 FailureOr<std::string>
@@ -155,29 +182,14 @@ Emitter::evalMapLike(Operation *op, const Env &env,
   }
   for (Operation &inner : body.without_terminator()) {
     if (auto extract = dyn_cast<tensor::ExtractOp>(inner)) {
-      Value t = tensorOf.lookup(extract.getTensor());
-      auto arg = dyn_cast_or_null<BlockArgument>(t);
-      if (!arg || !argSlot.count(arg.getArgNumber()))
-        return inner.emitError("backward kernels: a read of a tensor that is "
-                               "not an argument");
-      unsigned slot = argSlot.lookup(arg.getArgNumber());
-      std::string off = "0LL";
-      for (auto [d, idx] : llvm::enumerate(extract.getIndices()))
-        off += " + " + local.lookup(idx) + " * p.t[" + std::to_string(slot) +
-               "].stride[" + std::to_string(d) + "]";
-      auto ty = extract.getType();
-      auto storage = storageType(ty);
-      auto reg = regionops::cppType(ty);
-      if (!storage || !reg)
-        return inner.emitError("backward kernels: unsupported element type");
-      std::string load = "ld_global(static_cast<const " + *storage +
-                         " *>(p.t[" + std::to_string(slot) + "].data), " +
-                         off + ", p.t[" + std::to_string(slot) + "].extent)";
-      if (*storage == "f16" || *storage == "bf16")
-        load = "to_float(" + load + ")";
-      std::string var = fresh("x");
-      code.line("const " + *reg + " " + var + " = " + load + ";");
-      local[extract.getResult()] = var;
+      SmallVector<std::string> indices;
+      for (Value idx : extract.getIndices())
+        indices.push_back(local.lookup(idx));
+      auto x = readArgument(extract, tensorOf.lookup(extract.getTensor()),
+                            indices);
+      if (failed(x))
+        return failure();
+      local[extract.getResult()] = *x;
       continue;
     }
     if (auto dim = dyn_cast<tensor::DimOp>(inner)) {

@@ -14,6 +14,8 @@
 
 #include "BackwardEmitter.h"
 
+#include "attn/Passes/KeyRange.h"
+
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -106,6 +108,12 @@ LogicalResult Emitter::emitSweepKernel(ArrayRef<Sweep *> group,
                (s->atomic ? " (atomic, over its keys)" : "");
   k.summary = std::string(rows ? "row sweep (over keys): " : "column sweep "
                                  "(over query rows): ") + summary;
+  // Tiles a mask removes are left out where that provably changes nothing.
+  std::string noSkip;
+  std::optional<TileSkip> skip = findTileSkip(all, lead, noSkip);
+  if (skip)
+    k.summary += "; visits only the tiles mask @" +
+                 skip->mask.getName().str() + " admits";
 
   // The tile operands: inputs varying along both tiled classes.
   SmallVector<Value> tileValues;
@@ -210,6 +218,10 @@ LogicalResult Emitter::emitSweepKernel(ArrayRef<Sweep *> group,
     }
     floats = offset;
   }
+  // The tile ranges of a mask with several bands (64-bit, aligned).
+  int64_t rangesOffset = (floats + 1) / 2 * 2;
+  if (skip)
+    floats = rangesOffset + 4 * kMaxKeyIntervals;
   k.dynamicSmemBytes = floats * 4;
   // The tiles and accumulators alone: more than an H100 gives a CTA (227
   // KB) cannot launch anywhere.
@@ -259,8 +271,11 @@ LogicalResult Emitter::emitSweepKernel(ArrayRef<Sweep *> group,
               sizeExpr(c) + "; ++" + var + ")");
     env[c] = var;
   }
-  code.open("for (long long r0 = 0; r0 < " + sizeExpr(lead.tiledReduced) +
-            "; r0 += " + std::to_string(br) + ")");
+  if (!skip)
+    code.line("// Every tile: " + noSkip + ".");
+  unsigned tileLoops = 0;
+  if (failed(openTileLoop(skip, lead, env, br, rangesOffset, tileLoops)))
+    return failure();
   code.line("const long long nR = " + sizeExpr(lead.tiledReduced) +
             " - r0 < " + std::to_string(br) + "LL ? " +
             sizeExpr(lead.tiledReduced) + " - r0 : " + std::to_string(br) +
@@ -357,7 +372,8 @@ LogicalResult Emitter::emitSweepKernel(ArrayRef<Sweep *> group,
     code.close();
     code.close();
   }
-  code.close(); // r0
+  for (unsigned l = 0; l < tileLoops; ++l)
+    code.close(); // r0
   for (size_t l = 0; l < lead.loopReduced.size(); ++l)
     code.close();
   code.line("__syncthreads();");

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/Dialect/RegionOps.h"
+#include "attn/Dialect/KernelAttrs.h"
 
 #include "attn/device/tile_class.h"
 
@@ -412,7 +413,14 @@ Value dPick(OpBuilder &b, Operation *op, Dx dx) {
                   dx[1]);
 }
 Value dSelect(OpBuilder &b, Operation *op, Dx dx) {
-  return Tangents(b, op).select(op->getOperand(0), dx[1], dx[2]);
+  Value t = Tangents(b, op).select(op->getOperand(0), dx[1], dx[2]);
+  // The tangent selects on the same condition: a mask's select stays one
+  // (`attn.mask`), so that an analysis of the backward knows the tangent is
+  // the false branch's wherever the mask removes the element.
+  if (FlatSymbolRefAttr mask = attn::getMaskFunction(op))
+    if (auto select = t ? t.getDefiningOp<arith::SelectOp>() : nullptr)
+      attn::setMaskFunction(select, mask.getValue());
+  return t;
 }
 Value dExtF(OpBuilder &b, Operation *op, Dx dx) {
   return arith::ExtFOp::create(b, op->getLoc(), op->getResult(0).getType(),

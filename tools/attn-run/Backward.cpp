@@ -100,7 +100,7 @@ llvm::Expected<int> runOnDevice(const BackwardRequest &request,
   for (const Tensor &g : reference)
     shapes.push_back(g.shape);
   llvm::Expected<BackwardEmuResult> ran = BackwardEmuResult();
-  if (request.device == "emu") {
+  if (request.device == "emu" && !request.race) {
     BackwardEmuRequest emu;
     emu.backward = backward;
     emu.args = args;
@@ -122,6 +122,7 @@ llvm::Expected<int> runOnDevice(const BackwardRequest &request,
     rt.deterministic = request.deterministic;
     rt.memcheck = request.memcheck;
     rt.counters = request.counters;
+    rt.race = request.race;
     ran = runBackwardOnRuntime(rt);
   }
   if (!ran)
@@ -186,6 +187,14 @@ llvm::Expected<int> runOnDevice(const BackwardRequest &request,
         j.attribute("bytes_read", static_cast<int64_t>(ran->bytesRead));
         j.attribute("bytes_written", static_cast<int64_t>(ran->bytesWritten));
       }
+      if (request.race)
+        j.attributeObject("race", [&] {
+          j.attribute("data_races", static_cast<int64_t>(ran->dataRaces));
+          j.attributeArray("reports", [&] {
+            for (const std::string &text : ran->raceReports)
+              j.value(text);
+          });
+        });
       j.attributeArray("gradients", [&] {
         for (const Row &row : rows)
           j.object([&] {
@@ -199,7 +208,7 @@ llvm::Expected<int> runOnDevice(const BackwardRequest &request,
       });
     });
     os << "\n";
-    return allPass ? 0 : 1;
+    return allPass && ran->raceReports.empty() ? 0 : 1;
   }
   os << "backward: @" << forward.getName() << "  device: " << request.device
      << " (backward kernels" 
@@ -223,7 +232,19 @@ llvm::Expected<int> runOnDevice(const BackwardRequest &request,
          << (row.pass ? "PASS" : "FAIL");
     os << "\n";
   }
-  return allPass ? 0 : 1;
+  if (request.race) {
+    if (ran->raceReports.empty())
+      os << "  race: no data races (ThreadSanitizer, "
+         << llvm::format("%.1f", ran->raceSeconds) << " s)\n";
+    else
+      os << "  race: " << ran->raceReports.size() << " ThreadSanitizer report"
+         << (ran->raceReports.size() == 1 ? "" : "s") << ", "
+         << ran->dataRaces << " data race" << (ran->dataRaces == 1 ? "" : "s")
+         << "\n";
+    for (const std::string &text : ran->raceReports)
+      os << text << "\n";
+  }
+  return allPass && ran->raceReports.empty() ? 0 : 1;
 }
 
 } // namespace
@@ -235,7 +256,7 @@ llvm::Expected<int> attn::run::runBackward(const BackwardRequest &request,
   // The runtime compiles the module as it is before the derivation adds to
   // it.
   std::string moduleText;
-  if (request.device == "cuda" || request.device == "auto") {
+  if (request.device == "cuda" || request.device == "auto" || request.race) {
     llvm::raw_string_ostream text(moduleText);
     forward->getParentOfType<ModuleOp>().print(text);
   }

@@ -46,6 +46,9 @@ struct BackwardRequest {
   /// and emulator worker threads (0: its choice).
   bool deterministic = false, memcheck = false, counters = false;
   unsigned workers = 0;
+  /// emu: also run the kernels under ThreadSanitizer (through the runtime,
+  /// whose BackwardPlan does it); a race fails the run.
+  bool race = false;
   /// The names (and .npy stems) of arguments and results.
   std::function<std::string(unsigned)> inputName, resultName;
 };

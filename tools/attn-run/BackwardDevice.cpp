@@ -317,6 +317,7 @@ attn::run::runBackwardOnRuntime(const BackwardRuntimeRequest &request) {
   attn::RunOptions run;
   run.memcheck = request.memcheck;
   run.countGlobalAccesses = request.counters;
+  run.raceCheck = request.race;
   attn::RunStats stats;
   if (attn::Status s = plan->run(args, run, &stats); !s.ok())
     return llvm::createStringError(s.message());
@@ -329,6 +330,9 @@ attn::run::runBackwardOnRuntime(const BackwardRuntimeRequest &request) {
                                            k.summary));
   result.bytesRead = stats.globalBytesRead;
   result.bytesWritten = stats.globalBytesWritten;
+  result.raceReports = stats.raceReports;
+  result.dataRaces = stats.dataRaces;
+  result.raceSeconds = stats.raceSeconds;
   for (DLTensor *g : gradients) {
     Tensor t;
     t.shape.assign(g->shape, g->shape + g->ndim);

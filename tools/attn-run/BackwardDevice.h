@@ -46,6 +46,10 @@ struct BackwardEmuResult {
   std::vector<std::string> kernels;
   /// With counters: global bytes read and written, atomics included.
   uint64_t bytesRead = 0, bytesWritten = 0;
+  /// With the race checker: its reports, the races found, its seconds.
+  std::vector<std::string> raceReports;
+  unsigned dataRaces = 0;
+  double raceSeconds = 0;
 };
 
 /// Emits, builds and runs the backward kernels. Errors carry the emitter's
@@ -59,7 +63,7 @@ struct BackwardRuntimeRequest {
   /// runtime compiles, with the forward as its entry).
   mlir::func::FuncOp forward;
   std::string moduleText;
-  /// "cuda" or "auto".
+  /// "cuda" or "auto"; "emu" with `race`.
   std::string device;
   /// The forward's inputs, then the cotangents of its float results.
   llvm::ArrayRef<interp::Tensor> inputs, cotangents;
@@ -67,6 +71,9 @@ struct BackwardRuntimeRequest {
   llvm::ArrayRef<int64_t> gradientOf;
   std::vector<std::vector<int64_t>> gradientShapes;
   bool deterministic = false, memcheck = false, counters = false;
+  /// emu: the kernels run again under ThreadSanitizer
+  /// (RunOptions::raceCheck).
+  bool race = false;
 };
 
 /// Compiles the forward's backward with the runtime (Runtime::global()),

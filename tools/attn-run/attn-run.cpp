@@ -227,9 +227,10 @@ static cl::opt<bool>
                       "first violation fails the run"),
              cl::cat(runCategory));
 static cl::opt<bool>
-    race("race", cl::desc("emu: also run the kernel with one OS thread per "
-                          "CUDA thread under ThreadSanitizer; report data "
-                          "races (exit 1)"),
+    race("race", cl::desc("emu: also run the kernel (with --backward: every "
+                          "backward kernel) with one OS thread per CUDA "
+                          "thread under ThreadSanitizer; report data races "
+                          "(exit 1)"),
          cl::cat(runCategory));
 static cl::opt<bool> json("json", cl::desc("Print one JSON object"),
                           cl::cat(runCategory));
@@ -1354,9 +1355,13 @@ static int runTool() {
   // cuda, auto and --bench run through the JIT runtime library.
   bool viaRuntime = deviceName == "cuda" || deviceName == "auto" || bench;
   // --backward: ref is the float64 interpreter; emu, cuda and auto run the
-  // backward kernels (emu directly, cuda and auto through the runtime).
-  if (backwardFlag && (bench || race || !pipeline.empty()))
-    return fail("--backward takes none of --bench, --race and --pipeline");
+  // backward kernels (emu directly, cuda, auto and --race through the
+  // runtime, whose BackwardPlan runs the race checker).
+  if (backwardFlag && (bench || !pipeline.empty()))
+    return fail("--backward takes neither --bench nor --pipeline");
+  if (backwardFlag && race && emuWorkers.getNumOccurrences())
+    return fail("--backward --race runs through the runtime, which picks the "
+                "emulator's workers: drop --emu-workers");
   if (backwardFlag && deviceName == "ref" && (counters || memcheck))
     return fail("--backward --device=ref takes neither --counters nor "
                 "--memcheck (they are the emulator's)");
@@ -1526,6 +1531,7 @@ static int runTool() {
     request.memcheck = memcheck;
     request.counters = counters;
     request.workers = emuWorkers;
+    request.race = race;
     // Kernels: f32 arithmetic on inputs of the variant's dtype against the
     // float64 interpreter.
     Type qType = elementTypeOf(refFunc.getArgumentTypes()[0]);

@@ -77,10 +77,12 @@ def traffic(build):
         m = re.search(r"global memory: (\d+) bytes read, (\d+) bytes written",
                       out)
         sweeps = len(re.findall(r"\((row|column)-sweep", out))
+        skipping = len(re.findall(r"-sweep.*visits only the tiles", out))
         label = "deterministic" if mode else "default"
         print(f"  attn {label:13}: {int(m.group(1)):>11,} B read, "
               f"{int(m.group(2)):>10,} B written ({sweeps} sweeps over the "
-              f"scores, 32 x 32 tiles, no tile skipped)")
+              f"scores, 32 x 32 tiles; {skipping} of them skip the tiles "
+              f"the mask removes)")
     read, written = fa2_model(n, d, heads)
     print(f"  FA2 model (main) : {read:>11,} B read, {written:>10,} B written "
           f"(1 sweep, 128 x 128 tiles, causal tiles skipped; its preprocess "
