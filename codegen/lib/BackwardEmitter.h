@@ -134,6 +134,12 @@ private:
   FailureOr<std::string> evalScalar(Value v, const Env &env);
   FailureOr<std::string> loadTensor(unsigned slot, Value v, const Env &env,
                                     Location loc);
+  /// Prints one op of a map body (or of tile ranges): its C++ value into
+  /// `local` (constants inline, others as a variable), reads of the
+  /// captured tensors `tensorOf` maps block arguments to included.
+  LogicalResult printScalarOp(Operation &op,
+                              DenseMap<Value, std::string> &local,
+                              const DenseMap<Value, Value> &tensorOf);
   /// Emits the read of `tensor` (an argument) at `indices` that `extract`
   /// makes; returns the variable holding it.
   FailureOr<std::string> readArgument(tensor::ExtractOp extract, Value tensor,

@@ -136,6 +136,55 @@ Emitter::readArgument(tensor::ExtractOp extract, Value tensor,
   return var;
 }
 
+LogicalResult
+Emitter::printScalarOp(Operation &op, DenseMap<Value, std::string> &local,
+                       const DenseMap<Value, Value> &tensorOf) {
+  if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
+    SmallVector<std::string> indices;
+    for (Value idx : extract.getIndices())
+      indices.push_back(local.lookup(idx));
+    auto x =
+        readArgument(extract, tensorOf.lookup(extract.getTensor()), indices);
+    if (failed(x))
+      return failure();
+    local[extract.getResult()] = *x;
+    return success();
+  }
+  if (auto dim = dyn_cast<tensor::DimOp>(op)) {
+    Value t = tensorOf.lookup(dim.getSource());
+    auto index = getConstantIntValue(dim.getIndex());
+    if (!t || !index)
+      return op.emitError("backward kernels: unsupported tensor.dim");
+    local[dim.getResult()] = sizeExpr(classOf(t, *index));
+    return success();
+  }
+  const regionops::Rule *rule = regionops::lookup(&op);
+  if (!rule || !rule->emitCuda || op.getNumResults() != 1)
+    return op.emitError("backward kernels: unsupported op '")
+           << op.getName() << "'";
+  SmallVector<std::string> in;
+  for (Value operand : op.getOperands()) {
+    auto it = local.find(operand);
+    if (it == local.end())
+      return op.emitError("backward kernels: operand defined outside the "
+                          "body");
+    in.push_back(it->second);
+  }
+  auto e = rule->emitCuda(&op, in);
+  auto reg = regionops::cppType(op.getResult(0).getType());
+  if (!e || !reg)
+    return op.emitError("backward kernels: unsupported op '")
+           << op.getName() << "'";
+  if (isa<arith::ConstantOp>(op)) {
+    local[op.getResult(0)] = *e;
+    return success();
+  }
+  std::string var = fresh("x");
+  code.line("const " + *reg + " " + var + " = " + *e + ";");
+  local[op.getResult(0)] = var;
+  return success();
+}
+
 /// A map's or scatter's body at one element: `yields` receives every
 /// yielded value; returns the first.
 FailureOr<std::string>
@@ -180,51 +229,9 @@ Emitter::evalMapLike(Operation *op, const Env &env,
       return failure();
     local[barg] = *x;
   }
-  for (Operation &inner : body.without_terminator()) {
-    if (auto extract = dyn_cast<tensor::ExtractOp>(inner)) {
-      SmallVector<std::string> indices;
-      for (Value idx : extract.getIndices())
-        indices.push_back(local.lookup(idx));
-      auto x = readArgument(extract, tensorOf.lookup(extract.getTensor()),
-                            indices);
-      if (failed(x))
-        return failure();
-      local[extract.getResult()] = *x;
-      continue;
-    }
-    if (auto dim = dyn_cast<tensor::DimOp>(inner)) {
-      Value t = tensorOf.lookup(dim.getSource());
-      auto index = getConstantIntValue(dim.getIndex());
-      if (!t || !index)
-        return inner.emitError("backward kernels: unsupported tensor.dim");
-      local[dim.getResult()] = sizeExpr(classOf(t, *index));
-      continue;
-    }
-    const regionops::Rule *rule = regionops::lookup(&inner);
-    if (!rule || !rule->emitCuda || inner.getNumResults() != 1)
-      return inner.emitError("backward kernels: unsupported op '")
-             << inner.getName() << "'";
-    SmallVector<std::string> in;
-    for (Value operand : inner.getOperands()) {
-      auto it = local.find(operand);
-      if (it == local.end())
-        return inner.emitError("backward kernels: operand defined outside the "
-                               "body");
-      in.push_back(it->second);
-    }
-    auto e = rule->emitCuda(&inner, in);
-    auto reg = regionops::cppType(inner.getResult(0).getType());
-    if (!e || !reg)
-      return inner.emitError("backward kernels: unsupported op '")
-             << inner.getName() << "'";
-    if (isa<arith::ConstantOp>(inner)) {
-      local[inner.getResult(0)] = *e;
-      continue;
-    }
-    std::string var = fresh("x");
-    code.line("const " + *reg + " " + var + " = " + *e + ";");
-    local[inner.getResult(0)] = var;
-  }
+  for (Operation &inner : body.without_terminator())
+    if (failed(printScalarOp(inner, local, tensorOf)))
+      return failure();
   Operation *term = body.getTerminator();
   if (yields)
     for (Value y : term->getOperands())

@@ -253,36 +253,7 @@ LogicalResult Emitter::openTileLoop(const std::optional<TileSkip> &skip,
   for (Operation &op : *entry) {
     if (failed(printed))
       break;
-    if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
-      SmallVector<std::string> indices;
-      for (Value i : extract.getIndices())
-        indices.push_back(local.lookup(i));
-      auto x = readArgument(extract, tensorOf.lookup(extract.getTensor()),
-                            indices);
-      printed = failed(x) ? failure() : success();
-      if (succeeded(printed))
-        local[extract.getResult()] = *x;
-      continue;
-    }
-    const regionops::Rule *rule = regionops::lookup(&op);
-    SmallVector<std::string> in;
-    for (Value operand : op.getOperands())
-      in.push_back(local.lookup(operand));
-    std::optional<std::string> e;
-    if (rule && rule->emitCuda && op.getNumResults() == 1)
-      e = rule->emitCuda(&op, in);
-    auto cpp = op.getNumResults() == 1
-                   ? regionops::cppType(op.getResult(0).getType())
-                   : std::nullopt;
-    if (!e || !cpp) {
-      printed = op.emitError("backward kernels: internal error: key range "
-                             "op '")
-                << op.getName() << "' cannot be printed";
-      break;
-    }
-    std::string var = fresh("k");
-    code.line("const " + *cpp + " " + var + " = " + *e + ";");
-    local[op.getResult(0)] = var;
+    printed = printScalarOp(op, local, tensorOf);
   }
   if (failed(printed)) {
     scratch.erase();
