@@ -111,6 +111,16 @@ Emitter::findTileSkip(ArrayRef<Sweep *> all, const Sweep &lead,
     ClassSet cs = classSet(v);
     return cs.count(rowClass) && cs.count(keyClass);
   };
+  // The size of a dimension every score element lies in is at least 1.
+  ClassSet scoreClasses;
+  for (auto &[name, scores] : masks)
+    for (unsigned c : classSet(scores.getResult()))
+      scoreClasses.insert(c);
+  auto isPositive = [&](Value v) {
+    auto dim = v.getDefiningOp<tensor::DimOp>();
+    std::optional<int64_t> d = dim ? dim.getConstantIndex() : std::nullopt;
+    return d && scoreClasses.count(classOf(dim.getSource(), *d));
+  };
   why.clear();
   for (auto &[name, scores] : masks) {
     auto mask = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
@@ -148,7 +158,8 @@ Emitter::findTileSkip(ArrayRef<Sweep *> all, const Sweep &lead,
     };
     std::optional<std::string> failure;
     for (Sweep *s : all)
-      if ((failure = whyNotIdentityWhereMasked(s->op, isMask, perElement)))
+      if ((failure = whyNotIdentityWhereMasked(s->op, isMask, perElement,
+                                               isPositive)))
         break;
     if (failure) {
       note(*failure);

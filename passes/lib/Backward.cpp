@@ -304,6 +304,30 @@ ShiftDependence scalarDependence(Operation *op,
   return D::unknown();
 }
 
+/// True when `max` (a maximum or minimum in a map body) only stabilises:
+/// the body's results are the same whatever constant is added to it, its
+/// operands and everything else held fixed (lse with a sink logit,
+/// M + log(l·e^(m − M) + e^(σ − M)) for M = max(m, σ), is log(l·e^m + e^σ)
+/// for any M). Its value may then be taken as independent of any shift of
+/// its operands.
+bool onlyStabilizes(Block &body, Operation *max) {
+  using D = ShiftDependence;
+  DenseMap<Value, D> local;
+  for (Operation &inner : body.without_terminator()) {
+    if (&inner == max) {
+      local[inner.getResult(0)] = D::shift(1);
+      continue;
+    }
+    SmallVector<D> in;
+    for (Value operand : inner.getOperands())
+      in.push_back(local.lookup(operand));
+    for (Value r : inner.getResults())
+      local[r] = scalarDependence(&inner, in);
+  }
+  return llvm::all_of(body.getTerminator()->getOperands(),
+                      [&](Value v) { return local.lookup(v).isFree(); });
+}
+
 /// True when every float result of `fn` is the same whatever constant is
 /// added to the row maximum `max` (softmax's: exp(s − m) / Σ exp(s − m) and
 /// lse = m + log Σ exp(s − m) do not depend on m). Its gradient is then
@@ -338,6 +362,13 @@ bool isShiftInvariant(ReduceOp max, func::FuncOp fn) {
           in.push_back(local.lookup(operand));
         for (Value r : inner.getResults())
           local[r] = scalarDependence(&inner, in);
+        // A maximum of a shifted and a fixed value is no shift of either,
+        // but one that only stabilises the body may be held fixed.
+        if (isa<arith::MaximumFOp, arith::MinimumFOp, arith::MaxNumFOp,
+                arith::MinNumFOp>(inner) &&
+            local[inner.getResult(0)].kind == D::Unknown &&
+            onlyStabilizes(body, &inner))
+          local[inner.getResult(0)] = D::free();
       }
       result = local.lookup(body.getTerminator()->getOperand(0));
     } else if (auto contract = dyn_cast<ContractOp>(op)) {

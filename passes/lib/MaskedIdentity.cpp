@@ -33,8 +33,9 @@ namespace {
 
 /// IEEE classes in their order (NaN first, unordered).
 enum Cls : unsigned { NaN, NInf, NFin, Zero, PFin, PInf, kNumCls };
-/// A set of classes (floats) or of truth values (i1: bit 0 false, bit 1
-/// true); kTop for everything else (indices, unknown ints).
+/// A set of classes (floats; integers by sign, in the finite classes'
+/// bits) or of truth values (i1: bit 0 false, bit 1 true); kTop for an
+/// integer of unknown sign.
 using Set = unsigned;
 constexpr Set bit(unsigned c) { return 1u << c; }
 constexpr Set kAllFloat = (1u << kNumCls) - 1;
@@ -210,8 +211,9 @@ Set unary(Operation *op, Set a) {
 class Evaluator {
 public:
   Evaluator(llvm::function_ref<bool(StringRef)> isMask,
-            llvm::function_ref<bool(Value)> perElement)
-      : isMask(isMask), perElement(perElement) {}
+            llvm::function_ref<bool(Value)> perElement,
+            llvm::function_ref<bool(Value)> isPositive)
+      : isMask(isMask), perElement(perElement), isPositive(isPositive) {}
 
   /// Collects the free values `v` reads (at a masked element).
   void collectFree(Value v) {
@@ -273,6 +275,8 @@ private:
       Set s = kTop;
       if (auto f = freeClass.find(cap); f != freeClass.end())
         s = f->second;
+      else if (cap.getType().isIndex() && isPositive(cap))
+        s = bit(PFin);
       local[body.getArgument(a++)] = s;
     }
     auto of = [&](Value x) {
@@ -345,8 +349,14 @@ private:
           return bit(isMax ? std::max(x, y) : std::min(x, y));
         });
       }
-      if (isa<arith::SIToFPOp, arith::UIToFPOp>(op))
-        return kFinite;
+      // Integers carry their sign in the finite classes' bits.
+      if (isa<arith::SIToFPOp>(op))
+        return in[0] == kTop ? kFinite : in[0] & kFinite;
+      if (isa<arith::UIToFPOp>(op))
+        return in[0] == kTop ? bit(Zero) | bit(PFin)
+                             : lift1(in[0] & kFinite, [](unsigned x) {
+                                 return bit(x == Zero ? Zero : PFin);
+                               });
       if (op->getNumOperands() == 1 && isa<FloatType>(op->getOperand(0).getType()))
         return unary(op, floatIn(0));
       return kAllFloat;
@@ -371,11 +381,15 @@ private:
         return logic([](unsigned x, unsigned y) { return x != y; });
       return kBool;
     }
+    // Integer casts that keep the value (a sign-extended or index copy).
+    if (isa<arith::IndexCastOp, arith::ExtSIOp>(op))
+      return in[0];
     return kTop;
   }
 
   llvm::function_ref<bool(StringRef)> isMask;
   llvm::function_ref<bool(Value)> perElement;
+  llvm::function_ref<bool(Value)> isPositive;
   llvm::DenseSet<Value> visited;
 };
 
@@ -390,7 +404,8 @@ constexpr unsigned kMaxFree = 7;
 std::optional<std::string>
 attn::whyNotIdentityWhereMasked(Operation *reduction,
                                 llvm::function_ref<bool(StringRef)> isMask,
-                                llvm::function_ref<bool(Value)> perElement) {
+                                llvm::function_ref<bool(Value)> perElement,
+                                llvm::function_ref<bool(Value)> isPositive) {
   bool isMax = false;
   if (auto c = dyn_cast<ContractOp>(reduction)) {
     if (c.getCombine() != CombineKind::Mul || c.getReduce() != ReduceKind::Add)
@@ -407,7 +422,7 @@ attn::whyNotIdentityWhereMasked(Operation *reduction,
   if (element.empty())
     return std::string("no operand varies per score element");
 
-  Evaluator ev(isMask, perElement);
+  Evaluator ev(isMask, perElement, isPositive);
   for (Value v : element)
     ev.collectFree(v);
   if (ev.free.size() > kMaxFree)

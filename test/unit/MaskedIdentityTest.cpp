@@ -30,7 +30,8 @@ namespace {
 
 /// A causal mask, the masked scores %s [2,3,5,7] (b, h, i, j) of %qk, and
 /// the row maximum %m; `body` continues the function (it may read %s, %m,
-/// %l (a row sum: an argument) and %v [2,3,7,4]) and returns nothing.
+/// %l (a row sum: an argument), %v [2,3,7,4] and the index %nk) and returns
+/// nothing.
 std::string cascade(const std::string &body) {
   return R"mlir(
 func.func private @mask(%b: index, %h: index, %i: index, %j: index, %nq: index, %nk: index) -> i1 {
@@ -41,7 +42,7 @@ func.func private @other(%b: index, %h: index, %i: index, %j: index, %nq: index,
   %c = arith.cmpi uge, %j, %i : index
   return %c : i1
 }
-func.func @f(%qk: tensor<2x3x5x7xf32>, %l: tensor<2x3x5xf32>, %v: tensor<2x3x7x4xf32>) {
+func.func @f(%qk: tensor<2x3x5x7xf32>, %l: tensor<2x3x5xf32>, %v: tensor<2x3x7x4xf32>, %nk: index) {
   %s = attn.map "bhij->bhij" ins(%qk : tensor<2x3x5x7xf32>) -> tensor<2x3x5x7xf32> {
   ^bb0(%b: index, %h: index, %i: index, %j: index, %x: f32):
     %c = arith.cmpi ule, %j, %i : index
@@ -78,9 +79,10 @@ protected:
   }
 
   /// The verdict on the last reduction of `cascade(body)`, with mask @mask
-  /// (and @other if `bothMasks`).
+  /// (and @other if `bothMasks`); %nk is a positive size if `positive`.
   std::optional<std::string> verdict(const std::string &body,
-                                     bool bothMasks = false) {
+                                     bool bothMasks = false,
+                                     bool positive = false) {
     std::string source = cascade(body);
     module = parseSourceString<ModuleOp>(source, &ctx);
     EXPECT_TRUE(module) << source;
@@ -101,7 +103,11 @@ protected:
       auto t = dyn_cast<RankedTensorType>(v.getType());
       return t && t.getShape() == ArrayRef<int64_t>{2, 3, 5, 7};
     };
-    return attn::whyNotIdentityWhereMasked(reduction, isMask, perElement);
+    auto isPositive = [&](Value v) {
+      return positive && isa<BlockArgument>(v) && v.getType().isIndex();
+    };
+    return attn::whyNotIdentityWhereMasked(reduction, isMask, perElement,
+                                           isPositive);
   }
 
   MLIRContext ctx;
@@ -189,6 +195,31 @@ TEST_F(MaskedIdentityTest, AnotherMaskIsNotThisOne) {
 )mlir";
   EXPECT_NE(verdict(other), std::nullopt);
   EXPECT_EQ(verdict(other, /*bothMasks=*/true), std::nullopt);
+}
+
+TEST_F(MaskedIdentityTest, SizesOfTheElementsDimensionsArePositive) {
+  // Sigmoid with SigmoidAttn's bias: 1 / (1 + exp(-(s - log nk))). At a
+  // masked s = -inf it is 0 when log nk is finite (nk >= 1: a dimension
+  // the element lies in), NaN for nk = 0 (-inf - -inf).
+  std::string sigmoid = R"mlir(
+  %p = attn.map "bhij->bhij" ins(%s : tensor<2x3x5x7xf32>) captures(%nk : index) -> tensor<2x3x5x7xf32> {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %x: f32, %n: index):
+    %one = arith.constant 1.0 : f32
+    %ni = arith.index_cast %n : index to i64
+    %nf = arith.sitofp %ni : i64 to f32
+    %log = math.log %nf : f32
+    %biased = arith.subf %x, %log : f32
+    %neg = arith.negf %biased : f32
+    %e = math.exp %neg : f32
+    %d = arith.addf %one, %e : f32
+    %r = arith.divf %one, %d : f32
+    attn.yield %r : f32
+  }
+  %pv = attn.contract "bhij,bhjd->bhid" combine(mul) reduce(add) %p, %v : tensor<2x3x5x7xf32>, tensor<2x3x7x4xf32> -> tensor<2x3x5x4xf32>
+)mlir";
+  EXPECT_NE(verdict(sigmoid), std::nullopt);
+  EXPECT_EQ(verdict(sigmoid, /*bothMasks=*/false, /*positive=*/true),
+            std::nullopt);
 }
 
 } // namespace

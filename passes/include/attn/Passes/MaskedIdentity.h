@@ -31,6 +31,9 @@ namespace attn {
 /// there. Every other value (row state, cotangents, head-dimension
 /// products, captures) is free: each is tried in each IEEE class (-inf,
 /// negative, zero, positive, +inf), consistently where it is read twice.
+/// Integers are tracked by sign; an index capture `isPositive` accepts is
+/// at least 1 (the size of a dimension the element lies in: sigmoid's
+/// -log(nk) is finite).
 /// NaN is not among them: a masked key does not contribute, whatever a NaN
 /// elsewhere in its row holds (README, "Non-finite values"), as the forward
 /// kernels already treat it. K, V and other leaves multiplying an exact zero
@@ -39,7 +42,8 @@ namespace attn {
 std::optional<std::string>
 whyNotIdentityWhereMasked(mlir::Operation *reduction,
                           llvm::function_ref<bool(llvm::StringRef)> isMask,
-                          llvm::function_ref<bool(mlir::Value)> perElement);
+                          llvm::function_ref<bool(mlir::Value)> perElement,
+                          llvm::function_ref<bool(mlir::Value)> isPositive);
 
 } // namespace attn
 
