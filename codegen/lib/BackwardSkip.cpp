@@ -19,6 +19,7 @@
 #include "attn/Passes/MaskedIdentity.h"
 
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringMap.h"
 
 using namespace mlir;
 using namespace attn;
@@ -111,16 +112,6 @@ Emitter::findTileSkip(ArrayRef<Sweep *> all, const Sweep &lead,
     ClassSet cs = classSet(v);
     return cs.count(rowClass) && cs.count(keyClass);
   };
-  // The size of a dimension every score element lies in is at least 1.
-  ClassSet scoreClasses;
-  for (auto &[name, scores] : masks)
-    for (unsigned c : classSet(scores.getResult()))
-      scoreClasses.insert(c);
-  auto isPositive = [&](Value v) {
-    auto dim = v.getDefiningOp<tensor::DimOp>();
-    std::optional<int64_t> d = dim ? dim.getConstantIndex() : std::nullopt;
-    return d && scoreClasses.count(classOf(dim.getSource(), *d));
-  };
   why.clear();
   for (auto &[name, scores] : masks) {
     auto mask = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
@@ -146,15 +137,25 @@ Emitter::findTileSkip(ArrayRef<Sweep *> all, const Sweep &lead,
     }
     // Masks computing the same (the recomputed forward's and the
     // backward's copies) are one.
+    llvm::StringMap<bool> same;
     auto isMask = [&](StringRef other) {
-      if (other == name)
-        return true;
-      auto f = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
-          fn, StringAttr::get(fn.getContext(), other));
-      return f && f.getFunctionType() == mask.getFunctionType() &&
-             OperationEquivalence::isRegionEquivalentTo(
-                 &f.getBody(), &mask.getBody(),
-                 OperationEquivalence::IgnoreLocations);
+      auto [it, inserted] = same.try_emplace(other, other == name);
+      if (inserted && !it->second) {
+        auto f = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+            fn, StringAttr::get(fn.getContext(), other));
+        it->second = f && f.getFunctionType() == mask.getFunctionType() &&
+                     OperationEquivalence::isRegionEquivalentTo(
+                         &f.getBody(), &mask.getBody(),
+                         OperationEquivalence::IgnoreLocations);
+      }
+      return it->second;
+    };
+    // The size of a dimension a score element lies in is at least 1.
+    ClassSet scoreClasses = classSet(scores.getResult());
+    auto isPositive = [&](Value v) {
+      auto dim = v.getDefiningOp<tensor::DimOp>();
+      std::optional<int64_t> d = dim ? dim.getConstantIndex() : std::nullopt;
+      return d && scoreClasses.count(classOf(dim.getSource(), *d));
     };
     std::optional<std::string> failure;
     for (Sweep *s : all)
