@@ -7,7 +7,8 @@
    deterministic mode.
 2. Global memory traffic, measured by the emulator's counters (attn-run
    --backward --device=emu --counters), of the causal f16 backward at B=1,
-   Hq=8, Nq=Nk=1024, d64, beside FlashAttention-2's main backward kernel's
+   Hq=8, Nq=Nk=1024, d64 (and unmasked softmax, and a 256-key sliding
+   window, at the same sizes), beside FlashAttention-2's main backward kernel's
    IO model at its tiles (128 x 128, tiles above the diagonal skipped): K and
    V read once per KV tile, Q, dO and lse/D once per visited (Q tile, KV
    tile) pair, dQ one f32 read-modify-write per visited pair, dK and dV
@@ -69,16 +70,20 @@ def traffic(build):
     tool = os.path.join(build, "tools/attn-run/attn-run")
     n, d, heads = 1024, 64, 8
     print(f"\n== global memory, causal f16 backward, B=1 Hq={heads} "
-          f"Nq=Nk={n} d{d} (emulator counters) ==")
-    for mode in ([], ["--deterministic"]):
-        out = run([tool, os.path.join(ROOT, "examples/causal.mlir"),
+          f"Nq=Nk={n} d{d} (emulator counters; beside it the same without a "
+          f"mask and with a 256-key causal window) ==")
+    runs = [("causal", [], "default"),
+            ("causal", ["--deterministic"], "deterministic"),
+            ("softmax", [], "no mask"),
+            ("sliding_window", [], "window 256")]
+    for example, mode, label in runs:
+        out = run([tool, os.path.join(ROOT, f"examples/{example}.mlir"),
                    "--backward", "--device=emu", "--counters", "--b=1",
                    f"--nq={n}", f"--nk={n}"] + mode)
         m = re.search(r"global memory: (\d+) bytes read, (\d+) bytes written",
                       out)
         sweeps = len(re.findall(r"\((row|column)-sweep", out))
         skipping = len(re.findall(r"-sweep.*visits only the tiles", out))
-        label = "deterministic" if mode else "default"
         print(f"  attn {label:13}: {int(m.group(1)):>11,} B read, "
               f"{int(m.group(2)):>10,} B written ({sweeps} sweeps over the "
               f"scores, 32 x 32 tiles; {skipping} of them skip the tiles "
