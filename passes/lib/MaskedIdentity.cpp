@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -215,12 +216,14 @@ public:
             llvm::function_ref<bool(Value)> isPositive)
       : isMask(isMask), perElement(perElement), isPositive(isPositive) {}
 
-  /// Collects the free values `v` reads (at a masked element).
+  /// Collects the free values `v` reads (at a masked element): float
+  /// tensors and scalars, enumerated by class; any other value is unknown
+  /// (every class and truth value: eval's default).
   void collectFree(Value v) {
     if (!visited.insert(v).second)
       return;
     if (!perElement(v)) {
-      free.insert(v);
+      addFree(v);
       return;
     }
     Operation *def = v.getDefiningOp();
@@ -229,7 +232,7 @@ public:
         collectFree(in);
       for (Value cap : map.getCaptures())
         if (isa<FloatType>(cap.getType()))
-          free.insert(cap);
+          addFree(cap);
       return;
     }
     if (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
@@ -237,7 +240,12 @@ public:
       collectFree(def->getOperand(0));
       return;
     }
-    free.insert(v); // a contraction over a head dimension, an argument
+    addFree(v); // a contraction over a head dimension, an argument
+  }
+
+  void addFree(Value v) {
+    if (isa<FloatType>(getElementTypeOrSelf(v.getType())))
+      free.insert(v);
   }
 
   /// The classes of `v` at a masked element, under `freeClass`.
@@ -448,7 +456,7 @@ attn::whyNotIdentityWhereMasked(Operation *reduction,
       for (Value v : element) {
         Set s = ev.eval(v);
         zero |= s == bit(Zero);
-        finite &= (s & ~kFinite) == 0;
+        finite &= s != 0 && (s & ~kFinite) == 0;
       }
       identity = zero && finite;
     }
