@@ -183,8 +183,8 @@ private:
   /// (attn/Passes/MaskedIdentity.h); else std::nullopt and `why`.
   std::optional<TileSkip> findTileSkip(ArrayRef<Sweep *> all,
                                        const Sweep &lead, std::string &why);
-  /// The query head of `scores`' element in `env` (a composite for GQA's
-  /// (kv head, group member)), if bound.
+  /// The query head of `scores`' element in `env` (for GQA the composite
+  /// class of (kv head, group member)), if bound.
   std::optional<std::string> headIndexOf(MapOp scores, const Env &env);
   /// The first op of the tile ranges `ranges` (over `scores`' captures)
   /// the emitter cannot print, if any.

@@ -55,12 +55,13 @@ Emitter::headIndexOf(MapOp scores, const Env &env) {
   Value s = scores.getResult();
   if (cast<RankedTensorType>(s.getType()).getRank() == 4)
     return tryIndexOf(classOf(s, 1), env);
-  // Query head = kv head × group + member (the decomposition's order).
-  std::optional<std::string> k = tryIndexOf(classOf(s, 1), env),
-                             g = tryIndexOf(classOf(s, 2), env);
-  if (!k || !g)
-    return std::nullopt;
-  return "(" + *k + " * " + sizeExpr(classOf(s, 2)) + " + " + *g + ")";
+  // The query head: the composite class q's reshape made of (kv head,
+  // group member), linearised by tryIndexOf.
+  SmallVector<unsigned> pair{classOf(s, 1), classOf(s, 2)};
+  for (auto [c, ps] : llvm::enumerate(parts))
+    if (ArrayRef<unsigned>(ps) == ArrayRef<unsigned>(pair))
+      return tryIndexOf(c, env);
+  return std::nullopt;
 }
 
 std::optional<std::string> Emitter::unprintedOp(Block &ranges,
