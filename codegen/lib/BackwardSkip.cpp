@@ -114,7 +114,9 @@ Emitter::findTileSkip(ArrayRef<Sweep *> all, const Sweep &lead,
     return cs.count(rowClass) && cs.count(keyClass);
   };
   why.clear();
-  for (auto &[name, scores] : masks) {
+  for (auto &entry : masks) {
+    StringRef name = entry.first;
+    MapOp scores = entry.second;
     auto mask = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
         fn, StringAttr::get(fn.getContext(), name));
     auto note = [&](const std::string &reason) {
