@@ -87,15 +87,12 @@ LogicalResult Emitter::emitSweepKernel(ArrayRef<Sweep *> group,
                                        ArrayRef<Sweep *> atomics) {
   const Sweep &lead = *group.front();
   bool rows = lead.overKeys;
-  int64_t bo = rows ? options.blockM : options.blockN;
-  int64_t br = rows ? options.blockN : options.blockM;
   BackwardKernel k;
   k.role = rows ? BackwardKernelRole::RowSweep : BackwardKernelRole::ColumnSweep;
   k.name = "attn_" + fn.getName().str() + "_k" +
            std::to_string(out.kernels.size()) +
            (rows ? "_rows" : "_columns");
   k.productClasses.assign(lead.outer.begin(), lead.outer.end());
-  k.blockedClasses.push_back({lead.tiledOut, bo});
   k.threads = options.threads;
 
   // Workspaces of the results; atomic ones (dQ) are summed into zeroed ones.
@@ -132,92 +129,112 @@ LogicalResult Emitter::emitSweepKernel(ArrayRef<Sweep *> group,
       n *= *staticSizeOf(h);
     return n;
   };
-  int64_t floats = static_cast<int64_t>(tileValues.size()) * bo * br;
-  SmallVector<int64_t> accOffset;
-  for (Sweep *s : all) {
-    accOffset.push_back(floats);
-    if (!s->atomic)
-      floats += bo * headCount(*s);
-  }
   // Leaves read per row of a tiled class (Q, dO, K, V, the forward state,
   // earlier sweeps' row values) go through shared memory: a block of rows
   // with their whole head dimensions, copied once per CTA (rows of the
   // CTA's own class) or per tile, so each is read from global memory once
-  // per (row block, key block) pair, not once per score element.
-  staged.clear();
-  {
-    llvm::SetVector<Value> leaves;
-    llvm::DenseSet<Value> seen;
-    for (Sweep *s : all)
-      for (Value in : s->op->getOperands())
-        collectLeaves(in, leaves, seen);
-    Env outerEnv, loopEnv;
-    for (unsigned c : lead.outer)
-      outerEnv[c] = loopEnv[c] = "_";
-    for (unsigned c : lead.loopReduced)
-      loopEnv[c] = "_";
-    // Staging stops where the CTA would need more than 96 KB (what every
-    // arch from sm_80 gives one CTA, sm_86 and sm_89 included).
-    constexpr int64_t kMaxStagedFloats = 96 * 1024 / 4;
-    int64_t stagedFloats = floats;
-    for (Value leaf : leaves) {
-      auto t = cast<RankedTensorType>(leaf.getType());
-      if (!isa<FloatType>(t.getElementType()))
-        continue;
-      int tiledDim = -1;
-      for (int64_t d = 0; d < t.getRank(); ++d) {
-        unsigned c = classOf(leaf, d);
-        if (c == lead.tiledOut || c == lead.tiledReduced) {
-          tiledDim = tiledDim < 0 ? static_cast<int>(d) : -2;
-        }
-      }
-      if (tiledDim < 0)
-        continue;
-      Staged st;
-      st.tiled = classOf(leaf, tiledDim);
-      st.perIteration = st.tiled == lead.tiledReduced;
-      bool ok = true;
-      for (int pass = 0; pass < 2 && ok; ++pass) {
-        // Per CTA when every other dimension is fixed by the CTA or is a
-        // head; else per tile, where the loop classes are bound too.
-        st.heads.clear();
-        st.headCount = 1;
-        const Env &at = st.perIteration ? loopEnv : outerEnv;
-        bool fits = true;
-        for (int64_t d = 0; d < t.getRank() && fits; ++d) {
+  // per (row block, key block) pair, not once per score element. The key
+  // block is options.blockN keys, halved (not below 32) while a leaf would
+  // not fit beside the others: a column sweep reads Q and dO, and adds dQ,
+  // once per (query tile, key block) pair, so wider key blocks read less;
+  // an unstaged leaf would be read once per score element.
+  int64_t keys = options.blockN, bo = 0, br = 0, floats = 0;
+  SmallVector<int64_t> accOffset;
+  for (bool fitted = false; !fitted;) {
+    bo = rows ? options.blockM : keys;
+    br = rows ? keys : options.blockM;
+    floats = static_cast<int64_t>(tileValues.size()) * bo * br;
+    accOffset.clear();
+    for (Sweep *s : all) {
+      accOffset.push_back(floats);
+      if (!s->atomic)
+        floats += bo * headCount(*s);
+    }
+    staged.clear();
+    // The last try keeps what fits and reads the rest from global memory.
+    bool lastTry = keys <= 32 || keys % 2, overBudget = false;
+    {
+      llvm::SetVector<Value> leaves;
+      llvm::DenseSet<Value> seen;
+      for (Sweep *s : all)
+        for (Value in : s->op->getOperands())
+          collectLeaves(in, leaves, seen);
+      Env outerEnv, loopEnv;
+      for (unsigned c : lead.outer)
+        outerEnv[c] = loopEnv[c] = "_";
+      for (unsigned c : lead.loopReduced)
+        loopEnv[c] = "_";
+      // Staging stops where the CTA would need more than 96 KB (what every
+      // arch from sm_80 gives one CTA, sm_86 and sm_89 included).
+      constexpr int64_t kMaxStagedFloats = 96 * 1024 / 4;
+      int64_t stagedFloats = floats;
+      for (Value leaf : leaves) {
+        auto t = cast<RankedTensorType>(leaf.getType());
+        if (!isa<FloatType>(t.getElementType()))
+          continue;
+        int tiledDim = -1;
+        for (int64_t d = 0; d < t.getRank(); ++d) {
           unsigned c = classOf(leaf, d);
-          if (static_cast<int>(d) == tiledDim || tryIndexOf(c, at))
-            continue;
-          std::optional<int64_t> n = staticSizeOf(c);
-          if (!n || c == lead.tiledOut || c == lead.tiledReduced) {
-            fits = false;
-            continue;
+          if (c == lead.tiledOut || c == lead.tiledReduced) {
+            tiledDim = tiledDim < 0 ? static_cast<int>(d) : -2;
           }
-          st.heads.push_back(c);
-          st.headCount *= *n;
         }
-        if (fits)
-          break;
-        if (st.perIteration || pass == 1)
-          ok = false;
-        st.perIteration = true;
+        if (tiledDim < 0)
+          continue;
+        Staged st;
+        st.tiled = classOf(leaf, tiledDim);
+        st.perIteration = st.tiled == lead.tiledReduced;
+        bool ok = true;
+        for (int pass = 0; pass < 2 && ok; ++pass) {
+          // Per CTA when every other dimension is fixed by the CTA or is a
+          // head; else per tile, where the loop classes are bound too.
+          st.heads.clear();
+          st.headCount = 1;
+          const Env &at = st.perIteration ? loopEnv : outerEnv;
+          bool fits = true;
+          for (int64_t d = 0; d < t.getRank() && fits; ++d) {
+            unsigned c = classOf(leaf, d);
+            if (static_cast<int>(d) == tiledDim || tryIndexOf(c, at))
+              continue;
+            std::optional<int64_t> n = staticSizeOf(c);
+            if (!n || c == lead.tiledOut || c == lead.tiledReduced) {
+              fits = false;
+              continue;
+            }
+            st.heads.push_back(c);
+            st.headCount *= *n;
+          }
+          if (fits)
+            break;
+          if (st.perIteration || pass == 1)
+            ok = false;
+          st.perIteration = true;
+        }
+        if (!ok)
+          continue;
+        st.rows = st.tiled == lead.tiledOut ? bo : br;
+        if (stagedFloats + st.rows * st.headCount > kMaxStagedFloats) {
+          overBudget = true;
+          continue;
+        }
+        st.base = st.tiled == lead.tiledOut ? "o0" : "r0";
+        stagedFloats += st.rows * st.headCount;
+        staged[leaf] = st;
       }
-      if (!ok)
+      if ((overBudget || stagedFloats > kMaxStagedFloats) && !lastTry) {
+        keys /= 2;
         continue;
-      st.rows = st.tiled == lead.tiledOut ? bo : br;
-      if (stagedFloats + st.rows * st.headCount > kMaxStagedFloats)
-        continue;
-      st.base = st.tiled == lead.tiledOut ? "o0" : "r0";
-      stagedFloats += st.rows * st.headCount;
-      staged[leaf] = st;
+      }
+      fitted = true;
+      int64_t offset = floats;
+      for (auto &[leaf, st] : staged) {
+        st.array = "(smem + " + std::to_string(offset) + ")";
+        offset += st.rows * st.headCount;
+      }
+      floats = offset;
     }
-    int64_t offset = floats;
-    for (auto &[leaf, st] : staged) {
-      st.array = "(smem + " + std::to_string(offset) + ")";
-      offset += st.rows * st.headCount;
-    }
-    floats = offset;
   }
+  k.blockedClasses.push_back({lead.tiledOut, bo});
   // The tile ranges of a mask with several bands (64-bit, aligned).
   int64_t rangesOffset = (floats + 1) / 2 * 2;
   if (skip)

@@ -83,10 +83,13 @@ def traffic(build):
         m = re.search(r"global memory: (\d+) bytes read, (\d+) bytes written",
                       out)
         sweeps = len(re.findall(r"\((row|column)-sweep", out))
+        cols = re.findall(r"\(column-sweep, (\d+) CTAs\)", out)
+        keys = n // (int(cols[0]) // heads) if cols else 0
         skipping = len(re.findall(r"-sweep.*visits only the tiles", out))
         print(f"  attn {label:13}: {int(m.group(1)):>11,} B read, "
               f"{int(m.group(2)):>10,} B written ({sweeps} sweeps over the "
-              f"scores, 32 x 32 tiles; {skipping} of them skip the tiles "
+              f"scores, 32-row tiles, {keys}-key blocks; {skipping} of them "
+              f"skip the tiles "
               f"the mask removes)")
     read, written = fa2_model(n, d, heads)
     print(f"  FA2 model (main) : {read:>11,} B read, {written:>10,} B written "

@@ -48,8 +48,9 @@ namespace attn::codegen {
 /// How to emit the backward kernels.
 struct BackwardEmitOptions {
   /// Query rows per tile (row sweeps: per CTA) and keys per tile (column
-  /// sweeps: per CTA).
-  int64_t blockM = 32, blockN = 32;
+  /// sweeps: per CTA). A kernel whose staged rows would not fit in 96 KB of
+  /// shared memory at blockN keys halves them, down to 32 (d128: 32).
+  int64_t blockM = 32, blockN = 64;
   /// Threads per CTA.
   int64_t threads = 128;
   /// No atomics: dQ by a row sweep, capture gradients summed per CTA and
