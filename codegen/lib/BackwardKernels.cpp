@@ -133,16 +133,16 @@ LogicalResult Emitter::emitSweepKernel(ArrayRef<Sweep *> group,
   // earlier sweeps' row values) go through shared memory: a block of rows
   // with their whole head dimensions, copied once per CTA (rows of the
   // CTA's own class) or per tile, so each is read from global memory once
-  // per (row block, key block) pair, not once per score element. The key
-  // block is options.blockN keys, halved (not below 32) while a leaf would
-  // not fit beside the others: a column sweep reads Q and dO, and adds dQ,
-  // once per (query tile, key block) pair, so wider key blocks read less;
-  // an unstaged leaf would be read once per score element.
-  int64_t keys = options.blockN, bo = 0, br = 0, floats = 0;
+  // per (row block, key block) pair, not once per score element. The CTA's
+  // block is options.block rows or keys, halved (not below options.tile)
+  // while a leaf would not fit beside the others: a sweep reads the other
+  // class's rows (K and V, or Q and dO, and adds dQ) once per (block, tile)
+  // pair, so wider blocks read less; an unstaged leaf would be read once
+  // per score element.
+  int64_t block = options.block, bo = 0, br = options.tile, floats = 0;
   SmallVector<int64_t> accOffset;
   for (bool fitted = false; !fitted;) {
-    bo = rows ? options.blockM : keys;
-    br = rows ? keys : options.blockM;
+    bo = block;
     floats = static_cast<int64_t>(tileValues.size()) * bo * br;
     accOffset.clear();
     for (Sweep *s : all) {
@@ -152,7 +152,7 @@ LogicalResult Emitter::emitSweepKernel(ArrayRef<Sweep *> group,
     }
     staged.clear();
     // The last try keeps what fits and reads the rest from global memory.
-    bool lastTry = keys <= 32 || keys % 2, overBudget = false;
+    bool lastTry = block <= options.tile || block % 2, overBudget = false;
     {
       llvm::SetVector<Value> leaves;
       llvm::DenseSet<Value> seen;
@@ -222,7 +222,7 @@ LogicalResult Emitter::emitSweepKernel(ArrayRef<Sweep *> group,
         staged[leaf] = st;
       }
       if ((overBudget || stagedFloats > kMaxStagedFloats) && !lastTry) {
-        keys /= 2;
+        block /= 2;
         continue;
       }
       fitted = true;
@@ -248,7 +248,7 @@ LogicalResult Emitter::emitSweepKernel(ArrayRef<Sweep *> group,
            << valueName(lead.op->getResult(0)) << " needs "
            << k.dynamicSmemBytes / 1024
            << " KB of shared memory per CTA, over the 227 KB of any GPU "
-              "(head dimensions too large for 32-row tiles)";
+              "(head dimensions too large for its smallest block)";
 
   code.line("");
   code.line("// " + k.summary);
@@ -593,7 +593,7 @@ FailureOr<BackwardKernels> Emitter::run() {
   out.deterministic = options.deterministic;
   if (!fn.getBody().hasOneBlock())
     return fn.emitError("backward kernels: expected one block");
-  if (options.blockM < 1 || options.blockN < 1 || options.threads < 32 ||
+  if (options.block < 1 || options.tile < 1 || options.threads < 32 ||
       options.threads % 32)
     return fn.emitError("backward kernels: bad tile options");
   if (failed(unify()) || failed(buildClasses()))

@@ -88,7 +88,8 @@ def traffic(build):
         skipping = len(re.findall(r"-sweep.*visits only the tiles", out))
         print(f"  attn {label:13}: {int(m.group(1)):>11,} B read, "
               f"{int(m.group(2)):>10,} B written ({sweeps} sweeps over the "
-              f"scores, 32-row tiles, {keys}-key blocks; {skipping} of them "
+              f"scores, column blocks of {keys} keys by 32-row tiles; "
+              f"{skipping} of them "
               f"skip the tiles "
               f"the mask removes)")
     read, written = fa2_model(n, d, heads)

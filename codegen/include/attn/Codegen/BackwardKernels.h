@@ -47,10 +47,11 @@ namespace attn::codegen {
 
 /// How to emit the backward kernels.
 struct BackwardEmitOptions {
-  /// Query rows per tile (row sweeps: per CTA) and keys per tile (column
-  /// sweeps: per CTA). A kernel whose staged rows would not fit in 96 KB of
-  /// shared memory at blockN keys halves them, down to 32 (d128: 32).
-  int64_t blockM = 32, blockN = 64;
+  /// The rows (row sweeps) or keys (column sweeps) a CTA owns, and the keys
+  /// or rows of each tile its loop visits. A kernel whose staged rows would
+  /// not fit in 96 KB of shared memory beside its tiles and accumulators
+  /// halves its block, down to `tile` (d64: 64, d128: 32).
+  int64_t block = 64, tile = 32;
   /// Threads per CTA.
   int64_t threads = 128;
   /// No atomics: dQ by a row sweep, capture gradients summed per CTA and
