@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -67,9 +68,10 @@ CtaRunner::CtaRunner(LaunchState &launch) : launch(launch) {
       new unsigned char[kStaticSharedCapacity + kSharedAlignment]);
   staticSharedBase = alignPointer(staticSharedStorage.get(), kSharedAlignment);
   dynamicSharedStorage.reset(
-      new unsigned char[launch.config.dynamicSharedBytes + kSharedAlignment]);
+      new unsigned char[launch.config.dynamicSharedBytes +
+                        kDynamicSharedAlignment]);
   dynamicSharedBase =
-      alignPointer(dynamicSharedStorage.get(), kSharedAlignment);
+      alignPointer(dynamicSharedStorage.get(), kDynamicSharedAlignment);
 }
 
 CtaRunner::~CtaRunner() {
@@ -106,6 +108,9 @@ void CtaRunner::prepareCta(std::uint64_t linearCta) {
   ctaAborted = false;
   blockArrived = exitedCount = 0;
   blockFile = nullptr;
+  for (NamedBarrier &barrier : namedBarriers)
+    barrier = NamedBarrier{};
+  tmaLoads.clear();
   staticSharedUsed = 0;
   staticAllocations.clear();
   std::memset(dynamicSharedBase, kPoisonByte, config.dynamicSharedBytes);
@@ -134,10 +139,17 @@ void CtaRunner::prepareCta(std::uint64_t linearCta) {
     pub.warpLaneMask = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1;
     pub.flags = threadFlags;
     pub.dynamicShared = dynamicSharedBase;
+    pub.dynamicSharedBytes = config.dynamicSharedBytes;
+    pub.wgmmaFences = 0;
     fiber.runner = this;
     fiber.state = FiberState::Ready;
     fiber.copies.clear();
     fiber.groupEnds.clear();
+    fiber.wgmmas.clear();
+    fiber.wgmmaGroupEnds.clear();
+    fiber.tmaStores.clear();
+    fiber.tmaStoreGroupEnds.clear();
+    fiber.spinning = false;
     unsigned char *stackTop = stacks + (i + 1) * stackSlotBytes;
     fiber.context = ctx::make_fcontext(
         stackTop, stackSlotBytes - static_cast<std::size_t>(sysconf(_SC_PAGESIZE)),
@@ -149,18 +161,26 @@ void CtaRunner::runCta(std::uint64_t linearCta) {
   prepareCta(linearCta);
   // Round-robin over ready fibers. A fiber runs until it blocks or exits; the
   // last arrival at a barrier releases the others and continues, so a pass
-  // without progress means no thread can ever proceed.
+  // without progress means no thread can ever proceed. A fiber that comes
+  // back still spinning on an mbarrier phase changed nothing: a pass of only
+  // such fibers is a deadlock too.
   while (true) {
     bool progressed = false;
     for (Fiber &fiber : fibers) {
       if (fiber.state != FiberState::Ready)
         continue;
+      fiber.spinning = false;
       resume(fiber);
-      progressed = true;
+      progressed |= !fiber.spinning;
       if (ctaAborted)
         return;
     }
     if (exitedCount == numThreads) {
+      if (!tmaLoads.empty())
+        launch.recordError(ctaPrefix() + "the TMA load issued at " +
+                           site(tmaLoads.front().file, tmaLoads.front().line) +
+                           " never completed: no thread waited on its "
+                           "mbarrier before the CTA exited");
       ++ctasCompleted;
       return;
     }
@@ -212,6 +232,12 @@ void CtaRunner::threadExited(Fiber &fiber) {
           " can never complete: " + threadName(fiber) +
           " exited without reaching it while " + std::to_string(blockArrived) +
           " of " + std::to_string(numThreads) + " threads wait there");
+  if (!fiber.wgmmas.empty())
+    threadError("exited with " + std::to_string(fiber.wgmmas.size()) +
+                " wgmma operation(s) never retired by wgmma_wait_group (first "
+                "issued at " +
+                site(fiber.wgmmas.front().file, fiber.wgmmas.front().line) +
+                ")");
   if (warp.arrived && (warp.mask & bit))
     fatal(std::string(warp.op) + " at " + site(warp.file, warp.line) +
           " can never complete: lane " + std::to_string(fiber.pub.laneId) +
@@ -322,6 +348,25 @@ void CtaRunner::diagnoseDeadlock() {
                  laneList(warps[w].arrived) + " wait at " + warps[w].op +
                  " at " + site(warps[w].file, warps[w].line) + " (mask " +
                  hex(warps[w].mask) + ");";
+  for (unsigned id = 1; id < 16; ++id)
+    if (namedBarriers[id].arrived)
+      message += " " + std::to_string(namedBarriers[id].arrived) + " of " +
+                 std::to_string(namedBarriers[id].count) +
+                 " threads at named barrier " + std::to_string(id) + " at " +
+                 site(namedBarriers[id].file, namedBarriers[id].line) + ";";
+  unsigned spinners = 0;
+  const Fiber *firstSpinner = nullptr;
+  for (const Fiber &f : fibers)
+    if (f.state == FiberState::Ready && f.spinning && !spinners++)
+      firstSpinner = &f;
+  if (firstSpinner)
+    message += " " + std::to_string(spinners) +
+               " threads spin on mbarrier phases that never complete (first: " +
+               threadName(*firstSpinner) + " waits at " +
+               site(firstSpinner->waitFile, firstSpinner->waitLine) +
+               " for parity " + std::to_string(firstSpinner->spinParity) +
+               " of the mbarrier at shared offset " +
+               sharedOffset(firstSpinner->spinBarrier) + ");";
   if (exitedCount)
     message += " " + std::to_string(exitedCount) + " threads exited;";
   launch.recordError(ctaPrefix() + message);
@@ -413,6 +458,315 @@ void CtaRunner::landCopies(Fiber &fiber, std::size_t count) {
                 fiber.copies[i].bytes);
   fiber.copies.erase(fiber.copies.begin(), fiber.copies.begin() + count);
   for (std::size_t &end : fiber.groupEnds)
+    end -= count;
+}
+
+std::string CtaRunner::sharedOffset(const void *address) const {
+  auto p = reinterpret_cast<std::uintptr_t>(address);
+  auto base = [](const unsigned char *b) {
+    return reinterpret_cast<std::uintptr_t>(b);
+  };
+  if (p >= base(dynamicSharedBase) &&
+      p < base(dynamicSharedBase) + launch.config.dynamicSharedBytes)
+    return "dynamic+" + std::to_string(p - base(dynamicSharedBase));
+  if (p >= base(staticSharedBase) &&
+      p < base(staticSharedBase) + staticSharedUsed)
+    return "static+" + std::to_string(p - base(staticSharedBase));
+  return hex(p) + " (not shared memory)";
+}
+
+void CtaRunner::namedBarrier(unsigned id, unsigned count, bool arriveOnly,
+                             const char *file, unsigned line) {
+  Fiber &fiber = *running;
+  const char *op = arriveOnly ? "named_barrier_arrive" : "named_barrier_sync";
+  auto where = [&] { return std::string(op) + " at " + site(file, line); };
+  if (id == 0 || id > 15)
+    fatal(where() + ": barrier id " + std::to_string(id) +
+          " is not in 1-15 (0 is __syncthreads')");
+  if (count == 0 || count % 32 || count > numThreads)
+    fatal(where() + ": thread count " + std::to_string(count) +
+          " is not a positive multiple of 32 up to the block's " +
+          std::to_string(numThreads) + " threads");
+  NamedBarrier &barrier = namedBarriers[id];
+  if (barrier.arrived == 0) {
+    barrier.count = count;
+    barrier.file = file;
+    barrier.line = line;
+  } else if (barrier.count != count) {
+    fatal(where() + ": named barrier " + std::to_string(id) + " expects " +
+          std::to_string(count) + " threads, but " +
+          std::to_string(barrier.arrived) + " threads arrived at " +
+          site(barrier.file, barrier.line) + " expecting " +
+          std::to_string(barrier.count));
+  }
+  if (++barrier.arrived == count) {
+    barrier.arrived = 0;
+    for (Fiber &f : fibers)
+      if (f.state == FiberState::AtNamedBarrier && f.waitMask == id)
+        f.state = FiberState::Ready;
+    return; // the last arrival continues without a switch
+  }
+  if (arriveOnly)
+    return;
+  fiber.state = FiberState::AtNamedBarrier;
+  fiber.waitOp = op;
+  fiber.waitFile = file;
+  fiber.waitLine = line;
+  fiber.waitMask = id;
+  suspend();
+}
+
+void CtaRunner::mbarrierSpin(const void *barrier, unsigned parity,
+                             const char *op, const char *file, unsigned line) {
+  Fiber &fiber = *running;
+  // TMA loads land when someone waits for them; the waiter then retries.
+  if (landTmaLoads(barrier))
+    return;
+  fiber.spinning = true;
+  fiber.spinBarrier = barrier;
+  fiber.spinParity = parity;
+  fiber.waitOp = op;
+  fiber.waitFile = file;
+  fiber.waitLine = line;
+  suspend(); // stays Ready: resumed after the other fibers had their turn
+}
+
+void CtaRunner::wgmmaFence() { ++running->pub.wgmmaFences; }
+
+void CtaRunner::wgmmaIssue(const WgmmaIssue &issue) {
+  PendingWgmma pending;
+  pending.acc = issue.acc;
+  pending.inFlight = issue.inFlight;
+  pending.values.assign(issue.values, issue.values + issue.count);
+  pending.chunks.assign(issue.chunks, issue.chunks + issue.chunkCount);
+  pending.operandHash = issue.operandHash;
+  pending.file = issue.file;
+  pending.line = issue.line;
+  running->wgmmas.push_back(std::move(pending));
+}
+
+void CtaRunner::wgmmaCommit() {
+  running->wgmmaGroupEnds.push_back(running->wgmmas.size());
+}
+
+void CtaRunner::wgmmaWait(unsigned pendingGroups, const char *, unsigned) {
+  Fiber &fiber = *running;
+  if (fiber.wgmmaGroupEnds.size() <= pendingGroups)
+    return;
+  std::size_t groupsToLand = fiber.wgmmaGroupEnds.size() - pendingGroups;
+  landWgmmas(fiber, fiber.wgmmaGroupEnds[groupsToLand - 1]);
+  fiber.wgmmaGroupEnds.erase(fiber.wgmmaGroupEnds.begin(),
+                             fiber.wgmmaGroupEnds.begin() + groupsToLand);
+}
+
+void CtaRunner::landWgmmas(Fiber &fiber, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    PendingWgmma &op = fiber.wgmmas[i];
+    if (hashChunks(op.chunks.data(), static_cast<unsigned>(op.chunks.size())) !=
+        op.operandHash)
+      threadError("shared memory read by the wgmma issued at " +
+                  site(op.file, op.line) +
+                  " changed before the wgmma_wait_group that retires it (the "
+                  "tensor cores may read it until then)");
+    std::memcpy(op.acc, op.values.data(), op.values.size() * sizeof(float));
+    --*op.inFlight;
+  }
+  fiber.wgmmas.erase(fiber.wgmmas.begin(), fiber.wgmmas.begin() + count);
+  for (std::size_t &end : fiber.wgmmaGroupEnds)
+    end -= count;
+}
+
+namespace {
+/// Swizzle<B,4,3> on a shared-window byte address (attn/device/wgmma.h).
+std::size_t swizzle(std::size_t address, unsigned bits) {
+  std::size_t mask = ((std::size_t{1} << bits) - 1) << 4;
+  return address ^ ((address >> 3) & mask);
+}
+} // namespace
+
+void CtaRunner::checkTensorMap(const EmuTensorMap &map, bool isStore,
+                               const char *file, unsigned line) {
+  if (!launch.config.memcheck || launch.buffers.empty())
+    return;
+  std::uint64_t extent = map.elementBytes;
+  for (unsigned d = 0; d < map.rank; ++d)
+    extent += (map.dims[d] - 1) * map.strideBytes[d];
+  const GlobalBuffer *buffer =
+      launch.buffers.containing(map.base, static_cast<std::size_t>(extent));
+  if (buffer && !(isStore && !buffer->writable))
+    return;
+  MemoryViolation v = violation(buffer ? MemoryViolation::Kind::ReadOnlyStore
+                                       : MemoryViolation::Kind::OutsideBuffers,
+                                isStore ? "tma_store" : "tma_load", file, line);
+  v.index = 0;
+  v.extent = static_cast<long long>(extent / map.elementBytes);
+  if (const GlobalBuffer *base = launch.buffers.owner(map.base))
+    v.buffer = base->name;
+  launch.recordViolation(std::move(v));
+}
+
+void CtaRunner::tmaCopy(const TmaCopy &copy) {
+  const char *op = copy.isStore ? "tma_store" : "tma_load";
+  auto where = [&] {
+    return std::string(op) + " at " + site(copy.file, copy.line);
+  };
+  const auto &map = *static_cast<const EmuTensorMap *>(copy.tensorMap);
+  if (map.magic != kEmuTensorMapMagic)
+    return threadError(where() + ": the tensor map was not encoded by "
+                                 "attn::emu::encodeTensorMap");
+  std::size_t boxElements = 1;
+  for (unsigned box : map.box)
+    boxElements *= box;
+  std::size_t boxBytes = boxElements * map.elementBytes;
+  auto offset = static_cast<std::size_t>(copy.smem - dynamicSharedBase);
+  std::size_t alignment =
+      map.swizzleBits ? (std::size_t{128} << map.swizzleBits) : 128;
+  if (copy.smem < dynamicSharedBase ||
+      offset + boxBytes > launch.config.dynamicSharedBytes)
+    return threadError(where() + ": the " + std::to_string(boxBytes) +
+                       "-byte box is not inside dynamic shared memory (the "
+                       "emulator's shared window)");
+  if (offset % alignment)
+    return threadError(where() + ": the box's shared-memory address must be " +
+                       std::to_string(alignment) + "-byte aligned");
+  checkTensorMap(map, copy.isStore, copy.file, copy.line);
+
+  // Element j of the box (innermost first) and whether it is in the tensor.
+  auto global = [&](std::size_t j, bool &inside) {
+    std::size_t rest = j;
+    std::uint64_t byteOffset = 0;
+    inside = true;
+    for (unsigned d = 0; d < 5; ++d) {
+      long long c = copy.coords[d] + static_cast<long long>(rest % map.box[d]);
+      rest /= map.box[d];
+      if (d >= map.rank)
+        continue;
+      if (c < 0 || static_cast<std::uint64_t>(c) >= map.dims[d])
+        inside = false;
+      else
+        byteOffset += static_cast<std::uint64_t>(c) * map.strideBytes[d];
+    }
+    return static_cast<const unsigned char *>(map.base) + byteOffset;
+  };
+  auto shared = [&](std::size_t j) {
+    return dynamicSharedBase +
+           swizzle(offset + j * map.elementBytes, map.swizzleBits);
+  };
+  std::size_t inBoundsBytes = 0;
+  if (!copy.isStore) {
+    if (!copy.barrier || !isShared(copy.barrier, 8))
+      return threadError(where() + ": the mbarrier is not in shared memory");
+    PendingTmaLoad load{
+        offset,          std::vector<unsigned char>(boxBytes, 0),
+        map.swizzleBits, copy.barrier,
+        copy.file,       copy.line};
+    for (std::size_t j = 0; j < boxElements; ++j) {
+      bool inside;
+      const unsigned char *src = global(j, inside);
+      if (inside) {
+        std::memcpy(&load.box[j * map.elementBytes], src, map.elementBytes);
+        inBoundsBytes += map.elementBytes;
+      }
+    }
+    tmaLoads.push_back(std::move(load));
+    if (launch.config.countGlobalAccesses) {
+      ++loads;
+      bytesRead += inBoundsBytes;
+    }
+    return;
+  }
+  // A store reads its box now and writes the elements inside the tensor.
+  PendingTmaStore store{{}, 0, copy.file, copy.line};
+  for (std::size_t j = 0; j < boxElements; ++j) {
+    bool inside;
+    auto *dst = const_cast<unsigned char *>(global(j, inside));
+    const unsigned char *src = shared(j);
+    store.chunks.push_back(dynamicSharedBase +
+                           static_cast<std::size_t>(src - dynamicSharedBase) /
+                               16 * 16);
+    if (inside) {
+      std::memcpy(dst, src, map.elementBytes);
+      inBoundsBytes += map.elementBytes;
+    }
+  }
+  std::sort(store.chunks.begin(), store.chunks.end());
+  store.chunks.erase(std::unique(store.chunks.begin(), store.chunks.end()),
+                     store.chunks.end());
+  store.hash = hashChunks(store.chunks.data(),
+                          static_cast<unsigned>(store.chunks.size()));
+  running->tmaStores.push_back(std::move(store));
+  if (launch.config.countGlobalAccesses) {
+    ++stores;
+    bytesWritten += inBoundsBytes;
+  }
+}
+
+bool CtaRunner::landTmaLoads(const void *barrier) {
+  bool landed = false;
+  for (std::size_t i = 0; i < tmaLoads.size();) {
+    PendingTmaLoad &load = tmaLoads[i];
+    if (load.barrier != barrier) {
+      ++i;
+      continue;
+    }
+    for (std::size_t b = 0; b < load.box.size(); b += 2)
+      std::memcpy(dynamicSharedBase +
+                      swizzle(load.dstOffset + b, load.swizzleBits),
+                  &load.box[b], 2);
+    // complete_tx of the whole box, zero-filled elements included.
+    std::uint64_t old = __atomic_load_n(load.barrier, __ATOMIC_ACQUIRE);
+    while (true) {
+      if (!isMbarrier(old)) {
+        threadError("the mbarrier of the TMA load issued at " +
+                    site(load.file, load.line) + " was never initialised");
+        break;
+      }
+      MbarrierState state = decodeMbarrier(old);
+      state.tx -= static_cast<long long>(load.box.size());
+      if (!validTxCount(state.tx)) {
+        threadError("the TMA load issued at " + site(load.file, load.line) +
+                    " leaves its mbarrier's pending transaction bytes "
+                    "outside the hardware's range");
+        break;
+      }
+      if (__atomic_compare_exchange_n(load.barrier, &old, encodeMbarrier(state),
+                                      false, __ATOMIC_ACQ_REL,
+                                      __ATOMIC_ACQUIRE))
+        break;
+    }
+    tmaLoads.erase(tmaLoads.begin() + static_cast<std::ptrdiff_t>(i));
+    landed = true;
+  }
+  return landed;
+}
+
+void CtaRunner::tmaStoreCommit() {
+  running->tmaStoreGroupEnds.push_back(running->tmaStores.size());
+}
+
+void CtaRunner::tmaStoreWait(unsigned pendingGroups, const char *, unsigned) {
+  Fiber &fiber = *running;
+  if (fiber.tmaStoreGroupEnds.size() <= pendingGroups)
+    return;
+  std::size_t groupsToRelease = fiber.tmaStoreGroupEnds.size() - pendingGroups;
+  std::size_t count = fiber.tmaStoreGroupEnds[groupsToRelease - 1];
+  for (std::size_t i = 0; i < count; ++i) {
+    const PendingTmaStore &store = fiber.tmaStores[i];
+    if (hashChunks(store.chunks.data(),
+                   static_cast<unsigned>(store.chunks.size())) != store.hash)
+      threadError("shared memory read by the TMA store issued at " +
+                  site(store.file, store.line) +
+                  " changed before the tma_store_wait_group_read that "
+                  "releases it");
+  }
+  fiber.tmaStores.erase(fiber.tmaStores.begin(),
+                        fiber.tmaStores.begin() +
+                            static_cast<std::ptrdiff_t>(count));
+  fiber.tmaStoreGroupEnds.erase(
+      fiber.tmaStoreGroupEnds.begin(),
+      fiber.tmaStoreGroupEnds.begin() +
+          static_cast<std::ptrdiff_t>(groupsToRelease));
+  for (std::size_t &end : fiber.tmaStoreGroupEnds)
     end -= count;
 }
 

@@ -81,18 +81,64 @@ public:
   void countTile(int kind);
   void uninitialisedShared(const char *op, const void *address,
                            unsigned bytes, const char *file, unsigned line);
+  void namedBarrier(unsigned id, unsigned count, bool arriveOnly,
+                    const char *file, unsigned line);
+  void mbarrierSpin(const void *barrier, unsigned parity, const char *op,
+                    const char *file, unsigned line);
+  void wgmmaFence();
+  void wgmmaIssue(const WgmmaIssue &issue);
+  void wgmmaCommit();
+  void wgmmaWait(unsigned pendingGroups, const char *file, unsigned line);
+  void tmaCopy(const TmaCopy &copy);
+  void tmaStoreCommit();
+  void tmaStoreWait(unsigned pendingGroups, const char *file, unsigned line);
   /// Records an error attributed to the running thread; it keeps running.
   void threadError(const std::string &message);
   /// The running thread's state.
   ThreadState *current();
 
 private:
-  enum class FiberState { Ready, AtBlockBarrier, AtWarpBarrier, Exited };
+  enum class FiberState {
+    Ready,
+    AtBlockBarrier,
+    AtWarpBarrier,
+    AtNamedBarrier,
+    Exited
+  };
 
   struct PendingCopy {
     void *dst;
     unsigned bytes;
     unsigned char data[16];
+  };
+
+  /// An issued wgmma that has not landed (WgmmaIssue, with its own copies).
+  struct PendingWgmma {
+    float *acc;
+    unsigned *inFlight;
+    std::vector<float> values;
+    std::vector<const unsigned char *> chunks;
+    std::uint64_t operandHash;
+    const char *file;
+    unsigned line;
+  };
+
+  /// A TMA load in flight: its box, gathered at issue (zero-filled outside
+  /// the tensor), lands in shared memory when a thread waits on `barrier`.
+  struct PendingTmaLoad {
+    std::size_t dstOffset; ///< in dynamic shared memory
+    std::vector<unsigned char> box;
+    unsigned swizzleBits;
+    std::uint64_t *barrier;
+    const char *file;
+    unsigned line;
+  };
+  /// A TMA store whose shared-memory source has not been released.
+  struct PendingTmaStore {
+    std::vector<const unsigned char *> chunks;
+    std::uint64_t hash;
+    const char *file;
+    unsigned line;
   };
 
   struct Fiber {
@@ -106,6 +152,22 @@ private:
     unsigned waitMask;
     std::vector<PendingCopy> copies;  ///< issued, not landed, oldest first
     std::vector<std::size_t> groupEnds; ///< end of each committed group
+    std::vector<PendingWgmma> wgmmas;   ///< issued, not landed, oldest first
+    std::vector<std::size_t> wgmmaGroupEnds;
+    std::vector<PendingTmaStore> tmaStores;
+    std::vector<std::size_t> tmaStoreGroupEnds;
+    /// Set when the fiber last suspended spinning on an mbarrier phase.
+    bool spinning;
+    const void *spinBarrier;
+    unsigned spinParity;
+  };
+
+  /// One of the 16 hardware named barriers (0 is __syncthreads').
+  struct NamedBarrier {
+    unsigned arrived; ///< threads counted in the current phase
+    unsigned count;   ///< threads the current phase waits for
+    const char *file;
+    unsigned line;
   };
 
   struct Warp {
@@ -144,7 +206,15 @@ private:
   std::string threadName(const Fiber &fiber) const;
   static std::string site(const char *file, unsigned line);
   bool isShared(const void *address, std::size_t bytes) const;
+  /// "static+N" / "dynamic+N" for a shared-memory address, for diagnostics.
+  std::string sharedOffset(const void *address) const;
   void landCopies(Fiber &fiber, std::size_t count);
+  void landWgmmas(Fiber &fiber, std::size_t count);
+  /// Lands the TMA loads that complete on `barrier`; whether there were any.
+  bool landTmaLoads(const void *barrier);
+  /// Memcheck: the tensor `map` describes lies inside one launch buffer.
+  void checkTensorMap(const EmuTensorMap &map, bool isStore, const char *file,
+                      unsigned line);
 
   LaunchState &launch;
   unsigned numThreads = 0;
@@ -160,6 +230,8 @@ private:
   const char *blockFile = nullptr;
   unsigned blockLine = 0;
   unsigned blockFirstWaiter = 0;
+  NamedBarrier namedBarriers[16] = {};
+  std::vector<PendingTmaLoad> tmaLoads;
 
   unsigned char *stacks = nullptr; ///< one mapping: [guard page, stack] x n
   std::size_t stackSlotBytes = 0;

@@ -57,14 +57,35 @@ void uninitialisedShared(const char *op, const void *address, unsigned bytes,
   runner().uninitialisedShared(op, address, bytes, file, line);
 }
 void error(const char *message) { runner().threadError(message); }
+void namedBarrier(unsigned id, unsigned count, bool arriveOnly,
+                  const char *file, unsigned line) {
+  runner().namedBarrier(id, count, arriveOnly, file, line);
+}
+void mbarrierSpin(const void *barrier, unsigned parity, const char *op,
+                  const char *file, unsigned line) {
+  runner().mbarrierSpin(barrier, parity, op, file, line);
+}
+void wgmmaFence() { runner().wgmmaFence(); }
+void wgmmaIssue(const WgmmaIssue &issue) { runner().wgmmaIssue(issue); }
+void wgmmaCommit() { runner().wgmmaCommit(); }
+void wgmmaWait(unsigned pendingGroups, const char *file, unsigned line) {
+  runner().wgmmaWait(pendingGroups, file, line);
+}
+void tmaCopy(const TmaCopy &copy) { runner().tmaCopy(copy); }
+void tmaStoreCommit() { runner().tmaStoreCommit(); }
+void tmaStoreWait(unsigned pendingGroups, const char *file, unsigned line) {
+  runner().tmaStoreWait(pendingGroups, file, line);
+}
 
 // In the order of Runtime's members.
+// clang-format off
 const Runtime kRuntime = {
-    kAbiVersion,  current,      syncThreads,   syncWarp,
-    warpScratch,  staticShared, cpAsync,       cpAsyncCommit,
-    cpAsyncWait,  globalAccess, outOfBounds,   countTile,
-    uninitialisedShared,        error,
+    kAbiVersion, current, syncThreads, syncWarp, warpScratch, staticShared,
+    cpAsync, cpAsyncCommit, cpAsyncWait, globalAccess, outOfBounds, countTile,
+    uninitialisedShared, error, namedBarrier, mbarrierSpin, wgmmaFence,
+    wgmmaIssue, wgmmaCommit, wgmmaWait, tmaCopy, tmaStoreCommit, tmaStoreWait,
 };
+// clang-format on
 
 std::string validate(const LaunchConfig &config, KernelEntry entry) {
   const dim3 &g = config.grid, &b = config.block;

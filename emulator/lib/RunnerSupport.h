@@ -23,6 +23,10 @@ namespace attn::emu::runner {
 constexpr unsigned char kPoisonByte = 0xff;
 /// Alignment of every shared-memory allocation.
 constexpr std::size_t kSharedAlignment = 128;
+/// Alignment of a CTA's dynamic shared memory: the emulated shared window
+/// (wgmma descriptors, attn/device/wgmma.h) starts there, and the hardware's
+/// 128-byte swizzle repeats every 1024 bytes of window address.
+constexpr std::size_t kDynamicSharedAlignment = 1024;
 
 inline std::size_t alignUp(std::size_t value, std::size_t alignment) {
   return (value + alignment - 1) / alignment * alignment;

@@ -74,6 +74,7 @@ bool attn::jit::cuda::openDriver(const std::string &library, DriverApi &a,
   resolve(handle, a.cuEventElapsedTime, "cuEventElapsedTime_v2", &missing,
           "cuEventElapsedTime");
   resolve(handle, a.cuStreamSynchronize, "cuStreamSynchronize", &missing);
+  resolve(handle, a.cuTensorMapEncodeTiled, "cuTensorMapEncodeTiled", &missing);
   if (!missing.empty()) {
     *error = std::string("the CUDA driver ") + name + " lacks " + missing +
              " (too old for attn: it needs CUDA " +

@@ -71,6 +71,13 @@ struct DriverApi {
   CUresult (*cuEventSynchronize)(CUevent);
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*cuStreamSynchronize)(CUstream);
+  /// (CUtensorMap *, CUtensorMapDataType, rank, globalAddress, globalDim,
+  /// globalStrides, boxDim, elementStrides, interleave, swizzle,
+  /// l2Promotion, oobFill); the enums are C enums (int).
+  CUresult (*cuTensorMapEncodeTiled)(void *, int, unsigned, void *,
+                                     const uint64_t *, const uint64_t *,
+                                     const unsigned *, const unsigned *, int,
+                                     int, int, int);
 
   /// "cuModuleLoadData failed: CUDA_ERROR_NO_BINARY_FOR_GPU (no kernel
   /// image is available for execution on the device) [209]".

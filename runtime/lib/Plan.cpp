@@ -10,6 +10,7 @@
 
 #include "PlanImpl.h"
 #include "RuntimeImpl.h"
+#include "TensorMaps.h"
 #include "Validate.h"
 
 #include "attn/Support/HostMemory.h"
@@ -846,6 +847,7 @@ Status prepare(const detail::PlanImpl &plain, const Arguments &args,
     buffers.pageShift = seqViews.pageShift;
   }
   buffers.kvSplits = out.choice.splits;
+  buffers.encodeTensorMap = tensorMapEncoder(p.device);
   return buildParams(spec, runArgs, sizes, lse, std::move(buffers),
                      out.params);
 }

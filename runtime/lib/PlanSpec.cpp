@@ -202,6 +202,14 @@ std::string attn::jit::serializePlanSpec(const PlanSpec &spec) {
     w.u64(static_cast<uint64_t>(p.buffer));
     w.i64(p.index);
     w.i64(p.dim);
+    w.u64(p.map.dims.size());
+    for (int32_t d : p.map.dims)
+      w.i64(d);
+    w.u64(p.map.box.size());
+    for (uint32_t b : p.map.box)
+      w.u64(b);
+    w.u64(p.map.elementBytes);
+    w.u64(p.map.swizzleBytes);
   }
   w.u64(spec.workspaceElementsPerCta.size());
   for (int64_t n : spec.workspaceElementsPerCta)
@@ -253,8 +261,8 @@ PlanDecode attn::jit::deserializePlanSpec(std::string_view bytes,
     int64_t index, dim;
     if (!r.str(p.name) || !r.u64(type) || !r.u64(role) || !r.u64(buffer) ||
         !r.i64(index) || !r.i64(dim) ||
-        type > uint64_t(abi::FieldType::Float64) ||
-        role > uint64_t(abi::FieldRole::PageShift) ||
+        type > uint64_t(abi::FieldType::TensorMap) ||
+        role > uint64_t(abi::FieldRole::TensorMap) ||
         buffer > uint64_t(abi::BufferKind::None) || index < 0 ||
         index > INT32_MAX || dim < 0 || dim > INT32_MAX)
       return malformed;
@@ -263,6 +271,31 @@ PlanDecode attn::jit::deserializePlanSpec(std::string_view bytes,
     p.buffer = static_cast<abi::BufferKind>(buffer);
     p.index = static_cast<int32_t>(index);
     p.dim = static_cast<int32_t>(dim);
+    size_t mapDims, boxDims;
+    if (!r.count(mapDims) || mapDims > 5)
+      return malformed;
+    p.map.dims.resize(mapDims);
+    for (int32_t &d : p.map.dims) {
+      int64_t v;
+      if (!r.i64(v) || v < 0 || v > INT32_MAX)
+        return malformed;
+      d = static_cast<int32_t>(v);
+    }
+    if (!r.count(boxDims) || boxDims > 5)
+      return malformed;
+    p.map.box.resize(boxDims);
+    for (uint32_t &b : p.map.box) {
+      uint64_t v;
+      if (!r.u64(v) || v > 256)
+        return malformed;
+      b = static_cast<uint32_t>(v);
+    }
+    uint64_t elementBytes, swizzleBytes;
+    if (!r.u64(elementBytes) || !r.u64(swizzleBytes) || elementBytes > 8 ||
+        swizzleBytes > 128)
+      return malformed;
+    p.map.elementBytes = static_cast<uint32_t>(elementBytes);
+    p.map.swizzleBytes = static_cast<uint32_t>(swizzleBytes);
   }
   if (!r.count(n))
     return malformed;

@@ -101,7 +101,7 @@ PlanDecode deserializePlanSpec(std::string_view bytes, PlanSpec *spec);
 
 /// The format version serializePlanSpec writes (the last byte of the
 /// 8-byte tag "ANTPLNP<v>" that begins every encoding).
-inline constexpr char kPlanFormatVersion = '6';
+inline constexpr char kPlanFormatVersion = '7';
 
 } // namespace attn::jit
 

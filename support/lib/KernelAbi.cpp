@@ -6,9 +6,15 @@
 
 using namespace attn::abi;
 
+bool attn::abi::operator==(const TensorMapShape &a, const TensorMapShape &b) {
+  return a.dims == b.dims && a.box == b.box &&
+         a.elementBytes == b.elementBytes && a.swizzleBytes == b.swizzleBytes;
+}
+
 bool attn::abi::operator==(const Field &a, const Field &b) {
   return a.name == b.name && a.type == b.type && a.role == b.role &&
-         a.buffer == b.buffer && a.index == b.index && a.dim == b.dim;
+         a.buffer == b.buffer && a.index == b.index && a.dim == b.dim &&
+         a.map == b.map;
 }
 
 int64_t attn::abi::extentOf(const std::vector<int64_t> &sizes,
@@ -77,6 +83,8 @@ std::string attn::abi::describe(const Field &f) {
     return "the size of " + buffer + " along dimension " + dim;
   case FieldRole::Stride:
     return "the stride of " + buffer + " along dimension " + dim;
+  case FieldRole::TensorMap:
+    return "the tensor map of " + buffer;
   default:
     return buffer;
   }
@@ -194,6 +202,67 @@ std::optional<uint64_t> wordOf(const Field &f, const ParamBindings &b,
   return static_cast<uint64_t>(stride);
 }
 
+/// The tensor map of `f` into `words` (kTensorMapWords), or an error.
+bool tensorMapOf(const Field &f, const ParamBindings &b, uint64_t *words,
+                 std::string &why) {
+  if (f.type != FieldType::TensorMap) {
+    why = "a tensor map must have type TensorMap";
+    return false;
+  }
+  if (!b.encodeTensorMap) {
+    why = "no tensor-map encoder is bound";
+    return false;
+  }
+  const BufferBinding *buffer = bufferOf(f, b);
+  if (!buffer) {
+    why = "no buffer is bound to it";
+    return false;
+  }
+  const TensorMapShape &shape = f.map;
+  size_t rank = buffer->sizes.size();
+  if (shape.dims.empty() || shape.dims.size() > 5 ||
+      shape.box.size() != shape.dims.size()) {
+    why = "its shape names " + std::to_string(shape.dims.size()) +
+          " dimensions and " + std::to_string(shape.box.size()) +
+          " box extents (1-5 of each, as many)";
+    return false;
+  }
+  TensorMapRequest request;
+  request.base = buffer->data;
+  request.rank = static_cast<unsigned>(shape.dims.size());
+  request.elementBytes = shape.elementBytes;
+  request.swizzleBytes = shape.swizzleBytes;
+  for (size_t m = 0; m < shape.dims.size(); ++m) {
+    int32_t d = shape.dims[m];
+    if (d < 0 || static_cast<size_t>(d) >= rank) {
+      why = "the bound tensor has rank " + std::to_string(rank) +
+            ", the map uses its dimension " + std::to_string(d);
+      return false;
+    }
+    int64_t stride = 1;
+    if (!buffer->strides.empty())
+      stride = buffer->strides[d];
+    else
+      for (size_t e = d + 1; e < rank; ++e)
+        stride *= buffer->sizes[e];
+    if (m == 0 && stride != 1) {
+      why = "TMA needs dimension " + std::to_string(d) +
+            " (the map's innermost) contiguous, but its stride is " +
+            std::to_string(stride);
+      return false;
+    }
+    request.dims[m] = static_cast<uint64_t>(buffer->sizes[d]);
+    request.strideBytes[m] = static_cast<uint64_t>(stride) * shape.elementBytes;
+    request.box[m] = shape.box[m];
+  }
+  // Encoders want the map 64-byte aligned (the driver's does); the words
+  // of `params` are only 8-byte aligned, and a map is plain bytes to copy.
+  alignas(64) uint64_t encoded[kTensorMapWords] = {};
+  why = b.encodeTensorMap(request, encoded);
+  std::memcpy(words, encoded, sizeof encoded);
+  return why.empty();
+}
+
 } // namespace
 
 bool attn::abi::packParams(const std::vector<Field> &fields,
@@ -202,9 +271,26 @@ bool attn::abi::packParams(const std::vector<Field> &fields,
                            std::vector<uint64_t> &params, std::string *error) {
   params.clear();
   params.reserve(fields.size());
+  bool anyMap = false;
+  auto alignTo = [&](size_t words) {
+    params.resize((params.size() + words - 1) / words * words, 0);
+  };
   for (const Field &f : fields) {
     std::string why;
-    std::optional<uint64_t> word = wordOf(f, bindings, why);
+    std::optional<uint64_t> word;
+    if (f.role == FieldRole::TensorMap || f.type == FieldType::TensorMap) {
+      alignTo(kTensorMapAlignWords);
+      size_t at = params.size();
+      params.resize(at + kTensorMapWords, 0);
+      anyMap = true;
+      if (f.role == FieldRole::TensorMap &&
+          tensorMapOf(f, bindings, params.data() + at, why))
+        continue;
+      if (why.empty())
+        why = "a TensorMap field must have the TensorMap role";
+    } else {
+      word = wordOf(f, bindings, why);
+    }
     if (!word) {
       // A field nothing binds would be a zero the kernel trusts (a null
       // pointer, a zero stride): the plan and its host disagree.
@@ -215,5 +301,8 @@ bool attn::abi::packParams(const std::vector<Field> &fields,
     }
     params.push_back(*word);
   }
+  // sizeof the struct: a multiple of its 64-byte alignment.
+  if (anyMap)
+    alignTo(kTensorMapAlignWords);
   return true;
 }

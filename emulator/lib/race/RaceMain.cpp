@@ -72,13 +72,36 @@ void countTile(int) {}
 void uninitialisedShared(const char *, const void *, unsigned, const char *,
                          unsigned) {}
 void error(const char *message) { cta().threadError(message); }
+void namedBarrier(unsigned, unsigned, bool, const char *, unsigned) {
+  cta().unsupported("a named barrier");
+}
+void mbarrierSpin(const void *, unsigned, const char *op, const char *,
+                  unsigned) {
+  cta().unsupported(op);
+}
+void wgmmaFence() { cta().unsupported("wgmma_fence"); }
+void wgmmaIssue(const WgmmaIssue &) { cta().unsupported("wgmma"); }
+void wgmmaCommit() { cta().unsupported("wgmma_commit_group"); }
+void wgmmaWait(unsigned, const char *, unsigned) {
+  cta().unsupported("wgmma_wait_group");
+}
+void tmaCopy(const TmaCopy &copy) {
+  cta().unsupported(copy.isStore ? "a TMA store" : "a TMA load");
+}
+void tmaStoreCommit() { cta().unsupported("tma_store_commit_group"); }
+void tmaStoreWait(unsigned, const char *, unsigned) {
+  cta().unsupported("tma_store_wait_group_read");
+}
 
 // In the order of Runtime's members.
+// clang-format off
 const Runtime kRuntime = {
-    kAbiVersion,  current,   syncThreads,         syncWarp,    warpScratch,
-    staticShared, cpAsync,   cpAsyncCommit,       cpAsyncWait, globalAccess,
-    outOfBounds,  countTile, uninitialisedShared, error,
+    kAbiVersion, current, syncThreads, syncWarp, warpScratch, staticShared,
+    cpAsync, cpAsyncCommit, cpAsyncWait, globalAccess, outOfBounds, countTile,
+    uninitialisedShared, error, namedBarrier, mbarrierSpin, wgmmaFence,
+    wgmmaIssue, wgmmaCommit, wgmmaWait, tmaCopy, tmaStoreCommit, tmaStoreWait,
 };
+// clang-format on
 
 int usage(const char *message) {
   std::fprintf(stderr, "attn-race: %s\n", message);

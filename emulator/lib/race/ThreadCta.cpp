@@ -71,8 +71,9 @@ CtaSlot::CtaSlot(unsigned numWarps, std::size_t dynamicSharedBytes)
       new unsigned char[kStaticSharedCapacity + kSharedAlignment]);
   staticShared = alignPointer(staticSharedStorage.get(), kSharedAlignment);
   dynamicSharedStorage.reset(
-      new unsigned char[dynamicSharedBytes + kSharedAlignment]);
-  dynamicShared = alignPointer(dynamicSharedStorage.get(), kSharedAlignment);
+      new unsigned char[dynamicSharedBytes + kDynamicSharedAlignment]);
+  dynamicShared =
+      alignPointer(dynamicSharedStorage.get(), kDynamicSharedAlignment);
 }
 
 ThreadCta::ThreadCta(const CtaLaunch &launch, CtaSlot &slot,
@@ -100,6 +101,8 @@ ThreadCta::ThreadCta(const CtaLaunch &launch, CtaSlot &slot,
     pub.warpLaneMask = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1;
     pub.flags = 0; // no counters or memcheck extras: this run looks for races
     pub.dynamicShared = slot.dynamicShared;
+    pub.dynamicSharedBytes = slot.dynamicSharedBytes;
+    pub.wgmmaFences = 0;
   }
   // Poisoned here, by the thread that starts the CTA's threads, so that the
   // poison happens before everything they do.
@@ -212,6 +215,14 @@ void ThreadCta::fatal(std::unique_lock<std::mutex> &lock,
     wakeEveryone();
   }
   throw CtaAbandoned{};
+}
+
+void ThreadCta::unsupported(const char *op) {
+  std::string who = threadName(self());
+  CtaLock guard(mutex);
+  fatal(guard.get(), who + ": " + op +
+                         " is not supported by the race checker yet (sm_90 "
+                         "primitives run in the fiber emulator only)");
 }
 
 void ThreadCta::threadExited(Thread &thread) {

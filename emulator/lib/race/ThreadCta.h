@@ -106,6 +106,9 @@ public:
   void cpAsyncWait(unsigned pendingGroups);
   /// Records an error attributed to the calling thread; it keeps running.
   void threadError(const std::string &message);
+  /// Abandons the CTA: the race checker does not model `op` (the sm_90
+  /// primitives of attn/device/sm90.h run in the fiber emulator only).
+  [[noreturn]] void unsupported(const char *op);
 
 private:
   struct PendingCopy {

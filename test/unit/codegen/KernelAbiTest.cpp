@@ -17,6 +17,9 @@
 #include "attn/Codegen/Pipeline.h"
 #include "attn/Dialect/AttnDialect.h"
 #include "attn/Support/KernelAbi.h"
+#include "attn/device/tma.h"
+#include "attn/emu/KernelLibrary.h"
+#include "attn/emu/TensorMap.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -214,6 +217,158 @@ TEST(KernelAbiPackerTest, BindsByRoleNotName) {
   b.inputs[0].sizes = {2, 0, 4};
   ASSERT_TRUE(packParams(fields, b, "k", p, &error)) << error;
   EXPECT_EQ(p[2], 0u);
+}
+
+/// The runtime's emu encoder (runtime/lib/TensorMaps.cpp), which this
+/// test binary does not link.
+std::string encodeForEmulator(const TensorMapRequest &r, void *map) {
+  attn::emu::TensorMapSpec s;
+  s.base = r.base;
+  s.rank = r.rank;
+  s.elementBytes = r.elementBytes;
+  s.swizzleBytes = r.swizzleBytes;
+  for (unsigned d = 0; d < 5; ++d) {
+    s.dims[d] = d < r.rank ? r.dims[d] : 1;
+    s.strideBytes[d] = r.strideBytes[d];
+    s.box[d] = d < r.rank ? r.box[d] : 1;
+  }
+  return attn::emu::encodeTensorMap(s, map);
+}
+
+/// The C layout the packer must reproduce: 8-byte fields and a 64-byte
+/// aligned 128-byte tensor map (attn/device/tma.h).
+struct MapParams {
+  long long n;
+  attn::device::TensorMap k;
+  const void *p;
+};
+
+TEST(KernelAbiPackerTest, TensorMapsAreEncodedWhereCPutsThem) {
+  // K as [B, Hkv, Nk, D] = [2, 3, 100, 64], f16, row-major.
+  alignas(16) static uint16_t k[2 * 3 * 100 * 64]; // f16 bits
+  ParamBindings b;
+  b.inputs.resize(2);
+  b.inputs[1] = BufferBinding{true, k, {2, 3, 100, 64}, {}, -1};
+  b.problem[int(ProblemSize::B)] = 2;
+  b.encodeTensorMap = encodeForEmulator;
+  Field map{"k_map",
+            FieldType::TensorMap,
+            FieldRole::TensorMap,
+            BufferKind::Input,
+            1,
+            0,
+            TensorMapShape{{3, 2, 1, 0}, {64, 128, 1, 1}, 2, 128}};
+  std::vector<Field> fields = {
+      {"n", FieldType::Int64, FieldRole::Problem, BufferKind::None, 0,
+       int32_t(ProblemSize::B)},
+      map,
+      {"p", FieldType::Pointer, FieldRole::Data, BufferKind::Input, 1, 0}};
+  std::vector<uint64_t> p;
+  std::string error;
+  ASSERT_TRUE(packParams(fields, b, "k", p, &error)) << error;
+  ASSERT_EQ(p.size() * 8, sizeof(MapParams));
+  EXPECT_EQ(p[offsetof(MapParams, n) / 8], 2u);
+  EXPECT_EQ(p[offsetof(MapParams, p) / 8], reinterpret_cast<uint64_t>(k));
+  attn::emu::EmuTensorMap encoded;
+  std::memcpy(&encoded, &p[offsetof(MapParams, k) / 8], sizeof encoded);
+  EXPECT_EQ(encoded.magic, attn::emu::kEmuTensorMapMagic);
+  EXPECT_EQ(encoded.base, k);
+  EXPECT_EQ(encoded.rank, 4u);
+  const uint64_t dims[4] = {64, 100, 3, 2}, strides[4] = {2, 128, 12800, 38400};
+  const unsigned box[4] = {64, 128, 1, 1};
+  for (int d = 0; d < 4; ++d) {
+    EXPECT_EQ(encoded.dims[d], dims[d]) << d;
+    EXPECT_EQ(encoded.strideBytes[d], strides[d]) << d;
+    EXPECT_EQ(encoded.box[d], box[d]) << d;
+  }
+  EXPECT_EQ(encoded.swizzleBits, 3u);
+
+  // What cannot be encoded is an error naming the field.
+  auto expectError = [&](const ParamBindings &bindings, const Field &f,
+                         const std::string &why) {
+    std::vector<uint64_t> words;
+    std::string message;
+    EXPECT_FALSE(packParams({f}, bindings, "kern", words, &message));
+    EXPECT_EQ(message, "the parameter 'k_map' (the tensor map of input 1) of "
+                       "'kern' cannot be bound: " +
+                           why);
+  };
+  ParamBindings noEncoder = b;
+  noEncoder.encodeTensorMap = nullptr;
+  expectError(noEncoder, map, "no tensor-map encoder is bound");
+  ParamBindings strided = b;
+  strided.inputs[1].strides = {38400 * 2, 12800 * 2, 128 * 2, 2};
+  expectError(strided, map,
+              "TMA needs dimension 3 (the map's innermost) contiguous, but "
+              "its stride is 2");
+  Field bigBox = map;
+  bigBox.map.box = {64, 257, 1, 1};
+  expectError(b, bigBox, "boxDim[1] = 257 is not in 1-256");
+  Field wrongType = map;
+  wrongType.type = FieldType::Pointer;
+  expectError(b, wrongType, "a tensor map must have type TensorMap");
+}
+
+// The packed words reach a kernel as its `const __grid_constant__` struct:
+// a 4-D TMA load through the packed map brings the box in, zero-filled past
+// the 100 keys.
+TEST(KernelAbiPackerTest, PackedTensorMapDrivesAnEmulatedTmaKernel) {
+  const char *source = R"cu(
+#include "attn/device/attn_device.h"
+#include "attn/device/sm90.h"
+using namespace attn::device;
+struct Params {
+  long long n;
+  TensorMap k;
+  f16 *out;
+};
+extern "C" __global__ void tmaKernel(const __grid_constant__ Params p) {
+  ATTN_DYNAMIC_SHARED(unsigned char, smem);
+  auto *bar = reinterpret_cast<mbarrier_t *>(smem + 16384);
+  if (threadIdx.x == 0) {
+    mbarrier_init(bar, 1);
+    mbarrier_arrive_expect_tx(bar, 64 * 128 * 2);
+    tma_load_4d(smem, &p.k, 0, 0, 2, static_cast<int>(p.n) - 1, bar);
+  }
+  __syncthreads();
+  mbarrier_wait_parity(bar, 0);
+  for (unsigned e = threadIdx.x; e < 64 * 128; e += blockDim.x)
+    std::memcpy(&p.out[e],
+                smem + wgmma_swizzle_address(2 * e, WgmmaSwizzle::B128), 2);
+}
+ATTN_KERNEL_ENTRY(tmaKernel)
+)cu";
+  std::string error;
+  auto library = attn::emu::KernelLibrary::compileSource(
+      source, "tma_kernel.cu", attn::emu::HostCompileOptions(), &error);
+  ASSERT_TRUE(library) << error;
+
+  std::vector<uint16_t> k(2 * 3 * 100 * 64), out(128 * 64, 0xffff);
+  for (size_t i = 0; i < k.size(); ++i)
+    k[i] = static_cast<uint16_t>(i % 65521); // distinct bit patterns
+  ParamBindings b;
+  b.inputs = {BufferBinding{},
+              BufferBinding{true, k.data(), {2, 3, 100, 64}, {}, -1}};
+  b.results = {BufferBinding{true, out.data(), {128 * 64}, {}, -1}};
+  b.problem[int(ProblemSize::B)] = 2;
+  b.encodeTensorMap = encodeForEmulator;
+  std::vector<Field> fields = {
+      {"n", FieldType::Int64, FieldRole::Problem, BufferKind::None, 0,
+       int32_t(ProblemSize::B)},
+      {"k", FieldType::TensorMap, FieldRole::TensorMap, BufferKind::Input, 1, 0,
+       TensorMapShape{{3, 2, 1, 0}, {64, 128, 1, 1}, 2, 128}},
+      {"out", FieldType::Pointer, FieldRole::Data, BufferKind::Result, 0, 0}};
+  std::vector<uint64_t> words;
+  ASSERT_TRUE(packParams(fields, b, "tmaKernel", words, &error)) << error;
+  attn::emu::LaunchResult result =
+      library->launch("tmaKernel", words.data(),
+                      attn::emu::LaunchConfig("tmaKernel", 1, 128, 16384 + 64));
+  ASSERT_TRUE(result.ok()) << result.message();
+  for (int n = 0; n < 128; ++n) // batch 1 (= n - 1), head 2
+    for (int d = 0; d < 64; ++d)
+      ASSERT_EQ(out[n * 64 + d],
+                n < 100 ? k[((1 * 3 + 2) * 100 + n) * 64 + d] : 0)
+          << "key " << n << ", column " << d;
 }
 
 TEST(KernelAbiPackerTest, WhatCannotBeBoundIsAnErrorNamingTheField) {

@@ -1,6 +1,8 @@
-//===- NvrtcCompileTest.cpp - the device library's CUDA half under NVRTC ----===//
+//===- NvrtcCompileTest.cpp - the device library's CUDA half under NVRTC
+//----===//
 //
-// Compiles kernels/all_primitives.cu (every device primitive) with NVRTC,
+// Compiles kernels/all_primitives.cu (every device primitive) and
+// kernels/sm90_primitives.cu (the sm_90 ones, for sm_90a) with NVRTC,
 // loaded with dlopen so that no GPU or link-time CUDA dependency is needed:
 // PTX for compute_80 must contain the tensor-core, ldmatrix and cp.async
 // instructions; a cubin for sm_90 must build without register spills.
@@ -155,6 +157,57 @@ TEST_F(NvrtcCompileTest, CubinForSm90HasNoSpills) {
        it != end; ++it, ++reports)
     EXPECT_EQ((*it)[1].str(), "0") << out.log;
   EXPECT_GT(reports, 0) << "no ptxas resource report in the log:\n" << out.log;
+}
+
+TEST_F(NvrtcCompileTest, Sm90PrimitivesAssembleForSm90a) {
+  std::string hopper = readFile(ATTN_TEST_KERNEL_DIR "/sm90_primitives.cu");
+  ASSERT_FALSE(hopper.empty());
+  Nvrtc::Output out = nvrtc.compile(hopper, optionsFor("compute_90a"), false);
+  ASSERT_EQ(out.status, 0) << out.log;
+  for (const char *instruction :
+       {"wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16",
+        "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16",
+        "wgmma.fence.sync.aligned",
+        "wgmma.commit_group.sync.aligned",
+        "wgmma.wait_group.sync.aligned",
+        "mbarrier.init.shared::cta.b64",
+        "mbarrier.arrive.expect_tx.shared::cta.b64",
+        "mbarrier.complete_tx.relaxed.cta.shared::cta.b64",
+        "mbarrier.try_wait.parity.shared::cta.b64",
+        "mbarrier.arrive.shared::cta.b64",
+        "bar.sync",
+        "bar.arrive",
+        "elect.sync",
+        "setmaxnreg.inc.sync.aligned.u32",
+        "setmaxnreg.dec.sync.aligned.u32",
+        "fence.proxy.async.shared::cta",
+        "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::"
+        "bytes",
+        "cp.async.bulk.tensor.3d.global.shared::cta.bulk_group",
+        "cp.async.bulk.commit_group",
+        "cp.async.bulk.wait_group.read",
+        "prefetch.tensormap"})
+    EXPECT_NE(out.ptx.find(instruction), std::string::npos)
+        << "PTX lacks " << instruction;
+
+  // ptxas accepts every instruction and keeps the 96 accumulator registers
+  // of the consumer in registers, without spills.
+  std::vector<std::string> options = optionsFor("sm_90a");
+  options.push_back("--ptxas-options=-v");
+  Nvrtc::Output cubin = nvrtc.compile(hopper, options, true);
+  ASSERT_EQ(cubin.status, 0) << cubin.log;
+  EXPECT_FALSE(cubin.cubin.empty());
+  std::regex spill(R"((\d+) bytes spill (stores|loads))");
+  int reports = 0;
+  for (std::sregex_iterator it(cubin.log.begin(), cubin.log.end(), spill), end;
+       it != end; ++it, ++reports)
+    EXPECT_EQ((*it)[1].str(), "0") << cubin.log;
+  EXPECT_GT(reports, 0) << cubin.log;
+  // No "Potential Performance Loss" advisory: ptxas reports there when it
+  // serialises wgmmas (accumulators touched inside a pipeline stage) or
+  // ignores setmaxnreg (no register count known at entry).
+  EXPECT_EQ(cubin.log.find("Potential Performance Loss"), std::string::npos)
+      << cubin.log;
 }
 
 } // namespace

@@ -634,12 +634,14 @@ attn::jit::PlanSpec multiKernelSpec() {
   using namespace attn::abi;
   spec.params = {
       {"q", FieldType::Pointer, FieldRole::Data, BufferKind::Input, 0, 0},
-      {"ws0_extent", FieldType::Int64, FieldRole::Extent,
-       BufferKind::Workspace, 0, 0},
+      {"ws0_extent", FieldType::Int64, FieldRole::Extent, BufferKind::Workspace,
+       0, 0},
       {"c1_s2", FieldType::Int64, FieldRole::Stride, BufferKind::Input, 4, 2},
       {"c2", FieldType::Float64, FieldRole::Scalar, BufferKind::None, 5, 0},
       {"Nk", FieldType::Int64, FieldRole::Problem, BufferKind::None, 0,
-       int32_t(ProblemSize::Nk)}};
+       int32_t(ProblemSize::Nk)},
+      {"k_map", FieldType::TensorMap, FieldRole::TensorMap, BufferKind::Input,
+       1, 0, TensorMapShape{{3, 2, 1, 0}, {64, 128, 1, 1}, 2, 128}}};
   spec.workspaceElementsPerCta = {256, 16384};
   spec.summarizedCaptures = {0};
   spec.kvTile = 64;

@@ -47,6 +47,9 @@ using std::uint64_t;
 
 /// Linkage of every device-library function.
 #define ATTN_DEVICE_FN __device__ __forceinline__
+/// Linkage of the constexpr layout functions kernels, host code and tests
+/// share (wgmma fragment and shared-memory layouts).
+#define ATTN_HOST_DEVICE_FN __host__ __device__ constexpr
 
 /// Linkage of the functions the emitter outlines (large score/mask regions,
 /// codegen/lib/Outline.cpp): never inlined, so that their code exists once

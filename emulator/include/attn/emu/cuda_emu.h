@@ -44,6 +44,9 @@
 // `__attribute__((__noinline__))`, which such a macro would break. Generated
 // code does not use it.
 #define __launch_bounds__(...)
+/// Kernel parameters live in ordinary memory here: their address is taken
+/// as on a GPU (TMA tensor maps).
+#define __grid_constant__
 #define __align__(n) __attribute__((aligned(n)))
 // __restrict__ is understood by both clang and gcc as is.
 
@@ -63,7 +66,7 @@ namespace attn::emu {
 
 /// Version of the kernel <-> emulator contract below. The emulator rejects a
 /// kernel built against another version instead of misreading its state.
-inline constexpr unsigned kAbiVersion = 2;
+inline constexpr unsigned kAbiVersion = 3;
 
 /// Bytes of per-warp scratch for one warp collective (shuffle slots, mma and
 /// ldmatrix fragments). Two such buffers alternate so that a lane running
@@ -111,7 +114,110 @@ struct ThreadState {
   unsigned warpLaneMask;        ///< lanes that exist in this thread's warp
   unsigned flags;               ///< ThreadFlags
   unsigned char *dynamicShared; ///< this CTA's dynamic shared memory
+  std::size_t dynamicSharedBytes; ///< its size (the launch's)
+  /// wgmma_fence calls this thread has made: an accumulator written at fence
+  /// count F may feed a wgmma only once the count exceeds F.
+  unsigned wgmmaFences;
 };
+
+/// One wgmma.mma_async as the emulator tracks it until its wait: the device
+/// library computed `values` (the accumulator after the operation) at issue;
+/// they land in `acc` at the wgmma_wait_group that retires the operation.
+/// `chunks` are the 16-byte shared-memory chunks it read, `operandHash` their
+/// contents at issue: the hardware may read them any time until the wait, so
+/// a change before then is an error.
+struct WgmmaIssue {
+  float *acc;
+  const float *values;
+  unsigned count;
+  /// In-flight operations on `acc`; the emulator decrements it on landing.
+  unsigned *inFlight;
+  const unsigned char *const *chunks;
+  unsigned chunkCount;
+  std::uint64_t operandHash;
+  const char *file;
+  unsigned line;
+};
+
+/// The emulator's encoding of an mbarrier's 8 bytes (attn/device/mbarrier.h
+/// operates on it; the emulator's TMA completes transactions on it):
+///   bits  0-15 arrivals still pending in this phase
+///   bits 16-31 expected arrivals per phase
+///   bits 32-55 pending transaction bytes (signed)
+///   bits 56-61 kMbarrierInitTag (shared memory starts as 0xFF bytes, so use
+///              before mbarrier_init is recognised)
+///   bit  62    parity of the current phase
+struct MbarrierState {
+  unsigned pending, expected;
+  long long tx;
+  unsigned parity;
+};
+inline constexpr std::uint64_t kMbarrierInitTag = 0x2a;
+
+/// Whether `word` is an initialised mbarrier.
+inline bool isMbarrier(std::uint64_t word) {
+  return (word >> 56 & 0x3f) == kMbarrierInitTag && !(word >> 63);
+}
+inline MbarrierState decodeMbarrier(std::uint64_t word) {
+  MbarrierState s;
+  s.pending = static_cast<unsigned>(word & 0xffff);
+  s.expected = static_cast<unsigned>((word >> 16) & 0xffff);
+  long long tx = static_cast<long long>((word >> 32) & 0xffffff);
+  s.tx = tx >= (1ll << 23) ? tx - (1ll << 24) : tx;
+  s.parity = static_cast<unsigned>((word >> 62) & 1);
+  return s;
+}
+/// Encodes `s`, first completing the phase if nothing is pending any more.
+inline std::uint64_t encodeMbarrier(MbarrierState s) {
+  if (s.pending == 0 && s.tx == 0) {
+    s.parity ^= 1;
+    s.pending = s.expected;
+  }
+  return static_cast<std::uint64_t>(s.pending) |
+         static_cast<std::uint64_t>(s.expected) << 16 |
+         (static_cast<std::uint64_t>(s.tx) & 0xffffff) << 32 |
+         kMbarrierInitTag << 56 | static_cast<std::uint64_t>(s.parity) << 62;
+}
+/// The hardware's range of pending transaction bytes: +-(2^20 - 1).
+inline bool validTxCount(long long tx) {
+  return tx < (1ll << 20) && tx > -(1ll << 20);
+}
+
+/// The emulator's tensor map: the fields of cuTensorMapEncodeTiled in the
+/// first bytes of the 128-byte TensorMap a kernel receives (see
+/// attn/emu/TensorMap.h for the encoder and attn/device/tma.h).
+struct EmuTensorMap {
+  std::uint64_t magic; ///< kEmuTensorMapMagic once encoded
+  const void *base;
+  unsigned rank;                ///< 1-5
+  unsigned elementBytes;        ///< 2 or 4
+  std::uint64_t dims[5];        ///< elements per dimension, innermost first
+  std::uint64_t strideBytes[5]; ///< [0] = elementBytes; [d] of dimension d
+  unsigned box[5];              ///< box extent per dimension (1 past the rank)
+  unsigned swizzleBits;         ///< 0 none, 1/2/3: 32/64/128-byte swizzle
+};
+inline constexpr std::uint64_t kEmuTensorMapMagic = 0x41544e4d41505631ull;
+
+/// One TMA copy as the device library hands it to the emulator.
+struct TmaCopy {
+  const void *tensorMap;  ///< the kernel's 128-byte TensorMap
+  unsigned char *smem;    ///< the box in (dynamic) shared memory
+  int coords[5];          ///< box origin, innermost first
+  std::uint64_t *barrier; ///< loads: the mbarrier to complete_tx on
+  bool isStore;
+  const char *file;
+  unsigned line;
+};
+
+/// FNV-1a over the 16-byte chunks of a wgmma's shared-memory operands.
+inline std::uint64_t hashChunks(const unsigned char *const *chunks,
+                                unsigned count) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned c = 0; c < count; ++c)
+    for (unsigned b = 0; b < 16; ++b)
+      h = (h ^ chunks[c][b]) * 1099511628211ull;
+  return h;
+}
 
 /// Services the emulator provides to kernel code. One table per process; the
 /// kernel's entry point stores the pointer it is launched with.
@@ -153,6 +259,34 @@ struct Runtime {
                               unsigned line);
   /// Records an error for the current launch; the kernel keeps running.
   void (*error)(const char *message);
+
+  // sm_90 primitives (attn/device/sm90.h).
+
+  /// Named barrier `id` (1-15) over `count` threads (a multiple of 32):
+  /// bar.sync waits, bar.arrive (`arriveOnly`) counts without waiting.
+  void (*namedBarrier)(unsigned id, unsigned count, bool arriveOnly,
+                       const char *file, unsigned line);
+  /// The calling thread found the phase of the mbarrier at `barrier` with
+  /// parity `parity` incomplete: lets the CTA's other threads run. A CTA
+  /// whose every runnable thread only spins like this is deadlocked.
+  void (*mbarrierSpin)(const void *barrier, unsigned parity, const char *op,
+                       const char *file, unsigned line);
+  /// wgmma.fence: increments ThreadState::wgmmaFences.
+  void (*wgmmaFence)();
+  /// Records one issued wgmma (see WgmmaIssue).
+  void (*wgmmaIssue)(const WgmmaIssue &issue);
+  /// wgmma.commit_group: closes the calling thread's current group.
+  void (*wgmmaCommit)();
+  /// wgmma.wait_group: lands all but the newest `pendingGroups` groups.
+  void (*wgmmaWait)(unsigned pendingGroups, const char *file, unsigned line);
+  /// Issues a TMA load (lands when a thread waits on its mbarrier) or store
+  /// (reads the box from shared memory now, writes global memory).
+  void (*tmaCopy)(const TmaCopy &copy);
+  /// cp.async.bulk.commit_group: closes the thread's group of TMA stores.
+  void (*tmaStoreCommit)();
+  /// cp.async.bulk.wait_group.read: all but the newest `pendingGroups`
+  /// groups of TMA stores have read their shared memory.
+  void (*tmaStoreWait)(unsigned pendingGroups, const char *file, unsigned line);
 };
 
 /// A type-erased kernel entry point: `params` points at the kernel's
@@ -185,12 +319,19 @@ inline bool enter(const Runtime *runtime) {
 }
 
 /// Calls a `__global__` function that takes one parameter struct by value.
+/// The struct is copied out of `params` first: a runtime packs it into
+/// 8-byte words, and a struct holding tensor maps is 64-byte aligned.
 template <typename Param>
 void invokeWithParams(const Runtime *runtime, void (*kernel)(Param),
                       const void *params) {
   using Struct = std::remove_cv_t<std::remove_reference_t<Param>>;
-  if (enter(runtime))
-    kernel(*static_cast<const Struct *>(params));
+  static_assert(std::is_trivially_copyable_v<Struct>,
+                "a kernel's parameter struct is copied as bytes");
+  if (!enter(runtime))
+    return;
+  alignas(Struct) unsigned char storage[sizeof(Struct)];
+  std::memcpy(storage, params, sizeof(Struct));
+  kernel(*reinterpret_cast<const Struct *>(storage));
 }
 /// Calls a `__global__` function without parameters.
 inline void invokeWithParams(const Runtime *runtime, void (*kernel)(),

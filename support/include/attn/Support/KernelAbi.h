@@ -1,6 +1,8 @@
-//===- KernelAbi.h - the typed parameter struct of generated kernels -*- C++ -*-===//
+//===- KernelAbi.h - the typed parameter struct of generated kernels -*- C++
+//-*-===//
 //
-// Every kernel of a launch plan takes one struct of 8-byte fields. The
+// Every kernel of a launch plan takes one struct of 8-byte fields (and, for
+// TMA kernels, 128-byte tensor maps, 64-byte aligned as C aligns them). The
 // emitter describes each field here (what it holds, of which tensor, along
 // which dimension, as which C type) when it declares it; the descriptor
 // travels with the plan (the runtime's disk cache stores it), and one host
@@ -14,14 +16,19 @@
 #define ATTN_SUPPORT_KERNELABI_H
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace attn::abi {
 
-/// The C type of a field (every field is 8 bytes).
-enum class FieldType : uint8_t { Pointer, Int64, Float64 };
+/// The C type of a field: 8 bytes, or a 128-byte, 64-byte aligned tensor map
+/// (attn::device::TensorMap, a CUtensorMap on a GPU; kTensorMapWords words).
+enum class FieldType : uint8_t { Pointer, Int64, Float64, TensorMap };
+
+/// Words (8 bytes) of a TensorMap field, and the words it is aligned to.
+inline constexpr unsigned kTensorMapWords = 16, kTensorMapAlignWords = 8;
 
 /// What a field holds.
 enum class FieldRole : uint8_t {
@@ -44,6 +51,8 @@ enum class FieldRole : uint8_t {
   KvSplits,
   /// log2 of a paged KV cache's page size (its rows per page).
   PageShift,
+  /// A TMA tensor map of the buffer, shaped by Field::map (type TensorMap).
+  TensorMap,
 };
 
 /// Which buffer a Data, Extent, Size or Stride field describes.
@@ -71,6 +80,34 @@ enum class BufferKind : uint8_t {
   None,
 };
 
+/// How a TensorMap field views its buffer: which of the buffer's dimensions
+/// become the map's (innermost first; the first must be contiguous), the box
+/// one TMA copy moves, and the shared-memory swizzle.
+struct TensorMapShape {
+  std::vector<int32_t> dims;
+  std::vector<uint32_t> box;
+  uint32_t elementBytes = 2;
+  uint32_t swizzleBytes = 0; ///< 0, 32, 64 or 128
+};
+bool operator==(const TensorMapShape &a, const TensorMapShape &b);
+
+/// What a tensor-map encoder receives: cuTensorMapEncodeTiled's arguments
+/// (dimensions innermost first; strides in bytes, [0] unused).
+struct TensorMapRequest {
+  const void *base = nullptr;
+  unsigned rank = 0;
+  unsigned elementBytes = 2;
+  uint64_t dims[5] = {};
+  uint64_t strideBytes[5] = {};
+  unsigned box[5] = {};
+  unsigned swizzleBytes = 0;
+};
+/// Encodes a request into the 128 bytes at its second argument (the
+/// driver's encoder on a GPU, the emulator's otherwise); returns "" or what
+/// is wrong.
+using TensorMapEncoder =
+    std::function<std::string(const TensorMapRequest &, void *)>;
+
 /// The problem sizes a Problem field holds.
 enum class ProblemSize : uint8_t { B, Hq, Hkv, Nq, Nk };
 
@@ -87,9 +124,11 @@ struct Field {
   int32_t index = 0;
   /// Size and Stride: the dimension; Problem: the ProblemSize.
   int32_t dim = 0;
+  /// TensorMap: how the map views the buffer.
+  TensorMapShape map = {};
 };
 
-/// Same field: name, type, role, buffer, index and dimension.
+/// Same field: name, type, role, buffer, index, dimension and map shape.
 bool operator==(const Field &a, const Field &b);
 inline bool operator!=(const Field &a, const Field &b) { return !(a == b); }
 
@@ -128,6 +167,8 @@ struct ParamBindings {
   /// By ProblemSize.
   std::optional<int64_t> problem[5];
   std::optional<int64_t> kvSplits;
+  /// Encodes TensorMap fields (unset: a TensorMap field is an error).
+  TensorMapEncoder encodeTensorMap;
 };
 
 /// 1 + the largest element offset of a tensor of `sizes` and `strides`
@@ -135,9 +176,12 @@ struct ParamBindings {
 int64_t extentOf(const std::vector<int64_t> &sizes,
                  const std::vector<int64_t> &strides);
 
-/// Fills `params` (one 8-byte word per field) from `bindings`. A field whose
-/// binding is missing, or names a dimension its tensor does not have, is an
-/// error naming the field and `kernel`: `*error` is set and false returned.
+/// Fills `params` (one 8-byte word per field, kTensorMapWords per tensor map
+/// at a multiple of kTensorMapAlignWords, the whole then padded to that
+/// multiple: the C layout of the struct) from `bindings`. A field whose
+/// binding is missing, or names a dimension its tensor does not have, or a
+/// map the encoder rejects, is an error naming the field and `kernel`:
+/// `*error` is set and false returned.
 bool packParams(const std::vector<Field> &fields,
                 const ParamBindings &bindings, const std::string &kernel,
                 std::vector<uint64_t> &params, std::string *error);
