@@ -166,32 +166,23 @@ TEST_F(NvrtcCompileTest, Sm90PrimitivesAssembleForSm90a) {
   ASSERT_EQ(out.status, 0) << out.log;
   for (const char *instruction :
        {"wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16",
-        "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16",
-        "wgmma.fence.sync.aligned",
-        "wgmma.commit_group.sync.aligned",
-        "wgmma.wait_group.sync.aligned",
-        "mbarrier.init.shared::cta.b64",
+        "wgmma.fence.sync.aligned", "wgmma.commit_group.sync.aligned",
+        "wgmma.wait_group.sync.aligned", "mbarrier.init.shared::cta.b64",
         "mbarrier.arrive.expect_tx.shared::cta.b64",
-        "mbarrier.complete_tx.relaxed.cta.shared::cta.b64",
         "mbarrier.try_wait.parity.shared::cta.b64",
-        "mbarrier.arrive.shared::cta.b64",
-        "bar.sync",
-        "bar.arrive",
-        "elect.sync",
-        "setmaxnreg.inc.sync.aligned.u32",
-        "setmaxnreg.dec.sync.aligned.u32",
-        "fence.proxy.async.shared::cta",
+        "mbarrier.arrive.shared::cta.b64", "bar.sync", "bar.arrive",
+        "elect.sync", "setmaxnreg.inc.sync.aligned.u32",
+        "setmaxnreg.dec.sync.aligned.u32", "fence.proxy.async.shared::cta",
         "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::"
         "bytes",
-        "cp.async.bulk.tensor.3d.global.shared::cta.bulk_group",
-        "cp.async.bulk.commit_group",
-        "cp.async.bulk.wait_group.read",
+        "cp.async.bulk.tensor.2d.global.shared::cta.bulk_group",
+        "cp.async.bulk.commit_group", "cp.async.bulk.wait_group.read",
         "prefetch.tensormap"})
     EXPECT_NE(out.ptx.find(instruction), std::string::npos)
         << "PTX lacks " << instruction;
 
-  // ptxas accepts every instruction and keeps the 96 accumulator registers
-  // of the consumer in registers, without spills.
+  // ptxas accepts every instruction and keeps the consumer's accumulators in
+  // registers, without spills.
   std::vector<std::string> options = optionsFor("sm_90a");
   options.push_back("--ptxas-options=-v");
   Nvrtc::Output cubin = nvrtc.compile(hopper, options, true);
@@ -208,6 +199,90 @@ TEST_F(NvrtcCompileTest, Sm90PrimitivesAssembleForSm90a) {
   // ignores setmaxnreg (no register count known at entry).
   EXPECT_EQ(cubin.log.find("Potential Performance Loss"), std::string::npos)
       << cubin.log;
+}
+
+// Every generated wgmma wrapper (wgmma_asm.h: each N, both input types,
+// shared or register A, both majors) and every TMA and mbarrier form the
+// kernel above does not use assemble for sm_90a.
+TEST_F(NvrtcCompileTest, EveryWgmmaAndTmaFormAssembles) {
+  std::string every = R"cu(
+#include "attn/device/attn_device.h"
+#include "attn/device/sm90.h"
+using namespace attn::device;
+template <typename T, int N>
+__device__ void forms(uint64_t da, uint64_t db, const uint32_t (&a)[4],
+                      float *out) {
+  WgmmaAccumulator<N> acc;
+  wgmma_fence();
+  wgmma_ss<T, N>(acc, da, db, false);
+  wgmma_ss<T, N, WgmmaMajor::MN, WgmmaMajor::MN>(acc, da, db, true);
+  wgmma_rs<T, N>(acc, a, db, true);
+  wgmma_rs<T, N, WgmmaMajor::MN>(acc, a, db, true);
+  wgmma_commit_group();
+  wgmma_wait_group<0>(acc);
+  for (int i = 0; i < N / 2; ++i)
+    out[threadIdx.x * (N / 2) + i] = acc[i];
+}
+extern "C" __global__ void __launch_bounds__(128, 1)
+    every_wgmma(uint64_t da, uint64_t db, float *out) {
+  const uint32_t a[4] = {threadIdx.x, 2 * threadIdx.x, 3, 4};
+  forms<f16, 8>(da, db, a, out);
+  forms<bf16, 8>(da, db, a, out);
+  forms<f16, 16>(da, db, a, out);
+  forms<bf16, 16>(da, db, a, out);
+  forms<f16, 32>(da, db, a, out);
+  forms<bf16, 32>(da, db, a, out);
+  forms<f16, 64>(da, db, a, out);
+  forms<bf16, 64>(da, db, a, out);
+  forms<f16, 128>(da, db, a, out);
+  forms<bf16, 128>(da, db, a, out);
+  forms<f16, 256>(da, db, a, out);
+  forms<bf16, 256>(da, db, a, out);
+}
+extern "C" __global__ void every_tma(const __grid_constant__ TensorMap map,
+                                     int c) {
+  ATTN_DYNAMIC_SHARED_1024(unsigned char, smem);
+  auto *bar = reinterpret_cast<mbarrier_t *>(smem + 65536);
+  mbarrier_init(bar, 1);
+  mbarrier_expect_tx(bar, 3 * 4096);
+  tma_load_3d(smem, &map, 0, c, c, bar);
+  tma_load_4d(smem + 4096, &map, 0, c, c, c, bar);
+  mbarrier_complete_tx(bar, 4096);
+  mbarrier_arrive(bar);
+  mbarrier_wait_parity(bar, 0);
+  tma_store_3d(&map, 0, c, c, smem);
+  tma_store_4d(&map, 0, c, c, c, smem + 4096);
+  tma_store_commit_group();
+  tma_store_wait_group_read<1>();
+}
+)cu";
+  std::vector<std::string> options = optionsFor("sm_90a");
+  Nvrtc::Output ptx = nvrtc.compile(every, optionsFor("compute_90a"), false);
+  ASSERT_EQ(ptx.status, 0) << ptx.log;
+  for (int n : {8, 16, 32, 64, 128, 256})
+    for (const char *type : {"f16", "bf16"}) {
+      std::string instruction = "wgmma.mma_async.sync.aligned.m64n" +
+                                std::to_string(n) + "k16.f32." + type + "." +
+                                type;
+      size_t count = 0;
+      for (size_t at = ptx.ptx.find(instruction); at != std::string::npos;
+           at = ptx.ptx.find(instruction, at + 1))
+        ++count;
+      EXPECT_EQ(count, 4u) << instruction; // ss, ss MN, rs, rs MN
+    }
+  for (const char *instruction :
+       {"cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx",
+        "cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx",
+        "cp.async.bulk.tensor.3d.global.shared::cta.bulk_group",
+        "cp.async.bulk.tensor.4d.global.shared::cta.bulk_group",
+        "mbarrier.expect_tx.relaxed.cta.shared::cta.b64",
+        "mbarrier.complete_tx.relaxed.cta.shared::cta.b64",
+        "cp.async.bulk.wait_group.read 1"})
+    EXPECT_NE(ptx.ptx.find(instruction), std::string::npos)
+        << "PTX lacks " << instruction;
+  Nvrtc::Output cubin = nvrtc.compile(every, options, true);
+  ASSERT_EQ(cubin.status, 0) << cubin.log;
+  EXPECT_FALSE(cubin.cubin.empty());
 }
 
 } // namespace

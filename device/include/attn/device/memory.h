@@ -31,6 +31,12 @@
 #define ATTN_DYNAMIC_SHARED(type, name)                                        \
   extern __shared__ __align__(16) unsigned char attnDynamicShared[];           \
   type *const name = reinterpret_cast<type *>(attnDynamicShared)
+/// ATTN_DYNAMIC_SHARED for sm_90 kernels: 1024-byte aligned, as TMA boxes
+/// and wgmma operands with the 128-byte swizzle need (the emulator's dynamic
+/// shared memory always is). A module's kernels use one of the two.
+#define ATTN_DYNAMIC_SHARED_1024(type, name)                                   \
+  extern __shared__ __align__(1024) unsigned char attnDynamicShared1024[];     \
+  type *const name = reinterpret_cast<type *>(attnDynamicShared1024)
 #endif
 
 namespace attn::device {

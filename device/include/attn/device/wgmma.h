@@ -204,15 +204,22 @@ template <int N> struct WgmmaAccumulator {
       x = std::numeric_limits<float>::quiet_NaN();
   }
   float &operator[](int i) {
-    touch();
+    touch(i);
     defined = true;
     return r[i];
   }
   const float &operator[](int i) const {
-    touch();
+    touch(i);
     return r[i];
   }
-  void touch() const {
+  void touch(int &i) const {
+    if (i < 0 || i >= N / 2) {
+      emu::detail::rt().error(("wgmma accumulator register " +
+                               std::to_string(i) + " is out of range (" +
+                               std::to_string(N / 2) + " registers)")
+                                  .c_str());
+      i = 0;
+    }
     if (inFlight && !reported) {
       reported = true;
       detail::reportAccumulatorInFlight(issuedFile, issuedLine);

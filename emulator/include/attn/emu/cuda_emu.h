@@ -583,6 +583,10 @@ template <typename T> inline T __ldg(const T *p) { return *p; }
   type *const name =                                                           \
       reinterpret_cast<type *>(::attn::emu::detail::self().dynamicShared)
 
+/// `ATTN_DYNAMIC_SHARED_1024(type, name)`: the same storage, which the
+/// emulator aligns to 1024 bytes anyway (the CUDA spelling differs).
+#define ATTN_DYNAMIC_SHARED_1024(type, name) ATTN_DYNAMIC_SHARED(type, name)
+
 /// Exports `kernel` (an `extern "C"` __global__ function taking one parameter
 /// struct by value, or nothing) as `attn_emu_entry_<kernel>` for
 /// `attn::emu::KernelLibrary`. Expands to nothing under CUDA.
