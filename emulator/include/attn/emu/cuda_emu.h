@@ -209,7 +209,8 @@ struct TmaCopy {
   unsigned line;
 };
 
-/// FNV-1a over the 16-byte chunks of a wgmma's shared-memory operands.
+/// FNV-1a over 16-byte shared-memory chunks: what an asynchronous operation
+/// (wgmma operands, a TMA store's box) read at issue, compared at its wait.
 inline std::uint64_t hashChunks(const unsigned char *const *chunks,
                                 unsigned count) {
   std::uint64_t h = 1469598103934665603ull;
