@@ -117,6 +117,17 @@ std::vector<std::string> optionsFor(const std::string &arch) {
           "--include-path=" ATTN_TEST_KERNEL_DIR, "-arch=" + arch};
 }
 
+/// Every "N bytes spill stores/loads" line of a ptxas -v log says 0, and
+/// there is at least one.
+void expectNoSpills(const std::string &log) {
+  std::regex spill(R"((\d+) bytes spill (stores|loads))");
+  int reports = 0;
+  for (std::sregex_iterator it(log.begin(), log.end(), spill), end; it != end;
+       ++it, ++reports)
+    EXPECT_EQ((*it)[1].str(), "0") << log;
+  EXPECT_GT(reports, 0) << "no ptxas resource report in the log:\n" << log;
+}
+
 class NvrtcCompileTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -151,12 +162,7 @@ TEST_F(NvrtcCompileTest, CubinForSm90HasNoSpills) {
   Nvrtc::Output out = nvrtc.compile(source, options, true);
   ASSERT_EQ(out.status, 0) << out.log;
   EXPECT_FALSE(out.cubin.empty());
-  std::regex spill(R"((\d+) bytes spill (stores|loads))");
-  int reports = 0;
-  for (std::sregex_iterator it(out.log.begin(), out.log.end(), spill), end;
-       it != end; ++it, ++reports)
-    EXPECT_EQ((*it)[1].str(), "0") << out.log;
-  EXPECT_GT(reports, 0) << "no ptxas resource report in the log:\n" << out.log;
+  expectNoSpills(out.log);
 }
 
 TEST_F(NvrtcCompileTest, Sm90PrimitivesAssembleForSm90a) {
@@ -188,12 +194,7 @@ TEST_F(NvrtcCompileTest, Sm90PrimitivesAssembleForSm90a) {
   Nvrtc::Output cubin = nvrtc.compile(hopper, options, true);
   ASSERT_EQ(cubin.status, 0) << cubin.log;
   EXPECT_FALSE(cubin.cubin.empty());
-  std::regex spill(R"((\d+) bytes spill (stores|loads))");
-  int reports = 0;
-  for (std::sregex_iterator it(cubin.log.begin(), cubin.log.end(), spill), end;
-       it != end; ++it, ++reports)
-    EXPECT_EQ((*it)[1].str(), "0") << cubin.log;
-  EXPECT_GT(reports, 0) << cubin.log;
+  expectNoSpills(cubin.log);
   // No "Potential Performance Loss" advisory: ptxas reports there when it
   // serialises wgmmas (accumulators touched inside a pipeline stage) or
   // ignores setmaxnreg (no register count known at entry).
