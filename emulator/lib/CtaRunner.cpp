@@ -549,7 +549,7 @@ void CtaRunner::wgmmaCommit() {
   running->wgmmaGroupEnds.push_back(running->wgmmas.size());
 }
 
-void CtaRunner::wgmmaWait(unsigned pendingGroups, const char *, unsigned) {
+void CtaRunner::wgmmaWait(unsigned pendingGroups) {
   Fiber &fiber = *running;
   if (fiber.wgmmaGroupEnds.size() <= pendingGroups)
     return;

@@ -88,7 +88,7 @@ public:
   void wgmmaFence();
   void wgmmaIssue(const WgmmaIssue &issue);
   void wgmmaCommit();
-  void wgmmaWait(unsigned pendingGroups, const char *file, unsigned line);
+  void wgmmaWait(unsigned pendingGroups);
   void tmaCopy(const TmaCopy &copy);
   void tmaStoreCommit();
   void tmaStoreWait(unsigned pendingGroups, const char *file, unsigned line);

@@ -68,9 +68,7 @@ void mbarrierSpin(const void *barrier, unsigned parity, const char *op,
 void wgmmaFence() { runner().wgmmaFence(); }
 void wgmmaIssue(const WgmmaIssue &issue) { runner().wgmmaIssue(issue); }
 void wgmmaCommit() { runner().wgmmaCommit(); }
-void wgmmaWait(unsigned pendingGroups, const char *file, unsigned line) {
-  runner().wgmmaWait(pendingGroups, file, line);
-}
+void wgmmaWait(unsigned pendingGroups) { runner().wgmmaWait(pendingGroups); }
 void tmaCopy(const TmaCopy &copy) { runner().tmaCopy(copy); }
 void tmaStoreCommit() { runner().tmaStoreCommit(); }
 void tmaStoreWait(unsigned pendingGroups, const char *file, unsigned line) {

@@ -16,7 +16,7 @@ namespace attn::emu {
 static_assert(sizeof(EmuTensorMap) <= 128,
               "the emulator's tensor map must fit a CUtensorMap");
 
-std::string encodeTensorMap(const TensorMapSpec &spec, void *map) {
+std::string encodeTensorMap(const abi::TensorMapRequest &spec, void *map) {
   auto d = [](unsigned i) { return "[" + std::to_string(i) + "]"; };
   if (reinterpret_cast<std::uintptr_t>(map) % 64)
     return "the tensor map must be 64-byte aligned";

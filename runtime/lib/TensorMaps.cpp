@@ -10,20 +10,6 @@ using namespace attn;
 
 namespace {
 
-std::string encodeForEmulator(const abi::TensorMapRequest &r, void *map) {
-  emu::TensorMapSpec spec;
-  spec.base = r.base;
-  spec.rank = r.rank;
-  spec.elementBytes = r.elementBytes;
-  spec.swizzleBytes = r.swizzleBytes;
-  for (unsigned d = 0; d < 5; ++d) {
-    spec.dims[d] = d < r.rank ? r.dims[d] : 1;
-    spec.strideBytes[d] = r.strideBytes[d];
-    spec.box[d] = d < r.rank ? r.box[d] : 1;
-  }
-  return emu::encodeTensorMap(spec, map);
-}
-
 std::string encodeForGpu(const abi::TensorMapRequest &r, void *map) {
   const jit::cuda::GpuInfo *gpu = nullptr;
   std::string error;
@@ -58,5 +44,5 @@ std::string encodeForGpu(const abi::TensorMapRequest &r, void *map) {
 abi::TensorMapEncoder attn::jit::tensorMapEncoder(DeviceKind device) {
   if (device == DeviceKind::Cuda)
     return encodeForGpu;
-  return encodeForEmulator;
+  return emu::encodeTensorMap;
 }

@@ -82,9 +82,7 @@ void mbarrierSpin(const void *, unsigned, const char *op, const char *,
 void wgmmaFence() { cta().unsupported("wgmma_fence"); }
 void wgmmaIssue(const WgmmaIssue &) { cta().unsupported("wgmma"); }
 void wgmmaCommit() { cta().unsupported("wgmma_commit_group"); }
-void wgmmaWait(unsigned, const char *, unsigned) {
-  cta().unsupported("wgmma_wait_group");
-}
+void wgmmaWait(unsigned) { cta().unsupported("wgmma_wait_group"); }
 void tmaCopy(const TmaCopy &copy) {
   cta().unsupported(copy.isStore ? "a TMA store" : "a TMA load");
 }

@@ -219,22 +219,6 @@ TEST(KernelAbiPackerTest, BindsByRoleNotName) {
   EXPECT_EQ(p[2], 0u);
 }
 
-/// The runtime's emu encoder (runtime/lib/TensorMaps.cpp), which this
-/// test binary does not link.
-std::string encodeForEmulator(const TensorMapRequest &r, void *map) {
-  attn::emu::TensorMapSpec s;
-  s.base = r.base;
-  s.rank = r.rank;
-  s.elementBytes = r.elementBytes;
-  s.swizzleBytes = r.swizzleBytes;
-  for (unsigned d = 0; d < 5; ++d) {
-    s.dims[d] = d < r.rank ? r.dims[d] : 1;
-    s.strideBytes[d] = r.strideBytes[d];
-    s.box[d] = d < r.rank ? r.box[d] : 1;
-  }
-  return attn::emu::encodeTensorMap(s, map);
-}
-
 /// The C layout the packer must reproduce: 8-byte fields and a 64-byte
 /// aligned 128-byte tensor map (attn/device/tma.h).
 struct MapParams {
@@ -250,7 +234,7 @@ TEST(KernelAbiPackerTest, TensorMapsAreEncodedWhereCPutsThem) {
   b.inputs.resize(2);
   b.inputs[1] = BufferBinding{true, k, {2, 3, 100, 64}, {}, -1};
   b.problem[int(ProblemSize::B)] = 2;
-  b.encodeTensorMap = encodeForEmulator;
+  b.encodeTensorMap = attn::emu::encodeTensorMap;
   Field map{"k_map",
             FieldType::TensorMap,
             FieldRole::TensorMap,
@@ -351,7 +335,7 @@ ATTN_KERNEL_ENTRY(tmaKernel)
               BufferBinding{true, k.data(), {2, 3, 100, 64}, {}, -1}};
   b.results = {BufferBinding{true, out.data(), {128 * 64}, {}, -1}};
   b.problem[int(ProblemSize::B)] = 2;
-  b.encodeTensorMap = encodeForEmulator;
+  b.encodeTensorMap = attn::emu::encodeTensorMap;
   std::vector<Field> fields = {
       {"n", FieldType::Int64, FieldRole::Problem, BufferKind::None, 0,
        int32_t(ProblemSize::B)},

@@ -23,9 +23,9 @@ using namespace attn::device;
 
 namespace {
 
-attn::emu::TensorMapSpec rowMajor(const void *base, unsigned rows,
-                                  unsigned swizzle) {
-  attn::emu::TensorMapSpec s;
+attn::abi::TensorMapRequest rowMajor(const void *base, unsigned rows,
+                                     unsigned swizzle) {
+  attn::abi::TensorMapRequest s;
   s.base = base;
   s.rank = 2;
   s.elementBytes = 2;

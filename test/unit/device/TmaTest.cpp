@@ -25,7 +25,7 @@
 using namespace attn::device;
 using attn::emu::LaunchConfig;
 using attn::emu::LaunchResult;
-using attn::emu::TensorMapSpec;
+using TensorMapSpec = attn::abi::TensorMapRequest;
 
 namespace {
 

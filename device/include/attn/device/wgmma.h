@@ -486,7 +486,7 @@ ATTN_DEVICE_FN void wgmma_fence_operand(WgmmaAccumulator<N> &) {}
 /// Lands all but the newest `Pending` committed groups.
 template <int Pending, int... Ns>
 ATTN_DEVICE_FN void wgmma_wait_group(WgmmaAccumulator<Ns> &...) {
-  emu::detail::rt().wgmmaWait(Pending, __builtin_FILE(), __builtin_LINE());
+  emu::detail::rt().wgmmaWait(Pending);
 }
 
 /// D (+)= A * B, A and B in shared memory; T is f16 or bf16.

@@ -279,7 +279,7 @@ struct Runtime {
   /// wgmma.commit_group: closes the calling thread's current group.
   void (*wgmmaCommit)();
   /// wgmma.wait_group: lands all but the newest `pendingGroups` groups.
-  void (*wgmmaWait)(unsigned pendingGroups, const char *file, unsigned line);
+  void (*wgmmaWait)(unsigned pendingGroups);
   /// Issues a TMA load (lands when a thread waits on its mbarrier) or store
   /// (reads the box from shared memory now, writes global memory).
   void (*tmaCopy)(const TmaCopy &copy);
