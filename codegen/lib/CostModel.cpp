@@ -86,6 +86,10 @@ static void classify(llvm::StringRef statement, InstructionMix &mix) {
         break;
       m = n = k = 0;
     }
+    // A wgmma is a warpgroup's instruction: each of its four warps issues
+    // it for its quarter of the rows, and the mix is one warp's.
+    if (op.starts_with("wgmma"))
+      m /= 4;
     mix.mma += double(m * n * k) / 2048.0;
     return;
   }
@@ -323,8 +327,9 @@ CostEstimate attn::codegen::estimateCost(const KernelWork &work,
     // Issue slots: the SASS measured, else the PTX count.
     double slots = loop.sassSlots > 0 ? loop.sassSlots : loop.mix.total;
     e.issueCycles = warps * slots / t.issuePerClock;
-    e.tensorCycles = warps * loop.mix.mma * 4096.0 /
-                     (t.tensorFlopsPerClock * t.mmaSyncFraction);
+    e.tensorCycles =
+        warps * loop.mix.mma * 4096.0 /
+        (t.tensorFlopsPerClock * (work.wgmma ? 1.0 : t.mmaSyncFraction));
     e.mufuCycles = warps * loop.mix.mufu * 32.0 / t.mufuPerClock;
     e.sharedCycles = (warps * loop.mix.sharedWavefronts +
                       work.stagedBytesPerIteration / 128.0) /

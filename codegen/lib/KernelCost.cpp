@@ -39,7 +39,7 @@ void attn::codegen::setKvUnroll(ModuleOp module, int64_t unroll) {
                            s.getContext(), s.getBlockM(), s.getWarps(),
                            s.getStages(), s.getRowsPerWarp(), s.getPath(),
                            unroll, s.getFallback(), s.getQStaged(),
-                           s.getColGroups()));
+                           s.getColGroups(), s.getWgmma(), s.getPingpong()));
   }
 }
 
@@ -205,6 +205,7 @@ PlanCosts::work(const CudaKernel &kernel, const KernelResources &resources,
   KernelWork w;
   w.name = kernel.name;
   w.threads = kernel.threads;
+  w.wgmma = kernel.wgmma;
   w.registers = resources.registers;
   w.smemBytes = resources.staticSmemBytes + kernel.dynamicSmemBytes;
   int64_t slices = g.batch * g.heads;

@@ -96,6 +96,9 @@ struct SharedBuffer {
   std::string ptr;
   /// Rows and columns of a stage, elements between rows and between stages.
   int64_t rows = 0, cols = 0, pitch = 0, stageStride = 0;
+  /// The swizzle in bytes (attn.shared_buffer's `swizzle`; 0: rows at
+  /// `pitch`): the layout wgmma's descriptors read.
+  int64_t swizzle = 0;
 };
 
 /// Tensor-core path: a tile read from a buffer stage (attn.read_stage).
@@ -401,6 +404,18 @@ private:
   LogicalResult emitMmaReduce(ReduceOp op, Tile &t, const Equation &eq);
   LogicalResult emitMmaContract(ContractOp op, const Tile &t,
                                 const Equation &eq, bool accumulate);
+  /// The wgmma form of a contraction: `target` (+)= A · B with B the staged
+  /// tile `s` (K-major when `nMajor`, else MN-major) read through swizzled
+  /// descriptors, in pieces of wgmma's N. A is `aShared` (a staged tile in
+  /// a swizzled buffer, read through a descriptor: the ss form) or
+  /// registers: `emitA` prints k-step kk's A fragments (nothing when
+  /// `aResident`: they are registers already) and returns their
+  /// expression. The accumulators land in `target` at the wait.
+  LogicalResult emitWgmmaContract(ContractOp op, const std::string &target,
+                                  const StagedTile &s, bool nMajor,
+                                  int64_t rSize, int64_t xSize, bool accumulate,
+                                  bool aResident, const StagedTile *aShared,
+                                  llvm::function_ref<std::string()> emitA);
   /// The map a contraction marked attn.accumulate adds onto (its one user).
   static MapOp accumulatingMap(ContractOp op);
   /// Declares the running exponents of `loop`'s accumulating range-scaled
@@ -495,6 +510,12 @@ private:
   /// The mma input type: "f16" or "bf16".
   std::string mmaElem;
   int64_t warps = 0;
+  /// The contractions run on wgmma (the schedule's `wgmma`: sm_90a, whole
+  /// warpgroups of 16-row warps).
+  bool wgmma = false;
+  /// The two warpgroups take turns on the tensor cores (the schedule's
+  /// `pingpong`): named barriers around every wgmma contraction.
+  bool pingpong = false;
   /// Warps sharing a row group's rows, each with a slice of its columns
   /// (the schedule's col_groups); 1: a warp owns its rows' whole tiles.
   int64_t colGroups = 1;

@@ -76,6 +76,12 @@ LogicalResult KernelEmitter::readSchedule() {
            << " rows per warp: at most 64 (four 16-row mma tiles) fit a "
               "warp's registers";
   mTiles = rowsPerWarp / 16;
+  wgmma = schedule.getWgmma();
+  pingpong = schedule.getPingpong();
+  if (wgmma && (mTiles != 1 || colGroups != 1 || warps % 4 != 0))
+    return gridLoops.front().emitError("CUDA emitter (tensor cores): a wgmma "
+                                       "schedule needs whole warpgroups of "
+                                       "16-row warps");
   return success();
 }
 
@@ -138,6 +144,14 @@ void KernelEmitter::emitMmaThreadIndices() {
     w.linef("const int mColGroup = (threadIdx.x >> 5) % {};", colGroups);
   }
   w.line("const int mG = mLane >> 2, mT = mLane & 3;");
+  if (pingpong) {
+    w.line("// Ping-pong (FlashAttention-3): the two warpgroups take turns on "
+           "the tensor cores, so one's softmax overlaps the other's GEMMs: "
+           "warpgroup g issues after named barrier 1 + g, then hands the "
+           "turn over; warpgroup 0 goes first.");
+    w.line("const int mWarpgroup = threadIdx.x >> 7;");
+    w.line("if (mWarpgroup == 1) named_barrier_arrive(1, 256);");
+  }
 }
 
 LogicalResult KernelEmitter::collectSplitTiles() {
@@ -264,6 +278,12 @@ std::string KernelEmitter::mmaGuard(const Tile &t, StringRef letters,
 // The schedule's ops
 //===----------------------------------------------------------------------===//
 
+/// The stage_tile template argument of a swizzled buffer ("" for a plain
+/// one: the default).
+static std::string swizzleArg(const SharedBuffer &b) {
+  return b.swizzle ? ", " + std::to_string(b.swizzle) : std::string();
+}
+
 LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
   if (!mma)
     return op.emitError("CUDA emitter (SIMT): '")
@@ -279,9 +299,16 @@ LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
     b.cols = type.getDimSize(2);
     b.pitch = buffer.getRowPitch();
     b.stageStride = buffer.getStageStride();
-    w.linef("// Shared buffer: {} stage{} of {} x {} {}, row pitch {}.",
-            type.getDimSize(0), type.getDimSize(0) == 1 ? "" : "s", b.rows,
-            b.cols, *elem, b.pitch);
+    b.swizzle = static_cast<int64_t>(buffer.getSwizzle().value_or(0));
+    if (b.swizzle)
+      w.linef("// Shared buffer: {} stage{} of {} x {} {}, {}-byte swizzle "
+              "(wgmma operand).",
+              type.getDimSize(0), type.getDimSize(0) == 1 ? "" : "s", b.rows,
+              b.cols, *elem, b.swizzle);
+    else
+      w.linef("// Shared buffer: {} stage{} of {} x {} {}, row pitch {}.",
+              type.getDimSize(0), type.getDimSize(0) == 1 ? "" : "s", b.rows,
+              b.cols, *elem, b.pitch);
     w.linef("{0} *const {1} = reinterpret_cast<{0} *>(attnSmem + {2});",
             *elem, b.ptr, buffer.getOffset());
     if (buffer.getEndByte() > options.maxSmemBytes)
@@ -334,22 +361,24 @@ LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
               "{});",
               vec, view->ptr, base, view->pageStride, rowStride,
               view->strides[rank - 1]);
-      w.linef("stage_tile_paged<{}, {}, {}, {}, {}>({} + {} * {}, {}, {}, {}, "
-              "p.block_table, p.block_table_extent, p.page_shift, {}, {}, {}, "
-              "{}, {}, {}, threadIdx.x);",
-              mmaElem, b.rows, b.cols, threads, b.pitch, b.ptr, *stage,
-              b.stageStride, view->ptr, view->extent, base, view->pageStride,
-              rowStride, view->offsets[rank - 2], view->strides[rank - 1],
-              *rows, vec);
+      w.linef(
+          "stage_tile_paged<{}, {}, {}, {}, {}{}>({} + {} * {}, {}, {}, {}, "
+          "p.block_table, p.block_table_extent, p.page_shift, {}, {}, {}, "
+          "{}, {}, {}, threadIdx.x);",
+          mmaElem, b.rows, b.cols, threads, b.pitch, swizzleArg(b), b.ptr,
+          *stage, b.stageStride, view->ptr, view->extent, base,
+          view->pageStride, rowStride, view->offsets[rank - 2],
+          view->strides[rank - 1], *rows, vec);
       return success();
     }
     w.linef("const bool {} = can_stage_vectorized({}, {}, {}, {});", vec,
             view->ptr, base, view->strides[rank - 2], view->strides[rank - 1]);
-    w.linef("stage_tile<{}, {}, {}, {}, {}>({} + {} * {}, {}, {}, {}, {}, {}, "
-            "{}, {}, threadIdx.x);",
-            mmaElem, b.rows, b.cols, threads, b.pitch, b.ptr, *stage,
-            b.stageStride, view->ptr, view->extent, base,
-            view->strides[rank - 2], view->strides[rank - 1], *rows, vec);
+    w.linef(
+        "stage_tile<{}, {}, {}, {}, {}{}>({} + {} * {}, {}, {}, {}, {}, {}, "
+        "{}, {}, threadIdx.x);",
+        mmaElem, b.rows, b.cols, threads, b.pitch, swizzleArg(b), b.ptr, *stage,
+        b.stageStride, view->ptr, view->extent, base, view->strides[rank - 2],
+        view->strides[rank - 1], *rows, vec);
     return success();
   }
   if (isa<AsyncCommitOp>(op)) {
@@ -730,6 +759,63 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
                   "over warps (col_groups)");
     ranged = emitRangeScaleUpdate(op, aTile->second, t, accumulate);
   }
+  // Prints the A fragments of k-step `kk` (this warp's m-tiles) unless they
+  // are register-resident; returns their expression at m-tile `mt`.
+  auto emitA = [&]() -> std::string {
+    if (!aFrag.empty())
+      return aFrag;
+    w.linef("uint32_t a[{}][4];", mTiles);
+    w.line("#pragma unroll");
+    w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
+    if (aStaged != stagedTiles.end()) {
+      w.linef("a_fragment_row_major<{}>(a[mt], {}, mRow0 + 16 * mt, 16 * kk, "
+              "mLane);",
+              aStaged->second.buffer.pitch, aStaged->second.base);
+    } else if (aTile != tiles.end() && !ranged.first.empty()) {
+      const Tile &p = aTile->second;
+      w.linef("a_fragment_from_scaled_tile<{}, {}>(a[mt], {}[mt], kk, {}, "
+              "{}[mt], mLane);",
+              mmaElem, p.caps[p.colDim] / 8, p.var, columnsToRead(p),
+              ranged.first);
+    } else if (aTile != tiles.end()) {
+      const Tile &p = aTile->second;
+      w.linef("a_fragment_from_tile<{}, {}>(a[mt], {}[mt], kk, {}, mLane);",
+              mmaElem, p.caps[p.colDim] / 8, p.var, columnsToRead(p));
+    } else {
+      const View &view = views[aVal];
+      int rowDim = aTerm.find(rowLetter[0]), rDim = aTerm.find(r);
+      w.linef("load_a_fragment<{}>(a[mt], {}, {}, {}, {}, {}, {}, {}, "
+              "mRow0 + 16 * mt, 16 * kk, mLane);",
+              mmaElem, view.ptr, view.extent, viewBase(view),
+              view.strides[rowDim], view.strides[rDim], view.sizes[rowDim],
+              view.sizes[rDim]);
+    }
+    w.close();
+    return "a[mt]";
+  };
+  // Range-scaled rows back in true units after a plain contraction.
+  auto unscaleRows = [&]() {
+    if (ranged.first.empty() || accumulate)
+      return;
+    w.line("#pragma unroll");
+    w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
+    w.linef("unscale_fragment_rows({}[mt], {}[mt]);", t.var, ranged.second);
+    w.close();
+  };
+  if (wgmma) {
+    if (exchange || t.colSplit)
+      return fail("wgmma computes whole tiles (no col_groups)");
+    // A staged in a swizzled buffer is read by the wgmma itself (ss).
+    const StagedTile *aShared =
+        aStaged != stagedTiles.end() && aStaged->second.buffer.swizzle
+            ? &aStaged->second
+            : nullptr;
+    if (failed(emitWgmmaContract(op, t.var, s, nMajor, rSize, xSize, accumulate,
+                                 !aFrag.empty(), aShared, emitA)))
+      return failure();
+    unscaleRows();
+    return success();
+  }
   // The tile the mma adds into: t, or this warp's n-tiles of it.
   std::string target = t.var;
   auto zeroFragments = [&](const std::string &var) {
@@ -759,36 +845,7 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
   }
   w.line("#pragma unroll");
   w.openf("for (int kk = 0; kk < {}; ++kk)", (rSize + 15) / 16);
-  if (aFrag.empty()) {
-    aFrag = "a[mt]";
-    w.linef("uint32_t a[{}][4];", mTiles);
-    w.line("#pragma unroll");
-    w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
-    if (aStaged != stagedTiles.end()) {
-      w.linef("a_fragment_row_major<{}>(a[mt], {}, mRow0 + 16 * mt, 16 * kk, "
-              "mLane);",
-              aStaged->second.buffer.pitch, aStaged->second.base);
-    } else if (aTile != tiles.end() && !ranged.first.empty()) {
-      const Tile &p = aTile->second;
-      w.linef("a_fragment_from_scaled_tile<{}, {}>(a[mt], {}[mt], kk, {}, "
-              "{}[mt], mLane);",
-              mmaElem, p.caps[p.colDim] / 8, p.var, columnsToRead(p),
-              ranged.first);
-    } else if (aTile != tiles.end()) {
-      const Tile &p = aTile->second;
-      w.linef("a_fragment_from_tile<{}, {}>(a[mt], {}[mt], kk, {}, mLane);",
-              mmaElem, p.caps[p.colDim] / 8, p.var, columnsToRead(p));
-    } else {
-      const View &view = views[aVal];
-      int rowDim = aTerm.find(rowLetter[0]), rDim = aTerm.find(r);
-      w.linef("load_a_fragment<{}>(a[mt], {}, {}, {}, {}, {}, {}, {}, "
-              "mRow0 + 16 * mt, 16 * kk, mLane);",
-              mmaElem, view.ptr, view.extent, viewBase(view),
-              view.strides[rowDim], view.strides[rDim], view.sizes[rowDim],
-              view.sizes[rDim]);
-    }
-    w.close();
-  }
+  const std::string aExpr = emitA();
   std::string n0 = n0Offset + "8 * nt";
   if (nMajor && options.debug == EmitDebug::FragmentIndex)
     n0 = fmt::format("{}8 * ((nt + 1) % {})", n0Offset,
@@ -804,18 +861,146 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
   w.line("#pragma unroll");
   w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
   w.linef("mma_m16n8k16<{0}>({1}[mt][nt], {2}, b, {1}[mt][nt]);", mmaElem,
-          target, aFrag);
+          target, aExpr);
   w.close();
   w.close();
   w.close();
   if (exchange)
     return emitSplitColumnsExchange(op, t, target, xSize, accumulate);
-  if (!ranged.first.empty() && !accumulate) {
+  unscaleRows();
+  return success();
+}
+
+/// wgmma's N values, widest first.
+static constexpr int64_t kWgmmaNs[] = {256, 128, 64, 32, 16, 8};
+
+LogicalResult KernelEmitter::emitWgmmaContract(
+    ContractOp op, const std::string &target, const StagedTile &s, bool nMajor,
+    int64_t rSize, int64_t xSize, bool accumulate, bool aResident,
+    const StagedTile *aShared, llvm::function_ref<std::string()> emitA) {
+  auto fail = [&](const Twine &why) {
+    return op.emitError("CUDA emitter (wgmma): ") << why;
+  };
+  const SharedBuffer &b = s.buffer;
+  if (!b.swizzle)
+    return fail("the staged operand is not in a swizzled buffer (wgmma "
+                "reads it through a descriptor; run attn-stage-kv on the "
+                "wgmma schedule)");
+  if (rSize % 16 != 0)
+    return fail("the reduced dimension (" + Twine(rSize) +
+                ") is not whole k16 steps");
+  // Elements per swizzled row block; a block is [rows x width].
+  int64_t width = b.swizzle / 2, blockElems = b.rows * width;
+  // The output columns in pieces wgmma's N covers, widest first; an
+  // MN-major piece starts on a block (its descriptor walks blocks by LBO).
+  struct Piece {
+    int64_t n0, n;
+    std::string acc;
+  };
+  SmallVector<Piece> pieces;
+  for (int64_t n0 = 0; n0 < xSize;) {
+    int64_t n =
+        *llvm::find_if(kWgmmaNs, [&](int64_t c) { return c <= xSize - n0; });
+    if (n < 8 || (!nMajor && n0 % width != 0) || n0 % 8 != 0)
+      return fail("the " + Twine(xSize) +
+                  " output columns do not split into wgmma N pieces on "
+                  "swizzle blocks");
+    pieces.push_back({n0, n, fresh("wacc")});
+    n0 += n;
+  }
+  // Descriptor fields (bytes) and the start element of k-step kk of a
+  // piece: K-major B (K's rows are the output columns): 8-row groups
+  // SBO apart, a k-step advances in its block, blocks of the reduced
+  // dimension blockElems apart. MN-major B (V: the rows are the reduced
+  // keys): 8-key groups SBO apart, the output columns' blocks LBO apart.
+  int64_t sbo = 8 * b.swizzle, lbo = nMajor ? 16 : blockElems * 2;
+  auto start = [&](const Piece &p) {
+    if (nMajor)
+      return fmt::format("{} + (16 * kk) % {} + (16 * kk) / {} * {}",
+                         p.n0 * width, width, width, blockElems);
+    return fmt::format("{} + 16 * kk * {}", p.n0 / width * blockElems, width);
+  };
+  w.linef("// {} {}= A · {} on wgmma m64nNk16 (N = {}), the {} operand "
+          "{}-major through {}-byte swizzled descriptors.",
+          target, accumulate ? "+" : "", nMajor ? "Kᵀ" : "V",
+          llvm::join(
+              llvm::map_range(
+                  pieces, [](const Piece &p) { return std::to_string(p.n); }),
+              " + "),
+          nMajor ? "K" : "V", nMajor ? "K" : "MN", b.swizzle);
+  w.openScope();
+  for (const Piece &p : pieces) {
+    w.linef("WgmmaAccumulator<{}> {};", p.n, p.acc);
+    if (!accumulate)
+      continue;
     w.line("#pragma unroll");
-    w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
-    w.linef("unscale_fragment_rows({}[mt], {}[mt]);", t.var, ranged.second);
+    w.openf("for (int i = 0; i < {}; ++i)", p.n / 2);
+    w.linef("{}[i] = {}[0][{} + i / 4][i % 4];", p.acc, target, p.n0 / 8);
     w.close();
   }
+  // The A fragments of every k-step before the fence: a register a wgmma
+  // reads must not change after the wgmma.fence before it (else ptxas
+  // injects fences of its own).
+  int64_t steps = rSize / 16;
+  // One warpgroup: the A fragments are m-tile 0's.
+  auto firstMTile = [](std::string a) {
+    if (size_t at = a.find("[mt]"); at != std::string::npos)
+      a.replace(at, 4, "[0]");
+    return a;
+  };
+  std::string aRow;
+  if (aShared) {
+    // A (the warpgroup's 64 rows of the staged Q tile) K-major through a
+    // descriptor, as B's K: rows in blocks of the swizzle's width.
+    const SharedBuffer &q = aShared->buffer;
+    int64_t qWidth = q.swizzle / 2;
+    aRow = fmt::format(
+        "wgmma_descriptor({} + (mRow0 & ~63) * {} + (16 * kk) % {} + (16 * "
+        "kk) / {} * {}, 16, {}, WgmmaSwizzle::B{})",
+        aShared->base, qWidth, qWidth, qWidth, q.rows * qWidth, 8 * q.swizzle,
+        q.swizzle);
+  } else if (aResident) {
+    aRow = firstMTile(emitA());
+  } else {
+    std::string all = fresh("wa");
+    w.linef("uint32_t {}[{}][4];", all, steps);
+    w.line("#pragma unroll");
+    w.openf("for (int kk = 0; kk < {}; ++kk)", steps);
+    std::string a = firstMTile(emitA());
+    w.line("#pragma unroll");
+    w.openf("for (int i = 0; i < 4; ++i)");
+    w.linef("{}[kk][i] = {}[i];", all, a);
+    w.close();
+    w.close();
+    aRow = all + "[kk]";
+  }
+  if (pingpong)
+    w.line("named_barrier_sync(1 + mWarpgroup, 256); // this warpgroup's turn");
+  w.line("wgmma_fence();");
+  w.line("#pragma unroll");
+  w.openf("for (int kk = 0; kk < {}; ++kk)", steps);
+  for (const Piece &p : pieces)
+    w.linef("wgmma_{}<{}, {}, {}WgmmaMajor::{}>({}, {}, wgmma_descriptor({} + "
+            "{}, {}, {}, WgmmaSwizzle::B{}), {});",
+            aShared ? "ss" : "rs", mmaElem, p.n,
+            aShared ? "WgmmaMajor::K, " : "", nMajor ? "K" : "MN", p.acc, aRow,
+            s.base, start(p), lbo, sbo, b.swizzle,
+            accumulate ? "true" : "kk > 0");
+  w.close();
+  w.line("wgmma_commit_group();");
+  if (pingpong)
+    w.line("named_barrier_arrive(2 - mWarpgroup, 256); // the other's turn");
+  w.linef(
+      "wgmma_wait_group<0>({});",
+      llvm::join(llvm::map_range(pieces, [](const Piece &p) { return p.acc; }),
+                 ", "));
+  for (const Piece &p : pieces) {
+    w.line("#pragma unroll");
+    w.openf("for (int i = 0; i < {}; ++i)", p.n / 2);
+    w.linef("{}[0][{} + i / 4][i % 4] = {}[i];", target, p.n0 / 8, p.acc);
+    w.close();
+  }
+  w.close();
   return success();
 }
 

@@ -33,9 +33,11 @@ using namespace attn::codegen;
 /// Per-block shared memory limits (with the opt-in attribute) from the CUDA
 /// programming guide's compute capability table.
 static const CudaArch kArchs[] = {
-    {"sm_80", 163 * 1024, 65536},  {"sm_86", 99 * 1024, 65536},
-    {"sm_89", 99 * 1024, 65536},   {"sm_90", 227 * 1024, 65536},
-    {"sm_90a", 227 * 1024, 65536},
+    {"sm_80", 163 * 1024, 65536},
+    {"sm_86", 99 * 1024, 65536},
+    {"sm_89", 99 * 1024, 65536},
+    {"sm_90", 227 * 1024, 65536},
+    {"sm_90a", 227 * 1024, 65536, /*wgmma=*/true},
 };
 
 std::optional<CudaArch> attn::codegen::lookupCudaArch(llvm::StringRef name) {

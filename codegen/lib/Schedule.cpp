@@ -84,6 +84,14 @@ int64_t sharedMemoryLimit(ModuleOp module) {
   return codegen::kPortableMaxSmemBytes;
 }
 
+/// Whether the #attn.target's arch has warpgroup MMAs (sm_90a).
+bool targetHasWgmma(ModuleOp module) {
+  if (TargetAttr target = getTarget(module))
+    if (auto arch = codegen::lookupCudaArch(target.getArch()))
+      return arch->wgmma;
+  return false;
+}
+
 /// A warp layout on tensor cores: warps per CTA and how many of them share
 /// a row group's rows (col_groups; rows_per_warp = block_m x colGroups /
 /// warps).
@@ -95,15 +103,18 @@ struct WarpLayout {
 /// or for SIMT (one thread per row; warps follow from block_m).
 ScheduleAttr decide(ScheduleAttr request, KernelPath path, WarpLayout layout,
                     int64_t stages, int64_t unroll, StringRef fallback,
-                    bool qStaged = false) {
+                    bool qStaged = false, bool wgmma = false) {
+  // Two warpgroups on wgmma take turns on the tensor cores.
+  bool pingpong = wgmma && layout.warps == 8;
   MLIRContext *ctx = request.getContext();
   int64_t blockM = request.getBlockM();
   if (path == KernelPath::Simt)
     return ScheduleAttr::get(ctx, blockM, (blockM + 31) / 32, stages, 0, path,
-                             unroll, fallback, false, 1);
+                             unroll, fallback, false, 1, false, false);
   return ScheduleAttr::get(ctx, blockM, layout.warps, stages,
                            blockM * layout.colGroups / layout.warps, path,
-                           unroll, "", qStaged, layout.colGroups);
+                           unroll, "", qStaged, layout.colGroups, wgmma,
+                           pingpong);
 }
 
 /// Registers per thread that a warp's mma fragments may take across a KV
@@ -290,7 +301,7 @@ std::optional<Refusal> tensorCoreRefusal(func::FuncOp func,
 /// Decides the schedule of one kernel.
 LogicalResult scheduleKernel(func::FuncOp func, KernelPath requested,
                              int64_t warpsOption, int64_t stagesOption,
-                             int64_t unroll, int64_t smemLimit) {
+                             int64_t unroll, int64_t smemLimit, bool wgmma) {
   scf::ForOp outer = codegen::outerGridLoop(func);
   if (!outer)
     return success(); // not a kernel
@@ -333,6 +344,19 @@ LogicalResult scheduleKernel(func::FuncOp func, KernelPath requested,
       bool printed = false, pastSharedMemory = true;
       for (int64_t s = stages; s >= 1 && !printed && pastSharedMemory; --s) {
         SmallVector<ScheduleAttr> attempts;
+        // On sm_90a first the warpgroup layout on wgmma (16 rows per warp,
+        // whole warpgroups; Q staged, so that S = QKᵀ reads both operands
+        // from shared memory, as FlashAttention-3), when the warps were
+        // not asked for otherwise;
+        // a kernel its printer refuses (a head dim that is not whole
+        // 16-column steps, a tile wgmma's N cannot cover) runs on
+        // mma.sync as on sm_90.
+        WarpLayout warpgroups{blockM / 16, 1};
+        if (wgmma && blockM % 64 == 0 &&
+            (asked <= 0 || asked == warpgroups.warps))
+          attempts.push_back(decide(request, KernelPath::Mma, warpgroups, s,
+                                    unroll, "", /*qStaged=*/true,
+                                    /*wgmma=*/true));
         for (WarpLayout l : layouts)
           attempts.push_back(decide(request, KernelPath::Mma, l, s, unroll, "",
                                     wantsStagedQ(func, rowsPerWarp(l))));
@@ -386,10 +410,11 @@ LogicalResult scheduleModule(ModuleOp module, StringRef pathOption,
     requested = target.getPath();
   }
   int64_t smemLimit = sharedMemoryLimit(module);
+  bool wgmma = targetHasWgmma(module);
   for (auto func : llvm::to_vector(module.getOps<func::FuncOp>()))
     if (!func.isExternal() &&
-        failed(scheduleKernel(func, requested, warps, stages, unroll,
-                              smemLimit)))
+        failed(scheduleKernel(func, requested, warps, stages, unroll, smemLimit,
+                              wgmma)))
       return failure();
   return success();
 }

@@ -167,8 +167,18 @@ void eraseDeadPureOps(Block &block) {
 }
 
 /// Stages one KV loop.
+/// The swizzle (bytes) of a wgmma operand buffer with rows of `rowBytes`:
+/// the widest of 128, 64 and 32 that divides them (the fewest bank
+/// conflicts), or 0 for rows that are not whole 32-byte blocks.
+int64_t wgmmaSwizzleFor(int64_t rowBytes) {
+  for (int64_t s : {128, 64, 32})
+    if (rowBytes % s == 0)
+      return s;
+  return 0;
+}
+
 LogicalResult stageLoop(scf::ForOp loop, int64_t stages, int64_t pad,
-                        int64_t blockM, char stagedRow) {
+                        int64_t blockM, char stagedRow, bool wgmma) {
   Location loc = loop.getLoc();
   std::optional<int64_t> step = getConstantIntValue(loop.getStep());
   if (!step || *step <= 0)
@@ -188,16 +198,31 @@ LogicalResult stageLoop(scf::ForOp loop, int64_t stages, int64_t pad,
   };
   BarrierOp::create(b, loc); // an earlier loop may still read the buffers
   int64_t offset = 0;
-  for (StagedSource &s : sources) {
-    int64_t pitch = s.cols + pad;
-    int64_t bytes = s.elem.getIntOrFloatBitWidth() / 8;
+  // A buffer of `count` stages of `rows` x `cols`: rows padded by `pad`
+  // (ldmatrix without bank conflicts), or on a wgmma schedule unpadded and
+  // swizzled as wgmma's descriptors read them, each stage on its swizzle's
+  // 8-row repeat.
+  auto createBuffer = [&](int64_t count, int64_t rows, int64_t cols,
+                          Type elem) -> Value {
+    int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
+    int64_t swizzle =
+        wgmma && rows % 8 == 0 ? wgmmaSwizzleFor(cols * bytes) : 0;
+    int64_t pitch = swizzle ? cols : cols + pad;
+    if (swizzle)
+      offset = (offset + 8 * swizzle - 1) / (8 * swizzle) * (8 * swizzle);
     auto layout =
-        StridedLayoutAttr::get(ctx, 0, {*step * pitch, pitch, int64_t(1)});
-    auto type = MemRefType::get({stages, *step, s.cols}, s.elem, layout,
+        StridedLayoutAttr::get(ctx, 0, {rows * pitch, pitch, int64_t(1)});
+    auto type = MemRefType::get({count, rows, cols}, elem, layout,
                                 b.getI64IntegerAttr(3));
-    s.buffer = SharedBufferOp::create(b, loc, type, b.getI64IntegerAttr(offset));
-    offset += (stages * *step * pitch * bytes + 15) / 16 * 16;
-  }
+    auto buffer = SharedBufferOp::create(
+        b, loc, type, b.getI64IntegerAttr(offset), IntegerAttr());
+    if (swizzle)
+      buffer.setSwizzleAttr(b.getI64IntegerAttr(swizzle));
+    offset += (count * rows * pitch * bytes + 15) / 16 * 16;
+    return buffer;
+  };
+  for (StagedSource &s : sources)
+    s.buffer = createBuffer(stages, *step, s.cols, s.elem);
   // The staged row operands: one stage of block_m rows each, copied before
   // the K/V tiles (so the first wait in the loop lands them too).
   struct StagedRows {
@@ -208,17 +233,9 @@ LogicalResult stageLoop(scf::ForOp loop, int64_t stages, int64_t pad,
     for (Value q : stageableRowOperands(loop, stagedRow)) {
       auto type = cast<RankedTensorType>(q.getType());
       int64_t rank = type.getRank(), cols = type.getDimSize(rank - 1);
-      int64_t pitch = cols + pad;
-      int64_t bytes = type.getElementType().getIntOrFloatBitWidth() / 8;
-      auto layout =
-          StridedLayoutAttr::get(ctx, 0, {blockM * pitch, pitch, int64_t(1)});
-      auto memref = MemRefType::get({1, blockM, cols}, type.getElementType(),
-                                    layout, b.getI64IntegerAttr(3));
       StagedRows r;
       r.tile = q;
-      r.buffer =
-          SharedBufferOp::create(b, loc, memref, b.getI64IntegerAttr(offset));
-      offset += (blockM * pitch * bytes + 15) / 16 * 16;
+      r.buffer = createBuffer(1, blockM, cols, type.getElementType());
       r.rows = tensor::DimOp::create(b, loc, q, rank - 2);
       AsyncCopyOp::create(b, loc, q, r.buffer, cst(b, 0), r.rows);
       stagedRows.push_back(r);
@@ -405,8 +422,8 @@ LogicalResult attn::codegen::stageKvLoops(func::FuncOp func, int64_t pad) {
   SmallVector<scf::ForOp> loops = codegen::kvLoopsOf(func);
   char stagedRow = schedule.getQStaged() ? rowLetterOf(func) : 0;
   for (scf::ForOp loop : loops)
-    if (failed(stageLoop(loop, schedule.getStages(), pad,
-                         schedule.getBlockM(), stagedRow)))
+    if (failed(stageLoop(loop, schedule.getStages(), pad, schedule.getBlockM(),
+                         stagedRow, schedule.getWgmma())))
       return failure();
   return success();
 }

@@ -260,11 +260,13 @@ LogicalResult GridAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
-LogicalResult
-ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                     int64_t blockM, int64_t warps, int64_t stages,
-                     int64_t rowsPerWarp, KernelPath path, int64_t unroll,
-                     StringRef fallback, bool qStaged, int64_t colGroups) {
+LogicalResult ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   int64_t blockM, int64_t warps,
+                                   int64_t stages, int64_t rowsPerWarp,
+                                   KernelPath path, int64_t unroll,
+                                   StringRef fallback, bool qStaged,
+                                   int64_t colGroups, bool wgmma,
+                                   bool pingpong) {
   if (blockM <= 0 || warps < 0 || stages <= 0 ||
       (warps == 0 && path != KernelPath::Auto))
     return emitError() << "block_m, warps and stages must be positive (got "
@@ -294,5 +296,17 @@ ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (qStaged && path != KernelPath::Mma)
     return emitError() << "only a tensor-core schedule stages the Q tile "
                           "(q_staged)";
+  // A warpgroup is four warps of 16 rows each: the wgmma's 64 rows.
+  if (wgmma && (path != KernelPath::Mma || rowsPerWarp != 16 ||
+                colGroups != 1 || warps % 4 != 0))
+    return emitError() << "a wgmma schedule is a tensor-core schedule of "
+                          "whole warpgroups: 16 rows per warp, col_groups 1, "
+                          "warps a multiple of 4 (got path "
+                       << stringifyKernelPath(path) << ", " << warps
+                       << " warps x " << rowsPerWarp << " rows, col_groups "
+                       << colGroups << ")";
+  if (pingpong && (!wgmma || warps != 8))
+    return emitError() << "ping-pong takes turns between two warpgroups on "
+                          "wgmma (wgmma = true, warps = 8)";
   return success();
 }

@@ -490,6 +490,26 @@ LogicalResult SharedBufferOp::verify() {
   if ((strides[1] * elem.getIntOrFloatBitWidth() / 8) % 16 != 0)
     return emitOpError() << "row pitch of " << strides[1]
                          << " elements is not a multiple of 16 bytes";
+  if (std::optional<uint64_t> swizzle = getSwizzle()) {
+    int64_t bytes = elem.getIntOrFloatBitWidth() / 8;
+    int64_t s = static_cast<int64_t>(*swizzle);
+    if (s != 32 && s != 64 && s != 128)
+      return emitOpError() << "swizzle must be 32, 64 or 128 bytes, got " << s;
+    if (strides[1] != type.getDimSize(2) ||
+        (type.getDimSize(2) * bytes) % s != 0 || type.getDimSize(1) % 8 != 0)
+      return emitOpError() << "a swizzled buffer is unpadded rows of whole "
+                           << s << "-byte blocks, in groups of 8 rows: got "
+                           << type.getDimSize(1) << " rows of "
+                           << type.getDimSize(2) << " columns, pitch "
+                           << strides[1];
+    // The swizzle permutes on absolute address bits: each stage starts on
+    // its 8-row repeat.
+    if (getOffset() % (8 * s) != 0 || (strides[0] * bytes) % (8 * s) != 0)
+      return emitOpError() << "a " << s << "-byte swizzle needs the offset ("
+                           << getOffset() << ") and the stage stride ("
+                           << strides[0] * bytes << " bytes) to be multiples "
+                           << "of " << 8 * s << " bytes";
+  }
   return success();
 }
 

@@ -160,7 +160,13 @@ Expected<Target> RuntimeImpl::resolveTarget(const CompileOptions &options) {
               (options.arch == "sm_90a" && running == "sm_90");
     return t;
   }
-  if (knownArch(running)) {
+  if (running == "sm_90") {
+    // A compute-capability-9.0 GPU runs sm_90a's arch-specific features:
+    // the wgmma schedule (CompileOptions::arch = "sm_90" asks for the
+    // portable mma.sync kernels instead).
+    t.arch = "sm_90a";
+    t.cubin = true;
+  } else if (knownArch(running)) {
     t.arch = running;
     t.cubin = true;
   } else if (cc > 90) {

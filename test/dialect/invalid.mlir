@@ -729,3 +729,57 @@ func.func @f(%s: tensor<2x3xf32>, %t: tensor<4xf16>) {
 
 // expected-error @+1 {{'attn.gradients' belongs on a func.func (a backward: its results' arguments)}}
 %c = arith.constant {attn.gradients = array<i64: 0>} 0 : index
+
+// -----
+
+func.func @f(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  // expected-error @+2 {{a wgmma schedule is a tensor-core schedule of whole warpgroups: 16 rows per warp, col_groups 1, warps a multiple of 4 (got path mma, 4 warps x 32 rows, col_groups 1)}}
+  scf.for %b = %c0 to %n step %c1 {
+  } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 128, warps = 4, stages = 2, rows_per_warp = 32, path = mma, wgmma = true>}
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{swizzle must be 32, 64 or 128 bytes, got 16}}
+  %buf = attn.shared_buffer offset(0) {swizzle = 16 : i64} : memref<2x64x64xf16, strided<[4096, 64, 1]>, 3>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{a swizzled buffer is unpadded rows of whole 128-byte blocks, in groups of 8 rows: got 64 rows of 64 columns, pitch 72}}
+  %buf = attn.shared_buffer offset(0) {swizzle = 128 : i64} : memref<2x64x64xf16, strided<[4608, 72, 1]>, 3>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{a swizzled buffer is unpadded rows of whole 128-byte blocks, in groups of 8 rows: got 64 rows of 96 columns, pitch 96}}
+  %buf = attn.shared_buffer offset(0) {swizzle = 128 : i64} : memref<2x64x96xf16, strided<[6144, 96, 1]>, 3>
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{a 128-byte swizzle needs the offset (512) and the stage stride (8192 bytes) to be multiples of 1024 bytes}}
+  %buf = attn.shared_buffer offset(512) {swizzle = 128 : i64} : memref<2x64x64xf16, strided<[4096, 64, 1]>, 3>
+  return
+}
+
+// -----
+
+func.func @f(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  // expected-error @+2 {{ping-pong takes turns between two warpgroups on wgmma (wgmma = true, warps = 8)}}
+  scf.for %b = %c0 to %n step %c1 {
+  } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 64, warps = 4, stages = 2, rows_per_warp = 16, path = mma, wgmma = true, pingpong = true>}
+  return
+}

@@ -123,6 +123,8 @@ func.func @cascade(%q: tensor<1x2x?x16xf32>, %k: tensor<1x2x?x16xf32>, %n: index
 // CHECK: } {attn.grid = #attn.grid<"i", rows>}
 // CHECK: } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 64, warps = 4, stages = 2>}
 // CHECK: } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 16, warps = 4, stages = 1, rows_per_warp = 16, path = mma, q_staged = true, col_groups = 4>}
+// CHECK: attn.shared_buffer offset(1024) {swizzle = 128 : i64} : memref<2x64x128xf16, strided<[8192, 128, 1]>, 3>
+// CHECK: } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 128, warps = 8, stages = 2, rows_per_warp = 16, path = mma, wgmma = true, pingpong = true>}
 func.func @kernel_annotations(%n: index, %c: i1, %x: f32) attributes {attn.split_kv_plan = @kernel_annotations, test.eq = #attn.einsum<"bhid,bhjd->bhij">} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -139,6 +141,10 @@ func.func @kernel_annotations(%n: index, %c: i1, %x: f32) attributes {attn.split
   // A decided schedule whose row group of 16 rows four warps share.
   scf.for %b = %c0 to %n step %c1 {
   } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 16, warps = 4, stages = 1, rows_per_warp = 16, path = mma, q_staged = true, col_groups = 4>}
+  // A wgmma schedule (two warpgroups) and a swizzled K/V buffer.
+  scf.for %b = %c0 to %n step %c1 {
+    %buf = attn.shared_buffer offset(1024) {swizzle = 128 : i64} : memref<2x64x128xf16, strided<[8192, 128, 1]>, 3>
+  } {attn.grid = #attn.grid<"b", slice>, attn.schedule = #attn.schedule<block_m = 128, warps = 8, stages = 2, rows_per_warp = 16, path = mma, wgmma = true, pingpong = true>}
   return
 }
 

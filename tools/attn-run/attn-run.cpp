@@ -636,8 +636,9 @@ static std::string describeEmitted(const attn::codegen::CudaPlan &plan,
     if (k.role == attn::codegen::KernelRole::Whole ||
         k.role == attn::codegen::KernelRole::SplitPartials)
       kernel = &k;
-  std::string line = kernel->path + ", " + std::to_string(kernel->threads) +
-                     " threads, " + std::to_string(kernel->dynamicSmemBytes) +
+  std::string line = kernel->path + (kernel->wgmma ? " (wgmma)" : "") + ", " +
+                     std::to_string(kernel->threads) + " threads, " +
+                     std::to_string(kernel->dynamicSmemBytes) +
                      " B dynamic shared memory";
   if (plan.kernels.size() > 1) {
     line += "; plan:";

@@ -64,17 +64,27 @@ def main():
     header = ("d", "bm", "bn", "arch", "warps", "regs", "spill", "stack",
               "smem", "CTA/SM", ".text B", "mma", "B/mma", "SASS/unit",
               "model 4096^2")
+    # sm_90a: the wgmma schedule (whole warpgroups of 16-row warps).
+    configs90a = [(64, 128, 128, 8), (128, 128, 128, 8), (128, 128, 64, 8)]
+    if not quick:
+        configs90a += [(64, 128, 64, 8), (256, 64, 64, 4), (256, 128, 64, 8)]
     rows = []
-    for d, bm, bn, warps in configs:
+    jobs = [(c, ("sm_80", "sm_90")) for c in configs]
+    jobs += [(c, ("sm_90a",)) for c in configs90a]
+    for (d, bm, bn, warps), archs in jobs:
         src = variant(tmp, d)
         schedule = f"block-m={bm} block-n={bn} warps={warps}"
-        # The x2 kernel must compute the right thing.
+        # The x2 kernel must compute the right thing (on the schedule sm_90a
+        # gets when that is the arch measured).
         out = run([attn_run, src, "--device=emu", "--check", "--nq=150",
                    "--nk=170", f"--block-m={bm}", f"--block-n={bn}",
-                   f"--warps={warps}", "--unroll=2"])
+                   f"--warps={warps}", "--unroll=2"] +
+                  (["--arch=sm_90a"] if archs == ("sm_90a",) else []))
         if "FAIL" in out or "PASS" not in out:
             raise SystemExit(f"x2 kernel fails --check:\n{out}")
-        for arch in ("sm_80", "sm_90"):
+        if archs == ("sm_90a",) and "(wgmma)" not in out:
+            raise SystemExit(f"sm_90a did not get the wgmma schedule:\n{out}")
+        for arch in archs:
             # The kernel as shipped (resources, .text per mma) and its KV
             # loop's interior iteration (the cost model's x2 - x1).
             pipe = f"builtin.module(attn-pipeline{{{schedule} arch={arch}}})"
@@ -89,7 +99,8 @@ def main():
             ptx = run([opt, src, "--pass-pipeline=builtin.module(attn-pipeline"
                        f"{{{schedule} arch={arch}}})", "--emit=ptx",
                        "--arch=" + arch])
-            mmas = len(re.findall(r"\bmma\.sync", ptx))
+            # Static mma instructions: mma.sync, or a wgmma (a warpgroup's).
+            mmas = len(re.findall(r"\bmma\.sync|\bwgmma\.mma_async", ptx))
             units = loop["ptx_per_warp"]["mma_m16n8k16"]
             smem = k["static_smem_bytes"] + k["dynamic_smem_bytes"]
             rows.append((d, bm, bn, arch, warps, k["registers"],
@@ -110,6 +121,11 @@ def main():
         print(f"  d{d} {bm}x{bn} 4 warps: {text} B / {mma} = {round(text / mma)} B")
     print("  SASS slots per unit of work in its KV loop: <= 6.9 (d64), "
           "<= 6.4 (d128)")
+    print("\nsm_90a rows: the wgmma schedule (8 warps = 2 warpgroups of 64 rows "
+          "for block-m 128); mma\ncounts wgmma.mma_async instructions (each "
+          "m64nNk16, N up to 256), so B/mma is not\ncomparable with the "
+          "mma.sync rows; SASS/unit is (per m16n8k16's worth of one warp's "
+          "MACs).")
     print("\nCTA/SM and model: the static cost model's occupancy and its "
           "prediction for B=1, Hq=8,\nNq = Nk = 4096 on the arch's target "
           "(docs/cost-model.md).")

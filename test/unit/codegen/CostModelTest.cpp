@@ -70,6 +70,26 @@ $L__BB0_1:
   llvm::consumeError(countPtxInstructions(ptx, "missing").takeError());
 }
 
+TEST(CostModelTest, CountsAWarpsShareOfWgmma) {
+  // m64n64k16 is a warpgroup's: each warp's share is 16 x 64 x 16 MACs,
+  // eight m16n8k16's worth; the rs form's A registers are an operand vector.
+  const char *ptx = R"(
+.visible .entry k()
+{
+  wgmma.fence.sync.aligned;
+  wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%f1,%f2,%f3,%f4,%f5,%f6,%f7,%f8,%f9,%f10,%f11,%f12,%f13,%f14,%f15,%f16,%f17,%f18,%f19,%f20,%f21,%f22,%f23,%f24,%f25,%f26,%f27,%f28,%f29,%f30,%f31,%f32}, {%r1,%r2,%r3,%r4}, %rd1, p, 1, 1, 1;
+  wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {%f1}, %rd2, %rd1, p, 1, 1, 0, 0;
+  wgmma.commit_group.sync.aligned;
+  wgmma.wait_group.sync.aligned 0;
+  ret;
+}
+)";
+  llvm::Expected<InstructionMix> mix = countPtxInstructions(ptx, "k");
+  ASSERT_TRUE(bool(mix)) << llvm::toString(mix.takeError());
+  EXPECT_EQ(mix->mma, 8 + 16);
+  EXPECT_EQ(mix->total, 6);
+}
+
 /// A synthetic kernel: `body` (CUDA statements) inside a `#pragma unroll 1`
 /// loop of n trips, written `copies` times per trip.
 std::string syntheticKernel(const std::string &prologue,
@@ -266,6 +286,28 @@ TEST(CostModelTest, FewCtasAreLatencyBound) {
   split.maxIterationsPerCta = (w.iterations + split.ctas - 1) / split.ctas;
   CostEstimate s = estimateCost(split, h100);
   EXPECT_LT(s.predictedUs, e.predictedUs / 50);
+}
+
+TEST(CostModelTest, WgmmaReachesTheWholeTensorPeak) {
+  // The same tensor work costs mma.sync's share of H100's peak (0.625) or,
+  // on wgmma, the whole of it.
+  ASSERT_FALSE(gpuTargetsForArch("sm_90a").empty());
+  const GpuTarget &h100 = *gpuTargetsForArch("sm_90a").front();
+  KernelWork w;
+  w.threads = 256;
+  w.registers = 128;
+  w.loop = LoopFacts{InstructionMix(), 0};
+  w.loop->mix.mma = 128;
+  w.loop->mix.total = 100;
+  w.ctas = 132;
+  w.iterations = w.maxIterationsPerCta = 100;
+  CostEstimate sync = estimateCost(w, h100);
+  w.wgmma = true;
+  CostEstimate async = estimateCost(w, h100);
+  EXPECT_NEAR(async.tensorCycles, sync.tensorCycles * h100.mmaSyncFraction,
+              1e-9 * sync.tensorCycles);
+  EXPECT_GT(h100.mmaSyncFraction, 0);
+  EXPECT_LT(h100.mmaSyncFraction, 1);
 }
 
 TEST(CostModelTest, SumOfAPlan) {

@@ -55,6 +55,42 @@ TEST_P(NvrtcEmitTest, CompilesWithoutSpills) {
   }
 }
 
+/// sm_90a's kernel (the wgmma schedule): 0 spills, and the wgmmas issue
+/// without ptxas serialising them or injecting fences of its own (a
+/// register they read changed after the wgmma_fence).
+TEST_P(NvrtcEmitTest, WgmmaKernelCompilesWithoutSpillsForSm90a) {
+  attn::AttnPipelineOptions options;
+  options.arch = "sm_90a";
+  attn::test::LoweredExample example =
+      attn::test::lowerExample(GetParam(), options);
+  ASSERT_TRUE(example.func) << GetParam() << " did not parse and lower";
+  attn::codegen::CudaEmitOptions emit;
+  emit.maxSmemBytes = attn::codegen::lookupCudaArch("sm_90a")->maxSmemPerBlock;
+  auto kernel = attn::codegen::emitCudaKernel(example.func, emit);
+  ASSERT_TRUE(mlir::succeeded(kernel));
+  ASSERT_TRUE(kernel->wgmma) << GetParam() << " is not on the wgmma schedule";
+  auto out = attn::codegen::compileWithNvrtc(
+      kernel->source, GetParam(), *attn::codegen::lookupCudaArch("sm_90a"),
+      attn::codegen::NvrtcTarget::Cubin);
+  if (!out) {
+    std::string error = llvm::toString(out.takeError());
+    if (error.find("cannot load libnvrtc") != std::string::npos)
+      GTEST_SKIP() << error;
+    FAIL() << error;
+  }
+  ASSERT_FALSE(out->kernels.empty()) << out->log;
+  for (const attn::codegen::KernelResources &k : out->kernels) {
+    EXPECT_EQ(k.spillStoreBytes + k.spillLoadBytes, 0) << out->log;
+    std::printf("  %-22s sm_90a: %3lld registers, %5lld bytes stack\n",
+                GetParam().c_str(), (long long)k.registers,
+                (long long)k.stackFrameBytes);
+  }
+  EXPECT_EQ(out->log.find("Potential Performance Loss"), std::string::npos)
+      << out->log;
+  EXPECT_EQ(out->log.find("warpgroup.arrive is injected"), std::string::npos)
+      << out->log;
+}
+
 INSTANTIATE_TEST_SUITE_P(Examples, NvrtcEmitTest,
                          ::testing::ValuesIn(exampleNames()),
                          [](const ::testing::TestParamInfo<std::string> &info) {

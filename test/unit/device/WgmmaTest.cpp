@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attn/device/attn_device.h"
+#include "attn/device/fragment.h"
 #include "attn/device/sm90.h"
 #include "attn/emu/Emulator.h"
 
@@ -232,6 +233,51 @@ TEST(WgmmaLayoutTest, DescriptorAddressesMatchCuteAtoms) {
       ++checked;
     }
   EXPECT_EQ(checked, 16); // both majors, four swizzles, two sizes
+}
+
+/// The emitter's swizzled K/V stages (staged_offset, attn.shared_buffer's
+/// `swizzle`) against the descriptors it prints for them (MmaEmitter.cpp's
+/// emitWgmmaContract): K read K-major (its rows are the output columns, a
+/// k16 step moves within a column block, blocks rows x width apart), V
+/// MN-major (its rows are the reduced keys, the output columns' blocks LBO
+/// apart); every element of a 64 x 128 stage, every k16 step.
+template <int Swizzle> int checkStagedOperands() {
+  constexpr int rows = 64, cols = 128, width = Swizzle / 2;
+  constexpr int blockElems = rows * width;
+  int checked = 0;
+  auto staged = [](int r, int c) {
+    return 2u *
+           static_cast<unsigned>(staged_offset<f16, rows, cols, Swizzle>(r, c));
+  };
+  WgmmaSwizzle s = Swizzle == 128  ? WgmmaSwizzle::B128
+                   : Swizzle == 64 ? WgmmaSwizzle::B64
+                                   : WgmmaSwizzle::B32;
+  for (int kk = 0; kk < cols / 16; ++kk) {
+    unsigned start = 2u * ((16 * kk) % width + (16 * kk) / width * blockElems);
+    uint64_t k = wgmma_encode_descriptor({start, 16, 8 * Swizzle, s});
+    for (int n = 0; n < rows; ++n)
+      for (int e = 0; e < 16; ++e, ++checked)
+        EXPECT_EQ(wgmma_operand_address(k, WgmmaMajor::K, n, e),
+                  staged(n, 16 * kk + e))
+            << Swizzle << "-byte K, key " << n << ", column " << 16 * kk + e;
+  }
+  for (int kk = 0; kk < rows / 16; ++kk) {
+    unsigned start = 2u * (16 * kk * width);
+    uint64_t v =
+        wgmma_encode_descriptor({start, 2u * blockElems, 8u * Swizzle, s});
+    for (int n = 0; n < cols; ++n)
+      for (int e = 0; e < 16; ++e, ++checked)
+        EXPECT_EQ(wgmma_operand_address(v, WgmmaMajor::MN, n, e),
+                  staged(16 * kk + e, n))
+            << Swizzle << "-byte V, key " << 16 * kk + e << ", column " << n;
+  }
+  return checked;
+}
+
+TEST(WgmmaLayoutTest, SwizzledStagesAreWhatTheEmittedDescriptorsRead) {
+  EXPECT_EQ(checkStagedOperands<128>() + checkStagedOperands<64>() +
+                checkStagedOperands<32>(),
+            3 * 2 * 64 * 128);
 }
 
 //===----------------------------------------------------------------------===//

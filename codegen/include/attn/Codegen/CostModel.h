@@ -131,6 +131,9 @@ struct KernelWork {
   /// Threads per CTA, registers per thread, shared memory per CTA (static
   /// plus dynamic), bytes.
   int64_t threads = 0, registers = 0, smemBytes = 0;
+  /// The contractions run on wgmma (sm_90a): the target's whole tensor
+  /// peak, not its mma.sync share.
+  bool wgmma = false;
   /// The KV loop, or none for a kernel without one (a merge): then only its
   /// DRAM bytes and launch count.
   std::optional<LoopFacts> loop;

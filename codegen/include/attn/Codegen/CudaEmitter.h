@@ -162,6 +162,9 @@ struct CudaKernel {
   int64_t dynamicSmemBytes = 0;
   /// "simt" or "mma" (the tensor-core path).
   std::string path = "simt";
+  /// On the tensor-core path: the contractions run on sm_90a's wgmma (the
+  /// schedule's `wgmma`), not mma.sync.
+  bool wgmma = false;
   /// Under KernelPath::Auto, why the tensor-core path was not taken (empty
   /// when it was, or when it was not tried).
   std::string fallbackReason;

@@ -33,6 +33,9 @@ struct CudaArch {
   int64_t maxSmemPerBlock = 0;
   /// Registers per SM; one CTA's registers x threads must fit in it.
   int64_t registersPerSm = 65536;
+  /// Whether the arch has warpgroup MMAs (wgmma, sm_90a's arch-specific
+  /// features): -attn-schedule then tries a wgmma schedule first.
+  bool wgmma = false;
 };
 
 /// Static shared memory is capped at 48 KB on every arch; more needs dynamic

@@ -21,11 +21,31 @@
 #include "attn/device/memory.h"
 #include "attn/device/mma.h"
 #include "attn/device/scalar.h"
+#include "attn/device/swizzle.h"
 
 namespace attn::device {
 
 /// Elements of padding at the end of each staged shared-memory row.
 constexpr int kSmemPad = 8;
+
+/// Element offset of (r, c) in one stage of a staged tile of `Rows` rows:
+/// row pitch `Pitch` when `SwizzleBytes` is 0; else the layout of a swizzled
+/// attn.shared_buffer (wgmma's K/V operands): column blocks of SwizzleBytes
+/// per row, each block [Rows x SwizzleBytes] contiguous and swizzled
+/// (swizzle.h). A 16-byte chunk stays contiguous either way.
+template <typename T, int Rows, int Pitch, int SwizzleBytes>
+ATTN_HOST_DEVICE_FN int staged_offset(int r, int c) {
+  if constexpr (SwizzleBytes == 0) {
+    return r * Pitch + c;
+  } else {
+    constexpr int width = SwizzleBytes / static_cast<int>(sizeof(T));
+    static_assert(Pitch % width == 0, "swizzled rows are whole blocks");
+    unsigned bytes = static_cast<unsigned>((c / width) * Rows * width +
+                                           r * width + c % width) *
+                     static_cast<unsigned>(sizeof(T));
+    return static_cast<int>(swizzle_address(bytes, SwizzleBytes) / sizeof(T));
+  }
+}
 
 /// Whether a tile of `T` whose rows start at element `base + r * rowStride`
 /// and whose columns are contiguous can be staged with 16-byte cp.async
@@ -47,12 +67,11 @@ ATTN_DEVICE_FN bool can_stage_vectorized(const T *ptr, int64_t base,
 /// staging issues cp.async copies (the caller commits and waits); otherwise
 /// the elements are loaded one by one and stored directly.
 template <typename T, int Rows, int Cols, int Threads,
-          int Pitch = Cols + kSmemPad>
+          int Pitch = Cols + kSmemPad, int SwizzleBytes = 0>
 ATTN_DEVICE_FN void stage_tile(T *smem, const T *ptr, int64_t extent,
                                int64_t base, int64_t rowStride,
                                int64_t colStride, int64_t validRows,
                                bool vectorized, int tid) {
-  constexpr int pitch = Pitch;
   static_assert(Pitch >= Cols, "a staged row holds its columns");
   constexpr int perChunk = 16 / sizeof(T);
   static_assert(Cols % perChunk == 0, "staged rows are whole 16-byte chunks");
@@ -63,15 +82,15 @@ ATTN_DEVICE_FN void stage_tile(T *smem, const T *ptr, int64_t extent,
       int r = c / chunksPerRow, k = (c % chunksPerRow) * perChunk;
       int64_t index = base + r * rowStride + k;
       // A row past the valid ones copies nothing and zero-fills.
-      cp_async<16>(smem + r * pitch + k, ptr, index,
-                   r < validRows ? extent : index);
+      cp_async<16>(smem + staged_offset<T, Rows, Pitch, SwizzleBytes>(r, k),
+                   ptr, index, r < validRows ? extent : index);
     }
     return;
   }
 #pragma unroll 1
   for (int e = tid; e < Rows * Cols; e += Threads) {
     int r = e / Cols, c = e % Cols;
-    smem[r * pitch + c] =
+    smem[staged_offset<T, Rows, Pitch, SwizzleBytes>(r, c)] =
         r < validRows
             ? ld_global(ptr, base + r * rowStride + c * colStride, extent)
             : from_float<T>(0.0f);
@@ -98,7 +117,7 @@ ATTN_DEVICE_FN bool can_stage_paged_vectorized(const T *ptr, int64_t base,
 /// warps step through the copies together: the table adds 4 bytes per row
 /// to the 16-byte chunks' traffic, not 4 per chunk.
 template <typename T, int Rows, int Cols, int Threads,
-          int Pitch = Cols + kSmemPad>
+          int Pitch = Cols + kSmemPad, int SwizzleBytes = 0>
 ATTN_DEVICE_FN void
 stage_tile_paged(T *smem, const T *ptr, int64_t extent, int64_t base,
                  const int *table, int64_t tableExtent, int64_t shift,
@@ -130,17 +149,19 @@ stage_tile_paged(T *smem, const T *ptr, int64_t extent, int64_t base,
       }
       if (r >= validRows) {
         // Copies nothing and zero-fills, as stage_tile's rows past the end.
-        cp_async<16>(smem + r * Pitch + k, ptr, base, base);
+        cp_async<16>(smem + staged_offset<T, Rows, Pitch, SwizzleBytes>(r, k),
+                     ptr, base, base);
         continue;
       }
-      cp_async<16>(smem + r * Pitch + k, ptr, base + k + rowOffset, extent);
+      cp_async<16>(smem + staged_offset<T, Rows, Pitch, SwizzleBytes>(r, k),
+                   ptr, base + k + rowOffset, extent);
     }
     return;
   }
 #pragma unroll 1
   for (int e = tid; e < Rows * Cols; e += Threads) {
     int r = e / Cols, c = e % Cols;
-    smem[r * Pitch + c] =
+    smem[staged_offset<T, Rows, Pitch, SwizzleBytes>(r, c)] =
         r < validRows
             ? ld_global(ptr,
                         base + c * colStride +

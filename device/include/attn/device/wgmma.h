@@ -41,6 +41,7 @@
 
 #include "attn/device/config.h"
 #include "attn/device/convert.h"
+#include "attn/device/swizzle.h"
 #include "attn/device/warpgroup.h"
 
 #if ATTN_DEVICE_CUDA
@@ -72,12 +73,7 @@ ATTN_HOST_DEVICE_FN unsigned wgmma_swizzle_row_bytes(WgmmaSwizzle s) {
 /// CuTe's Swizzle<B,4,3>, B = 3, 2, 1, 0 for 128B, 64B, 32B, none.
 ATTN_HOST_DEVICE_FN unsigned wgmma_swizzle_address(unsigned address,
                                                    WgmmaSwizzle s) {
-  unsigned bits = s == WgmmaSwizzle::B128  ? 3u
-                  : s == WgmmaSwizzle::B64 ? 2u
-                  : s == WgmmaSwizzle::B32 ? 1u
-                                           : 0u;
-  unsigned mask = ((1u << bits) - 1u) << 4;
-  return address ^ ((address >> 3) & mask);
+  return swizzle_address(address, wgmma_swizzle_row_bytes(s));
 }
 
 /// Unswizzled byte offset of element (mn, k) of an operand in the canonical

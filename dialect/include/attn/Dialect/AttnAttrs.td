@@ -254,6 +254,13 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
     rows_per_warp × (w / G) and, of the V-column accumulators (O), the
     slice w % G; S = QKᵀ is split by key columns and shared through shared
     memory. Head dims too wide for one warp's registers (MLA's 512) run so.
+    `wgmma = true` (sm_90a, tensor cores only): the contractions run on
+    warpgroup MMAs (wgmma.mma_async m64nNk16): 16 rows per warp, every four
+    warps a warpgroup of 64 rows, the K/V operands read from swizzled shared
+    buffers through matrix descriptors (attn.shared_buffer's `swizzle`).
+    `pingpong = true` (wgmma with two warpgroups): the warpgroups take turns
+    on the tensor cores (FlashAttention-3's ping-pong, two named barriers),
+    so one's softmax overlaps the other's GEMMs.
   }];
   let parameters = (ins "int64_t":$block_m, "int64_t":$warps,
                         "int64_t":$stages,
@@ -262,13 +269,15 @@ def Attn_ScheduleAttr : AttrDef<Attn_Dialect, "Schedule"> {
                         DefaultValuedParameter<"int64_t", "1">:$unroll,
                         StringRefParameter<"why not tensor cores", "\"\"">:$fallback,
                         DefaultValuedParameter<"bool", "false">:$q_staged,
-                        DefaultValuedParameter<"int64_t", "1">:$col_groups);
+                        DefaultValuedParameter<"int64_t", "1">:$col_groups,
+                        DefaultValuedParameter<"bool", "false">:$wgmma,
+                        DefaultValuedParameter<"bool", "false">:$pingpong);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let builders = [
     AttrBuilder<(ins "int64_t":$block_m, "int64_t":$warps, "int64_t":$stages), [{
       return $_get($_ctxt, block_m, warps, stages, 0, ::attn::KernelPath::Auto,
-                   1, "", false, 1);
+                   1, "", false, 1, false, false);
     }]>
   ];
   let extraClassDeclaration = [{

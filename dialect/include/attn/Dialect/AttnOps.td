@@ -279,8 +279,17 @@ def Attn_SharedBufferOp : Attn_Op<"shared_buffer", [
     padding that keeps ldmatrix free of bank conflicts) and the stage
     stride. The kernel's dynamic shared memory is the end of its last
     buffer. The interpreter gives it host storage.
+
+    `{swizzle = 128}` (32, 64 or 128 bytes; wgmma schedules) stores a stage
+    the way wgmma's swizzled matrix descriptors read it instead: unpadded
+    (the row pitch is the column count), in column blocks of `swizzle`
+    bytes per row, each block [rows x swizzle bytes] contiguous, and within
+    a block the 16-byte chunks of row r XOR-permuted by (r % 8) (CuTe's
+    Swizzle<3,4,3> for 128 bytes, on the address's bits 4-6 from bits 7-9).
+    The element positions change, not the tile: the interpreter, which
+    reads stages by element, ignores it.
   }];
-  let arguments = (ins I64Attr:$offset);
+  let arguments = (ins I64Attr:$offset, OptionalAttr<I64Attr>:$swizzle);
   let results = (outs AnyMemRef:$buffer);
   let assemblyFormat = "`offset` `(` $offset `)` attr-dict `:` type($buffer)";
   let hasVerifier = 1;
