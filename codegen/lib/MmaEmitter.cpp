@@ -948,17 +948,25 @@ LogicalResult KernelEmitter::emitWgmmaContract(
       a.replace(at, 4, "[0]");
     return a;
   };
+  // Each operand's descriptor is encoded once and stepped through the
+  // k-steps by adding the (constant) byte offsets.
+  std::string descB = fresh("dB");
+  w.linef("const uint64_t {} = wgmma_descriptor({}, {}, {}, "
+          "WgmmaSwizzle::B{});",
+          descB, s.base, lbo, sbo, b.swizzle);
   std::string aRow;
   if (aShared) {
     // A (the warpgroup's 64 rows of the staged Q tile) K-major through a
     // descriptor, as B's K: rows in blocks of the swizzle's width.
     const SharedBuffer &q = aShared->buffer;
     int64_t qWidth = q.swizzle / 2;
-    aRow = fmt::format(
-        "wgmma_descriptor({} + (mRow0 & ~63) * {} + (16 * kk) % {} + (16 * "
-        "kk) / {} * {}, 16, {}, WgmmaSwizzle::B{})",
-        aShared->base, qWidth, qWidth, qWidth, q.rows * qWidth, 8 * q.swizzle,
-        q.swizzle);
+    std::string descA = fresh("dA");
+    w.linef("const uint64_t {} = wgmma_descriptor({} + (mRow0 & ~63) * {}, "
+            "16, {}, WgmmaSwizzle::B{});",
+            descA, aShared->base, qWidth, 8 * q.swizzle, q.swizzle);
+    aRow = fmt::format("wgmma_descriptor_advance({}, 2 * ((16 * kk) % {} + "
+                       "(16 * kk) / {} * {}))",
+                       descA, qWidth, qWidth, q.rows * qWidth);
   } else if (aResident) {
     aRow = firstMTile(emitA());
   } else {
@@ -980,12 +988,11 @@ LogicalResult KernelEmitter::emitWgmmaContract(
   w.line("#pragma unroll");
   w.openf("for (int kk = 0; kk < {}; ++kk)", steps);
   for (const Piece &p : pieces)
-    w.linef("wgmma_{}<{}, {}, {}WgmmaMajor::{}>({}, {}, wgmma_descriptor({} + "
-            "{}, {}, {}, WgmmaSwizzle::B{}), {});",
+    w.linef("wgmma_{}<{}, {}, {}WgmmaMajor::{}>({}, {}, "
+            "wgmma_descriptor_advance({}, 2 * ({})), {});",
             aShared ? "ss" : "rs", mmaElem, p.n,
             aShared ? "WgmmaMajor::K, " : "", nMajor ? "K" : "MN", p.acc, aRow,
-            s.base, start(p), lbo, sbo, b.swizzle,
-            accumulate ? "true" : "kk > 0");
+            descB, start(p), accumulate ? "true" : "kk > 0");
   w.close();
   w.line("wgmma_commit_group();");
   if (pingpong)

@@ -254,7 +254,10 @@ template <int Swizzle> int checkStagedOperands() {
                                    : WgmmaSwizzle::B32;
   for (int kk = 0; kk < cols / 16; ++kk) {
     unsigned start = 2u * ((16 * kk) % width + (16 * kk) / width * blockElems);
-    uint64_t k = wgmma_encode_descriptor({start, 16, 8 * Swizzle, s});
+    // Encoded once, stepped by the k-step's offset (as the emitter does).
+    uint64_t k = wgmma_descriptor_advance(
+        wgmma_encode_descriptor({0, 16, 8 * Swizzle, s}), start);
+    EXPECT_EQ(k, wgmma_encode_descriptor({start, 16, 8 * Swizzle, s}));
     for (int n = 0; n < rows; ++n)
       for (int e = 0; e < 16; ++e, ++checked)
         EXPECT_EQ(wgmma_operand_address(k, WgmmaMajor::K, n, e),
@@ -263,8 +266,8 @@ template <int Swizzle> int checkStagedOperands() {
   }
   for (int kk = 0; kk < rows / 16; ++kk) {
     unsigned start = 2u * (16 * kk * width);
-    uint64_t v =
-        wgmma_encode_descriptor({start, 2u * blockElems, 8u * Swizzle, s});
+    uint64_t v = wgmma_descriptor_advance(
+        wgmma_encode_descriptor({0, 2u * blockElems, 8u * Swizzle, s}), start);
     for (int n = 0; n < cols; ++n)
       for (int e = 0; e < 16; ++e, ++checked)
         EXPECT_EQ(wgmma_operand_address(v, WgmmaMajor::MN, n, e),

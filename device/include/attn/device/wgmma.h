@@ -114,6 +114,14 @@ wgmma_encode_descriptor(const WgmmaDescriptorFields &f) {
          static_cast<uint64_t>((f.strideBytes >> 4) & 0x3fff) << 32 |
          static_cast<uint64_t>(f.swizzle) << 62;
 }
+/// `desc` with its start address `bytes` further on (a multiple of 16): one
+/// descriptor stepped through an operand's k-steps with a single add, as
+/// CuTe's DescriptorIterator does. The 14-bit start field cannot carry into
+/// the next one: shared addresses stay below 256 KB.
+ATTN_HOST_DEVICE_FN uint64_t wgmma_descriptor_advance(uint64_t desc,
+                                                      unsigned bytes) {
+  return desc + (bytes >> 4);
+}
 /// Decodes a matrix descriptor (base offset must be 0; see the header).
 ATTN_HOST_DEVICE_FN WgmmaDescriptorFields
 wgmma_decode_descriptor(uint64_t desc) {
