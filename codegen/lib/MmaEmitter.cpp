@@ -392,6 +392,12 @@ LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
               pending + 1);
     else
       w.linef("cp_async_wait<{}>();", pending);
+    // wgmma reads shared memory through the async proxy: this thread's
+    // writes of the stages (the scalar fallback of unaligned tensors and
+    // its zero rows are plain stores) are ordered before it by a proxy
+    // fence, made the CTA's by the barrier that follows.
+    if (wgmma)
+      w.line("fence_proxy_async();");
     return success();
   }
   if (isa<BarrierOp>(op)) {
