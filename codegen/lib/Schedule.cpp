@@ -347,10 +347,9 @@ LogicalResult scheduleKernel(func::FuncOp func, KernelPath requested,
         // On sm_90a first the warpgroup layout on wgmma (16 rows per warp,
         // whole warpgroups; Q staged, so that S = QKᵀ reads both operands
         // from shared memory, as FlashAttention-3), when the warps were
-        // not asked for otherwise;
-        // a kernel its printer refuses (a head dim that is not whole
-        // 16-column steps, a tile wgmma's N cannot cover) runs on
-        // mma.sync as on sm_90.
+        // not asked for otherwise; a kernel its printer refuses (K/V rows
+        // that are not whole 32-byte swizzle blocks, a tile wgmma's N
+        // cannot cover) runs on mma.sync as on sm_90.
         WarpLayout warpgroups{blockM / 16, 1};
         if (wgmma && blockM % 64 == 0 &&
             (asked <= 0 || asked == warpgroups.warps))

@@ -166,7 +166,6 @@ void eraseDeadPureOps(Block &block) {
   }
 }
 
-/// Stages one KV loop.
 /// The swizzle (bytes) of a wgmma operand buffer with rows of `rowBytes`:
 /// the widest of 128, 64 and 32 that divides them (the fewest bank
 /// conflicts), or 0 for rows that are not whole 32-byte blocks.
@@ -177,6 +176,7 @@ int64_t wgmmaSwizzleFor(int64_t rowBytes) {
   return 0;
 }
 
+/// Stages one KV loop (on a wgmma schedule, into swizzled buffers).
 LogicalResult stageLoop(scf::ForOp loop, int64_t stages, int64_t pad,
                         int64_t blockM, char stagedRow, bool wgmma) {
   Location loc = loop.getLoc();

@@ -62,7 +62,8 @@ ATTN_DEVICE_FN bool can_stage_vectorized(const T *ptr, int64_t base,
 /// Stages rows [0, Rows) x columns [0, Cols) of a global tile (element
 /// (r, c) at `base + r * rowStride + c * colStride`) into `smem` with a row
 /// pitch of `Pitch` elements (the schedule's shared-buffer layout; Cols +
-/// kSmemPad by default); rows at or past `validRows` become zeros. All
+/// kSmemPad by default), or in the swizzled layout of `SwizzleBytes`
+/// (staged_offset); rows at or past `validRows` become zeros. All
 /// `Threads` threads of the CTA call it with their own `tid`. Vectorized
 /// staging issues cp.async copies (the caller commits and waits); otherwise
 /// the elements are loaded one by one and stored directly.
