@@ -54,6 +54,10 @@ heavy_lit=(
   #   (sanitized: examples.test, emu-memcheck, emu-plans, emu-tile-counters)
   examples/emu-all-examples examples/emu-head-dims examples/emu-differential
   examples/kernel-counters examples/document-skipping
+  # every example on the sm_90a wgmma schedule (sanitized: codegen/wgmma,
+  #   which runs one wgmma kernel in the emulator; units WgmmaTest,
+  #   NvrtcEmitTest.WgmmaKernelCompilesWithoutSpillsForSm90a)
+  examples/emu-wgmma
   # reports over every example (sanitized: emit-ptx-cubin, attn-report;
   #   units CostModelTest, NvrtcEmitTest) and the catalogue (attn-catalogue;
   #   units VariantBuilderTest)
