@@ -905,14 +905,14 @@ LogicalResult KernelEmitter::emitWgmmaContract(
   };
   SmallVector<Piece> pieces;
   for (int64_t n0 = 0; n0 < xSize;) {
-    int64_t n =
-        *llvm::find_if(kWgmmaNs, [&](int64_t c) { return c <= xSize - n0; });
-    if (n < 8 || (!nMajor && n0 % width != 0) || n0 % 8 != 0)
+    const int64_t *widest =
+        llvm::find_if(kWgmmaNs, [&](int64_t c) { return c <= xSize - n0; });
+    if (widest == std::end(kWgmmaNs) || (!nMajor && n0 % width != 0))
       return fail("the " + Twine(xSize) +
                   " output columns do not split into wgmma N pieces on "
                   "swizzle blocks");
-    pieces.push_back({n0, n, fresh("wacc")});
-    n0 += n;
+    pieces.push_back({n0, *widest, fresh("wacc")});
+    n0 += *widest;
   }
   // Descriptor fields (bytes) and the start element of k-step kk of a
   // piece: K-major B (K's rows are the output columns): 8-row groups
