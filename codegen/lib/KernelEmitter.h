@@ -27,6 +27,7 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -516,6 +517,25 @@ private:
   /// The two warpgroups take turns on the tensor cores (the schedule's
   /// `pingpong`): named barriers around every wgmma contraction.
   bool pingpong = false;
+  /// TMA (wgmma schedules): the K/V copies printed as TMA loads, each
+  /// mapped to its argument (1: k, 2: v), and per argument its map's
+  /// parameter field, the kernel's test that TMA can address the tensor
+  /// (tma_view_ok: else the copy runs on cp.async), and the box.
+  struct TmaMap {
+    std::string field, ready;
+    int64_t boxRows = 0, boxCols = 0, cols = 0;
+  };
+  DenseMap<Operation *, unsigned> tmaCopies;
+  std::map<unsigned, TmaMap> tmaMaps;
+  /// The mbarriers the commit groups complete on (0: no TMA): group g on
+  /// slot g % tmaSlots, phase g / tmaSlots.
+  int64_t tmaSlots = 0;
+  /// Finds the copies TMA can make (collectTmaCopies' rule) before the
+  /// parameters are declared.
+  void collectTmaCopies();
+  /// The kernel-entry text a TMA kernel needs: its mbarrier ring at
+  /// `offset` of attnSmem, initialised, the group counters, the ready flags.
+  std::string tmaPrologue(int64_t offset);
   /// Warps sharing a row group's rows, each with a slice of its columns
   /// (the schedule's col_groups); 1: a warp owns its rows' whole tiles.
   int64_t colGroups = 1;

@@ -284,6 +284,148 @@ static std::string swizzleArg(const SharedBuffer &b) {
   return b.swizzle ? ", " + std::to_string(b.swizzle) : std::string();
 }
 
+//===----------------------------------------------------------------------===//
+// TMA copies (wgmma schedules)
+//===----------------------------------------------------------------------===//
+
+/// Whether `v` is `tensor.dim(of, dim)`.
+static bool isDimOf(Value v, Value of, int64_t dim) {
+  auto op = v.getDefiningOp<tensor::DimOp>();
+  if (!op || op.getSource() != of)
+    return false;
+  std::optional<int64_t> index = getConstantIntValue(op.getIndex());
+  return index && *index == dim;
+}
+
+/// The K/V argument (1 or 2) whose tensor map a TMA box of `boxRows` rows
+/// at the copy's first row loads exactly what `copy` stages, or nullopt.
+/// The copy must move rows [o, o + min(boxRows, N - o)) of the argument's
+/// whole key range N and all its columns (zero rows after), which is a
+/// box at row o of the map over the whole tensor (TMA zero-fills past N):
+/// a slice of a [1, 1, N, D] slice of the argument, as -attn-stage-kv
+/// stages keys (a split's too: its last tile reads on to N, as cp.async
+/// does, and the mask drops those keys). Anything else stays on cp.async:
+/// a box would read real rows where the copy zero-fills (0 · Inf in P · V
+/// is NaN). Varlen and paged kernels are not asked (collectTmaCopies):
+/// their tiles end at a sequence's or a page's end.
+static std::optional<unsigned> tmaArgument(AsyncCopyOp copy, int64_t boxRows) {
+  auto tile = copy.getSource().getDefiningOp<tensor::ExtractSliceOp>();
+  if (!tile || tile.getType().getRank() != 4)
+    return std::nullopt;
+  auto keys = tile.getSource().getDefiningOp<tensor::ExtractSliceOp>();
+  if (!keys)
+    return std::nullopt;
+  auto arg = dyn_cast<BlockArgument>(keys.getSource());
+  if (!arg || !isa<func::FuncOp>(arg.getOwner()->getParentOp()) ||
+      (arg.getArgNumber() != 1 && arg.getArgNumber() != 2))
+    return std::nullopt;
+  auto argType = cast<RankedTensorType>(arg.getType());
+  int64_t cols = argType.getDimSize(3);
+  if (ShapedType::isDynamic(cols))
+    return std::nullopt;
+  // Unit batch and head, all the columns: of both slices; every key: of
+  // the outer one.
+  for (auto slice : {tile, keys}) {
+    SmallVector<OpFoldResult> sizes = slice.getMixedSizes();
+    SmallVector<OpFoldResult> offsets = slice.getMixedOffsets();
+    if (!isConstantIntValue(sizes[0], 1) || !isConstantIntValue(sizes[1], 1) ||
+        !isConstantIntValue(sizes[3], cols) ||
+        !isConstantIntValue(offsets[3], 0) ||
+        !llvm::all_of(slice.getMixedStrides(),
+                      [](OpFoldResult s) { return isConstantIntValue(s, 1); }))
+      return std::nullopt;
+  }
+  SmallVector<OpFoldResult> keySizes = keys.getMixedSizes();
+  if (!isConstantIntValue(keys.getMixedOffsets()[2], 0))
+    return std::nullopt;
+  auto keyCount = dyn_cast<Value>(keySizes[2]);
+  if (!keyCount || !isDimOf(keyCount, arg, 2))
+    return std::nullopt;
+  // rows = min(boxRows, dim(keys, 2) - o), o the tile's first row.
+  auto rows = dyn_cast<Value>(tile.getMixedSizes()[2]);
+  Value first = dyn_cast<Value>(tile.getMixedOffsets()[2]);
+  if (!rows || rows != copy.getRows() || !first)
+    return std::nullopt;
+  auto min = rows.getDefiningOp<arith::MinSIOp>();
+  if (!min)
+    return std::nullopt;
+  Value rest = min.getLhs();
+  if (isConstantIntValue(rest, boxRows))
+    rest = min.getRhs();
+  else if (!isConstantIntValue(min.getRhs(), boxRows))
+    return std::nullopt;
+  auto sub = rest.getDefiningOp<arith::SubIOp>();
+  if (!sub || sub.getRhs() != first || !isDimOf(sub.getLhs(), keys, 2))
+    return std::nullopt;
+  return arg.getArgNumber();
+}
+
+void KernelEmitter::collectTmaCopies() {
+  // Every kernel of the plan declares the maps (one parameter struct for
+  // the plan); the tensor-core kernel uses them.
+  ScheduleAttr schedule = decidedSchedule(func);
+  if (!schedule || !schedule.getWgmma() || options.varlen || options.pagedKv)
+    return;
+  func.walk([&](AsyncCopyOp copy) {
+    auto buffer = copy.getBuffer().getDefiningOp<SharedBufferOp>();
+    if (!buffer || !buffer.getSwizzle())
+      return;
+    auto type = cast<MemRefType>(buffer.getBuffer().getType());
+    int64_t rows = type.getDimSize(1), cols = type.getDimSize(2);
+    int64_t elemBytes = type.getElementTypeBitWidth() / 8;
+    int64_t inner = static_cast<int64_t>(*buffer.getSwizzle()) / elemBytes;
+    if (elemBytes != 2 || rows > 256 || cols % inner != 0)
+      return;
+    std::optional<unsigned> arg = tmaArgument(copy, rows);
+    if (!arg)
+      return;
+    auto [it, inserted] = tmaMaps.try_emplace(*arg);
+    TmaMap &map = it->second;
+    if (inserted) {
+      const char *name = *arg == 1 ? "k" : "v";
+      map.field = std::string(name) + "_map";
+      map.ready = std::string("tmaReady_") + name;
+      map.boxRows = rows;
+      map.boxCols = inner;
+      map.cols = cols;
+    } else if (map.boxRows != rows || map.boxCols != inner) {
+      return; // another box of the same tensor: cp.async
+    }
+    tmaCopies[copy] = *arg;
+  });
+  // The groups in flight: the staged Q's, the stages' and one committed
+  // before the wait that retires the oldest.
+  if (!tmaCopies.empty() && mma && role != KernelRole::TileSummaries)
+    tmaSlots = schedule.getStages() + 2;
+}
+
+std::string KernelEmitter::tmaPrologue(int64_t offset) {
+  std::string text;
+  auto line = [&](const std::string &l) { text += "  " + l + "\n"; };
+  line(fmt::format("// K/V stages by TMA (one thread issues each box; "
+                   "commit group g completes on mbarrier g % {}).",
+                   tmaSlots));
+  line(fmt::format("mbarrier_t *const tmaBars = "
+                   "reinterpret_cast<mbarrier_t *>(attnSmem + {});",
+                   offset));
+  line("unsigned tmaGroups = 0, tmaRetired = 0;");
+  for (auto &[arg, map] : tmaMaps) {
+    View v = argView(arg);
+    line(fmt::format("const bool {} = tma_view_ok<2>({}, {}, {}, {}, {}, {}, "
+                     "{}, {}, {});",
+                     map.ready, v.ptr, v.strides[0], v.strides[1], v.strides[2],
+                     v.strides[3], v.sizes[0], v.sizes[1], v.sizes[2],
+                     v.sizes[3]));
+  }
+  line("if (threadIdx.x == 0) {");
+  line(fmt::format("  for (int i = 0; i < {}; ++i) mbarrier_init(tmaBars + i, "
+                   "1);",
+                   tmaSlots));
+  line("}");
+  line("__syncthreads();");
+  return text;
+}
+
 LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
   if (!mma)
     return op.emitError("CUDA emitter (SIMT): '")
@@ -371,6 +513,38 @@ LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
           view->strides[rank - 1], *rows, vec);
       return success();
     }
+    auto tma = tmaCopies.find(&op);
+    if (tma != tmaCopies.end()) {
+      // The box at the tile's first row, one per swizzle-wide column block
+      // (the buffer holds the blocks one after another); the bytes count
+      // whole boxes, zero fill included.
+      const TmaMap &map = tmaMaps.at(tma->second);
+      int64_t blocks = map.cols / map.boxCols;
+      w.openf("if ({})", map.ready);
+      w.open("if (threadIdx.x == 0)");
+      w.linef("mbarrier_t *const bar = tmaBars + tmaGroups % {};", tmaSlots);
+      w.linef("mbarrier_expect_tx(bar, {});",
+              blocks * map.boxRows * map.boxCols * 2);
+      for (int64_t c = 0; c < blocks; ++c)
+        w.linef("tma_load_4d({} + {} * {}{}, &p.{}, (int)({}), (int)({}), "
+                "(int)({}), (int)({}), bar);",
+                b.ptr, *stage, b.stageStride,
+                c ? " + " + std::to_string(c * map.boxRows * map.boxCols)
+                  : std::string(),
+                map.field,
+                addExpr(view->offsets[3], std::to_string(c * map.boxCols)),
+                view->offsets[2], view->offsets[1], view->offsets[0]);
+      w.close();
+      // A tensor TMA cannot address: cp.async, out of line (it is cold).
+      w.elseBranch();
+      w.linef("stage_tile_cold<{}, {}, {}, {}, {}, {}>({} + {} * {}, {}, {}, "
+              "{}, {}, {}, {}, threadIdx.x);",
+              mmaElem, b.rows, b.cols, threads, b.pitch, b.swizzle, b.ptr,
+              *stage, b.stageStride, view->ptr, view->extent, base,
+              view->strides[rank - 2], view->strides[rank - 1], *rows);
+      w.close();
+      return success();
+    }
     w.linef("const bool {} = can_stage_vectorized({}, {}, {}, {});", vec,
             view->ptr, base, view->strides[rank - 2], view->strides[rank - 1]);
     w.linef(
@@ -383,6 +557,14 @@ LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
   }
   if (isa<AsyncCommitOp>(op)) {
     w.line("cp_async_commit();");
+    // The group's mbarrier phase completes with this arrival and its
+    // boxes' bytes (none when the group had no TMA box).
+    if (tmaSlots) {
+      w.linef("if (threadIdx.x == 0) mbarrier_arrive(tmaBars + tmaGroups % "
+              "{});",
+              tmaSlots);
+      w.line("++tmaGroups;");
+    }
     return success();
   }
   if (auto wait = dyn_cast<AsyncWaitOp>(op)) {
@@ -392,6 +574,15 @@ LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
               pending + 1);
     else
       w.linef("cp_async_wait<{}>();", pending);
+    if (tmaSlots) {
+      int64_t waitFor = pending;
+      if (options.debug == EmitDebug::EarlyWait && pending > 0)
+        ++waitFor;
+      w.linef("for (; tmaRetired + {} < tmaGroups; ++tmaRetired)", waitFor);
+      w.linef("  mbarrier_wait_parity(tmaBars + tmaRetired % {0}, (tmaRetired "
+              "/ {0}) & 1);",
+              tmaSlots);
+    }
     // wgmma reads shared memory through the async proxy: this thread's
     // writes of the stages (the scalar fallback of unaligned tensors and
     // its zero rows are plain stores) are ordered before it by a proxy

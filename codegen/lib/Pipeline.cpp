@@ -1,6 +1,7 @@
 //===- Pipeline.cpp - the compile pipeline, defined once ------------------===//
 
 #include "attn/Codegen/Pipeline.h"
+#include "attn/Codegen/Nvrtc.h"
 #include "attn/Codegen/Schedule.h"
 #include "attn/Passes/Passes.h"
 
@@ -33,6 +34,9 @@ void attn::buildAttnPipeline(OpPassManager &pm,
   pm.addPass(createAttnTile(tile));
   AttnOnlineOptions online;
   online.tileN = options.blockN;
+  // FlashAttention-3's 128-key tiles where the schedule will be wgmma's.
+  if (auto arch = codegen::lookupCudaArch(options.arch))
+    online.wgmmaTiles = arch->wgmma;
   pm.addPass(createAttnOnline(online));
   if (options.splitKv >= 1) {
     AttnSplitKVOptions split;

@@ -573,6 +573,29 @@ static int64_t defaultTileN(Block &block) {
   return widest > 128 ? 32 : 64;
 }
 
+/// The KV tile of a cascade when tile-n is not given on a wgmma target: 128
+/// keys when every contraction reads an f16/bf16 tensor and the static
+/// innermost dimensions (the head dimensions) are multiples of 16 up to 128:
+/// those wgmma's swizzled stages take, so the schedule does not fall back to
+/// mma.sync, where 128 keys would spill. Else defaultTileN's.
+static int64_t wgmmaTileN(Block &block) {
+  for (auto contract : block.getOps<ContractOp>()) {
+    // P may be f32 here (it is rounded to V's type on the tensor cores).
+    bool halfOperand = false;
+    for (Value input : contract.getInputs()) {
+      auto type = cast<ShapedType>(input.getType());
+      halfOperand |=
+          type.getElementType().isF16() || type.getElementType().isBF16();
+      int64_t inner = type.getRank() ? type.getShape().back() : 1;
+      if (!ShapedType::isDynamic(inner) && (inner % 16 != 0 || inner > 128))
+        return defaultTileN(block);
+    }
+    if (!halfOperand)
+      return defaultTileN(block);
+  }
+  return 128;
+}
+
 namespace {
 struct AttnOnlinePass : attn::impl::AttnOnlineBase<AttnOnlinePass> {
   using AttnOnlineBase::AttnOnlineBase;
@@ -602,7 +625,9 @@ struct AttnOnlinePass : attn::impl::AttnOnlineBase<AttnOnlinePass> {
         if (!kv)
           continue;
         OnlineRewriter rewriter(*block, kv,
-                                tileN > 0 ? tileN : defaultTileN(*block));
+                                tileN > 0    ? tileN
+                                : wgmmaTiles ? wgmmaTileN(*block)
+                                             : defaultTileN(*block));
         if (failed(rewriter.analyze())) {
           func.emitRemark() << "not rewritten: " << rewriter.why;
           continue;

@@ -57,7 +57,7 @@ FrontendOptions attn::jit::frontendOptions(const CompileOptions &options,
   f.unroll = options.unroll;
   f.dtype = options.dtype;
   f.kernelPath = options.kernelPath;
-  f.arch = target.device == DeviceKind::Cuda ? target.arch : "";
+  f.arch = target.arch; // emu: CompileOptions::arch (may be empty)
   return f;
 }
 

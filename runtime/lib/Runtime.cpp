@@ -141,8 +141,16 @@ Expected<Target> RuntimeImpl::resolveTarget(const CompileOptions &options) {
     return device.status();
   Target t;
   t.device = *device;
-  if (t.device == DeviceKind::Emu)
+  if (t.device == DeviceKind::Emu) {
+    // The emulator runs the kernel the arch asked for gets (sm_90a: the
+    // wgmma schedule); none: any arch's.
+    if (!options.arch.empty() && !knownArch(options.arch))
+      return Status::error("unknown arch '" + options.arch +
+                           "' (attn supports sm_80, sm_86, sm_89, sm_90, "
+                           "sm_90a)");
+    t.arch = options.arch;
     return t;
+  }
   const cuda::GpuInfo *gpu = nullptr;
   std::string why;
   cuda::loadDriver(&gpu, &why);

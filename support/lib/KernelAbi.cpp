@@ -227,6 +227,11 @@ bool tensorMapOf(const Field &f, const ParamBindings &b, uint64_t *words,
           " box extents (1-5 of each, as many)";
     return false;
   }
+  // A tensor TMA cannot address (an unaligned address or stride, a
+  // non-contiguous row, an empty dimension) leaves the map zeroed: the
+  // kernel tests the same with tma_view_ok and stages it by cp.async.
+  bool usable =
+      buffer->data && reinterpret_cast<std::uintptr_t>(buffer->data) % 16 == 0;
   TensorMapRequest request;
   request.base = buffer->data;
   request.rank = static_cast<unsigned>(shape.dims.size());
@@ -245,15 +250,20 @@ bool tensorMapOf(const Field &f, const ParamBindings &b, uint64_t *words,
     else
       for (size_t e = d + 1; e < rank; ++e)
         stride *= buffer->sizes[e];
-    if (m == 0 && stride != 1) {
-      why = "TMA needs dimension " + std::to_string(d) +
-            " (the map's innermost) contiguous, but its stride is " +
-            std::to_string(stride);
-      return false;
-    }
+    uint64_t strideBytes = static_cast<uint64_t>(stride) * shape.elementBytes;
+    if (m == 0)
+      usable &= stride == 1;
+    else
+      usable &=
+          stride > 0 && strideBytes % 16 == 0 && strideBytes < (1ull << 40);
+    usable &= buffer->sizes[d] >= 1 && buffer->sizes[d] <= (int64_t(1) << 32);
     request.dims[m] = static_cast<uint64_t>(buffer->sizes[d]);
     request.strideBytes[m] = static_cast<uint64_t>(stride) * shape.elementBytes;
     request.box[m] = shape.box[m];
+  }
+  if (!usable) {
+    std::memset(words, 0, kTensorMapWords * sizeof(uint64_t));
+    return true;
   }
   // Encoders want the map 64-byte aligned (the driver's does); the words
   // of `params` are only 8-byte aligned, and a map is plain bytes to copy.

@@ -636,7 +636,8 @@ static std::string describeEmitted(const attn::codegen::CudaPlan &plan,
     if (k.role == attn::codegen::KernelRole::Whole ||
         k.role == attn::codegen::KernelRole::SplitPartials)
       kernel = &k;
-  std::string line = kernel->path + (kernel->wgmma ? " (wgmma)" : "") + ", " +
+  std::string line = kernel->path + (kernel->wgmma ? " (wgmma)" : "") +
+                     (kernel->tma ? " with TMA K/V" : "") + ", " +
                      std::to_string(kernel->threads) + " threads, " +
                      std::to_string(kernel->dynamicSmemBytes) +
                      " B dynamic shared memory";

@@ -57,8 +57,10 @@ struct CompileOptions {
   /// Emitter path: "auto" (tensor cores when the variant allows), "simt"
   /// or "mma".
   std::string kernelPath = "auto";
-  /// cuda: target arch ("sm_80", "sm_90", "sm_90a", ...); empty: the running
-  /// GPU's (sm_90a, the wgmma kernels, on a compute-capability-9.0 GPU).
+  /// Target arch ("sm_80", "sm_90", "sm_90a", ...). cuda: empty is the
+  /// running GPU's (sm_90a, the wgmma kernels, on a compute-capability-9.0
+  /// GPU); emu: the emulator runs the kernel this arch gets (empty: any
+  /// arch's).
   std::string arch;
   /// The most KV splits a launch of the variant's split-KV plan may use.
   /// That plan is compiled once, on the first run that picks it, with the

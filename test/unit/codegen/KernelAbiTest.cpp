@@ -280,11 +280,30 @@ TEST(KernelAbiPackerTest, TensorMapsAreEncodedWhereCPutsThem) {
   ParamBindings noEncoder = b;
   noEncoder.encodeTensorMap = nullptr;
   expectError(noEncoder, map, "no tensor-map encoder is bound");
+  // A tensor TMA cannot address leaves the map zeroed (the kernel tests the
+  // same with tma_view_ok and copies it without TMA): a non-contiguous row,
+  // an outer stride or an address off 16 bytes, an empty dimension.
+  auto expectZeroed = [&](const ParamBindings &bindings) {
+    std::vector<uint64_t> words(kTensorMapWords, 1);
+    std::string message;
+    ASSERT_TRUE(packParams({map}, bindings, "kern", words, &message))
+        << message;
+    ASSERT_EQ(words.size(), size_t(kTensorMapWords));
+    for (uint64_t word : words)
+      EXPECT_EQ(word, 0u);
+  };
   ParamBindings strided = b;
   strided.inputs[1].strides = {38400 * 2, 12800 * 2, 128 * 2, 2};
-  expectError(strided, map,
-              "TMA needs dimension 3 (the map's innermost) contiguous, but "
-              "its stride is 2");
+  expectZeroed(strided);
+  ParamBindings oddRows = b;
+  oddRows.inputs[1].strides = {38400, 12800, 100, 1};
+  expectZeroed(oddRows);
+  ParamBindings offset = b;
+  offset.inputs[1].data = static_cast<const char *>(b.inputs[1].data) + 2;
+  expectZeroed(offset);
+  ParamBindings empty = b;
+  empty.inputs[1].sizes[2] = 0;
+  expectZeroed(empty);
   Field bigBox = map;
   bigBox.map.box = {64, 257, 1, 1};
   expectError(b, bigBox, "boxDim[1] = 257 is not in 1-256");

@@ -165,6 +165,9 @@ struct CudaKernel {
   /// On the tensor-core path: the contractions run on sm_90a's wgmma (the
   /// schedule's `wgmma`), not mma.sync.
   bool wgmma = false;
+  /// K/V stages are loaded by TMA (tensor maps among the parameters) when
+  /// the tensors allow it at launch (tma_view_ok), else by cp.async.
+  bool tma = false;
   /// Under KernelPath::Auto, why the tensor-core path was not taken (empty
   /// when it was, or when it was not tried).
   std::string fallbackReason;

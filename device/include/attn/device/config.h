@@ -60,6 +60,15 @@ using std::uint64_t;
 #define ATTN_OUTLINED_FN static __attribute__((noinline))
 #endif
 
+/// Linkage of the device library's cold paths (a fallback a kernel takes
+/// only for unusual inputs): never inlined, so the hot loop that may call
+/// them holds a call, not their code.
+#if ATTN_DEVICE_CUDA
+#define ATTN_COLD_FN __device__ __noinline__
+#else
+#define ATTN_COLD_FN __attribute__((noinline))
+#endif
+
 /// Fully unrolls the next loop. g++ ignores `#pragma unroll` (and warns), so
 /// the emulator's g++ builds get GCC's spelling; NVRTC and clang the CUDA one.
 #if ATTN_DEVICE_CUDA || defined(__clang__) || !defined(__GNUC__)

@@ -98,6 +98,20 @@ ATTN_DEVICE_FN void stage_tile(T *smem, const T *ptr, int64_t extent,
   }
 }
 
+/// stage_tile, never inlined, choosing 16-byte copies where it can: the
+/// cp.async fallback of a tile a kernel stages by TMA (for a tensor TMA
+/// cannot address: tma_view_ok), kept out of the KV loop's code.
+template <typename T, int Rows, int Cols, int Threads, int Pitch,
+          int SwizzleBytes>
+ATTN_COLD_FN void stage_tile_cold(T *smem, const T *ptr, int64_t extent,
+                                  int64_t base, int64_t rowStride,
+                                  int64_t colStride, int64_t validRows,
+                                  int tid) {
+  stage_tile<T, Rows, Cols, Threads, Pitch, SwizzleBytes>(
+      smem, ptr, extent, base, rowStride, colStride, validRows,
+      can_stage_vectorized(ptr, base, rowStride, colStride), tid);
+}
+
 /// Whether stage_tile_paged may use 16-byte copies: as stage_tile, with
 /// whole chunks per page too.
 template <typename T>

@@ -38,6 +38,27 @@ struct alignas(64) TensorMap {
   uint64_t opaque[16];
 };
 
+/// Whether TMA can address the 4-D tensor at `base` (sizes n0..n3, strides
+/// s0..s3 in elements of `ElementBytes`, dimension 3 innermost): a 16-byte
+/// aligned address, a contiguous innermost dimension, the outer strides
+/// positive multiples of 16 bytes below 2^40, every size in 1..2^32. The
+/// host packer leaves the tensor's map zeroed when this is false
+/// (attn::abi::packParams), so a kernel tests it before using the map and
+/// copies the tensor another way otherwise. The same on every thread.
+template <int ElementBytes>
+ATTN_DEVICE_FN bool tma_view_ok(const void *base, long long s0, long long s1,
+                                long long s2, long long s3, long long n0,
+                                long long n1, long long n2, long long n3) {
+  auto strideOk = [](long long s) {
+    return s > 0 && (s * ElementBytes) % 16 == 0 &&
+           s * ElementBytes < (1LL << 40);
+  };
+  auto sizeOk = [](long long n) { return n >= 1 && n <= (1LL << 32); };
+  return base != nullptr && reinterpret_cast<uint64_t>(base) % 16 == 0 &&
+         s3 == 1 && strideOk(s0) && strideOk(s1) && strideOk(s2) &&
+         sizeOk(n0) && sizeOk(n1) && sizeOk(n2) && sizeOk(n3);
+}
+
 #if ATTN_DEVICE_CUDA
 
 /// Loads the box at (c0, c1) into `smem`, completing its bytes on `bar`.

@@ -183,7 +183,12 @@ def AttnOnline : Pass<"attn-online"> {
   let options = [
     Option<"tileN", "tile-n", "int64_t", "0",
            "keys per KV tile (0: 64, or 32 when a head dimension exceeds "
-           "128, so that two stages of K and V fit 99 KB of shared memory)">
+           "128, so that two stages of K and V fit 99 KB of shared memory)">,
+    Option<"wgmmaTiles", "wgmma-tiles", "bool", "false",
+           "when tile-n is 0: 128 keys per KV tile for f16/bf16 cascades "
+           "whose head dimensions are multiples of 16 up to 128 (an sm_90a "
+           "target, whose wgmma schedule takes 128-key tiles without "
+           "spilling: FlashAttention-3's tiles)">
   ];
   let dependentDialects = [
     "::attn::AttnDialect", "::mlir::arith::ArithDialect",

@@ -181,7 +181,11 @@ int64_t extentOf(const std::vector<int64_t> &sizes,
 /// multiple: the C layout of the struct) from `bindings`. A field whose
 /// binding is missing, or names a dimension its tensor does not have, or a
 /// map the encoder rejects, is an error naming the field and `kernel`:
-/// `*error` is set and false returned.
+/// `*error` is set and false returned. A map of a tensor TMA cannot address
+/// (its address or an outer stride not a positive multiple of 16 bytes, the
+/// map's innermost dimension not contiguous, a size of 0 or over 2^32) is
+/// left zeroed instead: kernels test the same with tma_view_ok
+/// (attn/device/tma.h) and copy that tensor without TMA.
 bool packParams(const std::vector<Field> &fields,
                 const ParamBindings &bindings, const std::string &kernel,
                 std::vector<uint64_t> &params, std::string *error);
