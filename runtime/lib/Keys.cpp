@@ -57,7 +57,8 @@ FrontendOptions attn::jit::frontendOptions(const CompileOptions &options,
   f.unroll = options.unroll;
   f.dtype = options.dtype;
   f.kernelPath = options.kernelPath;
-  f.arch = target.arch; // emu: CompileOptions::arch (may be empty)
+  // emu: the arch whose kernel the emulator runs, if one was asked for.
+  f.arch = target.device == DeviceKind::Cuda ? target.arch : options.arch;
   return f;
 }
 

@@ -40,7 +40,8 @@ const Digest &embeddedHeadersDigest();
 /// What a compile targets once Auto and the arch are resolved.
 struct Target {
   DeviceKind device = DeviceKind::Emu;
-  /// cuda: the arch compiled for ("sm_90"); "emu" on the emulator.
+  /// cuda: the arch compiled for ("sm_90"); on the emulator "emu", or the
+  /// arch whose kernel it runs (CompileOptions::arch).
   std::string arch = "emu";
   /// cuda: a cubin (the running arch is known to attn) or PTX.
   bool cubin = false;

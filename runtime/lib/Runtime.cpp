@@ -148,7 +148,8 @@ Expected<Target> RuntimeImpl::resolveTarget(const CompileOptions &options) {
       return Status::error("unknown arch '" + options.arch +
                            "' (attn supports sm_80, sm_86, sm_89, sm_90, "
                            "sm_90a)");
-    t.arch = options.arch;
+    if (!options.arch.empty())
+      t.arch = options.arch;
     return t;
   }
   const cuda::GpuInfo *gpu = nullptr;

@@ -69,6 +69,7 @@ TEST_P(NvrtcEmitTest, WgmmaKernelCompilesWithoutSpillsForSm90a) {
   auto kernel = attn::codegen::emitCudaKernel(example.func, emit);
   ASSERT_TRUE(mlir::succeeded(kernel));
   ASSERT_TRUE(kernel->wgmma) << GetParam() << " is not on the wgmma schedule";
+  EXPECT_TRUE(kernel->tma) << GetParam() << " does not stage K/V by TMA";
   auto out = attn::codegen::compileWithNvrtc(
       kernel->source, GetParam(), *attn::codegen::lookupCudaArch("sm_90a"),
       attn::codegen::NvrtcTarget::Cubin);
