@@ -530,6 +530,12 @@ private:
   /// The mbarriers the commit groups complete on (0: no TMA): group g on
   /// slot g % tmaSlots, phase g / tmaSlots.
   int64_t tmaSlots = 0;
+  /// The barriers right after a wait in a TMA kernel: they make cp.async
+  /// and plain stage writes the CTA's, which TMA's boxes do not need (their
+  /// mbarrier wait makes them visible to each waiter), so they run only
+  /// while a group with such writes (the Q tile, the fallback) is not yet
+  /// published by one.
+  DenseSet<Operation *> tmaVisibilityBarriers;
   /// Finds the copies TMA can make (collectTmaCopies' rule) before the
   /// parameters are declared.
   void collectTmaCopies();

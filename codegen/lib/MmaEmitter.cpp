@@ -409,6 +409,9 @@ std::string KernelEmitter::tmaPrologue(int64_t offset) {
                    "reinterpret_cast<mbarrier_t *>(attnSmem + {});",
                    offset));
   line("unsigned tmaGroups = 0, tmaRetired = 0;");
+  // 1 + the last group that wrote stages without TMA, and the groups the
+  // last CTA barrier after a wait published.
+  line("unsigned tmaPlainEnd = 0, tmaPublished = 0;");
   for (auto &[arg, map] : tmaMaps) {
     View v = argView(arg);
     line(fmt::format("const bool {} = tma_view_ok<2>({}, {}, {}, {}, {}, {}, "
@@ -542,6 +545,7 @@ LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
               mmaElem, b.rows, b.cols, threads, b.pitch, b.swizzle, b.ptr,
               *stage, b.stageStride, view->ptr, view->extent, base,
               view->strides[rank - 2], view->strides[rank - 1], *rows);
+      w.line("tmaPlainEnd = tmaGroups + 1;");
       w.close();
       return success();
     }
@@ -553,6 +557,8 @@ LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
         mmaElem, b.rows, b.cols, threads, b.pitch, swizzleArg(b), b.ptr, *stage,
         b.stageStride, view->ptr, view->extent, base, view->strides[rank - 2],
         view->strides[rank - 1], *rows, vec);
+    if (tmaSlots)
+      w.line("tmaPlainEnd = tmaGroups + 1;");
     return success();
   }
   if (isa<AsyncCommitOp>(op)) {
@@ -582,6 +588,12 @@ LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
       w.linef("  mbarrier_wait_parity(tmaBars + tmaRetired % {0}, (tmaRetired "
               "/ {0}) & 1);",
               tmaSlots);
+      // In the KV loop the barrier after the wait only publishes the
+      // stages (the one at the body's end orders their reads before their
+      // refill); elsewhere it may order other uses of shared memory.
+      if (isa_and_nonnull<BarrierOp>(op.getNextNode()) &&
+          isa<scf::ForOp>(op.getParentOp()))
+        tmaVisibilityBarriers.insert(op.getNextNode());
     }
     // wgmma reads shared memory through the async proxy: this thread's
     // writes of the stages (the scalar fallback of unaligned tensors and
@@ -592,6 +604,16 @@ LogicalResult KernelEmitter::emitScheduleOp(Operation &op) {
     return success();
   }
   if (isa<BarrierOp>(op)) {
+    if (tmaVisibilityBarriers.contains(&op)) {
+      // Only cp.async and plain writes need the CTA's barrier to be seen:
+      // run it when a group not yet published wrote so (retired or not:
+      // groups retire in order, so this never misses one).
+      w.open("if (tmaPlainEnd > tmaPublished)");
+      w.line("__syncthreads();");
+      w.line("tmaPublished = tmaRetired;");
+      w.close();
+      return success();
+    }
     w.line("__syncthreads();");
     return success();
   }

@@ -40,6 +40,12 @@ bool knownArch(const std::string &arch) {
   return false;
 }
 
+/// The error of asking for an arch attn does not compile for.
+Status unknownArchError(const std::string &arch) {
+  return Status::error("unknown arch '" + arch +
+                       "' (attn supports sm_80, sm_86, sm_89, sm_90, sm_90a)");
+}
+
 /// Auto without a GPU says so once per process, not once per compile.
 std::atomic<bool> autoNoticeGiven{false};
 } // namespace
@@ -145,9 +151,7 @@ Expected<Target> RuntimeImpl::resolveTarget(const CompileOptions &options) {
     // The emulator runs the kernel the arch asked for gets (sm_90a: the
     // wgmma schedule); none: any arch's.
     if (!options.arch.empty() && !knownArch(options.arch))
-      return Status::error("unknown arch '" + options.arch +
-                           "' (attn supports sm_80, sm_86, sm_89, sm_90, "
-                           "sm_90a)");
+      return unknownArchError(options.arch);
     if (!options.arch.empty())
       t.arch = options.arch;
     return t;
@@ -159,9 +163,7 @@ Expected<Target> RuntimeImpl::resolveTarget(const CompileOptions &options) {
   std::string running = "sm_" + std::to_string(cc);
   if (!options.arch.empty()) {
     if (!knownArch(options.arch))
-      return Status::error("unknown arch '" + options.arch +
-                           "' (attn supports sm_80, sm_86, sm_89, sm_90, "
-                           "sm_90a)");
+      return unknownArchError(options.arch);
     t.arch = options.arch;
     // A cubin only for the GPU it will run on; PTX (JIT-compiled by the
     // driver) for any other arch asked for.
