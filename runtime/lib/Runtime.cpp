@@ -33,8 +33,11 @@ std::string env(const char *name) {
 }
 
 /// The archs attn compiles cubins for (attn::codegen::lookupCudaArch).
+constexpr const char *kKnownArchs[] = {"sm_80", "sm_86", "sm_89", "sm_90",
+                                       "sm_90a"};
+
 bool knownArch(const std::string &arch) {
-  for (const char *name : {"sm_80", "sm_86", "sm_89", "sm_90", "sm_90a"})
+  for (const char *name : kKnownArchs)
     if (arch == name)
       return true;
   return false;
@@ -42,8 +45,11 @@ bool knownArch(const std::string &arch) {
 
 /// The error of asking for an arch attn does not compile for.
 Status unknownArchError(const std::string &arch) {
-  return Status::error("unknown arch '" + arch +
-                       "' (attn supports sm_80, sm_86, sm_89, sm_90, sm_90a)");
+  std::string known;
+  for (const char *name : kKnownArchs)
+    known += (known.empty() ? "" : ", ") + std::string(name);
+  return Status::error("unknown arch '" + arch + "' (attn supports " + known +
+                       ")");
 }
 
 /// Auto without a GPU says so once per process, not once per compile.

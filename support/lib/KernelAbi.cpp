@@ -258,7 +258,7 @@ bool tensorMapOf(const Field &f, const ParamBindings &b, uint64_t *words,
           stride > 0 && strideBytes % 16 == 0 && strideBytes < (1ull << 40);
     usable &= buffer->sizes[d] >= 1 && buffer->sizes[d] <= (int64_t(1) << 32);
     request.dims[m] = static_cast<uint64_t>(buffer->sizes[d]);
-    request.strideBytes[m] = static_cast<uint64_t>(stride) * shape.elementBytes;
+    request.strideBytes[m] = strideBytes;
     request.box[m] = shape.box[m];
   }
   if (!usable) {
