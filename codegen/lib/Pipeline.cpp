@@ -66,6 +66,7 @@ void attn::buildAttnPipeline(OpPassManager &pm,
   pm.addPass(codegen::createAttnDeferRowSums());
   pm.addPass(codegen::createAttnSpecializeInterior());
   pm.addPass(codegen::createAttnFoldScoreScale());
+  pm.addPass(codegen::createAttnNarrowIndices());
 }
 
 void attn::registerAttnPipeline() {
@@ -75,6 +76,7 @@ void attn::registerAttnPipeline() {
       "rewrite, [split KV,] fuse tile classification, lean map bodies, record "
       "the target, "
       "schedule (path, warps, staged K/V, register-resident Q, "
-      "accumulation, interior tiles, the score scale folded into the row max and exp2)",
+      "accumulation, interior tiles, the score scale folded into the row max "
+      "and exp2, 32-bit index arithmetic in map bodies)",
       buildAttnPipeline);
 }

@@ -126,6 +126,13 @@ const BufferBinding *bufferOf(const Field &f, const ParamBindings &b) {
   return binding.bound ? &binding : nullptr;
 }
 
+/// Why a size above kMaxExtent is refused.
+std::string tooLarge(int64_t size) {
+  return "the size is " + std::to_string(size) +
+         ", above the 2^30 a kernel takes (its index arithmetic is 32-bit "
+         "where the compiler proved 2^30 makes that exact)";
+}
+
 /// The word of `f`, or an error message.
 std::optional<uint64_t> wordOf(const Field &f, const ParamBindings &b,
                                std::string &why) {
@@ -154,6 +161,8 @@ std::optional<uint64_t> wordOf(const Field &f, const ParamBindings &b,
       return fail("no value is bound to it");
     if (!expectType(FieldType::Int64))
       return fail("a problem size must be Int64");
+    if (*b.problem[f.dim] > kMaxExtent)
+      return fail(tooLarge(*b.problem[f.dim]));
     return static_cast<uint64_t>(*b.problem[f.dim]);
   case FieldRole::KvSplits:
     if (!b.kvSplits)
@@ -192,8 +201,12 @@ std::optional<uint64_t> wordOf(const Field &f, const ParamBindings &b,
                 " strides");
   if (f.dim < 0 || static_cast<size_t>(f.dim) >= rank)
     return fail("the bound tensor has rank " + std::to_string(rank));
-  if (f.role == FieldRole::Size)
+  if (f.role == FieldRole::Size) {
+    if (buffer->sizes[f.dim] > kMaxExtent)
+      return fail("dimension " + std::to_string(f.dim) + ": " +
+                  tooLarge(buffer->sizes[f.dim]));
     return static_cast<uint64_t>(buffer->sizes[f.dim]);
+  }
   if (!buffer->strides.empty())
     return static_cast<uint64_t>(buffer->strides[f.dim]);
   int64_t stride = 1;

@@ -77,8 +77,8 @@
 // CHECK-NEXT: if ({{x[0-9]+}}) {
 // CHECK-NEXT: count_tile(kTileInterior);
 // CHECK-NOT: if (
-// CHECK: b_fragment_n_major<72>(b, [[KS]], 8 * nt, 16 * kk, mLane);
-// CHECK: mma_m16n8k16<f16>([[SI:t[0-9]+]][mt][nt], [[QF]][mt][kk], b, [[SI]][mt][nt]);
+// CHECK: b_fragments_n_major_x2<72>(b, [[KS]], 16 * np, 16 * kk, mLane);
+// CHECK: mma_m16n8k16<f16>([[SI:t[0-9]+]][mt][2 * np + h], [[QF]][mt][kk], b[h], [[SI]][mt][2 * np + h]);
 // CHECK-NOT: if (
 // CHECK: quad_allreduce_max(
 // CHECK-NOT: if (
@@ -86,13 +86,13 @@
 // CHECK-NOT: quad_allreduce_add(
 // CHECK: [[L:t[0-9]+]][{{mt[0-9]+}}][{{rs[0-9]+}}] = acc{{[0-9]+}};
 // CHECK-NOT: if (
-// CHECK: b_fragment_k_major<72>(b, [[VS]], 8 * nt, 16 * kk, mLane);
+// CHECK: b_fragments_k_major_x2<72>(b, [[VS]], 16 * np, 16 * kk, mLane);
 // CHECK: mma_m16n8k16<f16>(
 // CHECK-NOT: if (
 // CHECK: } else {
 // The edge version: S on tensor cores, once for full and partial tiles.
-// CHECK: b_fragment_n_major<72>(b, [[KS]], 8 * nt, 16 * kk, mLane);
-// CHECK: mma_m16n8k16<f16>([[S:t[0-9]+]][mt][nt], [[QF]][mt][kk], b, [[S]][mt][nt]);
+// CHECK: b_fragments_n_major_x2<72>(b, [[KS]], 16 * np, 16 * kk, mLane);
+// CHECK: mma_m16n8k16<f16>([[S:t[0-9]+]][mt][2 * np + h], [[QF]][mt][kk], b[h], [[S]][mt][2 * np + h]);
 // CHECK: const bool [[FULL:x[0-9]+]] = ([[CL]] == 1LL);
 // CHECK: if ([[FULL]]) {
 // CHECK-NEXT: count_tile(kTileFull);
@@ -118,7 +118,7 @@
 // P V accumulates onto the rescaled O (the mma's C operand, attn.accumulate).
 // CHECK: += the contraction
 // CHECK: a_fragment_from_tile<f16, 8>(a[mt], {{t[0-9]+}}[mt], kk, 64, mLane);
-// CHECK: b_fragment_k_major<72>(b, [[VS]], 8 * nt, 16 * kk, mLane);
+// CHECK: b_fragments_k_major_x2<72>(b, [[VS]], 16 * np, 16 * kk, mLane);
 // CHECK: mma_m16n8k16<f16>(
 // No third copy of either product.
 // CHECK-NOT: mma_m16n8k16

@@ -416,4 +416,35 @@ TEST(KernelAbiPackerTest, WhatCannotBeBoundIsAnErrorNamingTheField) {
   EXPECT_NE(error.find("1 sizes but 2 strides"), std::string::npos) << error;
 }
 
+// Kernels narrow index arithmetic to 32 bits on the promise that no extent
+// exceeds kMaxExtent (-attn-narrow-indices): a larger size or problem size
+// is refused, naming the field, and kMaxExtent itself is taken.
+TEST(KernelAbiPackerTest, ExtentsAboveTheKernelsLimitAreRefused) {
+  float q[1];
+  ParamBindings b;
+  b.inputs = {BufferBinding{true, q, {1, kMaxExtent + 1}, {0, 0}, -1}};
+  b.problem[int(ProblemSize::Nk)] = kMaxExtent + 1;
+  Field size{"nk_size", FieldType::Int64, FieldRole::Size, BufferKind::Input, 0,
+             1};
+  Field problem{
+      "Nk", FieldType::Int64,        FieldRole::Problem, BufferKind::None,
+      0,    int32_t(ProblemSize::Nk)};
+  for (const Field &f : {size, problem}) {
+    std::vector<uint64_t> p;
+    std::string error;
+    EXPECT_FALSE(packParams({f}, b, "kern", p, &error));
+    EXPECT_NE(error.find("'" + f.name + "'"), std::string::npos) << error;
+    EXPECT_NE(error.find("the size is 1073741825, above the 2^30"),
+              std::string::npos)
+        << error;
+  }
+  b.inputs[0].sizes[1] = kMaxExtent;
+  b.problem[int(ProblemSize::Nk)] = kMaxExtent;
+  std::vector<uint64_t> p;
+  std::string error;
+  ASSERT_TRUE(packParams({size, problem}, b, "kern", p, &error)) << error;
+  EXPECT_EQ(p[0], uint64_t(kMaxExtent));
+  EXPECT_EQ(p[1], uint64_t(kMaxExtent));
+}
+
 } // namespace

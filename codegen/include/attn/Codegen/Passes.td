@@ -133,4 +133,24 @@ def AttnFoldScoreScale : Pass<"attn-fold-score-scale", "::mlir::ModuleOp"> {
   let dependentDialects = ["::attn::AttnDialect", "::mlir::arith::ArithDialect"];
 }
 
+def AttnNarrowIndices : Pass<"attn-narrow-indices", "::mlir::ModuleOp"> {
+  let summary = "Index arithmetic of map bodies in i32 where its range allows";
+  let description = [{
+    Runs upstream integer range analysis over the kernels (every extent of a
+    kernel argument at most 2^30, abi::kMaxExtent, which the runtime's
+    packer enforces; a map body's local indices below its output's extent;
+    captures as computed outside) and rewrites each index add, subtract,
+    multiply, division, remainder, min, max, select and compare of a map
+    body whose operands and result provably lie in [-2^31, 2^31) to i32
+    (unsigned division, remainder, min and max only on non-negative
+    operands). What the analysis cannot bound stays 64-bit; i32 results
+    reach 64-bit users through a sign-extending index_cast, and sitofp
+    converts the 32-bit value. A map body runs per element (on tensor cores,
+    per fragment element of unrolled loops), so this halves the registers
+    and the instructions of its index code. Run last: later passes match map
+    bodies as written.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 #endif // ATTN_CODEGEN_PASSES_TD

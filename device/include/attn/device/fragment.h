@@ -59,14 +59,34 @@ ATTN_DEVICE_FN bool can_stage_vectorized(const T *ptr, int64_t base,
          reinterpret_cast<uint64_t>(ptr) % 16 == 0;
 }
 
+/// stage_tile's element-by-element copy, for a tensor 16-byte copies cannot
+/// address (unaligned, or columns not contiguous): out of line, so a kernel
+/// holds one copy per tile shape instead of one per staging site.
+template <typename T, int Rows, int Cols, int Threads, int Pitch,
+          int SwizzleBytes>
+ATTN_COLD_FN void stage_tile_scalar(T *smem, const T *ptr, int64_t extent,
+                                    int64_t base, int64_t rowStride,
+                                    int64_t colStride, int64_t validRows,
+                                    int tid) {
+#pragma unroll 1
+  for (int e = tid; e < Rows * Cols; e += Threads) {
+    int r = e / Cols, c = e % Cols;
+    smem[staged_offset<T, Rows, Pitch, SwizzleBytes>(r, c)] =
+        r < validRows
+            ? ld_global(ptr, base + r * rowStride + c * colStride, extent)
+            : from_float<T>(0.0f);
+  }
+}
+
 /// Stages rows [0, Rows) x columns [0, Cols) of a global tile (element
 /// (r, c) at `base + r * rowStride + c * colStride`) into `smem` with a row
 /// pitch of `Pitch` elements (the schedule's shared-buffer layout; Cols +
 /// kSmemPad by default), or in the swizzled layout of `SwizzleBytes`
 /// (staged_offset); rows at or past `validRows` become zeros. All
-/// `Threads` threads of the CTA call it with their own `tid`. Vectorized
-/// staging issues cp.async copies (the caller commits and waits); otherwise
-/// the elements are loaded one by one and stored directly.
+/// `Threads` threads of the CTA call it with their own `tid` (< Threads).
+/// Vectorized staging issues cp.async copies (the caller commits and
+/// waits); otherwise the elements are loaded one by one and stored directly
+/// (out of line).
 template <typename T, int Rows, int Cols, int Threads,
           int Pitch = Cols + kSmemPad, int SwizzleBytes = 0>
 ATTN_DEVICE_FN void stage_tile(T *smem, const T *ptr, int64_t extent,
@@ -88,14 +108,8 @@ ATTN_DEVICE_FN void stage_tile(T *smem, const T *ptr, int64_t extent,
     }
     return;
   }
-#pragma unroll 1
-  for (int e = tid; e < Rows * Cols; e += Threads) {
-    int r = e / Cols, c = e % Cols;
-    smem[staged_offset<T, Rows, Pitch, SwizzleBytes>(r, c)] =
-        r < validRows
-            ? ld_global(ptr, base + r * rowStride + c * colStride, extent)
-            : from_float<T>(0.0f);
-  }
+  stage_tile_scalar<T, Rows, Cols, Threads, Pitch, SwizzleBytes>(
+      smem, ptr, extent, base, rowStride, colStride, validRows, tid);
 }
 
 /// stage_tile, never inlined, choosing 16-byte copies where it can: the
@@ -446,6 +460,13 @@ ATTN_DEVICE_FN void a_fragment_from_scaled_tile(uint32_t (&a)[4],
   a[3] = pack_x2<T>(at(2 * kk + 1, 2, c1), at(2 * kk + 1, 3, c1 + 1));
 }
 
+// The ldmatrix helpers below address `smem + laneOffset + (constant)`: the
+// lane's offset once, then the fragment's own offset, a constant once the
+// caller's loops over m/n/k steps are unrolled. Written as one sum, each
+// fragment's address would be a separate value (a 64-bit one, the int index
+// widened), which the compiler hoists out of the KV loop when the buffer is
+// loop-invariant (the Q tile): registers the accumulators need.
+
 /// The A fragment (rows m0 + [0, 16), k = k0 + [0, 16)) of a row-major
 /// staged operand (row m, column k, pitch `Pitch`): the staged Q tile of
 /// Q·Kᵀ, one ldmatrix.x4 (lanes 0-15 address rows m0 + [0, 16) at k0, lanes
@@ -453,7 +474,8 @@ ATTN_DEVICE_FN void a_fragment_from_scaled_tile(uint32_t (&a)[4],
 template <int Pitch, typename T>
 ATTN_DEVICE_FN void a_fragment_row_major(uint32_t (&a)[4], const T *smem,
                                          int m0, int k0, unsigned lane) {
-  ldmatrix_x4(a, smem + (m0 + (lane & 15)) * Pitch + k0 + (lane >> 4) * 8);
+  const T *laneBase = smem + ((lane & 15) * Pitch + (lane >> 4) * 8);
+  ldmatrix_x4(a, laneBase + (m0 * Pitch + k0));
 }
 
 /// The B fragment (k = k0 + [0, 16), n = n0 + [0, 8)) of B = Sᵀ where S is
@@ -461,7 +483,8 @@ ATTN_DEVICE_FN void a_fragment_row_major(uint32_t (&a)[4], const T *smem,
 template <int Pitch, typename T>
 ATTN_DEVICE_FN void b_fragment_n_major(uint32_t (&b)[2], const T *smem, int n0,
                                        int k0, unsigned lane) {
-  ldmatrix_x2(b, smem + (n0 + (lane & 7)) * Pitch + k0 + ((lane >> 3) & 1) * 8);
+  const T *laneBase = smem + ((lane & 7) * Pitch + ((lane >> 3) & 1) * 8);
+  ldmatrix_x2(b, laneBase + (n0 * Pitch + k0));
 }
 
 /// The B fragment (k = k0 + [0, 16), n = n0 + [0, 8)) of a k-major staged
@@ -469,7 +492,38 @@ ATTN_DEVICE_FN void b_fragment_n_major(uint32_t (&b)[2], const T *smem, int n0,
 template <int Pitch, typename T>
 ATTN_DEVICE_FN void b_fragment_k_major(uint32_t (&b)[2], const T *smem, int n0,
                                        int k0, unsigned lane) {
-  ldmatrix_x2_trans(b, smem + (k0 + (lane & 15)) * Pitch + n0);
+  const T *laneBase = smem + (lane & 15) * Pitch;
+  ldmatrix_x2_trans(b, laneBase + (k0 * Pitch + n0));
+}
+
+/// b_fragment_n_major of n-tiles n0 and n0 + 8 with one ldmatrix.x4: b[0]
+/// is n-tile n0's fragment, b[1] n-tile n0 + 8's (lanes 16-31 address rows
+/// n0 + 8 + [0, 8)). Half the instructions of two x2 loads.
+template <int Pitch, typename T>
+ATTN_DEVICE_FN void b_fragments_n_major_x2(uint32_t (&b)[2][2], const T *smem,
+                                           int n0, int k0, unsigned lane) {
+  const T *laneBase = smem + (((lane & 7) + ((lane >> 4) << 3)) * Pitch +
+                              ((lane >> 3) & 1) * 8);
+  uint32_t d[4];
+  ldmatrix_x4(d, laneBase + (n0 * Pitch + k0));
+  b[0][0] = d[0];
+  b[0][1] = d[1];
+  b[1][0] = d[2];
+  b[1][1] = d[3];
+}
+
+/// b_fragment_k_major of n-tiles n0 and n0 + 8 with one ldmatrix.x4.trans
+/// (lanes 16-31 address the same k rows at column n0 + 8).
+template <int Pitch, typename T>
+ATTN_DEVICE_FN void b_fragments_k_major_x2(uint32_t (&b)[2][2], const T *smem,
+                                           int n0, int k0, unsigned lane) {
+  const T *laneBase = smem + ((lane & 15) * Pitch + ((lane >> 4) << 3));
+  uint32_t d[4];
+  ldmatrix_x4_trans(d, laneBase + (k0 * Pitch + n0));
+  b[0][0] = d[0];
+  b[0][1] = d[1];
+  b[1][0] = d[2];
+  b[1][1] = d[3];
 }
 
 } // namespace attn::device

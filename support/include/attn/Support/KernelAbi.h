@@ -27,6 +27,11 @@ namespace attn::abi {
 /// (attn::device::TensorMap, a CUtensorMap on a GPU; kTensorMapWords words).
 enum class FieldType : uint8_t { Pointer, Int64, Float64, TensorMap };
 
+/// The largest tensor extent (size of one dimension) a kernel takes: 2^30.
+/// The compiler proves the index arithmetic of map bodies fits in 32 bits
+/// from it (-attn-narrow-indices), so the packer refuses larger sizes.
+inline constexpr int64_t kMaxExtent = int64_t(1) << 30;
+
 /// Words (8 bytes) of a TensorMap field, and the words it is aligned to.
 inline constexpr unsigned kTensorMapWords = 16, kTensorMapAlignWords = 8;
 
