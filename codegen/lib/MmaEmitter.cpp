@@ -1065,42 +1065,37 @@ LogicalResult KernelEmitter::emitMmaContract(ContractOp op, const Tile &t,
   w.line("#pragma unroll");
   w.openf("for (int kk = 0; kk < {}; ++kk)", (rSize + 15) / 16);
   const std::string aExpr = emitA();
-  std::string n0 = n0Offset + "8 * nt";
-  if (nMajor && options.debug == EmitDebug::FragmentIndex)
-    n0 = fmt::format("{}8 * ((nt + 1) % {})", n0Offset,
-                     nLocal); // deliberately broken
   // Deliberately broken: V read like K, without the transposing ldmatrix.
   bool asNMajor = nMajor || options.debug == EmitDebug::VUntransposed;
   const char *major = asNMajor ? "n" : "k";
+  // The B fragments of one n-tile per k-step, or of two per ldmatrix.x4,
+  // each shared by the warp's m-tiles.
+  bool paired = nLocal % 2 == 0 && options.debug != EmitDebug::FragmentIndex;
   w.line("#pragma unroll");
-  if (nLocal % 2 == 0 && options.debug != EmitDebug::FragmentIndex) {
-    // The B fragments of two n-tiles per ldmatrix.x4, each shared by the
-    // warp's m-tiles.
+  if (paired) {
     w.openf("for (int np = 0; np < {}; ++np)", nLocal / 2);
     w.line("uint32_t b[2][2];");
     w.linef("b_fragments_{}_major_x2<{}>(b, {}, {}16 * np, 16 * kk, mLane);",
             major, s.buffer.pitch, s.base, n0Offset);
     w.line("#pragma unroll");
     w.open("for (int h = 0; h < 2; ++h)");
-    w.line("#pragma unroll");
-    w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
-    w.linef("mma_m16n8k16<{0}>({1}[mt][2 * np + h], {2}, b[h], "
-            "{1}[mt][2 * np + h]);",
-            mmaElem, target, aExpr);
-    w.close();
-    w.close();
   } else {
+    std::string n0 = n0Offset + "8 * nt";
+    if (nMajor && options.debug == EmitDebug::FragmentIndex)
+      n0 = fmt::format("{}8 * ((nt + 1) % {})", n0Offset,
+                       nLocal); // deliberately broken
     w.openf("for (int nt = 0; nt < {}; ++nt)", nLocal);
-    // One B fragment per k-step and n-tile, shared by the warp's m-tiles.
     w.line("uint32_t b[2];");
     w.linef("b_fragment_{}_major<{}>(b, {}, {}, 16 * kk, mLane);", major,
             s.buffer.pitch, s.base, n0);
-    w.line("#pragma unroll");
-    w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
-    w.linef("mma_m16n8k16<{0}>({1}[mt][nt], {2}, b, {1}[mt][nt]);", mmaElem,
-            target, aExpr);
-    w.close();
   }
+  w.line("#pragma unroll");
+  w.openf("for (int mt = 0; mt < {}; ++mt)", mTiles);
+  w.linef("mma_m16n8k16<{0}>({1}[mt][{3}], {2}, {4}, {1}[mt][{3}]);", mmaElem,
+          target, aExpr, paired ? "2 * np + h" : "nt", paired ? "b[h]" : "b");
+  w.close();
+  if (paired)
+    w.close();
   w.close();
   w.close();
   if (exchange)

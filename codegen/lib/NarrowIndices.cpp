@@ -183,16 +183,14 @@ private:
       return it->second;
     if (!fits(v))
       return {};
-    Value n;
+    b.setInsertionPointAfterValue(v);
     llvm::APInt constant;
-    if (matchPattern(v, m_ConstantInt(&constant))) {
-      b.setInsertionPointAfterValue(v);
-      n = arith::ConstantIntOp::create(b, v.getLoc(), i32,
-                                       constant.getSExtValue());
-    } else {
-      b.setInsertionPointAfterValue(v);
-      n = arith::IndexCastOp::create(b, v.getLoc(), i32, v);
-    }
+    Value n =
+        matchPattern(v, m_ConstantInt(&constant))
+            ? arith::ConstantIntOp::create(b, v.getLoc(), i32,
+                                           constant.getSExtValue())
+                  .getResult()
+            : arith::IndexCastOp::create(b, v.getLoc(), i32, v).getResult();
     narrow[v] = n;
     return n;
   }
