@@ -259,6 +259,20 @@ bool KernelEmitter::fillsStorage(const Tile &t, int d) const {
   return size >= (d == t.rowDim() ? blockM : t.caps[d]);
 }
 
+/// A tile size as the bound of a per-element guard: in 32 bits. The
+/// guarded index is a fragment element's place in the tile (an int), and a
+/// tile's size is at most its storage (a block size; any size a launch
+/// binds is at most abi::kMaxExtent = 2^30), so a 64-bit bound would only
+/// widen every element's compare.
+static std::string fragmentBound(const std::string &size) {
+  int64_t literal;
+  if (!StringRef(size).getAsInteger(10, literal))
+    return size;
+  bool name = llvm::all_of(
+      size, [](char c) { return llvm::isAlnum(c) || c == '_' || c == '.'; });
+  return name ? "(int)" + size : "(int)(" + size + ")";
+}
+
 std::string KernelEmitter::mmaGuard(const Tile &t, StringRef letters,
                                     const llvm::StringMap<std::string> &idx)
     const {
@@ -266,7 +280,8 @@ std::string KernelEmitter::mmaGuard(const Tile &t, StringRef letters,
   auto add = [&](int d) {
     if (d < 0 || fillsStorage(t, d))
       return;
-    std::string cond = idx.lookup(letters.substr(d, 1)) + " < " + t.sizes[d];
+    std::string cond =
+        idx.lookup(letters.substr(d, 1)) + " < " + fragmentBound(t.sizes[d]);
     guard = guard.empty() ? cond : guard + " && " + cond;
   };
   add(t.rowDim());
@@ -807,7 +822,7 @@ LogicalResult KernelEmitter::emitMmaMap(MapOp op, Tile &t,
     pad = want == Pad::NegInf ? Pad::NegInf : Pad::Zero;
   } else if (edge && want != Pad::Unknown && pad != want) {
     cond = idx.lookup(eq.output.substr(t.colDim, 1)) + " < " +
-           t.sizes[t.colDim];
+           fragmentBound(t.sizes[t.colDim]);
     pad = want;
   }
   if (!cond.empty())

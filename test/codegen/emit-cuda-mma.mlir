@@ -99,7 +99,7 @@
 // Full tile: the score map per element, no mask code; keys past Nk are -inf
 // (the row max's identity: one column test, no row test).
 // CHECK-NEXT: float
-// CHECK: if ((8 * {{nt[0-9]+}} + 2 * mT + ({{e[0-9]+}} & 1)) < [[VALID:x[0-9]+]]) {
+// CHECK: if ((8 * {{nt[0-9]+}} + 2 * mT + ({{e[0-9]+}} & 1)) < (int)[[VALID:x[0-9]+]]) {
 // CHECK: } else {
 // CHECK-NEXT: = sc::f32_bits(0xff800000u);
 // CHECK-NOT: <= (unsigned long long)
