@@ -576,14 +576,6 @@ void CtaRunner::landWgmmas(Fiber &fiber, std::size_t count) {
     end -= count;
 }
 
-namespace {
-/// Swizzle<B,4,3> on a shared-window byte address (attn/device/wgmma.h).
-std::size_t swizzle(std::size_t address, unsigned bits) {
-  std::size_t mask = ((std::size_t{1} << bits) - 1) << 4;
-  return address ^ ((address >> 3) & mask);
-}
-} // namespace
-
 void CtaRunner::checkTensorMap(const EmuTensorMap &map, bool isStore,
                                const char *file, unsigned line) {
   if (!launch.config.memcheck || launch.buffers.empty())
@@ -611,43 +603,14 @@ void CtaRunner::tmaCopy(const TmaCopy &copy) {
     return std::string(op) + " at " + site(copy.file, copy.line);
   };
   const auto &map = *static_cast<const EmuTensorMap *>(copy.tensorMap);
-  if (map.magic != kEmuTensorMapMagic)
-    return threadError(where() + ": the tensor map was not encoded by "
-                                 "attn::emu::encodeTensorMap");
-  std::size_t boxElements = 1;
-  for (unsigned box : map.box)
-    boxElements *= box;
-  std::size_t boxBytes = boxElements * map.elementBytes;
   auto offset = static_cast<std::size_t>(copy.smem - dynamicSharedBase);
-  std::size_t alignment =
-      map.swizzleBits ? (std::size_t{128} << map.swizzleBits) : 128;
-  if (copy.smem < dynamicSharedBase ||
-      offset + boxBytes > launch.config.dynamicSharedBytes)
-    return threadError(where() + ": the " + std::to_string(boxBytes) +
-                       "-byte box is not inside dynamic shared memory (the "
-                       "emulator's shared window)");
-  if (offset % alignment)
-    return threadError(where() + ": the box's shared-memory address must be " +
-                       std::to_string(alignment) + "-byte aligned");
+  std::string problem =
+      tmaCopyProblem(map, offset, copy.smem >= dynamicSharedBase,
+                     launch.config.dynamicSharedBytes, where());
+  if (!problem.empty())
+    return threadError(problem);
+  std::size_t boxBytes = tmaBoxBytes(map);
   checkTensorMap(map, copy.isStore, copy.file, copy.line);
-
-  // Element j of the box (innermost first) and whether it is in the tensor.
-  auto global = [&](std::size_t j, bool &inside) {
-    std::size_t rest = j;
-    std::uint64_t byteOffset = 0;
-    inside = true;
-    for (unsigned d = 0; d < 5; ++d) {
-      long long c = copy.coords[d] + static_cast<long long>(rest % map.box[d]);
-      rest /= map.box[d];
-      if (d >= map.rank)
-        continue;
-      if (c < 0 || static_cast<std::uint64_t>(c) >= map.dims[d])
-        inside = false;
-      else
-        byteOffset += static_cast<std::uint64_t>(c) * map.strideBytes[d];
-    }
-    return static_cast<const unsigned char *>(map.base) + byteOffset;
-  };
   auto shared = [&](std::size_t j) {
     return dynamicSharedBase +
            swizzle(offset + j * map.elementBytes, map.swizzleBits);
@@ -660,14 +623,15 @@ void CtaRunner::tmaCopy(const TmaCopy &copy) {
         offset,          std::vector<unsigned char>(boxBytes, 0),
         map.swizzleBits, copy.barrier,
         copy.file,       copy.line};
-    for (std::size_t j = 0; j < boxElements; ++j) {
-      bool inside;
-      const unsigned char *src = global(j, inside);
-      if (inside) {
-        std::memcpy(&load.box[j * map.elementBytes], src, map.elementBytes);
-        inBoundsBytes += map.elementBytes;
-      }
-    }
+    forEachBoxElement(map, copy.coords,
+                      [&](std::size_t j, const unsigned char *src,
+                          bool inside) {
+                        if (!inside)
+                          return;
+                        std::memcpy(&load.box[j * map.elementBytes], src,
+                                    map.elementBytes);
+                        inBoundsBytes += map.elementBytes;
+                      });
     tmaLoads.push_back(std::move(load));
     if (launch.config.countGlobalAccesses) {
       ++loads;
@@ -677,18 +641,18 @@ void CtaRunner::tmaCopy(const TmaCopy &copy) {
   }
   // A store reads its box now and writes the elements inside the tensor.
   PendingTmaStore store{{}, 0, copy.file, copy.line};
-  for (std::size_t j = 0; j < boxElements; ++j) {
-    bool inside;
-    auto *dst = const_cast<unsigned char *>(global(j, inside));
+  forEachBoxElement(map, copy.coords, [&](std::size_t j,
+                                          const unsigned char *dst,
+                                          bool inside) {
     const unsigned char *src = shared(j);
     store.chunks.push_back(dynamicSharedBase +
                            static_cast<std::size_t>(src - dynamicSharedBase) /
                                16 * 16);
     if (inside) {
-      std::memcpy(dst, src, map.elementBytes);
+      std::memcpy(const_cast<unsigned char *>(dst), src, map.elementBytes);
       inBoundsBytes += map.elementBytes;
     }
-  }
+  });
   std::sort(store.chunks.begin(), store.chunks.end());
   store.chunks.erase(std::unique(store.chunks.begin(), store.chunks.end()),
                      store.chunks.end());
@@ -713,27 +677,11 @@ bool CtaRunner::landTmaLoads(const void *barrier) {
       std::memcpy(dynamicSharedBase +
                       swizzle(load.dstOffset + b, load.swizzleBits),
                   &load.box[b], 2);
-    // complete_tx of the whole box, zero-filled elements included.
-    std::uint64_t old = __atomic_load_n(load.barrier, __ATOMIC_ACQUIRE);
-    while (true) {
-      if (!isMbarrier(old)) {
-        threadError("the mbarrier of the TMA load issued at " +
-                    site(load.file, load.line) + " was never initialised");
-        break;
-      }
-      MbarrierState state = decodeMbarrier(old);
-      state.tx -= static_cast<long long>(load.box.size());
-      if (!validTxCount(state.tx)) {
-        threadError("the TMA load issued at " + site(load.file, load.line) +
-                    " leaves its mbarrier's pending transaction bytes "
-                    "outside the hardware's range");
-        break;
-      }
-      if (__atomic_compare_exchange_n(load.barrier, &old, encodeMbarrier(state),
-                                      false, __ATOMIC_ACQ_REL,
-                                      __ATOMIC_ACQUIRE))
-        break;
-    }
+    std::string problem =
+        completeTx(load.barrier, load.box.size(),
+                   "the TMA load issued at " + site(load.file, load.line));
+    if (!problem.empty())
+      threadError(problem);
     tmaLoads.erase(tmaLoads.begin() + static_cast<std::ptrdiff_t>(i));
     landed = true;
   }

@@ -74,6 +74,8 @@ void tmaStoreCommit() { runner().tmaStoreCommit(); }
 void tmaStoreWait(unsigned pendingGroups, const char *file, unsigned line) {
   runner().tmaStoreWait(pendingGroups, file, line);
 }
+// The fiber emulator lands a TMA load when a thread waits for it.
+void mbarrierPhaseSeen(const void *, unsigned) {}
 
 // In the order of Runtime's members.
 // clang-format off
@@ -82,6 +84,7 @@ const Runtime kRuntime = {
     cpAsync, cpAsyncCommit, cpAsyncWait, globalAccess, outOfBounds, countTile,
     uninitialisedShared, error, namedBarrier, mbarrierSpin, wgmmaFence,
     wgmmaIssue, wgmmaCommit, wgmmaWait, tmaCopy, tmaStoreCommit, tmaStoreWait,
+    mbarrierPhaseSeen,
 };
 // clang-format on
 

@@ -11,6 +11,8 @@
 #ifndef ATTN_RUNTIME_EMULATOR_RUNNERSUPPORT_H
 #define ATTN_RUNTIME_EMULATOR_RUNNERSUPPORT_H
 
+#include "attn/emu/cuda_emu.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -70,6 +72,92 @@ inline std::string laneList(unsigned mask) {
     lane = end + 1;
   }
   return out;
+}
+
+/// Swizzle<B,4,3> on a shared-window byte address (attn/device/wgmma.h): the
+/// place of a TMA box's byte `address` with the map's swizzle `bits`.
+inline std::size_t swizzle(std::size_t address, unsigned bits) {
+  std::size_t mask = ((std::size_t{1} << bits) - 1) << 4;
+  return address ^ ((address >> 3) & mask);
+}
+
+/// Bytes of one box of `map`.
+inline std::size_t tmaBoxBytes(const EmuTensorMap &map) {
+  std::size_t elements = 1;
+  for (unsigned box : map.box)
+    elements *= box;
+  return elements * map.elementBytes;
+}
+
+/// Why a TMA copy of `map`'s box at shared offset `offset` of a window of
+/// `windowBytes` cannot run, or "" (`where`: the op and its site).
+inline std::string tmaCopyProblem(const EmuTensorMap &map, std::size_t offset,
+                                  bool insideWindow, std::size_t windowBytes,
+                                  const std::string &where) {
+  if (map.magic != kEmuTensorMapMagic)
+    return where + ": the tensor map was not encoded by "
+                   "attn::emu::encodeTensorMap";
+  std::size_t boxBytes = tmaBoxBytes(map);
+  if (!insideWindow || offset + boxBytes > windowBytes)
+    return where + ": the " + std::to_string(boxBytes) +
+           "-byte box is not inside dynamic shared memory (the emulator's "
+           "shared window)";
+  std::size_t alignment =
+      map.swizzleBits ? (std::size_t{128} << map.swizzleBits) : 128;
+  if (offset % alignment)
+    return where + ": the box's shared-memory address must be " +
+           std::to_string(alignment) + "-byte aligned";
+  return {};
+}
+
+/// Visits element j of the box of `map` at `coords` (innermost first):
+/// `visit(j, global, inside)` with its global address, which is only
+/// meaningful when the element lies inside the tensor.
+template <typename Visit>
+void forEachBoxElement(const EmuTensorMap &map, const int (&coords)[5],
+                       Visit visit) {
+  std::size_t elements = tmaBoxBytes(map) / map.elementBytes;
+  for (std::size_t j = 0; j < elements; ++j) {
+    std::size_t rest = j;
+    std::uint64_t byteOffset = 0;
+    bool inside = true;
+    for (unsigned d = 0; d < 5; ++d) {
+      long long c = coords[d] + static_cast<long long>(rest % map.box[d]);
+      rest /= map.box[d];
+      if (d >= map.rank)
+        continue;
+      if (c < 0 || static_cast<std::uint64_t>(c) >= map.dims[d])
+        inside = false;
+      else
+        byteOffset += static_cast<std::uint64_t>(c) * map.strideBytes[d];
+    }
+    visit(j, static_cast<const unsigned char *>(map.base) + byteOffset,
+          inside);
+  }
+}
+
+/// complete_tx of `bytes` on the mbarrier at `barrier` (a TMA load landing,
+/// zero-filled elements included): "" or what is wrong (`what`: the load).
+/// `phaseParity`, if given, receives the parity of the phase the bytes
+/// count towards.
+inline std::string completeTx(std::uint64_t *barrier, std::size_t bytes,
+                              const std::string &what,
+                              unsigned *phaseParity = nullptr) {
+  std::uint64_t old = __atomic_load_n(barrier, __ATOMIC_ACQUIRE);
+  while (true) {
+    if (!isMbarrier(old))
+      return "the mbarrier of " + what + " was never initialised";
+    MbarrierState state = decodeMbarrier(old);
+    if (phaseParity)
+      *phaseParity = state.parity;
+    state.tx -= static_cast<long long>(bytes);
+    if (!validTxCount(state.tx))
+      return what + " leaves its mbarrier's pending transaction bytes "
+                    "outside the hardware's range";
+    if (__atomic_compare_exchange_n(barrier, &old, encodeMbarrier(state),
+                                    false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      return {};
+  }
 }
 
 } // namespace attn::emu::runner

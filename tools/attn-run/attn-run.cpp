@@ -655,20 +655,6 @@ static std::string describeEmitted(const attn::codegen::CudaPlan &plan,
   return line;
 }
 
-/// --race on a plan the race checker cannot run: the wgmma schedule's sm_90
-/// primitives (wgmma, named barriers) run in the fiber emulator only.
-static llvm::Error checkRaceable(const attn::codegen::CudaPlan &plan) {
-  for (const attn::codegen::CudaKernel &k : plan.kernels)
-    if (k.wgmma)
-      return makeError("--race: the race checker does not run the sm_90a "
-                       "wgmma kernel '" +
-                       k.name +
-                       "' (wgmma and named barriers run in the fiber "
-                       "emulator only); race-check the variant's mma.sync "
-                       "kernel with --arch=sm_90");
-  return llvm::Error::success();
-}
-
 /// --keep-cuda: the emitted plan's translation unit, written to `path`.
 static llvm::Error keepSource(const attn::codegen::CudaPlan &plan,
                               const std::string &path) {
@@ -1243,9 +1229,6 @@ static int runVarlenTool(ModuleOp refModule, func::FuncOp refFunc,
     if (!keepCuda.empty())
       if (llvm::Error err = keepSource(*emuPlan, keepCuda))
         return fail(std::move(err));
-    if (race)
-      if (llvm::Error err = checkRaceable(*emuPlan))
-        return fail(std::move(err));
   }
 
   const Tensor &q0 = inputs->perSequence.front()[0];
@@ -1516,9 +1499,6 @@ static int runTool() {
       return fail("running '@" + funcName +
                   "': " + llvm::toString(plan.takeError()));
     emuPlan = std::move(*plan);
-    if (race)
-      if (llvm::Error err = checkRaceable(*emuPlan))
-        return fail(std::move(err));
   }
   auto memoryLimit = hostMemoryLimit();
   if (!memoryLimit)

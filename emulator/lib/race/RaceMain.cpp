@@ -72,23 +72,25 @@ void countTile(int) {}
 void uninitialisedShared(const char *, const void *, unsigned, const char *,
                          unsigned) {}
 void error(const char *message) { cta().threadError(message); }
-void namedBarrier(unsigned, unsigned, bool, const char *, unsigned) {
-  cta().unsupported("a named barrier");
+void namedBarrier(unsigned id, unsigned count, bool arriveOnly,
+                  const char *file, unsigned line) {
+  cta().namedBarrier(id, count, arriveOnly, file, line);
 }
-void mbarrierSpin(const void *, unsigned, const char *op, const char *,
-                  unsigned) {
-  cta().unsupported(op);
+void mbarrierSpin(const void *barrier, unsigned parity, const char *op,
+                  const char *file, unsigned line) {
+  cta().mbarrierSpin(barrier, parity, op, file, line);
 }
-void wgmmaFence() { cta().unsupported("wgmma_fence"); }
-void wgmmaIssue(const WgmmaIssue &) { cta().unsupported("wgmma"); }
-void wgmmaCommit() { cta().unsupported("wgmma_commit_group"); }
-void wgmmaWait(unsigned) { cta().unsupported("wgmma_wait_group"); }
-void tmaCopy(const TmaCopy &copy) {
-  cta().unsupported(copy.isStore ? "a TMA store" : "a TMA load");
+void wgmmaFence() { cta().wgmmaFence(); }
+void wgmmaIssue(const WgmmaIssue &issue) { cta().wgmmaIssue(issue); }
+void wgmmaCommit() { cta().wgmmaCommit(); }
+void wgmmaWait(unsigned pendingGroups) { cta().wgmmaWait(pendingGroups); }
+void tmaCopy(const TmaCopy &copy) { cta().tmaCopy(copy); }
+void tmaStoreCommit() { cta().tmaStoreCommit(); }
+void tmaStoreWait(unsigned pendingGroups, const char *file, unsigned line) {
+  cta().tmaStoreWait(pendingGroups, file, line);
 }
-void tmaStoreCommit() { cta().unsupported("tma_store_commit_group"); }
-void tmaStoreWait(unsigned, const char *, unsigned) {
-  cta().unsupported("tma_store_wait_group_read");
+void mbarrierPhaseSeen(const void *barrier, unsigned parity) {
+  cta().mbarrierPhaseSeen(barrier, parity);
 }
 
 // In the order of Runtime's members.
@@ -98,6 +100,7 @@ const Runtime kRuntime = {
     cpAsync, cpAsyncCommit, cpAsyncWait, globalAccess, outOfBounds, countTile,
     uninitialisedShared, error, namedBarrier, mbarrierSpin, wgmmaFence,
     wgmmaIssue, wgmmaCommit, wgmmaWait, tmaCopy, tmaStoreCommit, tmaStoreWait,
+    mbarrierPhaseSeen,
 };
 // clang-format on
 

@@ -15,6 +15,8 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -190,6 +192,18 @@ std::string ThreadCta::stuckMessage() const {
       message += " warp " + std::to_string(w) + " lanes " +
                  laneList(warps[w].arrived) + " wait at " + warps[w].op +
                  " at " + site(warps[w].file, warps[w].line) + ";";
+  for (unsigned id = 1; id < 16; ++id)
+    if (namedBarriers[id].arrived)
+      message += " " + std::to_string(namedBarriers[id].arrived) + " of " +
+                 std::to_string(namedBarriers[id].count) +
+                 " threads arrived at named barrier " + std::to_string(id) +
+                 " at " + site(namedBarriers[id].file, namedBarriers[id].line) +
+                 ";";
+  for (const Thread &t : threads)
+    if (t.spinning)
+      message += " " + threadName(t) + " waits in " + t.spinOp + " at " +
+                 site(t.spinFile, t.spinLine) + " for a phase of parity " +
+                 std::to_string(t.spinParity) + " that never completes;";
   if (exitedCount)
     message += " " + std::to_string(exitedCount) + " threads exited;";
   return message;
@@ -198,11 +212,23 @@ std::string ThreadCta::stuckMessage() const {
 void ThreadCta::checkDeadlock(std::unique_lock<std::mutex> &lock) {
   if (waiting == 0 || waiting + exitedCount < numThreads)
     return;
+  // A thread waiting for an mbarrier phase that has completed meanwhile
+  // (the device library completes phases with atomics) goes on.
+  for (const Thread &t : threads)
+    if (t.spinning) {
+      std::uint64_t word = __atomic_load_n(
+          static_cast<const std::uint64_t *>(t.spinBarrier), __ATOMIC_ACQUIRE);
+      if (!isMbarrier(word) || decodeMbarrier(word).parity != t.spinParity)
+        return;
+    }
   fatal(lock, stuckMessage());
 }
 
 void ThreadCta::wakeEveryone() {
   blockReleased.notify_all();
+  spinWake.notify_all();
+  for (NamedBarrier &barrier : namedBarriers)
+    barrier.released.notify_all();
   for (unsigned w = 0; w < (numThreads + 31) / 32; ++w)
     warps[w].released.notify_all();
 }
@@ -215,14 +241,6 @@ void ThreadCta::fatal(std::unique_lock<std::mutex> &lock,
     wakeEveryone();
   }
   throw CtaAbandoned{};
-}
-
-void ThreadCta::unsupported(const char *op) {
-  std::string who = threadName(self());
-  CtaLock guard(mutex);
-  fatal(guard.get(), who + ": " + op +
-                         " is not supported by the race checker yet (sm_90 "
-                         "primitives run in the fiber emulator only)");
 }
 
 void ThreadCta::threadExited(Thread &thread) {
@@ -417,6 +435,254 @@ void ThreadCta::cpAsyncWait(unsigned pendingGroups) {
   me.groupEnds.erase(me.groupEnds.begin(), me.groupEnds.begin() + groupsToLand);
   for (std::size_t &end : me.groupEnds)
     end -= count;
+}
+
+void ThreadCta::namedBarrier(unsigned id, unsigned count, bool arriveOnly,
+                             const char *file, unsigned line) {
+  const char *op = arriveOnly ? "named_barrier_arrive" : "named_barrier_sync";
+  CtaLock guard(mutex);
+  std::unique_lock<std::mutex> &lock = guard.get();
+  if (abandoned)
+    throw CtaAbandoned{};
+  auto where = [&] { return std::string(op) + " at " + site(file, line); };
+  if (id == 0 || id > 15)
+    fatal(lock, where() + ": barrier id " + std::to_string(id) +
+                    " is not in 1-15 (0 is __syncthreads')");
+  if (count == 0 || count % 32 || count > numThreads)
+    fatal(lock, where() + ": thread count " + std::to_string(count) +
+                    " is not a positive multiple of 32 up to the block's " +
+                    std::to_string(numThreads) + " threads");
+  NamedBarrier &barrier = namedBarriers[id];
+  if (barrier.arrived == 0) {
+    barrier.count = count;
+    barrier.file = file;
+    barrier.line = line;
+  } else if (barrier.count != count) {
+    fatal(lock, where() + ": named barrier " + std::to_string(id) +
+                    " expects " + std::to_string(count) + " threads, but " +
+                    std::to_string(barrier.arrived) + " threads arrived at " +
+                    site(barrier.file, barrier.line) + " expecting " +
+                    std::to_string(barrier.count));
+  }
+  // bar.arrive and bar.sync both order the caller's earlier accesses before
+  // what the threads that complete the barrier's bar.sync do next.
+  const char *object = &barrier.syncObjects[barrier.generation & 1];
+  {
+    tsan::Visible visible;
+    tsan::release(object);
+  }
+  if (++barrier.arrived == count) {
+    barrier.arrived = 0;
+    ++barrier.generation;
+    waiting -= barrier.waiters;
+    barrier.waiters = 0;
+    barrier.released.notify_all();
+  } else if (!arriveOnly) {
+    std::uint64_t generation = barrier.generation;
+    ++barrier.waiters;
+    wait(lock, barrier.released,
+         [&] { return barrier.generation != generation; });
+  } else {
+    return;
+  }
+  if (!arriveOnly) {
+    tsan::Visible visible;
+    tsan::acquire(object);
+  }
+}
+
+void ThreadCta::mbarrierSpin(const void *barrier, unsigned parity,
+                             const char *op, const char *file, unsigned line) {
+  Thread &me = self();
+  CtaLock guard(mutex);
+  std::unique_lock<std::mutex> &lock = guard.get();
+  if (abandoned)
+    throw CtaAbandoned{};
+  me.spinning = true;
+  me.spinBarrier = barrier;
+  me.spinParity = parity;
+  me.spinOp = op;
+  me.spinFile = file;
+  me.spinLine = line;
+  ++waiting;
+  checkDeadlock(lock);
+  // Phases complete through the device library's atomics, which signal
+  // nothing here: look again after a while.
+  spinWake.wait_for(lock, std::chrono::microseconds(50));
+  --waiting;
+  me.spinning = false;
+  if (abandoned)
+    throw CtaAbandoned{};
+}
+
+const void *ThreadCta::phaseObject(const void *barrier, unsigned parity) {
+  // Two addresses inside the 8-byte mbarrier (never accessed one by one):
+  // TSan keeps a clock per address, and the device library's atomics on the
+  // mbarrier's own address would join every phase's.
+  return static_cast<const char *>(barrier) + 1 + (parity & 1);
+}
+
+void ThreadCta::mbarrierPhaseSeen(const void *barrier, unsigned parity) {
+  tsan::acquire(phaseObject(barrier, parity));
+}
+
+void ThreadCta::wgmmaFence() { ++self().pub.wgmmaFences; }
+
+void ThreadCta::wgmmaIssue(const WgmmaIssue &issue) {
+  // The operands were read at issue by the device library (this thread's
+  // accesses, as TSan sees them); the tensor cores may read them until the
+  // wait, which reads them again (retire).
+  PendingAsync pending;
+  pending.chunks.assign(issue.chunks, issue.chunks + issue.chunkCount);
+  pending.hash = issue.operandHash;
+  pending.acc = issue.acc;
+  pending.values.assign(issue.values, issue.values + issue.count);
+  pending.inFlight = issue.inFlight;
+  pending.file = issue.file;
+  pending.line = issue.line;
+  self().wgmmas.push_back(std::move(pending));
+}
+
+void ThreadCta::wgmmaCommit() {
+  Thread &me = self();
+  me.wgmmaGroupEnds.push_back(me.wgmmas.size());
+}
+
+void ThreadCta::wgmmaWait(unsigned pendingGroups) {
+  Thread &me = self();
+  retire(me.wgmmas, me.wgmmaGroupEnds, pendingGroups, "wgmma",
+         "wgmma_wait_group");
+}
+
+void ThreadCta::retire(std::vector<PendingAsync> &pending,
+                       std::vector<std::size_t> &groupEnds,
+                       unsigned pendingGroups, const char *what,
+                       const char *waitOp) {
+  if (groupEnds.size() <= pendingGroups)
+    return;
+  std::size_t groups = groupEnds.size() - pendingGroups;
+  std::size_t count = groupEnds[groups - 1];
+  for (std::size_t i = 0; i < count; ++i) {
+    PendingAsync &op = pending[i];
+    for (const unsigned char *chunk : op.chunks)
+      tsan::read(chunk, 16);
+    if (hashChunks(op.chunks.data(), static_cast<unsigned>(op.chunks.size())) !=
+        op.hash)
+      threadError(std::string("shared memory read by the ") + what +
+                  " issued at " + site(op.file, op.line) +
+                  " changed before the " + waitOp +
+                  " that retires it (the hardware may read it until then)");
+    if (op.acc) {
+      std::memcpy(op.acc, op.values.data(), op.values.size() * sizeof(float));
+      --*op.inFlight;
+    }
+  }
+  pending.erase(pending.begin(),
+                pending.begin() + static_cast<std::ptrdiff_t>(count));
+  groupEnds.erase(groupEnds.begin(),
+                  groupEnds.begin() + static_cast<std::ptrdiff_t>(groups));
+  for (std::size_t &end : groupEnds)
+    end -= count;
+}
+
+void ThreadCta::tmaCopy(const TmaCopy &copy) {
+  Thread &me = self();
+  const char *op = copy.isStore ? "tma_store" : "tma_load";
+  std::string where = std::string(op) + " at " + site(copy.file, copy.line);
+  const auto &map = *static_cast<const EmuTensorMap *>(copy.tensorMap);
+  auto offset = static_cast<std::size_t>(copy.smem - slot.dynamicShared);
+  std::string problem =
+      tmaCopyProblem(map, offset, copy.smem >= slot.dynamicShared,
+                     slot.dynamicSharedBytes, where);
+  if (problem.empty() && !copy.isStore &&
+      (!copy.barrier || !isShared(copy.barrier, 8)))
+    problem = where + ": the mbarrier is not in shared memory";
+  if (!problem.empty())
+    return threadError(problem);
+  auto shared = [&](std::size_t j) {
+    return slot.dynamicShared +
+           swizzle(offset + j * map.elementBytes, map.swizzleBits);
+  };
+
+  // The TMA unit does the copy: after everything this thread did so far,
+  // and (a load) before what the waiters of its mbarrier phase do, or (a
+  // store) before this thread's tma_store_wait_group_read. A thread that
+  // reads a loaded box without that wait races with the unit's writes,
+  // whatever barriers it passed.
+  // Inside the unit nothing but the copy's own accesses may touch memory
+  // (TSan would count a string built there as the unit's writes).
+  std::string what = "the TMA load issued at " + site(copy.file, copy.line);
+  CtaLock guard(mutex); // one thread acts as the unit at a time
+  {
+    tsan::Visible visible;
+    tsan::release(&issueToken);
+  }
+  {
+    tsan::AsyncUnit::Entered unit(tmaUnit);
+    tsan::acquire(&issueToken);
+    forEachBoxElement(map, copy.coords, [&](std::size_t j,
+                                            const unsigned char *global,
+                                            bool inside) {
+      unsigned char *smem = shared(j);
+      if (copy.isStore) {
+        tsan::read(smem, map.elementBytes);
+        if (inside) {
+          tsan::write(const_cast<unsigned char *>(global), map.elementBytes);
+          std::memcpy(const_cast<unsigned char *>(global), smem,
+                      map.elementBytes);
+        }
+        return;
+      }
+      tsan::write(smem, map.elementBytes);
+      if (inside) {
+        tsan::read(global, map.elementBytes);
+        std::memcpy(smem, global, map.elementBytes);
+      } else {
+        std::memset(smem, 0, map.elementBytes);
+      }
+    });
+    if (copy.isStore) {
+      tsan::release(&me.tmaStoreToken);
+    } else {
+      unsigned parity = 0;
+      problem = completeTx(copy.barrier, tmaBoxBytes(map), what, &parity);
+      tsan::release(phaseObject(copy.barrier, parity));
+    }
+  }
+  if (!problem.empty())
+    threadError(problem);
+  if (!copy.isStore)
+    return;
+  // The 16-byte chunks the store read, for its wait.
+  PendingAsync store;
+  forEachBoxElement(map, copy.coords,
+                    [&](std::size_t j, const unsigned char *, bool) {
+                      store.chunks.push_back(
+                          slot.dynamicShared +
+                          static_cast<std::size_t>(shared(j) -
+                                                   slot.dynamicShared) /
+                              16 * 16);
+                    });
+  std::sort(store.chunks.begin(), store.chunks.end());
+  store.chunks.erase(std::unique(store.chunks.begin(), store.chunks.end()),
+                     store.chunks.end());
+  store.hash = hashChunks(store.chunks.data(),
+                          static_cast<unsigned>(store.chunks.size()));
+  store.file = copy.file;
+  store.line = copy.line;
+  me.tmaStores.push_back(std::move(store));
+}
+
+void ThreadCta::tmaStoreCommit() {
+  Thread &me = self();
+  me.tmaStoreGroupEnds.push_back(me.tmaStores.size());
+}
+
+void ThreadCta::tmaStoreWait(unsigned pendingGroups, const char *, unsigned) {
+  Thread &me = self();
+  tsan::acquire(&me.tmaStoreToken); // the unit's reads of the boxes
+  retire(me.tmaStores, me.tmaStoreGroupEnds, pendingGroups, "TMA store",
+         "tma_store_wait_group_read");
 }
 
 void ThreadCta::threadError(const std::string &message) {

@@ -23,6 +23,8 @@
 
 #include "attn/emu/cuda_emu.h"
 
+#include "Tsan.h"
+
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -104,11 +106,21 @@ public:
                const char *file, unsigned line);
   void cpAsyncCommit();
   void cpAsyncWait(unsigned pendingGroups);
+  // sm_90 primitives (attn/device/sm90.h), as Runtime documents them.
+  void namedBarrier(unsigned id, unsigned count, bool arriveOnly,
+                    const char *file, unsigned line);
+  void mbarrierSpin(const void *barrier, unsigned parity, const char *op,
+                    const char *file, unsigned line);
+  void wgmmaFence();
+  void wgmmaIssue(const WgmmaIssue &issue);
+  void wgmmaCommit();
+  void wgmmaWait(unsigned pendingGroups);
+  void tmaCopy(const TmaCopy &copy);
+  void tmaStoreCommit();
+  void tmaStoreWait(unsigned pendingGroups, const char *file, unsigned line);
+  void mbarrierPhaseSeen(const void *barrier, unsigned parity);
   /// Records an error attributed to the calling thread; it keeps running.
   void threadError(const std::string &message);
-  /// Abandons the CTA: the race checker does not model `op` (the sm_90
-  /// primitives of attn/device/sm90.h run in the fiber emulator only).
-  [[noreturn]] void unsupported(const char *op);
 
 private:
   struct PendingCopy {
@@ -116,11 +128,41 @@ private:
     unsigned bytes;
     unsigned char data[16];
   };
+  /// A wgmma or TMA store in flight: the shared-memory chunks it reads
+  /// (checked unchanged and, for TSan, read again at its wait) and, for a
+  /// wgmma, the accumulator registers it lands in.
+  struct PendingAsync {
+    std::vector<const unsigned char *> chunks;
+    std::uint64_t hash = 0;
+    float *acc = nullptr;
+    std::vector<float> values;
+    unsigned *inFlight = nullptr;
+    const char *file = nullptr;
+    unsigned line = 0;
+  };
   struct Thread {
     ThreadState pub;
     std::vector<PendingCopy> copies;    ///< issued, not landed, oldest first
     std::vector<std::size_t> groupEnds; ///< end of each committed group
+    std::vector<PendingAsync> wgmmas, tmaStores;
+    std::vector<std::size_t> wgmmaGroupEnds, tmaStoreGroupEnds;
+    /// What the TMA unit did for this thread's stores, for their wait.
+    char tmaStoreToken = 0;
+    /// Waiting for an mbarrier phase (mbarrierSpin): which one.
+    bool spinning = false;
+    const void *spinBarrier = nullptr;
+    unsigned spinParity = 0;
+    const char *spinOp = nullptr, *spinFile = nullptr;
+    unsigned spinLine = 0;
     bool exited = false;
+  };
+  struct NamedBarrier {
+    std::condition_variable released;
+    unsigned arrived = 0, count = 0, waiters = 0;
+    const char *file = nullptr;
+    unsigned line = 0;
+    std::uint64_t generation = 0;
+    char syncObjects[2]; ///< TSan sync objects, alternating by generation
   };
   struct Warp {
     std::condition_variable released;
@@ -149,9 +191,16 @@ private:
   /// the caller. Call with `lock` held.
   [[noreturn]] void fatal(std::unique_lock<std::mutex> &lock,
                           const std::string &message);
-  /// Abandons the CTA if every live thread now waits (a deadlock). Call with
-  /// the CTA lock held.
+  /// Abandons the CTA if every live thread now waits (a deadlock) and no
+  /// thread waiting for an mbarrier phase can go on. Call with the CTA lock
+  /// held.
   void checkDeadlock(std::unique_lock<std::mutex> &lock);
+  /// Lands the wgmmas or TMA stores [0, count) of `pending`, checking that
+  /// the shared memory they read did not change (`what`, `waitOp`: their
+  /// names in the message).
+  void retire(std::vector<PendingAsync> &pending,
+              std::vector<std::size_t> &groupEnds, unsigned pendingGroups,
+              const char *what, const char *waitOp);
   /// Why no thread can proceed, once every thread waits or has exited.
   std::string stuckMessage() const;
   void wakeEveryone();
@@ -159,6 +208,10 @@ private:
   std::string ctaPrefix() const;
   std::string threadName(const Thread &thread) const;
   bool isShared(const void *address, std::size_t bytes) const;
+  /// The TSan sync object of the phases of parity `parity` of the mbarrier
+  /// at `barrier`: the TMA unit releases a load's writes to the phase its
+  /// bytes complete, and a thread that saw that phase complete acquires it.
+  static const void *phaseObject(const void *barrier, unsigned parity);
 
   const CtaLaunch &launch;
   CtaSlot &slot;
@@ -179,6 +232,16 @@ private:
   unsigned blockFirstWaiter = 0;
   /// TSan sync objects of __syncthreads, alternating by generation.
   char blockSyncObjects[2];
+  /// Named barriers 1-15 (bar.sync / bar.arrive).
+  NamedBarrier namedBarriers[16];
+  /// Wakes threads waiting for an mbarrier phase to look again: the device
+  /// library updates mbarriers with atomics this runner does not see.
+  std::condition_variable spinWake;
+  /// The TMA unit: copies are its accesses, ordered after what the issuing
+  /// thread did before (issueToken) and before the waiters of the mbarrier
+  /// they complete.
+  tsan::AsyncUnit tmaUnit{"TMA unit"};
+  char issueToken = 0;
   /// Threads blocked at a barrier that has not been released yet.
   unsigned waiting = 0;
   unsigned exitedCount = 0;

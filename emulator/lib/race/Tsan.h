@@ -20,6 +20,11 @@ void AnnotateBenignRaceSized(const char *file, int line,
                              const volatile void *address, unsigned long size,
                              const char *description) __attribute__((weak));
 void __tsan_read_range(void *address, unsigned long size) __attribute__((weak));
+void *__tsan_create_fiber(unsigned flags) __attribute__((weak));
+void __tsan_destroy_fiber(void *fiber) __attribute__((weak));
+void *__tsan_get_current_fiber() __attribute__((weak));
+void __tsan_switch_to_fiber(void *fiber, unsigned flags) __attribute__((weak));
+void __tsan_set_fiber_name(void *fiber, const char *name) __attribute__((weak));
 void __tsan_write_range(void *address, unsigned long size)
     __attribute__((weak));
 }
@@ -86,6 +91,54 @@ inline void write(void *address, unsigned long bytes) {
   if (__tsan_write_range)
     __tsan_write_range(address, bytes);
 }
+
+/// A TSan "thread" of its own for what the hardware does asynchronously
+/// (TMA copies): accesses made while a Unit is entered are the unit's, not
+/// the calling thread's, and are ordered only by the releases and acquires
+/// made inside it. Without TSan, entering does nothing.
+class AsyncUnit {
+public:
+  explicit AsyncUnit(const char *name) {
+    if (__tsan_create_fiber) {
+      fiber = __tsan_create_fiber(0);
+      if (__tsan_set_fiber_name)
+        __tsan_set_fiber_name(fiber, name);
+    }
+  }
+  ~AsyncUnit() {
+    if (fiber && __tsan_destroy_fiber)
+      __tsan_destroy_fiber(fiber);
+  }
+  AsyncUnit(const AsyncUnit &) = delete;
+  AsyncUnit &operator=(const AsyncUnit &) = delete;
+
+  /// While this lives, the calling OS thread acts as the unit (one thread
+  /// at a time: the caller holds a lock). No happens-before is implied
+  /// either way; say what orders what with release and acquire.
+  class Entered {
+  public:
+    explicit Entered(AsyncUnit &unit) {
+      if (unit.fiber && __tsan_get_current_fiber && __tsan_switch_to_fiber) {
+        caller = __tsan_get_current_fiber();
+        __tsan_switch_to_fiber(unit.fiber, kNoSync);
+      }
+    }
+    ~Entered() {
+      if (caller)
+        __tsan_switch_to_fiber(caller, kNoSync);
+    }
+    Entered(const Entered &) = delete;
+    Entered &operator=(const Entered &) = delete;
+
+  private:
+    void *caller = nullptr;
+  };
+
+private:
+  /// __tsan_switch_to_fiber_no_sync.
+  static constexpr unsigned kNoSync = 1;
+  void *fiber = nullptr;
+};
 
 } // namespace attn::emu::race::tsan
 

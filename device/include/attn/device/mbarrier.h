@@ -228,7 +228,9 @@ mbarrier_try_wait_parity(mbarrier_t *bar, unsigned parity,
   if (!detail::checkMbarrier(bar, word, op, file, line))
     return true; // reported; do not hang the CTA on a broken barrier
   bool done = emu::decodeMbarrier(word).parity != (parity & 1);
-  if (!done)
+  if (done)
+    emu::detail::rt().mbarrierPhaseSeen(bar, parity & 1);
+  else
     emu::detail::rt().mbarrierSpin(bar, parity & 1, op, file, line);
   return done;
 }

@@ -66,7 +66,7 @@ namespace attn::emu {
 
 /// Version of the kernel <-> emulator contract below. The emulator rejects a
 /// kernel built against another version instead of misreading its state.
-inline constexpr unsigned kAbiVersion = 3;
+inline constexpr unsigned kAbiVersion = 4;
 
 /// Bytes of per-warp scratch for one warp collective (shuffle slots, mma and
 /// ldmatrix fragments). Two such buffers alternate so that a lane running
@@ -288,6 +288,10 @@ struct Runtime {
   /// cp.async.bulk.wait_group.read: all but the newest `pendingGroups`
   /// groups of TMA stores have read their shared memory.
   void (*tmaStoreWait)(unsigned pendingGroups, const char *file, unsigned line);
+  /// The calling thread found the phase of the mbarrier at `barrier` with
+  /// parity `parity` complete (the race checker orders the phase's TMA
+  /// writes before what the thread does next; nothing in the emulator).
+  void (*mbarrierPhaseSeen)(const void *barrier, unsigned parity);
 };
 
 /// A type-erased kernel entry point: `params` points at the kernel's
