@@ -108,8 +108,8 @@ void CtaRunner::prepareCta(std::uint64_t linearCta) {
   ctaAborted = false;
   blockArrived = exitedCount = 0;
   blockFile = nullptr;
-  for (NamedBarrier &barrier : namedBarriers)
-    barrier = NamedBarrier{};
+  for (NamedBarrierPhase &barrier : namedBarriers)
+    barrier = NamedBarrierPhase{};
   tmaLoads.clear();
   staticSharedUsed = 0;
   staticAllocations.clear();
@@ -479,26 +479,11 @@ void CtaRunner::namedBarrier(unsigned id, unsigned count, bool arriveOnly,
                              const char *file, unsigned line) {
   Fiber &fiber = *running;
   const char *op = arriveOnly ? "named_barrier_arrive" : "named_barrier_sync";
-  auto where = [&] { return std::string(op) + " at " + site(file, line); };
-  if (id == 0 || id > 15)
-    fatal(where() + ": barrier id " + std::to_string(id) +
-          " is not in 1-15 (0 is __syncthreads')");
-  if (count == 0 || count % 32 || count > numThreads)
-    fatal(where() + ": thread count " + std::to_string(count) +
-          " is not a positive multiple of 32 up to the block's " +
-          std::to_string(numThreads) + " threads");
-  NamedBarrier &barrier = namedBarriers[id];
-  if (barrier.arrived == 0) {
-    barrier.count = count;
-    barrier.file = file;
-    barrier.line = line;
-  } else if (barrier.count != count) {
-    fatal(where() + ": named barrier " + std::to_string(id) + " expects " +
-          std::to_string(count) + " threads, but " +
-          std::to_string(barrier.arrived) + " threads arrived at " +
-          site(barrier.file, barrier.line) + " expecting " +
-          std::to_string(barrier.count));
-  }
+  std::string problem =
+      checkNamedBarrier(namedBarriers, op, file, line, id, count, numThreads);
+  if (!problem.empty())
+    fatal(problem);
+  NamedBarrierPhase &barrier = namedBarriers[id];
   if (++barrier.arrived == count) {
     barrier.arrived = 0;
     for (Fiber &f : fibers)

@@ -13,6 +13,7 @@
 #define ATTN_EMULATOR_CTARUNNER_H
 
 #include "BufferMap.h"
+#include "RunnerSupport.h"
 
 #include "attn/emu/Emulator.h"
 
@@ -163,12 +164,6 @@ private:
   };
 
   /// One of the 16 hardware named barriers (0 is __syncthreads').
-  struct NamedBarrier {
-    unsigned arrived; ///< threads counted in the current phase
-    unsigned count;   ///< threads the current phase waits for
-    const char *file;
-    unsigned line;
-  };
 
   struct Warp {
     unsigned arrived; ///< lanes waiting at the current collective
@@ -230,7 +225,7 @@ private:
   const char *blockFile = nullptr;
   unsigned blockLine = 0;
   unsigned blockFirstWaiter = 0;
-  NamedBarrier namedBarriers[16] = {};
+  runner::NamedBarrierPhase namedBarriers[16] = {};
   std::vector<PendingTmaLoad> tmaLoads;
 
   unsigned char *stacks = nullptr; ///< one mapping: [guard page, stack] x n

@@ -74,6 +74,45 @@ inline std::string laneList(unsigned mask) {
   return out;
 }
 
+/// The phase a named barrier (bar.sync / bar.arrive, ids 1-15) is in.
+struct NamedBarrierPhase {
+  unsigned arrived = 0; ///< threads counted in the current phase
+  unsigned count = 0;   ///< threads the current phase waits for
+  const char *file = nullptr;
+  unsigned line = 0;
+};
+
+/// Checks an arrival (`op` at file:line) on named barrier `id` over `count`
+/// threads of a block of `numThreads`, with `barriers` the block's named
+/// barriers (index 0 unused); the first arrival of a phase records its count
+/// and site. "" (the caller then counts the arrival) or what is wrong.
+template <typename Barrier>
+std::string checkNamedBarrier(Barrier (&barriers)[16], const char *op,
+                              const char *file, unsigned line, unsigned id,
+                              unsigned count, unsigned numThreads) {
+  std::string where = std::string(op) + " at " + site(file, line);
+  if (id == 0 || id > 15)
+    return where + ": barrier id " + std::to_string(id) +
+           " is not in 1-15 (0 is __syncthreads')";
+  if (count == 0 || count % 32 || count > numThreads)
+    return where + ": thread count " + std::to_string(count) +
+           " is not a positive multiple of 32 up to the block's " +
+           std::to_string(numThreads) + " threads";
+  NamedBarrierPhase &barrier = barriers[id];
+  if (barrier.arrived == 0) {
+    barrier.count = count;
+    barrier.file = file;
+    barrier.line = line;
+  } else if (barrier.count != count) {
+    return where + ": named barrier " + std::to_string(id) + " expects " +
+           std::to_string(count) + " threads, but " +
+           std::to_string(barrier.arrived) + " threads arrived at " +
+           site(barrier.file, barrier.line) + " expecting " +
+           std::to_string(barrier.count);
+  }
+  return {};
+}
+
 /// Swizzle<B,4,3> on a shared-window byte address (attn/device/wgmma.h): the
 /// place of a TMA box's byte `address` with the map's swizzle `bits`.
 inline std::size_t swizzle(std::size_t address, unsigned bits) {

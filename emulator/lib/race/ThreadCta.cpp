@@ -444,26 +444,11 @@ void ThreadCta::namedBarrier(unsigned id, unsigned count, bool arriveOnly,
   std::unique_lock<std::mutex> &lock = guard.get();
   if (abandoned)
     throw CtaAbandoned{};
-  auto where = [&] { return std::string(op) + " at " + site(file, line); };
-  if (id == 0 || id > 15)
-    fatal(lock, where() + ": barrier id " + std::to_string(id) +
-                    " is not in 1-15 (0 is __syncthreads')");
-  if (count == 0 || count % 32 || count > numThreads)
-    fatal(lock, where() + ": thread count " + std::to_string(count) +
-                    " is not a positive multiple of 32 up to the block's " +
-                    std::to_string(numThreads) + " threads");
+  std::string problem =
+      checkNamedBarrier(namedBarriers, op, file, line, id, count, numThreads);
+  if (!problem.empty())
+    fatal(lock, problem);
   NamedBarrier &barrier = namedBarriers[id];
-  if (barrier.arrived == 0) {
-    barrier.count = count;
-    barrier.file = file;
-    barrier.line = line;
-  } else if (barrier.count != count) {
-    fatal(lock, where() + ": named barrier " + std::to_string(id) +
-                    " expects " + std::to_string(count) + " threads, but " +
-                    std::to_string(barrier.arrived) + " threads arrived at " +
-                    site(barrier.file, barrier.line) + " expecting " +
-                    std::to_string(barrier.count));
-  }
   // bar.arrive and bar.sync both order the caller's earlier accesses before
   // what the threads that complete the barrier's bar.sync do next.
   const char *object = &barrier.syncObjects[barrier.generation & 1];

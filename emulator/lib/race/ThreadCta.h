@@ -23,6 +23,8 @@
 
 #include "attn/emu/cuda_emu.h"
 
+#include "../RunnerSupport.h"
+
 #include "Tsan.h"
 
 #include <condition_variable>
@@ -156,11 +158,9 @@ private:
     unsigned spinLine = 0;
     bool exited = false;
   };
-  struct NamedBarrier {
+  struct NamedBarrier : runner::NamedBarrierPhase {
     std::condition_variable released;
-    unsigned arrived = 0, count = 0, waiters = 0;
-    const char *file = nullptr;
-    unsigned line = 0;
+    unsigned waiters = 0; ///< threads blocked in bar.sync
     std::uint64_t generation = 0;
     char syncObjects[2]; ///< TSan sync objects, alternating by generation
   };
