@@ -312,47 +312,6 @@ static bool isDimOf(Value v, Value of, int64_t dim) {
   return index && *index == dim;
 }
 
-/// `rows` is min(boxRows, dim(of, 2) - first), either way round.
-static bool isRowsFrom(Value rows, int64_t boxRows, Value of, Value first) {
-  auto min = rows.getDefiningOp<arith::MinSIOp>();
-  if (!min)
-    return false;
-  Value rest = min.getLhs();
-  if (isConstantIntValue(rest, boxRows))
-    rest = min.getRhs();
-  else if (!isConstantIntValue(min.getRhs(), boxRows))
-    return false;
-  auto sub = rest.getDefiningOp<arith::SubIOp>();
-  return sub && sub.getRhs() == first && isDimOf(sub.getLhs(), of, 2);
-}
-
-/// Whether `copy` stages the Q tile as a TMA box of `boxRows` rows would:
-/// `tile` is a [1, 1, rows, D] slice of the query argument (0) at row
-/// `first`, every column, with rows = min(boxRows, Nq - first) — the box at
-/// that row of a map over the whole tensor, TMA zero-filling past Nq as
-/// the copy does past `rows`.
-static bool isQueryTile(tensor::ExtractSliceOp tile, AsyncCopyOp copy,
-                        int64_t boxRows) {
-  auto arg = dyn_cast<BlockArgument>(tile.getSource());
-  if (!arg || !isa<func::FuncOp>(arg.getOwner()->getParentOp()) ||
-      arg.getArgNumber() != 0)
-    return false;
-  int64_t cols = cast<RankedTensorType>(arg.getType()).getDimSize(3);
-  SmallVector<OpFoldResult> sizes = tile.getMixedSizes();
-  if (ShapedType::isDynamic(cols) || !isConstantIntValue(sizes[0], 1) ||
-      !isConstantIntValue(sizes[1], 1) || !isConstantIntValue(sizes[3], cols) ||
-      !isConstantIntValue(tile.getMixedOffsets()[3], 0) ||
-      !llvm::all_of(tile.getMixedStrides(),
-                    [](OpFoldResult s) { return isConstantIntValue(s, 1); }))
-    return false;
-  auto rows = dyn_cast<Value>(sizes[2]);
-  auto first = dyn_cast<Value>(tile.getMixedOffsets()[2]);
-  // The copy's row count: that size, or the tile's dimension 2.
-  return rows && first &&
-         (rows == copy.getRows() || isDimOf(copy.getRows(), tile, 2)) &&
-         isRowsFrom(rows, boxRows, arg, first);
-}
-
 /// The K/V argument (1 or 2) whose tensor map a TMA box of `boxRows` rows
 /// at the copy's first row loads exactly what `copy` stages, or nullopt.
 /// The copy must move rows [o, o + min(boxRows, N - o)) of the argument's
@@ -368,8 +327,6 @@ static std::optional<unsigned> tmaArgument(AsyncCopyOp copy, int64_t boxRows) {
   auto tile = copy.getSource().getDefiningOp<tensor::ExtractSliceOp>();
   if (!tile || tile.getType().getRank() != 4)
     return std::nullopt;
-  if (isQueryTile(tile, copy, boxRows))
-    return 0u;
   auto keys = tile.getSource().getDefiningOp<tensor::ExtractSliceOp>();
   if (!keys)
     return std::nullopt;
@@ -402,8 +359,18 @@ static std::optional<unsigned> tmaArgument(AsyncCopyOp copy, int64_t boxRows) {
   // rows = min(boxRows, dim(keys, 2) - o), o the tile's first row.
   auto rows = dyn_cast<Value>(tile.getMixedSizes()[2]);
   Value first = dyn_cast<Value>(tile.getMixedOffsets()[2]);
-  if (!rows || rows != copy.getRows() || !first ||
-      !isRowsFrom(rows, boxRows, keys, first))
+  if (!rows || rows != copy.getRows() || !first)
+    return std::nullopt;
+  auto min = rows.getDefiningOp<arith::MinSIOp>();
+  if (!min)
+    return std::nullopt;
+  Value rest = min.getLhs();
+  if (isConstantIntValue(rest, boxRows))
+    rest = min.getRhs();
+  else if (!isConstantIntValue(min.getRhs(), boxRows))
+    return std::nullopt;
+  auto sub = rest.getDefiningOp<arith::SubIOp>();
+  if (!sub || sub.getRhs() != first || !isDimOf(sub.getLhs(), keys, 2))
     return std::nullopt;
   return arg.getArgNumber();
 }
@@ -430,8 +397,7 @@ void KernelEmitter::collectTmaCopies() {
     auto [it, inserted] = tmaMaps.try_emplace(*arg);
     TmaMap &map = it->second;
     if (inserted) {
-      static const char *const names[] = {"q", "k", "v"};
-      const char *name = names[*arg];
+      const char *name = *arg == 1 ? "k" : "v";
       map.field = std::string(name) + "_map";
       map.ready = std::string("tmaReady_") + name;
       map.boxRows = rows;
@@ -451,7 +417,7 @@ void KernelEmitter::collectTmaCopies() {
 std::string KernelEmitter::tmaPrologue(int64_t offset) {
   std::string text;
   auto line = [&](const std::string &l) { text += "  " + l + "\n"; };
-  line(fmt::format("// Stages by TMA (one thread issues each box; "
+  line(fmt::format("// K/V stages by TMA (one thread issues each box; "
                    "commit group g completes on mbarrier g % {}).",
                    tmaSlots));
   line(fmt::format("mbarrier_t *const tmaBars = "

@@ -637,7 +637,7 @@ static std::string describeEmitted(const attn::codegen::CudaPlan &plan,
         k.role == attn::codegen::KernelRole::SplitPartials)
       kernel = &k;
   std::string line = kernel->path + (kernel->wgmma ? " (wgmma)" : "") +
-                     (kernel->tma ? " with TMA" : "") + ", " +
+                     (kernel->tma ? " with TMA K/V" : "") + ", " +
                      std::to_string(kernel->threads) + " threads, " +
                      std::to_string(kernel->dynamicSmemBytes) +
                      " B dynamic shared memory";
