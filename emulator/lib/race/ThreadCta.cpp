@@ -1,6 +1,7 @@
 //===- ThreadCta.cpp - One CTA as OS threads, for ThreadSanitizer ---------===//
 //
-// Barriers, warp collectives, shared memory and cp.async of the race runner.
+// Barriers, warp collectives, shared memory, cp.async and the sm_90
+// primitives (named barriers, mbarrier waits, TMA, wgmma) of the race runner.
 // The semantics and diagnostics follow CtaRunner (the fiber emulator); the
 // difference is that threads really run at once, so every wait is a
 // condition variable and "can never complete" is decided from counts of

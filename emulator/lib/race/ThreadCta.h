@@ -11,6 +11,10 @@
 //  - __syncwarp: the lanes of its mask;
 //  - thread start and end (the CTA's threads start after the host wrote the
 //    inputs and are joined before the results are read).
+//  - named barriers (bar.arrive releases, bar.sync releases and acquires);
+//  - a TMA copy: made by the CTA's "TMA unit" (a TSan fiber), after what the
+//    issuing thread did before and, for a load, before what a thread does
+//    once it saw the mbarrier phase the copy completes.
 // Shuffles, votes, ldmatrix and mma exchange values through a per-warp
 // scratch buffer under a lock that TSan is told to ignore: on a GPU they move
 // registers and order no memory, so two lanes exchanging a value must not
