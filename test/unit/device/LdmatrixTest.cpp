@@ -33,12 +33,18 @@ uint16_t matrixValue(int i, int r, int c) {
   return tileValue(8 * i + r, kColumn + c);
 }
 
+/// The warp copies `elements` of `tile` into shared `s` (lane `lane`).
+__device__ void tileToShared(uint16_t *s, const uint16_t *tile, int elements,
+                             unsigned lane) {
+  for (int i = lane; i < elements; i += 32)
+    s[i] = ld_global(tile, i, elements);
+  __syncwarp();
+}
+
 __global__ void ldmatrixKernel(const uint16_t *tile, uint32_t *out) {
   ATTN_SHARED(uint16_t, s, kRows * kStride);
   unsigned lane = threadIdx.x;
-  for (int i = lane; i < kRows * kStride; i += 32)
-    s[i] = ld_global(tile, i, kRows * kStride);
-  __syncwarp();
+  tileToShared(s, tile, kRows * kStride, lane);
   const void *row = &s[lane * kStride + kColumn];
   uint32_t d1[1], d2[2], d4[4], t1[1], t2[2], t4[4];
   ldmatrix_x1(d1, lane < 8 ? row : nullptr);
@@ -91,9 +97,7 @@ constexpr int kN0[kSteps] = {0, 16, 0, 16}, kK0[kSteps] = {0, 0, 16, 16};
 __global__ void pairedFragmentsKernel(const uint16_t *tile, uint32_t *out) {
   ATTN_SHARED(uint16_t, s, kTileRows * kPitch);
   unsigned lane = threadIdx.x;
-  for (int i = lane; i < kTileRows * kPitch; i += 32)
-    s[i] = ld_global(tile, i, kTileRows * kPitch);
-  __syncwarp();
+  tileToShared(s, tile, kTileRows * kPitch, lane);
   // Per step: the x2 pair (8 words), then the single fragments (8 words).
   for (int step = 0; step < kSteps; ++step) {
     int n0 = kN0[step], k0 = kK0[step];
