@@ -32,6 +32,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CascadeUtils.h"
+#include "ShiftDependence.h"
 #include "attn/Dialect/KernelAttrs.h"
 #include "attn/Dialect/RegionOps.h"
 #include "attn/Passes/Passes.h"
@@ -41,11 +42,8 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
-#include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/Verifier.h"
-
-#include <cmath>
 
 namespace attn {
 #define GEN_PASS_DEF_ATTNDERIVEBACKWARD
@@ -142,19 +140,6 @@ Value scaled(OpBuilder &b, Location loc, Value g, Value t) {
   return arith::SelectOp::create(b, loc, either, zero, product);
 }
 
-/// Erases, last to first, the ops of `block` whose results nothing reads
-/// and that have no effect.
-void eraseDeadOps(Block &block) {
-  Operation *op = block.empty() ? nullptr : &block.back();
-  while (op) {
-    Operation *prev = op->getPrevNode();
-    if (!op->hasTrait<OpTrait::IsTerminator>() && op->use_empty() &&
-        isMemoryEffectFree(op))
-      op->erase();
-    op = prev;
-  }
-}
-
 /// Drops the inputs of a gradient map or scatter that its body does not
 /// read once the dead ops of the cloned forward body are gone (the f16
 /// output's truncf map: its tangent needs no input), so the forward values
@@ -198,213 +183,6 @@ OpT pruneInputs(OpBuilder &b, OpT op) {
   op.getResult().replaceAllUsesWith(fresh.getResult());
   op.erase();
   return fresh;
-}
-
-/// How a value depends on a shift t of one row maximum m (m -> m + t): not
-/// at all, shifted (x + a·t), scaled (x · e^(a·t)), or otherwise.
-struct ShiftDependence {
-  enum Kind { Free, Shift, Scale, Unknown } kind = Free;
-  int64_t a = 0;
-  static ShiftDependence free() { return {}; }
-  static ShiftDependence shift(int64_t a) {
-    return a ? ShiftDependence{Shift, a} : free();
-  }
-  static ShiftDependence scale(int64_t a) {
-    return a ? ShiftDependence{Scale, a} : free();
-  }
-  static ShiftDependence unknown() { return {Unknown, 0}; }
-  bool isFree() const { return kind == Free; }
-  bool operator==(const ShiftDependence &o) const {
-    return kind == o.kind && a == o.a;
-  }
-};
-
-/// True if `c` is a float constant equal to `value`.
-bool isConstant(Value c, double value) {
-  FloatAttr attr;
-  return matchPattern(c, m_Constant(&attr)) &&
-         attr.getValueAsDouble() == value;
-}
-
-/// The dependence of one scalar op's result given its operands'.
-ShiftDependence scalarDependence(Operation *op,
-                                 ArrayRef<ShiftDependence> in) {
-  if (llvm::all_of(in, [](const ShiftDependence &d) { return d.isFree(); }))
-    return ShiftDependence::free();
-  using D = ShiftDependence;
-  auto same = [&](D x, D y) -> D {
-    if (x == y)
-      return x;
-    return D::unknown();
-  };
-  if (isa<arith::AddFOp, arith::SubFOp>(op)) {
-    int64_t sign = isa<arith::SubFOp>(op) ? -1 : 1;
-    D x = in[0], y = in[1];
-    bool xs = x.kind == D::Shift || x.isFree(), ys = y.kind == D::Shift ||
-                                                     y.isFree();
-    if (xs && ys)
-      return D::shift(x.a + sign * y.a);
-    return same(x, y);
-  }
-  if (isa<arith::MulFOp, arith::DivFOp>(op)) {
-    D x = in[0], y = in[1];
-    bool xs = x.kind == D::Scale || x.isFree(), ys = y.kind == D::Scale ||
-                                                     y.isFree();
-    if (xs && ys)
-      return D::scale(isa<arith::MulFOp>(op) ? x.a + y.a : x.a - y.a);
-    return D::unknown();
-  }
-  if (isa<arith::NegFOp>(op)) {
-    D x = in[0];
-    return x.kind == D::Shift ? D::shift(-x.a) : x;
-  }
-  if (isa<math::ExpOp>(op))
-    return in[0].kind == D::Shift ? D::scale(in[0].a) : D::unknown();
-  if (isa<math::LogOp>(op))
-    return in[0].kind == D::Scale ? D::shift(in[0].a) : D::unknown();
-  if (isa<arith::MaximumFOp, arith::MinimumFOp, arith::MaxNumFOp,
-          arith::MinNumFOp>(op))
-    return in[0].kind == D::Shift || in[0].kind == D::Scale ? same(in[0], in[1])
-                                                            : D::unknown();
-  if (auto cmp = dyn_cast<arith::CmpFOp>(op)) {
-    // A shifted value against ±inf, a scaled one against 0: the same
-    // answer for every finite t.
-    for (int k = 0; k < 2; ++k) {
-      Value other = op->getOperand(1 - k);
-      if (!in[1 - k].isFree())
-        continue;
-      if (in[k].kind == D::Shift &&
-          (isConstant(other, INFINITY) || isConstant(other, -INFINITY)))
-        return D::free();
-      if (in[k].kind == D::Scale && isConstant(other, 0.0))
-        return D::free();
-    }
-    return D::unknown();
-  }
-  if (isa<arith::SelectOp>(op)) {
-    if (!in[0].isFree())
-      return D::unknown();
-    // A constant branch that the shift leaves alone: 0 for a scaled value,
-    // ±inf for a shifted one.
-    D x = in[1], y = in[2];
-    Value xv = op->getOperand(1), yv = op->getOperand(2);
-    auto absorbs = [&](Value c, D other) {
-      if (other.kind == D::Scale)
-        return isConstant(c, 0.0);
-      if (other.kind == D::Shift)
-        return isConstant(c, INFINITY) || isConstant(c, -INFINITY);
-      return false;
-    };
-    if (x.isFree() && absorbs(xv, y))
-      return y;
-    if (y.isFree() && absorbs(yv, x))
-      return x;
-    return same(x, y);
-  }
-  return D::unknown();
-}
-
-/// True when `max` (a maximum or minimum in a map body) only stabilises:
-/// the body's results are the same whatever constant is added to it, its
-/// operands and everything else held fixed (lse with a sink logit,
-/// M + log(l·e^(m − M) + e^(σ − M)) for M = max(m, σ), is log(l·e^m + e^σ)
-/// for any M). Its value may then be taken as independent of any shift of
-/// its operands.
-bool onlyStabilizes(Block &body, Operation *max) {
-  using D = ShiftDependence;
-  DenseMap<Value, D> local;
-  for (Operation &inner : body.without_terminator()) {
-    if (&inner == max) {
-      local[inner.getResult(0)] = D::shift(1);
-      continue;
-    }
-    SmallVector<D> in;
-    for (Value operand : inner.getOperands())
-      in.push_back(local.lookup(operand));
-    for (Value r : inner.getResults())
-      local[r] = scalarDependence(&inner, in);
-  }
-  return llvm::all_of(body.getTerminator()->getOperands(),
-                      [&](Value v) { return local.lookup(v).isFree(); });
-}
-
-/// True when every float result of `fn` is the same whatever constant is
-/// added to the row maximum `max` (softmax's: exp(s − m) / Σ exp(s − m) and
-/// lse = m + log Σ exp(s − m) do not depend on m). Its gradient is then
-/// zero, exactly; differentiating the maximum as a function of the scores
-/// would add terms that only cancel in exact arithmetic, and a pass over
-/// the keys to compute them. The dependence is propagated through the
-/// cascade: exp turns a shift into a scale, log back; sums and products
-/// keep scales, quotients cancel them.
-bool isShiftInvariant(ReduceOp max, func::FuncOp fn) {
-  using D = ShiftDependence;
-  DenseMap<Value, D> dep;
-  auto of = [&](Value v) { return dep.lookup(v); };
-  Block &block = fn.getBody().front();
-  for (Operation &op : block.without_terminator()) {
-    if (&op == max.getOperation()) {
-      dep[max.getResult()] = D::shift(1);
-      continue;
-    }
-    D result = D::free();
-    if (auto map = dyn_cast<MapOp>(op)) {
-      Block &body = map.getBody().front();
-      DenseMap<Value, D> local;
-      unsigned numIndices = map.getEquation().getValue().output.size();
-      for (auto [k, in] : llvm::enumerate(map.getInputs()))
-        local[body.getArgument(numIndices + k)] = of(in);
-      unsigned capture = numIndices + map.getInputs().size();
-      for (Value c : map.getCaptures())
-        local[body.getArgument(capture++)] = of(c);
-      for (Operation &inner : body.without_terminator()) {
-        SmallVector<D> in;
-        for (Value operand : inner.getOperands())
-          in.push_back(local.lookup(operand));
-        for (Value r : inner.getResults())
-          local[r] = scalarDependence(&inner, in);
-        // A maximum of a shifted and a fixed value is no shift of either,
-        // but one that only stabilises the body may be held fixed.
-        if (isa<arith::MaximumFOp, arith::MinimumFOp, arith::MaxNumFOp,
-                arith::MinNumFOp>(inner) &&
-            local[inner.getResult(0)].kind == D::Unknown &&
-            onlyStabilizes(body, &inner))
-          local[inner.getResult(0)] = D::free();
-      }
-      result = local.lookup(body.getTerminator()->getOperand(0));
-    } else if (auto contract = dyn_cast<ContractOp>(op)) {
-      bool product = contract.getCombine() == CombineKind::Mul;
-      int64_t a = 0;
-      for (Value in : contract.getInputs()) {
-        D d = of(in);
-        if (d.kind == D::Shift || d.kind == D::Unknown ||
-            (!product && !d.isFree())) {
-          result = D::unknown();
-          break;
-        }
-        a += d.a;
-      }
-      if (result.kind != D::Unknown)
-        result = D::scale(a);
-    } else if (auto reduce = dyn_cast<ReduceOp>(op)) {
-      D d = of(reduce.getInput());
-      // A sum keeps a scale; a maximum keeps a shift or a (positive) scale.
-      if (reduce.getKind() == ReduceKind::Add && d.kind == D::Shift)
-        result = D::unknown();
-      else
-        result = d;
-    } else if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
-                   tensor::CastOp>(op)) {
-      result = of(op.getOperand(0));
-    } else {
-      for (Value operand : op.getOperands())
-        if (!of(operand).isFree())
-          result = D::unknown();
-    }
-    for (Value r : op.getResults())
-      dep[r] = result;
-  }
-  return llvm::all_of(block.getTerminator()->getOperands(),
-                      [&](Value v) { return of(v).isFree(); });
 }
 
 /// Builds the backward function of one forward function.
@@ -700,9 +478,20 @@ LogicalResult BackwardBuilder::reshape(Operation *op, Value g) {
     grad = tensor::CollapseShapeOp::create(b, loc, type, g,
                                            expand.getReassociationIndices());
   } else if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
-    grad = tensor::ExpandShapeOp::create(
-        b, loc, type, g, collapse.getReassociationIndices(),
-        tensor::getMixedSizes(b, loc, source));
+    // The sizes from `g` where each group has one dynamic size at most, so
+    // that no forward value (O = P·V) stays alive for its tensor.dim.
+    SmallVector<ReassociationIndices> groups =
+        collapse.getReassociationIndices();
+    bool inferable =
+        llvm::all_of(groups, [&](const ReassociationIndices &group) {
+          return llvm::count_if(group, [&](int64_t d) {
+                   return type.isDynamicDim(d);
+                 }) <= 1;
+        });
+    grad = inferable ? tensor::ExpandShapeOp::create(b, loc, type, g, groups)
+                     : tensor::ExpandShapeOp::create(
+                           b, loc, type, g, groups,
+                           tensor::getMixedSizes(b, loc, source));
   } else {
     grad = tensor::CastOp::create(b, loc, type, g);
   }
@@ -737,7 +526,10 @@ LogicalResult BackwardBuilder::build() {
   Block &block = fn.getBody().front();
   auto ret = cast<func::ReturnOp>(block.getTerminator());
 
-  // Row maxima that only stabilise (softmax's): their gradient is zero.
+  // Row maxima that only stabilise (softmax's): their gradient is zero,
+  // exactly; differentiating the maximum as a function of the scores would
+  // add terms that only cancel in exact arithmetic, and a pass over the keys
+  // to compute them.
   for (auto max : block.getOps<ReduceOp>())
     if (max.getKind() == ReduceKind::Max && isShiftInvariant(max, fn))
       stabilizers.insert(max);

@@ -178,3 +178,14 @@ MapOp attn::appendInput(MapOp map, Value extra, StringRef term, Value &arg) {
   map->erase();
   return wider;
 }
+
+void attn::eraseDeadOps(Block &block) {
+  Operation *op = block.empty() ? nullptr : &block.back();
+  while (op) {
+    Operation *prev = op->getPrevNode();
+    if (!op->hasTrait<OpTrait::IsTerminator>() && op->use_empty() &&
+        isMemoryEffectFree(op))
+      op->erase();
+    op = prev;
+  }
+}

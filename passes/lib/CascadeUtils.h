@@ -70,6 +70,10 @@ MapOp appendInput(MapOp map, mlir::Value extra, llvm::StringRef term,
 MapOp appendCaptures(mlir::OpBuilder &b, MapOp map, mlir::ValueRange extra,
                      llvm::SmallVectorImpl<mlir::Value> &newArgs);
 
+/// Erases, last to first, the ops of `block` whose results nothing reads
+/// and that have no effect.
+void eraseDeadOps(mlir::Block &block);
+
 } // namespace attn
 
 #endif // ATTN_PASSES_CASCADEUTILS_H

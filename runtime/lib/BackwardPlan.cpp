@@ -51,6 +51,7 @@ detail::RuntimeImpl::compileBackward(std::string_view text,
   front.entry = options.entry;
   front.dtype = options.dtype;
   front.deterministic = backward.deterministic;
+  front.stateFromResults = backward.stateFromResults;
   auto impl = std::make_shared<BackwardPlanImpl>();
   {
     std::lock_guard<std::mutex> compiling(compileMutex);
@@ -126,6 +127,7 @@ Status collect(const BackwardPlanImpl &p, const BackwardArguments &args,
   const BackwardSpec &spec = p.spec;
   size_t numForward = spec.signature.inputs.size();
   size_t numCaptures = numForward - 3;
+  size_t numResults = spec.readsResults ? spec.signature.outputs.size() : 0;
   if (args.captures.size() != numCaptures)
     return Status::error("the variant takes " + std::to_string(numCaptures) +
                          " capture(s); BackwardArguments has " +
@@ -142,8 +144,12 @@ Status collect(const BackwardPlanImpl &p, const BackwardArguments &args,
         b.tensor = args.v;
       else if (spec.argIsTensor[a])
         b.tensor = args.captures[a - 3].tensor;
-    } else {
+    } else if (a < numForward + numResults) {
       size_t r = a - numForward;
+      b.name = spec.signature.outputs[r].name;
+      b.tensor = r == 0 ? args.o : args.lse;
+    } else {
+      size_t r = a - numForward - numResults;
       b.name = "d" + spec.signature.outputs[r].name;
       b.tensor = r == 0 ? args.dO : args.dLse;
     }
@@ -152,6 +158,11 @@ Status collect(const BackwardPlanImpl &p, const BackwardArguments &args,
         return Status::error(b.name + ": the variant takes a scalar here, "
                                       "not a tensor");
       scalars.push_back(args.captures[a - 3].value);
+    } else if (!b.tensor && a >= numForward && a < numForward + numResults) {
+      return Status::error(b.name +
+                           ": no tensor given (the plan reads the "
+                           "forward's results: pass the " +
+                           b.name + " the forward wrote)");
     } else if (!b.tensor && b.name != "dlse") {
       return Status::error(b.name + ": no tensor given");
     }
@@ -516,4 +527,10 @@ const std::string &BackwardPlan::source() const {
 
 bool BackwardPlan::deterministic() const {
   return impl->spec.kernels.deterministic;
+}
+
+bool BackwardPlan::readsResults() const { return impl->spec.readsResults; }
+
+const std::string &BackwardPlan::recomputesBecause() const {
+  return impl->spec.recomputesBecause;
 }

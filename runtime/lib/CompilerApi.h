@@ -24,7 +24,6 @@
 
 namespace attn::jit {
 
-
 /// Options of the MLIR → kernel step (all part of the plan key).
 struct FrontendOptions {
   std::string entry;
@@ -57,6 +56,9 @@ struct BackwardFrontendOptions {
   std::string entry;
   std::string dtype;
   bool deterministic = false;
+  /// Read the forward's results and recover the state from them where
+  /// that is proven (attn::buildKernelBackward).
+  bool stateFromResults = true;
 };
 
 /// The backward kernels of a variant (attn/Codegen/BackwardKernels.h) and
@@ -65,9 +67,15 @@ struct BackwardSpec {
   /// The forward's signature: q, k, v, captures; o [, lse].
   Signature signature;
   abi::BackwardKernels kernels;
+  /// True when the kernels read the forward's results (o [, lse]) and
+  /// recover its state from them; else they recompute it, and
+  /// `recomputesBecause` says why when reading them was asked for.
+  bool readsResults = false;
+  std::string recomputesBecause;
   /// The backward function's arguments: the forward's (q, k, v, captures),
-  /// then one f32 cotangent per float tensor result (do [, dlse]): element
-  /// type and whether it is a tensor.
+  /// the forward's results when `readsResults` (o [, lse]), then one f32
+  /// cotangent per float tensor result (do [, dlse]): element type and
+  /// whether it is a tensor.
   std::vector<DLDataType> argTypes;
   std::vector<bool> argIsTensor;
   /// For each gradient (result), the forward argument it belongs to.
@@ -107,7 +115,7 @@ struct CompilerApi {
 };
 
 /// Bumped whenever CompilerApi or the types it passes change.
-inline constexpr uint32_t kCompilerAbiVersion = 3;
+inline constexpr uint32_t kCompilerAbiVersion = 4;
 
 /// Makes `api` the compiler of this process (called by compiler objects
 /// linked into it, from a static initialiser).

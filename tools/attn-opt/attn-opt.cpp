@@ -134,8 +134,10 @@ struct EmitRequest {
   bool varlen = false, pagedKv = false;
   /// `--emit-backward`: the backward kernels of each variant
   /// (attn/Codegen/BackwardKernels.h) instead of its forward;
-  /// `--emit-deterministic`: their deterministic mode.
-  bool backward = false, deterministic = false;
+  /// `--emit-deterministic`: their deterministic mode;
+  /// `--emit-recompute-state`: kernels that recompute the forward state
+  /// instead of reading the forward's results (o, lse).
+  bool backward = false, deterministic = false, recomputeState = false;
   /// `--nq= [--nk= --b= --captures=]` with the resource report: the sizes
   /// the cost model estimates each kernel's run for.
   std::optional<attn::codegen::RunSizes> costSizes;
@@ -191,6 +193,10 @@ static bool takeEmitFlags(std::vector<std::string> &args, EmitRequest &emit) {
     }
     if (a == "--emit-deterministic") {
       emit.deterministic = true;
+      continue;
+    }
+    if (a == "--emit-recompute-state") {
+      emit.recomputeState = true;
       continue;
     }
     if (a.consume_front("--emit-path=")) {
@@ -310,15 +316,18 @@ static bool takeEmitFlags(std::vector<std::string> &args, EmitRequest &emit) {
   }
   if (emit.format == "mlir" &&
       (emit.debug != "none" || emit.path || emit.varlen || emit.pagedKv ||
-       emit.backward || emit.deterministic)) {
+       emit.backward || emit.deterministic || emit.recomputeState)) {
     llvm::errs() << "attn-opt: --emit-debug, --emit-path, --emit-varlen, "
-                    "--emit-paged-kv, --emit-backward and --emit-deterministic "
-                    "need --emit=cuda|ptx|cubin\n";
+                    "--emit-paged-kv, --emit-backward, --emit-deterministic "
+                    "and --emit-recompute-state need --emit=cuda|ptx|cubin\n";
     return false;
   }
-  if (emit.deterministic && !emit.backward) {
-    llvm::errs() << "attn-opt: --emit-deterministic is a mode of the backward "
-                    "kernels: add --emit-backward\n";
+  if ((emit.deterministic || emit.recomputeState) && !emit.backward) {
+    llvm::errs() << "attn-opt: "
+                 << (emit.deterministic ? "--emit-deterministic"
+                                        : "--emit-recompute-state")
+                 << " is a mode of the backward kernels: add "
+                    "--emit-backward\n";
     return false;
   }
   if (emit.backward && (emit.varlen || emit.pagedKv || emit.path ||
@@ -379,10 +388,15 @@ static mlir::LogicalResult emitBackward(mlir::ModuleOp module,
     auto derived = attn::deriveBackward(fn);
     if (mlir::failed(derived))
       return mlir::failure();
-    // The kernels a caller with no forward state runs: the state is
-    // recomputed (attn::buildRecomputingBackward).
+    // The kernels read the forward's results and recover its state from
+    // them where that is proven (attn::buildResultReadingBackward), else
+    // recompute it.
+    bool readsResults = false;
+    std::string why;
     auto emitted = attn::codegen::emitBackwardKernels(
-        attn::buildRecomputingBackward(*derived), options);
+        attn::buildKernelBackward(*derived, !emit.recomputeState, readsResults,
+                                  why),
+        options);
     if (mlir::failed(emitted))
       return mlir::failure();
     // Each variant's source declares its own parameter struct: one

@@ -82,19 +82,26 @@ std::vector<int64_t> pickCoordinates(int64_t n, int64_t count, uint64_t seed) {
   return all;
 }
 
+/// Whether the kernels' backward reads the forward's results, and why not
+/// when it was asked to.
+struct KernelState {
+  bool readsResults = false;
+  std::string why;
+  /// The backward reads no forward state (sigmoid).
+  bool none = false;
+};
+
 /// --device=emu, cuda or auto: the gradients of the backward kernels of
-/// `backward` (the derived backward recomputing its state; on emu run
+/// `backward` (attn::buildKernelBackward's, as `state` says; on emu run
 /// directly, else compiled from `moduleText` by the runtime), compared with
-/// the interpreter's (`reference`) when --check asks.
-llvm::Expected<int> runOnDevice(const BackwardRequest &request,
-                                const std::string &moduleText,
-                                func::FuncOp backward,
-                                llvm::ArrayRef<Tensor> args,
-                                llvm::ArrayRef<Tensor> reference,
-                                llvm::ArrayRef<int64_t> gradientOf,
-                                llvm::ArrayRef<Tensor> cotangents,
-                                llvm::ArrayRef<unsigned> resultOf,
-                                llvm::raw_ostream &os) {
+/// the interpreter's (`reference`) when --check asks. `results` are the
+/// forward's.
+llvm::Expected<int> runOnDevice(
+    const BackwardRequest &request, const std::string &moduleText,
+    func::FuncOp backward, KernelState state, llvm::ArrayRef<Tensor> args,
+    llvm::ArrayRef<Tensor> results, llvm::ArrayRef<Tensor> reference,
+    llvm::ArrayRef<int64_t> gradientOf, llvm::ArrayRef<Tensor> cotangents,
+    llvm::ArrayRef<unsigned> resultOf, llvm::raw_ostream &os) {
   func::FuncOp forward = request.forward;
   std::vector<std::vector<int64_t>> shapes;
   for (const Tensor &g : reference)
@@ -116,7 +123,9 @@ llvm::Expected<int> runOnDevice(const BackwardRequest &request,
     rt.moduleText = moduleText;
     rt.device = request.device;
     rt.inputs = args.take_front(forward.getNumArguments());
+    rt.results = results;
     rt.cotangents = cotangents;
+    rt.stateFromResults = !request.recomputeState;
     rt.gradientOf = gradientOf;
     rt.gradientShapes = shapes;
     rt.deterministic = request.deterministic;
@@ -124,9 +133,17 @@ llvm::Expected<int> runOnDevice(const BackwardRequest &request,
     rt.counters = request.counters;
     rt.race = request.race;
     ran = runBackwardOnRuntime(rt);
+    if (ran && ran->readsResults != state.readsResults)
+      return makeError("internal error: the runtime's backward plan and "
+                       "attn-run disagree on reading the forward's results");
   }
   if (!ran)
     return ran.takeError();
+  std::string stateLine = state.readsResults ? "read from the forward's results"
+                          : state.none       ? "none"
+                          : request.recomputeState
+                              ? "recomputed (--recompute-state)"
+                              : "recomputed (" + state.why + ")";
 
   if (!request.saveDir.empty()) {
     if (std::error_code ec = llvm::sys::fs::create_directories(request.saveDir))
@@ -184,6 +201,7 @@ llvm::Expected<int> runOnDevice(const BackwardRequest &request,
       j.attribute("device", request.device);
       j.attribute("backward", true);
       j.attribute("deterministic", request.deterministic);
+      j.attribute("state", stateLine);
       j.attribute("seed", static_cast<int64_t>(request.seed));
       j.attributeArray("kernels", [&] {
         for (const std::string &k : ran->kernels)
@@ -227,6 +245,7 @@ llvm::Expected<int> runOnDevice(const BackwardRequest &request,
     os << "  d" << request.resultName(r) << " " << shapeString(c.shape)
        << (request.loadDir.empty() ? " (drawn: standard normal)" : " (loaded)")
        << "\n";
+  os << "  forward state: " << stateLine << "\n";
   for (const std::string &k : ran->kernels)
     os << "  kernel " << k << "\n";
   if (request.counters)
@@ -329,12 +348,20 @@ llvm::Expected<int> attn::run::runBackward(const BackwardRequest &request,
   llvm::SmallVector<int64_t> gradientOf = getGradientsOf(derived->backward);
 
   if (request.device != "ref") {
-    // The kernels recompute the forward state from q, k, v themselves.
-    func::FuncOp gradientsFn = buildRecomputingBackward(*derived);
+    // The kernels read the forward's results (here the interpreter's,
+    // rounded to their types) and recover the state from them where that
+    // is proven, else recompute it from q, k, v.
+    KernelState state;
+    state.none = derived->state.empty();
+    func::FuncOp gradientsFn = buildKernelBackward(
+        *derived, !request.recomputeState, state.readsResults, state.why);
     std::vector<Tensor> kernelArgs = inputs;
+    if (state.readsResults)
+      kernelArgs.insert(kernelArgs.end(), results->begin(), results->end());
     kernelArgs.insert(kernelArgs.end(), cotangents.begin(), cotangents.end());
-    return runOnDevice(request, moduleText, gradientsFn, kernelArgs,
-                         *gradients, gradientOf, cotangents, resultOf, os);
+    return runOnDevice(request, moduleText, gradientsFn, state, kernelArgs,
+                       *results, *gradients, gradientOf, cotangents, resultOf,
+                       os);
   }
 
   if (!request.saveDir.empty()) {

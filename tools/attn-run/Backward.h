@@ -49,6 +49,9 @@ struct BackwardRequest {
   /// emu: also run the kernels under ThreadSanitizer (through the runtime,
   /// whose BackwardPlan does it); a race fails the run.
   bool race = false;
+  /// emu, cuda, auto: kernels that recompute the forward state instead of
+  /// reading the forward's results (BackwardOptions::stateFromResults off).
+  bool recomputeState = false;
   /// The names (and .npy stems) of arguments and results.
   std::function<std::string(unsigned)> inputName, resultName;
 };

@@ -249,6 +249,7 @@ attn::run::runBackwardOnRuntime(const BackwardRuntimeRequest &request) {
   options.entry = forward.getName().str();
   attn::BackwardOptions backward;
   backward.deterministic = request.deterministic;
+  backward.stateFromResults = request.stateFromResults;
   auto plan = rt.compileBackwardText(text, options, backward,
                                      forward.getName().str() + ".mlir");
   if (!plan)
@@ -289,6 +290,14 @@ attn::run::runBackwardOnRuntime(const BackwardRuntimeRequest &request) {
     else
       args.captures.push_back(attn::Capture::of(*t));
   }
+  if (plan->readsResults())
+    for (auto [r, type] : llvm::enumerate(forward.getResultTypes())) {
+      auto t = stage(request.results[r],
+                     cast<RankedTensorType>(type).getElementType());
+      if (!t)
+        return t.takeError();
+      (r == 0 ? args.o : args.lse) = *t;
+    }
   for (auto [r, c] : llvm::enumerate(request.cotangents)) {
     auto t = stage(c, f32);
     if (!t)
@@ -323,6 +332,8 @@ attn::run::runBackwardOnRuntime(const BackwardRuntimeRequest &request) {
     return llvm::createStringError(s.message());
 
   BackwardEmuResult result;
+  result.readsResults = plan->readsResults();
+  result.recomputesBecause = plan->recomputesBecause();
   for (const attn::BackwardKernelInfo &k : plan->kernels())
     result.kernels.push_back(llvm::formatv("{0} ({1}, {2}): {3}", k.name,
                                            k.role,

@@ -26,9 +26,10 @@ namespace attn::run {
 
 /// One backward run on the emulator.
 struct BackwardEmuRequest {
-  /// The derived backward (`<name>_backward`).
+  /// The backward the kernels are emitted from (attn::buildKernelBackward's).
   mlir::func::FuncOp backward;
-  /// Its arguments: the forward's inputs, the forward state, the cotangents.
+  /// Its arguments: the forward's inputs, the forward's results when it
+  /// reads them, the cotangents.
   llvm::ArrayRef<interp::Tensor> args;
   /// The shapes of its results (the gradients).
   std::vector<std::vector<int64_t>> gradientShapes;
@@ -46,6 +47,10 @@ struct BackwardEmuResult {
   std::vector<std::string> kernels;
   /// With counters: global bytes read and written, atomics included.
   uint64_t bytesRead = 0, bytesWritten = 0;
+  /// Through the runtime: BackwardPlan::readsResults() and
+  /// recomputesBecause().
+  bool readsResults = false;
+  std::string recomputesBecause;
   /// With the race checker: its reports, the races found, its seconds.
   std::vector<std::string> raceReports;
   unsigned dataRaces = 0;
@@ -65,12 +70,15 @@ struct BackwardRuntimeRequest {
   std::string moduleText;
   /// "cuda" or "auto"; "emu" with `race`.
   std::string device;
-  /// The forward's inputs, then the cotangents of its float results.
-  llvm::ArrayRef<interp::Tensor> inputs, cotangents;
+  /// The forward's inputs, its results (o [, lse]: staged when the plan
+  /// reads them) and the cotangents of its float results.
+  llvm::ArrayRef<interp::Tensor> inputs, results, cotangents;
   /// The forward argument of each gradient, and the gradients' shapes.
   llvm::ArrayRef<int64_t> gradientOf;
   std::vector<std::vector<int64_t>> gradientShapes;
   bool deterministic = false, memcheck = false, counters = false;
+  /// BackwardOptions::stateFromResults.
+  bool stateFromResults = true;
   /// emu: the kernels run again under ThreadSanitizer
   /// (RunOptions::raceCheck).
   bool race = false;

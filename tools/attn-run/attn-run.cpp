@@ -270,6 +270,12 @@ static cl::opt<bool> deterministicFlag(
     cl::desc("--backward --device=emu: the kernels' deterministic mode (no "
              "atomics; the same gradients bit for bit on every run)"),
     cl::cat(runCategory));
+static cl::opt<bool> recomputeStateFlag(
+    "recompute-state",
+    cl::desc("--backward on a device: kernels that recompute the forward "
+             "state (softmax's row max and sum) instead of recovering it "
+             "from the forward's lse"),
+    cl::cat(runCategory));
 static cl::opt<unsigned> emuWorkers(
     "emu-workers",
     cl::desc("--backward --device=emu: emulator worker threads (0: one per "
@@ -1370,6 +1376,9 @@ static int runTool() {
   if (deterministicFlag && !(backwardFlag && deviceName != "ref"))
     return fail("--deterministic needs --backward on a device (emu, cuda, "
                 "auto)");
+  if (recomputeStateFlag && !(backwardFlag && deviceName != "ref"))
+    return fail("--recompute-state needs --backward on a device (emu, cuda, "
+                "auto)");
   if (emuWorkers.getNumOccurrences() && !(backwardFlag && deviceName == "emu"))
     return fail("--emu-workers needs --backward --device=emu");
   if (fdCoordinates < 1)
@@ -1530,6 +1539,7 @@ static int runTool() {
     request.check = check;
     request.device = deviceName;
     request.deterministic = deterministicFlag;
+    request.recomputeState = recomputeStateFlag;
     request.memcheck = memcheck;
     request.counters = counters;
     request.workers = emuWorkers;

@@ -7,8 +7,9 @@
    deterministic mode.
 2. Global memory traffic, measured by the emulator's counters (attn-run
    --backward --device=emu --counters), of the causal f16 backward at B=1,
-   Hq=8, Nq=Nk=1024, d64 (and unmasked softmax, and a 256-key sliding
-   window, at the same sizes), beside FlashAttention-2's main backward kernel's
+   Hq=8, Nq=Nk=1024, d64 (the forward state read from lse, and recomputed;
+   and unmasked softmax, and a 256-key sliding window, at the same sizes),
+   beside FlashAttention-2's main backward kernel's
    IO model at its tiles (128 x 128, tiles above the diagonal skipped): K and
    V read once per KV tile, Q, dO and lse/D once per visited (Q tile, KV
    tile) pair, dQ one f32 read-modify-write per visited pair, dK and dV
@@ -73,6 +74,7 @@ def traffic(build):
           f"Nq=Nk={n} d{d} (emulator counters; beside it the same without a "
           f"mask and with a 256-key causal window) ==")
     runs = [("causal", [], "default"),
+            ("causal", ["--recompute-state"], "state recomputed"),
             ("causal", ["--deterministic"], "deterministic"),
             ("softmax", [], "no mask"),
             ("sliding_window", [], "window 256")]
@@ -86,14 +88,15 @@ def traffic(build):
         cols = re.findall(r"\(column-sweep, (\d+) CTAs\)", out)
         keys = n // (int(cols[0]) // heads) if cols else 0
         skipping = len(re.findall(r"-sweep.*visits only the tiles", out))
-        print(f"  attn {label:13}: {int(m.group(1)):>11,} B read, "
+        state = re.search(r"forward state: (read|recomputed|none)", out).group(1)
+        state = {"read": "state from lse", "recomputed": "state recomputed",
+                 "none": "no state"}[state]
+        print(f"  attn {label:16}: {int(m.group(1)):>11,} B read, "
               f"{int(m.group(2)):>10,} B written ({sweeps} sweeps over the "
-              f"scores, column blocks of {keys} keys by 32-row tiles; "
-              f"{skipping} of them "
-              f"skip the tiles "
-              f"the mask removes)")
+              f"scores, {state}, column blocks of {keys} keys by 32-row "
+              f"tiles; {skipping} of them skip the tiles the mask removes)")
     read, written = fa2_model(n, d, heads)
-    print(f"  FA2 model (main) : {read:>11,} B read, {written:>10,} B written "
+    print(f"  FA2 model (main)    : {read:>11,} B read, {written:>10,} B written "
           f"(1 sweep, 128 x 128 tiles, causal tiles skipped; its preprocess "
           f"kernel reads O and dO besides)")
 

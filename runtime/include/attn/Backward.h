@@ -3,10 +3,12 @@
 // A BackwardPlan is the backward of a variant compiled for one device: the
 // kernels attn emits from the variant's derived backward cascade
 // (-attn-derive-backward; attn/Codegen/BackwardKernels.h). It takes the
-// forward's inputs and the cotangents of its results, recomputes what the
-// forward computed (the row max and sum of softmax, P) and writes the
-// gradients of q, k, v and of every float capture the score reads. Tensors
-// are DLPack, of any strides; sizes are read at every run.
+// forward's inputs, its results (o, lse: the forward state is recovered
+// from lse, as FlashAttention-2's backward does, where the variant allows
+// it; else it is recomputed) and the cotangents of its results, recomputes
+// the element-wise values (P) and writes the gradients of q, k, v and of
+// every float capture the score reads. Tensors are DLPack, of any strides;
+// sizes are read at every run.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,6 +31,14 @@ struct BackwardOptions {
   /// default, which accumulates dQ with f32 atomics as FlashAttention-2
   /// does).
   bool deterministic = false;
+  /// Read the forward's results (BackwardArguments::o, lse) and recover the
+  /// forward state from them instead of recomputing it: softmax's row
+  /// maximum and sum are (lse, 1), which saves the kernels two passes over
+  /// the scores. Used where the compiler proves it exact for the variant
+  /// (its lse is the maximum where the sum is 1); elsewhere (no lse, sink
+  /// logits, softplus) the state is recomputed and
+  /// BackwardPlan::recomputesBecause() says why.
+  bool stateFromResults = true;
 };
 
 /// The tensors of one backward run.
@@ -36,6 +46,10 @@ struct BackwardArguments {
   /// The forward's inputs, as Arguments takes them.
   const DLTensor *q = nullptr, *k = nullptr, *v = nullptr;
   std::vector<Capture> captures;
+  /// The forward's results, as the forward plan wrote them (o: its dtype
+  /// and shape; lse: float32 [B, Hq, Nq], −inf for a row with no attended
+  /// key). Needed when BackwardPlan::readsResults(), ignored otherwise.
+  const DLTensor *o = nullptr, *lse = nullptr;
   /// The cotangent of o (float32, o's shape) and, when the variant returns
   /// lse, of lse (float32 [B, Hq, Nq]; null: zero).
   const DLTensor *dO = nullptr, *dLse = nullptr;
@@ -89,6 +103,13 @@ public:
   const std::string &source() const;
   /// True when built in deterministic mode.
   bool deterministic() const;
+  /// True when the kernels read the forward's results
+  /// (BackwardOptions::stateFromResults, where the variant allows it).
+  bool readsResults() const;
+  /// Why the kernels recompute the forward state although
+  /// BackwardOptions::stateFromResults asked for the results (empty
+  /// otherwise).
+  const std::string &recomputesBecause() const;
 
   /// Wraps an implementation (used by the runtime).
   explicit BackwardPlan(std::shared_ptr<const detail::BackwardPlanImpl> impl)

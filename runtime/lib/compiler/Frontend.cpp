@@ -484,7 +484,9 @@ bool compileBackwardOwned(ModuleOp module, const BackwardFrontendOptions &option
     return failWith(error, "cannot derive the backward of '@" +
                                func.getSymName().str() + "'",
                     diagnostics);
-  func::FuncOp gradients = attn::buildRecomputingBackward(*derived);
+  func::FuncOp gradients =
+      attn::buildKernelBackward(*derived, options.stateFromResults,
+                                out.readsResults, out.recomputesBecause);
   attn::codegen::BackwardEmitOptions emit;
   emit.deterministic = options.deterministic;
   auto kernels = attn::codegen::emitBackwardKernels(gradients, emit);

@@ -3,7 +3,8 @@
 // Runtime::compileBackward* and BackwardPlan::run on the emulator: causal
 // softmax's gradients against a float64 textbook backward (FlashAttention-
 // 2's D = rowsum(dO ∘ O), dS = P ∘ (dP − D + dlse)) written here, sharing
-// nothing with the derivation; in BHSD and BSHD strides alike; the
+// nothing with the derivation, with the forward state read from lse or
+// recomputed; in BHSD and BSHD strides alike; the
 // deterministic mode bit for bit across runs; every argument error named;
 // and the cuda path on a GPU when there is one.
 //
@@ -15,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -34,15 +36,45 @@ std::vector<double> normal(size_t n, uint64_t seed, double scale = 1.0) {
   return v;
 }
 
+/// The textbook forward of causal softmax attention (scale 1/sqrt(D),
+/// query i attends keys j <= i) in float64: o [B, H, nq, D] and lse
+/// [B, H, nq] (−inf for a row with no key).
+void causalForward(const std::vector<double> &q, const std::vector<double> &k,
+                   const std::vector<double> &v, int64_t nq, int64_t nk,
+                   std::vector<double> &o, std::vector<double> &lse) {
+  o.assign(B * H * nq * D, 0.0);
+  lse.assign(B * H * nq, -INFINITY);
+  double scale = 1.0 / std::sqrt(double(D));
+  for (int64_t bh = 0; bh < B * H; ++bh)
+    for (int64_t i = 0; i < nq; ++i) {
+      int64_t keys = std::min(i + 1, nk);
+      std::vector<double> s(keys);
+      double m = -INFINITY, l = 0;
+      for (int64_t j = 0; j < keys; ++j) {
+        for (int64_t d = 0; d < D; ++d)
+          s[j] += q[(bh * nq + i) * D + d] * k[(bh * nk + j) * D + d];
+        m = std::max(m, s[j] *= scale);
+      }
+      for (int64_t j = 0; j < keys; ++j)
+        l += (s[j] = std::exp(s[j] - m));
+      for (int64_t j = 0; j < keys; ++j)
+        for (int64_t d = 0; d < D; ++d)
+          o[(bh * nq + i) * D + d] += s[j] / l * v[(bh * nk + j) * D + d];
+      if (keys)
+        lse[bh * nq + i] = m + std::log(l);
+    }
+}
+
 /// The tensors of one causal backward run, [B, H, N, D] in BHSD or BSHD
-/// memory order.
+/// memory order; o and lse are the forward's, computed in float64.
 struct CausalBackward {
   int64_t nq, nk;
-  HostTensor q, k, v, dO, dLse, dq, dk, dv;
+  HostTensor q, k, v, o, lse, dO, dLse, dq, dk, dv;
   BackwardArguments args;
   CausalBackward(int64_t nq, int64_t nk, bool bshd, uint64_t seed)
       : nq(nq), nk(nk), q({B, H, nq, D}, kF16, bshd),
         k({B, H, nk, D}, kF16, bshd), v({B, H, nk, D}, kF16, bshd),
+        o({B, H, nq, D}, kF16, bshd), lse({B, H, nq}, kF32, false),
         dO({B, H, nq, D}, kF32, bshd), dLse({B, H, nq}, kF32, false),
         dq({B, H, nq, D}, kF32, bshd), dk({B, H, nk, D}, kF32, bshd),
         dv({B, H, nk, D}, kF32, bshd) {
@@ -51,11 +83,17 @@ struct CausalBackward {
     v.fill(normal(B * H * nk * D, seed + 2));
     dO.fill(normal(B * H * nq * D, seed + 3));
     dLse.fill(normal(B * H * nq, seed + 4));
+    std::vector<double> oValues, lseValues;
+    causalForward(q.read(), k.read(), v.read(), nq, nk, oValues, lseValues);
+    o.fill(oValues);
+    lse.fill(lseValues);
     for (HostTensor *g : {&dq, &dk, &dv})
       g->poison();
     args.q = &q.dl;
     args.k = &k.dl;
     args.v = &v.dl;
+    args.o = &o.dl;
+    args.lse = &lse.dl;
     args.dO = &dO.dl;
     args.dLse = &dLse.dl;
     args.dq = &dq.dl;
@@ -120,11 +158,13 @@ Runtime &emuRuntime() {
 }
 
 BackwardPlan compileCausal(bool deterministic,
-                           DeviceKind device = DeviceKind::Emu) {
+                           DeviceKind device = DeviceKind::Emu,
+                           bool stateFromResults = true) {
   CompileOptions options;
   options.device = device;
   BackwardOptions backward;
   backward.deterministic = deterministic;
+  backward.stateFromResults = stateFromResults;
   auto plan = emuRuntime().compileBackwardText(readExample("causal.mlir"),
                                                options, backward, "causal.mlir");
   EXPECT_TRUE(plan.ok()) << plan.message();
@@ -150,6 +190,72 @@ TEST(BackwardTest, CausalMatchesTheTextbookBackward) {
     EXPECT_LT(relativeError(t.dk.read(), ref.dk), 1e-5) << "bshd " << bshd;
     EXPECT_LT(relativeError(t.dv.read(), ref.dv), 1e-5) << "bshd " << bshd;
   }
+}
+
+TEST(BackwardTest, StateFromLseOrRecomputed) {
+  // The default plan recovers softmax's row max and sum from the forward's
+  // lse: no row sweep recomputes them. Asked not to, it recomputes them
+  // (two row sweeps more) and reads neither o nor lse; both match the
+  // textbook backward.
+  BackwardPlan fromLse = compileCausal(false);
+  BackwardPlan recomputing = compileCausal(false, DeviceKind::Emu, false);
+  EXPECT_TRUE(fromLse.readsResults());
+  EXPECT_EQ(fromLse.recomputesBecause(), "");
+  EXPECT_FALSE(recomputing.readsResults());
+  auto rowSweeps = [](const BackwardPlan &plan) {
+    return std::count_if(
+        plan.kernels().begin(), plan.kernels().end(),
+        [](const BackwardKernelInfo &k) { return k.role == "row-sweep"; });
+  };
+  EXPECT_EQ(rowSweeps(fromLse), 0);
+  EXPECT_EQ(rowSweeps(recomputing), 2);
+  for (BackwardPlan *plan : {&fromLse, &recomputing}) {
+    CausalBackward t(19, 23, true, 13);
+    if (!plan->readsResults())
+      t.args.o = t.args.lse = nullptr;
+    Status s = plan->run(t.args);
+    ASSERT_TRUE(s.ok()) << s.message();
+    Gradients ref = textbook(t, true);
+    EXPECT_LT(relativeError(t.dq.read(), ref.dq), 1e-5);
+    EXPECT_LT(relativeError(t.dk.read(), ref.dk), 1e-5);
+    EXPECT_LT(relativeError(t.dv.read(), ref.dv), 1e-5);
+  }
+  // A plan reading the results needs them.
+  CausalBackward t(5, 6, false, 1);
+  t.args.lse = nullptr;
+  Status s = fromLse.validate(t.args);
+  EXPECT_EQ(s.ok() ? std::string("ok") : s.message(),
+            "lse: no tensor given (the plan reads the forward's results: pass "
+            "the lse the forward wrote)");
+}
+
+TEST(BackwardTest, ReadsTheForwardPlansResults) {
+  // A training step: the forward plan writes o and lse, the backward plan
+  // reads them (its state from the kernel's lse, not the textbook's).
+  CompileOptions options;
+  options.device = DeviceKind::Emu;
+  auto forward = emuRuntime().compileText(readExample("causal.mlir"), options,
+                                          "causal.mlir");
+  ASSERT_TRUE(forward.ok()) << forward.message();
+  BackwardPlan backward = compileCausal(false);
+  ASSERT_TRUE(backward.readsResults());
+  CausalBackward t(37, 29, false, 17);
+  for (HostTensor *r : {&t.o, &t.lse})
+    r->poison();
+  Arguments args;
+  args.q = &t.q.dl;
+  args.k = &t.k.dl;
+  args.v = &t.v.dl;
+  args.o = &t.o.dl;
+  args.lse = &t.lse.dl;
+  Status ran = forward->run(args);
+  ASSERT_TRUE(ran.ok()) << ran.message();
+  Status s = backward.run(t.args);
+  ASSERT_TRUE(s.ok()) << s.message();
+  Gradients ref = textbook(t, true);
+  EXPECT_LT(relativeError(t.dq.read(), ref.dq), 1e-5);
+  EXPECT_LT(relativeError(t.dk.read(), ref.dk), 1e-5);
+  EXPECT_LT(relativeError(t.dv.read(), ref.dv), 1e-5);
 }
 
 TEST(BackwardTest, KernelsRunWithoutDataRaces) {
@@ -250,6 +356,11 @@ TEST(BackwardTest, CaptureGradientsOfAlibi) {
                                                options, {}, "alibi.mlir");
   ASSERT_TRUE(plan.ok()) << plan.message();
   ASSERT_EQ(plan->captureGradients(), std::vector<unsigned>{0});
+  // alibi.mlir returns no lse: the state is recomputed, and the plan says
+  // why.
+  EXPECT_FALSE(plan->readsResults());
+  EXPECT_NE(plan->recomputesBecause().find("returns no lse"), std::string::npos)
+      << plan->recomputesBecause();
   int64_t nq = 7, nk = 9;
   HostTensor q({1, H, nq, D}, kF16, false), k({1, H, nk, D}, kF16, false),
       v({1, H, nk, D}, kF16, false), slopes({H}, kF32, false),
@@ -294,10 +405,11 @@ TEST(BackwardTest, CudaMatchesTheEmulator) {
   ASSERT_TRUE(emu.run(t.args).ok());
   std::vector<double> want[3] = {t.dq.read(), t.dk.read(), t.dv.read()};
   // The same tensors in GPU memory.
-  HostTensor *all[8] = {&t.q, &t.k, &t.v, &t.dO, &t.dLse, &t.dq, &t.dk, &t.dv};
+  HostTensor *all[10] = {&t.q,  &t.k,  &t.v,  &t.dO, &t.dLse,
+                         &t.dq, &t.dk, &t.dv, &t.o,  &t.lse};
   std::vector<Buffer> buffers;
-  DLTensor views[8];
-  for (int n = 0; n < 8; ++n) {
+  DLTensor views[10];
+  for (int n = 0; n < 10; ++n) {
     size_t bytes = all[n]->storage.size() * 8;
     auto buffer = emuRuntime().allocate(DeviceKind::Cuda, bytes);
     ASSERT_TRUE(buffer.ok()) << buffer.message();
@@ -316,6 +428,8 @@ TEST(BackwardTest, CudaMatchesTheEmulator) {
   args.dq = &views[5];
   args.dk = &views[6];
   args.dv = &views[7];
+  args.o = &views[8];
+  args.lse = &views[9];
   Status s = cuda.run(args);
   ASSERT_TRUE(s.ok()) << s.message();
   for (int n = 5; n < 8; ++n)

@@ -60,6 +60,27 @@ mlir::FailureOr<BackwardFunctions> deriveBackward(mlir::func::FuncOp forward);
 /// `functions.backward`; its attn.gradients are the backward's.
 mlir::func::FuncOp buildRecomputingBackward(const BackwardFunctions &functions);
 
+/// `<name>_gradients(args…, results…, cotangents…) -> gradients…`: the
+/// backward of `functions` reading the forward's results (o, lse) and
+/// recovering its state from them instead of recomputing it — softmax's
+/// row maximum and sum as (lse, 1), proven on the decomposed forward (a
+/// maximum no result depends on, the sum that scales with it, a result that
+/// is the maximum where the sum is 1), so no pass over the keys recomputes
+/// it. A state without one (softplus's sum, sink logits' lse) gives a null
+/// function and the reason in `why`. Added beside `functions.backward`.
+mlir::func::FuncOp
+buildResultReadingBackward(const BackwardFunctions &functions,
+                           std::string &why);
+
+/// The backward the kernels are emitted from: buildResultReadingBackward's
+/// when `readResults`, the backward has a state and it can be recovered
+/// (`readsResults` set), else buildRecomputingBackward's, with the reason
+/// in `why` when `readResults` asked for the other (empty for a backward
+/// without state: sigmoid's reads no result and recomputes nothing).
+mlir::func::FuncOp buildKernelBackward(const BackwardFunctions &functions,
+                                       bool readResults, bool &readsResults,
+                                       std::string &why);
+
 /// The element type named `dtype` ("f16", "bf16", "f32"), or null.
 mlir::Type parseDtype(mlir::MLIRContext *context, llvm::StringRef dtype);
 
