@@ -699,27 +699,15 @@ func::FuncOp attn::buildRecomputingBackward(const BackwardFunctions &fns) {
   func::FuncOp forward = fns.forward, backward = fns.backward;
   unsigned numPrimal = forward.getNumArguments();
   unsigned numState = fns.state.size();
-  MLIRContext *ctx = backward.getContext();
   SmallVector<Type> types(backward.getArgumentTypes().take_front(numPrimal));
   for (Type t : backward.getArgumentTypes().drop_front(numPrimal + numState))
     types.push_back(t);
-  // Created detached, then inserted after the backward under a name the
-  // symbol table makes unique.
-  OpBuilder b(ctx);
-  StringRef base = backward.getName();
-  base.consume_back("_backward");
-  auto fn = func::FuncOp::create(
-      b, backward.getLoc(), (base + "_gradients").str(),
-      FunctionType::get(ctx, types, backward.getResultTypes()));
-  SymbolTable(backward->getParentOfType<ModuleOp>())
-      .insert(fn, std::next(Block::iterator(backward)));
-  Block *block = fn.addEntryBlock();
   SmallVector<DictionaryAttr> argAttrs;
   backward.getAllArgAttrs(argAttrs);
   argAttrs.erase(argAttrs.begin() + numPrimal,
                  argAttrs.begin() + numPrimal + numState);
-  fn.setAllArgAttrs(argAttrs);
-  setGradientsOf(fn, getGradientsOf(backward));
+  func::FuncOp fn = createGradientsFunction(backward, types, argAttrs);
+  Block *block = &fn.getBody().front();
 
   // The forward up to its state (what the backward does not read is
   // erased below), then the backward reading it.

@@ -21,14 +21,12 @@
 
 #include "CascadeUtils.h"
 #include "ShiftDependence.h"
-#include "attn/Dialect/KernelAttrs.h"
 #include "attn/Passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
-#include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/Verifier.h"
 
 #include <cmath>
@@ -296,23 +294,14 @@ func::FuncOp attn::buildResultReadingBackward(const BackwardFunctions &fns,
   llvm::append_range(types, forward.getResultTypes().take_front(numResults));
   llvm::append_range(
       types, backward.getArgumentTypes().drop_front(numPrimal + numState));
-  OpBuilder b(ctx);
-  StringRef base = backward.getName();
-  base.consume_back("_backward");
-  auto fn = func::FuncOp::create(
-      b, backward.getLoc(), (base + "_gradients").str(),
-      FunctionType::get(ctx, types, backward.getResultTypes()));
-  SymbolTable(backward->getParentOfType<ModuleOp>())
-      .insert(fn, std::next(Block::iterator(backward)));
-  Block *block = fn.addEntryBlock();
   SmallVector<DictionaryAttr> argAttrs, backwardAttrs;
   backward.getAllArgAttrs(backwardAttrs);
   argAttrs.append(backwardAttrs.begin(), backwardAttrs.begin() + numPrimal);
   argAttrs.append(numResults, DictionaryAttr::get(ctx));
   argAttrs.append(backwardAttrs.begin() + numPrimal + numState,
                   backwardAttrs.end());
-  fn.setAllArgAttrs(argAttrs);
-  setGradientsOf(fn, getGradientsOf(backward));
+  func::FuncOp fn = createGradientsFunction(backward, types, argAttrs);
+  Block *block = &fn.getBody().front();
 
   // The state from the results, then the backward reading it.
   OpBuilder ib = OpBuilder::atBlockEnd(block);

@@ -1,10 +1,12 @@
 //===- CascadeUtils.cpp - queries on cascade ops --------------------------===//
 
 #include "CascadeUtils.h"
+#include "attn/Dialect/KernelAttrs.h"
 #include "attn/Dialect/VariantSignature.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/SmallPtrSet.h"
 
@@ -188,4 +190,24 @@ void attn::eraseDeadOps(Block &block) {
       op->erase();
     op = prev;
   }
+}
+
+func::FuncOp attn::createGradientsFunction(func::FuncOp backward,
+                                           TypeRange types,
+                                           ArrayRef<DictionaryAttr> argAttrs) {
+  // Created detached, then inserted after the backward under a name the
+  // symbol table makes unique.
+  MLIRContext *ctx = backward.getContext();
+  OpBuilder b(ctx);
+  StringRef base = backward.getName();
+  base.consume_back("_backward");
+  auto fn = func::FuncOp::create(
+      b, backward.getLoc(), (base + "_gradients").str(),
+      FunctionType::get(ctx, types, backward.getResultTypes()));
+  SymbolTable(backward->getParentOfType<ModuleOp>())
+      .insert(fn, std::next(Block::iterator(backward)));
+  fn.addEntryBlock();
+  fn.setAllArgAttrs(argAttrs);
+  setGradientsOf(fn, getGradientsOf(backward));
+  return fn;
 }

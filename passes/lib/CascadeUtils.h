@@ -10,6 +10,8 @@
 
 #include "attn/Dialect/Cascade.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
 namespace attn {
 
 /// True when `term` contains `letter`.
@@ -73,6 +75,14 @@ MapOp appendCaptures(mlir::OpBuilder &b, MapOp map, mlir::ValueRange extra,
 /// Erases, last to first, the ops of `block` whose results nothing reads
 /// and that have no effect.
 void eraseDeadOps(mlir::Block &block);
+
+/// A new, empty `<name>_gradients(types…)` with `backward`'s results and
+/// attn.gradients (`backward` is `<name>_backward`), inserted after it under
+/// a name the symbol table makes unique, its entry block created and its
+/// arguments given `argAttrs`.
+mlir::func::FuncOp
+createGradientsFunction(mlir::func::FuncOp backward, mlir::TypeRange types,
+                        llvm::ArrayRef<mlir::DictionaryAttr> argAttrs);
 
 } // namespace attn
 
