@@ -81,7 +81,8 @@ void lowerAndEmit(ModuleOp module, const Choice &choice) {
 }
 
 /// The derived backward of every public function with attention ops, on a
-/// copy of `module` (it adds functions), and its kernels (both modes).
+/// copy of `module` (it adds functions), and its kernels (both modes, the
+/// state recomputed and read from the results).
 void deriveBackwards(ModuleOp module) {
   OwningOpRef<ModuleOp> copy = module.clone();
   SmallVector<func::FuncOp> variants;
@@ -93,12 +94,20 @@ void deriveBackwards(ModuleOp module) {
     auto derived = attn::deriveBackward(fn);
     if (failed(derived))
       continue;
-    func::FuncOp gradients = attn::buildRecomputingBackward(*derived);
-    for (bool deterministic : {false, true}) {
-      attn::codegen::BackwardEmitOptions options;
-      options.deterministic = deterministic;
-      (void)attn::codegen::emitBackwardKernels(gradients, options);
-    }
+    // The state recomputed, and read from the forward's results where
+    // that is proven.
+    std::string why;
+    SmallVector<func::FuncOp> functions = {
+        attn::buildRecomputingBackward(*derived)};
+    if (func::FuncOp fromResults =
+            attn::buildResultReadingBackward(*derived, why))
+      functions.push_back(fromResults);
+    for (func::FuncOp gradients : functions)
+      for (bool deterministic : {false, true}) {
+        attn::codegen::BackwardEmitOptions options;
+        options.deterministic = deterministic;
+        (void)attn::codegen::emitBackwardKernels(gradients, options);
+      }
   }
 }
 
