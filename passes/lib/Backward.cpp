@@ -66,12 +66,6 @@ bool isFloatTensor(Type type) {
   return t && isa<FloatType>(t.getElementType());
 }
 
-/// A term of `rank` distinct letters, for element-wise maps over tensors of
-/// one shape.
-std::string plainTerm(int64_t rank) {
-  return std::string("abcdefghijklmnopqrstuvwxyz").substr(0, rank);
-}
-
 /// The result of cloning a map body with a tangent: the clone's yielded
 /// values and the tangent of the first (null when it does not depend on the
 /// seed).

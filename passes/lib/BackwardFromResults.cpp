@@ -268,14 +268,6 @@ std::optional<SmallVector<Recovery>> planRecovery(const BackwardFunctions &fns,
   return plan;
 }
 
-/// "abc…" of `rank` letters.
-std::string plainTerm(int64_t rank) {
-  std::string term;
-  for (int64_t d = 0; d < rank; ++d)
-    term += static_cast<char>('a' + d);
-  return term;
-}
-
 } // namespace
 
 func::FuncOp attn::buildResultReadingBackward(const BackwardFunctions &fns,

@@ -72,6 +72,11 @@ MapOp appendInput(MapOp map, mlir::Value extra, llvm::StringRef term,
 MapOp appendCaptures(mlir::OpBuilder &b, MapOp map, mlir::ValueRange extra,
                      llvm::SmallVectorImpl<mlir::Value> &newArgs);
 
+/// The einsum term "abc…" of a tensor of `rank` (at most 26) dimensions.
+inline std::string plainTerm(int64_t rank) {
+  return std::string("abcdefghijklmnopqrstuvwxyz").substr(0, rank);
+}
+
 /// Erases, last to first, the ops of `block` whose results nothing reads
 /// and that have no effect.
 void eraseDeadOps(mlir::Block &block);
